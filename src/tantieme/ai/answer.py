@@ -1,0 +1,231 @@
+"""Ask a question: consent-checked retrieval, a prompt with numbered sources,
+the model's answer, its token counts, and measured attribution.
+
+Consent is checked live: ``consents(asset_id)`` is called at query time for
+every candidate work, before any of its text is read, and a work that no
+longer consents is removed from the index at once, so the next question cannot
+read it either.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
+
+from tantieme.ai.attribution import Attribution, Mode, attribute
+from tantieme.ai.index import Hit, Index
+from tantieme.ai.models import Model
+from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, build_messages
+from tantieme.errors import AIError
+
+__all__ = ["Answer", "Source", "ask", "select_sources"]
+
+Consents = Callable[[int], bool]
+
+#: an answer is one paragraph: a blank line ends it (small models ramble on)
+STOP = ("\n\n",)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A work that was in the prompt as ``[number]``, with its measured weight."""
+
+    number: int
+    asset_id: int
+    title: str
+    owner: str
+    chunk_ids: tuple[int, ...]
+    weight: float
+    #: best cosine similarity of its passages with the question
+    retrieval_score: float
+    #: token count of its text as it went into the prompt
+    tokens: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    sources: tuple[Source, ...]
+    own_knowledge: float
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    model: str
+    weights_hash: str | None
+    attribution_mode: str
+    attribution_note: str
+    #: what did not fit in the context, one line each
+    truncated: tuple[str, ...]
+    #: seconds: retrieval, generation (prefill + decode), attribution, total
+    timings: dict[str, float] = field(default_factory=dict)
+    #: works removed from the index during this question because consent was withdrawn
+    revoked: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def select_sources(
+    model: Model,
+    question: str,
+    hits: Sequence[Hit],
+    *,
+    max_tokens: int,
+    system: str = SYSTEM_PROMPT,
+) -> tuple[list[PromptSource], list[list[Hit]], list[str]]:
+    """Number the retrieved works ([1] = best) and fit their passages into the context.
+
+    Passages are added in rank order while the whole prompt (counted with the
+    model's tokenizer) leaves ``max_tokens`` free; a passage that does not fit
+    whole is cut at a word boundary when at least 24 of its words fit, and
+    dropped otherwise. Every cut and drop is reported.
+    """
+    budget = model.context_window - max_tokens
+    chosen: dict[int, list[tuple[Hit, str]]] = {}
+
+    def build(parts: dict[int, list[tuple[Hit, str]]]) -> list[PromptSource]:
+        return [
+            PromptSource(n, group[0][0].title, "\n\n".join(t for _, t in sorted(group, key=lambda p: p[0].ordinal)))
+            for n, group in enumerate(parts.values(), start=1)
+        ]
+
+    def size(parts: dict[int, list[tuple[Hit, str]]]) -> int:
+        return model.prompt_tokens(build_messages(question, build(parts), system=system))
+
+    base = size({})
+    if base > budget:
+        raise AIError(
+            f"the question is too long: the prompt without sources takes {base} tokens, "
+            f"but only {budget} of the model's {model.context_window} are left after "
+            f"reserving {max_tokens} for the answer; shorten the question or lower max_tokens"
+        )
+    notes: list[str] = []
+    full = False
+    for hit in hits:
+        if full:
+            notes.append(f"passage {hit.chunk_id} of asset {hit.asset_id} dropped: the context is full")
+            continue
+
+        def with_text(text: str) -> dict[int, list[tuple[Hit, str]]]:
+            trial = {a: list(g) for a, g in chosen.items()}
+            trial.setdefault(hit.asset_id, []).append((hit, text))
+            return trial
+
+        trial = with_text(hit.text)
+        if size(trial) <= budget:
+            chosen = trial
+            continue
+        words = hit.text.split()
+        lo, hi = 0, len(words) - 1
+        while lo < hi:  # the longest word prefix that fits
+            mid = (lo + hi + 1) // 2
+            if size(with_text(" ".join(words[:mid]) + " …")) <= budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        full = True
+        if lo >= 24:
+            chosen = with_text(" ".join(words[:lo]) + " …")
+            notes.append(
+                f"passage {hit.chunk_id} of asset {hit.asset_id} cut to its first {lo} of "
+                f"{len(words)} words to fit the context"
+            )
+        else:
+            notes.append(f"passage {hit.chunk_id} of asset {hit.asset_id} dropped: the context is full")
+    sources = build(chosen)
+    groups = [sorted((h for h, _ in g), key=lambda h: h.ordinal) for g in chosen.values()]
+    return sources, groups, notes
+
+
+def ask(
+    question: str,
+    index: Index,
+    model: Model,
+    consents: Consents,
+    *,
+    k: int = 4,
+    max_tokens: int = 96,
+    attribution: Mode = "ablation",
+) -> Answer:
+    """Answer ``question`` from consenting works in ``index`` with ``model``.
+
+    ``consents(asset_id)`` must say, now, whether the work's terms allow
+    retrieval (RAG) use; it is asked for each candidate before its text is read.
+
+    >>> answer = ask("How many hives fit on a roof?", index, load_model(), registry.consents_to_rag)
+    >>> answer.text, [(s.title, s.weight) for s in answer.sources], answer.own_knowledge
+    """
+    if not isinstance(question, str) or not question.strip():
+        raise AIError("the question is empty")
+    if k < 0:
+        raise AIError("k must be >= 0")
+    if max_tokens < 1:
+        raise AIError("max_tokens must be at least 1")
+    question = question.strip()
+    # Too long whatever the sources? Say so before any retrieval.
+    reserve = model.context_window - max_tokens
+    if model.count_tokens(question) > reserve:
+        raise AIError(
+            f"the question is too long: {model.count_tokens(question)} tokens, "
+            f"the model's context is {model.context_window} tokens with {max_tokens} reserved for the answer"
+        )
+    t0 = time.perf_counter()
+    refused: set[int] = set()
+
+    def check(asset_id: int) -> bool:
+        ok = bool(consents(asset_id))
+        if not ok:
+            refused.add(asset_id)
+        return ok
+
+    hits = index.search(question, k, allowed=check) if k else []
+    for asset_id in sorted(refused):
+        index.remove_work(asset_id)
+    t1 = time.perf_counter()
+    sources, groups, notes = select_sources(model, question, hits, max_tokens=max_tokens)
+    messages = build_messages(question, sources)
+    generation = model.generate(messages, max_tokens=max_tokens, stop=STOP)
+    t2 = time.perf_counter()
+    similarity = {s.number: max(h.dense for h in g) for s, g in zip(sources, groups)}
+    result: Attribution = attribute(
+        model, question, sources, generation.text, mode=attribution, retrieval_scores=similarity
+    )
+    t3 = time.perf_counter()
+    out_sources = tuple(
+        Source(
+            number=s.number,
+            asset_id=g[0].asset_id,
+            title=g[0].title,
+            owner=g[0].owner,
+            chunk_ids=tuple(h.chunk_id for h in g),
+            weight=result.weights.get(s.number, 0.0),
+            retrieval_score=similarity[s.number],
+            tokens=model.count_tokens(s.text),
+        )
+        for s, g in zip(sources, groups)
+    )
+    return Answer(
+        question=question,
+        text=generation.text.strip(),
+        sources=out_sources,
+        own_knowledge=result.own_knowledge,
+        prompt_tokens=generation.prompt_tokens,
+        completion_tokens=generation.completion_tokens,
+        finish_reason=generation.finish_reason,
+        model=model.name,
+        weights_hash=model.weights_hash,
+        attribution_mode=result.mode,
+        attribution_note=result.note,
+        truncated=tuple(notes),
+        timings={
+            "retrieval_s": t1 - t0,
+            "prefill_s": generation.prefill_s,
+            "decode_s": generation.decode_s,
+            "generation_s": t2 - t1,
+            "attribution_s": t3 - t2,
+            "total_s": t3 - t0,
+        },
+        revoked=tuple(sorted(refused)),
+    )

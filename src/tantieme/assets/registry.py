@@ -1,0 +1,195 @@
+"""Registering IP assets and reading them back from the chain.
+
+The chain is the source of truth (owner, kind, content hash, parents, terms,
+consent); the node keeps the files and their metadata (title, media type)
+content-addressed in its store, and the metadata's hash is the asset's URI.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from web3.logs import DISCARD
+
+from tantieme.assets.store import sha256_file
+from tantieme.assets.terms import LicenseTerms
+from tantieme.errors import AssetError
+from tantieme.node import Node
+
+KINDS = ("work", "dataset", "model", "prompt", "output", "agent")
+MAX_PARENTS = 16
+URI_SCHEME = "tantieme://"
+# Upper bounds from the gas benchmark, passed explicitly (no estimate per call).
+_REGISTER_GAS = 1_500_000
+_CALL_GAS = 400_000
+
+
+@dataclass(frozen=True)
+class Asset:
+    """An IP asset as the chain records it, with its local metadata when known."""
+
+    id: int
+    owner: str
+    kind: str
+    content_hash: str
+    uri: str
+    parents: tuple[int, ...]
+    ancestors: int
+    terms: LicenseTerms
+    title: str | None = None
+    media_type: str | None = None
+
+    def to_json(self) -> dict:
+        data = {k: v for k, v in self.__dict__.items() if k != "terms"}
+        data["parents"] = list(self.parents)
+        data["terms"] = self.terms.as_struct()
+        return data
+
+
+def kind_code(kind: str) -> int:
+    try:
+        return KINDS.index(kind)
+    except ValueError:
+        raise AssetError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}") from None
+
+
+def register(
+    node: Node,
+    path: Path,
+    *,
+    kind: str = "work",
+    terms: LicenseTerms | None = None,
+    parents: tuple[int, ...] = (),
+    title: str | None = None,
+    media_type: str | None = None,
+) -> Asset:
+    """Register the file at `path` as an asset owned by the node's account.
+
+    The file is hashed (SHA-256) and kept in the node's store; its metadata JSON
+    (title, media type, file name) is stored too and its hash becomes the URI.
+    Everything is checked before anything is written: a duplicate file, an
+    unknown parent or a rule the registry would refuse is a clear `AssetError`
+    or `ChainError`, and a refused registration leaves no file behind.
+    """
+    path = Path(path)
+    code = kind_code(kind)
+    terms = terms or LicenseTerms()
+    if len(parents) > MAX_PARENTS:
+        raise AssetError(f"an asset may name at most {MAX_PARENTS} parents, got {len(parents)}")
+    if len(set(parents)) != len(parents):
+        raise AssetError("a parent is named twice")
+    content_hash = sha256_file(path)
+    existing = node.registry.functions.assetOfContent(content_hash).call()
+    if existing:
+        raise AssetError(f"{path} is already registered as asset {existing}")
+    for parent in parents:
+        if not node.registry.functions.exists(parent).call():
+            raise AssetError(f"parent asset {parent} does not exist")
+        parent_terms = LicenseTerms.from_struct(node.registry.functions.licenseTerms(parent).call())
+        if parent_terms.derivatives_reciprocal and terms != parent_terms:
+            raise AssetError(
+                f"parent asset {parent} is reciprocal: a derivative must carry its exact terms"
+            )
+        held = node.registry.functions.licenseBalance(node.address, parent).call()
+        if terms.commercial_use and parent_terms.commercial_use and held == 0:
+            raise AssetError(
+                f"a commercial derivative needs a licence of asset {parent}: "
+                f"run `tantieme license mint {parent}` first"
+            )
+    metadata = {
+        "name": title or path.stem,
+        "media_type": media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+        "file_name": path.name,
+        "content_sha256": content_hash.hex(),
+        "kind": kind,
+    }
+    metadata_hash, stored = _put_metadata(node, metadata)
+    new_content = not node.store.has(content_hash)
+    node.store.put(path)
+    try:
+        receipt = node.conn.transact(
+            node.registry.functions.register(
+                code, content_hash, URI_SCHEME + metadata_hash.hex(), list(parents), terms.as_struct()
+            ),
+            gas=_REGISTER_GAS,
+        )
+    except BaseException:
+        if new_content:
+            node.store.path(content_hash).unlink(missing_ok=True)
+        if stored:
+            node.store.path(metadata_hash).unlink(missing_ok=True)
+        raise
+    (event,) = node.registry.events.AssetRegistered().process_receipt(receipt, errors=DISCARD)
+    return get(node, event["args"]["asset_id"])
+
+
+def get(node: Node, asset_id: int) -> Asset:
+    """The asset `asset_id`; a clear error if it does not exist."""
+    registry = node.registry.functions
+    if asset_id <= 0 or not registry.exists(asset_id).call():
+        raise AssetError(f"asset {asset_id} does not exist")
+    uri = registry.tokenURI(asset_id).call()
+    metadata = _read_metadata(node, uri)
+    return Asset(
+        id=asset_id,
+        owner=registry.ownerOf(asset_id).call(),
+        kind=KINDS[registry.assetKind(asset_id).call()],
+        content_hash=registry.contentHash(asset_id).call().hex(),
+        uri=uri,
+        parents=tuple(registry.parentsOf(asset_id).call()),
+        ancestors=registry.ancestorCount(asset_id).call(),
+        terms=LicenseTerms.from_struct(registry.licenseTerms(asset_id).call()),
+        title=metadata.get("name"),
+        media_type=metadata.get("media_type"),
+    )
+
+
+def all_assets(node: Node) -> list[Asset]:
+    """Every asset on the registry, oldest first."""
+    total = node.registry.functions.totalAssets().call()
+    return [get(node, asset_id) for asset_id in range(1, total + 1)]
+
+
+def tighten_consent(
+    node: Node,
+    asset_id: int,
+    *,
+    training: bool,
+    fine_tuning: bool,
+    retrieval: bool,
+    output_commercial: bool,
+) -> Asset:
+    """Clear AI consent flags of the node's own asset (flags can never be set again)."""
+    node.conn.transact(
+        node.registry.functions.setAIConsent(
+            asset_id, training, fine_tuning, retrieval, output_commercial
+        ),
+        gas=_CALL_GAS,
+    )
+    return get(node, asset_id)
+
+
+def _put_metadata(node: Node, metadata: dict) -> tuple[bytes, bool]:
+    """Store the canonical JSON of `metadata`; return its hash and whether it is new."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(metadata, handle, sort_keys=True, separators=(",", ":"))
+    try:
+        digest = sha256_file(Path(handle.name))
+        new = not node.store.has(digest)
+        node.store.put(Path(handle.name))
+    finally:
+        Path(handle.name).unlink()
+    return digest, new
+
+
+def _read_metadata(node: Node, uri: str) -> dict:
+    if not uri.startswith(URI_SCHEME):
+        return {}
+    try:
+        return json.loads(node.store.read_bytes(bytes.fromhex(uri.removeprefix(URI_SCHEME))))
+    except (AssetError, ValueError):
+        return {}

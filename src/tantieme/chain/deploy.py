@@ -1,0 +1,100 @@
+"""Idempotent deployment: the contracts are deployed once per chain.
+
+Addresses are recorded per chain id in `TANTIEME_HOME/deployments/<chain id>.json`
+and reused while code is found at them; a chain that was reset (an anvil
+restarted without state) is deployed again. A deployment is recorded only when
+complete, so a crash half-way deploys afresh on the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from web3.contract import Contract
+
+from tantieme.chain import artifacts
+from tantieme.chain.backend import Connection
+from tantieme.config import home
+
+TOKEN_NAME = "tantieme AI Token"
+TOKEN_SYMBOL = "TAI"
+TOKEN_EIP712_VERSION = "1"
+
+# Deployment gas, passed explicitly (no estimates); generous upper bounds.
+_DEPLOY_GAS = 8_000_000
+_CALL_GAS = 200_000
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where tantieme's contracts live on one chain."""
+
+    chain_id: int
+    token: str
+    registry: str
+    router: str
+    block: int
+
+
+def deployment_path(chain_id: int) -> Path:
+    return home() / "deployments" / f"{chain_id}.json"
+
+
+def load_deployment(conn: Connection) -> Deployment | None:
+    """The recorded deployment on this chain, if its code is still there."""
+    path = deployment_path(conn.chain_id)
+    if not path.is_file():
+        return None
+    recorded = Deployment(**json.loads(path.read_text()))
+    for address in (recorded.token, recorded.registry, recorded.router):
+        if not conn.w3.eth.get_code(address):
+            return None
+    return recorded
+
+
+def ensure_deployed(conn: Connection) -> tuple[Deployment, bool]:
+    """The deployment on this chain, deploying it first if needed.
+
+    Returns the deployment and whether it was deployed by this call.
+    """
+    existing = load_deployment(conn)
+    if existing is not None:
+        return existing, False
+    token = _deploy(conn, "ai_token", TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_EIP712_VERSION)
+    registry = _deploy(conn, "ip_asset_registry", token.address)
+    router = _deploy(conn, "royalty_router", token.address, registry.address)
+    receipt = conn.transact(registry.functions.setRoyaltyRouter(router.address), gas=_CALL_GAS)
+    deployment = Deployment(
+        chain_id=conn.chain_id,
+        token=token.address,
+        registry=registry.address,
+        router=router.address,
+        block=receipt["blockNumber"],
+    )
+    _record(deployment)
+    return deployment, True
+
+
+def contract(conn: Connection, name: str, address: str) -> Contract:
+    """A web3 binding of `contracts/<name>.vy` at `address`."""
+    return conn.w3.eth.contract(address=address, abi=artifacts.load(name).abi)
+
+
+def _deploy(conn: Connection, name: str, *args: object) -> Contract:
+    artifact = artifacts.load(name)
+    factory = conn.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = conn.transact(factory.constructor(*args), gas=_DEPLOY_GAS)
+    return contract(conn, name, receipt["contractAddress"])
+
+
+def _record(deployment: Deployment) -> None:
+    path = deployment_path(deployment.chain_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".deploy-")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(asdict(deployment), handle, indent=2)
+    os.replace(tmp, path)

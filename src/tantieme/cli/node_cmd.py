@@ -1,0 +1,111 @@
+"""`tantieme init`, `tantieme chain status`, `tantieme faucet`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import typer
+from rich.table import Table
+
+from tantieme import node as node_mod
+from tantieme.assets.royalties import format_amount, parse_amount
+from tantieme.cli import app
+from tantieme.cli.output import JsonOption, console, emit, user_errors
+from tantieme.node import Node
+
+chain_app = typer.Typer(help="The chain this node uses.", no_args_is_help=True)
+app.add_typer(chain_app, name="chain")
+
+
+def passphrase_prompt(new: bool = False) -> Callable[[], str] | None:
+    """A prompt for the keystore passphrase, or None when nobody can answer it."""
+    if os.environ.get("CI") or not os.isatty(0):
+        return None
+    text = "Passphrase for the new keystore" if new else "Keystore passphrase"
+    return lambda: typer.prompt(text, hide_input=True, confirmation_prompt=new)
+
+
+@app.command()
+def init(
+    chain: str = typer.Option("embedded", help="embedded (in-process EVM, no setup) or rpc."),
+    rpc_url: str = typer.Option(None, "--rpc-url", envvar="TANTIEME_RPC_URL", help="JSON-RPC URL for --chain rpc."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Set up this node: account, contracts, and test funds on a local chain.
+
+    On the embedded chain or a local dev node the account is a public dev key
+    (for testing only); on any other chain a passphrase-encrypted keystore is
+    created (passphrase from TANTIEME_PASSPHRASE or a prompt). Safe to re-run.
+
+    Example: tantieme init --chain rpc --rpc-url http://127.0.0.1:8545
+    """
+    with user_errors(as_json):
+        result = node_mod.init(chain, rpc_url, passphrase_prompt(new=True))
+
+    def render(r: node_mod.InitResult) -> None:
+        marker = " [yellow](public dev key: local testing only)[/]" if r.signer == "dev" else ""
+        console.print(f"chain     {r.chain} (id {r.chain_id})")
+        console.print(f"account   {r.address}{marker}")
+        state = "deployed now" if r.deployed else "already deployed"
+        console.print(f"contracts {state}: token {r.deployment.token}, registry {r.deployment.registry}, router {r.deployment.router}")
+        if r.funded:
+            console.print(f"faucet    +{format_amount(r.funded)} TAI")
+        console.print(f"balance   {format_amount(r.balance)} TAI")
+
+    emit(result, as_json, render)
+
+
+@chain_app.command("status")
+def chain_status(as_json: bool = JsonOption) -> None:
+    """Show the chain, the contracts and this node's balances.
+
+    Example: tantieme chain status --json
+    """
+    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+        w3 = node.conn.w3
+        data = {
+            "backend": node.conn.backend,
+            "chain_id": node.conn.chain_id,
+            "block": w3.eth.block_number,
+            "account": node.address,
+            "dev_key": node.settings.signer == "dev",
+            "eth_balance": w3.eth.get_balance(node.address),
+            "token_balance": node.balance(),
+            "contracts": {
+                "token": node.deployment.token,
+                "registry": node.deployment.registry,
+                "router": node.deployment.router,
+            },
+            "assets": node.registry.functions.totalAssets().call(),
+        }
+
+    def render(d: dict) -> None:
+        table = Table(show_header=False, box=None)
+        table.add_row("backend", f"{d['backend']} (chain id {d['chain_id']}, block {d['block']})")
+        table.add_row("account", d["account"] + (" [yellow](dev key)[/]" if d["dev_key"] else ""))
+        table.add_row("balance", f"{format_amount(d['token_balance'])} TAI, {format_amount(d['eth_balance'])} ETH")
+        for name, address in d["contracts"].items():
+            table.add_row(name, address)
+        table.add_row("assets", str(d["assets"]))
+        console.print(table)
+
+    emit(data, as_json, render)
+
+
+@app.command()
+def faucet(
+    amount: str = typer.Argument("1000", help="AI tokens to mint."),
+    to: str = typer.Option(None, help="Receiver (default: this node's account)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Mint test AI tokens (local chains only).
+
+    Example: tantieme faucet 500
+    """
+    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+        wei = parse_amount(amount)
+        receiver = node_mod.parse_address(to) if to else node.address
+        node.faucet(receiver, wei)
+        data = {"to": receiver, "amount": wei, "balance": node.balance(receiver)}
+    emit(data, as_json, lambda d: console.print(f"+{format_amount(d['amount'])} TAI → {d['to']} (balance {format_amount(d['balance'])})"))

@@ -1,0 +1,407 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy off
+"""
+@title tantieme Royalty Router
+@custom:contract-name royalty_router
+@license GNU Affero General Public License v3.0 only
+@notice Collects revenue for IP assets and splits it up their derivative
+        graph, conserving every token wei:
+        - `pay` credits an asset's `pending` revenue in O(1) gas,
+          whatever the size of the graph above it;
+        - `distribute` (anyone, any time) splits an asset's pending
+          revenue: each parent's pending grows by its `royalty_bps` share,
+          rounded down, and the rest, rounding dust included, becomes the
+          asset's `claimable`. Distributing the parents in turn moves
+          revenue further up, so any ancestor can collect without the
+          descendants' owners doing anything;
+        - `claim` (the asset's current ERC-721 owner only) pulls the
+          asset's claimable revenue.
+        Invariants (`SPEC.md`): the router's token balance equals the sum
+        of all pending and claimable amounts plus `surplus()`, and
+        `totalPaid == Σ pending + Σ claimable + totalClaimed`.
+@custom:security Functions that move tokens are `@nonreentrant` and follow
+                 checks-effects-interactions. The token and registry are
+                 fixed at deployment and trusted (tantieme's own). Tokens
+                 sent to the router by plain `transfer` credit nobody; they
+                 show as `surplus()` and stay in the router.
+"""
+
+
+# @dev The AI token the router holds and pays out.
+from ethereum.ercs import IERC20
+
+
+# @dev What the router reads from the registry.
+interface IPAssetRegistry:
+    def exists(asset_id: uint256) -> bool: view
+    def ownerOf(asset_id: uint256) -> address: view
+    def parentShares(asset_id: uint256) -> (DynArray[uint256, 16], DynArray[uint256, 16]): view
+
+
+# @dev Most assets in one `payBatch`.
+MAX_BATCH: public(constant(uint256)) = 256
+
+
+# @dev Most assets in one `distributeMany` or `claimMany`.
+MAX_MANY: public(constant(uint256)) = 64
+
+
+# @dev Basis points in a whole.
+_BPS: constant(uint256) = 10_000
+
+
+# @dev The AI token.
+token: public(immutable(IERC20))
+
+
+# @dev The IP asset registry.
+registry: public(immutable(IPAssetRegistry))
+
+
+# @dev Every token wei ever credited by `pay`, `payFrom` and `payBatch`,
+# plus one (set at deployment, so no payment writes a fresh slot).
+_total_paid: uint256
+
+
+# @dev Every token wei ever sent out by `claim`, plus one (likewise).
+_total_claimed: uint256
+
+
+# @dev Pending (undistributed) revenue of each asset plus one; zero
+# means the asset was never credited, so its existence is still to be
+# checked. Keeping the slot non-zero makes later credits cheaper.
+_pending: HashMap[uint256, uint256]
+
+
+# @dev Claimable revenue of each asset plus one once it has been
+# distributed to; zero before.
+_claimable: HashMap[uint256, uint256]
+
+
+# @dev Emitted when revenue is credited to an asset.
+event Paid:
+    asset_id: indexed(uint256)
+    payer: indexed(address)
+    amount: uint256
+
+
+# @dev Emitted when an asset's pending revenue is split.
+event Distributed:
+    asset_id: indexed(uint256)
+    amount: uint256
+    to_parents: uint256
+    to_owner: uint256
+
+
+# @dev Emitted for each parent's share in a split.
+event RoyaltyForwarded:
+    from_asset: indexed(uint256)
+    to_asset: indexed(uint256)
+    amount: uint256
+
+
+# @dev Emitted when an owner pulls an asset's revenue.
+event Claimed:
+    asset_id: indexed(uint256)
+    owner: indexed(address)
+    amount: uint256
+
+
+@deploy
+@payable
+def __init__(token_: address, registry_: address):
+    """
+    @dev Fixes the token and the registry.
+    @param token_ The AI token.
+    @param registry_ The IP asset registry.
+    """
+    assert token_ != empty(address), "router: token is the zero address"
+    assert registry_ != empty(address), "router: registry is the zero address"
+    token = IERC20(token_)
+    registry = IPAssetRegistry(registry_)
+    self._total_paid = 1
+    self._total_claimed = 1
+
+
+# PAYING #
+
+
+@external
+@nonreentrant
+def pay(asset_id: uint256, amount: uint256):
+    """
+    @dev Pays revenue to an asset: pulls `amount` from the caller (who
+         approved the router) and credits the asset's pending revenue.
+         O(1) gas whatever the graph.
+    @param asset_id The asset paid.
+    @param amount The amount in token wei, non-zero.
+    """
+    self._credit(asset_id, amount, msg.sender)
+    self._pull(msg.sender, amount)
+
+
+@external
+@nonreentrant
+def payFrom(payer: address, asset_id: uint256, amount: uint256):
+    """
+    @dev Licence fees: the registry pays on behalf of the licence buyer,
+         who approved the router. Only the registry may call it.
+    @param payer The licence buyer.
+    @param asset_id The licensed asset.
+    @param amount The fee in token wei, non-zero.
+    """
+    assert msg.sender == registry.address, "router: caller is not the registry"
+    self._credit(asset_id, amount, payer)
+    self._pull(payer, amount)
+
+
+@external
+@nonreentrant
+def payBatch(asset_ids: DynArray[uint256, MAX_BATCH], amounts: DynArray[uint256, MAX_BATCH]):
+    """
+    @dev Pays many assets at once with a single token transfer of the
+         (overflow-checked) sum, e.g. a settled batch of answers.
+    @param asset_ids The assets paid; repeats are allowed.
+    @param amounts The amount for each, in token wei, each non-zero.
+    """
+    assert len(asset_ids) == len(amounts), "router: length mismatch"
+    assert len(asset_ids) != 0, "router: empty batch"
+    total: uint256 = 0
+    for i: uint256 in range(len(asset_ids), bound=MAX_BATCH):
+        self._credit(asset_ids[i], amounts[i], msg.sender)
+        total += amounts[i]
+    self._pull(msg.sender, total)
+
+
+# SPLITTING #
+
+
+@external
+@nonreentrant
+def distribute(asset_id: uint256) -> uint256:
+    """
+    @dev Splits the asset's pending revenue between its parents (their
+         royalty bps, rounded down) and its owner (the rest). Anyone may
+         call it; nothing happens when nothing is pending.
+    @param asset_id The asset.
+    @return uint256 The amount split, in token wei.
+    """
+    return self._distribute(asset_id)
+
+
+@external
+@nonreentrant
+def distributeMany(asset_ids: DynArray[uint256, MAX_MANY]) -> uint256:
+    """
+    @dev `distribute` for each asset in order: list descendants before
+         ancestors to move revenue all the way up in one call.
+    @param asset_ids The assets.
+    @return uint256 The total amount split, in token wei (revenue split
+            again higher up counts again).
+    """
+    total: uint256 = 0
+    for asset_id: uint256 in asset_ids:
+        total += self._distribute(asset_id)
+    return total
+
+
+# CLAIMING #
+
+
+@external
+@nonreentrant
+def claim(asset_id: uint256) -> uint256:
+    """
+    @dev Sends the asset's claimable revenue to the caller, who must be
+         the asset's current owner.
+    @param asset_id The caller's asset.
+    @return uint256 The amount sent, in token wei (may be zero).
+    """
+    amount: uint256 = self._take_claimable(asset_id)
+    self._push(msg.sender, amount)
+    return amount
+
+
+@external
+@nonreentrant
+def claimMany(asset_ids: DynArray[uint256, MAX_MANY]) -> uint256:
+    """
+    @dev `claim` for several assets of the caller, with one transfer.
+    @param asset_ids The caller's assets, no repeats needed.
+    @return uint256 The total sent, in token wei.
+    """
+    total: uint256 = 0
+    for asset_id: uint256 in asset_ids:
+        total += self._take_claimable(asset_id)
+    self._push(msg.sender, total)
+    return total
+
+
+# VIEWS #
+
+
+@external
+@view
+def pending(asset_id: uint256) -> uint256:
+    """
+    @dev Revenue paid to the asset and not yet split.
+    @param asset_id The asset.
+    @return uint256 The amount in token wei.
+    """
+    return self._stored(self._pending[asset_id])
+
+
+@external
+@view
+def claimable(asset_id: uint256) -> uint256:
+    """
+    @dev Revenue the asset's owner can claim now.
+    @param asset_id The asset.
+    @return uint256 The amount in token wei.
+    """
+    return self._stored(self._claimable[asset_id])
+
+
+@external
+@view
+def totalPaid() -> uint256:
+    """
+    @dev Every token wei ever credited to assets.
+    @return uint256 The amount in token wei.
+    """
+    return self._total_paid - 1
+
+
+@external
+@view
+def totalClaimed() -> uint256:
+    """
+    @dev Every token wei ever claimed by owners.
+    @return uint256 The amount in token wei.
+    """
+    return self._total_claimed - 1
+
+
+@external
+@view
+def surplus() -> uint256:
+    """
+    @dev Tokens held beyond what is owed: plain transfers to the router.
+    @return uint256 The amount in token wei.
+    """
+    # Cannot underflow while the invariant holds: the balance covers
+    # everything paid and not claimed.
+    return staticcall token.balanceOf(self) - (self._total_paid - self._total_claimed)
+
+
+# INTERNAL #
+
+
+@internal
+def _credit(asset_id: uint256, amount: uint256, payer: address):
+    """
+    @dev Adds `amount` to the asset's pending revenue; checks with the
+         registry that the asset exists the first time only (assets are
+         never burned).
+    @param asset_id The asset.
+    @param amount The amount in token wei, non-zero.
+    @param payer Who pays, for the event.
+    """
+    assert amount != 0, "router: zero amount"
+    stored: uint256 = self._pending[asset_id]
+    if stored == 0:
+        assert staticcall registry.exists(asset_id), "router: unknown asset"
+        stored = 1
+    self._pending[asset_id] = stored + amount
+    self._total_paid += amount
+    log Paid(asset_id=asset_id, payer=payer, amount=amount)
+
+
+@internal
+def _distribute(asset_id: uint256) -> uint256:
+    """
+    @dev Moves the asset's pending revenue to its parents' pending and
+         its own claimable; the shares sum to the amount exactly.
+    @param asset_id The asset.
+    @return uint256 The amount split, in token wei.
+    """
+    stored: uint256 = self._pending[asset_id]
+    if stored <= 1:
+        return 0
+    # Cannot underflow: `stored` is at least 2.
+    amount: uint256 = unsafe_sub(stored, 1)
+    self._pending[asset_id] = 1
+
+    parents: DynArray[uint256, 16] = []
+    shares: DynArray[uint256, 16] = []
+    parents, shares = staticcall registry.parentShares(asset_id)
+    to_parents: uint256 = 0
+    for i: uint256 in range(len(parents), bound=16):
+        # Exact floor(amount * bps / 10,000) without overflow.
+        share: uint256 = (amount // _BPS) * shares[i] + (amount % _BPS) * shares[i] // _BPS
+        if share == 0:
+            continue
+        parent: uint256 = parents[i]
+        # Parents exist, so their slot may start at 1 without a check.
+        self._pending[parent] = max(self._pending[parent], 1) + share
+        to_parents += share
+        log RoyaltyForwarded(from_asset=asset_id, to_asset=parent, amount=share)
+
+    # The registry bounds the shares' sum by 10,000 bps, so the parents
+    # get at most `amount`; checked anyway.
+    to_owner: uint256 = amount - to_parents
+    self._claimable[asset_id] = max(self._claimable[asset_id], 1) + to_owner
+    log Distributed(asset_id=asset_id, amount=amount, to_parents=to_parents, to_owner=to_owner)
+    return amount
+
+
+@internal
+def _take_claimable(asset_id: uint256) -> uint256:
+    """
+    @dev Zeroes the asset's claimable revenue for its owner.
+    @param asset_id The asset.
+    @return uint256 The amount taken, in token wei.
+    """
+    assert staticcall registry.ownerOf(asset_id) == msg.sender, "router: caller is not the asset owner"
+    amount: uint256 = self._stored(self._claimable[asset_id])
+    if amount == 0:
+        return 0
+    self._claimable[asset_id] = 1
+    self._total_claimed += amount
+    log Claimed(asset_id=asset_id, owner=msg.sender, amount=amount)
+    return amount
+
+
+@internal
+def _pull(payer: address, amount: uint256):
+    """
+    @dev Pulls tokens from `payer` into the router.
+    @param payer The payer, who approved the router.
+    @param amount The amount in token wei.
+    """
+    assert extcall token.transferFrom(payer, self, amount, default_return_value=True), "router: transfer failed"
+
+
+@internal
+def _push(to: address, amount: uint256):
+    """
+    @dev Sends tokens out of the router, if any.
+    @param to The receiver.
+    @param amount The amount in token wei.
+    """
+    if amount != 0:
+        assert extcall token.transfer(to, amount, default_return_value=True), "router: transfer failed"
+
+
+@internal
+@pure
+def _stored(slot: uint256) -> uint256:
+    """
+    @dev Decodes a plus-one balance slot.
+    @param slot The stored value.
+    @return uint256 The balance in token wei.
+    """
+    if slot == 0:
+        return 0
+    # Cannot underflow: `slot` is non-zero.
+    return unsafe_sub(slot, 1)

@@ -1,0 +1,37 @@
+"""Domain errors: each says what went wrong and how to fix it.
+
+The CLI turns any `TantiemeError` into a clean message and a non-zero exit;
+anything else is a bug and is re-raised.
+"""
+
+
+class TantiemeError(Exception):
+    """Base of every error a user can cause and fix."""
+
+
+class ConfigError(TantiemeError):
+    """The node is not set up, or its settings are wrong."""
+
+
+class ChainError(TantiemeError):
+    """The chain refused an operation (revert) or cannot be reached."""
+
+
+class ChainLockedError(ChainError):
+    """Another process is writing the embedded chain."""
+
+
+class AssetError(TantiemeError):
+    """An asset file or its registration is invalid."""
+
+
+class AIError(TantiemeError):
+    """The model, the index or a question is unusable."""
+
+
+class ProvenanceError(TantiemeError):
+    """A content credential cannot be made or read (CA, answer file, sidecar)."""
+
+
+class LedgerError(TantiemeError):
+    """An interaction record, batch, signature or Merkle proof is invalid."""

@@ -1,0 +1,240 @@
+"""A tantieme node: its settings, its chain connection and its contracts.
+
+    with Node.open() as node:          # the node set up by `tantieme init`
+        node.registry.functions.totalAssets().call()
+
+Settings live in `TANTIEME_HOME/node.json`; `init` writes them once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
+
+from tantieme.assets.store import ContentStore
+from tantieme.chain import EMBEDDED_CHAIN_ID, Connection, connect, create_keystore
+from tantieme.chain.accounts import ENV_PASSPHRASE, ENV_PRIVATE_KEY, dev_account, keystore_path
+from tantieme.chain.deploy import Deployment, contract, ensure_deployed, load_deployment
+from tantieme.config import home
+from tantieme.errors import ConfigError
+
+ANVIL_CHAIN_ID = 31337
+LOCAL_CHAIN_IDS = frozenset({EMBEDDED_CHAIN_ID, ANVIL_CHAIN_ID})
+TOKEN_DECIMALS = 18
+FAUCET_AMOUNT = 10_000 * 10**TOKEN_DECIMALS
+MAX_UINT256 = 2**256 - 1
+_CALL_GAS = 300_000
+
+
+def parse_address(text: str) -> str:
+    """A checksummed address; a clear error for anything else."""
+    from web3 import Web3
+
+    try:
+        return Web3.to_checksum_address(text)
+    except ValueError:
+        raise ConfigError(f"{text!r} is not an Ethereum address (0x followed by 40 hex digits)") from None
+
+
+@dataclass
+class Settings:
+    """How this node reaches its chain and who signs for it."""
+
+    chain: str = "embedded"
+    rpc_url: str | None = None
+    # "dev" (a public dev key: local chains only) or "keystore".
+    signer: str = "dev"
+    keystore: str | None = None
+    address: str | None = None
+
+    @staticmethod
+    def path() -> Path:
+        return home() / "node.json"
+
+    @classmethod
+    def load(cls) -> Settings:
+        path = cls.path()
+        if not path.is_file():
+            raise ConfigError("this node is not set up yet: run `tantieme init` first")
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{path} is damaged ({exc}); fix it or run `tantieme init` again") from None
+
+    def save(self) -> None:
+        path = self.path()
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".node-")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(asdict(self), handle, indent=2)
+        os.replace(tmp, path)
+
+
+@dataclass
+class Node:
+    """A connection to the chain with tantieme's contracts bound, and the content store."""
+
+    settings: Settings
+    conn: Connection
+    deployment: Deployment
+    store: ContentStore = field(default_factory=lambda: ContentStore(home() / "store"))
+
+    @classmethod
+    def open(cls, passphrase: Callable[[], str] | None = None) -> Node:
+        """Open the node that `tantieme init` set up."""
+        settings = Settings.load()
+        conn = _connect(settings, passphrase)
+        try:
+            deployment = load_deployment(conn)
+            if deployment is None:
+                raise ConfigError(
+                    f"tantieme's contracts are not deployed on chain {conn.chain_id}: "
+                    "run `tantieme init`"
+                )
+        except BaseException:
+            conn.close()
+            raise
+        return cls(settings=settings, conn=conn, deployment=deployment)
+
+    @property
+    def account(self) -> LocalAccount:
+        return self.conn.account
+
+    @property
+    def address(self) -> str:
+        return self.conn.account.address
+
+    @property
+    def is_local(self) -> bool:
+        """True on the embedded chain or a local dev node (public dev keys, faucet)."""
+        return self.conn.chain_id in LOCAL_CHAIN_IDS
+
+    @property
+    def token(self) -> Contract:
+        return contract(self.conn, "ai_token", self.deployment.token)
+
+    @property
+    def registry(self) -> Contract:
+        return contract(self.conn, "ip_asset_registry", self.deployment.registry)
+
+    @property
+    def router(self) -> Contract:
+        return contract(self.conn, "royalty_router", self.deployment.router)
+
+    def as_account(self, account: LocalAccount) -> Node:
+        """The same node, signing as `account` (for scripts acting for several people)."""
+        conn = Connection(
+            w3=self.conn.w3,
+            account=account,
+            chain_id=self.conn.chain_id,
+            backend=self.conn.backend,
+            embedded=None,
+        )
+        return Node(settings=self.settings, conn=conn, deployment=self.deployment, store=self.store)
+
+    def balance(self, address: str | None = None) -> int:
+        """AI token balance in token wei."""
+        return self.token.functions.balanceOf(address or self.address).call()
+
+    def ensure_allowance(self, amount: int) -> None:
+        """Let the royalty router pull `amount` from this account (approve once, unlimited)."""
+        allowance = self.token.functions.allowance(self.address, self.deployment.router).call()
+        if allowance < amount:
+            self.conn.transact(
+                self.token.functions.approve(self.deployment.router, MAX_UINT256), gas=_CALL_GAS
+            )
+
+    def faucet(self, to: str, amount: int = FAUCET_AMOUNT) -> None:
+        """Mint test tokens to `to` (local chains only: the node's dev key is the minter)."""
+        if not self.is_local:
+            raise ConfigError("the faucet exists only on local chains; buy AI tokens on this chain")
+        minter = self.as_account(dev_account(0))
+        minter.conn.transact(minter.token.functions.mint(to, amount), gas=_CALL_GAS)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class InitResult:
+    chain: str
+    chain_id: int
+    address: str
+    signer: str
+    deployment: Deployment
+    deployed: bool
+    funded: int
+    balance: int
+
+
+def init(
+    chain: str = "embedded",
+    rpc_url: str | None = None,
+    passphrase: Callable[[], str] | None = None,
+) -> InitResult:
+    """Set up this node: account, contracts (deployed if needed), and test funds on local chains.
+
+    On the embedded chain or a local dev node (anvil) the account is dev key 0,
+    public and marked as such; on any other chain it is `TANTIEME_PRIVATE_KEY`
+    or a passphrase-encrypted keystore, created if missing. Running it again is
+    harmless: nothing is deployed or funded twice.
+    """
+    settings = Settings(chain=chain, rpc_url=rpc_url)
+    probe = connect(chain, rpc_url=rpc_url, account=dev_account(0))
+    try:
+        local = probe.chain_id in LOCAL_CHAIN_IDS
+        if local:
+            settings.signer = "dev"
+        else:
+            probe.close()
+            settings.signer = "keystore"
+            if not os.environ.get(ENV_PRIVATE_KEY) and not keystore_path().exists():
+                secret = os.environ.get(ENV_PASSPHRASE) or (passphrase() if passphrase else None)
+                if not secret:
+                    raise ConfigError(
+                        f"a real chain needs a keystore passphrase: set {ENV_PASSPHRASE} or answer the prompt"
+                    )
+                create_keystore(secret)
+            settings.keystore = str(keystore_path())
+            probe = _connect(settings, passphrase)
+        settings.address = probe.account.address
+        deployment, deployed = ensure_deployed(probe)
+        settings.save()
+    finally:
+        probe.close()
+    with Node.open(passphrase) as node:
+        funded = 0
+        if node.is_local and node.balance() < FAUCET_AMOUNT:
+            funded = FAUCET_AMOUNT - node.balance()
+            node.faucet(node.address, funded)
+        node.ensure_allowance(FAUCET_AMOUNT)
+        return InitResult(
+            chain=chain,
+            chain_id=node.conn.chain_id,
+            address=node.address,
+            signer=settings.signer,
+            deployment=deployment,
+            deployed=deployed,
+            funded=funded,
+            balance=node.balance(),
+        )
+
+
+def _connect(settings: Settings, passphrase: Callable[[], str] | None) -> Connection:
+    if settings.signer == "dev":
+        return connect(settings.chain, rpc_url=settings.rpc_url, account=dev_account(0))
+    return connect(
+        settings.chain, rpc_url=settings.rpc_url, keystore=settings.keystore, passphrase=passphrase
+    )

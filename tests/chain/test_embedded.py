@@ -1,0 +1,186 @@
+"""The embedded chain: genesis, persistence across processes, kill -9, one writer."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from tantieme.chain import EMBEDDED_CHAIN_ID, Connection, connect, dev_account, open_embedded
+from tantieme.chain.embedded import DEV_BALANCE, GAS_LIMIT
+from tantieme.errors import ChainLockedError, ConfigError
+
+from .conftest import store_artifact
+
+CHAINPROC = Path(__file__).with_name("chainproc.py")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(CHAINPROC), *args], capture_output=True, text=True, timeout=60, check=True
+    )
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(CHAINPROC), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+# --------------------------------------------------------------- genesis --
+
+
+def test_genesis__chain_id_gas_limit_and_funded_dev_accounts(embedded: Connection) -> None:
+    w3 = embedded.w3
+    block = w3.eth.get_block("latest")
+    assert (embedded.chain_id, w3.eth.chain_id, w3.net.version) == (
+        EMBEDDED_CHAIN_ID,
+        EMBEDDED_CHAIN_ID,
+        str(EMBEDDED_CHAIN_ID),
+    )
+    assert block["number"] == 0 and block["gasLimit"] == GAS_LIMIT >= 30_000_000
+    assert block["baseFeePerGas"] == 10**9
+    assert embedded.account.address == dev_account(0).address == w3.eth.default_account
+    assert [w3.eth.get_balance(dev_account(i).address) for i in range(10)] == [DEV_BALANCE] * 10
+
+
+def test_open__creates_sqlite_under_home(tantieme_home: Path) -> None:
+    with open_embedded() as chain:
+        assert chain.directory == tantieme_home / "chain"
+    db = sqlite3.connect(tantieme_home / "chain" / "chain.sqlite3")
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert dict(db.execute("SELECT name, value FROM meta"))["chain_id"] == str(EMBEDDED_CHAIN_ID)
+
+
+def test_open__other_chain_id__refuses(tantieme_home: Path) -> None:
+    open_embedded().close()
+    db = sqlite3.connect(tantieme_home / "chain" / "chain.sqlite3")
+    with db:
+        db.execute("UPDATE meta SET value = '1' WHERE name = 'chain_id'")
+    db.close()
+    with pytest.raises(ConfigError, match="made by another version"):
+        open_embedded()
+    with pytest.raises(ConfigError):  # not ChainLockedError: the failure released the lock
+        open_embedded()
+
+
+# ----------------------------------------------------------- persistence --
+
+
+def test_reopen__receipts_logs_calls_of_a_previous_process(artifact_file: Path) -> None:
+    out = json.loads(run("store", str(artifact_file)).stdout)
+    with connect() as conn:
+        w3 = conn.w3
+        contract = w3.eth.contract(address=out["address"], abi=store_artifact()["abi"])
+        receipt = w3.eth.get_transaction_receipt(out["second"])
+        assert receipt["status"] == 1 and receipt["blockNumber"] == out["second_block"] == 3
+        (event,) = contract.events.Stored().process_receipt(receipt)
+        assert event["args"]["value"] == 42 and event["args"]["who"] == conn.account.address
+        assert w3.eth.get_transaction(out["first"])["blockNumber"] == 2
+
+        logs = contract.events.Stored.get_logs(from_block=0, to_block="latest")
+        assert [log["args"]["value"] for log in logs] == [5, 42]
+        only_last = w3.eth.get_logs({"fromBlock": 3, "toBlock": 3, "address": contract.address})
+        assert [log["transactionHash"].to_0x_hex() for log in only_last] == [out["second"]]
+        by_topic = contract.events.Stored.get_logs(
+            from_block=0, argument_filters={"who": dev_account(2).address}
+        )
+        assert list(by_topic) == []
+
+        assert contract.functions.value().call() == 42
+        assert w3.eth.get_transaction_count(conn.account.address) == 3
+        assert conn.transact(contract.functions.store(43))["blockNumber"] == 4
+        assert contract.functions.value().call() == 43
+
+
+def test_reopen__same_process__keeps_head_and_state(embedded: Connection) -> None:
+    to = dev_account(3).address
+    for value in (1, 2, 3):
+        embedded.transact({"to": to, "value": value}, gas=21_000)
+    head = embedded.w3.eth.get_block("latest")
+    embedded.close()
+    with connect() as again:
+        assert again.w3.eth.get_block("latest") == head
+        assert again.w3.eth.get_balance(to) == DEV_BALANCE + 6
+
+
+# ----------------------------------------------------------------- crash --
+
+
+def _check_consistent(w3: Web3, reported: int) -> int:
+    """The chain after a crash: the reported blocks, linked, and balances that add up."""
+    head = w3.eth.block_number
+    assert reported <= head <= reported + 1  # printed after commit; at most one more
+    sender, recipient = dev_account(0).address, dev_account(1).address
+    spent = received = 0
+    parent = w3.eth.get_block(0)["hash"]
+    for number in range(1, head + 1):
+        block = w3.eth.get_block(number, full_transactions=True)
+        assert block["parentHash"] == parent
+        parent = block["hash"]
+        (tx,) = block["transactions"]
+        receipt = w3.eth.get_transaction_receipt(tx["hash"])
+        assert receipt["status"] == 1 and receipt["blockHash"] == block["hash"]
+        received += tx["value"]
+        spent += tx["value"] + receipt["gasUsed"] * receipt["effectiveGasPrice"]
+    assert w3.eth.get_balance(recipient) == DEV_BALANCE + received
+    assert w3.eth.get_balance(sender) == DEV_BALANCE - spent
+    assert w3.eth.get_transaction_count(sender) == head
+    return head
+
+
+def test_kill_9__while_mining__leaves_last_committed_block() -> None:
+    reported = 0
+    for blocks in (15, 30):  # twice: a crash after a recovery, too
+        miner = spawn("mine")
+        assert miner.stdout is not None
+        for line in miner.stdout:
+            reported = int(line)
+            if reported >= blocks:
+                break
+        os.kill(miner.pid, signal.SIGKILL)
+        miner.wait()
+        with connect() as conn:
+            head = _check_consistent(conn.w3, reported)
+            receipt = conn.transact({"to": dev_account(1).address, "value": 1}, gas=21_000)
+            assert receipt["blockNumber"] == head + 1
+
+
+# ------------------------------------------------------------------ lock --
+
+
+def test_second_writer__another_process__chain_locked_error() -> None:
+    holder = spawn("hold")
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        word, pid = holder.stdout.readline().split()
+        assert word == "ready" and int(pid) == holder.pid
+        with pytest.raises(ChainLockedError) as raised:
+            connect()
+        message = str(raised.value)
+        assert f"is in use by process {holder.pid}; stop it or use --chain rpc" in message
+        holder.stdin.write("tx\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "1"  # the holder still works
+    finally:
+        holder.stdin.close()
+        assert holder.wait(timeout=30) == 0
+    with connect() as conn:  # released at exit
+        assert conn.w3.eth.block_number == 1
+
+
+def test_second_writer__same_process__chain_locked_error(embedded: Connection) -> None:
+    with pytest.raises(ChainLockedError, match=f"in use by process {os.getpid()}"):
+        open_embedded()
+    embedded.close()
+    open_embedded().close()

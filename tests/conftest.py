@@ -1,0 +1,84 @@
+"""Fixtures every test folder may use. Keep this small and general."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# ------------------------------------------------------------------ home --
+
+_ENV_KEYS = ("TANTIEME_PRIVATE_KEY", "TANTIEME_PASSPHRASE", "TANTIEME_RPC_URL")
+
+
+@pytest.fixture(autouse=True)
+def tantieme_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Hermetic: `TANTIEME_HOME` is a fresh tmp directory and no key leaks in from the shell."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("TANTIEME_HOME", str(home))
+    for key in _ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    return home
+
+
+# ----------------------------------------------------------------- anvil --
+
+ANVIL = ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+    request = urllib.request.Request(
+        url, data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def anvil() -> Iterator[str]:
+    """URL of a fresh anvil node (real binary, loopback, Prague like the embedded chain).
+
+    Its accounts are the dev accounts of `tantieme.chain.accounts`, account 0 the faucet.
+    """
+    binary = shutil.which("anvil") if not ANVIL.exists() else str(ANVIL)
+    if binary is None:
+        pytest.skip(f"anvil is not installed ({ANVIL}): run `npm ci`")
+    for _ in range(3):  # the free port may be taken before anvil binds it
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(
+            [binary, "--host", "127.0.0.1", "--port", str(port), "--silent", "--hardfork", "prague"]
+        )
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline and not _answers(url):
+            time.sleep(0.02)
+        if process.poll() is None and _answers(url):
+            break
+        process.kill()
+        process.wait()
+    else:
+        pytest.fail("anvil did not start")
+    try:
+        yield url
+    finally:
+        process.kill()
+        process.wait()

@@ -1,0 +1,272 @@
+"""Personas, deployments and factories for the contract tests (titanoboa).
+
+Every test runs inside `boa.env.anchor()`, so state never leaks between
+tests; hypothesis examples open their own anchor (`fresh_state`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import astuple, dataclass, replace
+from pathlib import Path
+
+import boa
+import pytest
+from eth_account import Account
+from eth_utils import keccak
+from hypothesis import HealthCheck, settings
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "src" / "tantieme" / "contracts"
+
+ZERO_ADDRESS = "0x" + "00" * 20
+MAX_UINT256 = 2**256 - 1
+ONE_TOKEN = 10**18
+BPS = 10_000
+
+WORK, DATASET, MODEL, PROMPT, OUTPUT, AGENT = range(6)
+
+TOKEN_NAME = "tantieme AI Token"
+TOKEN_SYMBOL = "TAI"
+TOKEN_VERSION = "1"
+
+METADATA_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy5"  # 60 chars
+TERMS_URI = "https://tantieme.org/licenses/pil-commercial-remix/v1"
+
+# Hypothesis settings for contract fuzzing (`@FUZZ`): each example opens its
+# own anchor (`fresh_state`), so sharing function-scoped fixtures is safe.
+FUZZ = settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+# ----------------------------------------------------------------- terms --
+
+
+@dataclass(frozen=True)
+class Terms:
+    """`LicenseTerms` in the contract's field order (deny by default)."""
+
+    commercial_use: bool = False
+    attribution: bool = False
+    derivatives_allowed: bool = False
+    derivatives_approval: bool = False
+    derivatives_reciprocal: bool = False
+    royalty_bps: int = 0
+    minting_fee: int = 0
+    expiration: int = 0
+    currency: str = ZERO_ADDRESS
+    uri: str = ""
+    ai_training: bool = False
+    ai_fine_tuning: bool = False
+    ai_retrieval: bool = False
+    ai_output_commercial: bool = False
+
+    def abi(self) -> tuple:
+        return astuple(self)
+
+    def but(self, **changes) -> Terms:
+        return replace(self, **changes)
+
+
+NOTHING = Terms()
+OPEN = Terms(
+    commercial_use=True,
+    attribution=True,
+    derivatives_allowed=True,
+    royalty_bps=1_000,
+    minting_fee=ONE_TOKEN,
+    uri=TERMS_URI,
+    ai_training=True,
+    ai_fine_tuning=True,
+    ai_retrieval=True,
+    ai_output_commercial=True,
+)
+NON_COMMERCIAL = OPEN.but(commercial_use=False, minting_fee=0, ai_output_commercial=False)
+NO_AI = OPEN.but(ai_training=False, ai_fine_tuning=False, ai_retrieval=False, ai_output_commercial=False)
+
+
+@pytest.fixture
+def terms() -> dict[str, Terms]:
+    """Presets: `open` (everything, 10 % royalty, 1 TAI licences),
+    `non_commercial`, `no_ai`, `nothing` (deny by default)."""
+    return {"open": OPEN, "non_commercial": NON_COMMERCIAL, "no_ai": NO_AI, "nothing": NOTHING}
+
+
+def terms_as_returned(terms: Terms, token: str) -> tuple:
+    """What `licenseTerms` returns for `terms`: the currency is the token."""
+    return terms.but(currency=token).abi()
+
+
+# ------------------------------------------------------------- isolation --
+
+
+@pytest.fixture(autouse=True)
+def _isolated() -> Iterator[None]:
+    with boa.env.anchor():
+        yield
+
+
+@contextlib.contextmanager
+def fresh_state() -> Iterator[None]:
+    """Anchor for one hypothesis example."""
+    with boa.env.anchor():
+        yield
+
+
+# ---------------------------------------------------------------- personas --
+
+
+def _persona(name: str) -> str:
+    return boa.env.generate_address(name)
+
+
+@pytest.fixture
+def deployer() -> str:
+    return _persona("deployer")
+
+
+@pytest.fixture
+def creator() -> str:
+    return _persona("creator")
+
+
+@pytest.fixture
+def operator() -> str:
+    return _persona("operator")
+
+
+@pytest.fixture
+def asker() -> str:
+    return _persona("asker")
+
+
+@pytest.fixture
+def stranger() -> str:
+    return _persona("stranger")
+
+
+@dataclass(frozen=True)
+class Signer:
+    """An account with a private key, for EIP-712 signatures."""
+
+    address: str
+    key: bytes
+
+
+@pytest.fixture
+def payer() -> Signer:
+    """A key-holding persona (EIP-2612 / EIP-3009 signer)."""
+    account = Account.from_key(keccak(b"tantieme payer"))
+    return Signer(account.address, account.key)
+
+
+# ------------------------------------------------------------- contracts --
+
+
+@pytest.fixture(scope="session")
+def token_deployer():
+    return boa.load_partial(str(CONTRACTS / "ai_token.vy"))
+
+
+@pytest.fixture(scope="session")
+def registry_deployer():
+    return boa.load_partial(str(CONTRACTS / "ip_asset_registry.vy"))
+
+
+@pytest.fixture(scope="session")
+def router_deployer():
+    return boa.load_partial(str(CONTRACTS / "royalty_router.vy"))
+
+
+@pytest.fixture
+def token(token_deployer, deployer):
+    with boa.env.prank(deployer):
+        return token_deployer.deploy(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION)
+
+
+@pytest.fixture
+def unwired_registry(registry_deployer, token, deployer):
+    """A registry whose router is not set yet."""
+    with boa.env.prank(deployer):
+        return registry_deployer.deploy(token.address)
+
+
+@pytest.fixture
+def router(router_deployer, token, unwired_registry, deployer):
+    with boa.env.prank(deployer):
+        return router_deployer.deploy(token.address, unwired_registry.address)
+
+
+@pytest.fixture
+def registry(unwired_registry, router, deployer):
+    unwired_registry.setRoyaltyRouter(router.address, sender=deployer)
+    return unwired_registry
+
+
+# ------------------------------------------------------------- factories --
+
+
+@pytest.fixture
+def fund(token, router, deployer) -> Callable[..., None]:
+    """Mint tokens (the dev faucet) and approve the router for everything."""
+
+    def _fund(account: str, amount: int = 1_000 * ONE_TOKEN, approve: bool = True) -> None:
+        token.mint(account, amount, sender=deployer)
+        if approve:
+            token.approve(router.address, MAX_UINT256, sender=account)
+
+    return _fund
+
+
+_content_counter = itertools.count(1)
+
+
+def new_content_hash() -> bytes:
+    return keccak(b"tantieme content %d" % next(_content_counter))
+
+
+@pytest.fixture
+def make_asset(registry, creator) -> Callable[..., int]:
+    """Register an asset and return its id; defaults: a WORK by `creator`
+    under `open` terms, no parents."""
+
+    def _make(
+        owner: str | None = None,
+        kind: int = WORK,
+        terms: Terms = OPEN,
+        parents: list[int] | tuple[int, ...] = (),
+        uri: str = METADATA_URI,
+        content_hash: bytes | None = None,
+    ) -> int:
+        return registry.register(
+            kind,
+            content_hash or new_content_hash(),
+            uri,
+            list(parents),
+            terms.abi(),
+            sender=owner or creator,
+        )
+
+    return _make
+
+
+@pytest.fixture
+def license_for(registry, fund) -> Callable[..., None]:
+    """Buy `amount` licence tokens of each parent for `holder`."""
+
+    def _license(holder: str, *parents: int, amount: int = 1) -> None:
+        fund(holder)
+        for parent in parents:
+            registry.mintLicense(parent, amount, holder, sender=holder)
+
+    return _license
+
+
+def events(contract, name: str) -> list:
+    """Decoded logs named `name` from the contract's last call (read them
+    before any other call on that contract, views included)."""
+    return [log for log in contract.get_logs() if type(log).__name__ == name]
