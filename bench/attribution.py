@@ -59,15 +59,11 @@ def run(limit: int | None, max_tokens: int, quiet: bool) -> dict:
         model.generate(build_messages("warm up", []), max_tokens=1)
         for qi, q in enumerate(track(questions, description="questions", disable=quiet)):
             hits = index.search(q["question"], k=3)
-            if os.environ.get("REVERSE"):
-                hits = hits[::-1]
             if not any(h.asset_id in adversarial for h in hits):
                 forced = adversarial[qi % len(adversarial)]
                 extra = index.search(by_asset[forced]["text"], k=1, allowed={forced})
                 hits = list(hits)
                 hits.insert(qi % (len(hits) + 1), extra[0])
-            if os.environ.get("REVERSE"):
-                hits = hits[::-1]
             sources, groups, _ = select_sources(model, q["question"], hits, max_tokens=max_tokens)
             messages = build_messages(q["question"], sources)
             t0 = time.perf_counter()

@@ -27,6 +27,13 @@ def test_connect__embedded__default(tantieme_home: Path) -> None:
     conn.close()  # twice is harmless
 
 
+def test_connect__embedded__keystore_signer() -> None:
+    create_keystore("pw", private_key=dev_account(5).key, iterations=2**4)
+    with connect(keystore="default", passphrase=lambda: "pw") as conn:
+        assert conn.account.address == dev_account(5).address
+        assert conn.transact({"to": dev_account(6).address, "value": 1})["status"] == 1
+
+
 def test_connect__rpc__anvil(anvil: str) -> None:
     with connect("rpc", rpc_url=anvil, account=dev_account(1)) as conn:
         assert (conn.backend, conn.chain_id) == ("rpc", 31337)

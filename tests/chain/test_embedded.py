@@ -23,9 +23,8 @@ CHAINPROC = Path(__file__).with_name("chainproc.py")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(CHAINPROC), *args], capture_output=True, text=True, timeout=60, check=True
-    )
+    command = [sys.executable, str(CHAINPROC), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
 
 
 def spawn(*args: str) -> subprocess.Popen[str]:

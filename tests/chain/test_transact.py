@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +23,9 @@ Deploy = Callable[[Connection], Contract]
 
 
 @pytest.mark.parametrize("gas", [None, 21_000])
-def test_transact__transfer__moves_value_and_pays_eip1559_fees(conn: Connection, gas: int | None) -> None:
+def test_transact__transfer__moves_value_and_pays_eip1559_fees(
+    conn: Connection, gas: int | None
+) -> None:
     w3, to = conn.w3, dev_account(1).address
     before = w3.eth.get_balance(conn.account.address), w3.eth.get_balance(to)
     receipt = transact(w3, conn.account, {"to": to, "value": 10**15}, gas=gas)
@@ -43,6 +46,17 @@ def test_transact__pending_nonce__one_after_another(conn: Connection) -> None:
     assert conn.w3.eth.get_transaction_count(conn.account.address, "pending") == 3
 
 
+def test_transact__threads__one_signer__no_nonce_clash(conn: Connection) -> None:
+    to = dev_account(6).address
+
+    def send(_: int) -> int:
+        return conn.transact({"to": to, "value": 1}, gas=21_000)["status"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(send, range(12))) == [1] * 12
+    assert conn.w3.eth.get_transaction_count(conn.account.address) == 12
+
+
 def test_transact__stale_nonce__node_rejects(conn: Connection) -> None:
     conn.transact({"to": dev_account(1).address, "value": 1}, gas=21_000)
     with pytest.raises(ChainError, match="^the node rejected the transaction: "):
@@ -56,7 +70,9 @@ def test_transact__unfunded_account__node_rejects(conn: Connection) -> None:
         transact(conn.w3, Account.create(), {"to": dev_account(1).address, "value": 1}, gas=21_000)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(values=st.lists(st.integers(0, 10**18), min_size=1, max_size=4))
 def test_transact__transfers__conserve_value(embedded: Connection, values: list[int]) -> None:
     w3, to = embedded.w3, dev_account(4).address
@@ -92,7 +108,8 @@ def test_get_logs__block_range_address_and_topic(conn: Connection, deploy_store:
         conn.transact({"to": dev_account(5).address, "value": 1}, gas=21_000)  # no logs
     events = contract.events.Stored
     assert [e["args"]["value"] for e in events.get_logs(from_block=0)] == [2, 3, 4]
-    assert [e["args"]["value"] for e in events.get_logs(from_block=other["blockNumber"] + 1)] == [3, 4]
+    later = events.get_logs(from_block=other["blockNumber"] + 1)
+    assert [e["args"]["value"] for e in later] == [3, 4]
     mine = events.get_logs(from_block=0, argument_filters={"who": conn.account.address})
     assert [e["args"]["value"] for e in mine] == [3, 4]
     nobody = conn.w3.eth.get_logs({"fromBlock": 0, "address": dev_account(9).address})

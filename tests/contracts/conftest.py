@@ -118,33 +118,34 @@ def fresh_state() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------- personas --
+# Session-scoped: the same addresses in every test (state is anchored).
 
 
 def _persona(name: str) -> str:
     return boa.env.generate_address(name)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def deployer() -> str:
     return _persona("deployer")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def creator() -> str:
     return _persona("creator")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def operator() -> str:
     return _persona("operator")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def asker() -> str:
     return _persona("asker")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def stranger() -> str:
     return _persona("stranger")
 
@@ -157,7 +158,7 @@ class Signer:
     key: bytes
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def payer() -> Signer:
     """A key-holding persona (EIP-2612 / EIP-3009 signer)."""
     account = Account.from_key(keccak(b"tantieme payer"))
@@ -165,6 +166,8 @@ def payer() -> Signer:
 
 
 # ------------------------------------------------------------- contracts --
+# Compiled once; the wired system is deployed once per session, outside
+# every test's anchor, so each test starts from the same fresh deployment.
 
 
 @pytest.fixture(scope="session")
@@ -182,29 +185,47 @@ def router_deployer():
     return boa.load_partial(str(CONTRACTS / "royalty_router.vy"))
 
 
-@pytest.fixture
-def token(token_deployer, deployer):
+@dataclass(frozen=True)
+class System:
+    token: object
+    registry: object
+    router: object
+
+
+def deploy_system(token_deployer, registry_deployer, router_deployer, deployer: str, wire: bool = True) -> System:
     with boa.env.prank(deployer):
-        return token_deployer.deploy(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION)
+        token = token_deployer.deploy(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION)
+        registry = registry_deployer.deploy(token.address)
+        router = router_deployer.deploy(token.address, registry.address)
+        if wire:
+            registry.setRoyaltyRouter(router.address)
+    return System(token, registry, router)
+
+
+@pytest.fixture(scope="session")
+def system(token_deployer, registry_deployer, router_deployer, deployer) -> System:
+    return deploy_system(token_deployer, registry_deployer, router_deployer, deployer)
 
 
 @pytest.fixture
-def unwired_registry(registry_deployer, token, deployer):
-    """A registry whose router is not set yet."""
-    with boa.env.prank(deployer):
-        return registry_deployer.deploy(token.address)
+def token(system):
+    return system.token
 
 
 @pytest.fixture
-def router(router_deployer, token, unwired_registry, deployer):
-    with boa.env.prank(deployer):
-        return router_deployer.deploy(token.address, unwired_registry.address)
+def registry(system):
+    return system.registry
 
 
 @pytest.fixture
-def registry(unwired_registry, router, deployer):
-    unwired_registry.setRoyaltyRouter(router.address, sender=deployer)
-    return unwired_registry
+def router(system):
+    return system.router
+
+
+@pytest.fixture
+def unwired(token_deployer, registry_deployer, router_deployer, deployer) -> System:
+    """A fresh system whose registry does not know its router yet."""
+    return deploy_system(token_deployer, registry_deployer, router_deployer, deployer, wire=False)
 
 
 # ------------------------------------------------------------- factories --

@@ -64,7 +64,8 @@ def connect(
     """Open the embedded chain or a JSON-RPC node, with a signing account.
 
     embedded: the chain under `directory` (default `TANTIEME_HOME/chain`), signed
-    for by `account` or else dev account 0, its funded faucet (DEV ONLY).
+    for by `account`, else the `keystore` if given, else dev account 0, the
+    chain's funded faucet (DEV ONLY).
     rpc: the node at `rpc_url` (default `TANTIEME_RPC_URL`), signed for by `account`
     or else `accounts.load_account(keystore, passphrase)` (`TANTIEME_PRIVATE_KEY`,
     or a keystore unlocked by `TANTIEME_PASSPHRASE` or the `passphrase` callback).
@@ -73,10 +74,12 @@ def connect(
             conn.transact({"to": addr, "value": 1})
     """
     if backend == "embedded":
+        if account is None:
+            account = dev_account(0) if keystore is None else load_account(keystore, passphrase)
         chain = open_embedded(directory)
         conn = Connection(
             w3=chain.w3,
-            account=account or dev_account(0),
+            account=account,
             chain_id=chain.w3.eth.chain_id,
             backend="embedded",
             embedded=chain,

@@ -32,7 +32,7 @@ from eth.abc import BlockAPI, BlockHeaderAPI, SignedTransactionAPI
 from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
 from eth.db.backends.base import BaseDB
-from eth.exceptions import HeaderNotFound
+from eth.exceptions import HeaderNotFound, VMError
 from eth.exceptions import TransactionNotFound as EVMTransactionNotFound
 from eth.vm.forks import PragueVM
 from eth.vm.spoof import SpoofTransaction
@@ -98,7 +98,8 @@ class SQLiteDB(BaseDB):
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA cache_size=-32000")  # 32 MB
         self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
+            "CREATE TABLE IF NOT EXISTS kv "
+            "(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
         )
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -160,6 +161,8 @@ class _DirectoryLock:
         except BlockingIOError:
             owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
+            if owner == str(os.getpid()):
+                owner += " (this one: close the other connection first)"
             raise ChainLockedError(
                 f"the embedded chain at {directory} is in use by process {owner}; "
                 "stop it or use --chain rpc --rpc-url URL to share one node"
@@ -399,6 +402,8 @@ class EmbeddedProvider(EthereumTesterProvider):
                 except (TesterValidationError, EVMValidationError) as e:
                     # Invalid transaction (nonce, funds, gas...): what a node rejects.
                     error = {"code": -32000, "message": str(e)}
+                except VMError as e:  # an estimate that fails even at the block gas limit
+                    error = {"code": -32603, "message": f"EVM error {e!r}"}
                 else:
                     return {"jsonrpc": "2.0", "id": request_id, "result": result}
             return {"jsonrpc": "2.0", "id": request_id, "error": error}
@@ -441,7 +446,7 @@ class EmbeddedChain:
 
 
 def open_embedded(directory: str | Path | None = None) -> EmbeddedChain:
-    """Open (or create at genesis) the embedded chain in `directory` (default `TANTIEME_HOME/chain`).
+    """Open the embedded chain in `directory` (default `TANTIEME_HOME/chain`), creating it.
 
     Raises `ChainLockedError` if another process has it open.
     """

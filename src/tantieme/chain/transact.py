@@ -6,6 +6,7 @@ transactions a JSON-RPC node would.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from eth_abi import abi
@@ -23,6 +24,8 @@ __all__ = ["revert_reason", "transact"]
 
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 _REVERTED = "execution reverted"
+_SIGNER_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
 
 
 def revert_reason(error: ContractLogicError) -> str:
@@ -58,21 +61,27 @@ def transact(
     revert string; a rejected or unmined transaction raises `ChainError` too.
     """
     try:
-        tx = _build(w3, account, fn_or_tx, gas)
-        signed = account.sign_transaction(tx)
-        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        with _signer_lock(account.address):  # pending nonce: one send at a time per signer
+            tx = _build(w3, account, fn_or_tx, gas)
+            signed = account.sign_transaction(tx)
+            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.1)
     except ContractLogicError as e:
         raise ChainError(revert_reason(e)) from None
     except Web3RPCError as e:
         raise ChainError(f"the node rejected the transaction: {e.message}") from None
     except TimeExhausted:
-        raise ChainError(f"transaction {tx_hash.to_0x_hex()} not mined within {timeout:g} s") from None
+        raise ChainError(f"transaction {tx_hash.to_0x_hex()} not mined in {timeout:g} s") from None
     except (RequestException, OSError) as e:
         raise ChainError(f"cannot reach the chain: {e}") from None
     if receipt["status"] != 1:
         raise ChainError(_failure_reason(w3, tx, receipt))
     return receipt
+
+
+def _signer_lock(address: str) -> threading.Lock:
+    with _LOCKS_LOCK:
+        return _SIGNER_LOCKS.setdefault(address, threading.Lock())
 
 
 def _build(w3: Web3, account: LocalAccount, fn_or_tx: Any, gas: int | None) -> TxParams:
@@ -99,14 +108,20 @@ def _build(w3: Web3, account: LocalAccount, fn_or_tx: Any, gas: int | None) -> T
 
 
 def _failure_reason(w3: Web3, tx: TxParams, receipt: TxReceipt) -> str:
-    """Why a mined transaction failed: replay it as a call on its parent block."""
+    """Why a mined transaction failed: replay it as a call before, then at, its block.
+
+    The parent block has the right state but an older timestamp; the block
+    itself has the right timestamp (what expiries depend on) and, where the
+    transaction was mined alone, the same state.
+    """
     if receipt["gasUsed"] >= tx["gas"]:
         return f"out of gas: the transaction used all of its {tx['gas']} gas"
     call = {k: tx[k] for k in ("from", "to", "value", "data", "gas") if k in tx}
-    try:
-        w3.eth.call(call, block_identifier=receipt["blockNumber"] - 1)
-    except ContractLogicError as e:
-        return revert_reason(e)
-    except Web3Exception:  # the node cannot replay it (pruned state...)
-        pass
+    for block in (receipt["blockNumber"] - 1, receipt["blockNumber"]):
+        try:
+            w3.eth.call(call, block_identifier=block)
+        except ContractLogicError as e:
+            return revert_reason(e)
+        except Web3Exception:  # the node cannot replay it (pruned state...)
+            break
     return f"transaction {receipt['transactionHash'].to_0x_hex()} reverted"

@@ -1,0 +1,370 @@
+"""RoyaltyRouter: pay in O(1), split upstream to the last wei, pull claims."""
+
+from __future__ import annotations
+
+import boa
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from .conftest import BPS, FUZZ, MAX_UINT256, NON_COMMERCIAL, ONE_TOKEN, OPEN, ZERO_ADDRESS, events, fresh_state
+
+
+def conserved(token, router, *assets: int, surplus: int = 0) -> None:
+    """The router's two accounting identities over `assets` (all assets)."""
+    owed = sum(router.pending(a) + router.claimable(a) for a in assets)
+    assert token.balanceOf(router.address) == owed + surplus
+    assert router.surplus() == surplus
+    assert router.totalPaid() == owed + router.totalClaimed()
+
+
+@pytest.fixture
+def graph(make_asset, license_for, creator, operator, asker):
+    """root (10 %, creator's) <- child (20 %, operator's) <- grandchild
+    (asker's). The operator's licence put one token into root's pending;
+    the child's licences are free."""
+    root = make_asset(owner=creator, terms=OPEN.but(royalty_bps=1_000))
+    license_for(operator, root)
+    child = make_asset(owner=operator, parents=[root], terms=OPEN.but(royalty_bps=2_000, minting_fee=0))
+    license_for(asker, child)
+    grandchild = make_asset(owner=asker, parents=[child], terms=OPEN.but(royalty_bps=0))
+    return root, child, grandchild
+
+
+@pytest.fixture
+def paying(fund, stranger):
+    """`stranger` pays; funded and approved."""
+    fund(stranger, 10**9 * ONE_TOKEN)
+    return stranger
+
+
+# --------------------------------------------------------------------- pay --
+
+
+def test_pay(make_asset, router, token, paying):
+    asset = make_asset()
+    router.pay(asset, 5 * ONE_TOKEN, sender=paying)
+    [paid] = events(router, "Paid")
+
+    assert (paid.asset_id, paid.payer, paid.amount) == (asset, paying, 5 * ONE_TOKEN)
+    assert router.pending(asset) == 5 * ONE_TOKEN
+    assert router.claimable(asset) == 0
+    assert router.totalPaid() == 5 * ONE_TOKEN
+    assert token.balanceOf(router.address) == 5 * ONE_TOKEN
+    conserved(token, router, asset)
+
+
+def test_pay__accumulates(make_asset, router, paying):
+    asset = make_asset()
+    for amount in (1, 2, 3):
+        router.pay(asset, amount, sender=paying)
+    assert router.pending(asset) == 6
+
+
+def test_pay__unknown_asset__reverts(router, paying):
+    with boa.reverts("router: unknown asset"):
+        router.pay(1, ONE_TOKEN, sender=paying)
+
+
+def test_pay__asset_zero__reverts(router, paying):
+    with boa.reverts("router: unknown asset"):
+        router.pay(0, ONE_TOKEN, sender=paying)
+
+
+def test_pay__zero_amount__reverts(make_asset, router, paying):
+    asset = make_asset()
+    with boa.reverts("router: zero amount"):
+        router.pay(asset, 0, sender=paying)
+
+
+def test_pay__without_allowance__reverts(make_asset, router, fund, asker):
+    asset = make_asset()
+    fund(asker, approve=False)
+    with boa.reverts("erc20: insufficient allowance"):
+        router.pay(asset, 1, sender=asker)
+
+
+def test_pay__beyond_balance__reverts(make_asset, router, fund, asker):
+    asset = make_asset()
+    fund(asker, 10)
+    with boa.reverts("erc20: transfer amount exceeds balance"):
+        router.pay(asset, 11, sender=asker)
+
+
+def test_pay__gas_is_flat_in_the_graph(make_asset, router, paying, asker):
+    """Paying a leaf with 16 parents costs what paying a root costs."""
+    root = make_asset()
+    parents = [make_asset(terms=NON_COMMERCIAL.but(royalty_bps=600)) for _ in range(16)]
+    leaf = make_asset(owner=asker, parents=parents, terms=NON_COMMERCIAL)
+    costs = {}
+    for asset in (root, leaf):
+        router.pay(asset, 1, sender=paying)  # first payment checks existence
+        boa.env.reset_gas_used()
+        router.pay(asset, 1, sender=paying)
+        costs[asset] = boa.env.get_gas_used()
+    assert costs[root] == costs[leaf]
+
+
+# ----------------------------------------------------------------- payFrom --
+
+
+def test_pay_from__not_registry__reverts(make_asset, router, paying):
+    asset = make_asset()
+    with boa.reverts("router: caller is not the registry"):
+        router.payFrom(paying, asset, 1, sender=paying)
+
+
+# ---------------------------------------------------------------- payBatch --
+
+
+def test_pay_batch(make_asset, router, token, paying):
+    first, second = make_asset(), make_asset()
+    router.payBatch([first, second, first], [1, 2, 3], sender=paying)
+    logs = router.get_logs()
+
+    assert [type(log).__name__ for log in logs].count("Paid") == 3
+    assert [log for log in logs if type(log).__name__ == "Transfer"][0].value == 6  # one transfer
+    assert (router.pending(first), router.pending(second)) == (4, 2)
+    assert router.totalPaid() == 6
+    conserved(token, router, first, second)
+
+
+def test_pay_batch__length_mismatch__reverts(make_asset, router, paying):
+    asset = make_asset()
+    with boa.reverts("router: length mismatch"):
+        router.payBatch([asset], [1, 2], sender=paying)
+
+
+def test_pay_batch__empty__reverts(router, paying):
+    with boa.reverts("router: empty batch"):
+        router.payBatch([], [], sender=paying)
+
+
+def test_pay_batch__zero_amount__reverts(make_asset, router, paying):
+    asset = make_asset()
+    with boa.reverts("router: zero amount"):
+        router.payBatch([asset, asset], [1, 0], sender=paying)
+
+
+def test_pay_batch__unknown_asset__reverts(make_asset, router, paying):
+    asset = make_asset()
+    with boa.reverts("router: unknown asset"):
+        router.payBatch([asset, asset + 1], [1, 1], sender=paying)
+
+
+def test_pay_batch__sum_overflow__reverts(make_asset, router, paying):
+    asset = make_asset()
+    with boa.reverts():
+        router.payBatch([asset, asset], [MAX_UINT256, 1], sender=paying)
+
+
+def test_pay_batch__too_long__reverts(make_asset, router, paying):
+    asset = make_asset()
+    with boa.reverts(compiler="DynArray[uint256, 256] bounds check"):
+        router.payBatch([asset] * 257, [1] * 257, sender=paying)
+
+
+# -------------------------------------------------------------- distribute --
+
+
+def test_distribute(graph, router, token, paying, stranger):
+    root, child, grandchild = graph
+    router.pay(child, 1_000, sender=paying)
+    router.distribute(child, sender=stranger)  # permissionless
+    logs = router.get_logs()
+
+    forwarded, distributed = logs
+    assert (forwarded.from_asset, forwarded.to_asset, forwarded.amount) == (child, root, 100)
+    assert (distributed.asset_id, distributed.amount, distributed.to_parents, distributed.to_owner) == (
+        child, 1_000, 100, 900)
+    assert (router.pending(child), router.claimable(child)) == (0, 900)
+    assert router.pending(root) == 100 + OPEN.minting_fee  # plus the licence fee paid into root
+    conserved(token, router, *graph)
+
+
+def test_distribute__rounding_dust_stays_with_the_owner(graph, router, token, paying):
+    root, child, _ = graph
+    router.pay(child, 19, sender=paying)  # 10 % of 19 = 1.9
+    router.distribute(child, sender=paying)
+    assert (router.claimable(child), router.pending(root) - OPEN.minting_fee) == (18, 1)
+    conserved(token, router, *graph)
+
+
+def test_distribute__nothing_pending(graph, router, paying):
+    root, child, _ = graph
+    assert router.distribute(child, sender=paying) == 0
+    assert router.get_logs() == []
+
+
+def test_distribute__unknown_asset(router, paying):
+    assert router.distribute(12345, sender=paying) == 0
+
+
+def test_distribute__flows_up_the_graph(graph, router, token, paying, creator, operator, asker):
+    """The root's owner collects from the grandchild with nobody's help."""
+    root, child, grandchild = graph
+    router.pay(grandchild, 10_000, sender=paying)
+    router.distributeMany([grandchild, child, root], sender=creator)
+
+    # Grandchild owes 20 % to child; child owes 10 % of that to root.
+    assert router.claimable(grandchild) == 8_000
+    assert router.claimable(child) == 1_800
+    assert router.claimable(root) == 200 + OPEN.minting_fee
+    assert sum(router.pending(a) for a in graph) == 0
+    conserved(token, router, *graph)
+
+    before = token.balanceOf(creator)
+    assert router.claim(root, sender=creator) == router.totalClaimed() == 200 + OPEN.minting_fee
+    assert token.balanceOf(creator) - before == 200 + OPEN.minting_fee
+
+
+def test_distribute__sixteen_parents_exact(make_asset, router, token, paying, asker):
+    shares = [1, 7, 13, 99, 101, 333, 500, 625, 700, 777, 800, 900, 999, 1_000, 1_049, 1_100]
+    assert sum(shares) <= BPS
+    parents = [make_asset(terms=NON_COMMERCIAL.but(royalty_bps=bps)) for bps in shares]
+    leaf = make_asset(owner=asker, parents=parents, terms=NON_COMMERCIAL)
+    amount = 10**21 + 12_345
+    router.pay(leaf, amount, sender=paying)
+    router.distribute(leaf, sender=paying)
+    for parent, bps in zip(parents, shares):
+        assert router.pending(parent) == amount * bps // BPS
+    assert router.claimable(leaf) == amount - sum(amount * bps // BPS for bps in shares)
+    conserved(token, router, leaf, *parents)
+
+
+def test_distribute__full_royalty_leaves_the_owner_dust_only(make_asset, router, token, paying, asker):
+    parent = make_asset(terms=NON_COMMERCIAL.but(royalty_bps=BPS))
+    leaf = make_asset(owner=asker, parents=[parent], terms=NON_COMMERCIAL)
+    router.pay(leaf, 777, sender=paying)
+    router.distribute(leaf, sender=paying)
+    assert (router.pending(parent), router.claimable(leaf)) == (777, 0)
+    conserved(token, router, parent, leaf)
+
+
+def test_distribute_many__too_long__reverts(router, paying):
+    with boa.reverts(compiler="DynArray[uint256, 64] bounds check"):
+        router.distributeMany(list(range(65)), sender=paying)
+
+
+# ------------------------------------------------------------------- claim --
+
+
+def test_claim(make_asset, router, token, paying, creator):
+    asset = make_asset(owner=creator)
+    router.pay(asset, 1_234, sender=paying)
+    router.distribute(asset, sender=paying)
+    before = token.balanceOf(creator)
+
+    assert router.claim(asset, sender=creator) == 1_234
+    [claimed] = events(router, "Claimed")
+    assert (claimed.asset_id, claimed.owner, claimed.amount) == (asset, creator, 1_234)
+    assert token.balanceOf(creator) - before == 1_234
+    assert (router.claimable(asset), router.totalClaimed()) == (0, 1_234)
+    conserved(token, router, asset)
+
+
+def test_claim__not_owner__reverts(make_asset, router, paying, stranger):
+    asset = make_asset()
+    router.pay(asset, 10, sender=paying)
+    router.distribute(asset, sender=paying)
+    with boa.reverts("router: caller is not the asset owner"):
+        router.claim(asset, sender=stranger)
+
+
+def test_claim__unknown_asset__reverts(router, stranger):
+    with boa.reverts("registry: unknown asset"):
+        router.claim(99, sender=stranger)
+
+
+def test_claim__nothing(make_asset, router, token, creator):
+    asset = make_asset(owner=creator)
+    assert router.claim(asset, sender=creator) == 0
+    assert router.totalClaimed() == 0
+
+
+def test_claim__twice_pays_once(make_asset, router, paying, creator):
+    asset = make_asset(owner=creator)
+    router.pay(asset, 10, sender=paying)
+    router.distribute(asset, sender=paying)
+    assert router.claim(asset, sender=creator) == 10
+    assert router.claim(asset, sender=creator) == 0
+
+
+def test_claim__follows_the_nft(make_asset, registry, router, token, paying, creator, asker):
+    asset = make_asset(owner=creator)
+    router.pay(asset, 50, sender=paying)
+    router.distribute(asset, sender=paying)
+    registry.transferFrom(creator, asker, asset, sender=creator)
+    with boa.reverts("router: caller is not the asset owner"):
+        router.claim(asset, sender=creator)
+    assert router.claim(asset, sender=asker) == 50
+    assert token.balanceOf(asker) == 50
+
+
+def test_claim_many(graph, router, token, paying, operator, asker):
+    root, child, grandchild = graph
+    router.pay(grandchild, 1_000, sender=paying)
+    router.pay(child, 1_000, sender=paying)
+    router.distributeMany([grandchild, child], sender=paying)  # child splits 1,200
+    before = token.balanceOf(operator)
+    assert router.claimMany([child, child], sender=operator) == 1_080  # repeats are harmless
+    assert (router.totalClaimed(), router.claimable(child)) == (1_080, 0)
+    assert token.balanceOf(operator) - before == 1_080
+    with boa.reverts("router: caller is not the asset owner"):
+        router.claimMany([child, grandchild], sender=operator)
+    conserved(token, router, *graph)
+
+
+# ----------------------------------------------------------------- surplus --
+
+
+def test_surplus__plain_transfer_credits_nobody(make_asset, router, token, fund, paying, asker):
+    asset = make_asset()
+    fund(asker)
+    router.pay(asset, 100, sender=paying)
+    token.transfer(router.address, 7, sender=asker)
+    assert router.surplus() == 7
+    assert router.pending(asset) == 100
+    conserved(token, router, asset, surplus=7)
+
+
+def test_constructor__zero_addresses__revert(router_deployer, token):
+    with boa.reverts("router: token is the zero address"):
+        router_deployer.deploy(ZERO_ADDRESS, token.address)
+    with boa.reverts("router: registry is the zero address"):
+        router_deployer.deploy(token.address, ZERO_ADDRESS)
+
+
+# -------------------------------------------------------------------- fuzz --
+
+
+@FUZZ
+@given(
+    shares=st.lists(st.integers(0, BPS), min_size=1, max_size=16).filter(lambda s: sum(s) <= BPS),
+    amount=st.integers(1, 10**30),
+)
+def test_distribute__fuzz_exact_split(make_asset, router, token, paying, asker, shares, amount):
+    """Each parent gets floor(amount * bps / 10,000); the owner the rest."""
+    with fresh_state():
+        parents = [make_asset(terms=NON_COMMERCIAL.but(royalty_bps=bps)) for bps in shares]
+        leaf = make_asset(owner=asker, parents=parents, terms=NON_COMMERCIAL)
+        router.pay(leaf, amount, sender=paying)
+        assert router.distribute(leaf, sender=paying) == amount
+        owed = [amount * bps // BPS for bps in shares]
+        assert [router.pending(p) for p in parents] == owed
+        assert router.claimable(leaf) == amount - sum(owed)
+        conserved(token, router, leaf, *parents)
+
+
+@FUZZ
+@given(amounts=st.lists(st.integers(1, 10**24), min_size=1, max_size=40), picks=st.data())
+def test_pay_batch__fuzz_equals_single_pays(make_asset, router, token, paying, amounts, picks):
+    """A batch credits exactly what the same single payments would."""
+    with fresh_state():
+        assets = [make_asset() for _ in range(3)]
+        targets = [picks.draw(st.sampled_from(assets)) for _ in amounts]
+        router.payBatch(targets, amounts, sender=paying)
+        for asset in assets:
+            assert router.pending(asset) == sum(a for t, a in zip(targets, amounts) if t == asset)
+        assert router.totalPaid() == sum(amounts)
+        conserved(token, router, *assets)
