@@ -117,6 +117,7 @@ def run(limit: int | None, max_tokens: int, quiet: bool) -> dict:
         "attribution_over_generation_target": 2.0,
         "mean_generation_s": gen_total / n,
         "mean_attribution_s": att_total / n,
+        "load_average_1m": os.getloadavg()[0],
         "rows": rows,
     }
 
@@ -145,6 +146,7 @@ def main() -> None:
     table.add_row("mean own-knowledge share", f"{result['mean_own_knowledge']:.1%}", "")
     table.add_row("mean generation / attribution s", f"{result['mean_generation_s']:.2f} / {result['mean_attribution_s']:.2f}", "")
     console.print(table)
+    console.print(f"1-minute load average at the end: {result['load_average_1m']:.2f} (2 cores)")
     misses = [r for r in result["rows"] if not r["top1_correct"]]
     for r in misses:
         console.print(f"[yellow]miss[/]: {r['question']} → {r['answer']!r} {r['weights']}")

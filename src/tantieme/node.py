@@ -31,6 +31,8 @@ TOKEN_DECIMALS = 18
 FAUCET_AMOUNT = 10_000 * 10**TOKEN_DECIMALS
 MAX_UINT256 = 2**256 - 1
 _CALL_GAS = 300_000
+# On local chains the commons pool (machine tax) is this dev account, so it can be watched.
+COMMONS_DEV_ACCOUNT = 9
 
 
 def parse_address(text: str) -> str:
@@ -53,6 +55,10 @@ class Settings:
     signer: str = "dev"
     keystore: str | None = None
     address: str | None = None
+    # A payer's records settle by themselves once this many are pending...
+    batch_size: int = 100
+    # ...or once the oldest has waited this long (seconds).
+    batch_max_age_s: int = 3600
 
     @staticmethod
     def path() -> Path:
@@ -126,6 +132,10 @@ class Node:
     @property
     def router(self) -> Contract:
         return contract(self.conn, "royalty_router", self.deployment.router)
+
+    @property
+    def ledger(self) -> Contract:
+        return contract(self.conn, "interaction_ledger", self.deployment.ledger)
 
     def as_account(self, account: LocalAccount) -> Node:
         """The same node, signing as `account` (for scripts acting for several people)."""
@@ -210,7 +220,8 @@ def init(
             settings.keystore = str(keystore_path())
             probe = _connect(settings, passphrase)
         settings.address = probe.account.address
-        deployment, deployed = ensure_deployed(probe)
+        commons = dev_account(COMMONS_DEV_ACCOUNT).address if local else None
+        deployment, deployed = ensure_deployed(probe, commons)
         settings.save()
     finally:
         probe.close()

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,7 @@ def test_open__creates_sqlite_under_home(tantieme_home: Path) -> None:
     db = sqlite3.connect(tantieme_home / "chain" / "chain.sqlite3")
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert dict(db.execute("SELECT name, value FROM meta"))["chain_id"] == str(EMBEDDED_CHAIN_ID)
+    db.close()
 
 
 def test_open__other_chain_id__refuses(tantieme_home: Path) -> None:
@@ -76,6 +78,7 @@ def test_open__other_chain_id__refuses(tantieme_home: Path) -> None:
 # ----------------------------------------------------------- persistence --
 
 
+@pytest.mark.timeout(120)
 def test_reopen__receipts_logs_calls_of_a_previous_process(artifact_file: Path) -> None:
     out = json.loads(run("store", str(artifact_file)).stdout)
     with connect() as conn:
@@ -113,6 +116,14 @@ def test_reopen__same_process__keeps_head_and_state(embedded: Connection) -> Non
         assert again.w3.eth.get_balance(to) == DEV_BALANCE + 6
 
 
+def test_idle_node__next_block_stamped_when_mined(embedded: Connection) -> None:
+    embedded.transact({"to": dev_account(3).address, "value": 1}, gas=21_000)
+    time.sleep(1.1)
+    sent = int(time.time())
+    receipt = embedded.transact({"to": dev_account(3).address, "value": 1}, gas=21_000)
+    assert embedded.w3.eth.get_block(receipt["blockNumber"])["timestamp"] >= sent
+
+
 # ----------------------------------------------------------------- crash --
 
 
@@ -138,17 +149,18 @@ def _check_consistent(w3: Web3, reported: int) -> int:
     return head
 
 
+@pytest.mark.timeout(120)
 def test_kill_9__while_mining__leaves_last_committed_block() -> None:
     reported = 0
     for blocks in (15, 30):  # twice: a crash after a recovery, too
-        miner = spawn("mine")
-        assert miner.stdout is not None
-        for line in miner.stdout:
-            reported = int(line)
-            if reported >= blocks:
-                break
-        os.kill(miner.pid, signal.SIGKILL)
-        miner.wait()
+        with spawn("mine") as miner:
+            assert miner.stdout is not None
+            for line in miner.stdout:
+                reported = int(line)
+                if reported >= blocks:
+                    break
+            os.kill(miner.pid, signal.SIGKILL)
+        assert reported >= blocks, "the miner stopped before it was killed"
         with connect() as conn:
             head = _check_consistent(conn.w3, reported)
             receipt = conn.transact({"to": dev_account(1).address, "value": 1}, gas=21_000)
@@ -158,10 +170,10 @@ def test_kill_9__while_mining__leaves_last_committed_block() -> None:
 # ------------------------------------------------------------------ lock --
 
 
+@pytest.mark.timeout(120)
 def test_second_writer__another_process__chain_locked_error() -> None:
-    holder = spawn("hold")
-    assert holder.stdin is not None and holder.stdout is not None
-    try:
+    with spawn("hold") as holder:
+        assert holder.stdin is not None and holder.stdout is not None
         word, pid = holder.stdout.readline().split()
         assert word == "ready" and int(pid) == holder.pid
         with pytest.raises(ChainLockedError) as raised:
@@ -171,7 +183,6 @@ def test_second_writer__another_process__chain_locked_error() -> None:
         holder.stdin.write("tx\n")
         holder.stdin.flush()
         assert holder.stdout.readline().strip() == "1"  # the holder still works
-    finally:
         holder.stdin.close()
         assert holder.wait(timeout=30) == 0
     with connect() as conn:  # released at exit

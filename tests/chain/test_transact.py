@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -83,6 +84,15 @@ def test_transact__transfers__conserve_value(embedded: Connection, values: list[
         fees += receipt["gasUsed"] * receipt["effectiveGasPrice"]
     total_after = w3.eth.get_balance(embedded.account.address) + w3.eth.get_balance(to)
     assert total_after == total_before - fees  # the base fee burns, tips go to coinbase 0x0
+
+
+def test_block_timestamps__follow_the_wall_clock(conn: Connection) -> None:
+    start = int(time.time())
+    for _ in range(20):  # 20 blocks in well under 20 s: the clock must not run ahead
+        conn.transact({"to": dev_account(7).address, "value": 1}, gas=21_000)
+    stamps = [conn.w3.eth.get_block(n)["timestamp"] for n in range(1, 21)]
+    assert stamps == sorted(stamps)
+    assert start <= stamps[0] and stamps[-1] <= int(time.time())
 
 
 # -------------------------------------------------------------- contracts --

@@ -99,10 +99,9 @@ def test_pay__gas_is_flat_in_the_graph(make_asset, router, paying, asker):
     costs = {}
     for asset in (root, leaf):
         router.pay(asset, 1, sender=paying)  # first payment checks existence
-        boa.env.reset_gas_used()
         router.pay(asset, 1, sender=paying)
-        costs[asset] = boa.env.get_gas_used()
-    assert costs[root] == costs[leaf]
+        costs[asset] = router._computation.get_gas_used()
+    assert costs[root] == costs[leaf] > 0
 
 
 # ----------------------------------------------------------------- payFrom --

@@ -116,8 +116,7 @@ def retrieval_weights(scores: dict[int, float]) -> tuple[dict[int, float], float
     total = sum(clipped.values())
     if total <= 0.0:
         return {n: 0.0 for n in scores}, 1.0
-    weights = {n: v / total for n, v in clipped.items()}
-    return weights, max(0.0, 1.0 - sum(weights.values()))
+    return {n: v / total for n, v in clipped.items()}, 0.0
 
 
 def attribute(

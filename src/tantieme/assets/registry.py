@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,16 +77,73 @@ def register(
     or `ChainError`, and a refused registration leaves no file behind.
     """
     path = Path(path)
+    content_hash = sha256_file(path)
+    new_content = not node.store.has(content_hash)
+    media_type = media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+    def keep() -> None:
+        node.store.put(path)
+
+    try:
+        return register_hash(
+            node, content_hash, kind=kind, terms=terms, parents=parents, title=title or path.stem,
+            media_type=media_type, file_name=path.name, before_sending=keep,
+        )
+    except BaseException:
+        if new_content:
+            node.store.path(content_hash).unlink(missing_ok=True)
+        raise
+
+
+def register_hash(
+    node: Node,
+    content_hash: bytes,
+    *,
+    kind: str,
+    terms: LicenseTerms | None = None,
+    parents: tuple[int, ...] = (),
+    title: str,
+    media_type: str,
+    file_name: str | None = None,
+    before_sending: Callable[[], None] = lambda: None,
+) -> Asset:
+    """Register content known by its SHA-256 only (e.g. model weights kept elsewhere)."""
     code = kind_code(kind)
     terms = terms or LicenseTerms()
+    _check(node, content_hash, terms, parents)
+    metadata = {
+        "name": title,
+        "media_type": media_type,
+        "file_name": file_name,
+        "content_sha256": content_hash.hex(),
+        "kind": kind,
+    }
+    metadata_hash, stored = _put_metadata(node, metadata)
+    try:
+        before_sending()
+        receipt = node.conn.transact(
+            node.registry.functions.register(
+                code, content_hash, URI_SCHEME + metadata_hash.hex(), list(parents), terms.as_struct()
+            ),
+            gas=_REGISTER_GAS,
+        )
+    except BaseException:
+        if stored:
+            node.store.path(metadata_hash).unlink(missing_ok=True)
+        raise
+    (event,) = node.registry.events.AssetRegistered().process_receipt(receipt, errors=DISCARD)
+    return get(node, event["args"]["asset_id"])
+
+
+def _check(node: Node, content_hash: bytes, terms: LicenseTerms, parents: tuple[int, ...]) -> None:
+    """Refuse, with a clear message, what the registry would revert."""
     if len(parents) > MAX_PARENTS:
         raise AssetError(f"an asset may name at most {MAX_PARENTS} parents, got {len(parents)}")
     if len(set(parents)) != len(parents):
         raise AssetError("a parent is named twice")
-    content_hash = sha256_file(path)
     existing = node.registry.functions.assetOfContent(content_hash).call()
     if existing:
-        raise AssetError(f"{path} is already registered as asset {existing}")
+        raise AssetError(f"this content is already registered as asset {existing}")
     for parent in parents:
         if not node.registry.functions.exists(parent).call():
             raise AssetError(f"parent asset {parent} does not exist")
@@ -100,31 +158,6 @@ def register(
                 f"a commercial derivative needs a licence of asset {parent}: "
                 f"run `tantieme license mint {parent}` first"
             )
-    metadata = {
-        "name": title or path.stem,
-        "media_type": media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-        "file_name": path.name,
-        "content_sha256": content_hash.hex(),
-        "kind": kind,
-    }
-    metadata_hash, stored = _put_metadata(node, metadata)
-    new_content = not node.store.has(content_hash)
-    node.store.put(path)
-    try:
-        receipt = node.conn.transact(
-            node.registry.functions.register(
-                code, content_hash, URI_SCHEME + metadata_hash.hex(), list(parents), terms.as_struct()
-            ),
-            gas=_REGISTER_GAS,
-        )
-    except BaseException:
-        if new_content:
-            node.store.path(content_hash).unlink(missing_ok=True)
-        if stored:
-            node.store.path(metadata_hash).unlink(missing_ok=True)
-        raise
-    (event,) = node.registry.events.AssetRegistered().process_receipt(receipt, errors=DISCARD)
-    return get(node, event["args"]["asset_id"])
 
 
 def get(node: Node, asset_id: int) -> Asset:

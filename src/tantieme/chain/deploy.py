@@ -23,6 +23,9 @@ from tantieme.config import home
 TOKEN_NAME = "tantieme AI Token"
 TOKEN_SYMBOL = "TAI"
 TOKEN_EIP712_VERSION = "1"
+# The machine tax and the operator's cut of every batch, until the DAO changes them.
+COMMONS_BPS = 500
+OPERATOR_BPS = 1000
 
 # Deployment gas, passed explicitly (no estimates); generous upper bounds.
 _DEPLOY_GAS = 8_000_000
@@ -37,6 +40,8 @@ class Deployment:
     token: str
     registry: str
     router: str
+    ledger: str
+    commons: str
     block: int
 
 
@@ -49,17 +54,22 @@ def load_deployment(conn: Connection) -> Deployment | None:
     path = deployment_path(conn.chain_id)
     if not path.is_file():
         return None
-    recorded = Deployment(**json.loads(path.read_text()))
-    for address in (recorded.token, recorded.registry, recorded.router):
+    try:
+        recorded = Deployment(**json.loads(path.read_text()))
+    except (TypeError, ValueError):  # an older or damaged record: deploy afresh
+        return None
+    for address in (recorded.token, recorded.registry, recorded.router, recorded.ledger):
         if not conn.w3.eth.get_code(address):
             return None
     return recorded
 
 
-def ensure_deployed(conn: Connection) -> tuple[Deployment, bool]:
+def ensure_deployed(conn: Connection, commons: str | None = None) -> tuple[Deployment, bool]:
     """The deployment on this chain, deploying it first if needed.
 
-    Returns the deployment and whether it was deployed by this call.
+    `commons` receives the machine tax (default: the deploying account, until a
+    DAO's pool takes over). Returns the deployment and whether it was deployed
+    by this call.
     """
     existing = load_deployment(conn)
     if existing is not None:
@@ -68,11 +78,18 @@ def ensure_deployed(conn: Connection) -> tuple[Deployment, bool]:
     registry = _deploy(conn, "ip_asset_registry", token.address)
     router = _deploy(conn, "royalty_router", token.address, registry.address)
     receipt = conn.transact(registry.functions.setRoyaltyRouter(router.address), gas=_CALL_GAS)
+    commons = commons or conn.account.address
+    ledger = _deploy(
+        conn, "interaction_ledger", token.address, registry.address, router.address,
+        commons, COMMONS_BPS, OPERATOR_BPS,
+    )
     deployment = Deployment(
         chain_id=conn.chain_id,
         token=token.address,
         registry=registry.address,
         router=router.address,
+        ledger=ledger.address,
+        commons=commons,
         block=receipt["blockNumber"],
     )
     _record(deployment)

@@ -181,17 +181,40 @@ class _DirectoryLock:
 # ------------------------------------------------------------------ chain --
 
 
+class _DevPragueVM(PragueVM):
+    """Prague, except that a block may share its parent's second, as on anvil.
+
+    With one block per transaction, strictly increasing timestamps would run the
+    chain's clock ahead of the wall clock by a second a block (5 minutes after
+    300 transactions), and permit / authorization deadlines would expire early.
+    """
+
+    @classmethod
+    def validate_header(cls, header: BlockHeaderAPI, parent_header: BlockHeaderAPI) -> None:
+        if parent_header is not None and header.timestamp == parent_header.timestamp:
+            header = header.copy(timestamp=header.timestamp + 1)  # all other checks unchanged
+        super().validate_header(header, parent_header)
+
+
 class _PyEVMChain(MiningChain):
-    """Post-merge Prague chain with a constant gas limit (py-evm chain class)."""
+    """Post-merge Prague chain with a constant gas limit and wall-clock timestamps."""
 
     chain_id = CHAIN_ID
-    vm_configuration = ((0, PragueVM),)
+    vm_configuration = ((0, _DevPragueVM),)
 
     def create_header_from_parent(
         self, parent_header: BlockHeaderAPI, **header_params: Any
     ) -> BlockHeaderAPI:
         header_params["gas_limit"] = parent_header.gas_limit
+        header_params.setdefault("timestamp", max(int(time.time()), parent_header.timestamp))
         return super().create_header_from_parent(parent_header, **header_params)
+
+    def apply_transaction(self, transaction: SignedTransactionAPI) -> Any:
+        if self.header.gas_used == 0:  # first of its block: stamp the block now, not when
+            # the previous block was mined (the node may have been idle since)
+            parent = self.get_canonical_head().timestamp
+            self.header = self.header.copy(timestamp=max(int(time.time()), parent))
+        return super().apply_transaction(transaction)
 
     def get_transaction_builder(self) -> Any:
         # eth-tester builds call / estimate transactions through this.
@@ -320,12 +343,12 @@ class _Tester(EthereumTester):
         head = chain.get_canonical_head().block_number
         wanted = _bloom_terms(raw_address, raw_topics)
         logs: list = []
-        for number in range(self._number(raw_from), self._number(raw_to) + 1):
-            if number <= head:
-                bits = chain.get_canonical_block_header_by_number(number).bloom
-                bloom = BloomFilter(bits)
-                if bits == 0 or not all(any(t in bloom for t in terms) for terms in wanted):
-                    continue
+        # Up to the head only: blocks are mined at once, so the pending one has no logs.
+        for number in range(self._number(raw_from), min(self._number(raw_to), head) + 1):
+            bits = chain.get_canonical_block_header_by_number(number).bloom
+            bloom = BloomFilter(bits)
+            if bits == 0 or not all(any(t in bloom for t in terms) for terms in wanted):
+                continue
             logs.extend(super().get_logs(number, number, address, topics))
         return tuple(logs)
 

@@ -124,7 +124,7 @@ class OpenAICompatibleModel:
         if not text:
             return []
         if self._tokenize_route == "llama-cpp-python":
-            return list(self._post(f"{self.base_url}/extras/tokenize", {"input": text, "model": self.model})["tokens"])
+            return list(self._post(f"{self._root()}/extras/tokenize", {"input": text, "model": self.model})["tokens"])
         if self._tokenize_route == "llama.cpp":
             return list(self._post(f"{self._root()}/tokenize", {"content": text})["tokens"])
         raise AIError(f"the model server at {self.base_url} exposes no tokenizer")

@@ -1,0 +1,147 @@
+"""Gas per operation, from transaction receipts, beside Story Protocol v1's figures.
+
+Runs on a fresh embedded chain (py-evm; anvil gives the same receipts) through
+the same SDK calls the CLI makes. Then pay / distribute / claim gas against the
+number of ancestors (a chain of derivatives 1, 4, 16, 64, 256, 1024 deep).
+
+    python bench/gas.py [--json] [--max-depth 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+# Story Protocol v1, periphery gas report (see DESIGN.md "Anchors").
+STORY = {
+    "register with terms": 673_293,  # mint + register + attach terms
+    "mint licence": 417_585,
+    "register 1-parent derivative": 382_994,
+    "pay": 104_928,  # pay minting fee
+}
+TARGETS = {
+    "register with terms": 225_000,
+    "mint licence": 140_000,
+    "register 1-parent derivative": 200_000,
+    "pay": 60_000,
+}
+DEPTHS = (1, 4, 16, 64, 256, 1024)
+URI_LEN = 60
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--max-depth", type=int, default=1024, help="deepest derivative chain")
+    args = parser.parse_args()
+    os.environ["TANTIEME_HOME"] = tempfile.mkdtemp(prefix="tantieme-bench-")
+
+    from tantieme import node as node_mod
+    from tantieme.assets.terms import preset
+    from tantieme.chain.accounts import dev_account
+    from tantieme.node import Node
+
+    node_mod.init("embedded")
+    node = Node.open()
+    creator = node.as_account(dev_account(1))
+    node.faucet(creator.address, 10**30)
+    node.faucet(node.address, 10**30)
+    creator.ensure_allowance(10**30)
+    node.ensure_allowance(10**30)
+    terms = preset("open").with_(minting_fee=10**18)
+    registry = creator.registry.functions
+    counter = iter(range(10**9))
+
+    def register(parents: tuple[int, ...] = ()) -> tuple[int, int]:
+        n = next(counter)
+        content = n.to_bytes(32, "big") if n else b"\x01" + bytes(31)
+        uri = f"ipfs://bafy{n:056d}"[:URI_LEN]
+        receipt = creator.conn.transact(
+            registry.register(0, content, uri, list(parents), terms.as_struct()), gas=1_500_000
+        )
+        asset_id = registry.totalAssets().call()
+        return asset_id, receipt["gasUsed"]
+
+    def gas(conn_node: Node, fn, limit: int = 30_000_000) -> int:
+        return conn_node.conn.transact(fn, gas=limit)["gasUsed"]
+
+    ops: dict[str, int] = {}
+    root, ops["register with terms"] = register()
+    ops["mint licence"] = gas(creator, registry.mintLicense(root, 1, creator.address))
+    _, ops["register 1-parent derivative"] = register((root,))
+    router = node.router.functions
+    # The licence fee above already paid `root` once: this is a steady-state payment.
+    ops["pay"] = gas(node, router.pay(root, 10**18))
+
+    scaling = []
+    depths = [d for d in DEPTHS if d <= args.max_depth]
+    with Progress(transient=True, disable=args.json) as progress:
+        task = progress.add_task("building derivative chains", total=sum(depths))
+        for depth in depths:
+            chain = [register()[0]]
+            for _ in range(depth):
+                creator.conn.transact(registry.mintLicense(chain[-1], 1, creator.address), gas=300_000)
+                chain.append(register((chain[-1],))[0])
+                progress.advance(task)
+            leaf, ancestor = chain[-1], chain[0]
+            pay_gas = gas(node, router.pay(leaf, 10**24))
+            pay_again = gas(node, router.pay(leaf, 10**24))
+            one = gas(creator, router.distribute(leaf))
+            # The farthest ancestor collects: every asset between distributes, children first.
+            total = one
+            rest = list(reversed(chain[1:-1]))
+            for start in range(0, len(rest), 64):
+                total += gas(creator, router.distributeMany(rest[start : start + 64]))
+            claim_gas = gas(creator, router.claim(ancestor))
+            scaling.append(
+                {
+                    "ancestors": registry.ancestorCount(leaf).call(),
+                    "first pay": pay_gas,
+                    "pay": pay_again,
+                    "distribute one asset": one,
+                    "collect at the farthest ancestor": total,
+                    "collect per ancestor": total // depth,
+                    "claim": claim_gas,
+                }
+            )
+
+    result = {
+        "operations": {
+            name: {"gas": value, "target": TARGETS.get(name), "story": STORY.get(name)}
+            for name, value in ops.items()
+        },
+        "scaling": scaling,
+    }
+    if args.json:
+        json.dump(result, sys.stdout, indent=2)
+        print()
+        return
+    console = Console()
+    table = Table("operation", "gas", "target", "Story v1", "ratio to Story", title="gas per operation")
+    for name, row in result["operations"].items():
+        story = row["story"]
+        table.add_row(
+            name,
+            f"{row['gas']:,}",
+            f"≤ {row['target']:,}" if row["target"] else "",
+            f"{story:,}" if story else "",
+            f"{row['gas'] / story:.2f}" if story else "",
+        )
+    console.print(table)
+    table = Table(*scaling[0].keys(), title="pay / distribute / claim against ancestors")
+    for row in scaling:
+        table.add_row(*(f"{v:,}" for v in row.values()))
+    console.print(table)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    main()

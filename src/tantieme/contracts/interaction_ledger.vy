@@ -1,0 +1,971 @@
+# pragma version ~=0.4.3
+# pragma nonreentrancy off
+"""
+@title tantieme Interaction Ledger
+@custom:contract-name interaction_ledger
+@license GNU Affero General Public License v3.0 only
+@notice Anchors batches of AI interaction records and settles each batch's
+        fees in one transaction, against the payer's EIP-712 signature of
+        the batch (`Batch` in `tantieme.ledger.records`):
+        - `settle` / `settleWithPermit` check the signed batch (deadline,
+          per-payer nonce, signature, a root the payer never anchored),
+          take `total` from the payer's prepaid deposit or allowance, and
+          route it by the one on-chain split: `commons_bps` of it to the
+          commons pool (the machine tax), `operator_bps` to the node
+          operator, and exactly the rest, as the payer netted it per IP
+          asset, through `RoyaltyRouter.payBatch`, so it keeps flowing
+          upstream. Only the distinct assets cost gas, never the records;
+        - `deposit` / `withdraw` manage the prepaid deposits;
+        - `claimRecord` mints one record of a settled batch as an ERC-721
+          Data Anchoring Token (DAT, id `uint256(record digest)`) to its
+          payer, by Merkle inclusion proof (OpenZeppelin "standard-v1"
+          tree) and the payer's signature of the record;
+        - `verifyRecord` checks a record's inclusion for anyone, free.
+        The DAT collection is snekmate's `erc721` (enumerable, EIP-4494
+        `permit`); its EIP-712 domain ("tantieme InteractionLedger", "1")
+        is the one batches and records are signed in (EIP-5267
+        `eip712Domain`). Rules and invariants: `LEDGER_SPEC.md`.
+@custom:security Every function that moves tokens or mints is
+                 `@nonreentrant` and follows checks-effects-interactions.
+                 The token, registry and router are fixed at deployment and
+                 trusted (tantieme's own). Only EOAs can pay: signatures are
+                 checked with `ecrecover` (snekmate `ecdsa`, low-s only), no
+                 EIP-1271. Per-batch amounts are bounded (total < 2**96 token
+                 wei, count < 2**56 records) so an anchor packs in three
+                 storage slots. Changing the split voids batches signed but
+                 not yet settled (their amounts no longer match it).
+"""
+
+
+# @dev The AI token that fees are paid in.
+from ethereum.ercs import IERC20
+
+
+# @dev ERC-165 introspection; `supportsInterface` comes from `erc721`.
+from ethereum.ercs import IERC165
+implements: IERC165
+
+
+# @dev The ERC-721 surface of the DAT collection, served by `erc721`.
+from ethereum.ercs import IERC721
+implements: IERC721
+
+
+# @dev ERC-721 enumeration, served by `erc721`.
+from snekmate.tokens.interfaces import IERC721Enumerable
+implements: IERC721Enumerable
+
+
+# @dev EIP-4494 `permit` for DATs, served by `erc721`.
+from snekmate.tokens.interfaces import IERC721Permit
+implements: IERC721Permit
+
+
+# @dev EIP-5267 `eip712Domain`, so wallets can discover the domain that
+# batches and records are signed in.
+from snekmate.utils.interfaces import IERC5267
+implements: IERC5267
+
+
+# @dev The owner (the DAO, later) sets the split and the commons pool.
+from snekmate.auth import ownable
+initializes: ownable
+
+
+# @dev The audited ERC-721 of the DATs; it also initializes the EIP-712
+# domain separator that batch and record signatures are checked in.
+from snekmate.tokens import erc721
+initializes: erc721[ownable := ownable]
+
+
+# @dev Stateless secp256k1 recovery that rejects high-s signatures.
+from snekmate.utils import ecdsa
+
+
+# @dev Stateless OpenZeppelin-compatible (sorted-pair) Merkle proofs.
+from snekmate.utils import merkle_proof_verification
+
+
+# @dev The DAT surface of `erc721` and the owner functions of `ownable`.
+# Left out: `name` (ours is longer than `erc721` stores), `safe_mint`,
+# `set_minter` and `is_minter` (DATs are only minted by `claimRecord`),
+# `burn` (a DAT is the lasting record of an anchored answer) and `erc721`'s
+# `transfer_ownership` / `renounce_ownership` (they move the unused minter
+# role; `ownable`'s are exported instead).
+exports: (
+    erc721.supportsInterface,
+    erc721.balanceOf,
+    erc721.ownerOf,
+    erc721.approve,
+    erc721.getApproved,
+    erc721.setApprovalForAll,
+    erc721.isApprovedForAll,
+    erc721.transferFrom,
+    erc721.safeTransferFrom,
+    erc721.symbol,
+    erc721.tokenURI,
+    erc721.totalSupply,
+    erc721.tokenByIndex,
+    erc721.tokenOfOwnerByIndex,
+    erc721.permit,
+    erc721.nonces,
+    erc721.DOMAIN_SEPARATOR,
+    erc721.eip712Domain,
+    ownable.owner,
+    ownable.transfer_ownership,
+    ownable.renounce_ownership,
+)
+
+
+# @dev What the ledger calls on the router, and its wiring, checked once.
+interface IRoyaltyRouter:
+    def payBatch(asset_ids: DynArray[uint256, MAX_ASSETS], amounts: DynArray[uint256, MAX_ASSETS]): nonpayable
+    def token() -> address: view
+    def registry() -> address: view
+
+
+# @dev What the payer signs (EIP-712 `Batch`, field for field as
+# `tantieme.ledger.records.BATCH_TYPE`); the payer is whoever signed.
+struct Batch:
+    # @dev Merkle root of the batch's records (non-zero).
+    root: bytes32
+    # @dev Number of records under the root (at least one).
+    count: uint256
+    # @dev The payer's batch counter: `batchNonces(payer)` when settled.
+    batchNonce: uint256
+    # @dev The node that served the answers; it receives `operator_bps`.
+    operator: address
+    # @dev IP asset ids paid, one amount each (repeats are allowed).
+    assets: DynArray[uint256, MAX_ASSETS]
+    # @dev Netted amount per asset in token wei, each non-zero.
+    amounts: DynArray[uint256, MAX_ASSETS]
+    # @dev What the payer pays in all, in token wei.
+    total: uint256
+    # @dev Unix time in seconds after which the signature is void.
+    deadline: uint64
+
+
+# @dev One answer, as its payer signs it (EIP-712 `Interaction`, field
+# for field as `tantieme.ledger.records.INTERACTION_TYPE`).
+struct Interaction:
+    # @dev Who paid for the answer.
+    payer: address
+    # @dev The node that served it.
+    operator: address
+    # @dev IP asset id of the model that answered.
+    model: uint256
+    # @dev Content hash of the prompt.
+    promptHash: bytes32
+    # @dev Content hash of the answer.
+    outputHash: bytes32
+    # @dev IP asset ids of the sources it drew on.
+    sources: DynArray[uint256, MAX_SOURCES]
+    # @dev Each source's share of the answer, in basis points.
+    weights: DynArray[uint16, MAX_SOURCES]
+    # @dev Prompt length in tokens.
+    promptTokens: uint32
+    # @dev Answer length in tokens.
+    completionTokens: uint32
+    # @dev The fee in token wei.
+    fee: uint256
+    # @dev Makes each of a payer's records unique.
+    nonce: uint256
+    # @dev Unix time in seconds of the answer.
+    timestamp: uint64
+
+
+# @dev A settled batch, as `batches` returns it.
+struct Anchor:
+    # @dev Merkle root of the batch's records.
+    root: bytes32
+    # @dev Who signed and paid.
+    payer: address
+    # @dev The node that was paid its fee.
+    operator: address
+    # @dev Number of records under the root, as signed.
+    count: uint256
+    # @dev What the payer paid in all, in token wei.
+    total: uint256
+    # @dev Unix time in seconds of the settlement.
+    timestamp: uint64
+
+
+# @dev A claimed record's DAT attributes, named after ERC-8028's (draft).
+struct DatInfo:
+    # @dev The DAT's class: the IP asset id of the model that answered.
+    class_id: uint256
+    # @dev The DAT's value: the record's fee in token wei.
+    value: uint256
+    # @dev The batch the record was settled in (never zero once claimed).
+    batch_id: uint256
+
+
+# @dev A settled batch in storage: three slots (see `_pack_*`).
+struct _StoredAnchor:
+    # @dev Merkle root of the batch's records.
+    root: bytes32
+    # @dev payer (bits 0-159) | timestamp (160-199) | count (200-255).
+    payer_word: uint256
+    # @dev operator (bits 0-159) | total (160-255).
+    operator_word: uint256
+
+
+# @dev Most distinct asset entries in one batch (the router's `MAX_BATCH`).
+MAX_ASSETS: public(constant(uint256)) = 256
+
+
+# @dev Most sources a claimable record may cite.
+MAX_SOURCES: public(constant(uint256)) = 64
+
+
+# @dev Most siblings in a record's proof: trees of up to 2**32 records.
+MAX_PROOF: public(constant(uint256)) = 32
+
+
+# @dev Basis points in a whole.
+BPS: public(constant(uint256)) = 10_000
+
+
+# @dev EIP-712 type hash of `Batch`.
+BATCH_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "Batch(bytes32 root,uint256 count,uint256 batchNonce,address operator,uint256[] assets,uint256[] amounts,uint256 total,uint64 deadline)"
+)
+
+
+# @dev EIP-712 type hash of `Interaction`.
+INTERACTION_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "Interaction(address payer,address operator,uint256 model,bytes32 promptHash,bytes32 outputHash,uint256[] sources,uint16[] weights,uint32 promptTokens,uint32 completionTokens,uint256 fee,uint256 nonce,uint64 timestamp)"
+)
+
+
+# @dev The DAT collection's name (longer than `erc721` can store).
+_NAME: constant(String[29]) = "tantieme Data Anchoring Token"
+
+
+# @dev The DAT collection's symbol.
+_SYMBOL: constant(String[5]) = "DAT"
+
+
+# @dev The EIP-712 domain name and version of batches and records.
+_EIP712_NAME: constant(String[26]) = "tantieme InteractionLedger"
+_EIP712_VERSION: constant(String[1]) = "1"
+
+
+# @dev Exclusive bounds of the packed anchor fields.
+_MAX_TOTAL: constant(uint256) = 2**96
+_MAX_COUNT: constant(uint256) = 2**56
+
+
+# @dev Bit offsets of the packed anchor fields.
+_TIMESTAMP_SHIFT: constant(uint256) = 160
+_COUNT_SHIFT: constant(uint256) = 200
+_TOTAL_SHIFT: constant(uint256) = 160
+_ADDRESS_MASK: constant(uint256) = 2**160 - 1
+_TIMESTAMP_MASK: constant(uint256) = 2**40 - 1
+
+
+# @dev The AI token.
+token: public(immutable(IERC20))
+
+
+# @dev The IP asset registry the router credits assets of.
+registry: public(immutable(address))
+
+
+# @dev The royalty router that receives the assets' part.
+router: public(immutable(IRoyaltyRouter))
+
+
+# @dev The commons pool (machine tax) that receives `commons_bps`.
+commons: public(address)
+
+
+# @dev The commons pool's share of every batch total, in basis points.
+commons_bps: public(uint16)
+
+
+# @dev The operator's share of every batch total, in basis points.
+operator_bps: public(uint16)
+
+
+# @dev Each payer's next batch nonce (the number of batches it settled).
+batchNonces: public(HashMap[address, uint256])
+
+
+# @dev Each payer's prepaid deposit, in token wei.
+deposits: public(HashMap[address, uint256])
+
+
+# @dev Number of settled batches; batch ids run from 1 to it.
+batchCount: public(uint256)
+
+
+# @dev The batch id of each payer's anchored root; zero if never.
+batchOfRoot: public(HashMap[address, HashMap[bytes32, uint256]])
+
+
+# @dev The attributes of each claimed DAT, by token id.
+datInfo: public(HashMap[uint256, DatInfo])
+
+
+# @dev Settled batches by id, packed.
+_anchors: HashMap[uint256, _StoredAnchor]
+
+
+# @dev Emitted when a batch is settled and its root anchored.
+event BatchSettled:
+    batch_id: indexed(uint256)
+    root: indexed(bytes32)
+    payer: indexed(address)
+    operator: address
+    count: uint256
+    total: uint256
+    commons: uint256
+    operator_fee: uint256
+    uri: String[256]
+
+
+# @dev Emitted when a record of a batch is claimed as a DAT.
+event RecordClaimed:
+    token_id: indexed(uint256)
+    batch_id: indexed(uint256)
+    payer: indexed(address)
+    model: uint256
+    fee: uint256
+
+
+# @dev Emitted when a payer prepays.
+event Deposited:
+    payer: indexed(address)
+    amount: uint256
+
+
+# @dev Emitted when a payer takes back prepaid tokens.
+event Withdrawn:
+    payer: indexed(address)
+    amount: uint256
+
+
+# @dev Emitted when the owner changes the split.
+event SplitChanged:
+    commons_bps: uint16
+    operator_bps: uint16
+
+
+# @dev Emitted when the owner changes the commons pool.
+event CommonsChanged:
+    previous_commons: indexed(address)
+    new_commons: indexed(address)
+
+
+@deploy
+@payable
+def __init__(
+    token_: address,
+    registry_: address,
+    router_: address,
+    commons_: address,
+    commons_bps_: uint16,
+    operator_bps_: uint16,
+):
+    """
+    @dev Fixes the token, registry and router (checking that the router
+         pays in that token for that registry), sets the split, and
+         approves the router for every token the ledger will route. The
+         deployer becomes `owner`.
+    @param token_ The AI token.
+    @param registry_ The IP asset registry.
+    @param router_ The royalty router.
+    @param commons_ The commons pool (machine tax), non-zero.
+    @param commons_bps_ The commons pool's share in basis points.
+    @param operator_bps_ The operator's share in basis points; the two
+           shares sum to at most 10,000.
+    """
+    assert token_ != empty(address), "ledger: token is the zero address"
+    assert registry_ != empty(address), "ledger: registry is the zero address"
+    assert staticcall IRoyaltyRouter(router_).token() == token_, "ledger: router pays in another token"
+    assert staticcall IRoyaltyRouter(router_).registry() == registry_, "ledger: router serves another registry"
+    token = IERC20(token_)
+    registry = registry_
+    router = IRoyaltyRouter(router_)
+
+    ownable.__init__()
+    # The ERC-721 name is ours (`name`); the module keeps an empty one.
+    erc721.__init__("", _SYMBOL, "", _EIP712_NAME, _EIP712_VERSION)
+
+    self._set_commons(commons_)
+    self._set_split(commons_bps_, operator_bps_)
+
+    # The router pulls the assets' part from the ledger; the token does
+    # not spend a maximal allowance, so this is the only approval.
+    assert extcall token.approve(router_, max_value(uint256), default_return_value=True), "ledger: approve failed"
+
+
+# SETTLING #
+
+
+@external
+@nonreentrant
+def settle(batch: Batch, payer: address, v: uint8, r: bytes32, s: bytes32, uri: String[256]) -> uint256:
+    """
+    @dev Settles a batch signed by `payer`: anchors its root and pays
+         `batch.total` from the payer's deposit if it covers it, else from
+         the payer's allowance to the ledger: the commons pool and the
+         operator get their split, the assets exactly their amounts.
+         Only the payer or the batch's operator may submit it (`uri` is
+         not signed).
+    @param batch The batch, as the payer signed it (EIP-712 `Batch`).
+    @param payer The payer, who signed the batch.
+    @param v The secp256k1 signature parameter `v` (27 or 28).
+    @param r The secp256k1 signature parameter `r`.
+    @param s The secp256k1 signature parameter `s` (low half only).
+    @param uri Where the batch's records and tree are published (logged
+           only, at most 256 characters).
+    @return uint256 The batch id (from 1).
+    """
+    return self._settle(batch, payer, v, r, s, uri)
+
+
+@external
+@nonreentrant
+def settleWithPermit(
+    batch: Batch,
+    payer: address,
+    v: uint8,
+    r: bytes32,
+    s: bytes32,
+    uri: String[256],
+    permit_value: uint256,
+    permit_deadline: uint256,
+    pv: uint8,
+    pr: bytes32,
+    ps: bytes32,
+) -> uint256:
+    """
+    @dev `settle`, after the payer's EIP-2612 permit of the ledger, in
+         one transaction. A failed permit (already used, front-run,
+         expired) is tolerated if the deposit or the allowance still
+         covers the batch total.
+    @param batch The batch, as the payer signed it (EIP-712 `Batch`).
+    @param payer The payer, who signed the batch and the permit.
+    @param v The batch signature parameter `v` (27 or 28).
+    @param r The batch signature parameter `r`.
+    @param s The batch signature parameter `s` (low half only).
+    @param uri Where the batch's records and tree are published (logged
+           only, at most 256 characters).
+    @param permit_value The allowance the permit grants the ledger, in
+           token wei.
+    @param permit_deadline Unix time in seconds until which the permit
+           is valid.
+    @param pv The permit signature parameter `v`.
+    @param pr The permit signature parameter `r`.
+    @param ps The permit signature parameter `s`.
+    @return uint256 The batch id (from 1).
+    """
+    permitted: bool = raw_call(
+        token.address,
+        abi_encode(
+            payer,
+            self,
+            permit_value,
+            permit_deadline,
+            pv,
+            pr,
+            ps,
+            method_id=method_id("permit(address,address,uint256,uint256,uint8,bytes32,bytes32)"),
+        ),
+        revert_on_failure=False,
+    )
+    if not permitted:
+        assert (
+            self.deposits[payer] >= batch.total or staticcall token.allowance(payer, self) >= batch.total
+        ), "ledger: permit failed and allowance is too low"
+    return self._settle(batch, payer, v, r, s, uri)
+
+
+# DEPOSITS #
+
+
+@external
+@nonreentrant
+def deposit(amount: uint256):
+    """
+    @dev Prepays `amount` for the caller's future batches; pulls it from
+         the caller, who approved the ledger.
+    @param amount The amount in token wei, non-zero.
+    """
+    assert amount != 0, "ledger: zero amount"
+    self.deposits[msg.sender] += amount
+    log Deposited(payer=msg.sender, amount=amount)
+    self._pull(msg.sender, amount)
+
+
+@external
+@nonreentrant
+def withdraw(amount: uint256):
+    """
+    @dev Sends `amount` of the caller's deposit back to the caller.
+    @param amount The amount in token wei, non-zero, at most the deposit.
+    """
+    assert amount != 0, "ledger: zero amount"
+    balance: uint256 = self.deposits[msg.sender]
+    assert balance >= amount, "ledger: deposit too low"
+    # Cannot underflow: checked just above.
+    self.deposits[msg.sender] = unsafe_sub(balance, amount)
+    log Withdrawn(payer=msg.sender, amount=amount)
+    self._push(msg.sender, amount)
+
+
+# DATA ANCHORING TOKENS #
+
+
+@external
+@nonreentrant
+def claimRecord(batch_id: uint256, record: Interaction, proof: DynArray[bytes32, MAX_PROOF]) -> uint256:
+    """
+    @dev Mints a record settled in batch `batch_id` as a DAT to its payer,
+         who must be the caller and the batch's payer. The contract hashes
+         the record itself (EIP-712 `Interaction` in this ledger's domain),
+         so a digest can only be claimed through a record naming its own
+         payer; the leaf (digest, payer, model, fee) must be in the batch's
+         tree. Each record is claimed once.
+    @param batch_id The batch the record was settled in.
+    @param record The record, as the payer signed it (EIP-712
+           `Interaction`, `tantieme.ledger.records.InteractionRecord`).
+    @param proof The sibling hashes from the record's leaf up to the root.
+    @return uint256 The DAT's token id: `uint256(record digest)`.
+    """
+    root: bytes32 = empty(bytes32)
+    payer: address = empty(address)
+    root, payer = self._root_and_payer(batch_id)
+    assert msg.sender == payer, "ledger: caller is not the payer"
+    assert record.payer == payer, "ledger: record of another payer"
+    digest: bytes32 = self._record_digest(record)
+    token_id: uint256 = convert(digest, uint256)
+    assert self.datInfo[token_id].batch_id == 0, "ledger: record already claimed"
+    assert merkle_proof_verification._verify(
+        proof, root, self._record_leaf(digest, payer, record.model, record.fee)
+    ), "ledger: invalid proof"
+
+    self.datInfo[token_id] = DatInfo(class_id=record.model, value=record.fee, batch_id=batch_id)
+    log RecordClaimed(token_id=token_id, batch_id=batch_id, payer=payer, model=record.model, fee=record.fee)
+    erc721._safe_mint(payer, token_id, b"")
+    return token_id
+
+
+# OWNER #
+
+
+@external
+def setSplit(commons_bps: uint16, operator_bps: uint16):
+    """
+    @dev Sets the commons pool's and the operator's shares of every batch
+         total; the assets get the rest. Owner only. Batches signed under
+         the previous split no longer settle.
+    @param commons_bps The commons pool's share in basis points.
+    @param operator_bps The operator's share in basis points; the two
+           sum to at most 10,000.
+    """
+    ownable._check_owner()
+    self._set_split(commons_bps, operator_bps)
+
+
+@external
+def setCommons(commons: address):
+    """
+    @dev Sets the commons pool that receives `commons_bps`. Owner only.
+    @param commons The new commons pool, non-zero.
+    """
+    ownable._check_owner()
+    self._set_commons(commons)
+
+
+# VIEWS #
+
+
+@external
+@view
+def split(total: uint256) -> (uint256, uint256, uint256):
+    """
+    @dev The split of a batch total under the current shares: what
+         `settle` requires, for the off-chain side to compute alike.
+    @param total The batch total in token wei.
+    @return uint256 The commons pool's part, `total * commons_bps // 10,000`.
+    @return uint256 The operator's part, `total * operator_bps // 10,000`.
+    @return uint256 The assets' part: the rest, rounding dust included.
+    """
+    return self._split(total)
+
+
+@external
+@view
+def batches(batch_id: uint256) -> Anchor:
+    """
+    @dev A settled batch; all zero for an unknown id.
+    @param batch_id The batch id (from 1).
+    @return Anchor The root, payer, operator, record count, total (token
+            wei) and settlement time (unix seconds).
+    """
+    stored: _StoredAnchor = self._anchors[batch_id]
+    return Anchor(
+        root=stored.root,
+        payer=convert(stored.payer_word & _ADDRESS_MASK, address),
+        operator=convert(stored.operator_word & _ADDRESS_MASK, address),
+        count=stored.payer_word >> _COUNT_SHIFT,
+        total=stored.operator_word >> _TOTAL_SHIFT,
+        timestamp=convert((stored.payer_word >> _TIMESTAMP_SHIFT) & _TIMESTAMP_MASK, uint64),
+    )
+
+
+@external
+@view
+def batchDigest(batch: Batch) -> bytes32:
+    """
+    @dev The EIP-712 digest of `batch` in this ledger's domain: what its
+         payer signs.
+    @param batch The batch.
+    @return bytes32 The 32-byte digest.
+    """
+    return self._batch_digest(batch)
+
+
+@external
+@view
+def recordDigest(record: Interaction) -> bytes32:
+    """
+    @dev The EIP-712 digest of `record` in this ledger's domain: what its
+         payer signs, and its DAT's token id.
+    @param record The record.
+    @return bytes32 The 32-byte digest.
+    """
+    return self._record_digest(record)
+
+
+@external
+@view
+def verifyRecord(
+    batch_id: uint256, digest: bytes32, model: uint256, fee: uint256, proof: DynArray[bytes32, MAX_PROOF]
+) -> bool:
+    """
+    @dev Whether the record (digest, the batch's payer, model, fee) is in
+         batch `batch_id`'s tree; false for an unknown batch.
+    @param batch_id The batch id.
+    @param digest The record's EIP-712 digest.
+    @param model The IP asset id of the model that answered.
+    @param fee The record's fee in token wei.
+    @param proof The sibling hashes from the leaf up to the root.
+    @return bool True if the proof rebuilds the batch's root.
+    """
+    stored: _StoredAnchor = self._anchors[batch_id]
+    if stored.root == empty(bytes32):
+        return False
+    payer: address = convert(stored.payer_word & _ADDRESS_MASK, address)
+    return merkle_proof_verification._verify(proof, stored.root, self._record_leaf(digest, payer, model, fee))
+
+
+@external
+@pure
+def recordLeaf(digest: bytes32, payer: address, model: uint256, fee: uint256) -> bytes32:
+    """
+    @dev A record's Merkle leaf, as the off-chain tree hashes it:
+         `keccak256(keccak256(abi.encode(digest, payer, model, fee)))`.
+    @param digest The record's EIP-712 digest.
+    @param payer The record's payer.
+    @param model The IP asset id of the model that answered.
+    @param fee The record's fee in token wei.
+    @return bytes32 The 32-byte leaf hash.
+    """
+    return self._record_leaf(digest, payer, model, fee)
+
+
+@external
+@pure
+def name() -> String[29]:
+    """
+    @dev The DAT collection's name.
+    @return String The name.
+    """
+    return _NAME
+
+
+# INTERNAL #
+
+
+@internal
+def _settle(batch: Batch, payer: address, v: uint8, r: bytes32, s: bytes32, uri: String[256]) -> uint256:
+    """
+    @dev Checks the batch and its signature, anchors it, then moves the
+         tokens: in from the deposit or the allowance, out to the commons
+         pool, the operator and the router.
+    @param batch The signed batch.
+    @param payer The payer.
+    @param v The signature parameter `v`.
+    @param r The signature parameter `r`.
+    @param s The signature parameter `s`.
+    @param uri Where the batch is published (logged only).
+    @return uint256 The batch id.
+    """
+    assert block.timestamp <= convert(batch.deadline, uint256), "ledger: batch deadline passed"
+    assert msg.sender == payer or msg.sender == batch.operator, "ledger: caller is not the payer or the operator"
+    nonce: uint256 = self.batchNonces[payer]
+    assert batch.batchNonce == nonce, "ledger: wrong batch nonce"
+    assert batch.root != empty(bytes32), "ledger: empty root"
+    assert self.batchOfRoot[payer][batch.root] == 0, "ledger: root already anchored"
+    assert batch.count != 0, "ledger: empty batch"
+    assert batch.count < _MAX_COUNT, "ledger: count too large"
+    assert batch.total < _MAX_TOTAL, "ledger: total too large"
+    assert batch.operator != empty(address), "ledger: operator is the zero address"
+    assert len(batch.assets) == len(batch.amounts), "ledger: length mismatch"
+
+    commons_fee: uint256 = 0
+    operator_fee: uint256 = 0
+    to_assets: uint256 = 0
+    commons_fee, operator_fee, to_assets = self._split(batch.total)
+    paid: uint256 = 0
+    for amount: uint256 in batch.amounts:
+        assert amount != 0, "ledger: zero amount"
+        assert amount <= to_assets, "ledger: amounts do not match the split"
+        # Cannot overflow: at most 256 amounts, each below 2**96.
+        paid = unsafe_add(paid, amount)
+    assert paid == to_assets, "ledger: amounts do not match the split"
+
+    digest: bytes32 = self._batch_digest(batch)
+    assert ecdsa._recover_vrs(
+        digest, convert(v, uint256), convert(r, uint256), convert(s, uint256)
+    ) == payer, "ledger: invalid signature"
+
+    # Anchor.
+    self.batchNonces[payer] = nonce + 1
+    batch_id: uint256 = self.batchCount + 1
+    self.batchCount = batch_id
+    self.batchOfRoot[payer][batch.root] = batch_id
+    self._anchors[batch_id] = _StoredAnchor(
+        root=batch.root,
+        # The timestamp fits in 40 bits until the year 36812.
+        payer_word=convert(payer, uint256) | (block.timestamp << _TIMESTAMP_SHIFT) | (batch.count << _COUNT_SHIFT),
+        operator_word=convert(batch.operator, uint256) | (batch.total << _TOTAL_SHIFT),
+    )
+
+    # Fund: the deposit if it covers the total, else the allowance.
+    balance: uint256 = self.deposits[payer]
+    if balance >= batch.total:
+        if batch.total != 0:
+            # Cannot underflow: checked just above.
+            self.deposits[payer] = unsafe_sub(balance, batch.total)
+    else:
+        self._pull(payer, batch.total)
+
+    log BatchSettled(
+        batch_id=batch_id,
+        root=batch.root,
+        payer=payer,
+        operator=batch.operator,
+        count=batch.count,
+        total=batch.total,
+        commons=commons_fee,
+        operator_fee=operator_fee,
+        uri=uri,
+    )
+
+    # Route.
+    self._push(self.commons, commons_fee)
+    self._push(batch.operator, operator_fee)
+    if to_assets != 0:
+        extcall router.payBatch(batch.assets, batch.amounts)
+    return batch_id
+
+
+@internal
+@view
+def _split(total: uint256) -> (uint256, uint256, uint256):
+    """
+    @dev Splits `total` into the commons pool's, the operator's and the
+         assets' parts; the parts sum to `total` exactly.
+    @param total The amount in token wei.
+    @return uint256 The commons pool's part (rounded down).
+    @return uint256 The operator's part (rounded down).
+    @return uint256 The assets' part (the rest).
+    """
+    commons_fee: uint256 = self._bps_of(total, convert(self.commons_bps, uint256))
+    operator_fee: uint256 = self._bps_of(total, convert(self.operator_bps, uint256))
+    # Cannot underflow: the two shares sum to at most 10,000 bps.
+    return commons_fee, operator_fee, unsafe_sub(unsafe_sub(total, commons_fee), operator_fee)
+
+
+@internal
+@pure
+def _bps_of(amount: uint256, bps: uint256) -> uint256:
+    """
+    @dev `floor(amount * bps / 10,000)` exactly, without overflow.
+    @param amount The amount in token wei.
+    @param bps The share in basis points (at most 10,000).
+    @return uint256 The share in token wei.
+    """
+    return (amount // BPS) * bps + (amount % BPS) * bps // BPS
+
+
+@internal
+@view
+def _batch_digest(batch: Batch) -> bytes32:
+    """
+    @dev `hashTypedDataV4(hashStruct(batch))` in this ledger's domain.
+    @param batch The batch.
+    @return bytes32 The 32-byte EIP-712 digest.
+    """
+    struct_hash: bytes32 = keccak256(
+        abi_encode(
+            BATCH_TYPEHASH,
+            batch.root,
+            batch.count,
+            batch.batchNonce,
+            batch.operator,
+            self._array_hash(batch.assets),
+            self._array_hash(batch.amounts),
+            batch.total,
+            batch.deadline,
+        )
+    )
+    return erc721.eip712_domain_separator._hash_typed_data_v4(struct_hash)
+
+
+@internal
+@view
+def _record_digest(record: Interaction) -> bytes32:
+    """
+    @dev `hashTypedDataV4(hashStruct(record))` in this ledger's domain.
+    @param record The record.
+    @return bytes32 The 32-byte EIP-712 digest.
+    """
+    struct_hash: bytes32 = keccak256(
+        abi_encode(
+            INTERACTION_TYPEHASH,
+            record.payer,
+            record.operator,
+            record.model,
+            record.promptHash,
+            record.outputHash,
+            self._sources_hash(record.sources),
+            self._weights_hash(record.weights),
+            record.promptTokens,
+            record.completionTokens,
+            record.fee,
+            record.nonce,
+            record.timestamp,
+        )
+    )
+    return erc721.eip712_domain_separator._hash_typed_data_v4(struct_hash)
+
+
+@internal
+@pure
+def _array_hash(values: DynArray[uint256, MAX_ASSETS]) -> bytes32:
+    """
+    @dev EIP-712 encoding of a `uint256[]`: keccak256 of its items'
+         32-byte words, concatenated.
+    @param values The array.
+    @return bytes32 The 32-byte hash.
+    """
+    # `abi_encode` gives the tuple head (one offset word), the length
+    # word, then the items: hash the items only.
+    encoded: Bytes[32 * (MAX_ASSETS + 2)] = abi_encode(values)
+    return keccak256(slice(encoded, 64, 32 * len(values)))
+
+
+@internal
+@pure
+def _sources_hash(values: DynArray[uint256, MAX_SOURCES]) -> bytes32:
+    """
+    @dev EIP-712 encoding of a record's `uint256[] sources` (as
+         `_array_hash`).
+    @param values The array.
+    @return bytes32 The 32-byte hash.
+    """
+    encoded: Bytes[32 * (MAX_SOURCES + 2)] = abi_encode(values)
+    return keccak256(slice(encoded, 64, 32 * len(values)))
+
+
+@internal
+@pure
+def _weights_hash(values: DynArray[uint16, MAX_SOURCES]) -> bytes32:
+    """
+    @dev EIP-712 encoding of a record's `uint16[] weights`: each item
+         takes a whole 32-byte word, as in the ABI.
+    @param values The array.
+    @return bytes32 The 32-byte hash.
+    """
+    encoded: Bytes[32 * (MAX_SOURCES + 2)] = abi_encode(values)
+    return keccak256(slice(encoded, 64, 32 * len(values)))
+
+
+@internal
+@pure
+def _record_leaf(digest: bytes32, payer: address, model: uint256, fee: uint256) -> bytes32:
+    """
+    @dev A record's leaf in an OpenZeppelin "standard-v1" tree of
+         ("bytes32", "address", "uint256", "uint256") values.
+    @param digest The record's EIP-712 digest.
+    @param payer The record's payer.
+    @param model The model's IP asset id.
+    @param fee The fee in token wei.
+    @return bytes32 The 32-byte leaf hash.
+    """
+    return keccak256(keccak256(abi_encode(digest, payer, model, fee)))
+
+
+@internal
+@view
+def _root_and_payer(batch_id: uint256) -> (bytes32, address):
+    """
+    @dev The root and payer of a settled batch; reverts for an unknown id.
+    @param batch_id The batch id.
+    @return bytes32 The batch's root.
+    @return address The batch's payer.
+    """
+    stored: _StoredAnchor = self._anchors[batch_id]
+    assert stored.root != empty(bytes32), "ledger: unknown batch"
+    return stored.root, convert(stored.payer_word & _ADDRESS_MASK, address)
+
+
+@internal
+def _set_split(commons_bps: uint16, operator_bps: uint16):
+    """
+    @dev Sets the two shares, checking they fit in a whole.
+    @param commons_bps The commons pool's share in basis points.
+    @param operator_bps The operator's share in basis points.
+    """
+    assert convert(commons_bps, uint256) + convert(operator_bps, uint256) <= BPS, "ledger: split exceeds 10,000 bps"
+    self.commons_bps = commons_bps
+    self.operator_bps = operator_bps
+    log SplitChanged(commons_bps=commons_bps, operator_bps=operator_bps)
+
+
+@internal
+def _set_commons(commons: address):
+    """
+    @dev Sets the commons pool.
+    @param commons The commons pool, non-zero.
+    """
+    assert commons != empty(address), "ledger: commons is the zero address"
+    log CommonsChanged(previous_commons=self.commons, new_commons=commons)
+    self.commons = commons
+
+
+@internal
+def _pull(payer: address, amount: uint256):
+    """
+    @dev Pulls tokens from `payer` into the ledger.
+    @param payer The payer, who approved the ledger.
+    @param amount The amount in token wei.
+    """
+    assert extcall token.transferFrom(payer, self, amount, default_return_value=True), "ledger: transfer failed"
+
+
+@internal
+def _push(to: address, amount: uint256):
+    """
+    @dev Sends tokens out of the ledger, if any.
+    @param to The receiver.
+    @param amount The amount in token wei.
+    """
+    if amount != 0:
+        assert extcall token.transfer(to, amount, default_return_value=True), "ledger: transfer failed"

@@ -1,0 +1,268 @@
+"""The main flow: a question in, a paid, attributed, anchored and credentialed answer out.
+
+    question → consent-filtered retrieval → local model → attribution → fee
+    → payer-signed record (journal) → C2PA credential on the answer
+    → (batch) Merkle root + netted settlement on chain
+
+Models are IP assets of kind `model` (their weights' hash on chain, their
+training datasets as parents); the node keeps each model's backend and offer
+in `TANTIEME_HOME/models.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from tantieme import ai
+from tantieme.assets import registry
+from tantieme.assets.royalties import mint_license
+from tantieme.assets.terms import LicenseTerms, preset
+from tantieme.config import home
+from tantieme.errors import AIError, ConfigError
+from tantieme.ledger import settlement
+from tantieme.ledger.journal import Journal, RecordRow
+from tantieme.node import Node
+from tantieme.provenance import CA, Consent, ModelRef, Source, ensure_ca, sign_answer
+
+# Default offer: AI-token wei per million tokens (1 TAI = 10**18 wei).
+PRICE_PROMPT_PER_MILLION = 100 * 10**18
+PRICE_COMPLETION_PER_MILLION = 400 * 10**18
+DOCUMENT_TYPES = {"text/plain", "text/markdown", "text/html", "application/pdf"}
+
+
+@dataclass
+class ModelEntry:
+    """A model this node serves: its asset, backend and offer."""
+
+    asset_id: int
+    name: str
+    backend: str
+    options: dict
+    weights_hash: str
+    price_prompt_per_million: int
+    price_completion_per_million: int
+
+    @property
+    def offer(self) -> ai.Offer:
+        return ai.Offer(self.price_prompt_per_million, self.price_completion_per_million)
+
+
+@dataclass
+class Models:
+    """`TANTIEME_HOME/models.json`: the node's models and its default one."""
+
+    default: int | None = None
+    models: dict[str, ModelEntry] = field(default_factory=dict)
+
+    @staticmethod
+    def path() -> Path:
+        return home() / "models.json"
+
+    @classmethod
+    def load(cls) -> Models:
+        if not cls.path().is_file():
+            return cls()
+        data = json.loads(cls.path().read_text())
+        return cls(default=data["default"], models={k: ModelEntry(**v) for k, v in data["models"].items()})
+
+    def save(self) -> None:
+        fd, tmp = tempfile.mkstemp(dir=home(), prefix=".models-")
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"default": self.default, "models": {k: asdict(v) for k, v in self.models.items()}}, handle, indent=2)
+        os.replace(tmp, self.path())
+
+    def get(self, asset_id: int | None = None) -> ModelEntry:
+        key = asset_id if asset_id is not None else self.default
+        if key is None or str(key) not in self.models:
+            raise ConfigError("no model is registered on this node: run `tantieme model register` first")
+        return self.models[str(key)]
+
+
+def register_model(
+    node: Node,
+    *,
+    backend: str = "local",
+    options: dict | None = None,
+    datasets: tuple[int, ...] = (),
+    terms: LicenseTerms | None = None,
+    price_prompt_per_million: int = PRICE_PROMPT_PER_MILLION,
+    price_completion_per_million: int = PRICE_COMPLETION_PER_MILLION,
+) -> ModelEntry:
+    """Register a model as an IP asset, its training datasets as parents, and serve it.
+
+    The weights' SHA-256 is the content hash (for a remote model without a weights
+    file, the hash of its backend and name). Licences of commercial datasets are
+    bought first, as the registry requires. Registering the same weights again
+    returns the existing entry.
+    """
+    options = options or {}
+    model = ai.load_model(backend, **options)
+    weights_hash = (model.weights_hash or "").removeprefix("sha256:") or _identity_hash(backend, options)
+    terms = terms or preset("open")
+    models = Models.load()
+    existing = node.registry.functions.assetOfContent(bytes.fromhex(weights_hash)).call()
+    if existing:
+        asset_id = existing
+    else:
+        for dataset in datasets:
+            parent = registry.get(node, dataset)
+            if terms.commercial_use and parent.terms.commercial_use:
+                mint_license(node, dataset)
+        asset = registry.register_hash(
+            node, bytes.fromhex(weights_hash), kind="model", terms=terms, parents=datasets,
+            title=model.name, media_type="application/octet-stream",
+        )
+        asset_id = asset.id
+    entry = ModelEntry(
+        asset_id=asset_id,
+        name=model.name,
+        backend=backend,
+        options=options,
+        weights_hash=weights_hash,
+        price_prompt_per_million=price_prompt_per_million,
+        price_completion_per_million=price_completion_per_million,
+    )
+    models.models[str(asset_id)] = entry
+    models.default = models.default or asset_id
+    models.save()
+    return entry
+
+
+def index_path() -> Path:
+    return home() / "index"
+
+
+def consents_to_retrieval(node: Node) -> Callable[[int], bool]:
+    """The live, on-chain answer to "may AI read this work to answer questions?"."""
+    return lambda asset_id: bool(node.registry.functions.aiConsent(asset_id).call()[2])
+
+
+def sync_index(node: Node, index: ai.Index) -> list[int]:
+    """Index every work or dataset whose terms consent to retrieval and whose file this node has."""
+    added = []
+    consents = consents_to_retrieval(node)
+    for asset in registry.all_assets(node):
+        if asset.id in index or asset.kind not in ("work", "dataset") or asset.media_type not in DOCUMENT_TYPES:
+            continue
+        content = bytes.fromhex(asset.content_hash)
+        if not node.store.has(content) or not consents(asset.id):
+            continue
+        text = ai.extract_text(node.store.read_bytes(content), _file_name(asset))
+        index.add_work(asset.id, asset.title or f"asset {asset.id}", asset.owner, text)
+        added.append(asset.id)
+    return added
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """An answered question: the answer, its fee, its journaled record and credential."""
+
+    answer: ai.Answer
+    model: ModelEntry
+    fee: int
+    record: RecordRow
+    answer_path: Path
+    credential_path: Path
+
+
+def ask(
+    node: Node,
+    question: str,
+    *,
+    payer: LocalAccount | None = None,
+    model_id: int | None = None,
+    index: ai.Index | None = None,
+    k: int = 4,
+    max_tokens: int = 96,
+    attribution: str = "ablation",
+    book: Journal | None = None,
+    status: Callable[[str], None] = lambda _msg: None,
+) -> Interaction:
+    """Answer `question` from consenting works, charge `payer`, journal and credential it."""
+    if not question or not question.strip():
+        raise AIError("the question is empty: ask something, e.g. tantieme ask \"How many hives fit on a roof?\"")
+    payer = payer or node.account
+    entry = Models.load().get(model_id)
+    status("loading the model")
+    model = ai.load_model(entry.backend, **entry.options)
+    index = index or ai.Index(index_path())
+    status("updating the index")
+    sync_index(node, index)
+    status("answering")
+    answer = ai.ask(
+        question, index, model, consents_to_retrieval(node), k=k, max_tokens=max_tokens, attribution=attribution
+    )
+    fee = ai.fee(entry.offer, answer.prompt_tokens, answer.completion_tokens)
+    details = {
+        "model": entry.name,
+        "sources": [asdict(s) for s in answer.sources],
+        "own_knowledge": answer.own_knowledge,
+        "attribution": answer.attribution_mode,
+        "timings": answer.timings,
+        "truncated": list(answer.truncated),
+    }
+    row = settlement.record(
+        node, payer, model=entry.asset_id, question=answer.question, answer=answer.text,
+        sources=[s.asset_id for s in answer.sources], weights=[s.weight for s in answer.sources],
+        prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
+        fee=fee, details=details, book=book,
+    )
+    status("signing the content credential")
+    answer_path, credential = write_answer(node, row, entry)
+    return Interaction(answer=answer, model=entry, fee=fee, record=row, answer_path=answer_path, credential_path=credential)
+
+
+def node_ca() -> CA:
+    return ensure_ca(home() / "ca", "tantieme node")
+
+
+def answers_dir() -> Path:
+    return home() / "answers"
+
+
+def answer_file(row: RecordRow) -> Path:
+    return answers_dir() / f"{row.digest[2:18]}.txt"
+
+
+def write_answer(node: Node, row: RecordRow, entry: ModelEntry) -> tuple[Path, Path]:
+    """Write the answer text and its C2PA sidecar (record id, sources, consent)."""
+    path = answer_file(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(row.answer)
+    rec = row.signed.record
+    sources = []
+    for asset_id, weight in zip(rec.sources, rec.weights, strict=True):
+        asset = registry.get(node, asset_id)
+        sources.append(Source(asset_id=asset_id, title=asset.title or "", weight_bps=weight, consent=Consent(**asset.terms.ai_consent())))
+    credential = sign_answer(
+        path,
+        ca=node_ca(),
+        format="text/plain",
+        title=f"Answer {row.digest[:18]}",
+        model=ModelRef(name=entry.name, asset_id=entry.asset_id, weights_hash=entry.weights_hash),
+        sources=sources,
+        record_id=row.digest,
+        batch_root=None,
+        chain_id=row.chain_id,
+        contracts={"ledger": row.ledger, "registry": node.deployment.registry},
+        prompt_text=row.question,
+    )
+    return path, credential
+
+
+def _identity_hash(backend: str, options: dict) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps([backend, options], sort_keys=True).encode()).hexdigest()
+
+
+def _file_name(asset: registry.Asset) -> str:
+    ext = {"text/markdown": ".md", "text/html": ".html", "application/pdf": ".pdf"}.get(asset.media_type or "", ".txt")
+    return f"asset-{asset.id}{ext}"

@@ -1,0 +1,287 @@
+"""The node's journal of interactions and batches, in SQLite under `TANTIEME_HOME`.
+
+Every signed record is written here before anything else happens to it, and a
+batch is written (with its records assigned to it) in the same transaction
+that signs it, before it is sent: a crash at any point loses nothing, and the
+journal always knows which batch to finish. Schema changes are append-only
+named migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tantieme.errors import LedgerError
+from tantieme.ledger.records import SignedBatch, SignedRecord
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Run `;`-separated statements inside the caller's transaction (executescript would commit)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m001_initial(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE records (
+            id INTEGER PRIMARY KEY,
+            digest TEXT NOT NULL UNIQUE,
+            payer TEXT NOT NULL,
+            chain_id INTEGER NOT NULL,
+            ledger TEXT NOT NULL,
+            model INTEGER NOT NULL,
+            fee TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            signed TEXT NOT NULL,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            details TEXT NOT NULL,
+            batch_id INTEGER REFERENCES batches(id)
+        );
+        CREATE INDEX records_pending ON records(payer, batch_id);
+        CREATE TABLE batches (
+            id INTEGER PRIMARY KEY,
+            root TEXT NOT NULL UNIQUE,
+            payer TEXT NOT NULL,
+            chain_id INTEGER NOT NULL,
+            ledger TEXT NOT NULL,
+            batch_nonce INTEGER NOT NULL,
+            signed TEXT NOT NULL,
+            tree TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('signed', 'settled')),
+            tx_hash TEXT,
+            chain_batch_id INTEGER,
+            created_at INTEGER NOT NULL,
+            settled_at INTEGER
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial]
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """A journaled interaction: the signed record and what the user saw."""
+
+    id: int
+    signed: SignedRecord
+    chain_id: int
+    ledger: str
+    question: str
+    answer: str
+    details: dict
+    created_at: int
+    batch_id: int | None
+
+    @property
+    def digest(self) -> str:
+        return "0x" + self.signed.digest.hex()
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """A signed batch and its Merkle tree; `settled` once the chain anchored it."""
+
+    id: int
+    root: str
+    payer: str
+    chain_id: int
+    ledger: str
+    batch_nonce: int
+    signed: SignedBatch
+    tree: dict
+    status: str
+    tx_hash: str | None
+    chain_batch_id: int | None
+    created_at: int
+    settled_at: int | None
+
+
+class Journal:
+    """Records and batches of one node."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at INTEGER)")
+        done = {row[0] for row in self.db.execute("SELECT name FROM _migrations")}
+        for migration in MIGRATIONS:
+            if migration.__name__ not in done:
+                with self.transaction():
+                    migration(self.db)
+                    self.db.execute(
+                        "INSERT INTO _migrations VALUES (?, ?)", (migration.__name__, int(time.time()))
+                    )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing: `BEGIN IMMEDIATE` ... `COMMIT`, rolled back on any error."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- records --
+
+    def add_record(
+        self, signed: SignedRecord, chain_id: int, ledger: str, question: str, answer: str, details: dict
+    ) -> RecordRow:
+        record = signed.record
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO records (digest, payer, chain_id, ledger, model, fee, created_at, signed, "
+                "question, answer, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    "0x" + signed.digest.hex(), record.payer, chain_id, ledger, record.model,
+                    str(record.fee), record.timestamp, signed.to_json(), question, answer,
+                    json.dumps(details, sort_keys=True),
+                ),
+            )
+        return self.record(cursor.lastrowid)
+
+    def record(self, key: int | str) -> RecordRow:
+        """A record by local id, or by digest (0x hex, or a unique prefix of at least 8 digits)."""
+        if isinstance(key, int) or str(key).isdigit():
+            row = self.db.execute("SELECT * FROM records WHERE id = ?", (int(key),)).fetchone()
+        else:
+            prefix = str(key).lower()
+            prefix = prefix if prefix.startswith("0x") else "0x" + prefix
+            if len(prefix) < 10:
+                raise LedgerError(f"record id {key!r} is too short: give 8 or more hex digits")
+            rows = self.db.execute(
+                "SELECT * FROM records WHERE digest LIKE ? LIMIT 2", (prefix + "%",)
+            ).fetchall()
+            if len(rows) > 1:
+                raise LedgerError(f"record id {key!r} is ambiguous: give more digits")
+            row = rows[0] if rows else None
+        if row is None:
+            raise LedgerError(f"no record {key} in this node's journal (see `tantieme history`)")
+        return _record_row(row)
+
+    def records(self, limit: int | None = None, pending: bool | None = None) -> list[RecordRow]:
+        sql = "SELECT * FROM records"
+        if pending is True:
+            sql += " WHERE batch_id IS NULL"
+        elif pending is False:
+            sql += " WHERE batch_id IS NOT NULL"
+        sql += " ORDER BY id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_record_row(r) for r in self.db.execute(sql)]
+
+    def pending(self, payer: str, chain_id: int, ledger: str, limit: int) -> list[RecordRow]:
+        """A payer's records not yet in a batch, oldest first."""
+        rows = self.db.execute(
+            "SELECT * FROM records WHERE batch_id IS NULL AND payer = ? AND chain_id = ? AND ledger = ? "
+            "ORDER BY id LIMIT ?",
+            (payer, chain_id, ledger, limit),
+        )
+        return [_record_row(r) for r in rows]
+
+    def pending_payers(self, chain_id: int, ledger: str) -> list[tuple[str, int, int]]:
+        """(payer, count, oldest created_at) of every payer with pending records."""
+        rows = self.db.execute(
+            "SELECT payer, COUNT(*), MIN(created_at) FROM records WHERE batch_id IS NULL "
+            "AND chain_id = ? AND ledger = ? GROUP BY payer ORDER BY payer",
+            (chain_id, ledger),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    # -- batches --
+
+    def add_batch(self, signed: SignedBatch, payer: str, chain_id: int, ledger: str, tree: dict, record_ids: list[int]) -> BatchRow:
+        """Journal a signed batch and assign its records to it, atomically."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO batches (root, payer, chain_id, ledger, batch_nonce, signed, tree, status, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'signed', ?)",
+                (
+                    "0x" + signed.batch.root.hex(), payer, chain_id, ledger, signed.batch.batch_nonce,
+                    signed.to_json(), json.dumps(tree), int(time.time()),
+                ),
+            )
+            batch_id = cursor.lastrowid
+            marks = ",".join("?" * len(record_ids))
+            changed = db.execute(
+                f"UPDATE records SET batch_id = ? WHERE batch_id IS NULL AND id IN ({marks})",
+                (batch_id, *record_ids),
+            ).rowcount
+            if changed != len(record_ids):
+                raise LedgerError("records were batched by another process meanwhile; settle again")
+        return self.batch(batch_id)
+
+    def mark_settled(self, batch_id: int, tx_hash: str | None, chain_batch_id: int) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE batches SET status = 'settled', tx_hash = ?, chain_batch_id = ?, settled_at = ? WHERE id = ?",
+                (tx_hash, chain_batch_id, int(time.time()), batch_id),
+            )
+
+    def batch(self, batch_id: int) -> BatchRow:
+        row = self.db.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
+        if row is None:
+            raise LedgerError(f"no batch {batch_id} in this node's journal")
+        return _batch_row(row)
+
+    def unsettled_batches(self) -> list[BatchRow]:
+        rows = self.db.execute("SELECT * FROM batches WHERE status = 'signed' ORDER BY id")
+        return [_batch_row(r) for r in rows]
+
+    def batch_records(self, batch_id: int) -> list[RecordRow]:
+        rows = self.db.execute("SELECT * FROM records WHERE batch_id = ? ORDER BY id", (batch_id,))
+        return [_record_row(r) for r in rows]
+
+
+def _record_row(row: sqlite3.Row) -> RecordRow:
+    return RecordRow(
+        id=row["id"],
+        signed=SignedRecord.from_json(row["signed"]),
+        chain_id=row["chain_id"],
+        ledger=row["ledger"],
+        question=row["question"],
+        answer=row["answer"],
+        details=json.loads(row["details"]),
+        created_at=row["created_at"],
+        batch_id=row["batch_id"],
+    )
+
+
+def _batch_row(row: sqlite3.Row) -> BatchRow:
+    return BatchRow(
+        id=row["id"],
+        root=row["root"],
+        payer=row["payer"],
+        chain_id=row["chain_id"],
+        ledger=row["ledger"],
+        batch_nonce=row["batch_nonce"],
+        signed=SignedBatch.from_json(row["signed"]),
+        tree=json.loads(row["tree"]),
+        status=row["status"],
+        tx_hash=row["tx_hash"],
+        chain_batch_id=row["chain_batch_id"],
+        created_at=row["created_at"],
+        settled_at=row["settled_at"],
+    )

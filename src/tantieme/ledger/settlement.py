@@ -1,0 +1,283 @@
+"""Recording interactions and settling them on chain in batches.
+
+`record` signs an interaction as its payer and journals it. `settle` rolls a
+payer's pending records into a Merkle tree, nets the fees per recipient, has
+the payer sign the batch (and an EIP-2612 permit, so the payer needs no gas),
+journals the signed batch with its records, and only then sends it. A crash
+anywhere leaves a journal that `settle` finishes: a batch the chain already
+anchored is marked settled, one it has not is sent again; the contract's
+per-payer batch nonce and root check make paying twice impossible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3.logs import DISCARD
+
+from tantieme.config import home
+from tantieme.errors import ChainError, LedgerError
+from tantieme.ledger.journal import BatchRow, Journal, RecordRow
+from tantieme.ledger.netting import Netted, net
+from tantieme.ledger.records import Batch, Domain, InteractionRecord, SignedRecord, record_tree
+from tantieme.node import Node
+
+DEFAULT_BATCH_SIZE = 100
+DEFAULT_MAX_AGE_S = 3600
+BATCH_DEADLINE_S = 24 * 3600
+MAX_BATCH_RECORDS = 10_000
+BPS = 10_000
+_SETTLE_BASE_GAS = 400_000
+_SETTLE_PER_ASSET_GAS = 40_000
+
+
+def journal() -> Journal:
+    return Journal(home() / "ledger.db")
+
+
+def domain(node: Node) -> Domain:
+    return Domain(chain_id=node.conn.chain_id, verifying_contract=node.deployment.ledger)
+
+
+def sha256(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+def weights_bps(weights: list[float]) -> list[int]:
+    """Attribution weights (fractions summing to ≤ 1) as basis points, floored."""
+    out = [max(0, int(w * BPS)) for w in weights]
+    excess = sum(out) - BPS
+    if excess > 0:  # float rounding: take it from the largest
+        out[out.index(max(out))] -= excess
+    return out
+
+
+def record(
+    node: Node,
+    payer: LocalAccount,
+    *,
+    model: int,
+    question: str,
+    answer: str,
+    sources: list[int],
+    weights: list[float],
+    prompt_tokens: int,
+    completion_tokens: int,
+    fee: int,
+    details: dict[str, Any],
+    book: Journal | None = None,
+) -> RecordRow:
+    """Sign an interaction as `payer` and journal it; `node`'s account is the operator."""
+    book = book or journal()
+    dom = domain(node)
+    rec = InteractionRecord(
+        payer=payer.address,
+        operator=node.address,
+        model=model,
+        prompt_hash=sha256(question),
+        output_hash=sha256(answer),
+        sources=tuple(sources),
+        weights=tuple(weights_bps(weights)),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        fee=fee,
+        nonce=time.time_ns(),
+        timestamp=int(time.time()),
+    )
+    signed = rec.sign(payer, dom)
+    return book.add_record(signed, dom.chain_id, dom.verifying_contract, question, answer, details)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A batch anchored on chain: its id there, and who was paid what."""
+
+    batch: int
+    chain_batch_id: int
+    root: str
+    payer: str
+    records: int
+    total: int
+    commons: int
+    operator: int
+    owed: dict[int, int]
+    gas: int | None
+    tx: str | None
+
+
+def settle(
+    node: Node,
+    payers: dict[str, LocalAccount],
+    *,
+    batch_size: int = MAX_BATCH_RECORDS,
+    book: Journal | None = None,
+) -> list[Settled]:
+    """Finish any interrupted batch, then settle every pending record of `payers`.
+
+    `payers` maps address → account: the node can only sign for payers whose
+    keys it holds (its own account, or local personas).
+    """
+    book = book or journal()
+    dom = domain(node)
+    done = [finish(node, row, payers, book) for row in book.unsettled_batches()]
+    for payer in payers.values():
+        while records := book.pending(payer.address, dom.chain_id, dom.verifying_contract, batch_size):
+            row = _sign_batch(node, payer, records, book)
+            done.append(finish(node, row, payers, book))
+    return done
+
+
+def due(node: Node, batch_size: int, max_age_s: int, book: Journal | None = None) -> list[str]:
+    """Payers whose pending records fill a batch or have waited longer than `max_age_s`."""
+    book = book or journal()
+    dom = domain(node)
+    now = time.time()
+    return [
+        payer
+        for payer, count, oldest in book.pending_payers(dom.chain_id, dom.verifying_contract)
+        if count >= batch_size or now - oldest >= max_age_s
+    ]
+
+
+def finish(node: Node, row: BatchRow, payers: dict[str, LocalAccount], book: Journal) -> Settled:
+    """Anchor a journaled batch, unless the chain already did (then just record that)."""
+    ledger = node.ledger.functions
+    records = book.batch_records(row.id)
+    netted = _netted(node, [r.signed.record for r in records])
+    anchored = ledger.batchOfRoot(row.payer, row.root).call()
+    if anchored:
+        book.mark_settled(row.id, None, anchored)
+        return _settled(row, anchored, netted, None, None)
+    on_chain_nonce = ledger.batchNonces(row.payer).call()
+    if on_chain_nonce != row.batch_nonce:
+        raise LedgerError(
+            f"batch {row.id} was signed with nonce {row.batch_nonce} but the ledger expects "
+            f"{on_chain_nonce} for {row.payer}: another node settles for this payer"
+        )
+    payer = payers.get(row.payer)
+    signed = row.signed
+    if signed.batch.deadline <= int(time.time()) + 60:
+        if payer is None:
+            raise LedgerError(f"batch {row.id} expired and only its payer {row.payer} can sign it again")
+        signed = _with_deadline(signed.batch).sign(payer, domain(node))
+    batch = signed.batch
+    args = (_batch_struct(batch), row.payer, *_vrs(signed.signature), f"tantieme:batch:{row.root}")
+    gas = _SETTLE_BASE_GAS + _SETTLE_PER_ASSET_GAS * len(batch.assets)
+    funded = ledger.deposits(row.payer).call() >= batch.total or (
+        node.token.functions.allowance(row.payer, node.deployment.ledger).call() >= batch.total
+    )
+    if funded or payer is None:
+        call = ledger.settle(*args)
+    else:
+        call = ledger.settleWithPermit(*args, *_permit(node, payer, batch.total, batch.deadline))
+    try:
+        receipt = node.conn.transact(call, gas=gas)
+    except ChainError:
+        anchored = ledger.batchOfRoot(row.payer, row.root).call()
+        if not anchored:
+            raise
+        book.mark_settled(row.id, None, anchored)
+        return _settled(row, anchored, netted, None, None)
+    (event,) = node.ledger.events.BatchSettled().process_receipt(receipt, errors=DISCARD)
+    chain_batch_id = event["args"]["batch_id"]
+    tx = receipt["transactionHash"].to_0x_hex()
+    book.mark_settled(row.id, tx, chain_batch_id)
+    return _settled(row, chain_batch_id, netted, receipt["gasUsed"], tx)
+
+
+def _sign_batch(node: Node, payer: LocalAccount, records: list[RecordRow], book: Journal) -> BatchRow:
+    signed_records = [r.signed for r in records]
+    tree = record_tree(signed_records)
+    netted = _netted(node, [s.record for s in signed_records])
+    batch = Batch(
+        root=bytes.fromhex(tree.root[2:]),
+        count=len(records),
+        batch_nonce=node.ledger.functions.batchNonces(payer.address).call(),
+        operator=node.address,
+        assets=netted.assets,
+        amounts=netted.amounts,
+        total=netted.total,
+        deadline=int(time.time()) + BATCH_DEADLINE_S,
+    )
+    dom = domain(node)
+    signed = batch.sign(payer, dom)
+    return book.add_batch(
+        signed, payer.address, dom.chain_id, dom.verifying_contract, tree.dump(), [r.id for r in records]
+    )
+
+
+def _netted(node: Node, records: list[InteractionRecord]) -> Netted:
+    ledger = node.ledger.functions
+    return net(records, ledger.commons_bps().call(), ledger.operator_bps().call())
+
+
+def _with_deadline(batch: Batch) -> Batch:
+    data = batch.to_dict()
+    data["deadline"] = int(time.time()) + BATCH_DEADLINE_S
+    return Batch.from_dict(data)
+
+
+def _batch_struct(batch: Batch) -> tuple:
+    return (
+        batch.root, batch.count, batch.batch_nonce, batch.operator,
+        list(batch.assets), list(batch.amounts), batch.total, batch.deadline,
+    )
+
+
+def _vrs(signature: bytes) -> tuple[int, bytes, bytes]:
+    return signature[64], signature[:32], signature[32:64]
+
+
+def _permit(node: Node, payer: LocalAccount, value: int, deadline: int) -> tuple:
+    """An EIP-2612 permit, signed by `payer`, letting the ledger take `value`."""
+    token = node.token.functions
+    name, version, chain_id, verifying = token.eip712Domain().call()[1:5]
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": verifying},
+        "message": {
+            "owner": payer.address,
+            "spender": node.deployment.ledger,
+            "value": value,
+            "nonce": token.nonces(payer.address).call(),
+            "deadline": deadline,
+        },
+    }
+    sig = Account.sign_typed_data(payer.key, full_message=typed).signature
+    return value, deadline, *_vrs(bytes(sig))
+
+
+def _settled(row: BatchRow, chain_batch_id: int, netted: Netted, gas: int | None, tx: str | None) -> Settled:
+    return Settled(
+        batch=row.id,
+        chain_batch_id=chain_batch_id,
+        root=row.root,
+        payer=row.payer,
+        records=row.signed.batch.count,
+        total=netted.total,
+        commons=netted.split.commons,
+        operator=netted.split.operator,
+        owed=netted.owed(),
+        gas=gas,
+        tx=tx,
+    )

@@ -1,0 +1,75 @@
+import math
+
+import pytest
+
+from tantieme.ai.answer import ask
+from tantieme.errors import AIError
+
+
+
+def test_ask__answers_from_the_best_source_with_weights(fake_model, sample_index, sample_consents, catalog):
+    answer = ask(catalog["questions"][0]["question"], sample_index, fake_model, sample_consents)
+    assert answer.text
+    assert answer.model == "fake" and answer.weights_hash.startswith("sha256:")
+    assert answer.prompt_tokens > 0 and answer.completion_tokens > 0
+    numbers = [s.number for s in answer.sources]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert math.isclose(sum(s.weight for s in answer.sources) + answer.own_knowledge, 1.0)
+    best = max(answer.sources, key=lambda s: s.weight)
+    assert best.title == "Bees Above the Tram Depot"
+    assert best.chunk_ids and best.owner == "ada"
+    assert set(answer.timings) >= {"retrieval_s", "generation_s", "attribution_s", "total_s"}
+
+
+def test_ask__non_consenting_work_is_never_read_and_is_removed(fake_model, sample_index, sample_consents, catalog):
+    question = catalog["refused_question"]["question"]
+    assert 4 in sample_index  # the no-AI work was (wrongly) indexed
+    answer = ask(question, sample_index, fake_model, sample_consents)
+    assert all(s.asset_id != 4 for s in answer.sources)
+    assert answer.revoked == (4,)
+    assert 4 not in sample_index
+    assert "Tobias" not in fake_model.prompts[-1] and "lighthouse" not in fake_model.prompts[-1].split("Question:")[0].lower()
+
+
+def test_ask__tightened_consent__next_question_cannot_read(fake_model, sample_index, catalog):
+    allowed = {1, 2, 3, 5, 6}
+    question = catalog["questions"][0]["question"]
+    first = ask(question, sample_index, fake_model, lambda a: a in allowed)
+    assert any(s.asset_id == 1 for s in first.sources)
+    allowed.discard(1)  # the creator withdraws consent
+    second = ask(question, sample_index, fake_model, lambda a: a in allowed)
+    assert all(s.asset_id != 1 for s in second.sources)
+    assert 1 not in sample_index
+    assert "Kessler Street" not in fake_model.prompts[-1]
+
+
+def test_ask__empty_question__raises(fake_model, sample_index, sample_consents):
+    for q in ("", "   \n"):
+        with pytest.raises(AIError, match="empty"):
+            ask(q, sample_index, fake_model, sample_consents)
+
+
+def test_ask__question_longer_than_context__raises(sample_index, sample_consents, make_fake_model):
+    model = make_fake_model(context_window=200)
+    with pytest.raises(AIError, match="too long"):
+        ask("why " * 300, sample_index, model, sample_consents)
+
+
+def test_ask__sources_truncated_to_fit__and_reported(sample_index, sample_consents, catalog, make_fake_model):
+    model = make_fake_model(context_window=330)
+    answer = ask(catalog["questions"][1]["question"], sample_index, model, sample_consents, max_tokens=32)
+    assert answer.truncated
+    assert any("cut to its first" in n or "dropped" in n for n in answer.truncated)
+    assert model.prompt_tokens  # the prompt fitted
+    assert answer.prompt_tokens + 32 <= 330
+
+
+def test_ask__no_consenting_work__answers_from_own_knowledge(fake_model, sample_index):
+    answer = ask("How many hives?", sample_index, fake_model, lambda a: False)
+    assert answer.sources == () and answer.own_knowledge == 1.0
+    assert sample_index.works() == []  # every refusing candidate was removed
+
+
+def test_ask__bad_parameters__raise(fake_model, sample_index, sample_consents):
+    with pytest.raises(AIError, match="max_tokens"):
+        ask("q?", sample_index, fake_model, sample_consents, max_tokens=0)

@@ -1,0 +1,192 @@
+"""End to end on the real embedded model (SmolLM2-135M) and MiniLM; one model per session.
+
+Marked ``slow`` (not skipped): they run in CI.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tantieme.ai import Index, ask, load_model
+from tantieme.ai.answer import STOP
+from tantieme.ai.backends.openai import OpenAICompatibleModel
+from tantieme.ai.documents import read_document
+from tantieme.ai.prompt import PromptSource, build_messages
+
+pytestmark = pytest.mark.slow
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+class Recording:
+    """Delegates to a model and records every prompt it is given."""
+
+    def __init__(self, model):
+        self._model = model
+        self.prompts: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def generate(self, messages, *args, **kwargs):
+        self.prompts.append(json.dumps(messages))
+        return self._model.generate(messages, *args, **kwargs)
+
+    def answer_logprobs(self, variants, answer_text):
+        self.prompts.extend(json.dumps(v) for v in variants)
+        return self._model.answer_logprobs(variants, answer_text)
+
+
+@pytest.fixture(scope="session")
+def real_model():
+    return load_model()
+
+
+@pytest.fixture(scope="session")
+def built_samples(tmp_path_factory, catalog):
+    """The sample corpus in a MiniLM index (built once), no-AI work included on purpose."""
+    path = tmp_path_factory.mktemp("samples-index")
+    index = Index(path)
+    for i, work in enumerate(catalog["works"], start=1):
+        index.add_work(i, work["title"], work["creator"], read_document(SAMPLES / work["file"]))
+    index.close()
+    return path
+
+
+@pytest.fixture
+def real_index(built_samples, tmp_path):
+    """A fresh copy of the built index for each test (tests remove works)."""
+    import shutil
+
+    copy = tmp_path / "index"
+    shutil.copytree(built_samples, copy)
+    index = Index(copy)
+    yield index
+    index.close()
+
+
+def file_of(catalog, asset_id):
+    return catalog["works"][asset_id - 1]["file"]
+
+
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_real_answer__cites_the_right_work_with_the_highest_weight(real_model, real_index, sample_consents, catalog, which):
+    q = catalog["questions"][which]
+    answer = ask(q["question"], real_index, real_model, sample_consents)
+    assert answer.attribution_mode == "ablation"
+    assert answer.text and answer.completion_tokens > 0
+    assert q["expected_phrase"].lower() in answer.text.lower()
+    best = max(answer.sources, key=lambda s: s.weight)
+    assert file_of(catalog, best.asset_id) == q["expected_file"]
+    assert best.weight > 0.2
+    assert abs(sum(s.weight for s in answer.sources) + answer.own_knowledge - 1.0) < 1e-9
+    assert answer.weights_hash == real_model.weights_hash and answer.weights_hash.startswith("sha256:")
+    assert answer.prompt_tokens > sum(s.tokens for s in answer.sources)
+
+
+def test_no_ai_work__is_never_read(real_model, real_index, sample_consents, catalog):
+    recording = Recording(real_model)
+    refused = catalog["refused_question"]
+    asked = []
+
+    def consents(asset_id):
+        asked.append(asset_id)
+        return sample_consents(asset_id)
+
+    answer = ask(refused["question"], real_index, recording, consents)
+    no_ai = [i for i, w in enumerate(catalog["works"], start=1) if w["terms"] == "no-ai"]
+    assert no_ai and asked[0] in no_ai  # it was the best match, and it was refused
+    assert all(s.asset_id not in no_ai for s in answer.sources)
+    assert not any("Tobias" in p or "Skerry" in p for p in recording.prompts)
+    assert all(a not in real_index for a in no_ai)
+    assert answer.revoked == tuple(no_ai)
+
+
+def test_tightening_consent__removes_the_work_at_once(real_model, real_index, catalog):
+    allowed = {i for i, w in enumerate(catalog["works"], start=1) if w["terms"] != "no-ai"}
+    q = catalog["questions"][0]
+    first = ask(q["question"], real_index, real_model, lambda a: a in allowed, attribution="retrieval")
+    bees = next(s.asset_id for s in first.sources if file_of(catalog, s.asset_id) == q["expected_file"])
+    allowed.discard(bees)
+    recording = Recording(real_model)
+    second = ask(q["question"], real_index, recording, lambda a: a in allowed, attribution="retrieval")
+    assert all(s.asset_id != bees for s in second.sources)
+    assert bees not in real_index and second.revoked == (bees,)
+    assert not any("Kessler" in p for p in recording.prompts)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def llama_server(real_model, tmp_path_factory):
+    """A real llama_cpp.server on loopback, serving the same GGUF."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("server") / "server.log", "w+b")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(real_model.path),
+         "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_threads_batch", "1",
+         "--n_ctx", "2048", "--verbose", "false"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/models", timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                log.seek(0)
+                err = log.read().decode(errors="replace")[-2000:]
+                pytest.fail(f"llama_cpp.server did not start: {err}")
+            time.sleep(0.5)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def test_openai_backend__same_greedy_answer_as_embedded(real_model, llama_server, real_index, sample_consents, catalog):
+    http = OpenAICompatibleModel(llama_server, "smollm2", context_window=real_model.context_window)
+    assert http.exact_tokens  # llama-cpp-python's /extras/tokenize
+    q = catalog["questions"][0]["question"]
+    hits = real_index.search(q, k=2, allowed=sample_consents)
+    from tantieme.ai.answer import select_sources
+
+    sources, _, _ = select_sources(real_model, q, hits, max_tokens=64)
+    messages = build_messages(q, sources)
+    assert http.prompt_tokens(messages) == real_model.prompt_tokens(messages)
+    remote = http.generate(messages, max_tokens=48, stop=STOP)
+    local = real_model.generate(messages, max_tokens=48, stop=STOP)
+    assert remote.text == local.text
+    assert remote.prompt_tokens == local.prompt_tokens
+
+
+def test_openai_backend__ask_end_to_end__scoring_probe_decides_the_mode(llama_server, real_index, sample_consents, catalog):
+    http = OpenAICompatibleModel(llama_server, "smollm2", context_window=2048)
+    answer = ask(catalog["questions"][1]["question"], real_index, http, sample_consents, k=2, max_tokens=32)
+    assert answer.text and answer.weights_hash is None and answer.model == "smollm2"
+    if http.can_score:
+        assert answer.attribution_mode == "ablation"
+    else:
+        # llama-cpp-python echoes prompt log-probabilities shifted by one token
+        assert answer.attribution_mode == "retrieval"
+        assert "cannot score" in answer.attribution_note
+    assert abs(sum(s.weight for s in answer.sources) + answer.own_knowledge - 1.0) < 1e-9

@@ -1,0 +1,55 @@
+import socket
+
+import pytest
+
+from tantieme.ai.backends.openai import OpenAICompatibleModel
+from tantieme.ai.models import CHATML_TEMPLATE, file_sha256, load_model, register_backend, render_chat
+from tantieme.errors import AIError
+
+
+
+def test_render_chat__chatml():
+    text = render_chat([{"role": "system", "content": "S"}, {"role": "user", "content": "U"}], CHATML_TEMPLATE)
+    assert text == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_render_chat__broken_template__raises():
+    with pytest.raises(AIError, match="chat template"):
+        render_chat([], "{% for %}")
+
+
+def test_load_model__unknown_backend__raises():
+    with pytest.raises(AIError, match="unknown model backend 'nope'"):
+        load_model("nope")
+
+
+def test_register_backend__plugin_is_built(make_fake_model):
+    register_backend("fake", make_fake_model)
+    assert isinstance(load_model("fake", context_window=99), make_fake_model)
+
+
+def test_file_sha256(tmp_path):
+    (tmp_path / "w").write_bytes(b"abc")
+    assert file_sha256(tmp_path / "w") == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_local_model__missing_weights__raises(monkeypatch, tmp_path):
+    monkeypatch.setenv("TANTIEME_MODEL", str(tmp_path / "none.gguf"))
+    with pytest.raises(AIError, match="not found"):
+        load_model("local")
+
+
+def test_openai_backend__unreachable_server__clean_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    model = OpenAICompatibleModel(f"http://127.0.0.1:{port}/v1", "m", timeout=2)
+    with pytest.raises(AIError, match="cannot reach"):
+        model.generate([{"role": "user", "content": "hi"}], max_tokens=4)
+    assert model.can_score is False and "cannot reach" in model.scoring_note
+    assert model.count_tokens("abcdefg") == 2  # estimate when no tokenizer is reachable
+
+
+def test_openai_backend__bad_url__raises():
+    with pytest.raises(AIError, match="http"):
+        OpenAICompatibleModel("ftp://x", "m")

@@ -1,0 +1,332 @@
+"""Deployments, personas and helpers for the InteractionLedger tests.
+
+Kept out of `conftest.py` (shared with the other contracts' tests): the
+ledger modules import what they use from here. The ledger gets its own
+token, registry and router (`world`), deployed once per session outside
+every test's anchor, so the shared `system` fixture is never touched.
+
+Batches and records are built and signed with the Python side
+(`tantieme.ledger.records`, `merkle`): an EIP-712 implementation
+independent of the contract's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import boa
+import pytest
+from boa.util.abi import Address
+from eth_account import Account
+from eth_utils import keccak
+
+from tantieme.ledger.records import Batch, Domain, InteractionRecord, SignedRecord
+
+from .conftest import CONTRACTS, MAX_UINT256, MODEL, OPEN, WORK, Signer, deploy_system
+
+LEDGER = CONTRACTS / "interaction_ledger.vy"
+
+COMMONS_BPS = 1_000
+OPERATOR_BPS = 500
+BPS = 10_000
+MODELS = 4  # the first assets of the pool are models, the rest works
+POOL = 256  # registered assets: the most a batch may pay (MAX_ASSETS)
+FUNDS = 10**30
+FAR = 2**40  # a deadline that never passes
+URI = "ipfs://bafybeihkoviema7g3gxyt6la7vd5ho32ictqbilu3wnlo3rs7ewhnp7lly/batch.json"
+
+_roots = itertools.count(1)
+
+
+# ----------------------------------------------------------------- world --
+
+
+@dataclass(frozen=True)
+class World:
+    """A wired token, registry, router and ledger, with registered assets."""
+
+    token: object
+    registry: object
+    router: object
+    ledger: object
+    assets: tuple[int, ...]  # POOL asset ids; the first MODELS are models
+    commons: str
+    operator: str
+
+    @property
+    def models(self) -> tuple[int, ...]:
+        return self.assets[:MODELS]
+
+    def domain(self, ledger=None) -> Domain:
+        """The EIP-712 domain of `ledger` (default: this world's) on the current chain."""
+        return Domain(boa.env.evm.patch.chain_id, (ledger or self.ledger).address)
+
+
+def deploy_world(
+    token_deployer, registry_deployer, router_deployer, ledger_deployer, deployer, creator, commons, operator,
+    payers: Sequence[Signer] = (), pool: int = POOL,
+) -> World:
+    """Deploy and wire everything, register `pool` assets, fund and approve `payers`."""
+    system = deploy_system(token_deployer, registry_deployer, router_deployer, deployer)
+    with boa.env.prank(deployer):
+        ledger = ledger_deployer.deploy(
+            system.token.address, system.registry.address, system.router.address, commons, COMMONS_BPS,
+            OPERATOR_BPS,
+        )
+    assets = tuple(
+        system.registry.register(
+            MODEL if i < MODELS else WORK, keccak(b"ledger asset %d" % i), "ipfs://asset", [], OPEN.abi(),
+            sender=creator,
+        )
+        for i in range(pool)
+    )
+    for payer in payers:
+        system.token.mint(payer.address, FUNDS, sender=deployer)
+        system.token.approve(ledger.address, MAX_UINT256, sender=payer.address)
+    return World(system.token, system.registry, system.router, ledger, assets, commons, operator)
+
+
+@pytest.fixture(scope="session")
+def ledger_deployer():
+    return boa.load_partial(str(LEDGER))
+
+
+@pytest.fixture(scope="session")
+def commons_pool() -> str:
+    return boa.env.generate_address("commons pool")
+
+
+@pytest.fixture(scope="session")
+def payer_b() -> Signer:
+    """A second key-holding payer."""
+    account = Account.from_key(keccak(b"tantieme payer b"))
+    return Signer(account.address, account.key)
+
+
+@pytest.fixture(scope="session")
+def world(
+    token_deployer, registry_deployer, router_deployer, ledger_deployer, deployer, creator, commons_pool, operator,
+    payer, payer_b,
+) -> World:
+    """The ledger's own deployment: both payers funded (10**12 tokens) and
+    approved for the ledger; split 10 % commons, 5 % operator."""
+    return deploy_world(
+        token_deployer, registry_deployer, router_deployer, ledger_deployer, deployer, creator, commons_pool,
+        operator, payers=(payer, payer_b),
+    )
+
+
+@pytest.fixture
+def ledger(world):
+    return world.ledger
+
+
+# ------------------------------------------------------------- batches --
+
+
+def split(total: int, commons_bps: int = COMMONS_BPS, operator_bps: int = OPERATOR_BPS) -> tuple[int, int, int]:
+    """The contract's split, computed here: (commons, operator, assets)."""
+    commons = total * commons_bps // BPS
+    operator = total * operator_bps // BPS
+    return commons, operator, total - commons - operator
+
+
+def share_out(amount: int, assets: Sequence[int], rng: random.Random | None = None) -> list[int]:
+    """`amount` divided over `assets` (random weights, else equal), every
+    part non-zero, the dust on the first; needs amount ≥ len(assets)."""
+    if not assets:
+        assert amount == 0
+        return []
+    weights = [rng.randint(1, 100) for _ in assets] if rng else [1] * len(assets)
+    spare = amount - len(assets)
+    parts = [1 + spare * w // sum(weights) for w in weights]
+    parts[0] += amount - sum(parts)
+    return parts
+
+
+def new_root() -> bytes:
+    return keccak(b"tantieme batch root %d" % next(_roots))
+
+
+def make_batch(
+    world: World,
+    payer: Signer,
+    total: int,
+    assets: Sequence[int] | None = None,
+    *,
+    amounts: Sequence[int] | None = None,
+    nonce: int | None = None,
+    root: bytes | None = None,
+    count: int = 1,
+    operator: str | None = None,
+    deadline: int = FAR,
+    split_bps: tuple[int, int] = (COMMONS_BPS, OPERATOR_BPS),
+) -> Batch:
+    """A batch of `payer` paying `total`, its assets' part shared out over
+    `assets` (default: the first model) unless `amounts` are given."""
+    if assets is None:
+        assets = world.models[:1]
+    if amounts is None:
+        amounts = share_out(split(total, *split_bps)[2], assets)
+    return Batch(
+        root=root or new_root(),
+        count=count,
+        batch_nonce=world.ledger.batchNonces(payer.address) if nonce is None else nonce,
+        operator=operator or world.operator,
+        assets=tuple(assets),
+        amounts=tuple(amounts),
+        total=total,
+        deadline=deadline,
+    )
+
+
+def batch_abi(batch: Batch) -> tuple:
+    """The `Batch` struct as the contract takes it."""
+    return (
+        batch.root, batch.count, batch.batch_nonce, batch.operator, list(batch.assets), list(batch.amounts),
+        batch.total, batch.deadline,
+    )
+
+
+def vrs(signature: bytes) -> tuple[int, bytes, bytes]:
+    """(v, r, s) of a 65-byte r ‖ s ‖ v signature."""
+    return signature[64], signature[:32], signature[32:64]
+
+
+def sign(batch: Batch, payer: Signer, domain: Domain) -> tuple[int, bytes, bytes]:
+    return vrs(batch.sign(payer.key, domain).signature)
+
+
+def settle(
+    world: World, payer: Signer, batch: Batch, *, sender: str | None = None, uri: str = URI,
+    domain: Domain | None = None, signer: Signer | None = None, ledger=None,
+) -> int:
+    """Sign `batch` as `signer` (default: the payer) and settle it on
+    `ledger` (default: the world's) for `payer`, sent by the operator."""
+    ledger = ledger or world.ledger
+    v, r, s = sign(batch, signer or payer, domain or world.domain(ledger))
+    return ledger.settle(batch_abi(batch), payer.address, v, r, s, uri, sender=sender or batch.operator)
+
+
+def permit_signature(token, owner: Signer, spender: str, value: int, deadline: int) -> tuple[int, bytes, bytes]:
+    """An EIP-2612 permit of `owner` for `spender`, signed in the token's domain."""
+    from eth_account.messages import encode_typed_data
+
+    _, name, version, chain_id, verifying, _, _ = token.eip712Domain()
+    data = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": str(verifying)},
+        "message": {
+            "owner": owner.address, "spender": spender, "value": value, "nonce": token.nonces(owner.address),
+            "deadline": deadline,
+        },
+    }
+    signed = Account.sign_message(encode_typed_data(full_message=data), owner.key)
+    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+# ------------------------------------------------------------- records --
+
+
+def make_records(
+    payer: Signer, domain: Domain, n: int, *, model: int, sources: Sequence[int] = (), fee: int = 10**15,
+    operator: str | None = None, start: int = 0,
+) -> list[SignedRecord]:
+    """`n` records of `payer`, signed in `domain`, each citing `sources`
+    with equal weights summing to 60 %."""
+    weights = share_out(6_000, list(sources)) if sources else []
+    return [
+        InteractionRecord(
+            payer=payer.address,
+            operator=operator or payer.address,
+            model=model,
+            prompt_hash=keccak(b"prompt %d" % i),
+            output_hash=keccak(b"output %d" % i),
+            sources=tuple(sources),
+            weights=tuple(weights),
+            prompt_tokens=400 + i % 100,
+            completion_tokens=100 + i % 50,
+            fee=fee + i,
+            nonce=i,
+            timestamp=1_767_225_600 + i,
+        ).sign(payer.key, domain)
+        for i in range(start, start + n)
+    ]
+
+
+def record_abi(record: InteractionRecord) -> tuple:
+    """The `Interaction` struct as the contract takes it."""
+    return (
+        record.payer, record.operator, record.model, record.prompt_hash, record.output_hash, list(record.sources),
+        list(record.weights), record.prompt_tokens, record.completion_tokens, record.fee, record.nonce,
+        record.timestamp,
+    )
+
+
+def proof_of(tree, index: int) -> list[bytes]:
+    """The proof of the tree's `index`-th value, as bytes for the contract."""
+    return [bytes.fromhex(node[2:]) for node in tree.get_proof(index)]
+
+
+def net_records(records: Sequence[SignedRecord]) -> tuple[int, list[int], list[int]]:
+    """(total, assets, amounts) of a batch of records under the default split:
+    each record's assets' part goes by its weights, the model keeps the
+    rest; floored per asset, the dust to the first asset."""
+    total = sum(s.record.fee for s in records)
+    owed: dict[int, int] = {}
+    for signed in records:
+        part = signed.record.fee * (BPS - COMMONS_BPS - OPERATOR_BPS)
+        for source, weight in zip(signed.record.sources, signed.record.weights, strict=True):
+            owed[source] = owed.get(source, 0) + part * weight
+        owed[signed.record.model] = owed.get(signed.record.model, 0) + part * signed.record.own_share_bps
+    assets = sorted(owed)
+    amounts = [owed[a] // BPS**2 for a in assets]
+    amounts[0] += split(total)[2] - sum(amounts)
+    return total, assets, amounts
+
+
+# ----------------------------------------------------------------- gas --
+
+
+def begin_tx(sender: str, to: str) -> None:
+    """Start a new transaction for gas purposes, as a node does: storage's
+    original values are locked in and the warm sets emptied, then the sender
+    and the recipient warmed (EIP-2929). Without this, titanoboa carries warm
+    slots and dirty values from one call to the next and under-reports gas.
+    It breaks `boa.env.anchor()`: use it only in a fresh `boa.Env`."""
+    state = boa.env.evm.vm.state
+    state.lock_changes()
+    state.mark_address_warm(Address(sender).canonical_address)
+    state.mark_address_warm(Address(to).canonical_address)
+
+
+def receipt_gas(contract) -> int:
+    """The gas a receipt shows for the contract's last call (Prague): the
+    intrinsic 21,000 plus calldata plus execution, less the capped refund,
+    at least the EIP-7623 calldata floor. Checked equal to py-evm receipts
+    (eth-tester) for settlements and claims."""
+    computation = contract._computation
+    data = bytes(computation.msg.data)
+    zeros = data.count(0)
+    tokens = zeros + 4 * (len(data) - zeros)
+    used = 21_000 + 4 * tokens + computation.get_gas_used()
+    used -= min(computation.get_gas_refund(), used // 5)
+    return max(used, 21_000 + 10 * tokens)

@@ -1,0 +1,1017 @@
+"""InteractionLedger: one-transaction settlement of signed batches, the split
+to the wei, deposits and permits, DAT claims by inclusion proof, and gas.
+
+Batches and records are signed with `tantieme.ledger.records` and trees built
+with `tantieme.ledger.merkle`: the contract must agree with an independent
+EIP-712 and Merkle implementation, and with the pinned vectors.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import itertools
+import json
+import random
+from pathlib import Path
+
+import boa
+import pytest
+from eth_utils import keccak
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tantieme.ledger.merkle import StandardMerkleTree, standard_leaf_hash
+from tantieme.ledger.records import (
+    BATCH_TYPEHASH,
+    INTERACTION_TYPEHASH,
+    RECORD_LEAF_ENCODING,
+    Batch,
+    Domain,
+    InteractionRecord,
+    record_leaf_hash,
+    record_tree,
+)
+
+from .conftest import FUZZ, MAX_UINT256, ONE_TOKEN, OPEN, ZERO_ADDRESS, WORK, Signer, events, fresh_state
+from .ledger_fixtures import (  # noqa: F401 (fixtures)
+    COMMONS_BPS,
+    FAR,
+    FUNDS,
+    OPERATOR_BPS,
+    POOL,
+    URI,
+    batch_abi,
+    begin_tx,
+    commons_pool,
+    deploy_world,
+    ledger,
+    ledger_deployer,
+    make_batch,
+    make_records,
+    net_records,
+    new_root,
+    payer_b,
+    permit_signature,
+    proof_of,
+    receipt_gas,
+    record_abi,
+    settle,
+    share_out,
+    sign,
+    split,
+    vrs,
+    world,
+)
+
+VECTORS = Path(__file__).resolve().parents[1] / "ledger" / "data" / "eip712_vectors.json"
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def forged(batch: Batch, **changes) -> Batch:
+    """`batch` with fields the Python side refuses (count 0, zero operator,
+    repeated assets...): the contract must refuse them too."""
+    forged_batch = copy.copy(batch)
+    for name, value in changes.items():
+        object.__setattr__(forged_batch, name, value)
+    return forged_batch
+
+
+def balances(world, *holders) -> list[int]:
+    return [world.token.balanceOf(h) for h in holders]
+
+
+# ---------------------------------------------------------------- deploy --
+
+
+def test_deploy(world, deployer):
+    ledger, token, router = world.ledger, world.token, world.router
+    assert ledger.name() == "tantieme Data Anchoring Token"
+    assert ledger.symbol() == "DAT"
+    assert ledger.owner() == deployer
+    assert (ledger.token(), ledger.registry(), ledger.router()) == (
+        token.address,
+        world.registry.address,
+        router.address,
+    )
+    assert (ledger.commons(), ledger.commons_bps(), ledger.operator_bps()) == (world.commons, 1_000, 500)
+    assert ledger.batchCount() == 0 and ledger.totalSupply() == 0
+    assert token.allowance(ledger.address, router.address) == MAX_UINT256
+    assert ledger.MAX_ASSETS() == router.MAX_BATCH() == 256
+    assert ledger.BATCH_TYPEHASH() == BATCH_TYPEHASH
+    assert ledger.INTERACTION_TYPEHASH() == INTERACTION_TYPEHASH
+    assert ledger.DOMAIN_SEPARATOR() == world.domain().separator
+    fields, name, version, chain_id, verifying, salt, extensions = ledger.eip712Domain()
+    assert (fields, name, version, chain_id, verifying) == (
+        b"\x0f",
+        "tantieme InteractionLedger",
+        "1",
+        boa.env.evm.patch.chain_id,
+        ledger.address,
+    )
+    assert (salt, extensions) == (b"\x00" * 32, [])
+
+
+def test_deploy__router_of_another_token__reverts(world, token_deployer, ledger_deployer, commons_pool):
+    other = token_deployer.deploy("Other", "OTH", "Other", "1")
+    with boa.reverts("ledger: router pays in another token"):
+        ledger_deployer.deploy(other.address, world.registry.address, world.router.address, commons_pool, 0, 0)
+
+
+def test_deploy__router_of_another_registry__reverts(world, ledger_deployer, commons_pool, stranger):
+    with boa.reverts("ledger: router serves another registry"):
+        ledger_deployer.deploy(world.token.address, stranger, world.router.address, commons_pool, 0, 0)
+
+
+def test_deploy__zero_commons__reverts(world, ledger_deployer):
+    with boa.reverts("ledger: commons is the zero address"):
+        ledger_deployer.deploy(world.token.address, world.registry.address, world.router.address, ZERO_ADDRESS, 0, 0)
+
+
+def test_deploy__split_over_a_whole__reverts(world, ledger_deployer, commons_pool):
+    with boa.reverts("ledger: split exceeds 10,000 bps"):
+        ledger_deployer.deploy(
+            world.token.address, world.registry.address, world.router.address, commons_pool, 5_000, 5_001
+        )
+
+
+def _interface_id(*signatures: str) -> int:
+    interface = 0
+    for signature in signatures:
+        interface ^= int.from_bytes(keccak(text=signature)[:4], "big")
+    return interface
+
+
+ERC721 = (
+    "balanceOf(address)",
+    "ownerOf(uint256)",
+    "safeTransferFrom(address,address,uint256,bytes)",
+    "safeTransferFrom(address,address,uint256)",
+    "transferFrom(address,address,uint256)",
+    "approve(address,uint256)",
+    "setApprovalForAll(address,bool)",
+    "getApproved(uint256)",
+    "isApprovedForAll(address,address)",
+)
+INTERFACES = {
+    "ERC-165": ("supportsInterface(bytes4)",),
+    "ERC-721": ERC721,
+    "ERC-721 metadata": ("name()", "symbol()", "tokenURI(uint256)"),
+    "ERC-721 enumerable": ("totalSupply()", "tokenOfOwnerByIndex(address,uint256)", "tokenByIndex(uint256)"),
+    # snekmate's EIP-4494 flavour: (v, r, s) instead of `bytes sig`.
+    "ERC-4494": ("permit(address,uint256,uint256,uint8,bytes32,bytes32)", "nonces(uint256)", "DOMAIN_SEPARATOR()"),
+}
+
+
+@pytest.mark.parametrize("name", INTERFACES)
+def test_supports_interface(ledger, name):
+    signatures = INTERFACES[name]
+    abi = {
+        f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+        for item in ledger.abi
+        if item["type"] == "function"
+    }
+    assert set(signatures) <= abi  # it answers only for what it serves
+    assert ledger.supportsInterface(_interface_id(*signatures).to_bytes(4, "big"))
+
+
+def test_supports_interface__others_are_false(ledger):
+    assert ledger.supportsInterface(bytes.fromhex("49064906"))  # ERC-4906: events only
+    for interface in ("ffffffff", "d9b67a26", "36372b07", "2a55205a"):  # none, 1155, 20, 2981
+        assert not ledger.supportsInterface(bytes.fromhex(interface))
+
+
+# ----------------------------------------------------------------- split --
+
+
+@pytest.mark.parametrize("total", [0, 1, 9_999, 10_000, 10_001, 19_999, 10**18 + 7, 2**96 - 1, 2**256 - 1])
+def test_split(ledger, total):
+    assert ledger.split(total) == split(total)
+    assert sum(ledger.split(total)) == total
+
+
+def test_split__parity_with_netting(ledger):
+    netting = pytest.importorskip("tantieme.ledger.netting")
+    for total in (1, 9_999, 10**18 + 7, 3 * 10**21 + 11):
+        expected = netting.Split.of(total, COMMONS_BPS, OPERATOR_BPS)
+        assert ledger.split(total) == (expected.commons, expected.operator, expected.assets)
+
+
+@given(total=st.integers(0, 2**256 - 1), commons=st.integers(0, 10_000), operator=st.integers(0, 10_000))
+@FUZZ
+def test_split__fuzz(ledger, deployer, total, commons, operator):
+    operator = min(operator, 10_000 - commons)
+    with fresh_state():
+        ledger.setSplit(commons, operator, sender=deployer)
+        assert ledger.split(total) == split(total, commons, operator)
+
+
+def test_set_split(ledger, deployer):
+    ledger.setSplit(2_000, 300, sender=deployer)
+    [log] = events(ledger, "SplitChanged")
+    assert (log.commons_bps, log.operator_bps) == (2_000, 300)
+    assert (ledger.commons_bps(), ledger.operator_bps()) == (2_000, 300)
+    assert ledger.split(10_000) == (2_000, 300, 7_700)
+
+
+def test_set_split__a_whole(ledger, deployer):
+    ledger.setSplit(9_000, 1_000, sender=deployer)
+    assert ledger.split(10_001) == (9_000, 1_000, 1)
+
+
+def test_set_split__over_a_whole__reverts(ledger, deployer):
+    with boa.reverts("ledger: split exceeds 10,000 bps"):
+        ledger.setSplit(9_000, 1_001, sender=deployer)
+
+
+def test_set_split__not_owner__reverts(ledger, stranger):
+    with boa.reverts("ownable: caller is not the owner"):
+        ledger.setSplit(0, 0, sender=stranger)
+
+
+def test_set_commons(ledger, deployer, stranger, commons_pool):
+    ledger.setCommons(stranger, sender=deployer)
+    [log] = events(ledger, "CommonsChanged")
+    assert (log.previous_commons, log.new_commons) == (commons_pool, stranger)
+    assert ledger.commons() == stranger
+
+
+def test_set_commons__zero__reverts(ledger, deployer):
+    with boa.reverts("ledger: commons is the zero address"):
+        ledger.setCommons(ZERO_ADDRESS, sender=deployer)
+
+
+def test_set_commons__not_owner__reverts(ledger, stranger):
+    with boa.reverts("ownable: caller is not the owner"):
+        ledger.setCommons(stranger, sender=stranger)
+
+
+def test_transfer_ownership__to_the_dao(ledger, deployer, stranger):
+    dao = stranger
+    ledger.transfer_ownership(dao, sender=deployer)
+    ledger.setSplit(1, 2, sender=dao)
+    with boa.reverts("ownable: caller is not the owner"):
+        ledger.setSplit(0, 0, sender=deployer)
+
+
+# ---------------------------------------------------------------- settle --
+
+
+def test_settle__from_allowance(world, payer, operator, commons_pool):
+    ledger, token, router = world.ledger, world.token, world.router
+    model, source = world.models[0], world.assets[10]
+    total = 3 * ONE_TOKEN + 7
+    commons_fee, operator_fee, to_assets = split(total)
+    batch = make_batch(world, payer, total, [model, source], count=1_000)
+    before = balances(world, payer.address, commons_pool, operator, router.address, ledger.address)
+
+    batch_id = settle(world, payer, batch)
+
+    [log] = events(ledger, "BatchSettled")
+    assert batch_id == 1
+    assert (log.batch_id, log.root, log.payer, log.operator, log.count, log.total) == (
+        1,
+        batch.root,
+        payer.address,
+        operator,
+        1_000,
+        total,
+    )
+    assert (log.commons, log.operator_fee, log.uri) == (commons_fee, operator_fee, URI)
+    after = balances(world, payer.address, commons_pool, operator, router.address, ledger.address)
+    assert [a - b for a, b in zip(after, before)] == [-total, commons_fee, operator_fee, to_assets, 0]
+    assert [router.pending(a) for a in batch.assets] == list(batch.amounts)
+    assert ledger.batches(1) == (batch.root, payer.address, operator, 1_000, total, boa.env.timestamp)
+    assert ledger.batchOfRoot(payer.address, batch.root) == 1
+    assert ledger.batchNonces(payer.address) == 1
+    assert ledger.batchCount() == 1
+    assert ledger.deposits(payer.address) == 0
+
+
+def test_settle__from_deposit(world, payer, operator, commons_pool):
+    ledger, token = world.ledger, world.token
+    ledger.deposit(10 * ONE_TOKEN, sender=payer.address)
+    token.approve(ledger.address, 0, sender=payer.address)  # the deposit alone pays
+    total = 4 * ONE_TOKEN
+    commons_fee, operator_fee, to_assets = split(total)
+    before = balances(world, payer.address, ledger.address, commons_pool, operator, world.router.address)
+
+    settle(world, payer, make_batch(world, payer, total))
+
+    after = balances(world, payer.address, ledger.address, commons_pool, operator, world.router.address)
+    assert [a - b for a, b in zip(after, before)] == [0, -total, commons_fee, operator_fee, to_assets]
+    assert ledger.deposits(payer.address) == 6 * ONE_TOKEN
+
+
+def test_settle__deposit_too_small__takes_the_allowance(world, payer):
+    ledger, token = world.ledger, world.token
+    ledger.deposit(ONE_TOKEN, sender=payer.address)
+    before = token.balanceOf(payer.address)
+    settle(world, payer, make_batch(world, payer, 2 * ONE_TOKEN))
+    assert ledger.deposits(payer.address) == ONE_TOKEN
+    assert token.balanceOf(payer.address) == before - 2 * ONE_TOKEN
+    assert token.balanceOf(ledger.address) == ONE_TOKEN
+
+
+def test_settle__neither_deposit_nor_allowance__reverts(world, payer):
+    world.token.approve(world.ledger.address, ONE_TOKEN - 1, sender=payer.address)
+    with boa.reverts("erc20: insufficient allowance"):
+        settle(world, payer, make_batch(world, payer, ONE_TOKEN))
+
+
+def test_settle__sent_by_the_payer(world, payer):
+    assert settle(world, payer, make_batch(world, payer, ONE_TOKEN), sender=payer.address) == 1
+
+
+def test_settle__sent_by_a_stranger__reverts(world, payer, stranger):
+    with boa.reverts("ledger: caller is not the payer or the operator"):
+        settle(world, payer, make_batch(world, payer, ONE_TOKEN), sender=stranger)
+
+
+def test_settle__the_dust_goes_to_the_assets(world, payer, commons_pool, operator):
+    # 19,999 wei: the commons pool 1,999 (not 1,999.9), the operator 999.
+    batch = make_batch(world, payer, 19_999, world.assets[4:7])
+    settle(world, payer, batch)
+    assert world.token.balanceOf(commons_pool) == 1_999
+    assert world.token.balanceOf(operator) == 999
+    assert sum(world.router.pending(a) for a in world.assets[4:7]) == 17_001 == sum(batch.amounts)
+
+
+def test_settle__an_asset_twice(world, payer):
+    model = world.models[0]
+    batch = make_batch(world, payer, 10_000, [model, world.assets[9]], amounts=[8_000, 500])
+    batch = forged(batch, assets=(model, model))  # the Python side would net them first
+    settle(world, payer, batch)
+    assert world.router.pending(model) == 8_500
+
+
+def test_settle__nothing_for_the_assets(world, payer, deployer, operator, commons_pool):
+    world.ledger.setSplit(9_000, 1_000, sender=deployer)
+    batch = make_batch(world, payer, 10_000, [], split_bps=(9_000, 1_000))
+    settle(world, payer, batch)
+    assert balances(world, commons_pool, operator, world.router.address) == [9_000, 1_000, 0]
+
+
+def test_settle__free_batch(world, payer):
+    batch = make_batch(world, payer, 0, [], count=3)
+    assert settle(world, payer, batch) == 1
+    assert world.ledger.batches(1).total == 0
+    assert world.token.balanceOf(world.ledger.address) == 0
+
+
+def test_settle__every_asset(world, payer):
+    total = 10**22 + 3
+    batch = make_batch(world, payer, total, world.assets)
+    settle(world, payer, batch)
+    assert [world.router.pending(a) for a in world.assets] == list(batch.amounts)
+    assert world.token.balanceOf(world.router.address) == split(total)[2]
+
+
+def test_settle__nonces_are_per_payer(world, payer, payer_b):
+    ledger = world.ledger
+    settle(world, payer, make_batch(world, payer, ONE_TOKEN, nonce=0))
+    settle(world, payer, make_batch(world, payer, ONE_TOKEN, nonce=1))
+    settle(world, payer_b, make_batch(world, payer_b, ONE_TOKEN, nonce=0))
+    assert (ledger.batchNonces(payer.address), ledger.batchNonces(payer_b.address)) == (2, 1)
+    assert ledger.batchCount() == 3
+
+
+def test_settle__one_root_per_payer(world, payer, payer_b):
+    # A root is unique per payer: nobody can block a payer's root by
+    # anchoring it first under another name.
+    root = new_root()
+    settle(world, payer_b, make_batch(world, payer_b, ONE_TOKEN, root=root))
+    settle(world, payer, make_batch(world, payer, ONE_TOKEN, root=root))
+    assert (world.ledger.batchOfRoot(payer_b.address, root), world.ledger.batchOfRoot(payer.address, root)) == (1, 2)
+
+
+# -- settle: what is refused
+
+
+def test_settle__replayed__reverts(world, payer):
+    batch = make_batch(world, payer, ONE_TOKEN)
+    settle(world, payer, batch)
+    before = balances(world, payer.address, world.router.address)
+    with boa.reverts("ledger: wrong batch nonce"):
+        settle(world, payer, batch)
+    assert balances(world, payer.address, world.router.address) == before
+
+
+def test_settle__replayed_from_deposit__reverts(world, payer):
+    world.ledger.deposit(10 * ONE_TOKEN, sender=payer.address)
+    batch = make_batch(world, payer, ONE_TOKEN)
+    settle(world, payer, batch)
+    with boa.reverts("ledger: wrong batch nonce"):
+        settle(world, payer, batch)
+    assert world.ledger.deposits(payer.address) == 9 * ONE_TOKEN
+
+
+def test_settle__same_root_again__reverts(world, payer):
+    batch = make_batch(world, payer, ONE_TOKEN)
+    settle(world, payer, batch)
+    again = make_batch(world, payer, 2 * ONE_TOKEN, root=batch.root)  # the next nonce, a new signature
+    with boa.reverts("ledger: root already anchored"):
+        settle(world, payer, again)
+
+
+def test_settle__future_nonce__reverts(world, payer):
+    with boa.reverts("ledger: wrong batch nonce"):
+        settle(world, payer, make_batch(world, payer, ONE_TOKEN, nonce=1))
+
+
+def test_settle__deadline(world, payer):
+    now = boa.env.timestamp
+    with boa.reverts("ledger: batch deadline passed"):
+        settle(world, payer, make_batch(world, payer, ONE_TOKEN, deadline=now - 1))
+    assert settle(world, payer, make_batch(world, payer, ONE_TOKEN, deadline=now)) == 1
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"root": b"\x00" * 32}, "ledger: empty root"),
+        ({"count": 0}, "ledger: empty batch"),
+        ({"count": 2**56}, "ledger: count too large"),
+        ({"total": 2**96, "amounts": ()}, "ledger: total too large"),
+        ({"operator": ZERO_ADDRESS}, "ledger: operator is the zero address"),
+        ({"amounts": ()}, "ledger: length mismatch"),
+        ({"amounts": (0,)}, "ledger: zero amount"),
+    ],
+    ids=lambda x: x if isinstance(x, str) else None,
+)
+def test_settle__malformed__reverts(world, payer, changes, reason):
+    batch = forged(make_batch(world, payer, ONE_TOKEN), **changes)
+    with boa.reverts(reason):
+        settle(world, payer, batch, sender=payer.address)
+
+
+def test_settle__largest_count_and_total(world, payer, deployer):
+    world.token.mint(payer.address, 2**96, sender=deployer)
+    batch = make_batch(world, payer, 2**96 - 1, count=2**56 - 1)
+    settle(world, payer, batch)
+    assert world.ledger.batches(1)[3:5] == (2**56 - 1, 2**96 - 1)
+
+
+@pytest.mark.parametrize("delta", [-1, 1])
+def test_settle__amounts_off_the_split_by_a_wei__reverts(world, payer, delta):
+    to_assets = split(ONE_TOKEN)[2]
+    batch = make_batch(world, payer, ONE_TOKEN, world.assets[4:6], amounts=[to_assets // 2, to_assets // 2 + delta])
+    with boa.reverts("ledger: amounts do not match the split"):
+        settle(world, payer, batch)
+
+
+def test_settle__amounts_ignoring_the_split__revert(world, payer):
+    batch = make_batch(world, payer, ONE_TOKEN, amounts=[ONE_TOKEN])
+    with boa.reverts("ledger: amounts do not match the split"):
+        settle(world, payer, batch)
+
+
+def test_settle__amounts_that_would_overflow__revert(world, payer):
+    to_assets = split(ONE_TOKEN)[2]
+    batch = forged(
+        make_batch(world, payer, ONE_TOKEN, world.assets[4:6], amounts=[1, to_assets - 1]),
+        amounts=(2**256 - 1, to_assets + 1),  # sums to to_assets modulo 2**256
+    )
+    with boa.reverts("ledger: amounts do not match the split"):
+        settle(world, payer, batch)
+
+
+def test_settle__signed_by_another_key__reverts(world, payer, payer_b):
+    with boa.reverts("ledger: invalid signature"):
+        settle(world, payer, make_batch(world, payer, ONE_TOKEN), signer=payer_b)
+
+
+def test_settle__for_another_payer__reverts(world, payer, payer_b):
+    # payer_b's signed batch, presented as payer's: nobody pays for another.
+    batch = make_batch(world, payer_b, ONE_TOKEN)
+    v, r, s = sign(batch, payer_b, world.domain())
+    with boa.reverts("ledger: invalid signature"):
+        world.ledger.settle(batch_abi(batch), payer.address, v, r, s, URI, sender=batch.operator)
+
+
+def test_settle__high_s_twin__reverts(world, payer):
+    batch = make_batch(world, payer, ONE_TOKEN)
+    v, r, s = sign(batch, payer, world.domain())
+    twin_s = (SECP256K1_N - int.from_bytes(s, "big")).to_bytes(32, "big")
+    with boa.reverts("ecdsa: invalid signature `s` value"):
+        world.ledger.settle(batch_abi(batch), payer.address, 55 - v, r, twin_s, URI, sender=batch.operator)
+
+
+TAMPERINGS = {
+    "root": lambda b, w: {"root": keccak(b.root)},
+    "count": lambda b, w: {"count": b.count + 1},
+    "operator": lambda b, w: {"operator": w.commons},
+    "assets": lambda b, w: {"assets": (b.assets[0], w.assets[20])},
+    "amounts": lambda b, w: {"amounts": (b.amounts[0] - 1, b.amounts[1] + 1)},
+    "total": lambda b, w: {"total": b.total + 10_000, "amounts": (b.amounts[0] + 8_500, b.amounts[1])},
+    "deadline": lambda b, w: {"deadline": b.deadline + 1},
+}
+
+
+@pytest.mark.parametrize("field", TAMPERINGS)
+def test_settle__tampered_after_signing__reverts(world, payer, field):
+    batch = make_batch(world, payer, ONE_TOKEN, world.assets[4:6])
+    v, r, s = sign(batch, payer, world.domain())
+    tampered = forged(batch, **TAMPERINGS[field](batch, world))
+    with boa.reverts("ledger: invalid signature"):
+        world.ledger.settle(batch_abi(tampered), payer.address, v, r, s, URI, sender=payer.address)
+
+
+def test_settle__signed_for_another_ledger__reverts(world, payer, ledger_deployer, deployer, commons_pool):
+    with boa.env.prank(deployer):
+        twin = ledger_deployer.deploy(
+            world.token.address, world.registry.address, world.router.address, commons_pool, COMMONS_BPS,
+            OPERATOR_BPS,
+        )
+    world.token.approve(twin.address, MAX_UINT256, sender=payer.address)
+    batch = make_batch(world, payer, ONE_TOKEN)
+    with boa.reverts("ledger: invalid signature"):
+        settle(world, payer, batch, domain=world.domain(twin))
+    assert settle(world, payer, batch, domain=world.domain(twin), ledger=twin) == 1
+    with boa.reverts("ledger: wrong batch nonce"):  # not twice on the twin either
+        settle(world, payer, batch, domain=world.domain(twin), ledger=twin)
+
+
+def test_settle__signed_for_another_chain__reverts(world, payer):
+    ledger = world.ledger
+    batch = make_batch(world, payer, ONE_TOKEN)
+    other_chain = Domain(31_337, ledger.address)
+    assert boa.env.evm.patch.chain_id != 31_337
+    with boa.reverts("ledger: invalid signature"):
+        settle(world, payer, batch, domain=other_chain)
+    this_chain = world.domain()
+    boa.env.evm.patch.chain_id = 31_337  # the anchor restores it
+    assert ledger.DOMAIN_SEPARATOR() == other_chain.separator
+    with boa.reverts("ledger: invalid signature"):
+        settle(world, payer, batch, domain=this_chain)
+    assert settle(world, payer, batch, domain=other_chain) == 1
+
+
+# ------------------------------------------------------------ permit --
+
+
+def _settle_with_permit(world, payer, batch, permit, value, deadline):
+    v, r, s = sign(batch, payer, world.domain())
+    pv, pr, ps = permit
+    return world.ledger.settleWithPermit(
+        batch_abi(batch), payer.address, v, r, s, URI, value, deadline, pv, pr, ps, sender=batch.operator
+    )
+
+
+def test_settle_with_permit(world, payer):
+    token, ledger = world.token, world.ledger
+    token.approve(ledger.address, 0, sender=payer.address)
+    deadline = boa.env.timestamp + 600
+    permit = permit_signature(token, payer, ledger.address, 5 * ONE_TOKEN, deadline)
+    before = token.balanceOf(payer.address)
+    assert _settle_with_permit(world, payer, make_batch(world, payer, 2 * ONE_TOKEN), permit, 5 * ONE_TOKEN, deadline) == 1
+    assert token.allowance(payer.address, ledger.address) == 3 * ONE_TOKEN
+    assert token.nonces(payer.address) == 1
+    assert token.balanceOf(payer.address) == before - 2 * ONE_TOKEN
+
+
+def test_settle_with_permit__front_run_permit(world, payer, stranger):
+    token, ledger = world.token, world.ledger
+    token.approve(ledger.address, 0, sender=payer.address)
+    deadline = boa.env.timestamp + 600
+    permit = permit_signature(token, payer, ledger.address, 5 * ONE_TOKEN, deadline)
+    token.permit(payer.address, ledger.address, 5 * ONE_TOKEN, deadline, *permit, sender=stranger)  # front-run
+    assert _settle_with_permit(world, payer, make_batch(world, payer, 2 * ONE_TOKEN), permit, 5 * ONE_TOKEN, deadline) == 1
+    assert token.allowance(payer.address, ledger.address) == 3 * ONE_TOKEN
+
+
+def test_settle_with_permit__expired_permit_but_allowance(world, payer):
+    deadline = boa.env.timestamp - 1
+    permit = permit_signature(world.token, payer, world.ledger.address, ONE_TOKEN, deadline)
+    assert _settle_with_permit(world, payer, make_batch(world, payer, ONE_TOKEN), permit, ONE_TOKEN, deadline) == 1
+
+
+def test_settle_with_permit__bad_permit_but_deposit(world, payer):
+    world.ledger.deposit(ONE_TOKEN, sender=payer.address)
+    world.token.approve(world.ledger.address, 0, sender=payer.address)
+    permit = (27, b"\x01" * 32, b"\x01" * 32)
+    assert _settle_with_permit(world, payer, make_batch(world, payer, ONE_TOKEN), permit, ONE_TOKEN, FAR) == 1
+    assert world.ledger.deposits(payer.address) == 0
+
+
+def test_settle_with_permit__bad_permit_and_no_allowance__reverts(world, payer, payer_b):
+    world.token.approve(world.ledger.address, ONE_TOKEN - 1, sender=payer.address)
+    permit = permit_signature(world.token, payer_b, world.ledger.address, ONE_TOKEN, FAR)  # wrong signer
+    with boa.reverts("ledger: permit failed and allowance is too low"):
+        _settle_with_permit(world, payer, make_batch(world, payer, ONE_TOKEN), permit, ONE_TOKEN, FAR)
+
+
+# ------------------------------------------------------------ deposits --
+
+
+def test_deposit(world, payer):
+    ledger, token = world.ledger, world.token
+    before = token.balanceOf(payer.address)
+    ledger.deposit(3 * ONE_TOKEN, sender=payer.address)
+    [log] = events(ledger, "Deposited")
+    assert (log.payer, log.amount) == (payer.address, 3 * ONE_TOKEN)
+    assert ledger.deposits(payer.address) == 3 * ONE_TOKEN
+    assert token.balanceOf(payer.address) == before - 3 * ONE_TOKEN
+    assert token.balanceOf(ledger.address) == 3 * ONE_TOKEN
+
+
+def test_deposit__zero__reverts(ledger, payer):
+    with boa.reverts("ledger: zero amount"):
+        ledger.deposit(0, sender=payer.address)
+
+
+def test_deposit__without_allowance__reverts(ledger, stranger):
+    with boa.reverts("erc20: insufficient allowance"):
+        ledger.deposit(1, sender=stranger)
+
+
+def test_withdraw(world, payer):
+    ledger, token = world.ledger, world.token
+    ledger.deposit(3 * ONE_TOKEN, sender=payer.address)
+    before = token.balanceOf(payer.address)
+    ledger.withdraw(ONE_TOKEN, sender=payer.address)
+    [log] = events(ledger, "Withdrawn")
+    assert (log.payer, log.amount) == (payer.address, ONE_TOKEN)
+    assert ledger.deposits(payer.address) == 2 * ONE_TOKEN
+    assert token.balanceOf(payer.address) == before + ONE_TOKEN
+
+
+def test_withdraw__more_than_deposited__reverts(ledger, payer):
+    ledger.deposit(ONE_TOKEN, sender=payer.address)
+    with boa.reverts("ledger: deposit too low"):
+        ledger.withdraw(ONE_TOKEN + 1, sender=payer.address)
+
+
+def test_withdraw__another_payers_deposit__reverts(ledger, payer, stranger):
+    ledger.deposit(ONE_TOKEN, sender=payer.address)
+    with boa.reverts("ledger: deposit too low"):
+        ledger.withdraw(1, sender=stranger)
+
+
+def test_withdraw__zero__reverts(ledger, payer):
+    with boa.reverts("ledger: zero amount"):
+        ledger.withdraw(0, sender=payer.address)
+
+
+# ------------------------------------------------------------- claims --
+
+
+@pytest.fixture
+def claimable(world, payer):
+    """Five records of `payer` (a model and two sources), netted, settled
+    as batch 1: (records, tree)."""
+    records = make_records(payer, world.domain(), 5, model=world.models[0], sources=world.assets[4:6])
+    tree = record_tree(records)
+    total, assets, amounts = net_records(records)
+    batch = make_batch(world, payer, total, assets, amounts=amounts, root=bytes.fromhex(tree.root[2:]), count=5)
+    assert settle(world, payer, batch) == 1
+    return records, tree
+
+
+def test_claim_record(world, payer, claimable):
+    ledger = world.ledger
+    records, tree = claimable
+    signed = records[3]
+    token_id = ledger.claimRecord(1, record_abi(signed.record), proof_of(tree, 3), sender=payer.address)
+    [claimed] = events(ledger, "RecordClaimed")
+    [transfer] = events(ledger, "Transfer")
+    assert token_id == signed.token_id == int.from_bytes(signed.digest, "big")
+    assert (claimed.token_id, claimed.batch_id, claimed.payer, claimed.model, claimed.fee) == (
+        token_id,
+        1,
+        payer.address,
+        signed.record.model,
+        signed.record.fee,
+    )
+    assert (transfer.sender, transfer.receiver, transfer.token_id) == (ZERO_ADDRESS, payer.address, token_id)
+    assert ledger.ownerOf(token_id) == payer.address
+    assert ledger.balanceOf(payer.address) == ledger.totalSupply() == 1
+    assert ledger.tokenByIndex(0) == ledger.tokenOfOwnerByIndex(payer.address, 0) == token_id
+    assert ledger.datInfo(token_id) == (signed.record.model, signed.record.fee, 1)
+    assert ledger.tokenURI(token_id) == ""
+
+
+def test_claim_record__every_record(world, payer, claimable):
+    records, tree = claimable
+    for i, signed in enumerate(records):
+        world.ledger.claimRecord(1, record_abi(signed.record), proof_of(tree, i), sender=payer.address)
+    assert world.ledger.balanceOf(payer.address) == 5
+
+
+def test_claim_record__twice__reverts(world, payer, claimable):
+    records, tree = claimable
+    world.ledger.claimRecord(1, record_abi(records[0].record), proof_of(tree, 0), sender=payer.address)
+    with boa.reverts("ledger: record already claimed"):
+        world.ledger.claimRecord(1, record_abi(records[0].record), proof_of(tree, 0), sender=payer.address)
+
+
+def test_claim_record__after_transfer_still_once(world, payer, stranger, claimable):
+    ledger = world.ledger
+    records, tree = claimable
+    token_id = ledger.claimRecord(1, record_abi(records[0].record), proof_of(tree, 0), sender=payer.address)
+    ledger.transferFrom(payer.address, stranger, token_id, sender=payer.address)
+    assert ledger.ownerOf(token_id) == stranger
+    assert ledger.datInfo(token_id).batch_id == 1
+    with boa.reverts("ledger: record already claimed"):
+        ledger.claimRecord(1, record_abi(records[0].record), proof_of(tree, 0), sender=payer.address)
+
+
+@pytest.mark.parametrize("who", ["stranger", "operator"])
+def test_claim_record__not_the_payer__reverts(world, claimable, request, who):
+    records, tree = claimable
+    with boa.reverts("ledger: caller is not the payer"):
+        world.ledger.claimRecord(1, record_abi(records[0].record), proof_of(tree, 0), sender=request.getfixturevalue(who))
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("model", 2),
+        ("fee", 1),
+        ("prompt_hash", keccak(b"another prompt")),
+        ("output_hash", keccak(b"another answer")),
+        ("sources", (7, 8)),
+        ("weights", (3_000, 3_001)),
+        ("nonce", 99),
+        ("timestamp", 1),
+        ("operator", "0x" + "11" * 20),
+    ],
+)
+def test_claim_record__wrong_record__reverts(world, payer, claimable, field, value):
+    records, tree = claimable
+    wrong = copy.copy(records[0].record)
+    object.__setattr__(wrong, field, value)
+    with boa.reverts("ledger: invalid proof"):
+        world.ledger.claimRecord(1, record_abi(wrong), proof_of(tree, 0), sender=payer.address)
+
+
+def test_claim_record__proof_of_another_record__reverts(world, payer, claimable):
+    records, tree = claimable
+    with boa.reverts("ledger: invalid proof"):
+        world.ledger.claimRecord(1, record_abi(records[0].record), proof_of(tree, 1), sender=payer.address)
+
+
+def test_claim_record__unknown_batch__reverts(world, payer, claimable):
+    records, tree = claimable
+    with boa.reverts("ledger: unknown batch"):
+        world.ledger.claimRecord(2, record_abi(records[0].record), proof_of(tree, 0), sender=payer.address)
+
+
+def test_claim_record__wrong_batch__reverts(world, payer, claimable):
+    records, tree = claimable
+    settle(world, payer, make_batch(world, payer, ONE_TOKEN))  # batch 2, another root
+    with boa.reverts("ledger: invalid proof"):
+        world.ledger.claimRecord(2, record_abi(records[0].record), proof_of(tree, 0), sender=payer.address)
+
+
+def test_claim_record__another_payers_record__reverts(world, payer, payer_b, claimable):
+    """payer_b anchors a tree holding payer's digest under payer_b's name:
+    the digest stays payer's to claim."""
+    ledger = world.ledger
+    records, tree = claimable
+    victim = records[0]
+    squat = (("0x" + victim.digest.hex(), payer_b.address, victim.record.model, victim.record.fee),)
+    squat_tree = StandardMerkleTree.of(list(squat), RECORD_LEAF_ENCODING)
+    batch = make_batch(world, payer_b, ONE_TOKEN, root=bytes.fromhex(squat_tree.root[2:]))
+    squat_id = settle(world, payer_b, batch)
+    assert ledger.verifyRecord(squat_id, victim.digest, victim.record.model, victim.record.fee, [])
+    with boa.reverts("ledger: record of another payer"):
+        ledger.claimRecord(squat_id, record_abi(victim.record), [], sender=payer_b.address)
+    as_b = copy.copy(victim.record)
+    object.__setattr__(as_b, "payer", payer_b.address)  # then it is another record
+    with boa.reverts("ledger: invalid proof"):
+        ledger.claimRecord(squat_id, record_abi(as_b), [], sender=payer_b.address)
+    ledger.claimRecord(1, record_abi(victim.record), proof_of(tree, 0), sender=payer.address)
+    assert ledger.ownerOf(victim.token_id) == payer.address
+
+
+def test_verify_record(world, payer, stranger, claimable):
+    ledger = world.ledger
+    records, tree = claimable
+    for i, signed in enumerate(records):
+        digest, model, fee = signed.digest, signed.record.model, signed.record.fee
+        proof = proof_of(tree, i)
+        assert ledger.verifyRecord(1, digest, model, fee, proof, sender=stranger)
+        assert not ledger.verifyRecord(1, digest, model + 1, fee, proof)
+        assert not ledger.verifyRecord(1, digest, model, fee + 1, proof)
+        assert not ledger.verifyRecord(1, keccak(digest), model, fee, proof)
+        assert not ledger.verifyRecord(1, digest, model, fee, proof[:-1])
+        assert not ledger.verifyRecord(2, digest, model, fee, proof)  # no such batch
+
+
+def test_record_digest_and_leaf__match_python(world, payer, claimable):
+    records, tree = claimable
+    for i, signed in enumerate(records):
+        assert world.ledger.recordDigest(record_abi(signed.record)) == signed.digest
+        leaf = world.ledger.recordLeaf(signed.digest, *signed.leaf()[1:])
+        assert "0x" + leaf.hex() == tree.leaf_hash(signed.leaf())
+
+
+@given(
+    root=st.binary(min_size=32, max_size=32),
+    count=st.integers(1, 2**256 - 1),
+    nonce=st.integers(0, 2**256 - 1),
+    assets=st.lists(st.integers(0, 2**256 - 1), max_size=8, unique=True),
+    total=st.integers(0, 2**256 - 1),
+    deadline=st.integers(0, 2**64 - 1),
+    data=st.data(),
+)
+@FUZZ
+def test_batch_digest__matches_python(world, root, count, nonce, assets, total, deadline, data):
+    amounts = data.draw(st.lists(st.integers(0, 2**64), min_size=len(assets), max_size=len(assets)))
+    batch = Batch(root, count, nonce, world.operator, tuple(assets), tuple(amounts), max(total, sum(amounts)), deadline)
+    assert world.ledger.batchDigest(batch_abi(batch)) == batch.digest(world.domain())
+
+
+@given(
+    model=st.integers(0, 2**256 - 1),
+    sources=st.lists(st.integers(0, 2**256 - 1), max_size=64, unique=True),
+    tokens=st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)),
+    fee=st.integers(0, 2**256 - 1),
+    nonce=st.integers(0, 2**256 - 1),
+    timestamp=st.integers(0, 2**64 - 1),
+)
+@FUZZ
+def test_record_digest__matches_python(world, payer, model, sources, tokens, fee, nonce, timestamp):
+    weights = [10_000 // 64] * len(sources)
+    record = InteractionRecord(
+        payer.address, world.operator, model, keccak(b"p"), keccak(b"o"), tuple(sources), tuple(weights), *tokens, fee,
+        nonce, timestamp,
+    )
+    assert world.ledger.recordDigest(record_abi(record)) == record.digest(world.domain())
+
+
+# ------------------------------------------------------ pinned vectors --
+
+
+def test_pinned_vectors_on_chain(
+    token_deployer, registry_deployer, router_deployer, ledger_deployer, deployer, creator, commons_pool
+):
+    """The vectors' ledger (anvil's first deployment address, chain 31337,
+    no split) accepts the pinned batch signature and mints the pinned DAT."""
+    vectors = json.loads(VECTORS.read_text())
+    boa.env.evm.patch.chain_id = vectors["domain"]["chainId"]
+    boa.env.evm.patch.timestamp = int(vectors["interaction"]["record"]["timestamp"])
+    w = deploy_world(
+        token_deployer, registry_deployer, router_deployer, ledger_deployer, deployer, creator, commons_pool,
+        vectors["batch"]["batch"]["operator"], pool=11,
+    )
+    with boa.env.prank(deployer):
+        ledger = ledger_deployer.deploy(
+            w.token.address, w.registry.address, w.router.address, commons_pool, 0, 0,
+            override_address=vectors["domain"]["verifyingContract"],
+        )
+    signer = vectors["signer"]
+    w.token.mint(signer, ONE_TOKEN, sender=deployer)
+    w.token.approve(ledger.address, MAX_UINT256, sender=signer)
+
+    assert "0x" + ledger.DOMAIN_SEPARATOR().hex() == vectors["domainSeparator"]
+    record = InteractionRecord.from_dict(vectors["interaction"]["record"])
+    assert "0x" + ledger.recordDigest(record_abi(record)).hex() == vectors["interaction"]["digest"]
+    leaf = [bytes.fromhex(vectors["interaction"]["leaf"][0][2:]), signer, record.model, record.fee]
+    assert "0x" + ledger.recordLeaf(*leaf).hex() == vectors["interaction"]["leafHash"]
+    batch = Batch.from_dict(vectors["batch"]["batch"])
+    assert "0x" + ledger.batchDigest(batch_abi(batch)).hex() == vectors["batch"]["digest"]
+
+    v, r, s = vrs(bytes.fromhex(vectors["batch"]["signature"][2:]))
+    batch_id = ledger.settle(batch_abi(batch), signer, v, r, s, URI, sender=batch.operator)
+    assert [w.router.pending(a) for a in batch.assets] == list(batch.amounts)
+    token_id = ledger.claimRecord(batch_id, record_abi(record), [], sender=signer)
+    assert token_id == int(vectors["interaction"]["tokenId"])
+    assert ledger.ownerOf(token_id) == signer
+
+
+# --------------------------------------------------------- conservation --
+
+
+@given(
+    total=st.one_of(st.integers(0, 10**6), st.integers(0, 2**96 - 1)),
+    commons_bps=st.integers(0, 10_000),
+    operator_bps=st.integers(0, 10_000),
+    distinct=st.integers(1, 12),
+    repeats=st.integers(0, 3),
+    from_deposit=st.booleans(),
+    seed=st.integers(0, 2**32),
+)
+@FUZZ
+def test_settle__conserves_every_wei(
+    world, payer, deployer, total, commons_bps, operator_bps, distinct, repeats, from_deposit, seed
+):
+    operator_bps = min(operator_bps, 10_000 - commons_bps)
+    rng = random.Random(seed)
+    ledger, token, router = world.ledger, world.token, world.router
+    with fresh_state():
+        ledger.setSplit(commons_bps, operator_bps, sender=deployer)
+        commons_fee, operator_fee, to_assets = split(total, commons_bps, operator_bps)
+        assets = rng.sample(world.assets, min(distinct, to_assets))
+        assets += [rng.choice(assets) for _ in range(min(repeats, to_assets - len(assets)))] if assets else []
+        amounts = share_out(to_assets, assets, rng)
+        batch = forged(make_batch(world, payer, total, [], amounts=[]), assets=tuple(assets), amounts=tuple(amounts))
+        if from_deposit:
+            ledger.deposit(total + 1, sender=payer.address)
+        holders = [payer.address, ledger.address, router.address, world.commons, world.operator]
+        before = balances(world, *holders)
+        pending = {a: router.pending(a) for a in set(assets)}
+
+        settle(world, payer, batch)
+
+        after = balances(world, *holders)
+        assert sum(after) == sum(before)  # nothing created, nothing lost
+        payer_delta = 0 if from_deposit else -total
+        assert [a - b for a, b in zip(after, before)] == [
+            payer_delta,
+            -total - payer_delta,
+            to_assets,
+            commons_fee,
+            operator_fee,
+        ]
+        for asset in set(assets):
+            paid = sum(m for a, m in zip(assets, amounts) if a == asset)
+            assert router.pending(asset) == pending[asset] + paid
+        assert token.balanceOf(ledger.address) == ledger.deposits(payer.address)
+        assert ledger.deposits(payer.address) == (1 if from_deposit else 0)
+        assert router.surplus() == 0
+
+
+# ------------------------------------------------------------------ gas --
+
+
+def test_gas(token_deployer, registry_deployer, router_deployer, ledger_deployer, payer, capsys):
+    """Receipt gas (the transaction's gasUsed) on a fresh chain where each
+    call is its own transaction; see `begin_tx` and `receipt_gas`."""
+    report: dict[str, int] = {}
+    with boa.swap_env(boa.Env()):
+        deployer, creator, commons, operator = (boa.env.generate_address(n) for n in ("d", "c", "p", "o"))
+        w = deploy_world(
+            token_deployer, registry_deployer, router_deployer, ledger_deployer, deployer, creator, commons,
+            operator, payers=(payer,),
+        )
+        ledger = w.ledger
+
+        def settle_gas(batch: Batch) -> int:
+            v, r, s = sign(batch, payer, w.domain())
+            begin_tx(operator, ledger.address)
+            ledger.settle(batch_abi(batch), payer.address, v, r, s, URI, sender=operator)
+            return receipt_gas(ledger)
+
+        # The first batch writes fresh slots everywhere (nonce, balances, pending).
+        report["settle, first batch, 1 asset"] = settle_gas(make_batch(w, payer, ONE_TOKEN, w.assets[:1]))
+        # Every asset, the commons pool and the operator have been paid before.
+        w.token.approve(w.router.address, MAX_UINT256, sender=payer.address)
+        w.router.payBatch(list(w.assets), [1] * POOL, sender=payer.address)
+        for k in (1, 10, 100, 256):
+            report[f"settle, {k} distinct assets"] = settle_gas(make_batch(w, payer, ONE_TOKEN, w.assets[:k]))
+        w.ledger.deposit(10 * ONE_TOKEN, sender=payer.address)
+        report["settle from deposit, 10 assets"] = settle_gas(make_batch(w, payer, ONE_TOKEN, w.assets[:10]))
+
+        # 1,000 real records (one model, nine sources, netted): record count is free on chain.
+        records = make_records(payer, w.domain(), 1_000, model=w.models[0], sources=w.assets[4:13], operator=operator)
+        tree = record_tree(records)
+        total, assets, amounts = net_records(records)
+        assert len(assets) == 10
+        batch = make_batch(w, payer, total, assets, amounts=amounts, root=bytes.fromhex(tree.root[2:]), count=1_000)
+        report["settle 1,000 records, 10 assets"] = settle_gas(batch)
+        report["per interaction at 1,000 records"] = report["settle 1,000 records, 10 assets"] // 1_000
+
+        # 10,000 records: one real record among 9,999 others, on the deepest
+        # level (14 siblings; the 3,616 smallest leaf hashes sit there).
+        rng = random.Random(7)
+        others = [("0x" + rng.randbytes(32).hex(), payer.address, w.models[0], 10**15) for _ in range(9_999)]
+        hashes = sorted(bytes.fromhex(standard_leaf_hash(RECORD_LEAF_ENCODING, o)[2:]) for o in others)
+        for nonce in itertools.count(10_000):
+            real = make_records(payer, w.domain(), 1, model=w.models[0], sources=w.assets[4:7], start=nonce)[0]
+            if bisect.bisect(hashes, bytes.fromhex(record_leaf_hash(real)[2:])) < 3_616:
+                break
+        big = StandardMerkleTree.of([real.leaf(), *others], RECORD_LEAF_ENCODING)
+        proof = proof_of(big, 0)
+        assert len(proof) == 14
+        batch = make_batch(w, payer, 10**19, w.assets[:10], root=bytes.fromhex(big.root[2:]), count=10_000)
+        settle_gas(batch)
+        batch_id = ledger.batchCount()
+
+        begin_tx(payer.address, ledger.address)
+        assert ledger.verifyRecord(batch_id, real.digest, real.record.model, real.record.fee, proof)
+        report["verifyRecord, 10,000 records, as a tx"] = receipt_gas(ledger)
+        report["verifyRecord, 10,000 records, execution"] = ledger._computation.get_gas_used()
+        begin_tx(payer.address, ledger.address)
+        ledger.claimRecord(batch_id, record_abi(real.record), proof, sender=payer.address)
+        report["claimRecord, 10,000 records, first DAT"] = receipt_gas(ledger)
+        second = make_records(payer, w.domain(), 1, model=w.models[0], sources=w.assets[4:7], start=20_000)[0]
+        small = record_tree([second, real])
+        batch = make_batch(w, payer, ONE_TOKEN, root=bytes.fromhex(small.root[2:]), count=2)
+        settle_gas(batch)
+        begin_tx(payer.address, ledger.address)
+        ledger.claimRecord(ledger.batchCount(), record_abi(second.record), proof_of(small, 0), sender=payer.address)
+        report["claimRecord, a later DAT"] = receipt_gas(ledger)
+
+    with capsys.disabled():
+        print("\nInteractionLedger gas (receipt gasUsed):")
+        for name, gas in report.items():
+            print(f"  {name:<42} {gas:>10,}")
+
+    per_asset = (report["settle, 256 distinct assets"] - report["settle, 100 distinct assets"]) / 156
+    assert per_asset < 12_000, per_asset
+    assert report["per interaction at 1,000 records"] <= 1_000
+    assert report["settle, 1 distinct assets"] < 250_000
+    assert report["verifyRecord, 10,000 records, execution"] < 20_000
+    assert report["claimRecord, 10,000 records, first DAT"] < 260_000

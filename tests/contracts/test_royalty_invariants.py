@@ -1,0 +1,373 @@
+"""Stateful fuzzing of registry + router against a Python model.
+
+A hypothesis `RuleBasedStateMachine` registers random graphs (roots and
+derivatives of every kind, with random terms), sells licences, pays,
+batches, distributes, claims, transfers assets, tightens consent, approves
+derivatives, lets time pass and sends stray tokens. The model predicts
+every outcome, including the exact revert reason of a registration that
+breaks a derivative rule, and after every step we check (SPEC.md):
+
+- I1 `token.balanceOf(router) == Σ pending + Σ claimable + surplus`;
+- I2 `totalPaid == Σ pending + Σ claimable + totalClaimed`;
+- I3 every asset's pending and claimable, every persona's token balance and
+  licence balance equal the model's: nobody receives what is not theirs;
+- I4 no registration that breaks a derivative or consent rule succeeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import boa
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule, \
+    run_state_machine_as_test
+
+from .conftest import (
+    AGENT,
+    BPS,
+    DATASET,
+    MAX_UINT256,
+    MODEL,
+    ONE_TOKEN,
+    TERMS_URI,
+    WORK,
+    Terms,
+    new_content_hash,
+)
+
+PERSONAS = 4
+FUNDS = 10**30
+
+terms_strategy = st.builds(
+    Terms,
+    commercial_use=st.booleans(),
+    attribution=st.booleans(),
+    derivatives_allowed=st.sampled_from([True, True, True, False]),
+    derivatives_approval=st.sampled_from([False] * 5 + [True]),
+    derivatives_reciprocal=st.sampled_from([False] * 5 + [True]),
+    royalty_bps=st.sampled_from([0, 1, 999, 2_500, 3_333, 5_000, BPS]),
+    minting_fee=st.sampled_from([0, 1, 7, ONE_TOKEN]),
+    expiration=st.sampled_from([0, 0, 0, 1_000, 5_000]),  # seconds from now
+    uri=st.sampled_from(["", TERMS_URI]),
+    ai_training=st.booleans(),
+    ai_fine_tuning=st.booleans(),
+    ai_retrieval=st.booleans(),
+    ai_output_commercial=st.booleans(),
+)
+kinds = st.sampled_from([WORK, WORK, DATASET, DATASET, MODEL, MODEL, AGENT])
+amounts = st.integers(min_value=1, max_value=10**24)
+
+
+@dataclass
+class Asset:
+    id: int
+    owner: int
+    kind: int
+    terms: Terms  # as registered, expiration absolute
+    parents: list[int]
+    ancestors: int
+    pending: int = 0
+    claimable: int = 0
+
+
+@dataclass
+class Model:
+    assets: dict[int, Asset] = field(default_factory=dict)
+    balances: list[int] = field(default_factory=lambda: [FUNDS] * PERSONAS)
+    licences: dict[tuple[int, int], int] = field(default_factory=dict)
+    approvals: set[tuple[int, int]] = field(default_factory=set)
+    total_paid: int = 0
+    total_claimed: int = 0
+    surplus: int = 0
+
+
+class RoyaltyMachine(RuleBasedStateMachine):
+    """Registry + router against `Model`; one fresh deployment per run."""
+
+    assets = Bundle("assets")
+
+    def __init__(self, system, personas: list[str], deployer: str):
+        super().__init__()
+        self.anchor = boa.env.anchor()
+        self.anchor.__enter__()
+        self.token, self.registry, self.router = system.token, system.registry, system.router
+        self.people = personas
+        self.model = Model()
+        for person in personas:
+            self.token.mint(person, FUNDS, sender=deployer)
+            self.token.approve(self.router.address, MAX_UINT256, sender=person)
+
+    def teardown(self):
+        self.anchor.__exit__(None, None, None)
+
+    # ------------------------------------------------------------- helpers --
+
+    def now(self) -> int:
+        return boa.env.timestamp
+
+    def expired(self, asset: Asset) -> bool:
+        return asset.terms.expiration != 0 and self.now() >= asset.terms.expiration
+
+    def absolute(self, terms: Terms) -> Terms:
+        return terms.but(expiration=self.now() + terms.expiration) if terms.expiration else terms
+
+    def registration_error(self, sender: int, kind: int, parents: list[int], terms: Terms) -> str | None:
+        """The contract's checks, in its order; None if it must succeed."""
+        if terms.expiration and terms.expiration <= self.now():
+            return "registry: terms already expired"
+        total_bps = ancestors = 0
+        for i, parent_id in enumerate(parents):
+            parent = self.model.assets.get(parent_id)
+            if parent is None:
+                return "registry: unknown parent"
+            if parent_id in parents[:i]:
+                return "registry: duplicate parent"
+            pt = parent.terms
+            if self.expired(parent):
+                return "registry: parent terms expired"
+            if not pt.derivatives_allowed:
+                return "registry: parent forbids derivatives"
+            if pt.derivatives_approval and sender != parent.owner and (parent_id, sender) not in self.model.approvals:
+                return "registry: derivative not approved"
+            if pt.derivatives_reciprocal and terms != pt:
+                return "registry: reciprocal terms mismatch"
+            if kind == MODEL:
+                if parent.kind == DATASET:
+                    if not pt.ai_training:
+                        return "registry: dataset forbids ai training"
+                elif parent.kind == MODEL:
+                    if not pt.ai_fine_tuning:
+                        return "registry: model forbids fine-tuning"
+                else:
+                    return "registry: model parent must be a dataset or model"
+            if terms.commercial_use:
+                if not pt.commercial_use:
+                    return "registry: parent forbids commercial use"
+                if self.model.licences.get((sender, parent_id), 0) == 0:
+                    return "registry: license token required"
+            total_bps += pt.royalty_bps
+            ancestors += 1 + parent.ancestors
+        if total_bps > BPS:
+            return "registry: parents royalty exceeds 10000"
+        if ancestors > 1024:
+            return "registry: too many ancestors"
+        return None
+
+    def credit(self, asset_id: int, amount: int, payer: int) -> None:
+        self.model.assets[asset_id].pending += amount
+        self.model.total_paid += amount
+        self.model.balances[payer] -= amount
+
+    def split(self, asset_id: int) -> int:
+        asset = self.model.assets.get(asset_id)
+        if asset is None or asset.pending == 0:
+            return 0
+        amount, asset.pending = asset.pending, 0
+        to_parents = 0
+        for parent_id in asset.parents:
+            share = amount * self.model.assets[parent_id].terms.royalty_bps // BPS
+            self.model.assets[parent_id].pending += share
+            to_parents += share
+        asset.claimable += amount - to_parents
+        return amount
+
+    # --------------------------------------------------------------- rules --
+
+    @initialize(target=assets, owner=st.integers(0, PERSONAS - 1), kind=kinds, terms=terms_strategy)
+    def first_root(self, owner, kind, terms):
+        return self.register_root(owner, kind, terms)
+
+    @rule(target=assets, owner=st.integers(0, PERSONAS - 1), kind=kinds, terms=terms_strategy)
+    def register_root(self, owner, kind, terms):
+        terms = self.absolute(terms)
+        asset_id = self.registry.register(kind, new_content_hash(), "ipfs://m", [], terms.abi(),
+                                          sender=self.people[owner])
+        assert asset_id == len(self.model.assets) + 1
+        self.model.assets[asset_id] = Asset(asset_id, owner, kind, terms, [], 0)
+        return asset_id
+
+    @rule(
+        target=assets,
+        owner=st.integers(0, PERSONAS - 1),
+        kind=kinds,
+        parents=st.lists(assets, min_size=1, max_size=4),
+        terms=terms_strategy,
+        copy_first=st.booleans(),
+        buy_licences=st.booleans(),
+        unknown_parent=st.sampled_from([False] * 9 + [True]),
+    )
+    def register_derivative(self, owner, kind, parents, terms, copy_first, buy_licences, unknown_parent):
+        """Anything goes: the model predicts success or the exact reason."""
+        if unknown_parent:
+            parents = [*parents, len(self.model.assets) + 100]
+        terms = self.absolute(terms)
+        if copy_first and parents[0] in self.model.assets:
+            terms = self.model.assets[parents[0]].terms  # what the SDK does for reciprocal parents
+        return self.attempt_derivative(owner, kind, parents, terms, buy_licences)
+
+    @rule(
+        target=assets,
+        owner=st.integers(0, PERSONAS - 1),
+        parents=st.lists(assets, min_size=1, max_size=3, unique=True),
+        terms=terms_strategy,
+        model=st.booleans(),
+    )
+    def register_lawful_derivative(self, owner, parents, terms, model):
+        """Mostly succeeds: drop parents that cannot be derived from, get
+        approvals, copy reciprocal terms, pick a kind the parents allow."""
+        usable = [p for p in parents if self.model.assets[p].terms.derivatives_allowed
+                  and not self.expired(self.model.assets[p])]
+        if not usable:
+            return parents[0]
+        kind = MODEL if model and all(self.model.assets[p].kind in (DATASET, MODEL) for p in usable) else WORK
+        for parent_id in usable:
+            parent = self.model.assets[parent_id]
+            if parent.terms.derivatives_approval and owner != parent.owner:
+                self.approve_derivative(parent_id, owner, True)
+        reciprocal = [p for p in usable if self.model.assets[p].terms.derivatives_reciprocal]
+        terms = self.model.assets[reciprocal[0]].terms if reciprocal else self.absolute(terms)
+        return self.attempt_derivative(owner, kind, usable, terms, buy_licences=True)
+
+    def attempt_derivative(self, owner, kind, parents, terms, buy_licences):
+        if buy_licences and terms.commercial_use:
+            for parent_id in dict.fromkeys(parents):
+                if parent_id in self.model.assets and not self.expired(self.model.assets[parent_id]):
+                    self.mint_license(owner, parent_id, 1, owner)
+        expected = self.registration_error(owner, kind, parents, terms)
+        if expected is not None:
+            with boa.reverts(expected):
+                self.registry.register(kind, new_content_hash(), "ipfs://d", parents, terms.abi(),
+                                       sender=self.people[owner])
+            return parents[0] if parents[0] in self.model.assets else 1  # the bundle may repeat
+        asset_id = self.registry.register(kind, new_content_hash(), "ipfs://d", parents, terms.abi(),
+                                          sender=self.people[owner])
+        assert asset_id == len(self.model.assets) + 1
+        ancestors = sum(1 + self.model.assets[p].ancestors for p in parents)
+        if terms.commercial_use:
+            for parent_id in parents:
+                self.model.licences[(owner, parent_id)] -= 1
+        self.model.assets[asset_id] = Asset(asset_id, owner, kind, terms, list(parents), ancestors)
+        assert list(self.registry.parentsOf(asset_id)) == list(parents)
+        assert self.registry.ancestorCount(asset_id) == ancestors
+        return asset_id
+
+    @rule(payer=st.integers(0, PERSONAS - 1), asset_id=assets, amount=st.integers(1, 5),
+          receiver=st.integers(0, PERSONAS - 1))
+    def mint_license(self, payer, asset_id, amount, receiver):
+        asset = self.model.assets[asset_id]
+        if self.expired(asset):
+            with boa.reverts("registry: license terms expired"):
+                self.registry.mintLicense(asset_id, amount, self.people[receiver], sender=self.people[payer])
+            return
+        self.registry.mintLicense(asset_id, amount, self.people[receiver], sender=self.people[payer])
+        fee = asset.terms.minting_fee * amount
+        if fee:
+            self.credit(asset_id, fee, payer)
+        key = (receiver, asset_id)
+        self.model.licences[key] = self.model.licences.get(key, 0) + amount
+
+    @rule(payer=st.integers(0, PERSONAS - 1), asset_id=assets, amount=amounts)
+    def pay(self, payer, asset_id, amount):
+        self.router.pay(asset_id, amount, sender=self.people[payer])
+        self.credit(asset_id, amount, payer)
+
+    @rule(payer=st.integers(0, PERSONAS - 1), batch=st.lists(st.tuples(assets, amounts), min_size=1, max_size=8))
+    def pay_batch(self, payer, batch):
+        self.router.payBatch([a for a, _ in batch], [x for _, x in batch], sender=self.people[payer])
+        for asset_id, amount in batch:
+            self.credit(asset_id, amount, payer)
+
+    @rule(caller=st.integers(0, PERSONAS - 1), asset_id=assets)
+    def distribute(self, caller, asset_id):
+        assert self.router.distribute(asset_id, sender=self.people[caller]) == self.split(asset_id)
+
+    @rule(caller=st.integers(0, PERSONAS - 1), asset_ids=st.lists(assets, max_size=6))
+    def distribute_many(self, caller, asset_ids):
+        expected = sum(self.split(asset_id) for asset_id in asset_ids)
+        assert self.router.distributeMany(asset_ids, sender=self.people[caller]) == expected
+
+    @rule(caller=st.integers(0, PERSONAS - 1), asset_id=assets)
+    def claim(self, caller, asset_id):
+        asset = self.model.assets[asset_id]
+        if caller != asset.owner:
+            with boa.reverts("router: caller is not the asset owner"):
+                self.router.claim(asset_id, sender=self.people[caller])
+            return
+        assert self.router.claim(asset_id, sender=self.people[caller]) == asset.claimable
+        self.model.balances[caller] += asset.claimable
+        self.model.total_claimed += asset.claimable
+        asset.claimable = 0
+
+    @rule(asset_id=assets, to=st.integers(0, PERSONAS - 1))
+    def transfer_asset(self, asset_id, to):
+        asset = self.model.assets[asset_id]
+        self.registry.transferFrom(self.people[asset.owner], self.people[to], asset_id,
+                                   sender=self.people[asset.owner])
+        asset.owner = to
+
+    @rule(sender=st.integers(0, PERSONAS - 1), amount=st.integers(1, 10**20))
+    def stray_transfer(self, sender, amount):
+        self.token.transfer(self.router.address, amount, sender=self.people[sender])
+        self.model.balances[sender] -= amount
+        self.model.surplus += amount
+
+    @rule(asset_id=assets, keep=st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()))
+    def set_ai_consent(self, asset_id, keep):
+        asset = self.model.assets[asset_id]
+        t = asset.terms
+        current = (t.ai_training, t.ai_fine_tuning, t.ai_retrieval, t.ai_output_commercial)
+        if any(want and not have for want, have in zip(keep, current)):
+            with boa.reverts("registry: consent can only be tightened"):
+                self.registry.setAIConsent(asset_id, *keep, sender=self.people[asset.owner])
+            return
+        self.registry.setAIConsent(asset_id, *keep, sender=self.people[asset.owner])
+        asset.terms = t.but(ai_training=keep[0], ai_fine_tuning=keep[1], ai_retrieval=keep[2],
+                            ai_output_commercial=keep[3])
+
+    @rule(asset_id=assets, registrant=st.integers(0, PERSONAS - 1), approved=st.booleans())
+    def approve_derivative(self, asset_id, registrant, approved):
+        owner = self.model.assets[asset_id].owner
+        self.registry.approveDerivative(asset_id, self.people[registrant], approved, sender=self.people[owner])
+        (self.model.approvals.add if approved else self.model.approvals.discard)((asset_id, registrant))
+
+    @precondition(lambda self: any(a.terms.expiration for a in self.model.assets.values()))
+    @rule(seconds=st.integers(1, 3_000))
+    def time_passes(self, seconds):
+        boa.env.time_travel(seconds=seconds)
+
+    # ---------------------------------------------------------- invariants --
+
+    @invariant()
+    def conservation(self):
+        assets = self.model.assets.values()
+        owed = sum(a.pending + a.claimable for a in assets)
+        assert self.token.balanceOf(self.router.address) == owed + self.model.surplus  # I1
+        assert self.router.totalPaid() == self.model.total_paid  # I2 (with the next line)
+        assert self.router.totalClaimed() == self.model.total_claimed
+        assert self.model.total_paid == owed + self.model.total_claimed
+        assert self.router.surplus() == self.model.surplus
+
+    @invariant()
+    def ledgers_match_the_model(self):
+        for asset in self.model.assets.values():  # I3
+            assert (self.router.pending(asset.id), self.router.claimable(asset.id)) == (asset.pending,
+                                                                                         asset.claimable)
+        for person, balance in zip(self.people, self.model.balances):
+            assert self.token.balanceOf(person) == balance
+        for (holder, asset_id), count in self.model.licences.items():
+            assert self.registry.licenseBalance(self.people[holder], asset_id) == count
+        assert self.registry.totalAssets() == len(self.model.assets)  # I4: no stray registration
+
+
+def test_royalty_invariants(system, deployer, creator, operator, asker, stranger):
+    run_state_machine_as_test(
+        lambda: RoyaltyMachine(system, [creator, operator, asker, stranger], deployer),
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=60,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
