@@ -20,7 +20,6 @@ Target: ask path / raw >= 0.9.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import sys
@@ -98,7 +97,8 @@ def run(tokens: int, repeats: int, with_high_level: bool, quiet: bool) -> dict:
             if work["terms"] != "no-ai":
                 index.add_work(i, work["title"], work["creator"], read_document(ROOT / "samples" / work["file"]))
         consents = lambda a: terms[a] != "no-ai"  # noqa: E731
-        question = catalog["questions"][0]["question"]
+        # a question SmolLM2 answers at length, so that all ``tokens`` get decoded
+        question = "How do I fix a bicycle chain that skips under load?"
         hits = index.search(question, k=4, allowed=consents)
         sources, _, _ = select_sources(model, question, hits, max_tokens=tokens)
         messages = build_messages(question, sources)

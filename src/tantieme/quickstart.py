@@ -16,6 +16,8 @@ from pathlib import Path
 from tantieme.assets import registry
 from tantieme.assets.royalties import claim, mint_license
 from tantieme.assets.terms import preset
+from eth_account.signers.local import LocalAccount
+
 from tantieme.chain.accounts import dev_account
 from tantieme.node import Node
 
@@ -53,7 +55,7 @@ class Registered:
 def register_catalog(node: Node, catalog: Catalog, say: Callable[[str], None] = print) -> Registered:
     """Register every sample work as its creator (idempotent: known files are reused)."""
     out = Registered()
-    accounts = {name: dev_account(_FIRST_CREATOR_ACCOUNT + i) for i, name in enumerate(catalog.creators())}
+    accounts = {name: creator_account(catalog, name) for name in catalog.creators()}
     for name, account in accounts.items():
         out.creators[name] = account.address
         if node.balance(account.address) == 0:
@@ -77,16 +79,108 @@ def register_catalog(node: Node, catalog: Catalog, say: Callable[[str], None] = 
     return out
 
 
-def collect_all(node: Node, registered: Registered) -> dict[str, int]:
+def creator_account(catalog: Catalog, name: str) -> LocalAccount:
+    return dev_account(_FIRST_CREATOR_ACCOUNT + catalog.creators().index(name))
+
+
+def asker_account(catalog: Catalog) -> LocalAccount:
+    """The persona who asks and pays: the first dev account after the creators."""
+    return dev_account(_FIRST_CREATOR_ACCOUNT + len(catalog.creators()))
+
+
+def collect_all(node: Node, catalog: Catalog) -> dict[str, int]:
     """Every creator collects and claims what their assets earned; returns wei per creator."""
-    earned: dict[str, int] = {}
-    for index, (name, _address) in enumerate(registered.creators.items()):
-        creator = node.as_account(dev_account(_FIRST_CREATOR_ACCOUNT + index))
-        earned[name] = claim(creator)["claimed"]
-    return earned
+    return {name: claim(node.as_account(creator_account(catalog, name)))["claimed"] for name in catalog.creators()}
 
 
 def _sha256(path: Path) -> bytes:
     from tantieme.assets.store import sha256_file
 
     return sha256_file(path)
+
+
+@dataclass
+class Earning:
+    """Who earned what, in token wei."""
+
+    party: str
+    role: str
+    account: str
+    amount: int
+
+
+@dataclass
+class Result:
+    registered: Registered
+    model: int
+    answers: list  # interaction.Interaction
+    refused_read: bool
+    settled: list  # settlement.Settled
+    earnings: list[Earning]
+    verification: object  # verify.Report
+
+
+def run(node: Node, say: Callable[[str], None] = print, show_answer: Callable[[object], None] | None = None) -> Result:
+    """The whole flow on the sample corpus; every figure is read back from the chain."""
+    from tantieme import ai, interaction
+    from tantieme.ledger import settlement
+    from tantieme.ledger.verify import verify
+
+    catalog = Catalog.load()
+    say("[bold]1. creators register the sample corpus[/]")
+    registered = register_catalog(node, catalog, say)
+    dataset = next(registered.assets[w["file"]] for w in catalog.works if w.get("training_data_of_model"))
+    say("[bold]2. the operator registers its local model, trained on dataset #%d[/]" % dataset)
+    entry = interaction.register_model(node, datasets=(dataset,))
+    say(f"model #{entry.asset_id} {entry.name}")
+
+    asker = asker_account(catalog)
+    if node.balance(asker.address) == 0:
+        node.faucet(asker.address)
+    index = ai.Index(interaction.index_path())
+    book = settlement.journal()
+    say(f"[bold]3. an asker ({asker.address[:10]}…) asks {len(catalog.questions)} questions[/]")
+    answers = []
+    for item in catalog.questions:
+        say(f"\n[bold]Q:[/] {item['question']}")
+        result = interaction.ask(node, item["question"], payer=asker, model_id=entry.asset_id, index=index, book=book)
+        answers.append(result)
+        if show_answer:
+            show_answer(result)
+    refused = registered.assets[catalog.refused_question["refusing_file"]]
+    refused_read = refused in index or any(
+        s.asset_id == refused for a in answers for s in a.answer.sources
+    )
+    say(f"\nasset #{refused} refuses AI use: {'READ (bug!)' if refused_read else 'never indexed, never read'}")
+
+    say("\n[bold]4. the asker's records settle as one batch[/]")
+    balances_before = {a: node.balance(a) for a in (node.address, node.deployment.commons)}
+    settled = settlement.settle(node, {asker.address: asker}, book=book)
+    for s in settled:
+        say(f"batch #{s.chain_batch_id}: {s.records} records, Merkle root {s.root[:18]}…, one transaction ({s.gas:,} gas)")
+
+    say("\n[bold]5. everyone collects what flowed to them[/]")
+    earnings = [
+        Earning("commons pool", "machine tax", node.deployment.commons, node.balance(node.deployment.commons) - balances_before[node.deployment.commons]),
+        Earning("operator", "ran the model", node.address, node.balance(node.address) - balances_before[node.address]),
+    ]
+    model_claim = claim(node, [entry.asset_id])["claimed"]
+    earnings.append(Earning("model owner", f"model #{entry.asset_id}", node.address, model_claim))
+    roles = _roles(catalog, registered)
+    for name, amount in collect_all(node, catalog).items():
+        earnings.append(Earning(name, roles[name], registered.creators[name], amount))
+
+    report = verify(node, book, answers[0].record.digest, interaction.node_ca().root_cert_pem)
+    return Result(registered, entry.asset_id, answers, refused_read, settled, earnings, report)
+
+
+def _roles(catalog: Catalog, registered: Registered) -> dict[str, str]:
+    roles: dict[str, list[str]] = {}
+    for work in catalog.works:
+        label = f"#{registered.assets[work['file']]} {work['kind']}, {work['terms']}"
+        if work.get("parent"):
+            label += f", derived from #{registered.assets[work['parent']]}"
+        if work.get("training_data_of_model"):
+            label += ", training data"
+        roles.setdefault(work["creator"], []).append(label)
+    return {name: "; ".join(labels) for name, labels in roles.items()}

@@ -73,3 +73,12 @@ def test_ask__no_consenting_work__answers_from_own_knowledge(fake_model, sample_
 def test_ask__bad_parameters__raise(fake_model, sample_index, sample_consents):
     with pytest.raises(AIError, match="max_tokens"):
         ask("q?", sample_index, fake_model, sample_consents, max_tokens=0)
+
+
+def test_trim_repetition__cuts_a_loop():
+    from tantieme.ai.answer import trim_repetition
+
+    looped = "1. Measure the chain with a checker.\n2. Measure the chain with a tool roll.\n3. Measure the chain with a tool roll.\n4. Measure"
+    assert trim_repetition(looped) == "1. Measure the chain with a checker.\n2. Measure the chain with a tool roll."
+    assert trim_repetition("Yes. Yes. It is four hives.") == "Yes. Yes. It is four hives."
+    assert trim_repetition("The yeast grows. It makes bread. The yeast grows.") == "The yeast grows. It makes bread."

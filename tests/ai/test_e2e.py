@@ -5,7 +5,6 @@ Marked ``slow`` (not skipped): they run in CI.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import subprocess
@@ -20,7 +19,7 @@ from tantieme.ai import Index, ask, load_model
 from tantieme.ai.answer import STOP
 from tantieme.ai.backends.openai import OpenAICompatibleModel
 from tantieme.ai.documents import read_document
-from tantieme.ai.prompt import PromptSource, build_messages
+from tantieme.ai.prompt import build_messages
 
 pytestmark = pytest.mark.slow
 

@@ -172,3 +172,59 @@ def test_bm25__matches_bm25s_scores():
     ref.index([bm25_terms(d) for d in docs], show_progress=False)
     theirs = ref.get_scores(bm25_terms("hives on the roof, chain"))
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+
+
+# -- invariants under any sequence of adds, removes and reopens -------------- #
+
+from hypothesis import settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule  # noqa: E402
+
+WORDS = ["bees", "roof", "levain", "oven", "chain", "brake", "salt", "comet", "choir", "canal"]
+
+
+class IndexMachine(RuleBasedStateMachine):
+    """The index always holds exactly the works added and not removed, across reopens."""
+
+    def __init__(self):
+        super().__init__()
+        import tempfile
+
+        self.dir = tempfile.mkdtemp()
+        self.index = Index(self.dir, embedder=HashingEmbedder(dim=32), chunk_tokens=12, chunk_overlap=3)
+        self.model: dict[int, str] = {}
+
+    @rule(asset=st.integers(1, 6), words=st.lists(st.sampled_from(WORDS), min_size=3, max_size=40))
+    def add(self, asset, words):
+        text = ". ".join(" ".join(words[i:i + 5]) for i in range(0, len(words), 5)) + "."
+        self.index.add_work(asset, f"Work {asset}", "owner", text)
+        self.model[asset] = text
+
+    @rule(asset=st.integers(1, 6))
+    def remove(self, asset):
+        assert self.index.remove_work(asset) == (asset in self.model)
+        self.model.pop(asset, None)
+
+    @rule()
+    def reopen(self):
+        self.index.close()
+        self.index = Index(self.dir, embedder=HashingEmbedder(dim=32), chunk_tokens=12, chunk_overlap=3)
+
+    @rule(word=st.sampled_from(WORDS), allowed=st.frozensets(st.integers(1, 6)))
+    def search(self, word, allowed):
+        hits = self.index.search(word, k=5, allowed=set(allowed))
+        for hit in hits:
+            assert hit.asset_id in self.model and hit.asset_id in allowed
+            assert hit.text in self.model[hit.asset_id]
+
+    @invariant()
+    def works_match(self):
+        assert [w.asset_id for w in self.index.works()] == sorted(self.model)
+        assert len(self.index) == sum(w.chunks for w in self.index.works())
+
+    def teardown(self):
+        self.index.close()
+
+
+TestIndexMachine = IndexMachine.TestCase
+TestIndexMachine.settings = settings(max_examples=25, stateful_step_count=15, deadline=None)

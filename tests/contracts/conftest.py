@@ -86,7 +86,9 @@ OPEN = Terms(
     ai_output_commercial=True,
 )
 NON_COMMERCIAL = OPEN.but(commercial_use=False, minting_fee=0, ai_output_commercial=False)
-NO_AI = OPEN.but(ai_training=False, ai_fine_tuning=False, ai_retrieval=False, ai_output_commercial=False)
+NO_AI = OPEN.but(
+    ai_training=False, ai_fine_tuning=False, ai_retrieval=False, ai_output_commercial=False
+)
 
 
 @pytest.fixture
@@ -192,7 +194,9 @@ class System:
     router: object
 
 
-def deploy_system(token_deployer, registry_deployer, router_deployer, deployer: str, wire: bool = True) -> System:
+def deploy_system(
+    token_deployer, registry_deployer, router_deployer, deployer: str, wire: bool = True
+) -> System:
     with boa.env.prank(deployer):
         token = token_deployer.deploy(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION)
         registry = registry_deployer.deploy(token.address)

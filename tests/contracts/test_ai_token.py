@@ -7,62 +7,91 @@ interoperates with wallets and x402 clients.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import boa
 import pytest
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import function_signature_to_4byte_selector, keccak
+from eth_utils import function_signature_to_4byte_selector as selector
+from eth_utils import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
-from .conftest import FUZZ, ONE_TOKEN, TOKEN_NAME, TOKEN_SYMBOL, TOKEN_VERSION, Signer, events, fresh_state
+from .conftest import (
+    FUZZ,
+    ONE_TOKEN,
+    TOKEN_NAME,
+    TOKEN_SYMBOL,
+    TOKEN_VERSION,
+    Signer,
+    events,
+    fresh_state,
+)
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
-AUTH_FIELDS = [
-    {"name": "from", "type": "address"},
-    {"name": "to", "type": "address"},
-    {"name": "value", "type": "uint256"},
-    {"name": "validAfter", "type": "uint256"},
-    {"name": "validBefore", "type": "uint256"},
-    {"name": "nonce", "type": "bytes32"},
-]
-CANCEL_FIELDS = [{"name": "authorizer", "type": "address"}, {"name": "nonce", "type": "bytes32"}]
-PERMIT_FIELDS = [
-    {"name": "owner", "type": "address"},
-    {"name": "spender", "type": "address"},
-    {"name": "value", "type": "uint256"},
-    {"name": "nonce", "type": "uint256"},
-    {"name": "deadline", "type": "uint256"},
-]
+TYPES = {
+    "TransferWithAuthorization": [
+        {"name": "from", "type": "address"},
+        {"name": "to", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "validAfter", "type": "uint256"},
+        {"name": "validBefore", "type": "uint256"},
+        {"name": "nonce", "type": "bytes32"},
+    ],
+    "CancelAuthorization": [
+        {"name": "authorizer", "type": "address"},
+        {"name": "nonce", "type": "bytes32"},
+    ],
+    "Permit": [
+        {"name": "owner", "type": "address"},
+        {"name": "spender", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+}
+TYPES["ReceiveWithAuthorization"] = TYPES["TransferWithAuthorization"]
 
-TRANSFER_BYTES = function_signature_to_4byte_selector(
-    "transferWithAuthorization(address,address,uint256,uint256,uint256,bytes32,bytes)"
-)
-RECEIVE_BYTES = function_signature_to_4byte_selector(
-    "receiveWithAuthorization(address,address,uint256,uint256,uint256,bytes32,bytes)"
-)
-CANCEL_BYTES = function_signature_to_4byte_selector("cancelAuthorization(address,bytes32,bytes)")
+TRANSFER = "TransferWithAuthorization"
+RECEIVE = "ReceiveWithAuthorization"
+CANCEL = "CancelAuthorization"
+
+AUTH_ARGS = "address,address,uint256,uint256,uint256,bytes32,bytes"
+TRANSFER_BYTES = selector(f"transferWithAuthorization({AUTH_ARGS})")
+RECEIVE_BYTES = selector(f"receiveWithAuthorization({AUTH_ARGS})")
+CANCEL_BYTES = selector("cancelAuthorization(address,bytes32,bytes)")
 
 
 # ---------------------------------------------------------------- helpers --
 
 
-def domain(token, chain_id: int | None = None, verifying_contract: str | None = None) -> dict:
+class Signature(NamedTuple):
+    v: int
+    r: bytes
+    s: bytes
+    raw: bytes  # r ‖ s ‖ v, for the `bytes signature` overloads
+
+
+def domain(token, chain_id: int | None = None) -> dict:
     return {
         "name": TOKEN_NAME,
         "version": TOKEN_VERSION,
         "chainId": boa.env.evm.patch.chain_id if chain_id is None else chain_id,
-        "verifyingContract": verifying_contract or token.address,
+        "verifyingContract": token.address,
     }
 
 
-def sign(signer: Signer, token, primary: str, fields: list, message: dict, **domain_overrides):
-    """EIP-712 signature by eth-account: (v, r, s) and the 65-byte form."""
-    signed = Account.sign_typed_data(signer.key, domain(token, **domain_overrides), {primary: fields}, message)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"), bytes(signed.signature)
+def sign(signer: Signer, token, primary: str, message: dict, chain_id: int | None = None):
+    """An EIP-712 signature made by eth-account."""
+    signed = Account.sign_typed_data(
+        signer.key, domain(token, chain_id), {primary: TYPES[primary]}, message
+    )
+    r, s = signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+    return Signature(signed.v, r, s, bytes(signed.signature))
 
 
 def signer_from(seed: bytes) -> Signer:
@@ -74,8 +103,9 @@ def nonce_of(label: str) -> bytes:
     return keccak(label.encode())
 
 
-def authorization(payer: Signer, to: str, value: int, *, after: int | None = None, before: int | None = None,
-                  nonce: bytes = b"") -> dict:
+def authorization(payer: Signer, to: str, value: int, *, after: int | None = None,
+                  before: int | None = None, nonce: bytes = b"") -> dict:
+    """An EIP-3009 message, valid from a second ago for an hour by default."""
     now = boa.env.timestamp
     return {
         "from": payer.address,
@@ -87,29 +117,31 @@ def authorization(payer: Signer, to: str, value: int, *, after: int | None = Non
     }
 
 
-def auth_args(message: dict) -> tuple:
-    return (
-        message["from"],
-        message["to"],
-        message["value"],
-        message["validAfter"],
-        message["validBefore"],
-        message["nonce"],
-    )
+def fields(message: dict) -> tuple:
+    return tuple(message[k] for k in ("from", "to", "value", "validAfter", "validBefore", "nonce"))
+
+
+def submit(token, function: str, message: dict, sig: Signature, sender: str):
+    """Call `transferWithAuthorization` or `receiveWithAuthorization`."""
+    return getattr(token, function)(*fields(message), sig.v, sig.r, sig.s, sender=sender)
+
+
+def cancel(token, authorizer: str, nonce: bytes, sig: Signature, sender: str):
+    return token.cancelAuthorization(authorizer, nonce, sig.v, sig.r, sig.s, sender=sender)
+
+
+def call_bytes_overload(token, fn_selector: bytes, args: tuple, signature: bytes, sender: str):
+    """Call a USDC v2.2 `bytes signature` overload by raw calldata."""
+    types = AUTH_ARGS.split(",") if fn_selector != CANCEL_BYTES else ["address", "bytes32", "bytes"]
+    data = fn_selector + abi_encode(types, [*args, signature])
+    return boa.env.raw_call(token.address, sender=sender, data=data)
 
 
 def revert_reason(error: Exception) -> str:
     """The Error(string) reason of a raw-call revert."""
     data = error.args[0]
-    assert data[:4] == function_signature_to_4byte_selector("Error(string)")
+    assert data[:4] == selector("Error(string)")
     return abi_decode(["string"], data[4:])[0]
-
-
-def raw_bytes_call(token, selector: bytes, types: list[str], values: list, sender: str):
-    return boa.env.raw_call(token.address, sender=sender, data=selector + abi_encode(types, values))
-
-
-AUTH_BYTES_TYPES = ["address", "address", "uint256", "uint256", "uint256", "bytes32", "bytes"]
 
 
 @pytest.fixture
@@ -122,9 +154,7 @@ def funded_payer(token, payer, deployer) -> Signer:
 
 
 def test_metadata(token, deployer):
-    assert token.name() == TOKEN_NAME
-    assert token.symbol() == TOKEN_SYMBOL
-    assert token.decimals() == 18
+    assert (token.name(), token.symbol(), token.decimals()) == (TOKEN_NAME, TOKEN_SYMBOL, 18)
     assert token.version() == TOKEN_VERSION
     assert token.totalSupply() == 0
     assert token.owner() == deployer
@@ -132,23 +162,24 @@ def test_metadata(token, deployer):
 
 
 def test_eip712_domain__matches_eth_account(token):
-    fields, name, version, chain_id, contract, salt, extensions = token.eip712Domain()
-    assert (fields, name, version, chain_id, contract) == (b"\x0f", TOKEN_NAME, TOKEN_VERSION, 1, token.address)
-    signable = encode_typed_data(domain(token), {"CancelAuthorization": CANCEL_FIELDS}, {
-        "authorizer": token.address, "nonce": b"\x00" * 32})
+    bits, name, version, chain_id, contract, _, _ = token.eip712Domain()
+    assert (bits, name, version, chain_id) == (b"\x0f", TOKEN_NAME, TOKEN_VERSION, 1)
+    assert contract == token.address
+    message = {"authorizer": token.address, "nonce": b"\x00" * 32}
+    signable = encode_typed_data(domain(token), {CANCEL: TYPES[CANCEL]}, message)
     assert token.DOMAIN_SEPARATOR() == signable.header
 
 
 def test_typehashes(token):
-    assert token.TRANSFER_WITH_AUTHORIZATION_TYPEHASH() == keccak(
-        text="TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,"
-        "uint256 validBefore,bytes32 nonce)"
+    auth = (
+        "(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,"
+        "bytes32 nonce)"
     )
-    assert token.RECEIVE_WITH_AUTHORIZATION_TYPEHASH() == keccak(
-        text="ReceiveWithAuthorization(address from,address to,uint256 value,uint256 validAfter,"
-        "uint256 validBefore,bytes32 nonce)"
+    assert token.TRANSFER_WITH_AUTHORIZATION_TYPEHASH() == keccak(text=TRANSFER + auth)
+    assert token.RECEIVE_WITH_AUTHORIZATION_TYPEHASH() == keccak(text=RECEIVE + auth)
+    assert token.CANCEL_AUTHORIZATION_TYPEHASH() == keccak(
+        text="CancelAuthorization(address authorizer,bytes32 nonce)"
     )
-    assert token.CANCEL_AUTHORIZATION_TYPEHASH() == keccak(text="CancelAuthorization(address authorizer,bytes32 nonce)")
 
 
 # ---------------------------------------------------------------- minting --
@@ -156,8 +187,7 @@ def test_typehashes(token):
 
 def test_mint__by_minter(token, deployer, asker):
     token.mint(asker, 5 * ONE_TOKEN, sender=deployer)
-    assert token.balanceOf(asker) == 5 * ONE_TOKEN
-    assert token.totalSupply() == 5 * ONE_TOKEN
+    assert token.balanceOf(asker) == token.totalSupply() == 5 * ONE_TOKEN
 
 
 def test_mint__by_non_minter__reverts(token, asker):
@@ -179,22 +209,27 @@ def test_set_minter__by_non_owner__reverts(token, operator):
 # ----------------------------------------------------------------- permit --
 
 
-def test_permit__signed_by_eth_account(token, funded_payer, operator):
+def permit_message(payer: Signer, spender: str) -> dict:
     deadline = boa.env.timestamp + 60
-    message = {"owner": funded_payer.address, "spender": operator, "value": 3, "nonce": 0, "deadline": deadline}
-    v, r, s, _ = sign(funded_payer, token, "Permit", PERMIT_FIELDS, message)
-    token.permit(funded_payer.address, operator, 3, deadline, v, r, s, sender=operator)
+    return {"owner": payer.address, "spender": spender, "value": 3, "nonce": 0,
+            "deadline": deadline}
+
+
+def test_permit__signed_by_eth_account(token, funded_payer, operator):
+    message = permit_message(funded_payer, operator)
+    sig = sign(funded_payer, token, "Permit", message)
+    token.permit(funded_payer.address, operator, 3, message["deadline"], *sig[:3], sender=operator)
     assert token.allowance(funded_payer.address, operator) == 3
     assert token.nonces(funded_payer.address) == 1
 
 
 def test_permit__replayed__reverts(token, funded_payer, operator):
-    deadline = boa.env.timestamp + 60
-    message = {"owner": funded_payer.address, "spender": operator, "value": 3, "nonce": 0, "deadline": deadline}
-    v, r, s, _ = sign(funded_payer, token, "Permit", PERMIT_FIELDS, message)
-    token.permit(funded_payer.address, operator, 3, deadline, v, r, s, sender=operator)
+    message = permit_message(funded_payer, operator)
+    sig = sign(funded_payer, token, "Permit", message)
+    args = (funded_payer.address, operator, 3, message["deadline"], *sig[:3])
+    token.permit(*args, sender=operator)
     with boa.reverts("erc20: invalid signature"):
-        token.permit(funded_payer.address, operator, 3, deadline, v, r, s, sender=operator)
+        token.permit(*args, sender=operator)
 
 
 # ------------------------------------------------ transferWithAuthorization --
@@ -202,126 +237,126 @@ def test_permit__replayed__reverts(token, funded_payer, operator):
 
 def test_transfer_with_authorization(token, funded_payer, operator, asker):
     message = authorization(funded_payer, asker, 2 * ONE_TOKEN)
-    v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
+    sig = sign(funded_payer, token, TRANSFER, message)
 
-    token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
-    logs = token.get_logs()
+    submit(token, "transferWithAuthorization", message, sig, operator)
+    used, transfer = token.get_logs()
 
+    assert type(used).__name__ == "AuthorizationUsed"  # before Transfer, as USDC
+    assert (used.authorizer, used.nonce) == (funded_payer.address, message["nonce"])
+    assert (transfer.sender, transfer.receiver, transfer.value) == (
+        funded_payer.address, asker, 2 * ONE_TOKEN)
     assert token.balanceOf(asker) == 2 * ONE_TOKEN
     assert token.balanceOf(funded_payer.address) == 98 * ONE_TOKEN
     assert token.authorizationState(funded_payer.address, message["nonce"])
-    assert [type(log).__name__ for log in logs] == ["AuthorizationUsed", "Transfer"]
-    assert (logs[0].authorizer, logs[0].nonce) == (funded_payer.address, message["nonce"])
-    assert (logs[1].sender, logs[1].receiver, logs[1].value) == (funded_payer.address, asker, 2 * ONE_TOKEN)
 
 
 def test_transfer_with_authorization__replayed__reverts(token, funded_payer, operator, asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
-    token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+    sig = sign(funded_payer, token, TRANSFER, message)
+    submit(token, "transferWithAuthorization", message, sig, operator)
     with boa.reverts("ai_token: authorization is used or canceled"):
-        token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+        submit(token, "transferWithAuthorization", message, sig, operator)
 
 
-def test_transfer_with_authorization__distinct_nonces_each_once(token, funded_payer, operator, asker):
+def test_transfer_with_authorization__distinct_nonces(token, funded_payer, operator, asker):
     for label in ("a", "b", "c"):
         message = authorization(funded_payer, asker, ONE_TOKEN, nonce=nonce_of(label))
-        v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
-        token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+        sig = sign(funded_payer, token, TRANSFER, message)
+        submit(token, "transferWithAuthorization", message, sig, operator)
     assert token.balanceOf(asker) == 3 * ONE_TOKEN
     assert not token.authorizationState(funded_payer.address, nonce_of("d"))
 
 
 def test_transfer_with_authorization__not_yet_valid__reverts(token, funded_payer, operator, asker):
-    now = boa.env.timestamp
-    message = authorization(funded_payer, asker, ONE_TOKEN, after=now)  # valid strictly after `now`
-    v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
-    with boa.reverts("ai_token: authorization is not yet valid"):
-        token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+    message = authorization(funded_payer, asker, ONE_TOKEN, after=boa.env.timestamp)
+    sig = sign(funded_payer, token, TRANSFER, message)
+    with boa.reverts("ai_token: authorization is not yet valid"):  # strictly after
+        submit(token, "transferWithAuthorization", message, sig, operator)
     boa.env.time_travel(seconds=1)
-    token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+    submit(token, "transferWithAuthorization", message, sig, operator)
     assert token.balanceOf(asker) == ONE_TOKEN
 
 
 def test_transfer_with_authorization__expired__reverts(token, funded_payer, operator, asker):
-    now = boa.env.timestamp
-    message = authorization(funded_payer, asker, ONE_TOKEN, before=now + 10)
-    v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
-    boa.env.time_travel(seconds=10)  # valid strictly before `now + 10`
-    with boa.reverts("ai_token: authorization is expired"):
-        token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+    message = authorization(funded_payer, asker, ONE_TOKEN, before=boa.env.timestamp + 10)
+    sig = sign(funded_payer, token, TRANSFER, message)
+    boa.env.time_travel(seconds=10)
+    with boa.reverts("ai_token: authorization is expired"):  # strictly before
+        submit(token, "transferWithAuthorization", message, sig, operator)
 
 
 def test_transfer_with_authorization__tampered_value__reverts(token, funded_payer, operator, asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
+    sig = sign(funded_payer, token, TRANSFER, message)
     tampered = dict(message, value=2 * ONE_TOKEN)
     with boa.reverts("ai_token: invalid signature"):
-        token.transferWithAuthorization(*auth_args(tampered), v, r, s, sender=operator)
+        submit(token, "transferWithAuthorization", tampered, sig, operator)
 
 
-def test_transfer_with_authorization__signed_by_someone_else__reverts(token, funded_payer, operator, asker):
-    impostor = signer_from(b"impostor")
+def test_transfer_with_authorization__someone_else_signed__reverts(token, funded_payer, operator,
+                                                                    asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    v, r, s, _ = sign(impostor, token, "TransferWithAuthorization", AUTH_FIELDS, message)
+    sig = sign(signer_from(b"impostor"), token, TRANSFER, message)
     with boa.reverts("ai_token: invalid signature"):
-        token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+        submit(token, "transferWithAuthorization", message, sig, operator)
 
 
 def test_transfer_with_authorization__high_s__reverts(token, funded_payer, operator, asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
-    # The same signature mirrored to the upper half (s' = n - s, v flipped)
-    # still recovers the payer through `ecrecover`, but is malleable.
-    high_s = (SECP256K1_N - int.from_bytes(s, "big")).to_bytes(32, "big")
+    sig = sign(funded_payer, token, TRANSFER, message)
+    # The mirrored signature (s' = n - s, v flipped) still recovers the
+    # payer through `ecrecover`, but is the malleable twin.
+    high_s = (SECP256K1_N - int.from_bytes(sig.s, "big")).to_bytes(32, "big")
+    twin = Signature(55 - sig.v, sig.r, high_s, b"")
     with boa.reverts("ecdsa: invalid signature `s` value"):
-        token.transferWithAuthorization(*auth_args(message), 55 - v, r, high_s, sender=operator)
+        submit(token, "transferWithAuthorization", message, twin, operator)
 
 
-def test_transfer_with_authorization__other_deployment__reverts(token_deployer, token, funded_payer, operator,
-                                                                 asker, deployer):
+def test_transfer_with_authorization__other_deployment__reverts(token_deployer, token, funded_payer,
+                                                                 deployer, operator, asker):
     with boa.env.prank(deployer):
         twin = token_deployer.deploy(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION)
     twin.mint(funded_payer.address, 100 * ONE_TOKEN, sender=deployer)
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
+    sig = sign(funded_payer, token, TRANSFER, message)
     with boa.reverts("ai_token: invalid signature"):
-        twin.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
-    token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)  # still good where signed
+        submit(twin, "transferWithAuthorization", message, sig, operator)
+    submit(token, "transferWithAuthorization", message, sig, operator)  # good where signed
 
 
 def test_transfer_with_authorization__other_chain__reverts(token, funded_payer, operator, asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
+    sig = sign(funded_payer, token, TRANSFER, message)
     original = boa.env.evm.patch.chain_id
     boa.env.evm.patch.chain_id = original + 10
     try:
         with boa.reverts("ai_token: invalid signature"):
-            token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
-        # The domain separator follows the chain id: a fresh signature works.
+            submit(token, "transferWithAuthorization", message, sig, operator)
+        # The domain follows the chain id: a signature for this chain works.
         assert token.eip712Domain()[3] == original + 10
-        v2, r2, s2, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message,
-                             chain_id=original + 10)
-        token.transferWithAuthorization(*auth_args(message), v2, r2, s2, sender=operator)
+        here = sign(funded_payer, token, TRANSFER, message, chain_id=original + 10)
+        submit(token, "transferWithAuthorization", message, here, operator)
     finally:
         boa.env.evm.patch.chain_id = original
     assert token.balanceOf(asker) == ONE_TOKEN
 
 
-def test_transfer_with_authorization__insufficient_balance__reverts_and_keeps_nonce(token, funded_payer,
-                                                                                      operator, asker):
+def test_transfer_with_authorization__beyond_balance__reverts_keeping_nonce(token, funded_payer,
+                                                                             operator, asker):
     message = authorization(funded_payer, asker, 101 * ONE_TOKEN)
-    v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
+    sig = sign(funded_payer, token, TRANSFER, message)
     with boa.reverts("erc20: transfer amount exceeds balance"):
-        token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+        submit(token, "transferWithAuthorization", message, sig, operator)
     assert not token.authorizationState(funded_payer.address, message["nonce"])
 
 
-def test_transfer_with_authorization__receive_signature__reverts(token, funded_payer, operator, asker):
+def test_transfer_with_authorization__receive_signature__reverts(token, funded_payer, operator,
+                                                                  asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    v, r, s, _ = sign(funded_payer, token, "ReceiveWithAuthorization", AUTH_FIELDS, message)
+    sig = sign(funded_payer, token, RECEIVE, message)
     with boa.reverts("ai_token: invalid signature"):
-        token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+        submit(token, "transferWithAuthorization", message, sig, operator)
 
 
 # ------------------------------------------------- receiveWithAuthorization --
@@ -329,70 +364,70 @@ def test_transfer_with_authorization__receive_signature__reverts(token, funded_p
 
 def test_receive_with_authorization__by_payee(token, funded_payer, asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    v, r, s, _ = sign(funded_payer, token, "ReceiveWithAuthorization", AUTH_FIELDS, message)
-    token.receiveWithAuthorization(*auth_args(message), v, r, s, sender=asker)
+    sig = sign(funded_payer, token, RECEIVE, message)
+    submit(token, "receiveWithAuthorization", message, sig, asker)
     assert token.balanceOf(asker) == ONE_TOKEN
     assert token.authorizationState(funded_payer.address, message["nonce"])
 
 
 def test_receive_with_authorization__by_relayer__reverts(token, funded_payer, operator, asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    v, r, s, _ = sign(funded_payer, token, "ReceiveWithAuthorization", AUTH_FIELDS, message)
+    sig = sign(funded_payer, token, RECEIVE, message)
     with boa.reverts("ai_token: caller must be the payee"):
-        token.receiveWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+        submit(token, "receiveWithAuthorization", message, sig, operator)
 
 
 def test_receive_with_authorization__transfer_signature__reverts(token, funded_payer, asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
+    sig = sign(funded_payer, token, TRANSFER, message)
     with boa.reverts("ai_token: invalid signature"):
-        token.receiveWithAuthorization(*auth_args(message), v, r, s, sender=asker)
+        submit(token, "receiveWithAuthorization", message, sig, asker)
 
 
 # ------------------------------------------------------ cancelAuthorization --
 
 
+def cancellation(payer: Signer, token, nonce: bytes, signer: Signer | None = None) -> Signature:
+    return sign(signer or payer, token, CANCEL, {"authorizer": payer.address, "nonce": nonce})
+
+
 def test_cancel_authorization__then_use__reverts(token, funded_payer, operator, asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
-    cv, cr, cs, _ = sign(funded_payer, token, "CancelAuthorization", CANCEL_FIELDS,
-                         {"authorizer": funded_payer.address, "nonce": message["nonce"]})
+    sig = sign(funded_payer, token, TRANSFER, message)
 
-    token.cancelAuthorization(funded_payer.address, message["nonce"], cv, cr, cs, sender=operator)
+    cancel(token, funded_payer.address, message["nonce"],
+           cancellation(funded_payer, token, message["nonce"]), operator)
 
     [log] = events(token, "AuthorizationCanceled")
     assert (log.authorizer, log.nonce) == (funded_payer.address, message["nonce"])
     assert token.authorizationState(funded_payer.address, message["nonce"])
     with boa.reverts("ai_token: authorization is used or canceled"):
-        token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+        submit(token, "transferWithAuthorization", message, sig, operator)
     assert token.balanceOf(asker) == 0
 
 
 def test_cancel_authorization__twice__reverts(token, funded_payer, operator):
     nonce = nonce_of("cancel")
-    cv, cr, cs, _ = sign(funded_payer, token, "CancelAuthorization", CANCEL_FIELDS,
-                         {"authorizer": funded_payer.address, "nonce": nonce})
-    token.cancelAuthorization(funded_payer.address, nonce, cv, cr, cs, sender=operator)
+    sig = cancellation(funded_payer, token, nonce)
+    cancel(token, funded_payer.address, nonce, sig, operator)
     with boa.reverts("ai_token: authorization is used or canceled"):
-        token.cancelAuthorization(funded_payer.address, nonce, cv, cr, cs, sender=operator)
+        cancel(token, funded_payer.address, nonce, sig, operator)
 
 
 def test_cancel_authorization__after_use__reverts(token, funded_payer, operator, asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
-    token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
-    cv, cr, cs, _ = sign(funded_payer, token, "CancelAuthorization", CANCEL_FIELDS,
-                         {"authorizer": funded_payer.address, "nonce": message["nonce"]})
+    used = sign(funded_payer, token, TRANSFER, message)
+    submit(token, "transferWithAuthorization", message, used, operator)
+    sig = cancellation(funded_payer, token, message["nonce"])
     with boa.reverts("ai_token: authorization is used or canceled"):
-        token.cancelAuthorization(funded_payer.address, message["nonce"], cv, cr, cs, sender=operator)
+        cancel(token, funded_payer.address, message["nonce"], sig, operator)
 
 
 def test_cancel_authorization__not_the_authorizer__reverts(token, funded_payer, operator):
     nonce = nonce_of("cancel")
-    cv, cr, cs, _ = sign(signer_from(b"impostor"), token, "CancelAuthorization", CANCEL_FIELDS,
-                         {"authorizer": funded_payer.address, "nonce": nonce})
+    sig = cancellation(funded_payer, token, nonce, signer=signer_from(b"impostor"))
     with boa.reverts("ai_token: invalid signature"):
-        token.cancelAuthorization(funded_payer.address, nonce, cv, cr, cs, sender=operator)
+        cancel(token, funded_payer.address, nonce, sig, operator)
 
 
 # ------------------------------------- USDC v2.2 `bytes signature` overloads --
@@ -400,39 +435,38 @@ def test_cancel_authorization__not_the_authorizer__reverts(token, funded_payer, 
 
 def test_transfer_with_authorization_bytes(token, funded_payer, operator, asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    *_, signature = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
-    raw_bytes_call(token, TRANSFER_BYTES, AUTH_BYTES_TYPES, [*auth_args(message), signature], operator)
+    raw = sign(funded_payer, token, TRANSFER, message).raw
+    call_bytes_overload(token, TRANSFER_BYTES, fields(message), raw, operator)
     assert token.balanceOf(asker) == ONE_TOKEN
     assert token.authorizationState(funded_payer.address, message["nonce"])
     with pytest.raises(Exception) as replay:
-        raw_bytes_call(token, TRANSFER_BYTES, AUTH_BYTES_TYPES, [*auth_args(message), signature], operator)
+        call_bytes_overload(token, TRANSFER_BYTES, fields(message), raw, operator)
     assert revert_reason(replay.value) == "ai_token: authorization is used or canceled"
 
 
-def test_transfer_with_authorization_bytes__short_signature__reverts(token, funded_payer, operator, asker):
+def test_transfer_with_authorization_bytes__short_signature__reverts(token, funded_payer,
+                                                                     operator, asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    *_, signature = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
+    raw = sign(funded_payer, token, TRANSFER, message).raw
     with pytest.raises(Exception) as error:
-        raw_bytes_call(token, TRANSFER_BYTES, AUTH_BYTES_TYPES, [*auth_args(message), signature[:64]], operator)
+        call_bytes_overload(token, TRANSFER_BYTES, fields(message), raw[:64], operator)
     assert revert_reason(error.value) == "ai_token: invalid signature length"
 
 
 def test_receive_with_authorization_bytes(token, funded_payer, operator, asker):
     message = authorization(funded_payer, asker, ONE_TOKEN)
-    *_, signature = sign(funded_payer, token, "ReceiveWithAuthorization", AUTH_FIELDS, message)
+    raw = sign(funded_payer, token, RECEIVE, message).raw
     with pytest.raises(Exception) as error:
-        raw_bytes_call(token, RECEIVE_BYTES, AUTH_BYTES_TYPES, [*auth_args(message), signature], operator)
+        call_bytes_overload(token, RECEIVE_BYTES, fields(message), raw, operator)
     assert revert_reason(error.value) == "ai_token: caller must be the payee"
-    raw_bytes_call(token, RECEIVE_BYTES, AUTH_BYTES_TYPES, [*auth_args(message), signature], asker)
+    call_bytes_overload(token, RECEIVE_BYTES, fields(message), raw, asker)
     assert token.balanceOf(asker) == ONE_TOKEN
 
 
 def test_cancel_authorization_bytes(token, funded_payer, operator):
     nonce = nonce_of("cancel")
-    *_, signature = sign(funded_payer, token, "CancelAuthorization", CANCEL_FIELDS,
-                         {"authorizer": funded_payer.address, "nonce": nonce})
-    raw_bytes_call(token, CANCEL_BYTES, ["address", "bytes32", "bytes"], [funded_payer.address, nonce, signature],
-                   operator)
+    raw = cancellation(funded_payer, token, nonce).raw
+    call_bytes_overload(token, CANCEL_BYTES, (funded_payer.address, nonce), raw, operator)
     assert token.authorizationState(funded_payer.address, nonce)
 
 
@@ -458,25 +492,25 @@ def test_default__ether__reverts(token, operator):
     before_offset=st.integers(min_value=-100, max_value=100),
     nonce=st.binary(min_size=32, max_size=32),
 )
-def test_transfer_with_authorization__fuzz(token, funded_payer, operator, asker, value, after_offset,
-                                           before_offset, nonce):
+def test_transfer_with_authorization__fuzz(token, funded_payer, operator, asker, value,
+                                           after_offset, before_offset, nonce):
     """Succeeds exactly inside the window and within the balance, once;
     tokens are conserved either way."""
     with fresh_state():
         now = boa.env.timestamp
         message = authorization(funded_payer, asker, value, after=max(now + after_offset, 0),
                                 before=now + before_offset, nonce=nonce)
-        v, r, s, _ = sign(funded_payer, token, "TransferWithAuthorization", AUTH_FIELDS, message)
+        sig = sign(funded_payer, token, TRANSFER, message)
         supply = token.totalSupply()
-        valid = message["validAfter"] < now < message["validBefore"] and value <= 100 * ONE_TOKEN
-        if valid:
-            token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+        in_window = message["validAfter"] < now < message["validBefore"]
+        if in_window and value <= 100 * ONE_TOKEN:
+            submit(token, "transferWithAuthorization", message, sig, operator)
             assert token.balanceOf(asker) == value
             with boa.reverts("ai_token: authorization is used or canceled"):
-                token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+                submit(token, "transferWithAuthorization", message, sig, operator)
         else:
             with boa.reverts():
-                token.transferWithAuthorization(*auth_args(message), v, r, s, sender=operator)
+                submit(token, "transferWithAuthorization", message, sig, operator)
             assert not token.authorizationState(funded_payer.address, nonce)
         assert token.balanceOf(asker) + token.balanceOf(funded_payer.address) == 100 * ONE_TOKEN
         assert token.totalSupply() == supply

@@ -33,11 +33,10 @@ from tantieme.ledger.records import (
     record_tree,
 )
 
-from .conftest import FUZZ, MAX_UINT256, ONE_TOKEN, OPEN, ZERO_ADDRESS, WORK, Signer, events, fresh_state
+from .conftest import FUZZ, MAX_UINT256, ONE_TOKEN, ZERO_ADDRESS, events, fresh_state
 from .ledger_fixtures import (  # noqa: F401 (fixtures)
     COMMONS_BPS,
     FAR,
-    FUNDS,
     OPERATOR_BPS,
     POOL,
     URI,
@@ -564,7 +563,8 @@ def test_settle_with_permit(world, payer):
     deadline = boa.env.timestamp + 600
     permit = permit_signature(token, payer, ledger.address, 5 * ONE_TOKEN, deadline)
     before = token.balanceOf(payer.address)
-    assert _settle_with_permit(world, payer, make_batch(world, payer, 2 * ONE_TOKEN), permit, 5 * ONE_TOKEN, deadline) == 1
+    batch = make_batch(world, payer, 2 * ONE_TOKEN)
+    assert _settle_with_permit(world, payer, batch, permit, 5 * ONE_TOKEN, deadline) == 1
     assert token.allowance(payer.address, ledger.address) == 3 * ONE_TOKEN
     assert token.nonces(payer.address) == 1
     assert token.balanceOf(payer.address) == before - 2 * ONE_TOKEN
@@ -576,7 +576,8 @@ def test_settle_with_permit__front_run_permit(world, payer, stranger):
     deadline = boa.env.timestamp + 600
     permit = permit_signature(token, payer, ledger.address, 5 * ONE_TOKEN, deadline)
     token.permit(payer.address, ledger.address, 5 * ONE_TOKEN, deadline, *permit, sender=stranger)  # front-run
-    assert _settle_with_permit(world, payer, make_batch(world, payer, 2 * ONE_TOKEN), permit, 5 * ONE_TOKEN, deadline) == 1
+    batch = make_batch(world, payer, 2 * ONE_TOKEN)
+    assert _settle_with_permit(world, payer, batch, permit, 5 * ONE_TOKEN, deadline) == 1
     assert token.allowance(payer.address, ledger.address) == 3 * ONE_TOKEN
 
 
@@ -720,7 +721,9 @@ def test_claim_record__after_transfer_still_once(world, payer, stranger, claimab
 def test_claim_record__not_the_payer__reverts(world, claimable, request, who):
     records, tree = claimable
     with boa.reverts("ledger: caller is not the payer"):
-        world.ledger.claimRecord(1, record_abi(records[0].record), proof_of(tree, 0), sender=request.getfixturevalue(who))
+        world.ledger.claimRecord(
+            1, record_abi(records[0].record), proof_of(tree, 0), sender=request.getfixturevalue(who)
+        )
 
 
 @pytest.mark.parametrize(
@@ -956,6 +959,9 @@ def test_gas(token_deployer, registry_deployer, router_deployer, ledger_deployer
 
         # The first batch writes fresh slots everywhere (nonce, balances, pending).
         report["settle, first batch, 1 asset"] = settle_gas(make_batch(w, payer, ONE_TOKEN, w.assets[:1]))
+        # Assets the router credits for the first time (a fresh slot and an
+        # existence check with the registry each).
+        report["settle, 10 first-time assets"] = settle_gas(make_batch(w, payer, ONE_TOKEN, w.assets[1:11]))
         # Every asset, the commons pool and the operator have been paid before.
         w.token.approve(w.router.address, MAX_UINT256, sender=payer.address)
         w.router.payBatch(list(w.assets), [1] * POOL, sender=payer.address)

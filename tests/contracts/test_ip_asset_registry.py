@@ -40,7 +40,9 @@ def __init__(answer_: bytes4):
     self.answer = answer_
 
 @external
-def onERC721Received(operator: address, owner: address, token_id: uint256, data: Bytes[1024]) -> bytes4:
+def onERC721Received(
+    operator: address, owner: address, token_id: uint256, data: Bytes[1024]
+) -> bytes4:
     self.last_operator = operator
     return self.answer
 """
@@ -60,7 +62,8 @@ def test_register(registry, token, creator):
     transfer, registered = logs[1], logs[2]
     assert (transfer.sender, transfer.receiver, transfer.token_id) == (ZERO_ADDRESS, creator, 1)
     assert (registered.asset_id, registered.owner, registered.kind) == (1, creator, WORK)
-    assert (registered.content_hash, registered.uri, list(registered.parents)) == (content_hash, METADATA_URI, [])
+    assert (registered.content_hash, registered.uri) == (content_hash, METADATA_URI)
+    assert list(registered.parents) == []
     assert registry.ownerOf(1) == creator
     assert registry.balanceOf(creator) == 1
     assert registry.exists(1) and not registry.exists(2) and not registry.exists(0)
@@ -85,9 +88,9 @@ def test_register__every_kind(make_asset, registry, kind):
     assert registry.assetKind(make_asset(kind=kind)) == kind
 
 
-def test_register__unknown_kind__reverts(registry, creator):
+def test_register__unknown_kind__reverts(make_asset):
     with boa.reverts("registry: unknown kind"):
-        registry.register(AGENT + 1, new_content_hash(), METADATA_URI, [], OPEN.abi(), sender=creator)
+        make_asset(kind=AGENT + 1)
 
 
 def test_register__deny_by_default(make_asset, registry, token):
@@ -101,10 +104,9 @@ def test_register__currency_token_address(make_asset, registry, token):
     assert registry.licenseTerms(asset_id).currency == token.address
 
 
-def test_register__other_currency__reverts(registry, creator, router):
+def test_register__other_currency__reverts(make_asset, router):
     with boa.reverts("registry: currency is not the AI token"):
-        registry.register(WORK, new_content_hash(), METADATA_URI, [], OPEN.but(currency=router.address).abi(),
-                          sender=creator)
+        make_asset(terms=OPEN.but(currency=router.address))
 
 
 def test_register__zero_content_hash__reverts(registry, creator):
@@ -123,32 +125,30 @@ def test_register__royalty_bps_10000(make_asset, registry):
     assert registry.licenseTerms(make_asset(terms=OPEN.but(royalty_bps=BPS))).royalty_bps == BPS
 
 
-def test_register__royalty_bps_over_10000__reverts(registry, creator):
+def test_register__royalty_bps_over_10000__reverts(make_asset):
     with boa.reverts("registry: royalty bps exceeds 10000"):
-        registry.register(WORK, new_content_hash(), METADATA_URI, [], OPEN.but(royalty_bps=BPS + 1).abi(),
-                          sender=creator)
+        make_asset(terms=OPEN.but(royalty_bps=BPS + 1))
 
 
 def test_register__largest_minting_fee(make_asset, registry):
-    assert registry.licenseTerms(make_asset(terms=OPEN.but(minting_fee=2**98 - 1))).minting_fee == 2**98 - 1
+    asset_id = make_asset(terms=OPEN.but(minting_fee=2**98 - 1))
+    assert registry.licenseTerms(asset_id).minting_fee == 2**98 - 1
 
 
-def test_register__minting_fee_too_large__reverts(registry, creator):
+def test_register__minting_fee_too_large__reverts(make_asset):
     with boa.reverts("registry: minting fee too large"):
-        registry.register(WORK, new_content_hash(), METADATA_URI, [], OPEN.but(minting_fee=2**98).abi(),
-                          sender=creator)
+        make_asset(terms=OPEN.but(minting_fee=2**98))
 
 
 def test_register__expiration(make_asset, registry):
-    expiration = boa.env.timestamp + 1
-    assert registry.licenseTerms(make_asset(terms=OPEN.but(expiration=expiration))).expiration == expiration
-    assert registry.licenseTerms(make_asset(terms=OPEN.but(expiration=2**64 - 1))).expiration == 2**64 - 1
+    for expiration in (boa.env.timestamp + 1, 2**64 - 1):
+        asset_id = make_asset(terms=OPEN.but(expiration=expiration))
+        assert registry.licenseTerms(asset_id).expiration == expiration
 
 
-def test_register__already_expired__reverts(registry, creator):
+def test_register__already_expired__reverts(make_asset):
     with boa.reverts("registry: terms already expired"):
-        registry.register(WORK, new_content_hash(), METADATA_URI, [],
-                          OPEN.but(expiration=boa.env.timestamp).abi(), sender=creator)
+        make_asset(terms=OPEN.but(expiration=boa.env.timestamp))
 
 
 def test_register__uri_too_long__reverts(registry, creator):
@@ -165,6 +165,20 @@ def test_register__terms_uri_stored_once(make_asset, registry):
         assert registry.licenseTerms(asset_id).uri == TERMS_URI
     assert registry.licenseTerms(third).uri == "https://example.org/other-licence"
     assert registry.licenseTerms(make_asset(terms=OPEN.but(uri=""))).uri == ""
+
+
+def test_register_terms_uri(registry, make_asset, stranger):
+    assert registry.registerTermsUri("https://example.org/cc-by-4.0", sender=stranger) == 1
+    [stored] = events(registry, "TermsUriStored")
+    assert (stored.terms_ref, stored.uri) == (1, "https://example.org/cc-by-4.0")
+    # Idempotent:
+    assert registry.registerTermsUri("https://example.org/cc-by-4.0", sender=stranger) == 1
+    assert events(registry, "TermsUriStored") == []
+    assert registry.registerTermsUri("", sender=stranger) == 0
+    asset_id = make_asset(terms=OPEN.but(uri="https://example.org/cc-by-4.0"))
+    assert events(registry, "TermsUriStored") == []
+    assert registry.licenseTerms(asset_id).uri == "https://example.org/cc-by-4.0"
+    assert registry.registerTermsUri(TERMS_URI, sender=stranger) == 2
 
 
 # ------------------------------------------------------------ derivatives --
@@ -273,7 +287,8 @@ def test_register_derivative__commercial_without_license__reverts(make_asset, as
         make_asset(owner=asker, parents=[parent])
 
 
-def test_register_derivative__one_license_per_commercial_parent(make_asset, registry, license_for, asker):
+def test_register_derivative__one_license_per_commercial_parent(make_asset, registry, license_for,
+                                                                asker):
     first, second = make_asset(), make_asset()
     license_for(asker, first)
     with boa.reverts("registry: license token required"):
@@ -283,7 +298,8 @@ def test_register_derivative__one_license_per_commercial_parent(make_asset, regi
     assert (registry.licenseBalance(asker, first), registry.licenseBalance(asker, second)) == (0, 1)
 
 
-def test_register_derivative__license_of_someone_else__reverts(make_asset, license_for, operator, asker):
+def test_register_derivative__license_of_someone_else__reverts(make_asset, license_for, operator,
+                                                               asker):
     parent = make_asset()
     license_for(operator, parent)
     with boa.reverts("registry: license token required"):
@@ -317,7 +333,8 @@ def test_register_derivative__reciprocal_mismatch__reverts(make_asset, asker, ch
         make_asset(owner=asker, parents=[parent], terms=reciprocal.but(**change))
 
 
-def test_register_derivative__reciprocal_follows_tightened_consent(make_asset, registry, creator, asker):
+def test_register_derivative__reciprocal_follows_tightened_consent(make_asset, registry, creator,
+                                                                   asker):
     reciprocal = NON_COMMERCIAL.but(derivatives_reciprocal=True)
     parent = make_asset(terms=reciprocal)
     registry.setAIConsent(parent, False, True, True, False, sender=creator)
@@ -328,7 +345,8 @@ def test_register_derivative__reciprocal_follows_tightened_consent(make_asset, r
 
 def test_register_derivative__parents_royalty_10000(make_asset, registry, asker):
     parents = [make_asset(terms=NON_COMMERCIAL.but(royalty_bps=bps)) for bps in (6_000, 4_000)]
-    assert registry.parentsOf(make_asset(owner=asker, parents=parents, terms=NON_COMMERCIAL)) == parents
+    child = make_asset(owner=asker, parents=parents, terms=NON_COMMERCIAL)
+    assert registry.parentsOf(child) == parents
 
 
 def test_register_derivative__parents_royalty_over_10000__reverts(make_asset, asker):
@@ -373,8 +391,10 @@ def test_register_model__from_other_kinds__reverts(make_asset, operator, parent_
 
 
 def test_register_output__may_name_a_model_without_ai_consent(make_asset, registry, asker):
-    model = make_asset(kind=MODEL, terms=NON_COMMERCIAL.but(ai_fine_tuning=False, ai_training=False))
-    assert registry.parentsOf(make_asset(owner=asker, kind=OUTPUT, parents=[model], terms=NON_COMMERCIAL)) == [model]
+    no_ai = NON_COMMERCIAL.but(ai_fine_tuning=False, ai_training=False)
+    model = make_asset(kind=MODEL, terms=no_ai)
+    output = make_asset(owner=asker, kind=OUTPUT, parents=[model], terms=NON_COMMERCIAL)
+    assert registry.parentsOf(output) == [model]
 
 
 # --------------------------------------------------------------- ancestors --
@@ -414,11 +434,15 @@ def test_set_ai_consent__tightens(make_asset, registry, creator):
     registry.setAIConsent(asset_id, False, True, True, False, sender=creator)
     logs = registry.get_logs()
     assert [type(log).__name__ for log in logs] == ["AIConsentTightened", "MetadataUpdate"]
-    assert (logs[0].asset_id, logs[0].ai_training, logs[0].ai_output_commercial) == (asset_id, False, False)
+    tightened = logs[0]
+    assert tightened.asset_id == asset_id
+    assert (tightened.ai_training, tightened.ai_fine_tuning) == (False, True)
+    assert (tightened.ai_retrieval, tightened.ai_output_commercial) == (True, False)
     assert tuple(logs[1])[1:] == (asset_id,)  # MetadataUpdate(_tokenId)
     assert registry.aiConsent(asset_id) == (False, True, True, False)
     terms = registry.licenseTerms(asset_id)
-    assert (terms.commercial_use, terms.derivatives_allowed, terms.royalty_bps) == (True, True, OPEN.royalty_bps)
+    assert (terms.commercial_use, terms.derivatives_allowed) == (True, True)
+    assert terms.royalty_bps == OPEN.royalty_bps
 
 
 def test_set_ai_consent__widening__reverts(make_asset, registry, creator):
@@ -509,17 +533,20 @@ def test_mint_license__fee_overflow__reverts(make_asset, registry, fund, asker):
         registry.mintLicense(asset_id, 2**158, asker, sender=asker)
 
 
+def register_unwired(registry, terms: Terms, owner: str) -> int:
+    return registry.register(WORK, new_content_hash(), METADATA_URI, [], terms.abi(), sender=owner)
+
+
 def test_mint_license__router_not_set__reverts(unwired, creator, asker):
     registry = unwired.registry
-    asset_id = registry.register(WORK, new_content_hash(), METADATA_URI, [], OPEN.abi(), sender=creator)
+    asset_id = register_unwired(registry, OPEN, creator)
     with boa.reverts("registry: royalty router not set"):
         registry.mintLicense(asset_id, 1, asker, sender=asker)
 
 
 def test_mint_license__free_without_router(unwired, creator, asker):
     registry = unwired.registry
-    asset_id = registry.register(WORK, new_content_hash(), METADATA_URI, [], OPEN.but(minting_fee=0).abi(),
-                                 sender=creator)
+    asset_id = register_unwired(registry, OPEN.but(minting_fee=0), creator)
     registry.mintLicense(asset_id, 1, asker, sender=asker)
     assert registry.licenseBalance(asker, asset_id) == 1
 
@@ -725,8 +752,11 @@ terms_strategy = st.builds(
 
 
 @FUZZ
-@given(kind=st.integers(0, AGENT), terms=terms_strategy, uri=st.text(max_size=64).filter(
-    lambda text: len(text.encode()) <= 256) | st.text(alphabet="abc/:.", min_size=200, max_size=256))
+@given(
+    kind=st.integers(0, AGENT),
+    terms=terms_strategy,
+    uri=st.text(max_size=64) | st.text(alphabet="abc/:.", min_size=200, max_size=256),
+)
 def test_register__fuzz_roundtrip(registry, token, creator, kind, terms, uri):
     """Whatever is registered reads back exactly (packing is lossless)."""
     with fresh_state():

@@ -10,7 +10,9 @@ breaks a derivative rule, and after every step we check (SPEC.md):
 - I1 `token.balanceOf(router) == Σ pending + Σ claimable + surplus`;
 - I2 `totalPaid == Σ pending + Σ claimable + totalClaimed`;
 - I3 every asset's pending and claimable, every persona's token balance and
-  licence balance equal the model's: nobody receives what is not theirs;
+  licence balance equal the model's: nobody receives what is not theirs
+  (after each step the entries the step may have touched, plus every
+  balance; at the end of each run, all of them);
 - I4 no registration that breaks a derivative or consent rule succeeds.
 """
 
@@ -21,8 +23,15 @@ from dataclasses import dataclass, field
 import boa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule, \
-    run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from .conftest import (
     AGENT,
@@ -95,12 +104,21 @@ class RoyaltyMachine(RuleBasedStateMachine):
         self.token, self.registry, self.router = system.token, system.registry, system.router
         self.people = personas
         self.model = Model()
+        # Ledger entries the last step may have changed; the rest cannot
+        # have moved, and `teardown` re-reads everything to prove it.
+        self.dirty_assets: set[int] = set()
+        self.dirty_licences: set[tuple[int, int]] = set()
         for person in personas:
             self.token.mint(person, FUNDS, sender=deployer)
             self.token.approve(self.router.address, MAX_UINT256, sender=person)
 
     def teardown(self):
-        self.anchor.__exit__(None, None, None)
+        try:
+            self.dirty_assets = set(self.model.assets)
+            self.dirty_licences = set(self.model.licences)
+            self.ledgers_match_the_model()
+        finally:
+            self.anchor.__exit__(None, None, None)
 
     # ------------------------------------------------------------- helpers --
 
@@ -113,7 +131,8 @@ class RoyaltyMachine(RuleBasedStateMachine):
     def absolute(self, terms: Terms) -> Terms:
         return terms.but(expiration=self.now() + terms.expiration) if terms.expiration else terms
 
-    def registration_error(self, sender: int, kind: int, parents: list[int], terms: Terms) -> str | None:
+    def registration_error(self, sender: int, kind: int, parents: list[int],
+                           terms: Terms) -> str | None:
         """The contract's checks, in its order; None if it must succeed."""
         if terms.expiration and terms.expiration <= self.now():
             return "registry: terms already expired"
@@ -129,7 +148,8 @@ class RoyaltyMachine(RuleBasedStateMachine):
                 return "registry: parent terms expired"
             if not pt.derivatives_allowed:
                 return "registry: parent forbids derivatives"
-            if pt.derivatives_approval and sender != parent.owner and (parent_id, sender) not in self.model.approvals:
+            approved = sender == parent.owner or (parent_id, sender) in self.model.approvals
+            if pt.derivatives_approval and not approved:
                 return "registry: derivative not approved"
             if pt.derivatives_reciprocal and terms != pt:
                 return "registry: reciprocal terms mismatch"
@@ -156,6 +176,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
         return None
 
     def credit(self, asset_id: int, amount: int, payer: int) -> None:
+        self.dirty_assets.add(asset_id)
         self.model.assets[asset_id].pending += amount
         self.model.total_paid += amount
         self.model.balances[payer] -= amount
@@ -165,6 +186,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
         if asset is None or asset.pending == 0:
             return 0
         amount, asset.pending = asset.pending, 0
+        self.dirty_assets.update([asset_id, *asset.parents])
         to_parents = 0
         for parent_id in asset.parents:
             share = amount * self.model.assets[parent_id].terms.royalty_bps // BPS
@@ -198,7 +220,8 @@ class RoyaltyMachine(RuleBasedStateMachine):
         buy_licences=st.booleans(),
         unknown_parent=st.sampled_from([False] * 9 + [True]),
     )
-    def register_derivative(self, owner, kind, parents, terms, copy_first, buy_licences, unknown_parent):
+    def register_derivative(self, owner, kind, parents, terms, copy_first, buy_licences,
+                            unknown_parent):
         """Anything goes: the model predicts success or the exact reason."""
         if unknown_parent:
             parents = [*parents, len(self.model.assets) + 100]
@@ -221,7 +244,8 @@ class RoyaltyMachine(RuleBasedStateMachine):
                   and not self.expired(self.model.assets[p])]
         if not usable:
             return parents[0]
-        kind = MODEL if model and all(self.model.assets[p].kind in (DATASET, MODEL) for p in usable) else WORK
+        trainable = all(self.model.assets[p].kind in (DATASET, MODEL) for p in usable)
+        kind = MODEL if model and trainable else WORK
         for parent_id in usable:
             parent = self.model.assets[parent_id]
             if parent.terms.derivatives_approval and owner != parent.owner:
@@ -233,21 +257,22 @@ class RoyaltyMachine(RuleBasedStateMachine):
     def attempt_derivative(self, owner, kind, parents, terms, buy_licences):
         if buy_licences and terms.commercial_use:
             for parent_id in dict.fromkeys(parents):
-                if parent_id in self.model.assets and not self.expired(self.model.assets[parent_id]):
+                parent = self.model.assets.get(parent_id)
+                if parent is not None and not self.expired(parent):
                     self.mint_license(owner, parent_id, 1, owner)
         expected = self.registration_error(owner, kind, parents, terms)
+        args = (kind, new_content_hash(), "ipfs://d", parents, terms.abi())
         if expected is not None:
             with boa.reverts(expected):
-                self.registry.register(kind, new_content_hash(), "ipfs://d", parents, terms.abi(),
-                                       sender=self.people[owner])
+                self.registry.register(*args, sender=self.people[owner])
             return parents[0] if parents[0] in self.model.assets else 1  # the bundle may repeat
-        asset_id = self.registry.register(kind, new_content_hash(), "ipfs://d", parents, terms.abi(),
-                                          sender=self.people[owner])
+        asset_id = self.registry.register(*args, sender=self.people[owner])
         assert asset_id == len(self.model.assets) + 1
         ancestors = sum(1 + self.model.assets[p].ancestors for p in parents)
         if terms.commercial_use:
             for parent_id in parents:
                 self.model.licences[(owner, parent_id)] -= 1
+                self.dirty_licences.add((owner, parent_id))
         self.model.assets[asset_id] = Asset(asset_id, owner, kind, terms, list(parents), ancestors)
         assert list(self.registry.parentsOf(asset_id)) == list(parents)
         assert self.registry.ancestorCount(asset_id) == ancestors
@@ -257,25 +282,29 @@ class RoyaltyMachine(RuleBasedStateMachine):
           receiver=st.integers(0, PERSONAS - 1))
     def mint_license(self, payer, asset_id, amount, receiver):
         asset = self.model.assets[asset_id]
+        args = (asset_id, amount, self.people[receiver])
         if self.expired(asset):
             with boa.reverts("registry: license terms expired"):
-                self.registry.mintLicense(asset_id, amount, self.people[receiver], sender=self.people[payer])
+                self.registry.mintLicense(*args, sender=self.people[payer])
             return
-        self.registry.mintLicense(asset_id, amount, self.people[receiver], sender=self.people[payer])
+        self.registry.mintLicense(*args, sender=self.people[payer])
         fee = asset.terms.minting_fee * amount
         if fee:
             self.credit(asset_id, fee, payer)
         key = (receiver, asset_id)
         self.model.licences[key] = self.model.licences.get(key, 0) + amount
+        self.dirty_licences.add(key)
 
     @rule(payer=st.integers(0, PERSONAS - 1), asset_id=assets, amount=amounts)
     def pay(self, payer, asset_id, amount):
         self.router.pay(asset_id, amount, sender=self.people[payer])
         self.credit(asset_id, amount, payer)
 
-    @rule(payer=st.integers(0, PERSONAS - 1), batch=st.lists(st.tuples(assets, amounts), min_size=1, max_size=8))
+    @rule(payer=st.integers(0, PERSONAS - 1),
+          batch=st.lists(st.tuples(assets, amounts), min_size=1, max_size=8))
     def pay_batch(self, payer, batch):
-        self.router.payBatch([a for a, _ in batch], [x for _, x in batch], sender=self.people[payer])
+        ids, values = [a for a, _ in batch], [x for _, x in batch]
+        self.router.payBatch(ids, values, sender=self.people[payer])
         for asset_id, amount in batch:
             self.credit(asset_id, amount, payer)
 
@@ -295,6 +324,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
             with boa.reverts("router: caller is not the asset owner"):
                 self.router.claim(asset_id, sender=self.people[caller])
             return
+        self.dirty_assets.add(asset_id)
         assert self.router.claim(asset_id, sender=self.people[caller]) == asset.claimable
         self.model.balances[caller] += asset.claimable
         self.model.total_claimed += asset.claimable
@@ -313,7 +343,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
         self.model.balances[sender] -= amount
         self.model.surplus += amount
 
-    @rule(asset_id=assets, keep=st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()))
+    @rule(asset_id=assets, keep=st.tuples(*[st.booleans()] * 4))
     def set_ai_consent(self, asset_id, keep):
         asset = self.model.assets[asset_id]
         t = asset.terms
@@ -329,8 +359,12 @@ class RoyaltyMachine(RuleBasedStateMachine):
     @rule(asset_id=assets, registrant=st.integers(0, PERSONAS - 1), approved=st.booleans())
     def approve_derivative(self, asset_id, registrant, approved):
         owner = self.model.assets[asset_id].owner
-        self.registry.approveDerivative(asset_id, self.people[registrant], approved, sender=self.people[owner])
-        (self.model.approvals.add if approved else self.model.approvals.discard)((asset_id, registrant))
+        self.registry.approveDerivative(asset_id, self.people[registrant], approved,
+                                        sender=self.people[owner])
+        if approved:
+            self.model.approvals.add((asset_id, registrant))
+        else:
+            self.model.approvals.discard((asset_id, registrant))
 
     @precondition(lambda self: any(a.terms.expiration for a in self.model.assets.values()))
     @rule(seconds=st.integers(1, 3_000))
@@ -351,13 +385,17 @@ class RoyaltyMachine(RuleBasedStateMachine):
 
     @invariant()
     def ledgers_match_the_model(self):
-        for asset in self.model.assets.values():  # I3
-            assert (self.router.pending(asset.id), self.router.claimable(asset.id)) == (asset.pending,
-                                                                                         asset.claimable)
+        for asset_id in self.dirty_assets:  # I3
+            asset = self.model.assets[asset_id]
+            assert self.router.pending(asset_id) == asset.pending
+            assert self.router.claimable(asset_id) == asset.claimable
+        for holder, asset_id in self.dirty_licences:
+            held = self.registry.licenseBalance(self.people[holder], asset_id)
+            assert held == self.model.licences[(holder, asset_id)]
+        self.dirty_assets.clear()
+        self.dirty_licences.clear()
         for person, balance in zip(self.people, self.model.balances):
             assert self.token.balanceOf(person) == balance
-        for (holder, asset_id), count in self.model.licences.items():
-            assert self.registry.licenseBalance(self.people[holder], asset_id) == count
         assert self.registry.totalAssets() == len(self.model.assets)  # I4: no stray registration
 
 

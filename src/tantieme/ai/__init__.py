@@ -8,6 +8,7 @@ result with :func:`fee`.
 
 from tantieme.ai.answer import Answer, Source, ask
 from tantieme.ai.attribution import Attribution, attribute
+from tantieme.ai.backends.llamacpp import default_model_path
 from tantieme.ai.documents import extract_text, read_document
 from tantieme.ai.index import Hit, Index, Work
 from tantieme.ai.metering import Offer, fee
@@ -26,6 +27,7 @@ __all__ = [
     "Work",
     "ask",
     "attribute",
+    "default_model_path",
     "extract_text",
     "fee",
     "load_model",

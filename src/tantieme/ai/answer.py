@@ -9,6 +9,7 @@ read it either.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
@@ -19,12 +20,32 @@ from tantieme.ai.models import Model
 from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, build_messages
 from tantieme.errors import AIError
 
-__all__ = ["Answer", "Source", "ask", "select_sources"]
+__all__ = ["Answer", "Source", "ask", "select_sources", "trim_repetition"]
 
 Consents = Callable[[int], bool]
 
 #: an answer is one paragraph: a blank line ends it (small models ramble on)
 STOP = ("\n\n",)
+
+_SENTENCE = re.compile(r"\s*(?:\d+[.)]\s*)?[^.!?\n]+(?:[.!?]+|\n|$)")
+_LIST_MARK = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s*")
+
+
+def trim_repetition(text: str) -> str:
+    """Cut ``text`` before the first sentence that repeats an earlier one.
+
+    Greedy decoding of a small model can loop ("2. Measure the chain. 3.
+    Measure the chain. ..."); list numbers are ignored when comparing, and
+    sentences under three words never count as repeats.
+    """
+    seen: set[str] = set()
+    for m in _SENTENCE.finditer(text):
+        key = " ".join(_LIST_MARK.sub("", m.group()).lower().split()).rstrip(".!?")
+        if len(key.split()) >= 3:
+            if key in seen:
+                return text[: m.start()].rstrip()
+            seen.add(key)
+    return text
 
 
 @dataclass(frozen=True)
@@ -193,9 +214,10 @@ def ask(
     messages = build_messages(question, sources)
     generation = model.generate(messages, max_tokens=max_tokens, stop=STOP)
     t2 = time.perf_counter()
+    text = trim_repetition(generation.text)
     similarity = {s.number: max(h.dense for h in g) for s, g in zip(sources, groups)}
     result: Attribution = attribute(
-        model, question, sources, generation.text, mode=attribution, retrieval_scores=similarity
+        model, question, sources, text, mode=attribution, retrieval_scores=similarity
     )
     t3 = time.perf_counter()
     out_sources = tuple(
@@ -213,7 +235,7 @@ def ask(
     )
     return Answer(
         question=question,
-        text=generation.text.strip(),
+        text=text.strip(),
         sources=out_sources,
         own_knowledge=result.own_knowledge,
         prompt_tokens=generation.prompt_tokens,

@@ -13,7 +13,8 @@ Updates are incremental and atomic:
   leaves trailing rows that no chunk references; they are cut off on the next
   open. Nothing is ever half-indexed.
 - ``remove_work`` deletes the work's chunks in one transaction (from then on no
-  query can read them), then zeroes their vectors on disk. Dead rows are
+  query can read them; SQLite's ``secure_delete`` overwrites the freed text),
+  then zeroes their vectors on disk. Dead rows are
   compacted away into a new matrix file once they outnumber the live ones.
 - Writers take a file lock; readers in other processes notice a new
   ``generation`` in SQLite and reload.
@@ -49,6 +50,7 @@ from filelock import FileLock
 
 from tantieme.ai.chunking import chunk_text
 from tantieme.ai.embeddings import Embedder, default_embedder
+from tantieme.ai.threads import limit_blas_threads
 from tantieme.errors import AIError
 
 __all__ = ["Hit", "Index", "Work", "bm25_terms", "Allowed"]
@@ -169,7 +171,15 @@ class Index:
         embedder: Embedder | None = None,
         chunk_tokens: int = 160,
         chunk_overlap: int = 24,
+        blas_threads: int | None = 1,
     ) -> None:
+        """Open (or create) the index at ``path``.
+
+        ``blas_threads`` caps NumPy's BLAS threads process-wide (see
+        :mod:`tantieme.ai.threads`); ``None`` leaves them alone.
+        """
+        if blas_threads:
+            limit_blas_threads(blas_threads)
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._embedder = embedder
@@ -180,6 +190,8 @@ class Index:
         self._db = sqlite3.connect(self.path / "index.sqlite", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        # a removed work's text is overwritten on disk, not left in free pages
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
         with self._flock:
             self._init_meta()

@@ -6,8 +6,7 @@ import typer
 from rich.table import Table
 
 from tantieme import node as node_mod
-from tantieme import quickstart as qs
-from tantieme.assets.royalties import format_amount, pay
+from tantieme.assets.royalties import format_amount
 from tantieme.cli import app
 from tantieme.cli.output import JsonOption, console, emit, user_errors
 from tantieme.node import Node
@@ -17,32 +16,44 @@ from tantieme.node import Node
 def quickstart(as_json: bool = JsonOption) -> None:
     """Run tantieme end to end on the embedded chain with the sample corpus.
 
-    Sets up the node if needed, registers the sample works from several
-    creators, pays for their use, and shows who earned what upstream.
+    Sets up the node, registers the sample works from several creators (one
+    refusing AI use, one derivative, one training dataset), registers the local
+    model, asks three questions, settles them as one batch, shows who earned
+    what, and verifies one answer's record, proof and credential.
 
     Example: tantieme quickstart
     """
+    from tantieme import quickstart as qs
+    from tantieme.cli.ai_cmd import render_answer
+
     say = (lambda _msg: None) if as_json else console.print
     with user_errors(as_json):
         init = node_mod.init("embedded")
-        say(f"[bold]node[/] {init.address} on chain {init.chain_id} (dev key)")
+        say(f"[bold]node[/] {init.address} on the embedded chain {init.chain_id} (public dev key)")
         with Node.open() as node:
-            catalog = qs.Catalog.load()
-            say("[bold]registering the sample corpus[/]")
-            registered = qs.register_catalog(node, catalog, say)
-            paid = {}
-            for work in catalog.works:
-                asset_id = registered.assets[work["file"]]
-                amount = 10 * 10**18
-                pay(node, asset_id, amount)
-                paid[asset_id] = amount
-            earned = qs.collect_all(node, registered)
-        result = {"assets": registered.assets, "creators": registered.creators, "paid": paid, "earned": earned}
+            result = qs.run(node, say, None if as_json else render_answer)
 
-    def render(r: dict) -> None:
-        table = Table("creator", "account", "earned (TAI)")
-        for name, wei in r["earned"].items():
-            table.add_row(name, r["creators"][name], format_amount(wei))
+    def render(r: qs.Result) -> None:
+        table = Table("party", "role", "account", "earned (TAI)")
+        for e in r.earnings:
+            table.add_row(e.party, e.role, e.account[:10] + "…", format_amount(e.amount))
         console.print(table)
+        console.print("\n[bold]6. anyone can verify an answer from its record alone[/]")
+        for check in r.verification.checks:
+            mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+            console.print(f"{mark} {check.name}: {check.detail}")
 
-    emit(result, as_json, render)
+    data = {
+        "assets": result.registered.assets,
+        "model": result.model,
+        "answers": [{"question": a.answer.question, "answer": a.answer.text, "record": a.record.digest, "fee": a.fee,
+                     "sources": [{"asset": s.asset_id, "weight": s.weight} for s in a.answer.sources]} for a in result.answers],
+        "refused_work_read": result.refused_read,
+        "batches": result.settled,
+        "earnings": result.earnings,
+        "verified": result.verification.ok,
+        "checks": result.verification.checks,
+    }
+    emit(result if not as_json else data, as_json, render)
+    if not result.verification.ok or result.refused_read:
+        raise typer.Exit(1)

@@ -18,13 +18,14 @@
         - `deposit` / `withdraw` manage the prepaid deposits;
         - `claimRecord` mints one record of a settled batch as an ERC-721
           Data Anchoring Token (DAT, id `uint256(record digest)`) to its
-          payer, by Merkle inclusion proof (OpenZeppelin "standard-v1"
-          tree) and the payer's signature of the record;
+          payer: the ledger hashes the record itself and checks its leaf's
+          Merkle proof (OpenZeppelin "standard-v1" tree) against the
+          batch's root;
         - `verifyRecord` checks a record's inclusion for anyone, free.
         The DAT collection is snekmate's `erc721` (enumerable, EIP-4494
         `permit`); its EIP-712 domain ("tantieme InteractionLedger", "1")
         is the one batches and records are signed in (EIP-5267
-        `eip712Domain`). Rules and invariants: `LEDGER_SPEC.md`.
+        `eip712Domain`). Rules and invariants: `SPEC.md`.
 @custom:security Every function that moves tokens or mints is
                  `@nonreentrant` and follows checks-effects-interactions.
                  The token, registry and router are fixed at deployment and
@@ -33,7 +34,10 @@
                  EIP-1271. Per-batch amounts are bounded (total < 2**96 token
                  wei, count < 2**56 records) so an anchor packs in three
                  storage slots. Changing the split voids batches signed but
-                 not yet settled (their amounts no longer match it).
+                 not yet settled (their amounts no longer match it). Deposits
+                 can be withdrawn at any time: a signed batch is paid only if
+                 its payer's deposit or allowance still covers it when it is
+                 settled.
 """
 
 
@@ -65,6 +69,13 @@ implements: IERC721Permit
 # batches and records are signed in.
 from snekmate.utils.interfaces import IERC5267
 implements: IERC5267
+
+
+# @dev What the ledger calls on the router, and its wiring, checked once.
+interface IRoyaltyRouter:
+    def payBatch(asset_ids: DynArray[uint256, MAX_ASSETS], amounts: DynArray[uint256, MAX_ASSETS]): nonpayable
+    def token() -> address: view
+    def registry() -> address: view
 
 
 # @dev The owner (the DAO, later) sets the split and the commons pool.
@@ -115,13 +126,6 @@ exports: (
     ownable.transfer_ownership,
     ownable.renounce_ownership,
 )
-
-
-# @dev What the ledger calls on the router, and its wiring, checked once.
-interface IRoyaltyRouter:
-    def payBatch(asset_ids: DynArray[uint256, MAX_ASSETS], amounts: DynArray[uint256, MAX_ASSETS]): nonpayable
-    def token() -> address: view
-    def registry() -> address: view
 
 
 # @dev What the payer signs (EIP-712 `Batch`, field for field as
@@ -200,7 +204,8 @@ struct DatInfo:
     batch_id: uint256
 
 
-# @dev A settled batch in storage: three slots (see `_pack_*`).
+# @dev A settled batch in storage, packed in three slots (`_settle`
+# writes it, `batches` and `_root_and_payer` read it).
 struct _StoredAnchor:
     # @dev Merkle root of the batch's records.
     root: bytes32

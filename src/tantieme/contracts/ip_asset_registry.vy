@@ -15,9 +15,10 @@
         tighten, never widen, their AI consent.
 
         The ERC-721 core is our own minimal, non-enumerable one: snekmate's
-        `erc721` is enumerable and keeps a separate token URI string, whose
-        extra storage writes alone cost more than the whole gas budget
-        allows (measured figures in `SPEC.md`). Asset data is packed:
+        `erc721` is enumerable and keeps a separate token URI string; one
+        mint with a 60-character URI costs 217,287 gas by itself, which
+        leaves no room for the asset's data in a 225,000 budget (figures in
+        `SPEC.md`). Asset data is packed:
         - `_core[id]`: owner, kind, parent count, ancestor count, terms
           flags, royalty bps and the first parent id (one slot),
         - `_record[content_hash]`: the asset id, metadata URI length,
@@ -253,8 +254,9 @@ _terms_ref_of: HashMap[bytes32, uint256]
 _terms_uris: HashMap[uint256, String[MAX_URI]]
 
 
-# @dev Number of stored terms URIs.
-_terms_uri_count: uint256
+# @dev Reference the next new terms URI gets (starts at 1, set at
+# deployment so that no registration pays for a fresh counter slot).
+_next_terms_ref: uint256
 
 
 # @dev ERC-721 balances.
@@ -328,6 +330,7 @@ def __init__(token_: address):
     assert token_ != empty(address), "registry: token is the zero address"
     token = token_
     _DEPLOYER = msg.sender
+    self._next_terms_ref = 1
 
 
 # ASSETS #
@@ -436,6 +439,18 @@ def setAIConsent(asset_id: uint256, training: bool, fine_tuning: bool, retrieval
         ai_output_commercial=output_commercial,
     )
     log IERC4906.MetadataUpdate(_tokenId=asset_id)
+
+
+@external
+def registerTermsUri(uri: String[MAX_URI]) -> uint256:
+    """
+    @dev Stores a licence text URI ahead of use (anyone may; idempotent),
+         as a deployment does for the standard licence texts: assets that
+         cite a stored terms URI pay a lookup instead of storing it.
+    @param uri The terms URI (at most 256 bytes).
+    @return uint256 Its reference (0 for the empty URI).
+    """
+    return self._store_terms_uri(uri)
 
 
 # LICENCES #
@@ -744,7 +759,9 @@ def approve(_approved: address, _tokenId: uint256):
     """
     owner: address = self._owner_of(self._existing_core(_tokenId))
     assert _approved != owner, "registry: approval to current owner"
-    assert msg.sender == owner or self.isApprovedForAll[owner][msg.sender], "registry: caller is not owner nor approved for all"
+    assert (
+        msg.sender == owner or self.isApprovedForAll[owner][msg.sender]
+    ), "registry: caller is not owner nor approved for all"
     self._token_approvals[_tokenId] = _approved
     log IERC721.Approval(owner=owner, approved=_approved, token_id=_tokenId)
 
@@ -804,8 +821,12 @@ def _validate_terms(terms: LicenseTerms) -> uint256:
     assert convert(terms.royalty_bps, uint256) <= BPS, "registry: royalty bps exceeds 10000"
     assert terms.minting_fee <= _MAX_MINTING_FEE, "registry: minting fee too large"
     assert terms.currency == empty(address) or terms.currency == token, "registry: currency is not the AI token"
-    assert terms.expiration == 0 or convert(terms.expiration, uint256) > block.timestamp, "registry: terms already expired"
-    flags: uint256 = self._ai_flags(terms.ai_training, terms.ai_fine_tuning, terms.ai_retrieval, terms.ai_output_commercial)
+    assert (
+        terms.expiration == 0 or convert(terms.expiration, uint256) > block.timestamp
+    ), "registry: terms already expired"
+    flags: uint256 = self._ai_flags(
+        terms.ai_training, terms.ai_fine_tuning, terms.ai_retrieval, terms.ai_output_commercial
+    )
     if terms.commercial_use:
         flags |= _F_COMMERCIAL
     if terms.attribution:
@@ -902,9 +923,9 @@ def _store_terms_uri(uri: String[MAX_URI]) -> uint256:
     key: bytes32 = keccak256(uri)
     ref: uint256 = self._terms_ref_of[key]
     if ref == 0:
-        ref = self._terms_uri_count + 1
+        ref = self._next_terms_ref
         assert ref <= _MASK_32, "registry: terms URI references exhausted"
-        self._terms_uri_count = ref
+        self._next_terms_ref = ref + 1
         self._terms_ref_of[key] = ref
         self._terms_uris[ref] = uri
         log TermsUriStored(terms_ref=ref, uri=uri)

@@ -116,6 +116,8 @@ class Journal:
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a killed process loses no committed record (a power cut may lose the last few).
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
 
@@ -150,6 +152,7 @@ class Journal:
         self, signed: SignedRecord, chain_id: int, ledger: str, question: str, answer: str, details: dict
     ) -> RecordRow:
         record = signed.record
+        created_at = record.timestamp
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO records (digest, payer, chain_id, ledger, model, fee, created_at, signed, "
@@ -160,7 +163,10 @@ class Journal:
                     json.dumps(details, sort_keys=True),
                 ),
             )
-        return self.record(cursor.lastrowid)
+        return RecordRow(
+            id=cursor.lastrowid, signed=signed, chain_id=chain_id, ledger=ledger, question=question,
+            answer=answer, details=details, created_at=created_at, batch_id=None,
+        )
 
     def record(self, key: int | str) -> RecordRow:
         """A record by local id, or by digest (0x hex, or a unique prefix of at least 8 digits)."""

@@ -103,6 +103,8 @@ def _uints(values: Any, bits: int, what: str) -> tuple[int, ...]:
 def _address(value: Any, what: str, *, nonzero: bool = True) -> str:
     if isinstance(value, bytes | bytearray) and len(value) == 20:
         value = "0x" + bytes(value).hex()
+    if isinstance(value, str) and value in _CHECKSUMMED:  # the common case: a known good address
+        return value
     if not isinstance(value, str) or len(value) != 42 or value[:2] != "0x":
         raise LedgerError(f"{what} must be a 0x-prefixed 20-byte address, got {value!r}")
     try:
@@ -115,7 +117,13 @@ def _address(value: Any, what: str, *, nonzero: bool = True) -> str:
     address = to_checksum_address(value)
     if nonzero and address == ZERO_ADDRESS:
         raise LedgerError(f"{what} must not be the zero address")
+    if len(_CHECKSUMMED) < 4096:
+        _CHECKSUMMED.add(address)
     return address
+
+
+# Checksummed, non-zero addresses already validated (checksumming is slow).
+_CHECKSUMMED: set[str] = set()
 
 
 def _bytes32(value: Any, what: str) -> bytes:

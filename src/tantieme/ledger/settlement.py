@@ -23,7 +23,7 @@ from web3.logs import DISCARD
 from tantieme.config import home
 from tantieme.errors import ChainError, LedgerError
 from tantieme.ledger.journal import BatchRow, Journal, RecordRow
-from tantieme.ledger.netting import Netted, net
+from tantieme.ledger.netting import Netted, Split, net
 from tantieme.ledger.records import Batch, Domain, InteractionRecord, SignedRecord, record_tree
 from tantieme.node import Node
 
@@ -147,8 +147,12 @@ def due(node: Node, batch_size: int, max_age_s: int, book: Journal | None = None
 def finish(node: Node, row: BatchRow, payers: dict[str, LocalAccount], book: Journal) -> Settled:
     """Anchor a journaled batch, unless the chain already did (then just record that)."""
     ledger = node.ledger.functions
-    records = book.batch_records(row.id)
-    netted = _netted(node, [r.signed.record for r in records])
+    netted = Netted(
+        total=row.signed.batch.total,
+        split=Split.of(row.signed.batch.total, ledger.commons_bps().call(), ledger.operator_bps().call()),
+        assets=row.signed.batch.assets,
+        amounts=row.signed.batch.amounts,
+    )
     anchored = ledger.batchOfRoot(row.payer, row.root).call()
     if anchored:
         book.mark_settled(row.id, None, anchored)
