@@ -109,3 +109,20 @@ def verify(
     emit(report, as_json, render)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@app.command("dat")
+def claim_dat(
+    record: str = typer.Argument(..., help="A settled record of yours (local number or digest prefix)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Claim a settled record as an ERC-721 Data Anchoring Token (DAT), proven by its Merkle proof.
+
+    Example: tantieme dat 1
+    """
+    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+        book = settlement.journal()
+        row = book.record(record)
+        token_id = settlement.claim_dat(node, node.account, row, book)
+        data = {"record": row.digest, "token_id": str(token_id), "owner": node.ledger.functions.ownerOf(token_id).call()}
+    emit(data, as_json, lambda d: console.print(f"DAT {d['token_id'][:18]}… minted to {d['owner']} for record {d['record'][:18]}…"))

@@ -285,3 +285,27 @@ def _settled(row: BatchRow, chain_batch_id: int, netted: Netted, gas: int | None
         gas=gas,
         tx=tx,
     )
+
+
+def claim_dat(node: Node, payer: LocalAccount, row: RecordRow, book: Journal | None = None) -> int:
+    """Mint a settled record as an ERC-721 Data Anchoring Token to its payer; returns the token id."""
+    from tantieme.ledger.merkle import StandardMerkleTree
+
+    book = book or journal()
+    if row.batch_id is None or book.batch(row.batch_id).chain_batch_id is None:
+        raise LedgerError(f"record {row.id} is not settled yet: run `tantieme settle` first")
+    if payer.address != row.signed.record.payer:
+        raise LedgerError(f"record {row.id} belongs to its payer {row.signed.record.payer}")
+    batch = book.batch(row.batch_id)
+    proof = StandardMerkleTree.load(batch.tree).get_proof(row.signed.leaf())
+    rec = row.signed.record
+    struct = (
+        rec.payer, rec.operator, rec.model, rec.prompt_hash, rec.output_hash, list(rec.sources),
+        list(rec.weights), rec.prompt_tokens, rec.completion_tokens, rec.fee, rec.nonce, rec.timestamp,
+    )
+    as_payer = node.as_account(payer)
+    as_payer.conn.transact(
+        as_payer.ledger.functions.claimRecord(batch.chain_batch_id, struct, [bytes.fromhex(p[2:]) for p in proof]),
+        gas=400_000,
+    )
+    return row.signed.token_id
