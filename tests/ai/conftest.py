@@ -66,13 +66,6 @@ class FakeModel:
         return [self.answer_logprob(v, answer_text) for v in variants]
 
 
-@pytest.fixture(autouse=True)
-def tantieme_home(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    monkeypatch.setenv("TANTIEME_HOME", str(home))
-    return home
-
-
 @pytest.fixture
 def fake_model() -> FakeModel:
     return FakeModel()

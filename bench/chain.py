@@ -1,6 +1,6 @@
 """Embedded chain figures: throughput, startup on 1,000 blocks, log queries.
 
-    .venv/bin/python tests/chain/bench_embedded.py
+    python bench/chain.py
 
 Not collected by pytest (no `test_` prefix). Uses a throwaway directory.
 """
