@@ -13,6 +13,7 @@ demo: $(STAMP)
 	$(BIN)/tantieme quickstart
 
 test: $(STAMP) node_modules/.installed
+	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -30,7 +31,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 clean:

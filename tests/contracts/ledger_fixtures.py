@@ -23,6 +23,7 @@ from boa.util.abi import Address
 from eth_account import Account
 from eth_utils import keccak
 
+from tantieme.chain.permit import sign_permit
 from tantieme.ledger.records import Batch, Domain, InteractionRecord, SignedRecord
 
 from .conftest import CONTRACTS, MAX_UINT256, MODEL, OPEN, WORK, Signer, deploy_system
@@ -213,34 +214,7 @@ def settle(
 
 def permit_signature(token, owner: Signer, spender: str, value: int, deadline: int) -> tuple[int, bytes, bytes]:
     """An EIP-2612 permit of `owner` for `spender`, signed in the token's domain."""
-    from eth_account.messages import encode_typed_data
-
-    _, name, version, chain_id, verifying, _, _ = token.eip712Domain()
-    data = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": str(verifying)},
-        "message": {
-            "owner": owner.address, "spender": spender, "value": value, "nonce": token.nonces(owner.address),
-            "deadline": deadline,
-        },
-    }
-    signed = Account.sign_message(encode_typed_data(full_message=data), owner.key)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+    return sign_permit(owner, token.eip712Domain(), spender, value, token.nonces(owner.address), deadline)
 
 
 # ------------------------------------------------------------- records --

@@ -257,7 +257,7 @@ def test_transfer_ownership__to_the_dao(ledger, deployer, stranger):
 
 
 def test_settle__from_allowance(world, payer, operator, commons_pool):
-    ledger, token, router = world.ledger, world.token, world.router
+    ledger, router = world.ledger, world.router
     model, source = world.models[0], world.assets[10]
     total = 3 * ONE_TOKEN + 7
     commons_fee, operator_fee, to_assets = split(total)

@@ -87,7 +87,7 @@ def _units(text: str, max_tokens: int) -> list[_Unit]:
                 continue
             # A run-on "sentence": cut between words, max_tokens tokens at a time.
             words = list(re.finditer(r"\S+", text[s_start:s_end]))
-            piece_start, piece_size = None, 0
+            piece_start, piece_end, piece_size = None, s_start, 0
             for w in words:
                 w_size = count_tokenish(w.group())
                 if piece_start is not None and piece_size + w_size > max_tokens:

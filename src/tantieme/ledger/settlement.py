@@ -16,15 +16,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3.logs import DISCARD
 
+from tantieme.chain.permit import sign_permit
 from tantieme.config import home
 from tantieme.errors import ChainError, LedgerError
 from tantieme.ledger.journal import BatchRow, Journal, RecordRow
 from tantieme.ledger.netting import Netted, Split, net
-from tantieme.ledger.records import Batch, Domain, InteractionRecord, SignedRecord, record_tree
+from tantieme.ledger.records import Batch, Domain, InteractionRecord, record_tree
 from tantieme.node import Node
 
 DEFAULT_BATCH_SIZE = 100
@@ -240,35 +240,9 @@ def _vrs(signature: bytes) -> tuple[int, bytes, bytes]:
 def _permit(node: Node, payer: LocalAccount, value: int, deadline: int) -> tuple:
     """An EIP-2612 permit, signed by `payer`, letting the ledger take `value`."""
     token = node.token.functions
-    name, version, chain_id, verifying = token.eip712Domain().call()[1:5]
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": verifying},
-        "message": {
-            "owner": payer.address,
-            "spender": node.deployment.ledger,
-            "value": value,
-            "nonce": token.nonces(payer.address).call(),
-            "deadline": deadline,
-        },
-    }
-    sig = Account.sign_typed_data(payer.key, full_message=typed).signature
-    return value, deadline, *_vrs(bytes(sig))
+    nonce = token.nonces(payer.address).call()
+    v, r, s = sign_permit(payer, token.eip712Domain().call(), node.deployment.ledger, value, nonce, deadline)
+    return value, deadline, v, r, s
 
 
 def _settled(row: BatchRow, chain_batch_id: int, netted: Netted, gas: int | None, tx: str | None) -> Settled:
