@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -57,20 +59,18 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture
-def anvil() -> Iterator[str]:
-    """URL of a fresh anvil node (real binary, loopback, Prague like the embedded chain).
-
-    Its accounts are the dev accounts of `tantieme.chain.accounts`, account 0 the faucet.
-    """
+@contextlib.contextmanager
+def _running_anvil(*extra: str) -> Iterator[str]:
     binary = shutil.which("anvil") if not ANVIL.exists() else str(ANVIL)
     if binary is None:
-        pytest.skip(f"anvil is not installed ({ANVIL}): run `npm ci`")
+        if os.environ.get("CI"):
+            pytest.fail(f"anvil is not installed ({ANVIL}): `make test` installs it with npm")
+        pytest.skip(f"anvil is not installed ({ANVIL}): run `npm install`")
     for _ in range(3):  # the free port may be taken before anvil binds it
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         process = subprocess.Popen(
-            [binary, "--host", "127.0.0.1", "--port", str(port), "--silent", "--hardfork", "prague"]
+            [binary, "--host", "127.0.0.1", "--port", str(port), "--silent", "--hardfork", "prague", *extra]
         )
         deadline = time.monotonic() + 10
         while process.poll() is None and time.monotonic() < deadline and not _answers(url):
@@ -86,6 +86,23 @@ def anvil() -> Iterator[str]:
     finally:
         process.kill()
         process.wait()
+
+
+@pytest.fixture
+def anvil() -> Iterator[str]:
+    """URL of a fresh anvil node (real binary, loopback, Prague like the embedded chain).
+
+    Its accounts are the dev accounts of `tantieme.chain.accounts`, account 0 the faucet.
+    """
+    with _running_anvil() as url:
+        yield url
+
+
+@pytest.fixture
+def anvil_public() -> Iterator[str]:
+    """An anvil node posing as a public chain (an unknown chain id): no dev keys, no faucet."""
+    with _running_anvil("--chain-id", "8453000") as url:
+        yield url
 
 
 # ------------------------------------------------------------------ node --

@@ -17,10 +17,10 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eth_account.signers.local import LocalAccount
 
-from tantieme import ai
 from tantieme.assets import registry
 from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import LicenseTerms, preset
@@ -30,6 +30,9 @@ from tantieme.ledger import settlement
 from tantieme.ledger.journal import Journal, RecordRow
 from tantieme.node import Node
 from tantieme.provenance import CA, Consent, ModelRef, Source, ensure_ca, sign_answer
+
+if TYPE_CHECKING:
+    from tantieme import ai
 
 # Default offer: AI-token wei per million tokens (1 TAI = 10**18 wei).
 PRICE_PROMPT_PER_MILLION = 100 * 10**18
@@ -51,6 +54,8 @@ class ModelEntry:
 
     @property
     def offer(self) -> ai.Offer:
+        from tantieme import ai
+
         return ai.Offer(self.price_prompt_per_million, self.price_completion_per_million)
 
 
@@ -102,6 +107,8 @@ def register_model(
     bought first, as the registry requires. Registering the same weights again
     returns the existing entry.
     """
+    from tantieme import ai
+
     options = options or {}
     model = ai.load_model(backend, **options)
     weights_hash = (model.weights_hash or "").removeprefix("sha256:") or _identity_hash(backend, options)
@@ -144,8 +151,21 @@ def consents_to_retrieval(node: Node) -> Callable[[int], bool]:
     return lambda asset_id: bool(node.registry.functions.aiConsent(asset_id).call()[2])
 
 
-def sync_index(node: Node, index: ai.Index) -> list[int]:
-    """Index every work or dataset whose terms consent to retrieval and whose file this node has."""
+def check_readable(path: Path, media_type: str | None) -> None:
+    """Refuse, before registration, a document the index could not read (a clear `AIError`)."""
+    from tantieme import ai
+
+    if media_type in DOCUMENT_TYPES:
+        ai.read_document(path)
+
+
+def sync_index(node: Node, index: ai.Index, warn: Callable[[str], None] = lambda _m: None) -> list[int]:
+    """Index every work or dataset whose terms consent to retrieval and whose file this node has.
+
+    A document that cannot be read is skipped with a warning: it never stops a question.
+    """
+    from tantieme import ai
+
     added = []
     consents = consents_to_retrieval(node)
     for asset in registry.all_assets(node):
@@ -154,7 +174,11 @@ def sync_index(node: Node, index: ai.Index) -> list[int]:
         content = bytes.fromhex(asset.content_hash)
         if not node.store.has(content) or not consents(asset.id):
             continue
-        text = ai.extract_text(node.store.read_bytes(content), _file_name(asset))
+        try:
+            text = ai.extract_text(node.store.read_bytes(content), _file_name(asset))
+        except AIError as exc:
+            warn(f"asset {asset.id} is not indexed: {exc}")
+            continue
         index.add_work(asset.id, asset.title or f"asset {asset.id}", asset.owner, text)
         added.append(asset.id)
     return added
@@ -186,6 +210,8 @@ def ask(
     status: Callable[[str], None] = lambda _msg: None,
 ) -> Interaction:
     """Answer `question` from consenting works, charge `payer`, journal and credential it."""
+    from tantieme import ai
+
     if not question or not question.strip():
         raise AIError("the question is empty: ask something, e.g. tantieme ask \"How many hives fit on a roof?\"")
     payer = payer or node.account
@@ -194,7 +220,7 @@ def ask(
     model = ai.load_model(entry.backend, **entry.options)
     index = index or ai.Index(index_path())
     status("updating the index")
-    sync_index(node, index)
+    sync_index(node, index, status)
     status("answering")
     answer = ai.ask(
         question, index, model, consents_to_retrieval(node), k=k, max_tokens=max_tokens, attribution=attribution

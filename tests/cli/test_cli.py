@@ -106,3 +106,18 @@ def test_pay__zero__clear_error(initialised, tmp_path):
 def test_every_command_has_help_with_an_example():
     for command in ["init", "register", "assets", "show", "pay", "royalties", "claim", "consent", "faucet", "quickstart"]:
         assert "Example:" in run(command, "--help").output, command
+
+
+def test_register__unparsable_pdf_with_retrieval_consent__clear_error_nothing_registered(initialised, tmp_path):
+    broken = tmp_path / "paper.pdf"
+    broken.write_bytes(b"%PDF-1.7\n this is not a pdf body")
+    result = run("register", str(broken), "--terms", "open", ok=False)
+    assert "error:" in result.output
+    assert run_json("assets") == []
+
+
+def test_register__binary_file_as_text__clear_error(initialised, tmp_path):
+    binary = tmp_path / "notes.txt"
+    binary.write_bytes(bytes(range(256)) * 4)
+    assert "error:" in run("register", str(binary), "--terms", "open", ok=False).output
+    assert run_json("assets") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 import typer
@@ -13,6 +14,7 @@ from tantieme.assets.terms import PRESETS, LicenseTerms, preset
 from tantieme.cli import app
 from tantieme.cli.node_cmd import passphrase_prompt
 from tantieme.cli.output import JsonOption, console, emit, user_errors
+from tantieme.interaction import check_readable
 from tantieme.node import Node, parse_address
 
 license_app = typer.Typer(help="Licence tokens: the right to build commercial derivatives.", no_args_is_help=True)
@@ -95,6 +97,8 @@ def register(
     """
     with user_errors(as_json), Node.open(passphrase_prompt()) as node:
         chosen = _terms(terms, royalty, fee, expires, ai, no_ai, terms_uri)
+        if chosen.ai_retrieval and kind in ("work", "dataset"):
+            check_readable(file, mimetypes.guess_type(file.name)[0])
         asset = registry.register(node, file, kind=kind, terms=chosen, parents=tuple(parent or ()), title=title)
     emit(asset.to_json(), as_json, lambda _: (console.print(f"registered [bold]#{asset.id}[/]"), _render_asset(asset)))
 
