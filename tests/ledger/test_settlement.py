@@ -147,3 +147,20 @@ def test_settle__killed_mid_settlement__restart_completes_once(tmp_path, where):
         assert node.ledger.functions.batchCount().call() == 1
         assert settlement.settle(node, {PAYER.address: PAYER}) == []
     assert all(r.batch_id == done.batch for r in book.records())
+
+
+def test_finish__expired_batch_signature__is_signed_again_and_settles(node, market):
+    import time as time_mod
+
+    _record(node, market, fee=10**15)
+    book = settlement.journal()
+    records = book.pending(PAYER.address, node.conn.chain_id, node.deployment.ledger, 100)
+    row = settlement._sign_batch(node, PAYER, records, book)
+    stale = settlement._with_deadline(row.signed.batch)
+    data = stale.to_dict()
+    data["deadline"] = int(time_mod.time()) - 1
+    expired = type(stale).from_dict(data).sign(PAYER, settlement.domain(node))
+    book.resign(row.id, expired)
+    (done,) = settlement.settle(node, {PAYER.address: PAYER})
+    assert done.batch == row.id
+    assert book.batch(row.id).signed.batch.deadline > time_mod.time()

@@ -239,6 +239,11 @@ class Journal:
                 raise LedgerError("records were batched by another process meanwhile; settle again")
         return self.batch(batch_id)
 
+    def resign(self, batch_id: int, signed: SignedBatch) -> None:
+        """Keep a batch's fresh signature (same root and nonce, a later deadline)."""
+        with self.transaction() as db:
+            db.execute("UPDATE batches SET signed = ? WHERE id = ? AND status = 'signed'", (signed.to_json(), batch_id))
+
     def mark_settled(self, batch_id: int, tx_hash: str | None, chain_batch_id: int) -> None:
         with self.transaction() as db:
             db.execute(

@@ -169,6 +169,7 @@ def finish(node: Node, row: BatchRow, payers: dict[str, LocalAccount], book: Jou
         if payer is None:
             raise LedgerError(f"batch {row.id} expired and only its payer {row.payer} can sign it again")
         signed = _with_deadline(signed.batch).sign(payer, domain(node))
+        book.resign(row.id, signed)
     batch = signed.batch
     args = (_batch_struct(batch), row.payer, *_vrs(signed.signature), f"tantieme:batch:{row.root}")
     gas = _SETTLE_BASE_GAS + _SETTLE_PER_ASSET_GAS * len(batch.assets)
