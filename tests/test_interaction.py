@@ -70,6 +70,12 @@ def test_verify__tampered_answer_sidecar_or_record__fails_with_the_reason(node, 
     result.answer_path.write_text(original)
     assert verify(node, book, str(result.answer_path), ca).ok
 
+    document = interaction.answer_document(result.record)
+    assert json.loads(document.read_text())["record"] == result.record.digest
+    assert verify(node, book, str(document), ca).ok  # the JSON answer names its record too
+    document.write_text(document.read_text().replace('"fee"', '"Fee"'))
+    assert _checks(verify(node, book, result.record.digest, ca))["content credential (JSON)"] is False
+
     signed = json.loads(book.db.execute("SELECT signed FROM records WHERE id = ?", (result.record.id,)).fetchone()[0])
     signed["record"]["fee"] = str(int(signed["record"]["fee"]) * 2)
     book.db.execute("UPDATE records SET signed = ? WHERE id = ?", (json.dumps(signed), result.record.id))

@@ -254,23 +254,36 @@ def answers_dir() -> Path:
 
 
 def answer_file(row: RecordRow) -> Path:
+    """The answer as text, with its `.c2pa` sidecar beside it."""
     return answers_dir() / f"{row.digest[2:18]}.txt"
 
 
+def answer_document(row: RecordRow) -> Path:
+    """The answer as JSON (question, answer, sources, record), with its own sidecar."""
+    return answers_dir() / f"{row.digest[2:18]}.answer.json"
+
+
 def write_answer(node: Node, row: RecordRow, entry: ModelEntry) -> tuple[Path, Path]:
-    """Write the answer text and its C2PA sidecar (record id, sources, consent)."""
-    path = answer_file(row)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(row.answer)
+    """Write the answer as text and as JSON, each with a C2PA credential; return the text and its sidecar."""
     rec = row.signed.record
     sources = []
     for asset_id, weight in zip(rec.sources, rec.weights, strict=True):
         asset = registry.get(node, asset_id)
         sources.append(Source(asset_id=asset_id, title=asset.title or "", weight_bps=weight, consent=Consent(**asset.terms.ai_consent())))
-    credential = sign_answer(
-        path,
+    text = answer_file(row)
+    text.parent.mkdir(parents=True, exist_ok=True)
+    text.write_text(row.answer)
+    document = answer_document(row)
+    document.write_text(json.dumps({
+        "question": row.question,
+        "answer": row.answer,
+        "model": {"asset": entry.asset_id, "name": entry.name, "weights_sha256": entry.weights_hash},
+        "sources": [{"asset": s.asset_id, "title": s.title, "weight_bps": s.weight_bps} for s in sources],
+        "record": row.digest,
+        "fee": str(rec.fee),
+    }, indent=2, sort_keys=True))
+    common = dict(
         ca=node_ca(),
-        format="text/plain",
         title=f"Answer {row.digest[:18]}",
         model=ModelRef(name=entry.name, asset_id=entry.asset_id, weights_hash=entry.weights_hash),
         sources=sources,
@@ -280,7 +293,8 @@ def write_answer(node: Node, row: RecordRow, entry: ModelEntry) -> tuple[Path, P
         contracts={"ledger": row.ledger, "registry": node.deployment.registry},
         prompt_text=row.question,
     )
-    return path, credential
+    sign_answer(document, format="application/json", **common)
+    return text, sign_answer(text, format="text/plain", **common)
 
 
 def _identity_hash(backend: str, options: dict) -> str:

@@ -67,6 +67,7 @@ def answer_json(i: interaction.Interaction) -> dict:
         "model": i.model.asset_id,
         "record": i.record.digest,
         "answer_file": str(i.answer_path),
+        "answer_document": str(interaction.answer_document(i.record)),
         "credential": str(i.credential_path),
     }
 

@@ -73,7 +73,7 @@ def find_record(book: Journal, target: str, trust_anchor_pem: bytes) -> tuple[Re
 
 
 def verify(node: Node, book: Journal, target: str, trust_anchor_pem: bytes) -> Report:
-    from tantieme.interaction import answer_file
+    from tantieme.interaction import answer_document, answer_file
 
     row, given_file = find_record(book, target, trust_anchor_pem)
     signed = row.signed
@@ -82,7 +82,11 @@ def verify(node: Node, book: Journal, target: str, trust_anchor_pem: bytes) -> R
     domain = Domain(chain_id=row.chain_id, verifying_contract=row.ledger)
 
     report.add("prompt hash", hashlib.sha256(row.question.encode()).digest() == rec.prompt_hash, "sha256 of the question")
-    answer_path = given_file or answer_file(row)
+    answer_path, document = answer_file(row), answer_document(row)
+    if given_file is not None and given_file.suffix.lower() == ".json":
+        document = given_file
+    elif given_file is not None:
+        answer_path = given_file
     answer_text = answer_path.read_text() if answer_path.is_file() else row.answer
     report.add(
         "output hash",
@@ -121,22 +125,28 @@ def verify(node: Node, book: Journal, target: str, trust_anchor_pem: bytes) -> R
             ).call()
             report.add("proof on chain", ok, "InteractionLedger.verifyRecord")
 
-    if answer_path.is_file():
-        try:
-            credential = verify_credential(answer_path, trust_anchor_pem=trust_anchor_pem)
-        except ProvenanceError as exc:
-            report.add("content credential", False, str(exc))
-        else:
-            named = (credential.interaction or {}).get("record_id") == row.digest
-            detail = credential.status + ("" if named else ", names another record")
-            if credential.reasons:
-                detail += ": " + ", ".join(credential.reasons)
-            report.add("content credential", credential.status == "Trusted" and named, f"C2PA {detail}")
-    else:
-        report.add("content credential", False, f"{answer_path} is missing")
+    _check_credential(report, "content credential", answer_path, row, trust_anchor_pem)
+    if document.is_file():
+        _check_credential(report, "content credential (JSON)", document, row, trust_anchor_pem)
 
     _provenance(node, report, row)
     return report
+
+
+def _check_credential(report: Report, name: str, path: Path, row: RecordRow, anchor: bytes) -> None:
+    if not path.is_file():
+        report.add(name, False, f"{path} is missing")
+        return
+    try:
+        credential = verify_credential(path, trust_anchor_pem=anchor)
+    except ProvenanceError as exc:
+        report.add(name, False, str(exc))
+        return
+    named = (credential.interaction or {}).get("record_id") == row.digest
+    detail = credential.status + ("" if named else ", names another record")
+    if credential.reasons:
+        detail += ": " + ", ".join(credential.reasons)
+    report.add(name, credential.status == "Trusted" and named, f"C2PA {detail}")
 
 
 def _provenance(node: Node, report: Report, row: RecordRow) -> None:
