@@ -17,11 +17,11 @@ question over the same sources gives the same answer and the same fee.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal, Protocol, Sequence, TypedDict, runtime_checkable
 
+from tantieme.assets.store import sha256_file
 from tantieme.errors import AIError
 
 __all__ = [
@@ -160,13 +160,9 @@ def render_chat(
         raise AIError(f"cannot render the model's chat template: {exc}") from exc
 
 
-def file_sha256(path: str | Path, chunk_size: int = 1 << 20) -> str:
-    """``"sha256:<hex>"`` of a file, read in chunks (weights can be gigabytes)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk_size):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
+def file_sha256(path: str | Path) -> str:
+    """``"sha256:<hex>"`` of a file (the content hash the registry records for the weights)."""
+    return "sha256:" + sha256_file(Path(path)).hex()
 
 
 # --------------------------------------------------------------------------- #
