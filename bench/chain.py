@@ -14,39 +14,28 @@ import tempfile
 import time
 from pathlib import Path
 
-import vyper
+from tantieme.chain import artifacts, connect, dev_account, open_embedded
+from tantieme.chain.deploy import TOKEN_EIP712_VERSION, TOKEN_NAME, TOKEN_SYMBOL
 
-from tantieme.chain import connect, dev_account, open_embedded
-
-SOURCE = """# pragma version 0.4.3
-event Stored:
-    who: indexed(address)
-    value: uint256
-
-value: public(uint256)
-
-
-@external
-def store(v: uint256):
-    self.value = v
-    log Stored(who=msg.sender, value=v)
-"""
 N = 300
 
 
 def main() -> None:
     root = Path(tempfile.mkdtemp())
     directory = root / "chain"
-    out = vyper.compile_code(SOURCE, output_formats=["abi", "bytecode"])
+    token_artifact = artifacts.load("ai_token")
     with connect(directory=directory) as conn:
         w3, to = conn.w3, dev_account(1).address
-        address = conn.transact({"data": out["bytecode"]})["contractAddress"]
-        contract = w3.eth.contract(address=address, abi=out["abi"])
+        factory = w3.eth.contract(abi=token_artifact.abi, bytecode=token_artifact.bytecode)
+        deploy = factory.constructor(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_EIP712_VERSION)
+        address = conn.transact(deploy, gas=8_000_000)["contractAddress"]
+        contract = w3.eth.contract(address=address, abi=token_artifact.abi)
+        conn.transact(contract.functions.mint(conn.account.address, 10**30), gas=200_000)
         cases = (
             ("ETH transfer, explicit gas", lambda i: {"to": to, "value": 1}, 21_000),
             ("ETH transfer, estimated gas", lambda i: {"to": to, "value": 1}, None),
-            ("contract call, explicit gas", lambda i: contract.functions.store(i + 1), 60_000),
-            ("contract call, estimated gas", lambda i: contract.functions.store(i + 1), None),
+            ("token transfer, explicit gas", lambda i: contract.functions.transfer(to, i + 1), 60_000),
+            ("token transfer, estimated gas", lambda i: contract.functions.transfer(to, i + 1), None),
         )
         for label, make, gas in cases:
             start = time.perf_counter()
@@ -55,7 +44,7 @@ def main() -> None:
             elapsed = time.perf_counter() - start
             print(f"{label:30s} {N / elapsed:6.1f} tx/s  {elapsed / N * 1000:5.1f} ms/tx")
         call = {"from": conn.account.address, "to": address, "data": "0x"}
-        call["data"] = contract.functions.store(7)._encode_transaction_data()
+        call["data"] = contract.functions.transfer(to, 7)._encode_transaction_data()
         start = time.perf_counter()
         for _ in range(50):
             w3.eth.estimate_gas(call)

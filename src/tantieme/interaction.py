@@ -168,11 +168,16 @@ def sync_index(node: Node, index: ai.Index, warn: Callable[[str], None] = lambda
 
     added = []
     consents = consents_to_retrieval(node)
-    for asset in registry.all_assets(node):
-        if asset.id in index or asset.kind not in ("work", "dataset") or asset.media_type not in DOCUMENT_TYPES:
+    total = node.registry.functions.totalAssets().call()
+    for asset_id in range(1, total + 1):
+        # Indexed already, or refusing retrieval: skip before reading the rest of the asset.
+        if asset_id in index or not consents(asset_id):
+            continue
+        asset = registry.get(node, asset_id)
+        if asset.kind not in ("work", "dataset") or asset.media_type not in DOCUMENT_TYPES:
             continue
         content = bytes.fromhex(asset.content_hash)
-        if not node.store.has(content) or not consents(asset.id):
+        if not node.store.has(content):
             continue
         try:
             text = ai.extract_text(node.store.read_bytes(content), _file_name(asset))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tantieme.assets import registry
 from tantieme.assets.royalties import claim, mint_license
+from tantieme.assets.store import sha256_file
 from tantieme.assets.terms import preset
 from eth_account.signers.local import LocalAccount
 
@@ -63,7 +64,7 @@ def register_catalog(node: Node, catalog: Catalog, say: Callable[[str], None] = 
     for work in catalog.works:
         creator = node.as_account(accounts[work["creator"]])
         path = catalog.root / work["file"]
-        existing = creator.registry.functions.assetOfContent(_sha256(path)).call()
+        existing = creator.registry.functions.assetOfContent(sha256_file(path)).call()
         if existing:
             out.assets[work["file"]] = existing
             continue
@@ -91,12 +92,6 @@ def asker_account(catalog: Catalog) -> LocalAccount:
 def collect_all(node: Node, catalog: Catalog) -> dict[str, int]:
     """Every creator collects and claims what their assets earned; returns wei per creator."""
     return {name: claim(node.as_account(creator_account(catalog, name)))["claimed"] for name in catalog.creators()}
-
-
-def _sha256(path: Path) -> bytes:
-    from tantieme.assets.store import sha256_file
-
-    return sha256_file(path)
 
 
 @dataclass

@@ -7,9 +7,9 @@ content-addressed in its store, and the metadata's hash is the asset's URI.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,15 +208,9 @@ def tighten_consent(
 
 def _put_metadata(node: Node, metadata: dict) -> tuple[bytes, bool]:
     """Store the canonical JSON of `metadata`; return its hash and whether it is new."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(metadata, handle, sort_keys=True, separators=(",", ":"))
-    try:
-        digest = sha256_file(Path(handle.name))
-        new = not node.store.has(digest)
-        node.store.put(Path(handle.name))
-    finally:
-        Path(handle.name).unlink()
-    return digest, new
+    data = json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode()
+    new = not node.store.has(hashlib.sha256(data).digest())
+    return node.store.put_bytes(data), new
 
 
 def _read_metadata(node: Node, uri: str) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from tantieme.errors import AssetError
@@ -49,24 +50,40 @@ class ContentStore:
     def put(self, source: Path) -> bytes:
         """Copy `source` into the store atomically; return its SHA-256."""
         content_hash = sha256_file(source)
+
+        def chunks() -> Iterator[bytes]:
+            with open(source, "rb") as handle:
+                while chunk := handle.read(_CHUNK):
+                    yield chunk
+
+        self._write(content_hash, chunks(), f"{source} changed while it was being stored; try again")
+        return content_hash
+
+    def put_bytes(self, data: bytes) -> bytes:
+        """Store `data` atomically; return its SHA-256."""
+        content_hash = hashlib.sha256(data).digest()
+        self._write(content_hash, iter((data,)), "stored bytes do not match their hash")
+        return content_hash
+
+    def _write(self, content_hash: bytes, chunks: Iterator[bytes], changed: str) -> None:
+        """Write `chunks` under `content_hash` via a temporary file, checking the hash."""
         target = self.path(content_hash)
         if target.is_file():
-            return content_hash
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".put-")
         try:
-            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-                while chunk := src.read(_CHUNK):
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
                     digest.update(chunk)
                     out.write(chunk)
             if digest.digest() != content_hash:
-                raise AssetError(f"{source} changed while it was being stored; try again")
+                raise AssetError(changed)
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-        return content_hash
 
     def read_bytes(self, content_hash: bytes) -> bytes:
         path = self.path(content_hash)

@@ -33,6 +33,7 @@ def cache_dir() -> Path:
     return path.expanduser() / "artifacts"
 
 
+@cache
 def _sources_digest() -> str:
     import snekmate  # noqa: F401  (its version is part of the key through its files)
     import vyper

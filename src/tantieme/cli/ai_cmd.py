@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import typer
 from rich.table import Table
 
@@ -86,7 +88,7 @@ def ask(
     Example: tantieme ask "How many hives can a flat roof hold?"
     """
     with user_errors(as_json), Node.open(passphrase_prompt()) as node:
-        with console.status("starting", spinner="dots") if not as_json else _quiet() as status:
+        with console.status("starting", spinner="dots") if not as_json else contextlib.nullcontext() as status:
             result = interaction.ask(
                 node, question, model_id=model, k=k, max_tokens=max_tokens, attribution=attribution,
                 status=(lambda msg: status.update(msg)) if status else (lambda _m: None),
@@ -95,11 +97,3 @@ def ask(
             if node.address in settlement.due(node, settings.batch_size, settings.batch_max_age_s):
                 settlement.settle(node, {node.address: node.account})
     emit(answer_json(result) if as_json else result, as_json, render_answer)
-
-
-class _quiet:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -11,6 +11,7 @@ per-payer batch nonce and root check make paying twice impossible.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass
@@ -222,9 +223,7 @@ def _netted(node: Node, records: list[InteractionRecord]) -> Netted:
 
 
 def _with_deadline(batch: Batch) -> Batch:
-    data = batch.to_dict()
-    data["deadline"] = int(time.time()) + BATCH_DEADLINE_S
-    return Batch.from_dict(data)
+    return dataclasses.replace(batch, deadline=int(time.time()) + BATCH_DEADLINE_S)
 
 
 def _batch_struct(batch: Batch) -> tuple:
