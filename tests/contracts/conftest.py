@@ -31,6 +31,11 @@ TOKEN_NAME = "tantieme AI Token"
 TOKEN_SYMBOL = "TAI"
 TOKEN_VERSION = "1"
 
+# The tests run on the embedded chain's id, where the faucet may mint.
+LOCAL_CHAIN_ID = 82_684_363
+# A public chain's id (Base), where nobody may mint.
+PUBLIC_CHAIN_ID = 8_453
+
 METADATA_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy5"  # 60 chars
 TERMS_URI = "https://tantieme.org/licenses/pil-commercial-remix/v1"
 
@@ -104,6 +109,12 @@ def terms_as_returned(terms: Terms, token: str) -> tuple:
 
 
 # ------------------------------------------------------------- isolation --
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _local_chain() -> None:
+    """Every test starts on a local chain id (anchors restore it)."""
+    boa.env.evm.patch.chain_id = LOCAL_CHAIN_ID
 
 
 @pytest.fixture(autouse=True)
@@ -198,7 +209,7 @@ def deploy_system(
     token_deployer, registry_deployer, router_deployer, deployer: str, wire: bool = True
 ) -> System:
     with boa.env.prank(deployer):
-        token = token_deployer.deploy(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION)
+        token = token_deployer.deploy(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION, 0)
         registry = registry_deployer.deploy(token.address)
         router = router_deployer.deploy(token.address, registry.address)
         if wire:

@@ -1,12 +1,15 @@
-"""AIToken: ERC-20 + EIP-2612 (snekmate) + EIP-3009, signed by eth-account.
+"""AIToken: ERC-20 (snekmate) + EIP-2612 + EIP-3009, signed by eth-account
+keys and by ERC-1271 contract wallets; minting on local chains only.
 
 Signatures come from eth-account's `sign_typed_data`, an implementation
 independent of the contract, so passing tests prove the EIP-712 encoding
-interoperates with wallets and x402 clients.
+interoperates with wallets and x402 clients. The contract wallet is a small
+test mock (`mocks/erc1271_wallet.vy`) whose owners sign with eth-account.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import boa
@@ -22,7 +25,9 @@ from hypothesis import strategies as st
 
 from .conftest import (
     FUZZ,
+    LOCAL_CHAIN_ID,
     ONE_TOKEN,
+    PUBLIC_CHAIN_ID,
     TOKEN_NAME,
     TOKEN_SYMBOL,
     TOKEN_VERSION,
@@ -31,6 +36,9 @@ from .conftest import (
     fresh_state,
 )
 
+WALLET = Path(__file__).resolve().parent / "mocks" / "erc1271_wallet.vy"
+MAX_SUPPLY = 2**128
+ANVIL_CHAIN_ID = 31_337
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 TYPES = {
@@ -64,6 +72,13 @@ AUTH_ARGS = "address,address,uint256,uint256,uint256,bytes32,bytes"
 TRANSFER_BYTES = selector(f"transferWithAuthorization({AUTH_ARGS})")
 RECEIVE_BYTES = selector(f"receiveWithAuthorization({AUTH_ARGS})")
 CANCEL_BYTES = selector("cancelAuthorization(address,bytes32,bytes)")
+PERMIT_BYTES = selector("permit(address,address,uint256,uint256,bytes)")
+BYTES_TYPES = {
+    TRANSFER_BYTES: AUTH_ARGS.split(","),
+    RECEIVE_BYTES: AUTH_ARGS.split(","),
+    CANCEL_BYTES: ["address", "bytes32", "bytes"],
+    PERMIT_BYTES: ["address", "address", "uint256", "uint256", "bytes"],
+}
 
 
 # ---------------------------------------------------------------- helpers --
@@ -132,8 +147,7 @@ def cancel(token, authorizer: str, nonce: bytes, sig: Signature, sender: str):
 
 def call_bytes_overload(token, fn_selector: bytes, args: tuple, signature: bytes, sender: str):
     """Call a USDC v2.2 `bytes signature` overload by raw calldata."""
-    types = AUTH_ARGS.split(",") if fn_selector != CANCEL_BYTES else ["address", "bytes32", "bytes"]
-    data = fn_selector + abi_encode(types, [*args, signature])
+    data = fn_selector + abi_encode(BYTES_TYPES[fn_selector], [*args, signature])
     return boa.env.raw_call(token.address, sender=sender, data=data)
 
 
@@ -163,7 +177,7 @@ def test_metadata(token, deployer):
 
 def test_eip712_domain__matches_eth_account(token):
     bits, name, version, chain_id, contract, _, _ = token.eip712Domain()
-    assert (bits, name, version, chain_id) == (b"\x0f", TOKEN_NAME, TOKEN_VERSION, 1)
+    assert (bits, name, version, chain_id) == (b"\x0f", TOKEN_NAME, TOKEN_VERSION, LOCAL_CHAIN_ID)
     assert contract == token.address
     message = {"authorizer": token.address, "nonce": b"\x00" * 32}
     signable = encode_typed_data(domain(token), {CANCEL: TYPES[CANCEL]}, message)
@@ -180,14 +194,53 @@ def test_typehashes(token):
     assert token.CANCEL_AUTHORIZATION_TYPEHASH() == keccak(
         text="CancelAuthorization(address authorizer,bytes32 nonce)"
     )
+    assert token.PERMIT_TYPEHASH() == keccak(
+        text="Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+    )
 
 
 # ---------------------------------------------------------------- minting --
 
 
+def test_initial_supply__goes_to_the_deployer(token_deployer, deployer):
+    with boa.env.prank(deployer):
+        token = token_deployer.deploy(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION, 7 * ONE_TOKEN)
+    assert token.balanceOf(deployer) == token.totalSupply() == 7 * ONE_TOKEN
+
+
+def test_initial_supply__above_the_cap__reverts(token_deployer, deployer):
+    with boa.env.prank(deployer), boa.reverts("ai_token: supply cap exceeded"):
+        token_deployer.deploy(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION, MAX_SUPPLY + 1)
+
+
 def test_mint__by_minter(token, deployer, asker):
     token.mint(asker, 5 * ONE_TOKEN, sender=deployer)
     assert token.balanceOf(asker) == token.totalSupply() == 5 * ONE_TOKEN
+
+
+@pytest.mark.parametrize("chain_id", [LOCAL_CHAIN_ID, ANVIL_CHAIN_ID])
+def test_mint__on_local_chains(token, deployer, asker, chain_id):
+    boa.env.evm.patch.chain_id = chain_id  # the anchor restores it
+    token.mint(asker, 5, sender=deployer)
+    assert token.balanceOf(asker) == 5
+
+
+@pytest.mark.parametrize("chain_id", [1, PUBLIC_CHAIN_ID, LOCAL_CHAIN_ID + 1, ANVIL_CHAIN_ID - 1])
+def test_mint__on_any_other_chain__reverts_even_for_the_owner(token, deployer, operator, asker, chain_id):
+    token.set_minter(operator, True, sender=deployer)
+    boa.env.evm.patch.chain_id = chain_id
+    for minter in (deployer, operator):
+        with boa.reverts("ai_token: minting only on local chains"):
+            token.mint(asker, 1, sender=minter)
+    assert token.totalSupply() == 0
+
+
+def test_mint__beyond_the_cap__reverts(token, deployer, asker):
+    token.mint(asker, MAX_SUPPLY, sender=deployer)
+    with boa.reverts("ai_token: supply cap exceeded"):
+        token.mint(asker, 1, sender=deployer)
+    assert token.totalSupply() == MAX_SUPPLY
+    assert token.MAX_SUPPLY() == MAX_SUPPLY
 
 
 def test_mint__by_non_minter__reverts(token, asker):
@@ -228,8 +281,44 @@ def test_permit__replayed__reverts(token, funded_payer, operator):
     sig = sign(funded_payer, token, "Permit", message)
     args = (funded_payer.address, operator, 3, message["deadline"], *sig[:3])
     token.permit(*args, sender=operator)
-    with boa.reverts("erc20: invalid signature"):
+    with boa.reverts("ai_token: invalid signature"):
         token.permit(*args, sender=operator)
+
+
+def test_permit__expired__reverts(token, funded_payer, operator):
+    message = permit_message(funded_payer, operator)
+    sig = sign(funded_payer, token, "Permit", message)
+    boa.env.time_travel(seconds=61)
+    with boa.reverts("ai_token: permit is expired"):
+        token.permit(funded_payer.address, operator, 3, message["deadline"], *sig[:3], sender=operator)
+    assert token.nonces(funded_payer.address) == 0
+
+
+def test_permit__someone_else_signed__reverts(token, funded_payer, operator):
+    message = permit_message(funded_payer, operator)
+    sig = sign(signer_from(b"impostor"), token, "Permit", message)
+    with boa.reverts("ai_token: invalid signature"):
+        token.permit(funded_payer.address, operator, 3, message["deadline"], *sig[:3], sender=operator)
+
+
+def test_permit__high_s__reverts(token, funded_payer, operator):
+    message = permit_message(funded_payer, operator)
+    sig = sign(funded_payer, token, "Permit", message)
+    high_s = (SECP256K1_N - int.from_bytes(sig.s, "big")).to_bytes(32, "big")
+    with boa.reverts("ecdsa: invalid signature `s` value"):
+        token.permit(funded_payer.address, operator, 3, message["deadline"], 55 - sig.v, sig.r, high_s,
+                     sender=operator)
+
+
+def test_permit_bytes(token, funded_payer, operator):
+    message = permit_message(funded_payer, operator)
+    raw = sign(funded_payer, token, "Permit", message).raw
+    args = (funded_payer.address, operator, 3, message["deadline"])
+    call_bytes_overload(token, PERMIT_BYTES, args, raw, operator)
+    assert token.allowance(funded_payer.address, operator) == 3
+    with pytest.raises(Exception) as replay:
+        call_bytes_overload(token, PERMIT_BYTES, args, raw, operator)
+    assert revert_reason(replay.value) == "ai_token: invalid signature"
 
 
 # ------------------------------------------------ transferWithAuthorization --
@@ -316,7 +405,7 @@ def test_transfer_with_authorization__high_s__reverts(token, funded_payer, opera
 def test_transfer_with_authorization__other_deployment__reverts(token_deployer, token, funded_payer,
                                                                  deployer, operator, asker):
     with boa.env.prank(deployer):
-        twin = token_deployer.deploy(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION)
+        twin = token_deployer.deploy(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION, 0)
     twin.mint(funded_payer.address, 100 * ONE_TOKEN, sender=deployer)
     message = authorization(funded_payer, asker, ONE_TOKEN)
     sig = sign(funded_payer, token, TRANSFER, message)
@@ -480,6 +569,151 @@ def test_default__ether__reverts(token, operator):
     boa.env.set_balance(operator, 10**18)
     with pytest.raises(Exception):
         boa.env.raw_call(token.address, sender=operator, value=1)
+
+
+# ------------------------------------------- ERC-1271 contract wallets --
+# A wallet signs through its owners' keys; the token asks the wallet.
+
+
+@pytest.fixture(scope="module")
+def wallet_deployer():
+    return boa.load_partial(str(WALLET))
+
+
+def wallet_of(wallet_deployer, token, deployer, *owners: Signer):
+    wallet = wallet_deployer.deploy([o.address for o in owners])
+    token.mint(wallet.address, 100 * ONE_TOKEN, sender=deployer)
+    return wallet
+
+
+def wallet_sign(owners, wallet, token, primary: str, message: dict) -> bytes:
+    """The wallet's signature: each owner's 65 bytes over the same digest."""
+    return b"".join(sign(owner, token, primary, message).raw for owner in owners)
+
+
+def as_vrs(raw: bytes) -> tuple[int, bytes, bytes]:
+    return raw[64], raw[:32], raw[32:64]
+
+
+def test_wallet__permit_vrs(wallet_deployer, token, deployer, payer, operator):
+    wallet = wallet_of(wallet_deployer, token, deployer, payer)
+    message = {"owner": wallet.address, "spender": operator, "value": 5, "nonce": 0,
+               "deadline": boa.env.timestamp + 60}
+    raw = wallet_sign([payer], wallet, token, "Permit", message)
+    token.permit(wallet.address, operator, 5, message["deadline"], *as_vrs(raw), sender=operator)
+    assert token.allowance(wallet.address, operator) == 5
+    token.transferFrom(wallet.address, operator, 5, sender=operator)
+    assert token.balanceOf(operator) == 5
+
+
+def test_wallet__permit_bytes_two_owners(wallet_deployer, token, deployer, payer, operator):
+    second = signer_from(b"second owner")
+    wallet = wallet_of(wallet_deployer, token, deployer, payer, second)
+    message = {"owner": wallet.address, "spender": operator, "value": 5, "nonce": 0,
+               "deadline": boa.env.timestamp + 60}
+    raw = wallet_sign([payer, second], wallet, token, "Permit", message)
+    assert len(raw) == 130
+    call_bytes_overload(token, PERMIT_BYTES, (wallet.address, operator, 5, message["deadline"]), raw, operator)
+    assert token.allowance(wallet.address, operator) == 5
+
+
+@pytest.mark.parametrize("form", ["vrs", "bytes"])
+def test_wallet__transfer_with_authorization(wallet_deployer, token, deployer, payer, operator, asker, form):
+    wallet = wallet_of(wallet_deployer, token, deployer, payer)
+    message = dict(authorization(payer, asker, ONE_TOKEN), **{"from": wallet.address})
+    raw = wallet_sign([payer], wallet, token, TRANSFER, message)
+    if form == "vrs":
+        token.transferWithAuthorization(*fields(message), *as_vrs(raw), sender=operator)
+    else:
+        call_bytes_overload(token, TRANSFER_BYTES, fields(message), raw, operator)
+    assert token.balanceOf(asker) == ONE_TOKEN
+    assert token.authorizationState(wallet.address, message["nonce"])
+
+
+@pytest.mark.parametrize("form", ["vrs", "bytes"])
+def test_wallet__receive_with_authorization(wallet_deployer, token, deployer, payer, asker, form):
+    wallet = wallet_of(wallet_deployer, token, deployer, payer)
+    message = dict(authorization(payer, asker, ONE_TOKEN), **{"from": wallet.address})
+    raw = wallet_sign([payer], wallet, token, RECEIVE, message)
+    if form == "vrs":
+        token.receiveWithAuthorization(*fields(message), *as_vrs(raw), sender=asker)
+    else:
+        call_bytes_overload(token, RECEIVE_BYTES, fields(message), raw, asker)
+    assert token.balanceOf(asker) == ONE_TOKEN
+
+
+@pytest.mark.parametrize("form", ["vrs", "bytes"])
+def test_wallet__cancel_authorization(wallet_deployer, token, deployer, payer, operator, form):
+    wallet = wallet_of(wallet_deployer, token, deployer, payer)
+    nonce = nonce_of("wallet cancel")
+    raw = wallet_sign([payer], wallet, token, CANCEL, {"authorizer": wallet.address, "nonce": nonce})
+    if form == "vrs":
+        token.cancelAuthorization(wallet.address, nonce, *as_vrs(raw), sender=operator)
+    else:
+        call_bytes_overload(token, CANCEL_BYTES, (wallet.address, nonce), raw, operator)
+    assert token.authorizationState(wallet.address, nonce)
+
+
+def test_wallet__two_owner_transfer_needs_both(wallet_deployer, token, deployer, payer, operator, asker):
+    second = signer_from(b"second owner")
+    wallet = wallet_of(wallet_deployer, token, deployer, payer, second)
+    message = dict(authorization(payer, asker, ONE_TOKEN), **{"from": wallet.address})
+    only_first = wallet_sign([payer], wallet, token, TRANSFER, message)
+    with pytest.raises(Exception) as error:
+        call_bytes_overload(token, TRANSFER_BYTES, fields(message), only_first, operator)
+    assert revert_reason(error.value) == "ai_token: invalid signature"
+    both = wallet_sign([payer, second], wallet, token, TRANSFER, message)
+    call_bytes_overload(token, TRANSFER_BYTES, fields(message), both, operator)
+    assert token.balanceOf(asker) == ONE_TOKEN
+
+
+def test_wallet__refusing_wallet__reverts(wallet_deployer, token, deployer, payer, operator, asker):
+    wallet = wallet_of(wallet_deployer, token, deployer, payer)
+    wallet.set_refuse(True)
+    message = dict(authorization(payer, asker, ONE_TOKEN), **{"from": wallet.address})
+    raw = wallet_sign([payer], wallet, token, TRANSFER, message)
+    with boa.reverts("ai_token: invalid signature"):
+        token.transferWithAuthorization(*fields(message), *as_vrs(raw), sender=operator)
+
+
+def test_wallet__owner_key_alone_cannot_spend_for_the_wallet(wallet_deployer, token, deployer, payer,
+                                                             operator, asker):
+    """The owner's signature over another message (its own address as the
+    payer) is no signature of the wallet."""
+    wallet = wallet_of(wallet_deployer, token, deployer, payer)
+    message = dict(authorization(payer, asker, ONE_TOKEN), **{"from": wallet.address})
+    other = wallet_sign([payer], wallet, token, TRANSFER, authorization(payer, asker, ONE_TOKEN))
+    with boa.reverts("ai_token: invalid signature"):
+        token.transferWithAuthorization(*fields(message), *as_vrs(other), sender=operator)
+
+
+def test_wallet__contract_without_erc1271__reverts(token, router, deployer, payer, operator, asker):
+    """A signer with code that does not answer ERC-1271 is refused."""
+    token.mint(router.address, ONE_TOKEN, sender=deployer)
+    message = dict(authorization(payer, asker, 1), **{"from": router.address})
+    raw = sign(payer, token, TRANSFER, message).raw
+    with boa.reverts("ai_token: invalid signature"):
+        token.transferWithAuthorization(*fields(message), *as_vrs(raw), sender=operator)
+
+
+def test_bytes_signature__eoa_needs_65_bytes(token, funded_payer, operator, asker):
+    message = authorization(funded_payer, asker, ONE_TOKEN)
+    raw = sign(funded_payer, token, TRANSFER, message).raw
+    for wrong in (raw + b"\x00", raw * 2):
+        with pytest.raises(Exception) as error:
+            call_bytes_overload(token, TRANSFER_BYTES, fields(message), wrong, operator)
+        assert revert_reason(error.value) == "ai_token: invalid signature length"
+
+
+def test_bytes_signature__longest_and_too_long(wallet_deployer, token, deployer, payer, operator, asker):
+    message = authorization(payer, asker, ONE_TOKEN)
+    token.mint(payer.address, ONE_TOKEN, sender=deployer)
+    with pytest.raises(Exception) as error:
+        call_bytes_overload(token, TRANSFER_BYTES, fields(message), b"\x01" * 1_025, operator)
+    assert revert_reason(error.value) == "ai_token: signature too long"
+    with pytest.raises(Exception) as error:  # read whole, then refused for its length
+        call_bytes_overload(token, TRANSFER_BYTES, fields(message), b"\x01" * 1_024, operator)
+    assert revert_reason(error.value) == "ai_token: invalid signature length"
 
 
 # ------------------------------------------------------------------ fuzz --

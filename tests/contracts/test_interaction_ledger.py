@@ -112,7 +112,7 @@ def test_deploy(world, deployer):
 
 
 def test_deploy__router_of_another_token__reverts(world, token_deployer, ledger_deployer, commons_pool):
-    other = token_deployer.deploy("Other", "OTH", "Other", "1")
+    other = token_deployer.deploy("Other", "OTH", "Other", "1", 0)
     with boa.reverts("ledger: router pays in another token"):
         ledger_deployer.deploy(other.address, world.registry.address, world.router.address, commons_pool, 0, 0)
 

@@ -321,7 +321,6 @@ event RoyaltyRouterSet:
 
 
 @deploy
-@payable
 def __init__(token_: address):
     """
     @dev The deployer may later wire the router, once.

@@ -108,7 +108,6 @@ event Claimed:
 
 
 @deploy
-@payable
 def __init__(token_: address, registry_: address):
     """
     @dev Fixes the token and the registry.
