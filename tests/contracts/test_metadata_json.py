@@ -58,9 +58,21 @@ def test_bool(helpers):
     assert (helpers.bool_text(True), helpers.bool_text(False)) == ("true", "false")
 
 
-@pytest.mark.parametrize("length", [0, 1, 2, 3, 4, 5, 6, 95, 96, 97, 6_143, 6_144])
+@pytest.mark.parametrize("numbers", [[], [0], [7, 10, 2**53 - 1], [2**256 - 1] * 16, list(range(16))])
+def test_uint_list(helpers, numbers):
+    assert json.loads(helpers.uint_list(numbers)) == numbers
+    assert helpers.uint_list(numbers) == json.dumps(numbers, separators=(",", ":"))
+
+
+@FUZZ
+@given(numbers=st.lists(st.integers(min_value=0, max_value=2**256 - 1), max_size=16))
+def test_uint_list__fuzz(helpers, numbers):
+    assert json.loads(helpers.uint_list(numbers)) == numbers
+
+
+@pytest.mark.parametrize("length", [0, 1, 2, 3, 4, 5, 6, 95, 96, 97, 7_679, 7_680])
 def test_data_uri__every_padding_and_the_bound(helpers, length):
-    text = ("{}" + "abcdefghij" * 700)[:length]
+    text = ("{}" + "abcdefghij" * 800)[:length]
     uri = helpers.data_uri(text)
     assert uri == PREFIX + base64.b64encode(text.encode()).decode()
 
@@ -73,4 +85,4 @@ def test_data_uri__is_python_base64(helpers, text):
 
 def test_data_uri__over_the_bound_does_not_encode(helpers):
     with pytest.raises(Exception):  # the ABI bound of the harness refuses it
-        helpers.data_uri("x" * 6_145)
+        helpers.data_uri("x" * 7_681)

@@ -12,6 +12,7 @@
           UTF-8 included, pass through),
         - `_hex32`, `_address`: `0x`-prefixed lowercase hexadecimal,
         - `_bool`: `true` or `false`,
+        - `_uint_list`: a JSON array of decimal numbers,
         - `_data_uri`: JSON text as a base64 (RFC 4648, padded) data URI.
         Numbers need no helper: the `uint2str` built-in writes decimals
         (quote amounts above 2**53, which JavaScript cannot hold).
@@ -34,8 +35,16 @@ MAX_ESCAPE_INPUT: constant(uint256) = 256
 MAX_ESCAPED: constant(uint256) = 6 * MAX_ESCAPE_INPUT
 
 
+# @dev Most numbers in a `_uint_list`.
+MAX_LIST: constant(uint256) = 16
+
+
+# @dev Longest `_uint_list`: brackets, 78 digits and a comma per number.
+MAX_LIST_TEXT: constant(uint256) = 2 + MAX_LIST * 79
+
+
 # @dev Longest JSON document `_data_uri` takes, in bytes.
-MAX_JSON: constant(uint256) = 6_144
+MAX_JSON: constant(uint256) = 7_680
 
 
 # @dev Its base64 length: four characters per three bytes.
@@ -138,10 +147,45 @@ def _bool(flag: bool) -> String[5]:
 
 @internal
 @pure
+def _uint_list(numbers: DynArray[uint256, MAX_LIST]) -> String[MAX_LIST_TEXT]:
+    """
+    @dev The JSON array of `numbers` in decimal, e.g. `[1,20,300]`.
+    @param numbers At most 16 numbers.
+    @return String The array.
+    """
+    words: uint256[MAX_LIST_TEXT // 32 + 1] = empty(uint256[MAX_LIST_TEXT // 32 + 1])
+    words[0] = 91 << 248
+    pos: uint256 = 1
+    for i: uint256 in range(len(numbers), bound=MAX_LIST):
+        if i != 0:
+            words[pos // 32] |= 44 << (248 - 8 * (pos % 32))
+            pos += 1
+        number: uint256 = numbers[i]
+        digits: uint256 = 1
+        rest: uint256 = number // 10
+        for _: uint256 in range(77):
+            if rest == 0:
+                break
+            rest //= 10
+            digits += 1
+        # Digits from the last one back.
+        for k: uint256 in range(78):
+            if k == digits:
+                break
+            at: uint256 = pos + digits - 1 - k
+            words[at // 32] |= (48 + number % 10) << (248 - 8 * (at % 32))
+            number //= 10
+        pos += digits
+    words[pos // 32] |= 93 << (248 - 8 * (pos % 32))
+    return convert(slice(abi_encode(words), 0, pos + 1), String[MAX_LIST_TEXT])
+
+
+@internal
+@pure
 def _data_uri(json: String[MAX_JSON]) -> String[MAX_DATA_URI]:
     """
     @dev `data:application/json;base64,` and the padded base64 of `json`.
-    @param json The JSON document, at most 6,144 bytes.
+    @param json The JSON document, at most 7,680 bytes.
     @return String The data URI.
     """
     length: uint256 = len(json)

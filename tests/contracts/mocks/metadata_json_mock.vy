@@ -35,3 +35,9 @@ def bool_text(flag: bool) -> String[5]:
 @pure
 def data_uri(json: String[metadata_json.MAX_JSON]) -> String[metadata_json.MAX_DATA_URI]:
     return metadata_json._data_uri(json)
+
+
+@external
+@pure
+def uint_list(numbers: DynArray[uint256, metadata_json.MAX_LIST]) -> String[metadata_json.MAX_LIST_TEXT]:
+    return metadata_json._uint_list(numbers)
