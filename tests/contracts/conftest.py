@@ -14,6 +14,7 @@ from pathlib import Path
 
 import boa
 import pytest
+from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_utils import keccak
 from hypothesis import HealthCheck, settings
@@ -198,23 +199,33 @@ def router_deployer():
     return boa.load_partial(str(CONTRACTS / "royalty_router.vy"))
 
 
+_VAULT = boa.load_partial(str(CONTRACTS / "royalty_vault.vy"))
+_METADATA = boa.load_partial(str(CONTRACTS / "asset_metadata.vy"))
+
+
 @dataclass(frozen=True)
 class System:
     token: object
     registry: object
     router: object
+    vault_implementation: object
+    asset_metadata: object
 
 
 def deploy_system(
     token_deployer, registry_deployer, router_deployer, deployer: str, wire: bool = True
 ) -> System:
+    """Token, vault implementation, metadata renderer, registry and router,
+    in deployment order, and the registry wired to the router."""
     with boa.env.prank(deployer):
         token = token_deployer.deploy(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION, 0)
-        registry = registry_deployer.deploy(token.address)
+        vault = _VAULT.deploy()
+        metadata = _METADATA.deploy()
+        registry = registry_deployer.deploy(token.address, vault.address, metadata.address)
         router = router_deployer.deploy(token.address, registry.address)
         if wire:
             registry.setRoyaltyRouter(router.address)
-    return System(token, registry, router)
+    return System(token, registry, router, vault, metadata)
 
 
 @pytest.fixture(scope="session")
@@ -265,6 +276,27 @@ def new_content_hash() -> bytes:
     return keccak(b"tantieme content %d" % next(_content_counter))
 
 
+SALT = keccak(b"tantieme test salt")
+
+
+def commitment(registrant: str, content_hash: bytes, salt: bytes = SALT) -> bytes:
+    """keccak256(abi.encode(registrant, content_hash, salt))."""
+    return keccak(abi_encode(["address", "bytes32", "bytes32"], [registrant, content_hash, salt]))
+
+
+def next_block() -> None:
+    """Mine on: a commitment is usable from the next block (time stands still)."""
+    boa.env.evm.patch.block_number += 1
+
+
+def register_asset(registry, sender: str, kind: int, content_hash: bytes, uri: str,
+                   parents, terms: Terms, salt: bytes = SALT) -> int:
+    """Commit, then register in the next block: the two steps of registration."""
+    registry.commitRegistration(commitment(sender, content_hash, salt), sender=sender)
+    next_block()
+    return registry.register(kind, content_hash, uri, list(parents), terms.abi(), salt, sender=sender)
+
+
 @pytest.fixture
 def make_asset(registry, creator) -> Callable[..., int]:
     """Register an asset and return its id; defaults: a WORK by `creator`
@@ -278,13 +310,8 @@ def make_asset(registry, creator) -> Callable[..., int]:
         uri: str = METADATA_URI,
         content_hash: bytes | None = None,
     ) -> int:
-        return registry.register(
-            kind,
-            content_hash or new_content_hash(),
-            uri,
-            list(parents),
-            terms.abi(),
-            sender=owner or creator,
+        return register_asset(
+            registry, owner or creator, kind, content_hash or new_content_hash(), uri, parents, terms
         )
 
     return _make

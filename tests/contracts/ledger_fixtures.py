@@ -26,7 +26,7 @@ from eth_utils import keccak
 from tantieme.chain.permit import sign_permit
 from tantieme.ledger.records import Batch, Domain, InteractionRecord, SignedRecord
 
-from .conftest import CONTRACTS, MAX_UINT256, MODEL, OPEN, WORK, Signer, deploy_system
+from .conftest import CONTRACTS, MAX_UINT256, MODEL, OPEN, WORK, Signer, deploy_system, register_asset
 
 LEDGER = CONTRACTS / "interaction_ledger.vy"
 
@@ -78,9 +78,9 @@ def deploy_world(
             OPERATOR_BPS,
         )
     assets = tuple(
-        system.registry.register(
-            MODEL if i < MODELS else WORK, keccak(b"ledger asset %d" % i), "ipfs://asset", [], OPEN.abi(),
-            sender=creator,
+        register_asset(
+            system.registry, creator, MODEL if i < MODELS else WORK, keccak(b"ledger asset %d" % i),
+            "ipfs://asset", [], OPEN,
         )
         for i in range(pool)
     )

@@ -27,6 +27,7 @@ from .conftest import (
     events,
     fresh_state,
     new_content_hash,
+    register_asset,
     terms_as_returned,
 )
 
@@ -54,7 +55,7 @@ ERC721_RECEIVED = bytes.fromhex("150b7a02")
 
 def test_register(registry, token, creator):
     content_hash = new_content_hash()
-    asset_id = registry.register(WORK, content_hash, METADATA_URI, [], OPEN.abi(), sender=creator)
+    asset_id = register_asset(registry, creator, WORK, content_hash, METADATA_URI, [], OPEN)
     logs = registry.get_logs()
 
     assert asset_id == 1
@@ -71,7 +72,7 @@ def test_register(registry, token, creator):
     assert registry.assetKind(1) == WORK
     assert registry.contentHash(1) == content_hash
     assert registry.assetOfContent(content_hash) == 1
-    assert registry.tokenURI(1) == METADATA_URI
+    assert registry.metadataURI(1) == METADATA_URI
     assert registry.parentsOf(1) == []
     assert registry.ancestorCount(1) == 0
     assert registry.licenseTerms(1) == terms_as_returned(OPEN, token.address)
@@ -111,14 +112,14 @@ def test_register__other_currency__reverts(make_asset, router):
 
 def test_register__zero_content_hash__reverts(registry, creator):
     with boa.reverts("registry: zero content hash"):
-        registry.register(WORK, b"\x00" * 32, METADATA_URI, [], OPEN.abi(), sender=creator)
+        register_asset(registry, creator, WORK, b"\x00" * 32, METADATA_URI, [], OPEN)
 
 
 def test_register__duplicate_content_hash__reverts(registry, creator, asker):
     content_hash = new_content_hash()
-    registry.register(WORK, content_hash, METADATA_URI, [], OPEN.abi(), sender=creator)
+    register_asset(registry, creator, WORK, content_hash, METADATA_URI, [], OPEN)
     with boa.reverts("registry: duplicate content hash"):
-        registry.register(DATASET, content_hash, "other", [], NOTHING.abi(), sender=asker)
+        register_asset(registry, asker, DATASET, content_hash, "other", [], NOTHING)
 
 
 def test_register__royalty_bps_10000(make_asset, registry):
@@ -153,7 +154,7 @@ def test_register__already_expired__reverts(make_asset):
 
 def test_register__uri_too_long__reverts(registry, creator):
     with boa.reverts():  # ABI-level: String[256]
-        registry.register(WORK, new_content_hash(), "x" * 257, [], OPEN.abi(), sender=creator)
+        register_asset(registry, creator, WORK, new_content_hash(), "x" * 257, [], OPEN)
 
 
 def test_register__terms_uri_stored_once(make_asset, registry):
@@ -393,7 +394,7 @@ def test_register_model__from_other_kinds__reverts(make_asset, operator, parent_
 def test_register_output__may_name_a_model_without_ai_consent(make_asset, registry, asker):
     no_ai = NON_COMMERCIAL.but(ai_fine_tuning=False, ai_training=False)
     model = make_asset(kind=MODEL, terms=no_ai)
-    output = make_asset(owner=asker, kind=OUTPUT, parents=[model], terms=NON_COMMERCIAL)
+    output = make_asset(owner=asker, kind=OUTPUT, parents=[model], terms=no_ai)
     assert registry.parentsOf(output) == [model]
 
 
@@ -534,7 +535,7 @@ def test_mint_license__fee_overflow__reverts(make_asset, registry, fund, asker):
 
 
 def register_unwired(registry, terms: Terms, owner: str) -> int:
-    return registry.register(WORK, new_content_hash(), METADATA_URI, [], terms.abi(), sender=owner)
+    return register_asset(registry, owner, WORK, new_content_hash(), METADATA_URI, [], terms)
 
 
 def test_mint_license__router_not_set__reverts(unwired, creator, asker):
@@ -591,10 +592,11 @@ def test_set_royalty_router__other_token__reverts(unwired, router_deployer, toke
 # ------------------------------------------------------------------ ERC-2981 --
 
 
-def test_royalty_info(make_asset, registry, router):
+def test_royalty_info(make_asset, registry):
     asset_id = make_asset(terms=OPEN.but(royalty_bps=250))
-    assert registry.royaltyInfo(asset_id, 10_000) == (router.address, 250)
-    assert registry.royaltyInfo(asset_id, 399) == (router.address, 9)  # 9.975 rounded down
+    vault = registry.royaltyVault(asset_id)
+    assert registry.royaltyInfo(asset_id, 10_000) == (vault, 250)
+    assert registry.royaltyInfo(asset_id, 399) == (vault, 9)  # 9.975 rounded down
 
 
 def test_royalty_info__unknown_asset__reverts(registry):
@@ -761,9 +763,9 @@ def test_register__fuzz_roundtrip(registry, token, creator, kind, terms, uri):
     """Whatever is registered reads back exactly (packing is lossless)."""
     with fresh_state():
         content_hash = new_content_hash()
-        asset_id = registry.register(kind, content_hash, uri, [], terms.abi(), sender=creator)
+        asset_id = register_asset(registry, creator, kind, content_hash, uri, [], terms)
         assert registry.licenseTerms(asset_id) == terms_as_returned(terms, token.address)
-        assert registry.tokenURI(asset_id) == uri
+        assert registry.metadataURI(asset_id) == uri
         assert registry.assetKind(asset_id) == kind
         assert registry.contentHash(asset_id) == content_hash
         assert registry.ownerOf(asset_id) == creator

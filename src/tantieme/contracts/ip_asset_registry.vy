@@ -12,7 +12,18 @@
         nothing). The registry enforces the derivative rules on chain
         (see `SPEC.md`), sells licence tokens whose fees are paid into the
         asset's royalties through the `RoyaltyRouter`, and lets owners
-        tighten, never widen, their AI consent.
+        tighten, never widen, their AI consent. It also:
+        - makes registration front-running-proof by commit-reveal
+          (`commitRegistration`, then `register` in a later block);
+        - lets consent only narrow down the derivative graph: an asset's
+          effective AI consent (`aiConsent`) is its own flags and every
+          ancestor's current flags, and no derivative may grant an AI use
+          an ancestor refuses;
+        - ends derivative approvals when an asset changes hands;
+        - names a royalty vault per asset in `royaltyInfo` (an EIP-1167
+          proxy it deploys with CREATE2 on first use) whose tokens the
+          router sweeps into the asset's royalties;
+        - answers `tokenURI` with ERC-721 metadata JSON as a data URI.
 
         The ERC-721 core is our own minimal, non-enumerable one: snekmate's
         `erc721` is enumerable and keeps a separate token URI string; one
@@ -33,7 +44,8 @@
                  effects and is `@nonreentrant`. `safeTransferFrom` calls the
                  receiver after the transfer is complete. Asset ids are
                  below 2**53, minting fees below 2**98 token wei and the
-                 ancestor count at most 1,024, all checked.
+                 ancestor count at most 1,024, all checked; every walk up
+                 the graph visits at most `ancestorCount` entries.
 """
 
 
@@ -48,9 +60,9 @@ implements: IERC165
 from ethereum.ercs import IERC721
 
 
-# @dev ERC-721 metadata (`name`, `symbol`, `tokenURI`).
-from snekmate.tokens.interfaces import IERC721Metadata
-implements: IERC721Metadata
+# @dev ERC-721 metadata (`name`, `symbol`, `tokenURI`); not declared with
+# `implements`, whose `tokenURI` returns at most 512 bytes (the ABI type,
+# `string`, is the same).
 
 
 # @dev ERC-4906 `MetadataUpdate`, emitted when AI consent is tightened.
@@ -67,11 +79,26 @@ implements: IERC2981
 from snekmate.tokens.interfaces import IERC721Receiver
 
 
+# @dev The bound of `tokenURI`'s data URI.
+from . import metadata_json
+
+
 # @dev The router's licence-fee entry point and its wiring, checked once.
 interface IRoyaltyRouter:
     def payFrom(payer: address, asset_id: uint256, amount: uint256): nonpayable
     def token() -> address: view
     def registry() -> address: view
+
+
+# @dev The renderer of `tokenURI` (a separate contract: the registry
+# would pass EIP-170's 24,576-byte code limit with it).
+interface IAssetMetadata:
+    def tokenURI(registry: address, asset_id: uint256) -> String[metadata_json.MAX_DATA_URI]: view
+
+
+# @dev What the registry asks of a royalty vault once it is deployed.
+interface IRoyaltyVault:
+    def initialize(token: address, router: address): nonpayable
 
 
 # @dev PIL-like licence terms with AI consent first-class. Deny by
@@ -131,6 +158,10 @@ MAX_ANCESTORS: public(constant(uint256)) = 1024
 BPS: public(constant(uint256)) = 10_000
 
 
+# @dev How long a registration commitment stays usable, in seconds.
+COMMITMENT_MAX_AGE: public(constant(uint256)) = 86_400
+
+
 # @dev Largest URI, metadata or licence text, in bytes.
 MAX_URI: constant(uint256) = 256
 
@@ -156,6 +187,13 @@ _F_AI_FINE_TUNING: constant(uint256) = 64
 _F_AI_RETRIEVAL: constant(uint256) = 128
 _F_AI_OUTPUT_COMMERCIAL: constant(uint256) = 256
 _F_AI: constant(uint256) = 32 | 64 | 128 | 256
+_F_LICENSABLE: constant(uint256) = 1 | 4
+
+
+# @dev Vyper's EIP-1167 proxy creation code around the implementation
+# address (`create_minimal_proxy_to`), for the vaults' CREATE2 addresses.
+_PROXY_CODE_HEAD: constant(bytes19) = 0x602D3D8160093D39F3363D3D373D3D3D363D73
+_PROXY_CODE_TAIL: constant(bytes15) = 0x5AF43D82803E903D91602B57FD5BF3
 
 
 # @dev `_core` layout, low bits first: owner (160), kind (4), number of
@@ -202,6 +240,18 @@ token: public(immutable(address))
 _DEPLOYER: immutable(address)
 
 
+# @dev The royalty vault every asset's vault is a minimal proxy of.
+royaltyVaultImplementation: public(immutable(address))
+
+
+# @dev The contract that renders `tokenURI`.
+assetMetadata: public(immutable(address))
+
+
+# @dev keccak256 of a vault proxy's creation code (CREATE2 addresses).
+_VAULT_CODE_HASH: immutable(bytes32)
+
+
 # @dev The royalty router, set once by the deployer.
 royaltyRouter: public(address)
 
@@ -214,9 +264,18 @@ totalAssets: public(uint256)
 licenseBalance: public(HashMap[address, HashMap[uint256, uint256]])
 
 
-# @dev Whether a parent's owner let a registrant name it as a parent
-# (only read when the parent's terms require approval).
-isDerivativeApproved: public(HashMap[uint256, HashMap[address, bool]])
+# @dev Registration commitments by registrant: the commit's block number
+# (high bits) and timestamp (low 64 bits); zero when none.
+_commitments: HashMap[address, HashMap[bytes32, uint256]]
+
+
+# @dev Derivative approvals: the parent's owner epoch at approval plus
+# one; an approval stands while the epoch is unchanged (zero: none).
+_derivative_approvals: HashMap[uint256, HashMap[address, uint256]]
+
+
+# @dev Times each asset changed hands (its owner epoch).
+_owner_epochs: HashMap[uint256, uint256]
 
 
 # @dev ERC-721 operator approvals per owner.
@@ -283,6 +342,12 @@ event TermsUriStored:
     uri: String[MAX_URI]
 
 
+# @dev Emitted when a registrant commits to a content hash.
+event RegistrationCommitted:
+    registrant: indexed(address)
+    commitment: bytes32
+
+
 # @dev Emitted when a parent's owner approves or revokes a registrant.
 event DerivativeApproval:
     parent_id: indexed(uint256)
@@ -315,24 +380,53 @@ event AIConsentTightened:
     ai_output_commercial: bool
 
 
+# @dev Emitted when an asset's royalty vault is deployed.
+event RoyaltyVaultDeployed:
+    asset_id: indexed(uint256)
+    vault: address
+
+
 # @dev Emitted once, when the router is wired.
 event RoyaltyRouterSet:
     router: indexed(address)
 
 
 @deploy
-def __init__(token_: address):
+def __init__(token_: address, vault_implementation_: address, asset_metadata_: address):
     """
     @dev The deployer may later wire the router, once.
     @param token_ The AI token, the only licence currency.
+    @param vault_implementation_ The `royalty_vault` every asset's vault
+           proxies to.
+    @param asset_metadata_ The `asset_metadata` renderer of `tokenURI`.
     """
     assert token_ != empty(address), "registry: token is the zero address"
+    assert vault_implementation_.is_contract, "registry: vault implementation has no code"
+    assert asset_metadata_.is_contract, "registry: metadata renderer has no code"
     token = token_
     _DEPLOYER = msg.sender
+    royaltyVaultImplementation = vault_implementation_
+    assetMetadata = asset_metadata_
+    _VAULT_CODE_HASH = keccak256(concat(_PROXY_CODE_HEAD, convert(vault_implementation_, bytes20), _PROXY_CODE_TAIL))
     self._next_terms_ref = 1
 
 
 # ASSETS #
+
+
+@external
+def commitRegistration(commitment: bytes32):
+    """
+    @dev First step of registration: commits the caller to a content hash
+         without revealing it. `register` accepts the hash from the next
+         block on, for `COMMITMENT_MAX_AGE` seconds; committing again
+         restarts the clock.
+    @param commitment keccak256(abi.encode(registrant, content_hash, salt))
+           with the caller as registrant and a secret 32-byte salt.
+    """
+    assert commitment != empty(bytes32), "registry: zero commitment"
+    self._commitments[msg.sender][commitment] = (block.number << 64) | block.timestamp
+    log RegistrationCommitted(registrant=msg.sender, commitment=commitment)
 
 
 @external
@@ -342,21 +436,28 @@ def register(
     uri: String[MAX_URI],
     parents: DynArray[uint256, MAX_PARENTS],
     terms: LicenseTerms,
+    salt: bytes32,
 ) -> uint256:
     """
-    @dev Registers an asset and mints it to the caller, in one
-         transaction. With parents it is a derivative: every derivative
-         rule is checked here and a commercial derivative consumes one
-         licence token of each parent from the caller.
+    @dev Registers an asset and mints it to the caller, who committed to
+         `content_hash` with `salt` in an earlier block
+         (`commitRegistration`), so that nobody who sees this transaction
+         can register the hash first. With parents it is a derivative:
+         every derivative and consent rule is checked here and a
+         commercial derivative consumes one licence token of each parent
+         from the caller.
     @param kind WORK, DATASET, MODEL, PROMPT, OUTPUT or AGENT (0 to 5).
     @param content_hash The 32-byte hash of the content; unique, non-zero.
-    @param uri The metadata URI (at most 256 bytes), `tokenURI`.
+    @param uri The metadata URI (at most 256 bytes), `external_url` in
+           `tokenURI`.
     @param parents Distinct existing assets this one derives from.
     @param terms The licence terms offered to derivatives and AI.
+    @param salt The 32-byte secret of the commitment.
     @return uint256 The new asset id (ids start at 1).
     """
     assert kind <= AGENT, "registry: unknown kind"
     assert content_hash != empty(bytes32), "registry: zero content hash"
+    self._use_commitment(keccak256(abi_encode(msg.sender, content_hash, salt)))
     assert self._record[content_hash] == 0, "registry: duplicate content hash"
     flags: uint256 = self._validate_terms(terms)
     terms_ref: uint256 = self._store_terms_uri(terms.uri)
@@ -364,6 +465,7 @@ def register(
     asset_id: uint256 = self.totalAssets + 1
     assert asset_id <= _MAX_ASSET_ID, "registry: asset ids exhausted"
     ancestors: uint256 = self._check_parents(asset_id, kind, parents, terms, flags, terms_ref)
+    self._check_consent_narrows(parents, flags & _F_AI)
 
     first_parent: uint256 = 0
     if len(parents) != 0:
@@ -402,21 +504,27 @@ def register(
 def approveDerivative(parent_id: uint256, registrant: address, approved: bool):
     """
     @dev Lets (or stops) `registrant` name `parent_id` as a parent when
-         its terms require approval. The approval stands until revoked.
+         its terms require approval. The approval stands until revoked or
+         until the asset changes hands.
     @param parent_id The caller's asset.
     @param registrant The account that will register the derivative.
     @param approved True to approve, False to revoke.
     """
     self._check_asset_owner(parent_id)
-    self.isDerivativeApproved[parent_id][registrant] = approved
+    stored: uint256 = 0
+    if approved:
+        # Cannot overflow: an epoch grows by one per transfer.
+        stored = unsafe_add(self._owner_epochs[parent_id], 1)
+    self._derivative_approvals[parent_id][registrant] = stored
     log DerivativeApproval(parent_id=parent_id, registrant=registrant, approved=approved)
 
 
 @external
 def setAIConsent(asset_id: uint256, training: bool, fine_tuning: bool, retrieval: bool, output_commercial: bool):
     """
-    @dev Tightens the asset's AI consent: flags may be cleared, never set
-         again once cleared. Governs future use only.
+    @dev Tightens the asset's own AI consent: flags may be cleared, never
+         set again once cleared. It narrows the effective consent of every
+         descendant too, for all future use (`aiConsent`).
     @param asset_id The caller's asset.
     @param training Consent to training models.
     @param fine_tuning Consent to fine-tuning (for models).
@@ -438,6 +546,11 @@ def setAIConsent(asset_id: uint256, training: bool, fine_tuning: bool, retrieval
         ai_output_commercial=output_commercial,
     )
     log IERC4906.MetadataUpdate(_tokenId=asset_id)
+    # Descendants have later ids; their effective consent (in their
+    # metadata) narrows with this one when flags were cleared.
+    last: uint256 = self.totalAssets
+    if new_flags != flags and asset_id < last:
+        log IERC4906.BatchMetadataUpdate(_fromTokenId=asset_id + 1, _toTokenId=last)
 
 
 @external
@@ -461,16 +574,22 @@ def mintLicense(asset_id: uint256, amount: uint256, receiver: address):
     """
     @dev Sells `amount` licence tokens of `asset_id` to `receiver`. The
          caller pays `minting_fee * amount` token wei into the asset's
-         royalties through the router (approve the router once).
+         royalties through the router (approve the router once). A licence
+         is what a commercial derivative consumes, so only assets whose
+         terms allow commercial use and derivatives sell them.
     @param asset_id The licensed asset.
     @param amount Number of licence tokens.
     @param receiver Who holds the licence tokens.
     """
-    assert self._core[asset_id] != 0, "registry: unknown asset"
+    core: uint256 = self._core[asset_id]
+    assert core != 0, "registry: unknown asset"
     assert amount != 0, "registry: zero amount"
     assert receiver != empty(address), "registry: receiver is the zero address"
     record: uint256 = self._record[self._content_hash[asset_id]]
     assert not self._expired(record), "registry: license terms expired"
+    flags: uint256 = (core >> _FLAGS_SHIFT) & _MASK_9
+    assert flags & _F_COMMERCIAL != 0, "registry: terms forbid commercial use"
+    assert flags & _F_DERIVATIVES != 0, "registry: terms forbid derivatives"
     fee: uint256 = (record >> _FEE_SHIFT) * amount
 
     self.licenseBalance[receiver][asset_id] += amount
@@ -499,6 +618,26 @@ def setRoyaltyRouter(router: address):
     assert staticcall IRoyaltyRouter(router).token() == token, "registry: router pays another token"
     self.royaltyRouter = router
     log RoyaltyRouterSet(router=router)
+
+
+@external
+def deployRoyaltyVault(asset_id: uint256) -> address:
+    """
+    @dev Deploys the asset's royalty vault at its CREATE2 address (the
+         one `royaltyInfo` names from registration on) and lets the router
+         sweep it; anyone may, once the router is wired. The router calls
+         it on the first `sweep`.
+    @param asset_id The asset.
+    @return address The vault.
+    """
+    self._existing_core(asset_id)
+    router: address = self.royaltyRouter
+    assert router != empty(address), "registry: royalty router not set"
+    assert not self._vault_of(asset_id).is_contract, "registry: royalty vault already deployed"
+    vault: address = create_minimal_proxy_to(royaltyVaultImplementation, salt=convert(asset_id, bytes32))
+    extcall IRoyaltyVault(vault).initialize(token, router)
+    log RoyaltyVaultDeployed(asset_id=asset_id, vault=vault)
+    return vault
 
 
 # VIEWS #
@@ -594,7 +733,8 @@ def ancestorCount(asset_id: uint256) -> uint256:
 @view
 def licenseTerms(asset_id: uint256) -> LicenseTerms:
     """
-    @dev The asset's current licence terms (AI consent as tightened).
+    @dev The asset's current licence terms, with its own AI consent as
+         tightened (ancestors may narrow it further: `aiConsent`).
     @param asset_id The asset id.
     @return LicenseTerms The terms; `currency` is the AI token.
     """
@@ -623,14 +763,16 @@ def licenseTerms(asset_id: uint256) -> LicenseTerms:
 @view
 def aiConsent(asset_id: uint256) -> (bool, bool, bool, bool):
     """
-    @dev The asset's current AI consent.
+    @dev The asset's effective AI consent: what its own current flags and
+         every ancestor's current flags all allow (its own flags alone are
+         in `licenseTerms`). This is what AI may do with it now.
     @param asset_id The asset id.
     @return bool Training.
     @return bool Fine-tuning.
     @return bool Retrieval.
     @return bool Commercial use of outputs.
     """
-    flags: uint256 = (self._existing_core(asset_id) >> _FLAGS_SHIFT) & _MASK_9
+    flags: uint256 = self._effective_ai(asset_id, self._existing_core(asset_id))
     return (
         flags & _F_AI_TRAINING != 0,
         flags & _F_AI_FINE_TUNING != 0,
@@ -641,20 +783,50 @@ def aiConsent(asset_id: uint256) -> (bool, bool, bool, bool):
 
 @external
 @view
+def royaltyVault(asset_id: uint256) -> address:
+    """
+    @dev The asset's royalty vault: fixed from registration (a CREATE2
+         address of this registry), deployed on first use. Tokens sent
+         there are the asset's royalties once anyone calls the router's
+         `sweep(asset_id)`.
+    @param asset_id The asset id.
+    @return address The vault.
+    """
+    self._existing_core(asset_id)
+    return self._vault_of(asset_id)
+
+
+@external
+@view
 def royaltyInfo(_tokenId: uint256, _salePrice: uint256) -> (address, uint256):
     """
     @dev ERC-2981: the royalty on a sale is the asset's `royalty_bps` of
-         the price, payable to the router. Payers should call
-         `router.pay(asset_id, amount)` (a plain transfer to the router
-         credits nobody).
+         the price, payable to the asset's own royalty vault (never the
+         zero address, wired or not). A plain AI token transfer there is
+         credited to the asset by the router's `sweep`; `router.pay`
+         credits at once.
     @param _tokenId The asset id.
     @param _salePrice The sale price, in any unit.
-    @return address The router.
+    @return address The asset's royalty vault.
     @return uint256 The royalty, in the unit of the price, rounded down.
     """
     bps: uint256 = (self._existing_core(_tokenId) >> _BPS_SHIFT) & _MASK_14
     # Exact floor(price * bps / 10,000) without overflow.
-    return self.royaltyRouter, (_salePrice // BPS) * bps + (_salePrice % BPS) * bps // BPS
+    return self._vault_of(_tokenId), (_salePrice // BPS) * bps + (_salePrice % BPS) * bps // BPS
+
+
+@external
+@view
+def isDerivativeApproved(parent_id: uint256, registrant: address) -> bool:
+    """
+    @dev Whether the parent's current owner lets `registrant` name it as
+         a parent (read when its terms require approval). Approvals end
+         when the asset changes hands.
+    @param parent_id The parent asset.
+    @param registrant The would-be registrant.
+    @return bool True if approved.
+    """
+    return self._is_approved(parent_id, registrant)
 
 
 # ERC-721 #
@@ -693,24 +865,30 @@ def symbol() -> String[5]:
 
 @external
 @view
-def tokenURI(_tokenId: uint256) -> String[512]:
+def tokenURI(_tokenId: uint256) -> String[metadata_json.MAX_DATA_URI]:
     """
-    @dev The asset's metadata URI, as registered (at most 256 bytes; the
-         return bound is the interface's).
+    @dev The asset's ERC-721 metadata JSON as a base64 `data:` URI,
+         rendered by the `asset_metadata` contract from this registry's
+         views (kind, content hash, parents, effective AI consent, terms,
+         royalty vault; the creator's metadata URI as `external_url`).
     @param _tokenId The asset id.
-    @return String The URI.
+    @return String The data URI.
     """
     self._existing_core(_tokenId)
-    length: uint256 = (self._record[self._content_hash[_tokenId]] >> _URI_LEN_SHIFT) & _MASK_9
-    words: bytes32[8] = empty(bytes32[8])
-    for i: uint256 in range(8):
-        if i * 32 >= length:
-            break
-        words[i] = self._uri_words[_tokenId][i]
-    raw: Bytes[MAX_URI] = slice(
-        concat(words[0], words[1], words[2], words[3], words[4], words[5], words[6], words[7]), 0, length
-    )
-    return convert(raw, String[MAX_URI])
+    return staticcall IAssetMetadata(assetMetadata).tokenURI(self, _tokenId)
+
+
+@external
+@view
+def metadataURI(asset_id: uint256) -> String[MAX_URI]:
+    """
+    @dev The metadata URI the creator registered (`external_url` in
+         `tokenURI`).
+    @param asset_id The asset id.
+    @return String The URI.
+    """
+    self._existing_core(asset_id)
+    return self._uri(asset_id, self._record[self._content_hash[asset_id]])
 
 
 @external
@@ -875,7 +1053,7 @@ def _check_parents(
         parent_bps: uint256 = (core >> _BPS_SHIFT) & _MASK_14
         assert parent_flags & _F_DERIVATIVES != 0, "registry: parent forbids derivatives"
         if parent_flags & _F_APPROVAL != 0 and msg.sender != self._owner_of(core):
-            assert self.isDerivativeApproved[parent][msg.sender], "registry: derivative not approved"
+            assert self._is_approved(parent, msg.sender), "registry: derivative not approved"
         if parent_flags & _F_RECIPROCAL != 0:
             assert (
                 flags == parent_flags
@@ -885,11 +1063,12 @@ def _check_parents(
                 and terms_ref == (record >> _TERMS_REF_SHIFT) & _MASK_32
             ), "registry: reciprocal terms mismatch"
         if kind == MODEL:
+            # The lineage is checked against the parent's effective consent.
             parent_kind: uint256 = (core >> _KIND_SHIFT) & _MASK_4
             if parent_kind == convert(DATASET, uint256):
-                assert parent_flags & _F_AI_TRAINING != 0, "registry: dataset forbids ai training"
+                assert self._effective_ai_of(parent, core, _F_AI_TRAINING) != 0, "registry: dataset forbids ai training"
             elif parent_kind == convert(MODEL, uint256):
-                assert parent_flags & _F_AI_FINE_TUNING != 0, "registry: model forbids fine-tuning"
+                assert self._effective_ai_of(parent, core, _F_AI_FINE_TUNING) != 0, "registry: model forbids fine-tuning"
             else:
                 raise "registry: model parent must be a dataset or model"
         if commercial:
@@ -907,6 +1086,39 @@ def _check_parents(
     assert total_bps <= BPS, "registry: parents royalty exceeds 10000"
     assert ancestors <= MAX_ANCESTORS, "registry: too many ancestors"
     return ancestors
+
+
+@internal
+@view
+def _check_consent_narrows(parents: DynArray[uint256, MAX_PARENTS], wanted: uint256):
+    """
+    @dev Reverts if the child would grant an AI use that one of its
+         ancestors (parents included) refuses now. Called once the
+         ancestor count is known to be at most 1,024.
+    @param parents The child's parents.
+    @param wanted The child's AI flag bits.
+    """
+    if wanted == 0:
+        return
+    missing: uint256 = wanted & ~self._inherited_ai(parents, wanted)
+    assert missing & _F_AI_TRAINING == 0, "registry: an ancestor refuses ai training"
+    assert missing & _F_AI_FINE_TUNING == 0, "registry: an ancestor refuses ai fine-tuning"
+    assert missing & _F_AI_RETRIEVAL == 0, "registry: an ancestor refuses ai retrieval"
+    assert missing & _F_AI_OUTPUT_COMMERCIAL == 0, "registry: an ancestor refuses commercial ai output"
+
+
+@internal
+def _use_commitment(commitment: bytes32):
+    """
+    @dev Spends the caller's commitment, which must be from an earlier
+         block and at most `COMMITMENT_MAX_AGE` seconds old.
+    @param commitment keccak256(abi.encode(caller, content_hash, salt)).
+    """
+    committed: uint256 = self._commitments[msg.sender][commitment]
+    assert committed != 0, "registry: no commitment"
+    assert committed >> 64 < block.number, "registry: commitment too recent"
+    assert block.timestamp <= (committed & _MASK_64) + COMMITMENT_MAX_AGE, "registry: commitment expired"
+    self._commitments[msg.sender][commitment] = 0
 
 
 @internal
@@ -993,6 +1205,94 @@ def _parents(asset_id: uint256, core: uint256) -> DynArray[uint256, MAX_PARENTS]
 
 @internal
 @view
+def _effective_ai(asset_id: uint256, core: uint256) -> uint256:
+    """
+    @dev The asset's effective AI flags: its own, narrowed by every
+         ancestor's current flags.
+    @param asset_id The asset id.
+    @param core The asset's packed core.
+    @return uint256 The AI flag bits.
+    """
+    return self._effective_ai_of(asset_id, core, _F_AI)
+
+
+@internal
+@view
+def _effective_ai_of(asset_id: uint256, core: uint256, wanted: uint256) -> uint256:
+    """
+    @dev The effective AI flags among `wanted`: the asset's own, narrowed
+         by every ancestor's current flags.
+    @param asset_id The asset id.
+    @param core The asset's packed core.
+    @param wanted The AI flag bits asked about.
+    @return uint256 Those of them the asset and all its ancestors allow.
+    """
+    own: uint256 = (core >> _FLAGS_SHIFT) & wanted
+    if own == 0:
+        return 0
+    return self._inherited_ai(self._parents(asset_id, core), own)
+
+
+@internal
+@view
+def _inherited_ai(parents: DynArray[uint256, MAX_PARENTS], wanted: uint256) -> uint256:
+    """
+    @dev The AI flags among `wanted` that `parents` and all their
+         ancestors allow: a depth-first walk of every path up the graph,
+         which stops once nothing is left. It visits each ancestor once
+         per path, so at most the ancestor count (1,024) entries.
+    @param parents Where the walk starts.
+    @param wanted The AI flag bits asked about.
+    @return uint256 Those of them every ancestor allows.
+    """
+    flags: uint256 = wanted
+    stack: DynArray[uint256, MAX_ANCESTORS] = []
+    for parent: uint256 in parents:
+        stack.append(parent)
+    for _: uint256 in range(MAX_ANCESTORS):
+        if len(stack) == 0 or flags == 0:
+            break
+        node: uint256 = stack.pop()
+        core: uint256 = self._core[node]
+        flags &= core >> _FLAGS_SHIFT
+        above: DynArray[uint256, MAX_PARENTS] = self._parents(node, core)
+        for parent: uint256 in above:
+            stack.append(parent)
+    return flags
+
+
+@internal
+@view
+def _is_approved(parent_id: uint256, registrant: address) -> bool:
+    """
+    @dev Whether the parent's owner approved `registrant` since the asset
+         last changed hands.
+    @param parent_id The parent asset.
+    @param registrant The would-be registrant.
+    @return bool True if approved in the current owner epoch.
+    """
+    stored: uint256 = self._derivative_approvals[parent_id][registrant]
+    # Cannot overflow: an epoch grows by one per transfer.
+    return stored != 0 and stored == unsafe_add(self._owner_epochs[parent_id], 1)
+
+
+@internal
+@view
+def _vault_of(asset_id: uint256) -> address:
+    """
+    @dev The CREATE2 address of the asset's royalty vault proxy, deployed
+         by this registry with the asset id as salt.
+    @param asset_id The asset id.
+    @return address The vault's address.
+    """
+    digest: bytes32 = keccak256(
+        concat(0xFF, convert(self, bytes20), convert(asset_id, bytes32), _VAULT_CODE_HASH)
+    )
+    return convert(convert(slice(digest, 12, 20), bytes20), address)
+
+
+@internal
+@view
 def _existing_core(asset_id: uint256) -> uint256:
     """
     @dev The asset's packed core; reverts if it does not exist.
@@ -1002,6 +1302,24 @@ def _existing_core(asset_id: uint256) -> uint256:
     core: uint256 = self._core[asset_id]
     assert core != 0, "registry: unknown asset"
     return core
+
+
+@internal
+@view
+def _uri(asset_id: uint256, record: uint256) -> String[MAX_URI]:
+    """
+    @dev Reads back the metadata URI stored as words.
+    @param asset_id The asset id.
+    @param record The asset's packed record (holds the length).
+    @return String The URI.
+    """
+    length: uint256 = (record >> _URI_LEN_SHIFT) & _MASK_9
+    words: bytes32[8] = empty(bytes32[8])
+    for i: uint256 in range(8):
+        if i * 32 >= length:
+            break
+        words[i] = self._uri_words[asset_id][i]
+    return convert(slice(abi_encode(words), 0, length), String[MAX_URI])
 
 
 @internal
@@ -1092,4 +1410,7 @@ def _transfer(owner: address, to: address, token_id: uint256):
     self._balances[owner] = unsafe_sub(self._balances[owner], 1)
     self._balances[to] = unsafe_add(self._balances[to], 1)
     self._core[token_id] = (core & ~_ADDRESS_MASK) | convert(to, uint256)
+    # Derivative approvals of the previous owner end here. Cannot
+    # overflow: an epoch grows by one per transfer.
+    self._owner_epochs[token_id] = unsafe_add(self._owner_epochs[token_id], 1)
     log IERC721.Transfer(sender=owner, receiver=to, token_id=token_id)

@@ -15,15 +15,19 @@
           revenue further up, so any ancestor can collect without the
           descendants' owners doing anything;
         - `claim` (the asset's current ERC-721 owner only) pulls the
-          asset's claimable revenue.
+          asset's claimable revenue;
+        - `sweep` (anyone) credits an asset with the tokens sent by plain
+          transfer to its royalty vault, the ERC-2981 receiver the
+          registry names, deploying the vault on first use.
         Invariants (`SPEC.md`): the router's token balance equals the sum
         of all pending and claimable amounts plus `surplus()`, and
         `totalPaid == Σ pending + Σ claimable + totalClaimed`.
 @custom:security Functions that move tokens are `@nonreentrant` and follow
                  checks-effects-interactions. The token and registry are
                  fixed at deployment and trusted (tantieme's own). Tokens
-                 sent to the router by plain `transfer` credit nobody; they
-                 show as `surplus()` and stay in the router.
+                 sent to the router itself by plain `transfer` credit
+                 nobody; they show as `surplus()` and stay in the router.
+                 Royalties go to each asset's vault instead (`sweep`).
 """
 
 
@@ -36,6 +40,8 @@ interface IPAssetRegistry:
     def exists(asset_id: uint256) -> bool: view
     def ownerOf(asset_id: uint256) -> address: view
     def parentShares(asset_id: uint256) -> (DynArray[uint256, 16], DynArray[uint256, 16]): view
+    def royaltyVault(asset_id: uint256) -> address: view
+    def deployRoyaltyVault(asset_id: uint256) -> address: nonpayable
 
 
 # @dev Most assets in one `payBatch`.
@@ -170,6 +176,28 @@ def payBatch(asset_ids: DynArray[uint256, MAX_BATCH], amounts: DynArray[uint256,
         self._credit(asset_ids[i], amounts[i], msg.sender)
         total += amounts[i]
     self._pull(msg.sender, total)
+
+
+@external
+@nonreentrant
+def sweep(asset_id: uint256) -> uint256:
+    """
+    @dev Credits the asset with every AI token in its royalty vault (what
+         marketplaces sent by plain transfer to the ERC-2981 receiver),
+         as a payment from the vault; deploys the vault first if it holds
+         tokens and has no code yet. Anyone may call it.
+    @param asset_id The asset.
+    @return uint256 The amount credited, in token wei (0: nothing there).
+    """
+    vault: address = staticcall registry.royaltyVault(asset_id)
+    amount: uint256 = staticcall token.balanceOf(vault)
+    if amount == 0:
+        return 0
+    if not vault.is_contract:
+        extcall registry.deployRoyaltyVault(asset_id)
+    self._credit(asset_id, amount, vault)
+    self._pull(vault, amount)
+    return amount
 
 
 # SPLITTING #
