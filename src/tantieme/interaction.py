@@ -99,29 +99,34 @@ def register_model(
     terms: LicenseTerms | None = None,
     price_prompt_per_million: int = PRICE_PROMPT_PER_MILLION,
     price_completion_per_million: int = PRICE_COMPLETION_PER_MILLION,
+    say: Callable[[str], None] = lambda _: None,
 ) -> ModelEntry:
     """Register a model as an IP asset, its training datasets as parents, and serve it.
 
     The weights' SHA-256 is the content hash (for a remote model without a weights
     file, the hash of its backend and name). Licences of commercial datasets are
-    bought first, as the registry requires. Registering the same weights again
-    returns the existing entry.
+    bought first, as the registry requires. Weights this account registered
+    already are that asset, reused (and `say` tells so); weights registered by
+    someone else are a clear `AssetError` naming the asset and its owner. The
+    default terms are `open`, narrowed to what the datasets allow.
     """
     from tantieme import ai
 
     options = options or {}
     model = ai.load_model(backend, **options)
     weights_hash = (model.weights_hash or "").removeprefix("sha256:") or _identity_hash(backend, options)
-    terms = terms or preset("open")
     models = Models.load()
-    existing = node.registry.functions.assetOfContent(bytes.fromhex(weights_hash)).call()
-    if existing:
-        asset_id = existing
+    existing = registry.owned_asset(node, bytes.fromhex(weights_hash), "these model weights")
+    if existing is not None:
+        asset_id = existing.id
+        say(f"model {model.name} is already registered as your asset #{asset_id}: reusing it")
     else:
-        for dataset in datasets:
-            parent = registry.get(node, dataset)
+        parents = [registry.get(node, dataset) for dataset in datasets]
+        if terms is None:
+            terms = _narrowed(preset("open"), parents)
+        for parent in parents:
             if terms.commercial_use and parent.terms.commercial_use:
-                mint_license(node, dataset)
+                mint_license(node, parent.id)
         asset = registry.register_hash(
             node, bytes.fromhex(weights_hash), kind="model", terms=terms, parents=datasets,
             title=model.name, media_type="application/octet-stream",
@@ -140,6 +145,12 @@ def register_model(
     models.default = models.default or asset_id
     models.save()
     return entry
+
+
+def _narrowed(terms: LicenseTerms, parents: list[registry.Asset]) -> LicenseTerms:
+    """`terms` without the AI uses that a parent (or its ancestors) refuses."""
+    refused = {use for parent in parents for use, ok in parent.consent.items() if not ok}
+    return terms.with_(**{f"ai_{use}": False for use in refused})
 
 
 def index_path() -> Path:
@@ -274,7 +285,7 @@ def write_answer(node: Node, row: RecordRow, entry: ModelEntry) -> tuple[Path, P
     sources = []
     for asset_id, weight in zip(rec.sources, rec.weights, strict=True):
         asset = registry.get(node, asset_id)
-        sources.append(Source(asset_id=asset_id, title=asset.title or "", weight_bps=weight, consent=Consent(**asset.terms.ai_consent())))
+        sources.append(Source(asset_id=asset_id, title=asset.title or "", weight_bps=weight, consent=Consent(**asset.consent)))
     text = answer_file(row)
     text.parent.mkdir(parents=True, exist_ok=True)
     text.write_text(row.answer)

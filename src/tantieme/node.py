@@ -221,7 +221,7 @@ def init(
             probe = _connect(settings, passphrase)
         settings.address = probe.account.address
         commons = dev_account(COMMONS_DEV_ACCOUNT).address if local else None
-        deployment, deployed = ensure_deployed(probe, commons)
+        deployment, deployed = ensure_deployed(probe, commons, local=local)
         settings.save()
     finally:
         probe.close()

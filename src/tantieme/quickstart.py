@@ -64,9 +64,9 @@ def register_catalog(node: Node, catalog: Catalog, say: Callable[[str], None] = 
     for work in catalog.works:
         creator = node.as_account(accounts[work["creator"]])
         path = catalog.root / work["file"]
-        existing = creator.registry.functions.assetOfContent(sha256_file(path)).call()
-        if existing:
-            out.assets[work["file"]] = existing
+        existing = registry.owned_asset(creator, sha256_file(path))
+        if existing is not None:
+            out.assets[work["file"]] = existing.id
             continue
         parents = (out.assets[work["parent"]],) if work.get("parent") else ()
         terms = preset(work["terms"])

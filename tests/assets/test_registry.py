@@ -35,13 +35,49 @@ def test_register__default_terms__grant_no_ai_use(creator, make_file):
     assert not asset.terms.derivatives_allowed
 
 
-def test_register__duplicate_file__clear_error_and_nothing_changes(creator, make_file):
+def test_register__own_file_again__reuses_the_asset_and_says_so(creator, make_file):
+    path = make_file("only once")
+    first = registry.register(creator, path)
+    before = _state(creator)
+    again = registry.register(creator, path)
+    assert again.reused and not first.reused
+    assert again.id == first.id and again.owner == creator.address
+    assert _state(creator) == before
+
+
+def test_register__someone_elses_file__names_the_asset_and_owner_and_nothing_changes(creator, other, make_file):
     path = make_file("only once")
     registry.register(creator, path)
-    before = _state(creator)
-    with pytest.raises(AssetError, match="already registered as asset 1"):
-        registry.register(creator, path)
-    assert _state(creator) == before
+    before = _state(other)
+    with pytest.raises(AssetError, match=f"already registered as asset #1, owned by {creator.address}"):
+        registry.register(other, path)
+    assert _state(other) == before
+
+
+def test_register__two_transactions_commit_then_reveal(creator, make_file):
+    """A commitment first, the registration in a later block; the commitment
+    is spent (an observer's copy of the registration cannot use it)."""
+    start = creator.conn.w3.eth.block_number
+    asset = registry.register(creator, make_file("committed"))
+    registry_events = creator.registry.events
+    [committed] = registry_events.RegistrationCommitted().get_logs(from_block=start + 1)
+    [registered] = registry_events.AssetRegistered().get_logs(from_block=start + 1)
+    assert committed["args"]["registrant"] == creator.address
+    assert committed["blockNumber"] < registered["blockNumber"]
+    assert registered["args"]["asset_id"] == asset.id
+
+
+def test_register__a_copied_registration__cannot_take_the_content(creator, other, make_file):
+    """A mempool observer who copies the reveal has no commitment of its own."""
+    content = make_file("front-run me")
+    start = creator.conn.w3.eth.block_number
+    registry.register(creator, content)
+    [registered] = creator.registry.events.AssetRegistered().get_logs(from_block=start + 1)
+    tx = creator.conn.w3.eth.get_transaction(registered["transactionHash"])
+    call = creator.registry.decode_function_input(tx["input"])[1]
+    copy = other.registry.functions.register(*(call[k] for k in ("kind", "content_hash", "uri", "parents", "terms", "salt")))
+    with pytest.raises(ChainError, match="^registry: no commitment$"):
+        other.conn.transact(copy, gas=1_500_000)
 
 
 @pytest.mark.parametrize("bad", ["missing", "directory"])
@@ -87,12 +123,39 @@ def test_register__commercial_derivative__needs_a_licence(creator, other, make_f
     assert other.registry.functions.licenseBalance(other.address, parent.id).call() == 0
 
 
-def test_register__model_on_no_training_dataset__reverts(creator, other, make_file):
+def test_register__model_on_no_training_dataset__clear_error(creator, other, make_file):
     no_training = preset("open").with_(ai_training=False)
     dataset = registry.register(creator, make_file("rows"), kind="dataset", terms=no_training)
     mint_license(other, dataset.id)
-    with pytest.raises(ChainError, match="^registry: dataset forbids ai training$"):
-        registry.register(other, make_file("weights"), kind="model", terms=preset("open"), parents=(dataset.id,))
+    with pytest.raises(AssetError, match="dataset 1 does not allow AI training"):
+        registry.register(other, make_file("weights"), kind="model", terms=no_training, parents=(dataset.id,))
+
+
+def test_register__derivative_granting_what_the_parent_refuses__clear_error(creator, other, make_file):
+    parent = registry.register(creator, make_file("essay"), terms=preset("non-commercial"))
+    before = _state(other)
+    with pytest.raises(AssetError, match="parent asset 1 does not allow AI training"):
+        registry.register(other, make_file("remix"), terms=preset("non-commercial").with_(ai_training=True),
+                          parents=(parent.id,))
+    assert _state(other) == before
+
+
+def test_register__laundering_through_a_dataset_after_the_work_revokes__refused(creator, other, make_file):
+    """Work allows training → dataset derivative allows it → the work revokes:
+    no model may be registered on the dataset any more, and the dataset's
+    effective consent shows it."""
+    work = registry.register(creator, make_file("essay"), terms=preset("training-data"))
+    mint_license(other, work.id)
+    dataset = registry.register(other, make_file("rows"), kind="dataset", terms=preset("training-data"),
+                                parents=(work.id,))
+    assert dataset.consent["training"]
+    registry.tighten_consent(creator, work.id, **(work.terms.ai_consent() | {"training": False}))
+    dataset = registry.get(other, dataset.id)
+    assert dataset.terms.ai_training and not dataset.consent["training"]
+    mint_license(other, dataset.id)
+    with pytest.raises(AssetError, match=f"dataset {dataset.id} does not allow AI training"):
+        registry.register(other, make_file("weights"), kind="model", terms=preset("open").with_(ai_training=False),
+                          parents=(dataset.id,))
 
 
 def test_register__model_on_training_dataset__succeeds(creator, other, make_file):

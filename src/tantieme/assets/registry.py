@@ -3,6 +3,10 @@
 The chain is the source of truth (owner, kind, content hash, parents, terms,
 consent); the node keeps the files and their metadata (title, media type)
 content-addressed in its store, and the metadata's hash is the asset's URI.
+
+Registration takes two transactions, so that nobody who sees it pending can
+register the content first: a commitment to (account, content hash, secret
+salt), then, in a later block, the registration revealing the salt.
 """
 
 from __future__ import annotations
@@ -10,10 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
 from web3.logs import DISCARD
 
 from tantieme.assets.store import sha256_file
@@ -27,6 +34,10 @@ URI_SCHEME = "tantieme://"
 # Upper bounds from the gas benchmark, passed explicitly (no estimate per call).
 _REGISTER_GAS = 1_500_000
 _CALL_GAS = 400_000
+_COMMIT_GAS = 100_000
+# How the CLI names each AI use, by consent key.
+AI_USES = {"training": "training", "fine_tuning": "fine-tuning", "retrieval": "retrieval",
+           "output_commercial": "output-commercial"}
 
 
 @dataclass(frozen=True)
@@ -41,13 +52,18 @@ class Asset:
     parents: tuple[int, ...]
     ancestors: int
     terms: LicenseTerms
+    # Effective AI consent: what the asset's own terms and every ancestor's allow now.
+    consent: dict[str, bool] = field(default_factory=dict)
     title: str | None = None
     media_type: str | None = None
+    # Set by `register` when the content was already this account's asset.
+    reused: bool = False
 
     def to_json(self) -> dict:
-        data = {k: v for k, v in self.__dict__.items() if k != "terms"}
+        data = {k: v for k, v in self.__dict__.items() if k not in ("terms", "consent", "reused")}
         data["parents"] = list(self.parents)
         data["terms"] = self.terms.as_struct()
+        data["ai_consent"] = dict(self.consent)
         return data
 
 
@@ -72,9 +88,10 @@ def register(
 
     The file is hashed (SHA-256) and kept in the node's store; its metadata JSON
     (title, media type, file name) is stored too and its hash becomes the URI.
-    Everything is checked before anything is written: a duplicate file, an
-    unknown parent or a rule the registry would refuse is a clear `AssetError`
-    or `ChainError`, and a refused registration leaves no file behind.
+    Everything is checked before anything is written: a file someone else
+    registered, an unknown parent or a rule the registry would refuse is a clear
+    `AssetError` or `ChainError`, and a refused registration leaves no file
+    behind. A file this account registered already is that asset, `reused`.
     """
     path = Path(path)
     content_hash = sha256_file(path)
@@ -85,10 +102,13 @@ def register(
         node.store.put(path)
 
     try:
-        return register_hash(
+        asset = register_hash(
             node, content_hash, kind=kind, terms=terms, parents=parents, title=title or path.stem,
             media_type=media_type, file_name=path.name, before_sending=keep,
         )
+        if asset.reused:
+            keep()
+        return asset
     except BaseException:
         if new_content:
             node.store.path(content_hash).unlink(missing_ok=True)
@@ -110,7 +130,10 @@ def register_hash(
     """Register content known by its SHA-256 only (e.g. model weights kept elsewhere)."""
     code = kind_code(kind)
     terms = terms or LicenseTerms()
-    _check(node, content_hash, terms, parents)
+    existing = owned_asset(node, content_hash)
+    if existing is not None:
+        return replace(existing, reused=True)
+    _check(node, code, terms, parents)
     metadata = {
         "name": title,
         "media_type": media_type,
@@ -119,11 +142,16 @@ def register_hash(
         "kind": kind,
     }
     metadata_hash, stored = _put_metadata(node, metadata)
+    salt = os.urandom(32)
     try:
         before_sending()
+        node.conn.transact(
+            node.registry.functions.commitRegistration(commitment(node.address, content_hash, salt)),
+            gas=_COMMIT_GAS,
+        )
         receipt = node.conn.transact(
             node.registry.functions.register(
-                code, content_hash, URI_SCHEME + metadata_hash.hex(), list(parents), terms.as_struct()
+                code, content_hash, URI_SCHEME + metadata_hash.hex(), list(parents), terms.as_struct(), salt
             ),
             gas=_REGISTER_GAS,
         )
@@ -135,15 +163,32 @@ def register_hash(
     return get(node, event["args"]["asset_id"])
 
 
-def _check(node: Node, content_hash: bytes, terms: LicenseTerms, parents: tuple[int, ...]) -> None:
+def commitment(registrant: str, content_hash: bytes, salt: bytes) -> bytes:
+    """What `commitRegistration` takes: keccak256(abi.encode(registrant, content_hash, salt))."""
+    return keccak(abi_encode(["address", "bytes32", "bytes32"], [registrant, content_hash, salt]))
+
+
+def owned_asset(node: Node, content_hash: bytes, what: str = "this content") -> Asset | None:
+    """The node's own asset for `content_hash`, None if unregistered; a clear error
+    naming the asset and its owner if someone else registered it."""
+    existing = node.registry.functions.assetOfContent(content_hash).call()
+    if not existing:
+        return None
+    asset = get(node, existing)
+    if asset.owner != node.address:
+        raise AssetError(
+            f"{what} is already registered as asset #{asset.id}, owned by {asset.owner}; "
+            "only its owner can use that registration"
+        )
+    return asset
+
+
+def _check(node: Node, kind: int, terms: LicenseTerms, parents: tuple[int, ...]) -> None:
     """Refuse, with a clear message, what the registry would revert."""
     if len(parents) > MAX_PARENTS:
         raise AssetError(f"an asset may name at most {MAX_PARENTS} parents, got {len(parents)}")
     if len(set(parents)) != len(parents):
         raise AssetError("a parent is named twice")
-    existing = node.registry.functions.assetOfContent(content_hash).call()
-    if existing:
-        raise AssetError(f"this content is already registered as asset {existing}")
     for parent in parents:
         if not node.registry.functions.exists(parent).call():
             raise AssetError(f"parent asset {parent} does not exist")
@@ -151,6 +196,16 @@ def _check(node: Node, content_hash: bytes, terms: LicenseTerms, parents: tuple[
         if parent_terms.derivatives_reciprocal and terms != parent_terms:
             raise AssetError(
                 f"parent asset {parent} is reciprocal: a derivative must carry its exact terms"
+            )
+        allowed = effective_consent(node, parent)
+        if kind == KINDS.index("model"):
+            _check_lineage(node, parent, allowed)
+        refused = [use for use, wanted in terms.ai_consent().items() if wanted and not allowed[use]]
+        if refused:
+            uses = ", ".join(AI_USES[use] for use in refused)
+            raise AssetError(
+                f"parent asset {parent} does not allow AI {uses} (its terms or an ancestor's refuse it), "
+                f"so a derivative cannot allow it either: refuse it with --no-ai {AI_USES[refused[0]]}"
             )
         held = node.registry.functions.licenseBalance(node.address, parent).call()
         if terms.commercial_use and parent_terms.commercial_use and held == 0:
@@ -160,12 +215,30 @@ def _check(node: Node, content_hash: bytes, terms: LicenseTerms, parents: tuple[
             )
 
 
+def effective_consent(node: Node, asset_id: int) -> dict[str, bool]:
+    """What AI may do with the asset now: its own consent narrowed by every ancestor's."""
+    return dict(zip(AI_USES, node.registry.functions.aiConsent(asset_id).call(), strict=True))
+
+
+def _check_lineage(node: Node, parent: int, allowed: dict[str, bool]) -> None:
+    """A model's parents: datasets that allow training, models that allow fine-tuning."""
+    kind = KINDS[node.registry.functions.assetKind(parent).call()]
+    use = {"dataset": "training", "model": "fine_tuning"}.get(kind)
+    if use is None:
+        raise AssetError(f"asset {parent} is a {kind}: a model's parents are the datasets and models it was trained from")
+    if not allowed[use]:
+        raise AssetError(
+            f"{kind} {parent} does not allow AI {AI_USES[use]} (its terms or an ancestor's refuse it), "
+            "so no model can be registered as trained from it"
+        )
+
+
 def get(node: Node, asset_id: int) -> Asset:
     """The asset `asset_id`; a clear error if it does not exist."""
     registry = node.registry.functions
     if asset_id <= 0 or not registry.exists(asset_id).call():
         raise AssetError(f"asset {asset_id} does not exist")
-    uri = registry.tokenURI(asset_id).call()
+    uri = registry.metadataURI(asset_id).call()
     metadata = _read_metadata(node, uri)
     return Asset(
         id=asset_id,
@@ -176,6 +249,7 @@ def get(node: Node, asset_id: int) -> Asset:
         parents=tuple(registry.parentsOf(asset_id).call()),
         ancestors=registry.ancestorCount(asset_id).call(),
         terms=LicenseTerms.from_struct(registry.licenseTerms(asset_id).call()),
+        consent=effective_consent(node, asset_id),
         title=metadata.get("name"),
         media_type=metadata.get("media_type"),
     )

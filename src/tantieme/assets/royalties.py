@@ -59,6 +59,12 @@ def mint_license(node: Node, asset_id: int, amount: int = 1, receiver: str | Non
     asset = get(node, asset_id)
     if amount <= 0:
         raise AssetError("the number of licences must be at least 1")
+    for allowed, use in ((asset.terms.commercial_use, "commercial use"), (asset.terms.derivatives_allowed, "derivatives")):
+        if not allowed:
+            raise AssetError(
+                f"asset {asset_id}'s terms forbid {use}: a licence is the right to build a commercial "
+                "derivative, so none is sold for it"
+            )
     fee = asset.terms.minting_fee * amount
     if fee:
         _check_funds(node, fee)

@@ -23,6 +23,8 @@ from tantieme.config import home
 TOKEN_NAME = "tantieme AI Token"
 TOKEN_SYMBOL = "TAI"
 TOKEN_EIP712_VERSION = "1"
+# Minted to the deployer on chains without a faucet (the token mints on local chains only).
+INITIAL_SUPPLY = 10**9 * 10**18
 # The machine tax and the operator's cut of every batch, until the DAO changes them.
 COMMONS_BPS = 500
 OPERATOR_BPS = 1000
@@ -64,18 +66,22 @@ def load_deployment(conn: Connection) -> Deployment | None:
     return recorded
 
 
-def ensure_deployed(conn: Connection, commons: str | None = None) -> tuple[Deployment, bool]:
+def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool) -> tuple[Deployment, bool]:
     """The deployment on this chain, deploying it first if needed.
 
     `commons` receives the machine tax (default: the deploying account, until a
-    DAO's pool takes over). Returns the deployment and whether it was deployed
-    by this call.
+    DAO's pool takes over). On a `local` chain the token starts empty (its
+    faucet mints); elsewhere the deployer receives `INITIAL_SUPPLY`, all there
+    will ever be. Returns the deployment and whether it was deployed by this call.
     """
     existing = load_deployment(conn)
     if existing is not None:
         return existing, False
-    token = _deploy(conn, "ai_token", TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_EIP712_VERSION)
-    registry = _deploy(conn, "ip_asset_registry", token.address)
+    supply = 0 if local else INITIAL_SUPPLY
+    token = _deploy(conn, "ai_token", TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_EIP712_VERSION, supply)
+    vault = _deploy(conn, "royalty_vault")
+    metadata = _deploy(conn, "asset_metadata")
+    registry = _deploy(conn, "ip_asset_registry", token.address, vault.address, metadata.address)
     router = _deploy(conn, "royalty_router", token.address, registry.address)
     receipt = conn.transact(registry.functions.setRoyaltyRouter(router.address), gas=_CALL_GAS)
     commons = commons or conn.account.address

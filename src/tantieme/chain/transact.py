@@ -108,16 +108,16 @@ def _build(w3: Web3, account: LocalAccount, fn_or_tx: Any, gas: int | None) -> T
 
 
 def _failure_reason(w3: Web3, tx: TxParams, receipt: TxReceipt) -> str:
-    """Why a mined transaction failed: replay it as a call before, then at, its block.
+    """Why a mined transaction failed: replay it as a call at, then before, its block.
 
-    The parent block has the right state but an older timestamp; the block
-    itself has the right timestamp (what expiries depend on) and, where the
-    transaction was mined alone, the same state.
+    The block itself has the right number and timestamp (what commitments and
+    expiries depend on) and, where the transaction was mined alone, the same
+    state; the parent block has the right state when others shared the block.
     """
     if receipt["gasUsed"] >= tx["gas"]:
         return f"out of gas: the transaction used all of its {tx['gas']} gas"
     call = {k: tx[k] for k in ("from", "to", "value", "data", "gas") if k in tx}
-    for block in (receipt["blockNumber"] - 1, receipt["blockNumber"]):
+    for block in (receipt["blockNumber"], receipt["blockNumber"] - 1):
         try:
             w3.eth.call(call, block_identifier=block)
         except ContractLogicError as e:

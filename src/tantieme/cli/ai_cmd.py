@@ -39,6 +39,7 @@ def model_register(
             node, backend=backend, options=options, datasets=tuple(dataset or ()),
             price_prompt_per_million=parse_amount(price_prompt),
             price_completion_per_million=parse_amount(price_completion),
+            say=(lambda _: None) if as_json else console.print,
         )
     emit(entry, as_json, lambda e: console.print(
         f"model [bold]#{e.asset_id}[/] {e.name}: {format_amount(e.price_prompt_per_million)} / "

@@ -69,8 +69,11 @@ def _render_asset(a: registry.Asset) -> None:
     table.add_row("licence", ", ".join(uses) or "no rights granted")
     table.add_row("royalty", f"{t.royalty_bps / 100:g} % of derivatives' revenue")
     table.add_row("licence fee", f"{format_amount(t.minting_fee)} TAI")
-    consent = [k.replace("_", "-") for k, ok in t.ai_consent().items() if ok]
+    consent = [registry.AI_USES[k] for k, ok in a.consent.items() if ok]
+    narrowed = [registry.AI_USES[k] for k, ok in t.ai_consent().items() if ok and not a.consent[k]]
     table.add_row("AI consent", ", ".join(consent) or "[bold]none[/] (no AI use)")
+    if narrowed:
+        table.add_row("", f"(its own terms also allow {', '.join(narrowed)}; an ancestor refuses)")
     console.print(table)
 
 
@@ -100,7 +103,8 @@ def register(
         if chosen.ai_retrieval and kind in ("work", "dataset"):
             check_readable(file, mimetypes.guess_type(file.name)[0])
         asset = registry.register(node, file, kind=kind, terms=chosen, parents=tuple(parent or ()), title=title)
-    emit(asset.to_json(), as_json, lambda _: (console.print(f"registered [bold]#{asset.id}[/]"), _render_asset(asset)))
+    said = f"already registered as your asset [bold]#{asset.id}[/]" if asset.reused else f"registered [bold]#{asset.id}[/]"
+    emit({**asset.to_json(), "reused": asset.reused}, as_json, lambda _: (console.print(said), _render_asset(asset)))
 
 
 @app.command("assets")
@@ -120,7 +124,7 @@ def list_assets(
     def render(_: object) -> None:
         table = Table("id", "title", "kind", "owner", "parents", "royalty", "AI consent")
         for a in found:
-            consent = ", ".join(k.replace("_", "-") for k, ok in a.terms.ai_consent().items() if ok)
+            consent = ", ".join(registry.AI_USES[k] for k, ok in a.consent.items() if ok)
             table.add_row(
                 str(a.id), a.title or "", a.kind, a.owner[:10] + "…",
                 ", ".join(map(str, a.parents)), f"{a.terms.royalty_bps / 100:g} %", consent or "none",
