@@ -56,6 +56,7 @@ def test_register_show_pay_claim__round_trip(initialised, tmp_path):
     assert asset["id"] == 1
     assert asset["terms"]["royalty_bps"] == 750
     shown = run_json("show", "1")
+    assert asset.pop("reused") is False
     assert shown == asset
     assert [a["id"] for a in run_json("assets")] == [1]
 

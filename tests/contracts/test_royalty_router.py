@@ -49,6 +49,71 @@ def paying(fund, stranger):
     return stranger
 
 
+# ------------------------------------------------------------------- sweep --
+# Marketplaces pay ERC-2981 royalties by plain transfer to `royaltyInfo`'s
+# receiver: the asset's vault. `sweep` credits them to that asset.
+
+
+def test_sweep__credits_a_plain_transfer_to_the_asset(make_asset, registry, router, token, paying):
+    asset = make_asset()
+    receiver, royalty = registry.royaltyInfo(asset, 200 * ONE_TOKEN)
+    token.transfer(receiver, royalty, sender=paying)  # what a marketplace does
+    assert router.sweep(asset, sender=paying) == royalty
+    paid = events(router, "Paid")[-1]
+    assert (paid.asset_id, paid.payer, paid.amount) == (asset, receiver, royalty)
+    assert router.pending(asset) == royalty
+    assert token.balanceOf(receiver) == 0
+    assert router.surplus() == 0
+    conserved(token, router, asset)
+
+
+def test_sweep__anyone_and_again(make_asset, registry, router, token, paying, stranger, asker):
+    asset = make_asset()
+    vault = registry.royaltyVault(asset)
+    token.transfer(vault, 3, sender=paying)
+    assert router.sweep(asset, sender=asker) == 3
+    assert router.sweep(asset, sender=asker) == 0  # nothing new
+    token.transfer(vault, 4, sender=paying)
+    assert router.sweep(asset, sender=stranger) == 4
+    assert router.pending(asset) == 7
+    conserved(token, router, asset)
+
+
+def test_sweep__empty_vault__deploys_nothing(make_asset, registry, router):
+    asset = make_asset()
+    assert router.sweep(asset) == 0
+    assert boa.env.get_code(registry.royaltyVault(asset)) == b""
+
+
+def test_sweep__reaches_the_ancestors(graph, registry, router, token, paying, creator):
+    root, child, grandchild = graph
+    token.transfer(registry.royaltyVault(grandchild), 1_000, sender=paying)
+    router.sweep(grandchild)
+    router.distributeMany([grandchild, child], sender=creator)
+    assert router.pending(root) == ONE_TOKEN + 20  # the licence, and 10 % of 20 % of the royalty
+
+
+def test_sweep__unknown_asset__reverts(router):
+    with boa.reverts("registry: unknown asset"):
+        router.sweep(1)
+
+
+def test_sweep__other_vaults_untouched(make_asset, registry, router, token, paying):
+    first, second = make_asset(), make_asset()
+    token.transfer(registry.royaltyVault(first), 5, sender=paying)
+    token.transfer(registry.royaltyVault(second), 6, sender=paying)
+    router.sweep(first)
+    assert (router.pending(first), router.pending(second)) == (5, 0)
+    assert token.balanceOf(registry.royaltyVault(second)) == 6
+
+
+def test_plain_transfer_to_the_router__stays_surplus(make_asset, router, token, paying):
+    asset = make_asset()
+    token.transfer(router.address, 9, sender=paying)
+    assert router.sweep(asset) == 0
+    assert router.surplus() == 9
+
+
 # --------------------------------------------------------------------- pay --
 
 
