@@ -1,19 +1,24 @@
 """Stateful fuzzing of registry + router against a Python model.
 
 A hypothesis `RuleBasedStateMachine` registers random graphs (roots and
-derivatives of every kind, with random terms), sells licences, pays,
-batches, distributes, claims, transfers assets, tightens consent, approves
-derivatives, lets time pass and sends stray tokens. The model predicts
-every outcome, including the exact revert reason of a registration that
-breaks a derivative rule, and after every step we check (SPEC.md):
+derivatives of every kind, with random terms, each by commit and reveal),
+sells licences, pays, batches, distributes, claims, transfers assets,
+tightens consent, approves derivatives, lets time pass, sends stray tokens
+to the router, pays royalty vaults by plain transfer and sweeps them, and
+replays registrations without a commitment. The model predicts every
+outcome, including the exact revert reason of a registration that breaks a
+derivative or consent rule, and after every step we check (SPEC.md):
 
 - I1 `token.balanceOf(router) == Σ pending + Σ claimable + surplus`;
 - I2 `totalPaid == Σ pending + Σ claimable + totalClaimed`;
-- I3 every asset's pending and claimable, every persona's token balance and
-  licence balance equal the model's: nobody receives what is not theirs
-  (after each step the entries the step may have touched, plus every
-  balance; at the end of each run, all of them);
-- I4 no registration that breaks a derivative or consent rule succeeds.
+- I3 every asset's pending and claimable, every persona's token balance,
+  licence balance and vault balance equal the model's: nobody receives
+  what is not theirs (after each step the entries the step may have
+  touched, plus every balance; at the end of each run, all of them), and
+  no token is created or lost: personas + router + vaults hold the supply;
+- I4 no registration that breaks a derivative or consent rule succeeds;
+- I5 every asset's effective AI consent (`aiConsent`) is its own flags and
+  all its ancestors' current flags.
 """
 
 from __future__ import annotations
@@ -40,10 +45,22 @@ from .conftest import (
     MAX_UINT256,
     MODEL,
     ONE_TOKEN,
+    SALT,
     TERMS_URI,
     WORK,
     Terms,
+    commitment,
     new_content_hash,
+    next_block,
+    register_asset,
+)
+
+AI_FIELDS = ("ai_training", "ai_fine_tuning", "ai_retrieval", "ai_output_commercial")
+CONSENT_REASONS = (
+    "registry: an ancestor refuses ai training",
+    "registry: an ancestor refuses ai fine-tuning",
+    "registry: an ancestor refuses ai retrieval",
+    "registry: an ancestor refuses commercial ai output",
 )
 
 PERSONAS = 4
@@ -79,6 +96,8 @@ class Asset:
     ancestors: int
     pending: int = 0
     claimable: int = 0
+    vault: int = 0  # tokens sent to its royalty vault, not yet swept
+    vault_address: str = ""
 
 
 @dataclass
@@ -117,6 +136,8 @@ class RoyaltyMachine(RuleBasedStateMachine):
             self.dirty_assets = set(self.model.assets)
             self.dirty_licences = set(self.model.licences)
             self.ledgers_match_the_model()
+            for asset_id in self.model.assets:  # I5
+                assert self.registry.aiConsent(asset_id) == self.effective_ai(asset_id)
         finally:
             self.anchor.__exit__(None, None, None)
 
@@ -124,6 +145,20 @@ class RoyaltyMachine(RuleBasedStateMachine):
 
     def now(self) -> int:
         return boa.env.timestamp
+
+    def own_ai(self, asset: Asset) -> tuple[bool, ...]:
+        return tuple(getattr(asset.terms, field) for field in AI_FIELDS)
+
+    def effective_ai(self, asset_id: int) -> tuple[bool, ...]:
+        """Its own flags and every ancestor's (I5)."""
+        asset = self.model.assets[asset_id]
+        flags = self.own_ai(asset)
+        for parent in asset.parents:
+            flags = tuple(a and b for a, b in zip(flags, self.effective_ai(parent)))
+        return flags
+
+    def descends(self, asset_id: int, ancestor: int) -> bool:
+        return asset_id == ancestor or any(self.descends(p, ancestor) for p in self.model.assets[asset_id].parents)
 
     def expired(self, asset: Asset) -> bool:
         return asset.terms.expiration != 0 and self.now() >= asset.terms.expiration
@@ -155,10 +190,10 @@ class RoyaltyMachine(RuleBasedStateMachine):
                 return "registry: reciprocal terms mismatch"
             if kind == MODEL:
                 if parent.kind == DATASET:
-                    if not pt.ai_training:
+                    if not self.effective_ai(parent_id)[0]:
                         return "registry: dataset forbids ai training"
                 elif parent.kind == MODEL:
-                    if not pt.ai_fine_tuning:
+                    if not self.effective_ai(parent_id)[1]:
                         return "registry: model forbids fine-tuning"
                 else:
                     return "registry: model parent must be a dataset or model"
@@ -173,13 +208,25 @@ class RoyaltyMachine(RuleBasedStateMachine):
             return "registry: parents royalty exceeds 10000"
         if ancestors > 1024:
             return "registry: too many ancestors"
+        wanted = tuple(getattr(terms, field) for field in AI_FIELDS)
+        for use, want in enumerate(wanted):
+            if want and not all(self.effective_ai(p)[use] for p in parents):
+                return CONSENT_REASONS[use]
         return None
 
-    def credit(self, asset_id: int, amount: int, payer: int) -> None:
+    def credit(self, asset_id: int, amount: int, payer: int | None) -> None:
+        """`payer` is a persona, or None for the asset's vault."""
         self.dirty_assets.add(asset_id)
         self.model.assets[asset_id].pending += amount
         self.model.total_paid += amount
-        self.model.balances[payer] -= amount
+        if payer is None:
+            self.model.assets[asset_id].vault -= amount
+        else:
+            self.model.balances[payer] -= amount
+
+    def register(self, owner: int, kind: int, parents: list[int], terms: Terms, uri: str) -> int:
+        """Commit, then register in the next block."""
+        return register_asset(self.registry, self.people[owner], kind, new_content_hash(), uri, parents, terms)
 
     def split(self, asset_id: int) -> int:
         asset = self.model.assets.get(asset_id)
@@ -199,13 +246,23 @@ class RoyaltyMachine(RuleBasedStateMachine):
 
     @initialize(target=assets, owner=st.integers(0, PERSONAS - 1), kind=kinds, terms=terms_strategy)
     def first_root(self, owner, kind, terms):
-        return self.register_root(owner, kind, terms)
+        return self.register_root(owner, kind, terms, None)
 
-    @rule(target=assets, owner=st.integers(0, PERSONAS - 1), kind=kinds, terms=terms_strategy)
-    def register_root(self, owner, kind, terms):
+    @rule(target=assets, owner=st.integers(0, PERSONAS - 1), kind=kinds, terms=terms_strategy,
+          thief=st.sampled_from([None] * 7 + list(range(PERSONAS))))
+    def register_root(self, owner, kind, terms, thief=None):
+        """A `thief` who replays the owner's reveal first has no commitment."""
         terms = self.absolute(terms)
-        asset_id = self.registry.register(kind, new_content_hash(), "ipfs://m", [], terms.abi(),
-                                          sender=self.people[owner])
+        if thief is None or thief == owner:
+            asset_id = self.register(owner, kind, [], terms, "ipfs://m")
+        else:
+            content = new_content_hash()
+            self.registry.commitRegistration(commitment(self.people[owner], content), sender=self.people[owner])
+            next_block()
+            args = (kind, content, "ipfs://m", [], terms.abi(), SALT)
+            with boa.reverts("registry: no commitment"):
+                self.registry.register(*args, sender=self.people[thief])
+            asset_id = self.registry.register(*args, sender=self.people[owner])
         assert asset_id == len(self.model.assets) + 1
         self.model.assets[asset_id] = Asset(asset_id, owner, kind, terms, [], 0)
         return asset_id
@@ -251,7 +308,13 @@ class RoyaltyMachine(RuleBasedStateMachine):
             if parent.terms.derivatives_approval and owner != parent.owner:
                 self.approve_derivative(parent_id, owner, True)
         reciprocal = [p for p in usable if self.model.assets[p].terms.derivatives_reciprocal]
-        terms = self.model.assets[reciprocal[0]].terms if reciprocal else self.absolute(terms)
+        if reciprocal:
+            terms = self.model.assets[reciprocal[0]].terms
+        else:  # no wider AI consent than the parents allow
+            allowed = [all(self.effective_ai(p)[use] for p in usable) for use in range(4)]
+            terms = self.absolute(terms).but(
+                **{field: getattr(terms, field) and ok for field, ok in zip(AI_FIELDS, allowed)}
+            )
         return self.attempt_derivative(owner, kind, usable, terms, buy_licences=True)
 
     def attempt_derivative(self, owner, kind, parents, terms, buy_licences):
@@ -261,12 +324,11 @@ class RoyaltyMachine(RuleBasedStateMachine):
                 if parent is not None and not self.expired(parent):
                     self.mint_license(owner, parent_id, 1, owner)
         expected = self.registration_error(owner, kind, parents, terms)
-        args = (kind, new_content_hash(), "ipfs://d", parents, terms.abi())
         if expected is not None:
             with boa.reverts(expected):
-                self.registry.register(*args, sender=self.people[owner])
+                self.register(owner, kind, parents, terms, "ipfs://d")
             return parents[0] if parents[0] in self.model.assets else 1  # the bundle may repeat
-        asset_id = self.registry.register(*args, sender=self.people[owner])
+        asset_id = self.register(owner, kind, parents, terms, "ipfs://d")
         assert asset_id == len(self.model.assets) + 1
         ancestors = sum(1 + self.model.assets[p].ancestors for p in parents)
         if terms.commercial_use:
@@ -283,8 +345,15 @@ class RoyaltyMachine(RuleBasedStateMachine):
     def mint_license(self, payer, asset_id, amount, receiver):
         asset = self.model.assets[asset_id]
         args = (asset_id, amount, self.people[receiver])
+        reason = None
         if self.expired(asset):
-            with boa.reverts("registry: license terms expired"):
+            reason = "registry: license terms expired"
+        elif not asset.terms.commercial_use:
+            reason = "registry: terms forbid commercial use"
+        elif not asset.terms.derivatives_allowed:
+            reason = "registry: terms forbid derivatives"
+        if reason is not None:
+            with boa.reverts(reason):
                 self.registry.mintLicense(*args, sender=self.people[payer])
             return
         self.registry.mintLicense(*args, sender=self.people[payer])
@@ -336,6 +405,25 @@ class RoyaltyMachine(RuleBasedStateMachine):
         self.registry.transferFrom(self.people[asset.owner], self.people[to], asset_id,
                                    sender=self.people[asset.owner])
         asset.owner = to
+        # Approvals end when an asset changes hands.
+        self.model.approvals = {(a, r) for a, r in self.model.approvals if a != asset_id}
+
+    @rule(sender=st.integers(0, PERSONAS - 1), asset_id=assets, amount=st.integers(1, 10**20))
+    def royalty_to_vault(self, sender, asset_id, amount):
+        """A marketplace pays the ERC-2981 receiver by plain transfer."""
+        asset = self.model.assets[asset_id]
+        asset.vault_address = asset.vault_address or self.registry.royaltyInfo(asset_id, amount)[0]
+        self.token.transfer(asset.vault_address, amount, sender=self.people[sender])
+        self.model.balances[sender] -= amount
+        self.model.assets[asset_id].vault += amount
+        self.dirty_assets.add(asset_id)
+
+    @rule(caller=st.integers(0, PERSONAS - 1), asset_id=assets)
+    def sweep(self, caller, asset_id):
+        held = self.model.assets[asset_id].vault
+        assert self.router.sweep(asset_id, sender=self.people[caller]) == held
+        if held:
+            self.credit(asset_id, held, None)
 
     @rule(sender=st.integers(0, PERSONAS - 1), amount=st.integers(1, 10**20))
     def stray_transfer(self, sender, amount):
@@ -355,6 +443,9 @@ class RoyaltyMachine(RuleBasedStateMachine):
         self.registry.setAIConsent(asset_id, *keep, sender=self.people[asset.owner])
         asset.terms = t.but(ai_training=keep[0], ai_fine_tuning=keep[1], ai_retrieval=keep[2],
                             ai_output_commercial=keep[3])
+        for later in range(asset_id, len(self.model.assets) + 1):  # I5: descendants follow
+            if self.descends(later, asset_id):
+                assert self.registry.aiConsent(later) == self.effective_ai(later)
 
     @rule(asset_id=assets, registrant=st.integers(0, PERSONAS - 1), approved=st.booleans())
     def approve_derivative(self, asset_id, registrant, approved):
@@ -378,6 +469,8 @@ class RoyaltyMachine(RuleBasedStateMachine):
         assets = self.model.assets.values()
         owed = sum(a.pending + a.claimable for a in assets)
         assert self.token.balanceOf(self.router.address) == owed + self.model.surplus  # I1
+        in_vaults = sum(a.vault for a in assets)
+        assert sum(self.model.balances) + owed + self.model.surplus + in_vaults == FUNDS * PERSONAS
         assert self.router.totalPaid() == self.model.total_paid  # I2 (with the next line)
         assert self.router.totalClaimed() == self.model.total_claimed
         assert self.model.total_paid == owed + self.model.total_claimed
@@ -389,6 +482,8 @@ class RoyaltyMachine(RuleBasedStateMachine):
             asset = self.model.assets[asset_id]
             assert self.router.pending(asset_id) == asset.pending
             assert self.router.claimable(asset_id) == asset.claimable
+            if asset.vault_address:
+                assert self.token.balanceOf(asset.vault_address) == asset.vault
         for holder, asset_id in self.dirty_licences:
             held = self.registry.licenseBalance(self.people[holder], asset_id)
             assert held == self.model.licences[(holder, asset_id)]
@@ -403,8 +498,8 @@ def test_royalty_invariants(system, deployer, creator, operator, asker, stranger
     run_state_machine_as_test(
         lambda: RoyaltyMachine(system, [creator, operator, asker, stranger], deployer),
         settings=settings(
-            max_examples=25,
-            stateful_step_count=60,
+            max_examples=int(__import__('os').environ.get('EX','100')),
+            stateful_step_count=100,  # 10,000 steps
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
