@@ -57,14 +57,22 @@ def test_register__someone_elses_file__names_the_asset_and_owner_and_nothing_cha
 def test_register__two_transactions_commit_then_reveal(creator, make_file):
     """A commitment first, the registration in a later block; the commitment
     is spent (an observer's copy of the registration cannot use it)."""
-    start = creator.conn.w3.eth.block_number
+    w3 = creator.conn.w3
+    start = w3.eth.block_number
     asset = registry.register(creator, make_file("committed"))
-    registry_events = creator.registry.events
-    [committed] = registry_events.RegistrationCommitted().get_logs(from_block=start + 1)
-    [registered] = registry_events.AssetRegistered().get_logs(from_block=start + 1)
-    assert committed["args"]["registrant"] == creator.address
-    assert committed["blockNumber"] < registered["blockNumber"]
+    [registered] = creator.registry.events.AssetRegistered().get_logs(from_block=start + 1)
     assert registered["args"]["asset_id"] == asset.id
+    sent = [
+        (n, w3.eth.get_transaction(h))
+        for n in range(start + 1, w3.eth.block_number + 1)
+        for h in w3.eth.get_block(n)["transactions"]
+    ]
+    calls = [(n, *creator.registry.decode_function_input(tx["input"])) for n, tx in sent
+             if tx["to"] == creator.registry.address]
+    assert [fn.fn_name for _, fn, _ in calls] == ["commitRegistration", "register"]
+    (commit_block, _, commit), (reveal_block, _, reveal) = calls
+    assert commit_block < reveal_block
+    assert commit["commitment"] == registry.commitment(creator.address, reveal["content_hash"], reveal["salt"])
 
 
 def test_register__a_copied_registration__cannot_take_the_content(creator, other, make_file):

@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import os
 
+import boa
 import pytest
 from eth_tester import EthereumTester, PyEVMBackend
 from vyper.compiler.output import build_abi_output
 from web3 import EthereumTesterProvider, Web3
 
 from .conftest import (
+    CONTRACTS,
     MAX_UINT256,
     METADATA_URI,
     NON_COMMERCIAL,
     OPEN,
+    SALT,
     TOKEN_NAME,
     TOKEN_SYMBOL,
     TOKEN_VERSION,
+    commitment,
 )
 
 TARGETS = {
-    "register root, 1st asset of a fresh account": 225_000,
+    "register root, 1st asset of a fresh account: commit + register": 225_000,
     "register 1-parent commercial derivative (consumes a licence)": 200_000,
     "register 1-parent non-commercial derivative": 200_000,
     "mintLicense, first sale of the asset": 140_000,
@@ -40,15 +44,21 @@ class Chain:
     def __init__(self, token_deployer, registry_deployer, router_deployer):
         self.w3 = Web3(EthereumTesterProvider(EthereumTester(PyEVMBackend())))
         self.deployer, self.creator, self.asker, self.buyer, *self.others = self.w3.eth.accounts
+        self.commits = []
+        # eth-tester's chain is no local chain: the supply is minted at deployment.
         self.token = self.deploy(
-            token_deployer, TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION
+            token_deployer, TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION, 10**27
         )
-        self.registry = self.deploy(registry_deployer, self.token.address)
+        vault = self.deploy(boa.load_partial(str(CONTRACTS / "royalty_vault.vy")))
+        metadata = self.deploy(boa.load_partial(str(CONTRACTS / "asset_metadata.vy")))
+        self.registry = self.deploy(registry_deployer, self.token.address, vault.address, metadata.address)
         self.router = self.deploy(router_deployer, self.token.address, self.registry.address)
         self.send(self.registry.functions.setRoyaltyRouter(self.router.address), self.deployer)
         for account in (self.asker, self.buyer):
-            self.send(self.token.functions.mint(account, 10**24), self.deployer)
+            self.send(self.token.functions.transfer(account, 10**24), self.deployer)
             self.send(self.token.functions.approve(self.router.address, MAX_UINT256), account)
+
+    commits: list[int]
 
     def deploy(self, deployer, *args):
         abi = build_abi_output(deployer.compiler_data)
@@ -65,10 +75,12 @@ class Chain:
         return self.receipt(call.transact({"from": sender, "gas": 3_000_000})).gasUsed
 
     def register(self, sender, parents=(), terms=OPEN) -> tuple[int, int]:
-        call = self.registry.functions.register(
-            0, os.urandom(32), METADATA_URI, list(parents), terms.abi()
-        )
+        """Commit, then register (each its own block); the gas of both."""
+        content = os.urandom(32)
+        commit = self.send(self.registry.functions.commitRegistration(commitment(sender, content)), sender)
+        call = self.registry.functions.register(0, content, METADATA_URI, list(parents), terms.abi(), SALT)
         gas = self.send(call, sender)
+        self.commits.append(commit)
         return self.registry.functions.totalAssets().call(), gas
 
 
@@ -86,6 +98,10 @@ def gas(token_deployer, registry_deployer, router_deployer) -> dict[str, int]:
         chain.others[0]
     )
     root, figures["register root, 1st asset of a fresh account"] = chain.register(creator)
+    figures["commitRegistration"] = chain.commits[-1]
+    figures["register root, 1st asset of a fresh account: commit + register"] = (
+        figures["commitRegistration"] + figures["register root, 1st asset of a fresh account"]
+    )
     _, figures["register root, 2nd asset of the account"] = chain.register(creator)
     _, figures["register root, empty terms URI"] = chain.register(
         chain.others[1], terms=OPEN.but(uri="")
@@ -98,6 +114,11 @@ def gas(token_deployer, registry_deployer, router_deployer) -> dict[str, int]:
     _, figures["register 1-parent non-commercial derivative"] = chain.register(
         chain.others[2], [seed], NON_COMMERCIAL
     )
+    vault = registry.royaltyVault(child).call()
+    chain.send(chain.token.functions.transfer(vault, 10**18), buyer)
+    note("sweep, first (deploys the vault)", router.sweep(child), buyer)
+    chain.send(chain.token.functions.transfer(vault, 10**18), buyer)
+    note("sweep, steady state", router.sweep(child), buyer)
     note("pay, first payment to the asset", router.pay(child, 10**18), buyer)
     note("pay, steady state", router.pay(child, 10**18), buyer)
     note("distribute, 1 parent", router.distribute(child), buyer)

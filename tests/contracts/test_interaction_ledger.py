@@ -33,7 +33,7 @@ from tantieme.ledger.records import (
     record_tree,
 )
 
-from .conftest import FUZZ, MAX_UINT256, ONE_TOKEN, ZERO_ADDRESS, events, fresh_state
+from .conftest import FUZZ, LOCAL_CHAIN_ID, MAX_UINT256, ONE_TOKEN, ZERO_ADDRESS, events, fresh_state
 from .ledger_fixtures import (  # noqa: F401 (fixtures)
     COMMONS_BPS,
     FAR,
@@ -944,6 +944,7 @@ def test_gas(token_deployer, registry_deployer, router_deployer, ledger_deployer
     call is its own transaction; see `begin_tx` and `receipt_gas`."""
     report: dict[str, int] = {}
     with boa.swap_env(boa.Env()):
+        boa.env.evm.patch.chain_id = LOCAL_CHAIN_ID  # where the faucet mints
         deployer, creator, commons, operator = (boa.env.generate_address(n) for n in ("d", "c", "p", "o"))
         w = deploy_world(
             token_deployer, registry_deployer, router_deployer, ledger_deployer, deployer, creator, commons,

@@ -256,8 +256,9 @@ _VAULT_CODE_HASH: immutable(bytes32)
 royaltyRouter: public(address)
 
 
-# @dev Number of registered assets; ids run from 1 to `totalAssets`.
-totalAssets: public(uint256)
+# @dev The id the next asset gets (ids run from 1; set at deployment, so
+# that no registration pays for a fresh counter slot).
+_next_asset_id: uint256
 
 
 # @dev Unused licence tokens per holder and asset.
@@ -342,12 +343,6 @@ event TermsUriStored:
     uri: String[MAX_URI]
 
 
-# @dev Emitted when a registrant commits to a content hash.
-event RegistrationCommitted:
-    registrant: indexed(address)
-    commitment: bytes32
-
-
 # @dev Emitted when a parent's owner approves or revokes a registrant.
 event DerivativeApproval:
     parent_id: indexed(uint256)
@@ -409,6 +404,7 @@ def __init__(token_: address, vault_implementation_: address, asset_metadata_: a
     assetMetadata = asset_metadata_
     _VAULT_CODE_HASH = keccak256(concat(_PROXY_CODE_HEAD, convert(vault_implementation_, bytes20), _PROXY_CODE_TAIL))
     self._next_terms_ref = 1
+    self._next_asset_id = 1
 
 
 # ASSETS #
@@ -420,13 +416,12 @@ def commitRegistration(commitment: bytes32):
     @dev First step of registration: commits the caller to a content hash
          without revealing it. `register` accepts the hash from the next
          block on, for `COMMITMENT_MAX_AGE` seconds; committing again
-         restarts the clock.
+         restarts the clock. No event: a commitment reveals nothing.
     @param commitment keccak256(abi.encode(registrant, content_hash, salt))
            with the caller as registrant and a secret 32-byte salt.
     """
     assert commitment != empty(bytes32), "registry: zero commitment"
     self._commitments[msg.sender][commitment] = (block.number << 64) | block.timestamp
-    log RegistrationCommitted(registrant=msg.sender, commitment=commitment)
 
 
 @external
@@ -462,7 +457,7 @@ def register(
     flags: uint256 = self._validate_terms(terms)
     terms_ref: uint256 = self._store_terms_uri(terms.uri)
 
-    asset_id: uint256 = self.totalAssets + 1
+    asset_id: uint256 = self._next_asset_id
     assert asset_id <= _MAX_ASSET_ID, "registry: asset ids exhausted"
     ancestors: uint256 = self._check_parents(asset_id, kind, parents, terms, flags, terms_ref)
     self._check_consent_narrows(parents, flags & _F_AI)
@@ -489,7 +484,8 @@ def register(
     self._content_hash[asset_id] = content_hash
     self._store_uri(asset_id, uri)
     self._store_more_parents(asset_id, parents)
-    self.totalAssets = asset_id
+    # Cannot overflow: asset ids are below 2**53.
+    self._next_asset_id = unsafe_add(asset_id, 1)
     # Cannot overflow: there are fewer than 2**53 tokens.
     self._balances[msg.sender] = unsafe_add(self._balances[msg.sender], 1)
 
@@ -548,7 +544,8 @@ def setAIConsent(asset_id: uint256, training: bool, fine_tuning: bool, retrieval
     log IERC4906.MetadataUpdate(_tokenId=asset_id)
     # Descendants have later ids; their effective consent (in their
     # metadata) narrows with this one when flags were cleared.
-    last: uint256 = self.totalAssets
+    # Cannot underflow: `_next_asset_id` starts at 1.
+    last: uint256 = unsafe_sub(self._next_asset_id, 1)
     if new_flags != flags and asset_id < last:
         log IERC4906.BatchMetadataUpdate(_fromTokenId=asset_id + 1, _toTokenId=last)
 
@@ -641,6 +638,17 @@ def deployRoyaltyVault(asset_id: uint256) -> address:
 
 
 # VIEWS #
+
+
+@external
+@view
+def totalAssets() -> uint256:
+    """
+    @dev Number of registered assets; ids run from 1 to `totalAssets`.
+    @return uint256 The count.
+    """
+    # Cannot underflow: `_next_asset_id` starts at 1.
+    return unsafe_sub(self._next_asset_id, 1)
 
 
 @external
@@ -1098,7 +1106,7 @@ def _check_consent_narrows(parents: DynArray[uint256, MAX_PARENTS], wanted: uint
     @param parents The child's parents.
     @param wanted The child's AI flag bits.
     """
-    if wanted == 0:
+    if wanted == 0 or len(parents) == 0:
         return
     missing: uint256 = wanted & ~self._inherited_ai(parents, wanted)
     assert missing & _F_AI_TRAINING == 0, "registry: an ancestor refuses ai training"
@@ -1240,24 +1248,41 @@ def _inherited_ai(parents: DynArray[uint256, MAX_PARENTS], wanted: uint256) -> u
     @dev The AI flags among `wanted` that `parents` and all their
          ancestors allow: a depth-first walk of every path up the graph,
          which stops once nothing is left. It visits each ancestor once
-         per path, so at most the ancestor count (1,024) entries.
+         per path, so at most the ancestor count (1,024) entries. The
+         stack packs four 64-bit ids to a word (8 KiB of memory, not 32).
     @param parents Where the walk starts.
     @param wanted The AI flag bits asked about.
     @return uint256 Those of them every ancestor allows.
     """
     flags: uint256 = wanted
-    stack: DynArray[uint256, MAX_ANCESTORS] = []
+    stack: uint256[MAX_ANCESTORS // 4] = empty(uint256[MAX_ANCESTORS // 4])
+    size: uint256 = 0
     for parent: uint256 in parents:
-        stack.append(parent)
+        stack[size // 4] |= parent << (64 * (size % 4))
+        size += 1
     for _: uint256 in range(MAX_ANCESTORS):
-        if len(stack) == 0 or flags == 0:
+        if size == 0 or flags == 0:
             break
-        node: uint256 = stack.pop()
+        size -= 1
+        offset: uint256 = 64 * (size % 4)
+        node: uint256 = (stack[size // 4] >> offset) & _MASK_64
+        stack[size // 4] &= ~(_MASK_64 << offset)
         core: uint256 = self._core[node]
         flags &= core >> _FLAGS_SHIFT
-        above: DynArray[uint256, MAX_PARENTS] = self._parents(node, core)
-        for parent: uint256 in above:
-            stack.append(parent)
+        # Push the node's parents: the first from its core, the rest packed
+        # four to a slot, as `_parents` reads them.
+        count: uint256 = (core >> _NPARENTS_SHIFT) & _MASK_5
+        word: uint256 = core >> _PARENT_SHIFT
+        for i: uint256 in range(MAX_PARENTS):
+            if i == count:
+                break
+            if i != 0:
+                if (i - 1) % 4 == 0:
+                    word = self._more_parents[node][(i - 1) // 4]
+                stack[size // 4] |= ((word >> (((i - 1) % 4) * 64)) & _MASK_64) << (64 * (size % 4))
+            else:
+                stack[size // 4] |= word << (64 * (size % 4))
+            size += 1
     return flags
 
 
