@@ -8,6 +8,7 @@ import pytest
 
 from tantieme import interaction
 from tantieme.assets import registry
+from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import preset
 from tantieme.errors import AIError, ChainError, LedgerError
 from tantieme.ledger import settlement
@@ -91,6 +92,24 @@ def test_consent_revoked__next_question_cannot_read_the_work(node, creator, serv
     registry.tighten_consent(creator, served["bees"], training=True, fine_tuning=True, retrieval=False, output_commercial=True)
     second = interaction.ask(node, question, attribution="retrieval")
     assert served["bees"] not in {s.asset_id for s in second.answer.sources}
+
+
+def test_parent_refuses_retrieval__its_derivative_is_never_read_again(node, creator, other, served, tmp_path):
+    """Consent narrows down the graph: once the parent refuses retrieval, a
+    derivative that allowed it is refused too, so neither is read and the
+    parent earns nothing through its derivative's citation."""
+    remix = tmp_path / "bees-remix.md"
+    remix.write_text((SAMPLES_DIR / "ada-rooftop-bees.md").read_text() + "\nAnnotated edition with a glossary.\n")
+    mint_license(other, served["bees"])
+    derivative = registry.register(other, remix, terms=preset("open"), parents=(served["bees"],), title="Bees, annotated")
+    question = "How many hives can a flat roof of forty square metres hold?"
+    first = interaction.ask(node, question, attribution="retrieval")
+    assert {served["bees"], derivative.id} & {s.asset_id for s in first.answer.sources}
+
+    registry.tighten_consent(creator, served["bees"], training=True, fine_tuning=True, retrieval=False, output_commercial=True)
+    assert registry.get(other, derivative.id).consent["retrieval"] is False  # its own terms still say yes
+    second = interaction.ask(node, question, attribution="retrieval")
+    assert not {served["bees"], derivative.id} & {s.asset_id for s in second.answer.sources}
 
 
 def test_ask__empty_question__clear_error_and_no_record(node, served):

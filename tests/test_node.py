@@ -7,7 +7,8 @@ import pytest
 from tantieme import node as node_mod
 from tantieme.chain import create_keystore
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS
-from tantieme.errors import ConfigError
+from tantieme.chain.deploy import INITIAL_SUPPLY
+from tantieme.errors import ChainError, ConfigError
 from tantieme.node import Node, Settings
 
 
@@ -19,12 +20,15 @@ def test_init__public_chain__uses_the_keystore_and_no_faucet(anvil_public, monke
     assert result.signer == "keystore"
     assert result.chain_id == 8453000
     assert result.deployed and result.funded == 0
+    assert result.balance == INITIAL_SUPPLY  # the deployer holds the whole supply: nobody can mint here
     assert Settings.load().keystore.endswith("default.json")
     with Node.open() as node:
         assert node.address == result.address
         assert not node.is_local
         with pytest.raises(ConfigError, match="faucet exists only on local chains"):
             node.faucet(node.address)
+        with pytest.raises(ChainError, match="^ai_token: minting only on local chains$"):
+            node.conn.transact(node.token.functions.mint(node.address, 1), gas=200_000)
 
 
 def test_init__public_chain_without_passphrase__clear_error(anvil_public):

@@ -9,15 +9,24 @@ from hypothesis import strategies as st
 
 from .conftest import (
     BPS,
+    CONTRACTS,
     FUZZ,
     MAX_UINT256,
     NON_COMMERCIAL,
     ONE_TOKEN,
     OPEN,
+    PUBLIC_CHAIN_ID,
+    TOKEN_NAME,
+    TOKEN_SYMBOL,
+    TOKEN_VERSION,
     ZERO_ADDRESS,
     events,
     fresh_state,
+    new_content_hash,
+    register_asset,
 )
+
+MAX_SUPPLY = 2**128
 
 
 def conserved(token, router, *assets: int, surplus: int = 0) -> None:
@@ -47,6 +56,46 @@ def paying(fund, stranger):
     """`stranger` pays; funded and approved."""
     fund(stranger, 10**9 * ONE_TOKEN)
     return stranger
+
+
+# ---------------------------------------------------------- cannot brick --
+
+
+def test_pay__cannot_be_bricked_by_inflating_the_supply(token_deployer, registry_deployer, router_deployer,
+                                                        deployer, creator, stranger):
+    """On a public chain nobody can mint, so `totalPaid` grows by at most the
+    supply (≤ 2**128) per round trip of pay and claim: reaching 2**256 would
+    take 2**128 rounds. The whole supply paid again and again keeps working."""
+    boa.env.evm.patch.chain_id = PUBLIC_CHAIN_ID  # the anchor restores it
+    with boa.env.prank(deployer):
+        token = token_deployer.deploy(TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_VERSION, MAX_SUPPLY)
+        vault = boa.load_partial(str(CONTRACTS / "royalty_vault.vy")).deploy()
+        metadata = boa.load_partial(str(CONTRACTS / "asset_metadata.vy")).deploy()
+        registry = registry_deployer.deploy(token.address, vault.address, metadata.address)
+        router = router_deployer.deploy(token.address, registry.address)
+        registry.setRoyaltyRouter(router.address)
+    for minter in (deployer, stranger):
+        with boa.reverts("ai_token: minting only on local chains"):
+            token.mint(stranger, MAX_UINT256 - MAX_SUPPLY, sender=minter)
+    asset = register_asset(registry, creator, 0, new_content_hash(), "ipfs://x", [], OPEN.but(royalty_bps=0))
+    token.transfer(creator, MAX_SUPPLY, sender=deployer)
+    token.approve(router.address, MAX_UINT256, sender=creator)
+    for _ in range(3):
+        router.pay(asset, MAX_SUPPLY, sender=creator)
+        router.distribute(asset)
+        router.claim(asset, sender=creator)
+    assert router.totalPaid() == 3 * MAX_SUPPLY == router.totalClaimed()
+    assert token.totalSupply() == MAX_SUPPLY
+
+
+def test_pay__faucet_cannot_push_total_paid_to_its_maximum(token, router, make_asset, deployer, stranger):
+    """Even on a local chain the faucet stops at the supply cap."""
+    token.mint(stranger, token.MAX_SUPPLY(), sender=deployer)
+    with boa.reverts("ai_token: supply cap exceeded"):
+        token.mint(stranger, MAX_UINT256 - token.MAX_SUPPLY(), sender=deployer)
+    token.approve(router.address, MAX_UINT256, sender=stranger)
+    router.pay(make_asset(), token.MAX_SUPPLY(), sender=stranger)
+    assert router.totalPaid() == token.MAX_SUPPLY()
 
 
 # ------------------------------------------------------------------- sweep --
