@@ -1,0 +1,67 @@
+"""Outside tools read an asset's metadata: `tokenURI` on a real node (anvil),
+called and ABI-decoded by Foundry's `cast`, its data URI and JSON parsed by
+Node.js, never by our own code."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tantieme import node as node_mod
+from tantieme.assets import registry
+from tantieme.assets.royalties import mint_license
+from tantieme.assets.terms import preset
+from tantieme.chain.accounts import dev_account
+from tantieme.node import Node
+
+CAST = Path(__file__).resolve().parents[2] / "node_modules/@foundry-rs/cast-linux-amd64/bin/cast"
+PARSE = (
+    "const uri = process.argv[1];"
+    "if (!uri.startsWith('data:application/json;base64,')) throw new Error(uri);"
+    "process.stdout.write(JSON.stringify(JSON.parse(Buffer.from(uri.split(',')[1], 'base64').toString('utf8'))));"
+)
+
+
+def outside_read(rpc_url: str, registry_address: str, asset_id: int) -> dict:
+    if not CAST.exists() or not shutil.which("node"):
+        pytest.fail(f"cast ({CAST}) and node are needed: `make test` installs them with npm")
+    uri = subprocess.run(
+        [str(CAST), "call", registry_address, "tokenURI(uint256)(string)", str(asset_id), "--rpc-url", rpc_url,
+         "--json"],
+        check=True, capture_output=True, text=True, timeout=60,
+    )
+    (text,) = json.loads(uri.stdout)
+    parsed = subprocess.run(["node", "-e", PARSE, text], check=True, capture_output=True, text=True, timeout=60)
+    return json.loads(parsed.stdout)
+
+
+def test_token_uri__read_by_cast_and_node(anvil, tmp_path):
+    node_mod.init("rpc", anvil)
+    with Node.open() as node:
+        creator = node.as_account(dev_account(1))
+        node.faucet(creator.address)
+        work = tmp_path / "essay.md"
+        work.write_text('A "quoted" essay\\ with a backslash.')
+        parent = registry.register(creator, work, terms=preset("open"), title="Essay")
+        mint_license(node, parent.id)
+        remix = tmp_path / "remix.md"
+        remix.write_text("A remix.")
+        child = registry.register(node, remix, terms=preset("open").with_(ai_training=False), parents=(parent.id,))
+        registry.tighten_consent(creator, parent.id, **(parent.terms.ai_consent() | {"retrieval": False}))
+
+        data = outside_read(anvil, node.deployment.registry, child.id)
+
+        assert data["name"] == f"tantieme IP Asset #{child.id}"
+        assert data["kind"] == "work"
+        assert data["external_url"] == child.uri
+        assert data["content_hash"] == "0x" + child.content_hash
+        assert data["parents"] == [parent.id]
+        assert data["ai_consent"] == {"training": False, "fine_tuning": True, "retrieval": False,
+                                      "output_commercial": True}
+        assert data["terms"]["ai_retrieval"] is True and data["terms"]["ai_training"] is False
+        assert data["terms"]["royalty_bps"] == preset("open").royalty_bps
+        assert data["royalty_vault"] == node.registry.functions.royaltyVault(child.id).call().lower()
