@@ -65,7 +65,8 @@ from ethereum.ercs import IERC721
 # `string`, is the same).
 
 
-# @dev ERC-4906 `MetadataUpdate`, emitted when AI consent is tightened.
+# @dev ERC-4906 `MetadataUpdate` and `BatchMetadataUpdate`, emitted when AI
+# consent is tightened (descendants' effective consent follows).
 from snekmate.tokens.interfaces import IERC4906
 implements: IERC4906
 
@@ -187,7 +188,6 @@ _F_AI_FINE_TUNING: constant(uint256) = 64
 _F_AI_RETRIEVAL: constant(uint256) = 128
 _F_AI_OUTPUT_COMMERCIAL: constant(uint256) = 256
 _F_AI: constant(uint256) = 32 | 64 | 128 | 256
-_F_LICENSABLE: constant(uint256) = 1 | 4
 
 
 # @dev Vyper's EIP-1167 proxy creation code around the implementation
