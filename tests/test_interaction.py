@@ -10,7 +10,7 @@ from tantieme import interaction
 from tantieme.assets import registry
 from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import preset
-from tantieme.errors import AIError, ChainError, LedgerError
+from tantieme.errors import AIError, AssetError, ChainError, LedgerError
 from tantieme.ledger import settlement
 from tantieme.ledger.verify import verify
 from tantieme.quickstart import SAMPLES_DIR
@@ -110,6 +110,15 @@ def test_parent_refuses_retrieval__its_derivative_is_never_read_again(node, crea
     assert registry.get(other, derivative.id).consent["retrieval"] is False  # its own terms still say yes
     second = interaction.ask(node, question, attribution="retrieval")
     assert not {served["bees"], derivative.id} & {s.asset_id for s in second.answer.sources}
+
+
+def test_register_model__own_weights_reused_and_said__anothers_refused(node, other, served):
+    said = []
+    again = interaction.register_model(node, datasets=(served["data"],), say=said.append)
+    assert again.asset_id == served["model"]
+    assert said == [f"model {again.name} is already registered as your asset #{served['model']}: reusing it"]
+    with pytest.raises(AssetError, match=f"already registered as asset #{served['model']}, owned by {node.address}"):
+        interaction.register_model(other)
 
 
 def test_ask__empty_question__clear_error_and_no_record(node, served):
