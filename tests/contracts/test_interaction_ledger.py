@@ -161,9 +161,11 @@ INTERFACES = {
     "ERC-721": ERC721,
     "ERC-721 metadata": ("name()", "symbol()", "tokenURI(uint256)"),
     "ERC-721 enumerable": ("totalSupply()", "tokenOfOwnerByIndex(address,uint256)", "tokenByIndex(uint256)"),
-    # snekmate's EIP-4494 flavour: (v, r, s) instead of `bytes sig`.
-    "ERC-4494": ("permit(address,uint256,uint256,uint8,bytes32,bytes32)", "nonces(uint256)", "DOMAIN_SEPARATOR()"),
 }
+# EIP-4494 as the EIP writes it (`bytes sig`; its interface id, 0x5604e225,
+# recomputed here from the selectors) and snekmate's (v, r, s) variant.
+ERC4494 = ("permit(address,uint256,uint256,bytes)", "nonces(uint256)", "DOMAIN_SEPARATOR()")
+SNEKMATE_4494 = ("permit(address,uint256,uint256,uint8,bytes32,bytes32)", "nonces(uint256)", "DOMAIN_SEPARATOR()")
 
 
 @pytest.mark.parametrize("name", INTERFACES)
@@ -182,6 +184,18 @@ def test_supports_interface__others_are_false(ledger):
     assert ledger.supportsInterface(bytes.fromhex("49064906"))  # ERC-4906: events only
     for interface in ("ffffffff", "d9b67a26", "36372b07", "2a55205a"):  # none, 1155, 20, 2981
         assert not ledger.supportsInterface(bytes.fromhex(interface))
+
+
+def test_supports_interface__no_erc4494(ledger):
+    """EIP-4494's id is 0x5604e225 (its text, and its selectors); snekmate's
+    variant answers 0x589c5ce2. The ledger serves neither permit, and says so."""
+    assert _interface_id(*ERC4494) == 0x5604E225
+    assert _interface_id(*SNEKMATE_4494) == 0x589C5CE2
+    for signatures in (ERC4494, SNEKMATE_4494):
+        assert not ledger.supportsInterface(_interface_id(*signatures).to_bytes(4, "big"))
+    names = {item["name"] for item in ledger.abi if item["type"] == "function"}
+    assert "permit" not in names and "nonces" not in names
+    assert "DOMAIN_SEPARATOR" in names  # batches and records are signed in it
 
 
 # ----------------------------------------------------------------- split --

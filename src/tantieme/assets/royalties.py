@@ -154,15 +154,19 @@ def credit_proofs(tree: StandardMerkleTree, indices: list[int]) -> list[MultiPro
     return proofs
 
 
-def credit(node: Node, asset_ids: list[int], book: Journal | None = None) -> int:
-    """Credit `asset_ids` from every payer pool in the journal, by proof: each gets what its
-    cumulative amount gained since its last credit. Permissionless (any account may credit
-    any asset). Returns the amount credited, in token wei."""
+def credit(
+    node: Node, asset_ids: list[int], book: Journal | None = None, payers: set[str] | None = None
+) -> int:
+    """Credit `asset_ids` from every payer pool in the journal (or `payers`' only), by proof:
+    each gets what its cumulative amount gained since its last credit. Permissionless (any
+    account may credit any asset). Returns the amount credited, in token wei."""
     book = book or _journal()
     router = node.router.functions
     wanted = set(asset_ids)
     total = 0
     for row, pool_id in _pools(node, book):
+        if payers is not None and row.payer not in payers:
+            continue
         tree = row.asset_tree()
         root, _ = router.pools(pool_id).call()
         if "0x" + bytes(root).hex() != tree.root:

@@ -28,10 +28,10 @@
           operator the batch's, and a batch's DATs never claim more
           value or more records than it paid for;
         - `verifyRecord` checks a record's inclusion for anyone, free.
-        The DAT collection is snekmate's `erc721` (enumerable, EIP-4494
-        `permit`); its EIP-712 domain ("tantieme InteractionLedger", "1")
-        is the one batches and records are signed in (EIP-5267
-        `eip712Domain`). Rules and invariants: `SPEC.md`.
+        The DAT collection is snekmate's `erc721` (enumerable; no permit);
+        its EIP-712 domain ("tantieme InteractionLedger", "1") is the one
+        batches and records are signed in (EIP-5267 `eip712Domain`). Rules
+        and invariants: `SPEC.md`.
 @custom:security Every function that moves tokens or mints is
                  `@nonreentrant` and follows checks-effects-interactions.
                  The token, registry and router are fixed at deployment and
@@ -51,7 +51,7 @@
 from ethereum.ercs import IERC20
 
 
-# @dev ERC-165 introspection; `supportsInterface` comes from `erc721`.
+# @dev ERC-165 introspection, answered for what the ledger serves.
 from ethereum.ercs import IERC165
 implements: IERC165
 
@@ -64,11 +64,6 @@ implements: IERC721
 # @dev ERC-721 enumeration, served by `erc721`.
 from snekmate.tokens.interfaces import IERC721Enumerable
 implements: IERC721Enumerable
-
-
-# @dev EIP-4494 `permit` for DATs, served by `erc721`.
-from snekmate.tokens.interfaces import IERC721Permit
-implements: IERC721Permit
 
 
 # @dev EIP-5267 `eip712Domain`, so wallets can discover the domain that
@@ -113,11 +108,15 @@ from snekmate.utils import merkle_proof_verification
 # @dev The DAT surface of `erc721` and the owner functions of `ownable`.
 # Left out: `name` (ours is longer than `erc721` stores), `safe_mint`,
 # `set_minter` and `is_minter` (DATs are only minted by `claimRecord`),
-# `burn` (a DAT is the lasting record of an anchored answer) and `erc721`'s
+# `burn` (a DAT is the lasting record of an anchored answer), `erc721`'s
 # `transfer_ownership` / `renounce_ownership` (they move the unused minter
-# role; `ownable`'s are exported instead).
+# role; `ownable`'s are exported instead), `supportsInterface` (it reports
+# snekmate's EIP-4494 variant, ours is below) and `permit` / `nonces`:
+# snekmate's NFT permit takes `(v, r, s)` where EIP-4494 takes `bytes`, and
+# its nonces do not change on transfer, so a permit the owner signed and
+# left unused comes back to life when the DAT returns to it. DATs have no
+# permit; `DOMAIN_SEPARATOR` stays, as batches and records are signed in it.
 exports: (
-    erc721.supportsInterface,
     erc721.balanceOf,
     erc721.ownerOf,
     erc721.approve,
@@ -131,8 +130,6 @@ exports: (
     erc721.totalSupply,
     erc721.tokenByIndex,
     erc721.tokenOfOwnerByIndex,
-    erc721.permit,
-    erc721.nonces,
     erc721.DOMAIN_SEPARATOR,
     erc721.eip712Domain,
     ownable.owner,
@@ -243,6 +240,12 @@ struct _StoredAnchor:
     payer_word: uint256
     # @dev operator (bits 0-159) | total (160-255).
     operator_word: uint256
+
+
+# @dev The ERC-165 interfaces the ledger serves: ERC-165, ERC-721 and its
+# metadata and enumeration extensions, and ERC-4906 (events only; a DAT's
+# metadata never changes). Not ERC-4494 (no permit, see `exports`).
+_SUPPORTED_INTERFACES: constant(bytes4[5]) = [0x01FFC9A7, 0x80AC58CD, 0x5B5E139F, 0x780E9D63, 0x49064906]
 
 
 # @dev Most sources a claimable record may cite.
@@ -735,6 +738,18 @@ def recordLeaf(digest: bytes32, payer: address, model: uint256, fee: uint256) ->
     @return bytes32 The 32-byte leaf hash.
     """
     return self._record_leaf(digest, payer, model, fee)
+
+
+@external
+@view
+def supportsInterface(interface_id: bytes4) -> bool:
+    """
+    @dev ERC-165: whether the ledger serves `interface_id`.
+    @param interface_id The 4-byte interface identifier.
+    @return bool True for ERC-165, ERC-721 (with metadata and
+            enumeration) and ERC-4906.
+    """
+    return interface_id in _SUPPORTED_INTERFACES
 
 
 @external
