@@ -332,3 +332,4 @@ def receipt_gas(contract) -> int:
     used = 21_000 + 4 * tokens + computation.get_gas_used()
     used -= min(computation.get_gas_refund(), used // 5)
     return max(used, 21_000 + 10 * tokens)
+
