@@ -15,7 +15,6 @@ from tantieme.ledger.records import ASSET_LEAF_ENCODING, asset_tree
 from .conftest import (
     BPS,
     FUZZ,
-    MAX_UINT256,
     NON_COMMERCIAL,
     ONE_TOKEN,
     OPEN,
