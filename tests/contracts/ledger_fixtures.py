@@ -12,6 +12,7 @@ independent of the contract's.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from tantieme.ledger.records import Batch, Domain, InteractionRecord, SignedReco
 from .conftest import CONTRACTS, MAX_UINT256, MODEL, OPEN, WORK, Signer, deploy_system
 
 LEDGER = CONTRACTS / "interaction_ledger.vy"
+DAT_METADATA = CONTRACTS / "dat_metadata.vy"
 
 COMMONS_BPS = 1_000
 OPERATOR_BPS = 500
@@ -76,7 +78,7 @@ def deploy_world(
     with boa.env.prank(deployer):
         ledger = ledger_deployer.deploy(
             system.token.address, system.registry.address, system.router.address, commons, COMMONS_BPS,
-            OPERATOR_BPS,
+            OPERATOR_BPS, metadata_renderer(),
         )
     assets = tuple(
         system.registry.register(
@@ -94,6 +96,16 @@ def deploy_world(
 @pytest.fixture(scope="session")
 def ledger_deployer():
     return boa.load_partial(str(LEDGER))
+
+
+@functools.cache
+def _metadata_deployer():
+    return boa.load_partial(str(DAT_METADATA))
+
+
+def metadata_renderer() -> str:
+    """A fresh DAT metadata renderer's address (stateless: any will do)."""
+    return _metadata_deployer().deploy().address
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,14 @@ EIP-712 and Merkle implementation, and with the pinned vectors.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import copy
 import itertools
 import json
 import random
+import shutil
+import subprocess
 from pathlib import Path
 
 import boa
@@ -118,23 +121,38 @@ def test_deploy(world, deployer):
 def test_deploy__router_of_another_token__reverts(world, token_deployer, ledger_deployer, commons_pool):
     other = token_deployer.deploy("Other", "OTH", "Other", "1")
     with boa.reverts("ledger: router pays in another token"):
-        ledger_deployer.deploy(other.address, world.registry.address, world.router.address, commons_pool, 0, 0)
+        ledger_deployer.deploy(
+            other.address, world.registry.address, world.router.address, commons_pool, 0, 0, world.ledger.metadata()
+        )
 
 
 def test_deploy__router_of_another_registry__reverts(world, ledger_deployer, commons_pool, stranger):
     with boa.reverts("ledger: router serves another registry"):
-        ledger_deployer.deploy(world.token.address, stranger, world.router.address, commons_pool, 0, 0)
+        ledger_deployer.deploy(
+            world.token.address, stranger, world.router.address, commons_pool, 0, 0, world.ledger.metadata()
+        )
+
+
+def test_deploy__zero_metadata_renderer__reverts(world, ledger_deployer, commons_pool):
+    with boa.reverts("ledger: metadata renderer is the zero address"):
+        ledger_deployer.deploy(
+            world.token.address, world.registry.address, world.router.address, commons_pool, 0, 0, ZERO_ADDRESS
+        )
 
 
 def test_deploy__zero_commons__reverts(world, ledger_deployer):
     with boa.reverts("ledger: commons is the zero address"):
-        ledger_deployer.deploy(world.token.address, world.registry.address, world.router.address, ZERO_ADDRESS, 0, 0)
+        ledger_deployer.deploy(
+            world.token.address, world.registry.address, world.router.address, ZERO_ADDRESS, 0, 0,
+            world.ledger.metadata(),
+        )
 
 
 def test_deploy__split_over_a_whole__reverts(world, ledger_deployer, commons_pool):
     with boa.reverts("ledger: split exceeds 10,000 bps"):
         ledger_deployer.deploy(
-            world.token.address, world.registry.address, world.router.address, commons_pool, 5_000, 5_001
+            world.token.address, world.registry.address, world.router.address, commons_pool, 5_000, 5_001,
+            world.ledger.metadata(),
         )
 
 
@@ -593,7 +611,7 @@ def test_settle__signed_for_another_ledger__reverts(world, payer, ledger_deploye
     with boa.env.prank(deployer):
         twin = ledger_deployer.deploy(
             world.token.address, world.registry.address, world.router.address, commons_pool, COMMONS_BPS,
-            OPERATOR_BPS,
+            OPERATOR_BPS, world.ledger.metadata(),
         )
     world.token.approve(twin.address, MAX_UINT256, sender=payer.address)
     batch = make_batch(world, payer, ONE_TOKEN)
@@ -764,7 +782,51 @@ def test_claim_record(world, payer, claimable):
     assert ledger.balanceOf(payer.address) == ledger.totalSupply() == 1
     assert ledger.tokenByIndex(0) == ledger.tokenOfOwnerByIndex(payer.address, 0) == token_id
     assert ledger.datInfo(token_id) == (signed.record.model, signed.record.fee, 1)
-    assert ledger.tokenURI(token_id) == ""
+    assert ledger.tokenURI(token_id).startswith("data:application/json;base64,")
+
+
+DATA_URI = "data:application/json;base64,"
+
+
+def test_token_uri__erc721_metadata_json(world, payer, claimable):
+    """A DAT's `tokenURI` is ERC-721 metadata JSON in a data URI: decoded
+    here by Python, and by node's own `fetch` of the data URL."""
+    ledger = world.ledger
+    records, tree = claimable
+    signed = records[2]
+    token_id = ledger.claimRecord(1, record_abi(signed.record), proof_of(tree, 2), sender=payer.address)
+    uri = ledger.tokenURI(token_id)
+    digest = "0x" + signed.digest.hex()
+    expected = {
+        "name": f"tantieme DAT {digest[:18]}",
+        "description": (
+            "A Data Anchoring Token: the payer-signed record of one AI answer, settled and paid for on tantieme. "
+            "Its id is the record's EIP-712 digest; the record is in the batch's Merkle tree."
+        ),
+        "record_digest": digest,
+        "model": str(signed.record.model),
+        "fee": str(signed.record.fee),
+        "batch": "1",
+        "batch_root": tree.root,
+        "payer": payer.address.lower(),
+        "operator": world.operator.lower(),
+        "settled_at": str(ledger.batches(1).timestamp),
+    }
+    assert uri.startswith(DATA_URI)
+    assert json.loads(base64.b64decode(uri[len(DATA_URI) :], validate=True)) == expected
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = "fetch(process.argv[1]).then(r => r.json()).then(d => process.stdout.write(JSON.stringify(d)))"
+    run = subprocess.run([node, "-e", script, uri], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == expected
+
+
+def test_token_uri__unknown_dat__reverts(world, payer, claimable):
+    records, _ = claimable
+    with boa.reverts("ledger: unknown DAT"):
+        world.ledger.tokenURI(records[0].token_id)  # settled, not claimed
 
 
 def test_claim_record__every_record(world, payer, claimable):
@@ -999,7 +1061,7 @@ def test_pinned_vectors_on_chain(
     with boa.env.prank(deployer):
         ledger = ledger_deployer.deploy(
             w.token.address, w.registry.address, w.router.address, batch.commons, batch.commons_bps,
-            batch.operator_bps, override_address=vectors["domain"]["verifyingContract"],
+            batch.operator_bps, w.ledger.metadata(), override_address=vectors["domain"]["verifyingContract"],
         )
     signer = vectors["signer"]
     w.token.mint(signer, ONE_TOKEN, sender=deployer)

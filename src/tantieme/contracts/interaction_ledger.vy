@@ -80,6 +80,11 @@ interface IRoyaltyRouter:
     def registry() -> address: view
 
 
+# @dev The renderer of a DAT's metadata JSON (`dat_metadata.vy`).
+interface IDatMetadata:
+    def tokenURI(ledger: address, token_id: uint256) -> String[_MAX_URI]: view
+
+
 # @dev What the ledger reads from the registry: a DAT's model is a MODEL.
 interface IPAssetRegistry:
     def exists(asset_id: uint256) -> bool: view
@@ -110,7 +115,8 @@ from snekmate.utils import merkle_proof_verification
 # `set_minter` and `is_minter` (DATs are only minted by `claimRecord`),
 # `burn` (a DAT is the lasting record of an anchored answer), `erc721`'s
 # `transfer_ownership` / `renounce_ownership` (they move the unused minter
-# role; `ownable`'s are exported instead), `supportsInterface` (it reports
+# role; `ownable`'s are exported instead), `tokenURI` (ours renders the
+# DAT's metadata JSON), `supportsInterface` (it reports
 # snekmate's EIP-4494 variant, ours is below) and `permit` / `nonces`:
 # snekmate's NFT permit takes `(v, r, s)` where EIP-4494 takes `bytes`, and
 # its nonces do not change on transfer, so a permit the owner signed and
@@ -126,7 +132,6 @@ exports: (
     erc721.transferFrom,
     erc721.safeTransferFrom,
     erc721.symbol,
-    erc721.tokenURI,
     erc721.totalSupply,
     erc721.tokenByIndex,
     erc721.tokenOfOwnerByIndex,
@@ -280,6 +285,11 @@ _NAME: constant(String[29]) = "tantieme Data Anchoring Token"
 _SYMBOL: constant(String[5]) = "DAT"
 
 
+# @dev Longest `tokenURI`: a DAT's metadata document is about 1,000
+# characters as a base64 data URI.
+_MAX_URI: constant(uint256) = 2_048
+
+
 # @dev The registry's kind of a model asset.
 _MODEL: constant(uint8) = 2
 
@@ -312,6 +322,10 @@ registry: public(immutable(IPAssetRegistry))
 
 # @dev The royalty router that receives the assets' part.
 router: public(immutable(IRoyaltyRouter))
+
+
+# @dev The renderer of each DAT's metadata JSON (`tokenURI`).
+metadata: public(immutable(IDatMetadata))
 
 
 # @dev The commons pool (machine tax) that receives `commons_bps`.
@@ -411,6 +425,7 @@ def __init__(
     commons_: address,
     commons_bps_: uint16,
     operator_bps_: uint16,
+    metadata_: address,
 ):
     """
     @dev Fixes the token, registry and router (checking that the router
@@ -424,14 +439,17 @@ def __init__(
     @param commons_bps_ The commons pool's share in basis points.
     @param operator_bps_ The operator's share in basis points; the two
            shares sum to at most 10,000.
+    @param metadata_ The DAT metadata renderer (`dat_metadata.vy`).
     """
     assert token_ != empty(address), "ledger: token is the zero address"
     assert registry_ != empty(address), "ledger: registry is the zero address"
+    assert metadata_ != empty(address), "ledger: metadata renderer is the zero address"
     assert staticcall IRoyaltyRouter(router_).token() == token_, "ledger: router pays in another token"
     assert staticcall IRoyaltyRouter(router_).registry() == registry_, "ledger: router serves another registry"
     token = IERC20(token_)
     registry = IPAssetRegistry(registry_)
     router = IRoyaltyRouter(router_)
+    metadata = IDatMetadata(metadata_)
 
     ownable.__init__()
     # The ERC-721 name is ours (`name`); the module keeps an empty one.
@@ -738,6 +756,20 @@ def recordLeaf(digest: bytes32, payer: address, model: uint256, fee: uint256) ->
     @return bytes32 The 32-byte leaf hash.
     """
     return self._record_leaf(digest, payer, model, fee)
+
+
+@external
+@view
+def tokenURI(token_id: uint256) -> String[_MAX_URI]:
+    """
+    @dev ERC-721 metadata of a DAT: a `data:application/json;base64,` URI
+         of its record digest, model, fee, batch, payer and operator
+         (rendered by `metadata`).
+    @param token_id The DAT's id.
+    @return String The data URI.
+    """
+    assert self.datInfo[token_id].batch_id != 0, "ledger: unknown DAT"
+    return staticcall metadata.tokenURI(self, token_id)
 
 
 @external
