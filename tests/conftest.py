@@ -28,9 +28,13 @@ _ENV_KEYS = ("TANTIEME_PRIVATE_KEY", "TANTIEME_PASSPHRASE", "TANTIEME_RPC_URL")
 
 @pytest.fixture(autouse=True)
 def tantieme_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Hermetic: `TANTIEME_HOME` is a fresh tmp directory and no key leaks in from the shell."""
+    """Hermetic: `TANTIEME_HOME` is a fresh tmp directory and no key leaks in from the shell.
+
+    `TANTIEME_DEBUG` makes the CLI re-raise unexpected exceptions: a bug fails the test.
+    """
     home = tmp_path / "home"
     monkeypatch.setenv("TANTIEME_HOME", str(home))
+    monkeypatch.setenv("TANTIEME_DEBUG", "1")
     for key in _ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     return home

@@ -33,7 +33,7 @@ def test_init__embedded__deploys_funds_and_marks_dev_key():
     assert "deployed now" in result.output
     again = run_json("init")
     assert again["deployed"] is False
-    assert again["funded"] == 0
+    assert again["funded"] == "0"
 
 
 def test_init__rpc__uses_the_node(anvil):
@@ -54,7 +54,7 @@ def test_register_show_pay_claim__round_trip(initialised, tmp_path):
     work.write_text("On rivers.")
     asset = run_json("register", str(work), "--terms", "open", "--title", "Rivers", "--royalty", "7.5")
     assert asset["id"] == 1
-    assert asset["terms"]["royalty_bps"] == 750
+    assert asset["terms"]["royalty_percent"] == 7.5
     shown = run_json("show", "1")
     assert shown == asset
     assert [a["id"] for a in run_json("assets")] == [1]
@@ -64,12 +64,13 @@ def test_register_show_pay_claim__round_trip(initialised, tmp_path):
     run("license", "mint", "1")
     run_json("register", str(remix), "--terms", "open", "--parent", "1")
     paid = run_json("pay", "2", "100")
-    assert paid["amount"] == 100 * 10**18
+    assert paid["amount"] == str(100 * 10**18)
+    assert paid["tx"].startswith("0x") and len(paid["tx"]) == 66
     rows = {r["asset"]: r for r in run_json("royalties")}
-    assert rows[1]["collectable"] == int(7.5 * 10**18)
-    assert rows[2]["collectable"] == int(92.5 * 10**18)
+    assert rows[1]["collectable"] == str(int(7.5 * 10**18))
+    assert rows[2]["collectable"] == str(int(92.5 * 10**18))
     claimed = run_json("claim")
-    assert claimed["claimed"] == 100 * 10**18
+    assert claimed["claimed"] == str(100 * 10**18)
 
 
 def test_register__ai_flags__override_preset(initialised, tmp_path):

@@ -10,39 +10,18 @@ id is always greater than its parents', so descending ids is such an order).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
+from tantieme.amounts import format_amount
 from tantieme.assets.registry import Asset, all_assets, get
 from tantieme.errors import AssetError
-from tantieme.node import TOKEN_DECIMALS, Node
+from tantieme.node import Node
 
 MAX_MANY = 64
 _PAY_GAS = 200_000
 _LICENSE_GAS = 400_000
+_TRANSFER_GAS = 100_000
 _PER_DISTRIBUTE_GAS = 120_000
 _PER_CLAIM_GAS = 80_000
-
-
-def parse_amount(text: str) -> int:
-    """'12.5' AI tokens → token wei; a clear error for anything else."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise AssetError(f"{text!r} is not an amount of AI tokens (e.g. 12.5)") from None
-    wei = value * 10**TOKEN_DECIMALS
-    if not value.is_finite() or wei != wei.to_integral_value():
-        raise AssetError(f"{text!r} has more than {TOKEN_DECIMALS} decimals")
-    if wei <= 0:
-        raise AssetError("the amount must be greater than zero")
-    if wei >= 2**256:
-        raise AssetError("the amount is too large")
-    return int(wei)
-
-
-def format_amount(wei: int) -> str:
-    """Token wei → '12.5' AI tokens, exact."""
-    text = format(Decimal(wei) / 10**TOKEN_DECIMALS, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def pay(node: Node, asset_id: int, amount: int) -> dict:
@@ -51,7 +30,20 @@ def pay(node: Node, asset_id: int, amount: int) -> dict:
     _check_funds(node, amount)
     node.ensure_allowance(amount)
     receipt = node.conn.transact(node.router.functions.pay(asset_id, amount), gas=_PAY_GAS)
-    return {"asset": asset_id, "amount": amount, "tx": receipt["transactionHash"].hex(), "gas": receipt["gasUsed"]}
+    return {"asset": asset_id, "amount": amount, "tx": receipt["transactionHash"].to_0x_hex(), "gas": receipt["gasUsed"]}
+
+
+def transfer(node: Node, to: str, amount: int) -> dict:
+    """Send `amount` token wei from the node's account to `to`."""
+    _check_funds(node, amount)
+    receipt = node.conn.transact(node.token.functions.transfer(to, amount), gas=_TRANSFER_GAS)
+    return {
+        "to": to,
+        "amount": amount,
+        "balance": node.balance(),
+        "tx": receipt["transactionHash"].to_0x_hex(),
+        "gas": receipt["gasUsed"],
+    }
 
 
 def mint_license(node: Node, asset_id: int, amount: int = 1, receiver: str | None = None) -> dict:
@@ -74,7 +66,7 @@ def mint_license(node: Node, asset_id: int, amount: int = 1, receiver: str | Non
         "receiver": receiver,
         "fee": fee,
         "held": held,
-        "tx": receipt["transactionHash"].hex(),
+        "tx": receipt["transactionHash"].to_0x_hex(),
         "gas": receipt["gasUsed"],
     }
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tantieme.config import home
 from tantieme.errors import LedgerError
 from tantieme.ledger.records import SignedBatch, SignedRecord
 
@@ -296,3 +297,8 @@ def _batch_row(row: sqlite3.Row) -> BatchRow:
         created_at=row["created_at"],
         settled_at=row["settled_at"],
     )
+
+
+def journal() -> Journal:
+    """This node's journal, `TANTIEME_HOME/ledger.db`."""
+    return Journal(home() / "ledger.db")

@@ -21,9 +21,8 @@ from eth_account.signers.local import LocalAccount
 from web3.logs import DISCARD
 
 from tantieme.chain.permit import sign_permit
-from tantieme.config import home
 from tantieme.errors import ChainError, LedgerError
-from tantieme.ledger.journal import BatchRow, Journal, RecordRow
+from tantieme.ledger.journal import BatchRow, Journal, RecordRow, journal
 from tantieme.ledger.netting import Netted, Split, net
 from tantieme.ledger.records import Batch, Domain, InteractionRecord, record_tree
 from tantieme.node import Node
@@ -35,10 +34,6 @@ MAX_BATCH_RECORDS = 10_000
 BPS = 10_000
 _SETTLE_BASE_GAS = 400_000
 _SETTLE_PER_ASSET_GAS = 40_000
-
-
-def journal() -> Journal:
-    return Journal(home() / "ledger.db")
 
 
 def domain(node: Node) -> Domain:
