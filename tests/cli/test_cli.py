@@ -122,3 +122,145 @@ def test_register__binary_file_as_text__clear_error(initialised, tmp_path):
     binary.write_bytes(bytes(range(256)) * 4)
     assert "error:" in run("register", str(binary), "--terms", "open", ok=False).output
     assert run_json("assets") == []
+
+
+# ------------------------------------------------------------ the CLI itself --
+
+def _commands(command=None, path=()):
+    """Every command's path, e.g. ("model", "register"), walking the command tree."""
+    from typer.main import get_command
+
+    command = command or get_command(app)
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name)) if getattr(sub, "commands", None) else [(*path, name)]
+
+
+def test_every_command__dash_h_and_help_with_an_example():
+    commands = list(_commands())
+    assert ("model", "list") in commands and ("balance",) in commands and ("transfer",) in commands
+    for path in commands:
+        short, long = run(*path, "-h"), run(*path, "--help")
+        assert short.output == long.output, path
+        assert "Example:" in long.output, path
+
+
+def test_every_command__takes_json():
+    for path in _commands():
+        assert "--json" in run(*path, "--help").output, path
+
+
+def test_version():
+    from tantieme import __version__
+
+    assert run("--version").output == f"tantieme {__version__}\n"
+
+
+def test_shell_completion__script_and_completions():
+    import os
+    import subprocess
+    import sys
+
+    tantieme = [sys.executable, "-c", "from tantieme.cli import app; app(prog_name='tantieme')"]
+    script = subprocess.run([*tantieme, "--show-completion", "bash"], capture_output=True, text=True, check=True)
+    assert "_TANTIEME_COMPLETE=complete_bash" in script.stdout
+    env = {**os.environ, "_TANTIEME_COMPLETE": "complete_bash", "COMP_WORDS": "tantieme model ", "COMP_CWORD": "2"}
+    words = subprocess.run(tantieme, capture_output=True, text=True, env=env, check=True).stdout.split()
+    assert words == ["register", "list", "default", "price"]
+    assert "--install-completion" in run("--help").output
+
+
+def test_usage_error__one_line_and_json():
+    result = run("show", "--nope", ok=False)
+    assert result.exit_code == 2
+    assert result.stderr == "error: No such option: --nope (see `tantieme show --help`)\n"
+    assert json.loads(run("show", "--nope", "--json", ok=False).stdout) == {
+        "error": "No such option: --nope (see `tantieme show --help`)", "kind": "UsageError"
+    }
+
+
+def test_unexpected_error__one_line_saying_it_is_a_bug(monkeypatch):
+    from tantieme.cli import output
+
+    monkeypatch.delenv("TANTIEME_DEBUG")
+    monkeypatch.setattr(output, "to_json", lambda *_a, **_k: 1 / 0)
+    result = run("model", "list", "--json", ok=False)
+    assert result.exit_code == 70
+    assert json.loads(result.stdout)["kind"] == "InternalError"
+    assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- JSON rules --
+
+def test_json__amounts_are_strings_and_no_number_beyond_2_53():
+    from tantieme.cli.output import to_json
+
+    assert to_json({"balance": 9999945730000000000000, "fee": 5, "id": 3, "gas": 21000, "token_id": 2**200}) == {
+        "balance": "9999945730000000000000", "fee": "5", "id": 3, "gas": "21000", "token_id": str(2**200)
+    }
+    assert to_json({"owed": {7: 10**20}, "big": 2**53, "small": 2**53 - 1, "ok": True, "h": b"\x01"}) == {
+        "owed": {"7": str(10**20)}, "big": str(2**53), "small": 2**53 - 1, "ok": True, "h": "0x01"
+    }
+
+
+# ----------------------------------------------------------------- documents --
+
+def test_register__title_from_the_document(initialised, tmp_path):
+    essay = tmp_path / "essay.md"
+    essay.write_text("# Bees Above the Tram Depot\n\nFour hives.\n")
+    asset = run_json("register", str(essay), "--terms", "non-commercial")
+    assert asset["title"] == "Bees Above the Tram Depot"
+    assert asset["media_type"] == "text/markdown"
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Heading\n\nx")
+    assert run_json("register", str(notes), "--title", "Mine")["title"] == "Mine"
+
+
+def test_register__jsonl_dataset_is_read_and_typed(initialised, tmp_path):
+    data = tmp_path / "answers.jsonl"
+    data.write_text('{"question": "How many hives?", "answer": "Four"}\n')
+    asset = run_json("register", str(data), "--kind", "dataset", "--terms", "training-data")
+    assert asset["media_type"] == "application/jsonl"
+    assert asset["title"] == "answers"
+
+
+def test_register__binary_file_with_ai_consent__refused_without__registered(initialised, tmp_path):
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    refused = run("register", str(photo), "--terms", "open", ok=False)
+    assert "cannot be registered with AI consent" in refused.stderr and "--terms no-ai" in refused.stderr
+    assert run("register", str(photo), "--terms", "private", "--ai", "training", ok=False).exit_code == 1
+    assert run_json("assets") == []
+    asset = run_json("register", str(photo), "--terms", "no-ai")
+    assert not any(asset["terms"][f"ai_{use}"] for use in ("training", "fine_tuning", "retrieval", "output_commercial"))
+    assert asset["media_type"] == "image/png"
+
+
+# -------------------------------------------------------- money, one unit each --
+
+def test_royalty__percent_in_and_out(initialised, tmp_path):
+    work = tmp_path / "w.md"
+    work.write_text("x")
+    asset = run_json("register", str(work), "--terms", "open", "--royalty", "12.25")
+    assert asset["terms"]["royalty_percent"] == 12.25
+    assert "royalty_bps" not in asset["terms"]
+    assert "12.25 % of derivatives' revenue" in run("show", "1").output
+    assert "12.25 %" in run("assets").output
+
+
+def test_balance_and_transfer(initialised):
+    friend = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    mine = run_json("balance")
+    assert mine["balance"] == str(10_000 * 10**18)
+    sent = run_json("transfer", friend, "2.5")
+    assert sent["amount"] == str(25 * 10**17) and sent["tx"].startswith("0x")
+    assert run_json("balance", friend)["balance"] == str(25 * 10**17)
+    assert run_json("balance")["balance"] == str(10_000 * 10**18 - 25 * 10**17)
+    assert "9997.5 TAI" in run("balance").output
+    short = run("transfer", friend, "99999", ok=False)
+    assert "not enough AI tokens: 9997.5 held, 99999 needed" in short.stderr
+
+
+@pytest.mark.parametrize("bad", ["1e3", "nan", "inf", "1_000", "-5", "0.0000000000000000001"])
+def test_amounts__anything_but_plain_decimals__clear_error(initialised, bad):
+    result = run("faucet", "--", bad, ok=False)
+    assert result.stderr.startswith("error: ") and ("plain decimal" in result.stderr or "decimals" in result.stderr)

@@ -167,6 +167,8 @@ def ask(
     from tantieme import interaction
     from tantieme.ledger import settlement
 
+    if not question.strip():
+        raise typer.BadParameter("the question is empty", param_hint="'QUESTION'")
     if attribution not in ("ablation", "retrieval"):
         raise typer.BadParameter(f"{attribution!r}: choose ablation or retrieval", param_hint="'--attribution'")
     with open_node() as node:
@@ -174,7 +176,8 @@ def ask(
         if registered is not None and not as_json:
             err_console.print(
                 f"[yellow]note:[/] registered the local model {registered.name} as asset #{registered.asset_id}, "
-                "this node's default (no training data declared; `tantieme model register --dataset ID` declares it)"
+                "this node's default (no training data declared; `tantieme model register --dataset ID` declares it)",
+                soft_wrap=True,
             )
         with console.status("starting", spinner="dots") if not as_json else contextlib.nullcontext() as status:
             result = interaction.ask(

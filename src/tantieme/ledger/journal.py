@@ -172,7 +172,9 @@ class Journal:
     def record(self, key: int | str) -> RecordRow:
         """A record by local id, or by digest (0x hex, or a unique prefix of at least 8 digits)."""
         if isinstance(key, int) or str(key).isdigit():
-            row = self.db.execute("SELECT * FROM records WHERE id = ?", (int(key),)).fetchone()
+            number = int(key)
+            # SQLite ids are signed 64-bit: a larger number is no record (and no overflow).
+            row = self.db.execute("SELECT * FROM records WHERE id = ?", (number,)).fetchone() if 0 < number < 2**63 else None
         else:
             prefix = str(key).lower()
             prefix = prefix if prefix.startswith("0x") else "0x" + prefix
