@@ -74,3 +74,35 @@ def test_read_commands__start_without_web3(args, tmp_path):
     for _ in range(2):  # the first read of a chain read fills the view
         out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[-1] == "HEAVY []"
+
+
+def test_own_writes__refresh_recent_reads_so_they_stay_fast(node, monkeypatch, tmp_path):
+    node.close()
+    monkeypatch.setattr(view, "REFRESH_BUDGET_S", 60.0)  # a loaded machine must not skip the refresh
+    assert run_json("assets") == []
+    assert run_json("balance")["balance"] == str(10_000 * 10**18)
+    work = tmp_path / "w.md"
+    work.write_text("# Roof Bees\n\nFour hives.")
+    run_json("register", str(work))  # a write: it refreshes `assets` and `balance` before closing
+    run_json("transfer", FRIEND, "1")
+
+    def no_node():
+        raise AssertionError("the view should have answered")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(view, "open_node", no_node)
+        assert [a["title"] for a in run_json("assets")] == ["Roof Bees"]
+        assert run_json("balance")["balance"] == str(9_999 * 10**18)
+
+
+def test_refresh__stays_within_its_budget(node, monkeypatch):
+    node.close()
+    run_json("assets")
+    monkeypatch.setattr(view, "REFRESH_BUDGET_S", 0.0)
+    with type(node).open() as other:
+        other.faucet(FRIEND, 1)
+        view.refresh(other)  # nothing fits in a zero budget: the next read computes afresh
+    calls = []
+    monkeypatch.setattr(view, "_compute", lambda *a: calls.append(a) or ([], 0.0))
+    run_json("assets")
+    assert len(calls) == 1

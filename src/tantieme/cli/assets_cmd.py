@@ -126,6 +126,20 @@ def register(
     emit(data, as_json, lambda d: (console.print(f"registered [bold]#{d['id']}[/]"), _render_asset(d)))
 
 
+@view.query("assets")
+def _assets(node: Node, mine: bool) -> list[dict]:
+    from tantieme.assets import registry
+
+    return [asset_json(a) for a in registry.all_assets(node) if not mine or a.owner.lower() == node.address.lower()]
+
+
+@view.query("show")
+def _show(node: Node, asset_id: int) -> dict:
+    from tantieme.assets import registry
+
+    return asset_json(registry.get(node, asset_id))
+
+
 @app.command("assets")
 def list_assets(
     mine: bool = typer.Option(False, help="Only this node's assets."),
@@ -135,14 +149,7 @@ def list_assets(
 
     Example: tantieme assets --mine
     """
-
-    def compute(node: Node) -> object:
-        from tantieme.assets import registry
-
-        found = registry.all_assets(node)
-        return [asset_json(a) for a in found if not mine or a.owner.lower() == node.address.lower()]
-
-    found = view.read(f"assets mine={mine}", compute)
+    found = view.read("assets", mine=mine)
 
     def render(_: object) -> None:
         table = Table("id", "title", "kind", "owner", "parents", "royalty", "AI consent")
@@ -163,13 +170,7 @@ def show(asset_id: int = IdArgument(), as_json: bool = JsonOption) -> None:
 
     Example: tantieme show 3
     """
-
-    def compute(node: Node) -> object:
-        from tantieme.assets import registry
-
-        return asset_json(registry.get(node, asset_id))
-
-    emit(view.read(f"show {asset_id}", compute), as_json, _render_asset)
+    emit(view.read("show", asset_id=asset_id), as_json, _render_asset)
 
 
 @app.command()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -22,11 +23,19 @@ def passphrase_prompt(new: bool = False) -> Callable[[], str] | None:
     return lambda: typer.prompt(text, hide_input=True, confirmation_prompt=new)
 
 
-def open_node() -> Node:
-    """The node `tantieme init` set up (web3 and the chain load here, not at start-up)."""
+@contextlib.contextmanager
+def open_node() -> Iterator[Node]:
+    """The node `tantieme init` set up (web3 and the chain load here, not at start-up).
+
+    When the command is done with it, the read view is refreshed for the chain as the
+    command left it (see `view`), so the next read starts without web3.
+    """
+    from tantieme.cli import view
     from tantieme.node import Node
 
-    return Node.open(passphrase_prompt())
+    with Node.open(passphrase_prompt()) as node:
+        yield node
+        view.refresh(node)
 
 
 def parse_id(text: str) -> int:

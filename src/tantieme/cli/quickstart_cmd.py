@@ -27,7 +27,11 @@ def quickstart(as_json: bool = JsonOption) -> None:
 
     say = (lambda _msg: None) if as_json else console.print
     with qs.own_home() as where:
-        say(f"[bold]home[/] {where} (the quickstart's own node; explore it with TANTIEME_HOME={where} tantieme assets)")
+        if not as_json:
+            console.print(
+                f"[bold]home[/] {where} (the quickstart's own node; explore it with TANTIEME_HOME={where} tantieme assets)",
+                soft_wrap=True,
+            )
         result = qs.run(say, None if as_json else render_answer)
 
     def render(r: qs.Result) -> None:

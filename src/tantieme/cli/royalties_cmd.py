@@ -34,6 +34,14 @@ def pay(
     emit(result, as_json, lambda r: console.print(f"paid {format_amount(r['amount'])} TAI to #{r['asset']} (gas {r['gas']:,})"))
 
 
+@view.query("royalties")
+def _royalties(node: Node, owner: str | None) -> list:
+    from tantieme.assets import royalties as roy
+    from tantieme.node import parse_address
+
+    return roy.royalties(node, parse_address(owner) if owner else None)
+
+
 @app.command("royalties")
 def show_royalties(
     owner: str = typer.Option(None, help="Whose assets (default: this node's account)."),
@@ -43,14 +51,7 @@ def show_royalties(
 
     Example: tantieme royalties --json
     """
-
-    def compute(node: Node) -> object:
-        from tantieme.assets import royalties as roy
-        from tantieme.node import parse_address
-
-        return roy.royalties(node, parse_address(owner) if owner else None)
-
-    rows = view.read(f"royalties {owner}", compute)
+    rows = view.read("royalties", owner=owner)
 
     def render(_: object) -> None:
         table = Table("asset", "title", "claimable", "collectable", "pending")
@@ -84,6 +85,14 @@ def claim(
     ))
 
 
+@view.query("balance")
+def _balance(node: Node, address: str | None) -> dict:
+    from tantieme.node import parse_address
+
+    who = parse_address(address) if address else node.address
+    return {"address": who, "balance": node.balance(who), "eth_balance": node.conn.w3.eth.get_balance(who)}
+
+
 @app.command()
 def balance(
     address: str = typer.Argument(None, help="Whose balance (default: this node's account)."),
@@ -93,15 +102,7 @@ def balance(
 
     Example: tantieme balance
     """
-
-    def compute(node: Node) -> object:
-        from tantieme.node import parse_address
-
-        who = parse_address(address) if address else node.address
-        return {"address": who, "balance": node.balance(who), "eth_balance": node.conn.w3.eth.get_balance(who)}
-
-    data = view.read(f"balance {address}", compute)
-    emit(data, as_json, lambda d: console.print(
+    emit(view.read("balance", address=address), as_json, lambda d: console.print(
         f"{d['address']}: [bold]{format_amount(int(d['balance']))} TAI[/], {format_amount(int(d['eth_balance']))} ETH for gas"
     ))
 

@@ -1,11 +1,15 @@
 """The read view: read commands answer without loading web3 while the chain has not moved.
 
-A read command (`assets`, `show`, `royalties`, `balance`) computes its JSON from the
-chain once and keeps it in `TANTIEME_HOME/view/`, stamped with the chain's head block
-hash and the node's settings and deployments. The next run reads the head cheaply (one
-SQLite row of the embedded chain, or one JSON-RPC call) and reuses the JSON while the
-stamp is unchanged. Any new block, whoever sent it, moves the head, so the view is
-never stale: the first read after a change computes afresh.
+A read command (`assets`, `show`, `royalties`, `balance`) is a named query whose JSON is
+kept in `TANTIEME_HOME/view/`, stamped with the chain's head block hash and the node's
+settings and deployments. A run reads the head cheaply (one SQLite row of the embedded
+chain, or one JSON-RPC call) and answers from the view while the stamp is unchanged.
+Any new block, whoever sent it, moves the head, so the view is never stale.
+
+Every command that opened the node refreshes the recently used queries before it
+closes (web3 is loaded by then; a small budget bounds the time it adds), so reads stay
+fast after this node's own writes. A block from elsewhere makes the next read compute
+afresh.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -24,38 +29,73 @@ from tantieme import __version__
 from tantieme.cli.common import open_node
 from tantieme.cli.output import to_json
 from tantieme.config import home
+from tantieme.errors import TantiemeError
 
 if TYPE_CHECKING:
     from tantieme.node import Node
 
 # Bump when a read command's JSON changes shape.
 VIEW_FORMAT = 1
+# What a command may spend refreshing recently used queries before it closes the node.
+REFRESH_BUDGET_S = 0.3
+_RECENT = 8
 # Where `tantieme.chain.embedded` keeps the chain, and py-evm's key for its head block hash.
 _EMBEDDED_DB = Path("chain") / "chain.sqlite3"
 _CANONICAL_HEAD_KEY = b"v1:canonical_head_hash"
 _RPC_TIMEOUT_S = 2.0
 
+_QUERIES: dict[str, Callable[..., Any]] = {}
 
-def read(query: str, compute: Callable[[Node], Any]) -> Any:
-    """The JSON of `query`: from the view if the chain has not moved, else `compute(node)`."""
+
+def query(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register `fn(node, **args)` as the read query `name`."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _QUERIES[name] = fn
+        return fn
+
+    return register
+
+
+def read(name: str, **args: Any) -> Any:
+    """The JSON of query `name`: from the view if the chain has not moved, else computed."""
+    path = _path(name, args)
     stamp = _stamp()
-    path = home() / "view" / f"{hashlib.sha256(query.encode()).hexdigest()[:24]}.json"
     if stamp is not None:
-        try:
-            kept = json.loads(path.read_text())
-            if kept["stamp"] == stamp and kept["query"] == query:
-                return kept["data"]
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+        kept = _load(path)
+        if kept is not None and kept["stamp"] == stamp:
+            os.utime(path)  # recently used: refreshed by the next command that opens the node
+            return kept["data"]
     with open_node() as node:
-        data = to_json(compute(node))
-    if stamp is not None and _stamp() == stamp:  # nothing moved while computing
-        path.parent.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".view-")
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"query": query, "stamp": stamp, "data": data}, handle)
-        os.replace(tmp, path)
+        data, cost = _compute(node, name, args)
+        if stamp is not None and _stamp() == stamp:  # nothing moved while computing
+            _save(path, name, args, stamp, data, cost)
     return data
+
+
+def refresh(node: Node) -> None:
+    """Recompute the recently used queries for the chain as it is now, within the budget."""
+    stamp = _stamp()
+    if stamp is None:
+        return
+    entries = sorted((home() / "view").glob("*.json"), key=_mtime, reverse=True)[:_RECENT]
+    spent, fresh = 0.0, []
+    for path in entries:
+        kept = _load(path)
+        if kept is None or kept["stamp"] == stamp or kept["name"] not in _QUERIES:
+            continue
+        if spent + kept["cost_s"] > REFRESH_BUDGET_S:
+            break
+        try:
+            data, cost = _compute(node, kept["name"], kept["args"])
+        except TantiemeError:
+            path.unlink(missing_ok=True)  # e.g. an owner that no longer parses: read afresh
+            continue
+        spent += cost
+        fresh.append((path, kept, data, cost))
+    if _stamp() == stamp:  # nothing moved while refreshing
+        for path, kept, data, cost in fresh:
+            _save(path, kept["name"], kept["args"], stamp, data, cost)
 
 
 def head(settings: dict) -> str | None:
@@ -83,6 +123,42 @@ def head(settings: dict) -> str | None:
             return json.loads(response.read())["result"]["hash"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _compute(node: Node, name: str, args: dict) -> tuple[Any, float]:
+    start = time.perf_counter()
+    data = to_json(_QUERIES[name](node, **args))
+    return data, time.perf_counter() - start
+
+
+def _path(name: str, args: dict) -> Path:
+    key = json.dumps([name, args], sort_keys=True)
+    return home() / "view" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+
+
+def _load(path: Path) -> dict | None:
+    try:
+        kept = json.loads(path.read_text())
+        if isinstance(kept, dict) and {"name", "args", "stamp", "data", "cost_s"} <= kept.keys():
+            return kept
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _save(path: Path, name: str, args: dict, stamp: str, data: Any, cost: float) -> None:
+    path.parent.mkdir(exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".view-")
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"name": name, "args": args, "stamp": stamp, "data": data, "cost_s": cost}, handle)
+    os.replace(tmp, path)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _stamp() -> str | None:

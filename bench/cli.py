@@ -1,0 +1,114 @@
+"""CLI start-up: `--help` and the read commands, timed as whole processes (like hyperfine).
+
+    python bench/cli.py [--runs 15] [--json]
+
+A throwaway home holds the sample corpus (7 assets, one paid), 20 signed interaction
+records and a settled batch. Each command runs `--runs` times after a warm-up run:
+
+- *warm*: the chain has not moved since the last read, so the read view answers;
+- *cold*: a new block lands before every run (another account's transaction), so the
+  command loads web3 and the chain and reads afresh; `--help` and `history` never
+  read the chain and have no cold case.
+
+Target: ≤ 0.3 s for `--help` and every read command. Not collected by pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_S = 0.3
+COMMANDS = (["--help"], ["history"], ["assets"], ["show", "1"], ["royalties"], ["balance"])
+CHAIN_READS = {"assets", "show", "royalties", "balance"}
+TANTIEME = [str(Path(sys.executable).parent / "tantieme")]
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def setup(home: Path) -> None:
+    """A node with the sample corpus, a paid asset, 20 journaled records and a settled batch."""
+    os.environ["TANTIEME_HOME"] = str(home)
+    from tantieme.assets import registry, royalties
+    from tantieme.assets.terms import preset
+    from tantieme.chain.accounts import dev_account
+    from tantieme.ledger import settlement
+    from tantieme.node import Node, init
+
+    init("embedded")
+    with Node.open() as node:
+        ids = [registry.register(node, path, terms=preset("open")).id for path in sorted(SAMPLES.glob("*.md"))]
+        model = registry.register_hash(node, bytes(32), kind="model", terms=preset("open"), title="model", media_type="application/octet-stream")
+        royalties.pay(node, ids[0], 10**18)
+        asker = dev_account(7)
+        node.faucet(asker.address)
+        for n in range(20):
+            settlement.record(
+                node, asker, model=model.id, question=f"question {n}?", answer=f"answer {n}.", sources=ids[:2],
+                weights=[0.5, 0.25], prompt_tokens=500, completion_tokens=20, fee=10**14, details={},
+            )
+        settlement.settle(node, {asker.address: asker})
+
+
+def move_head() -> None:
+    """Another account's transaction: a new block, so the read view no longer answers."""
+    subprocess.run(
+        [sys.executable, "-c", "from tantieme.node import Node\nfrom tantieme.chain.accounts import dev_account\n"
+         "with Node.open() as n: n.faucet(dev_account(8).address, 1)"],
+        check=True, capture_output=True,
+    )
+
+
+def timed(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([*TANTIEME, *args], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def measure(args: list[str], runs: int, cold: bool) -> dict:
+    times = []
+    timed(args)  # warm-up: bytecode caches, the view
+    for _ in range(runs):
+        if cold:
+            move_head()
+        times.append(timed(args))
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--json", action="store_true")
+    options = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="tantieme-bench-cli-"))
+    try:
+        setup(home)
+        rows = []
+        for args in COMMANDS:
+            row = {"command": "tantieme " + " ".join(args), "warm": measure(args, options.runs, cold=False)}
+            if args[0] in CHAIN_READS:
+                row["cold"] = measure(args, max(3, options.runs // 3), cold=True)
+            rows.append(row)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    if options.json:
+        print(json.dumps({"target_s": TARGET_S, "commands": rows}, indent=2))
+        return
+    print(f"{'command':22s} {'warm median':>12s} {'(min–max)':>14s} {'cold median':>12s}   target")
+    for row in rows:
+        warm, cold = row["warm"], row.get("cold")
+        span = f"({warm['min_s']:.2f}–{warm['max_s']:.2f})"
+        cold_text = f"{cold['median_s']:.2f} s" if cold else "–"
+        verdict = "ok" if warm["median_s"] <= TARGET_S else "OVER"
+        print(f"{row['command']:22s} {warm['median_s']:10.2f} s {span:>14s} {cold_text:>12s}   ≤ {TARGET_S} s {verdict}")
+
+
+if __name__ == "__main__":
+    main()
