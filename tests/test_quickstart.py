@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 runner = CliRunner()
 
 
-def test_quickstart__runs_everything_and_verifies_in_its_own_home(tantieme_home, tmp_path):
+def test_quickstart__runs_everything_and_verifies_in_its_own_home(tantieme_home, tmp_path, json_rules):
     # A used home: the user's node holds one asset of their own.
     assert runner.invoke(app, ["init"], catch_exceptions=False).exit_code == 0
     mine = tmp_path / "mine.md"
@@ -25,6 +25,7 @@ def test_quickstart__runs_everything_and_verifies_in_its_own_home(tantieme_home,
     result = runner.invoke(app, ["quickstart", "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
+    json_rules(data)
     catalog = Catalog.load()
 
     assert data["home"] == str(tantieme_home / "quickstart")

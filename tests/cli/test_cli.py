@@ -5,21 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from tantieme.cli import app
 
-runner = CliRunner()
-
-
-def run(*args: str, ok: bool = True):
-    result = runner.invoke(app, list(args), catch_exceptions=False)
-    assert (result.exit_code == 0) == ok, result.output
-    return result
-
-
-def run_json(*args: str, ok: bool = True):
-    return json.loads(run(*args, "--json", ok=ok).stdout)
+from .conftest import run, run_json
 
 
 @pytest.fixture

@@ -12,11 +12,9 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
-
 from tantieme.cli import app
 
-runner = CliRunner()
+from .conftest import runner
 
 ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 EIGHTY = "1" * 80

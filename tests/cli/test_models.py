@@ -3,29 +3,18 @@ and a node that can answer right after `init`."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pytest
-from typer.testing import CliRunner
 
 from tantieme import ai, interaction
 from tantieme.cli import app
 from tantieme.errors import AIError
 from tantieme.node import Node
 
-runner = CliRunner()
+from .conftest import run, run_json, runner
+
 TAI = 10**18
-
-
-def run(*args: str, ok: bool = True):
-    result = runner.invoke(app, list(args), catch_exceptions=False)
-    assert (result.exit_code == 0) == ok, result.output
-    return result
-
-
-def run_json(*args: str, ok: bool = True):
-    return json.loads(run(*args, "--json", ok=ok).stdout)
 
 
 @dataclass

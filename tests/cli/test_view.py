@@ -7,21 +7,15 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
 
 from tantieme.chain.accounts import dev_account
 from tantieme.cli import app, view
 from tantieme.config import home
 from tantieme.node import Settings
 
-runner = CliRunner()
+from .conftest import run_json, runner
+
 FRIEND = dev_account(5).address
-
-
-def run_json(*args: str):
-    result = runner.invoke(app, [*args, "--json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 def test_head__read_without_web3_is_the_chain_head(node):
