@@ -45,7 +45,7 @@ def setup(home: Path) -> None:
     init("embedded")
     with Node.open() as node:
         ids = [registry.register(node, path, terms=preset("open")).id for path in sorted(SAMPLES.glob("*.md"))]
-        model = registry.register_hash(node, bytes(32), kind="model", terms=preset("open"), title="model", media_type="application/octet-stream")
+        model = registry.register_hash(node, b"\x01" * 32, kind="model", terms=preset("open"), title="model", media_type="application/octet-stream")
         royalties.pay(node, ids[0], 10**18)
         asker = dev_account(7)
         node.faucet(asker.address)

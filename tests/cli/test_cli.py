@@ -155,6 +155,10 @@ def test_shell_completion__script_and_completions():
     env = {**os.environ, "_TANTIEME_COMPLETE": "complete_bash", "COMP_WORDS": "tantieme model ", "COMP_CWORD": "2"}
     words = subprocess.run(tantieme, capture_output=True, text=True, env=env, check=True).stdout.split()
     assert words == ["register", "list", "default", "price"]
+    env.update(COMP_WORDS="tantieme register essay.md --terms n", COMP_CWORD="4")
+    assert subprocess.run(tantieme, capture_output=True, text=True, env=env, check=True).stdout.split() == [
+        "non-commercial", "no-ai"
+    ]
     assert "--install-completion" in run("--help").output
 
 

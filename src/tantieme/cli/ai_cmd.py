@@ -10,7 +10,7 @@ from rich.table import Table
 
 from tantieme.amounts import format_amount, parse_amount
 from tantieme.cli import app
-from tantieme.cli.common import IdArgument, IdOption, open_node
+from tantieme.cli.common import IdArgument, IdOption, completes, open_node
 from tantieme.cli.output import JsonOption, console, emit, err_console
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ model_app = typer.Typer(help="Models this node serves.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
 _BACKENDS = ("local", "openai")
+_ATTRIBUTION = ("ablation", "retrieval")
 
 
 def _render_model(e: dict, default: bool = False) -> None:
@@ -33,7 +34,10 @@ def _render_model(e: dict, default: bool = False) -> None:
 @model_app.command("register")
 def model_register(
     dataset: list[int] = IdOption(None, "--dataset", help="A training dataset's asset id (repeat)."),
-    backend: str = typer.Option("local", help="local (the embedded GGUF model) or openai (an OpenAI-compatible server)."),
+    backend: str = typer.Option(
+        "local", help="local (the embedded GGUF model) or openai (an OpenAI-compatible server).",
+        autocompletion=completes(*_BACKENDS),
+    ),
     base_url: str = typer.Option(None, help="For --backend openai: the server's /v1 URL."),
     name: str = typer.Option(None, help="For --backend openai: the model name on the server."),
     price_prompt: str = typer.Option("100", help="AI tokens per million prompt tokens."),
@@ -154,7 +158,10 @@ def ask(
     question: str = typer.Argument(..., help="Your question."),
     k: int = typer.Option(4, min=1, max=64, help="Sources to read."),
     max_tokens: int = typer.Option(96, min=1, max=4096, help="Longest answer, in tokens."),
-    attribution: str = typer.Option("ablation", help="ablation (measured) or retrieval (fast, by retrieval score)."),
+    attribution: str = typer.Option(
+        "ablation", help="ablation (measured) or retrieval (fast, by retrieval score).",
+        autocompletion=completes(*_ATTRIBUTION),
+    ),
     model: int = IdOption(None, "--model", help="Model asset id (default: the node's default model)."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -169,7 +176,7 @@ def ask(
 
     if not question.strip():
         raise typer.BadParameter("the question is empty", param_hint="'QUESTION'")
-    if attribution not in ("ablation", "retrieval"):
+    if attribution not in _ATTRIBUTION:
         raise typer.BadParameter(f"{attribution!r}: choose ablation or retrieval", param_hint="'--attribution'")
     with open_node() as node:
         registered = interaction.ensure_default_model(node) if model is None else None

@@ -12,7 +12,7 @@ from tantieme.amounts import MAX_UINT256, format_amount, format_percent, parse_a
 from tantieme.assets.registry import KINDS
 from tantieme.assets.terms import PRESETS, LicenseTerms, preset
 from tantieme.cli import app, view
-from tantieme.cli.common import IdArgument, IdOption, open_node
+from tantieme.cli.common import AI_USES, IdArgument, IdOption, completes, open_node
 from tantieme.cli.output import JsonOption, console, emit
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 license_app = typer.Typer(help="Licence tokens: the right to build commercial derivatives.", no_args_is_help=True)
 app.add_typer(license_app, name="license")
 
-_CONSENT = ("training", "fine_tuning", "retrieval", "output_commercial")
+_CONSENT = tuple(use.replace("-", "_") for use in AI_USES)
 
 
 def _terms(
@@ -54,7 +54,7 @@ def _terms(
 def _consent_flag(text: str) -> str:
     flag = text.replace("-", "_")
     if flag not in _CONSENT:
-        raise typer.BadParameter(f"unknown AI use {text!r}; choose from {', '.join(_CONSENT).replace('_', '-')}")
+        raise typer.BadParameter(f"unknown AI use {text!r}; choose from {', '.join(AI_USES)}")
     return flag
 
 
@@ -91,15 +91,19 @@ def _render_asset(a: dict) -> None:
 @app.command()
 def register(
     file: Path = typer.Argument(..., help="The file to register; it is hashed and stored."),
-    kind: str = typer.Option("work", help=f"One of: {', '.join(KINDS)}."),
-    terms: str = typer.Option("private", help=f"Terms preset: {', '.join(PRESETS)} (private grants nothing)."),
+    kind: str = typer.Option("work", help=f"One of: {', '.join(KINDS)}.", autocompletion=completes(*KINDS)),
+    terms: str = typer.Option(
+        "private", help=f"Terms preset: {', '.join(PRESETS)} (private grants nothing).", autocompletion=completes(*PRESETS)
+    ),
     title: str = typer.Option(None, help="Title (default: the document's own title, else the file name)."),
     parent: list[int] = IdOption(None, "--parent", help="A parent asset id (repeat, at most 16)."),
     royalty: str = typer.Option(None, help="Royalty share owed by derivatives, in percent (e.g. 7.5)."),
     fee: str = typer.Option(None, help="Licence minting fee in AI tokens (e.g. 2.5)."),
     expires: int = typer.Option(None, min=0, max=2**64 - 1, help="Terms expiration, unix seconds (0 = never)."),
-    ai: list[str] = typer.Option(None, "--ai", help="Allow an AI use: training, fine-tuning, retrieval, output-commercial."),
-    no_ai: list[str] = typer.Option(None, "--no-ai", help="Refuse an AI use (same names)."),
+    ai: list[str] = typer.Option(
+        None, "--ai", help=f"Allow an AI use: {', '.join(AI_USES)}.", autocompletion=completes(*AI_USES)
+    ),
+    no_ai: list[str] = typer.Option(None, "--no-ai", help="Refuse an AI use (same names).", autocompletion=completes(*AI_USES)),
     terms_uri: str = typer.Option(None, help="Where the full licence text lives."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -176,7 +180,9 @@ def show(asset_id: int = IdArgument(), as_json: bool = JsonOption) -> None:
 @app.command()
 def consent(
     asset_id: int = IdArgument(help="Your asset."),
-    revoke: list[str] = typer.Option(..., "--revoke", help="AI use to refuse from now on: training, fine-tuning, retrieval, output-commercial."),
+    revoke: list[str] = typer.Option(
+        ..., "--revoke", help=f"AI use to refuse from now on: {', '.join(AI_USES)}.", autocompletion=completes(*AI_USES)
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Tighten an asset's AI consent; it applies to future use at once.

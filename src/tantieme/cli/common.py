@@ -38,6 +38,14 @@ def open_node() -> Iterator[Node]:
         view.refresh(node)
 
 
+def completes(*values: str) -> Callable[[str], list[str]]:
+    """Shell completion of an option's value among `values`."""
+    return lambda incomplete: [v for v in values if v.startswith(incomplete)]
+
+
+AI_USES = ("training", "fine-tuning", "retrieval", "output-commercial")
+
+
 def parse_id(text: str) -> int:
     """An on-chain id: a whole number from 1 to 2^256 - 1."""
     if not (text.isascii() and text.isdigit()) or int(text) == 0:

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from tantieme.amounts import format_amount, parse_amount
 from tantieme.cli import app
-from tantieme.cli.common import open_node, passphrase_prompt
+from tantieme.cli.common import completes, open_node, passphrase_prompt
 from tantieme.cli.output import JsonOption, console, emit
 
 chain_app = typer.Typer(help="The chain this node uses.", no_args_is_help=True)
@@ -16,7 +16,9 @@ app.add_typer(chain_app, name="chain")
 
 @app.command()
 def init(
-    chain: str = typer.Option("embedded", help="embedded (in-process EVM, no setup) or rpc."),
+    chain: str = typer.Option(
+        "embedded", help="embedded (in-process EVM, no setup) or rpc.", autocompletion=completes("embedded", "rpc")
+    ),
     rpc_url: str = typer.Option(None, "--rpc-url", envvar="TANTIEME_RPC_URL", help="JSON-RPC URL for --chain rpc."),
     as_json: bool = JsonOption,
 ) -> None:
