@@ -196,8 +196,8 @@ def check_readable(path: Path, kind: str, terms: LicenseTerms) -> Document | Non
     """
     from tantieme.ai import documents
 
-    if kind not in INDEXED_KINDS:
-        return None
+    if kind not in INDEXED_KINDS or not path.is_file():
+        return None  # registration says what is wrong with a missing file or a device
     try:
         return documents.read(path)
     except AIError as exc:

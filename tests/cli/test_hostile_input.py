@@ -84,7 +84,7 @@ CASES = [
     ["transfer", "notanaddress", "5"], ["transfer", "0x123", "5"], ["balance", "nope"], ["royalties", "--owner", "nope"],
     ["license", "mint", "1", "--to", "nope"], ["faucet", "5", "--to", "nope"],
     # registration
-    ["register", "{missing}"], ["register", "{dir}"], ["register", "{work}", "--kind", "song"],
+    ["register", "{missing}"], ["register", "{dir}"], ["register", "/dev/zero"], ["register", "/dev/zero", "--terms", "open"], ["register", "{work}", "--kind", "song"],
     ["register", "{work}", "--terms", "free"], ["register", "{work}", "--ai", "dreaming"],
     ["register", "{work}", "--no-ai", "dreaming"], ["register", "{work}", "--expires", "-1"],
     ["register", "{work}", "--expires", EIGHTY], ["register", "{work}", "--parent", "1", "--parent", "1"],
