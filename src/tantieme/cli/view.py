@@ -14,6 +14,7 @@ afresh.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -64,7 +65,8 @@ def read(name: str, **args: Any) -> Any:
     if stamp is not None:
         kept = _load(path)
         if kept is not None and kept["stamp"] == stamp:
-            os.utime(path)  # recently used: refreshed by the next command that opens the node
+            with contextlib.suppress(OSError):
+                os.utime(path)  # recently used: refreshed by the next command that opens the node
             return kept["data"]
     with open_node() as node:
         data, cost = _compute(node, name, args)
@@ -147,11 +149,15 @@ def _load(path: Path) -> dict | None:
 
 
 def _save(path: Path, name: str, args: dict, stamp: str, data: Any, cost: float) -> None:
-    path.parent.mkdir(exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".view-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"name": name, "args": args, "stamp": stamp, "data": data, "cost_s": cost}, handle)
-    os.replace(tmp, path)
+    """Keep an answer; a view that cannot be written (a read-only home) is simply not kept."""
+    try:
+        path.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".view-")
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"name": name, "args": args, "stamp": stamp, "data": data, "cost_s": cost}, handle)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def _mtime(path: Path) -> float:
