@@ -257,3 +257,20 @@ def test_balance_and_transfer(initialised):
 def test_amounts__anything_but_plain_decimals__clear_error(initialised, bad):
     result = run("faucet", "--", bad, ok=False)
     assert result.stderr.startswith("error: ") and ("plain decimal" in result.stderr or "decimals" in result.stderr)
+
+
+def test_json__every_chain_command_follows_the_rules(tmp_path, json_rules):
+    """The commands that need no model, in the order a user meets them (`ask` and the ledger's
+    settled records are checked by the README walkthrough, on the real model)."""
+    work = tmp_path / "w.md"
+    work.write_text("# Roof Bees\n\nFour hives.")
+    remix = tmp_path / "r.md"
+    remix.write_text("# Roof Bees, Again\n\nStill four hives.")
+    friend = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    for args in (
+        ["init"], ["register", str(work), "--terms", "open", "--fee", "2"], ["assets"], ["show", "1"],
+        ["license", "mint", "1"], ["register", str(remix), "--terms", "open", "--parent", "1"], ["pay", "2", "10"],
+        ["royalties"], ["claim"], ["balance"], ["balance", friend], ["transfer", friend, "1.5"], ["faucet", "3"],
+        ["chain", "status"], ["consent", "1", "--revoke", "training"], ["history"], ["settle"], ["model", "list"],
+    ):
+        json_rules(run_json(*args))
