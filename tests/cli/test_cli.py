@@ -150,8 +150,8 @@ def test_shell_completion__script_and_completions():
     import sys
 
     tantieme = [sys.executable, "-c", "from tantieme.cli import app; app(prog_name='tantieme')"]
-    script = subprocess.run([*tantieme, "--show-completion", "bash"], capture_output=True, text=True, check=True)
-    assert "_TANTIEME_COMPLETE=complete_bash" in script.stdout
+    script = subprocess.run([*tantieme, "--show-completion", "bash"], capture_output=True, text=True)
+    assert "_TANTIEME_COMPLETE=complete_bash" in script.stdout, script.stderr
     env = {**os.environ, "_TANTIEME_COMPLETE": "complete_bash", "COMP_WORDS": "tantieme model ", "COMP_CWORD": "2"}
     words = subprocess.run(tantieme, capture_output=True, text=True, env=env, check=True).stdout.split()
     assert words == ["register", "list", "default", "price"]
