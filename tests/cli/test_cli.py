@@ -150,7 +150,9 @@ def test_shell_completion__script_and_completions():
     import sys
 
     tantieme = [sys.executable, "-c", "from tantieme.cli import app; app(prog_name='tantieme')"]
-    script = subprocess.run([*tantieme, "--show-completion", "bash"], capture_output=True, text=True)
+    # The shell is named here: detecting it needs a shell above this process, and tests have none.
+    named = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    script = subprocess.run([*tantieme, "--show-completion", "bash"], capture_output=True, text=True, env=named)
     assert "_TANTIEME_COMPLETE=complete_bash" in script.stdout, script.stderr
     env = {**os.environ, "_TANTIEME_COMPLETE": "complete_bash", "COMP_WORDS": "tantieme model ", "COMP_CWORD": "2"}
     words = subprocess.run(tantieme, capture_output=True, text=True, env=env, check=True).stdout.split()
