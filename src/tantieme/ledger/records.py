@@ -44,11 +44,10 @@ from eth_hash.auto import keccak
 from eth_utils import is_checksum_address, to_checksum_address
 
 from tantieme.errors import LedgerError
+from tantieme.ledger.merkle import StandardMerkleTree, standard_leaf_hash
 
 if TYPE_CHECKING:
     from eth_account.messages import SignableMessage
-
-    from tantieme.ledger.merkle import StandardMerkleTree
 
 MAX_BPS = 10_000
 """Basis points in a whole: source weights sum to at most this."""
@@ -569,8 +568,6 @@ class SignedRecord:
 
 def record_leaf_hash(signed: SignedRecord) -> str:
     """The leaf hash of a signed record, as the contract computes it."""
-    from tantieme.ledger.merkle import standard_leaf_hash  # eth_abi loads for hashing, not for reading
-
     return standard_leaf_hash(RECORD_LEAF_ENCODING, signed.leaf())
 
 
@@ -584,8 +581,6 @@ def record_tree(records: Sequence[SignedRecord]) -> StandardMerkleTree:
     digests = [r.digest for r in records]
     if len(set(digests)) != len(digests):
         raise LedgerError("a record appears twice in the batch (same digest)")
-    from tantieme.ledger.merkle import StandardMerkleTree
-
     return StandardMerkleTree.of([r.leaf() for r in records], RECORD_LEAF_ENCODING)
 
 
