@@ -65,7 +65,7 @@ def model_register(
             node, backend=backend, options=options, datasets=tuple(dataset or ()),
             price_prompt_per_million=prices[0], price_completion_per_million=prices[1],
         )
-    emit(entry, as_json, lambda e: _render_model({**e.__dict__}))
+    emit(entry, as_json, lambda e: _render_model(e.__dict__))
 
 
 @model_app.command("list")
