@@ -1,6 +1,6 @@
 """CLI start-up: `--help` and the read commands, timed as whole processes (like hyperfine).
 
-    python bench/cli.py [--runs 15] [--json]
+    python bench/cli.py [--runs 15] [--before OTHER/.venv/bin/tantieme] [--json]
 
 A throwaway home holds the sample corpus (7 assets, one paid), 20 signed interaction
 records and a settled batch. Each command runs `--runs` times after a warm-up run:
@@ -10,6 +10,8 @@ records and a settled batch. Each command runs `--runs` times after a warm-up ru
   command loads web3 and the chain and reads afresh; `--help` and `history` never
   read the chain and have no cold case.
 
+`--before` times another build's `tantieme` on the same home in the same run (e.g. a
+checkout of the code before these changes), so both figures share the machine's load.
 Wall time is what a user waits; CPU time (user + system of the command's process) is
 printed beside it because it hardly moves when other work shares the machine. Target:
 ≤ 0.3 s for `--help` and every read command; before the lazy imports and the read view,
@@ -33,7 +35,7 @@ from pathlib import Path
 TARGET_S = 0.3
 COMMANDS = (["--help"], ["history"], ["assets"], ["show", "1"], ["royalties"], ["balance"])
 CHAIN_READS = {"assets", "show", "royalties", "balance"}
-TANTIEME = [str(Path(sys.executable).parent / "tantieme")]
+TANTIEME = str(Path(sys.executable).parent / "tantieme")
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
@@ -70,23 +72,23 @@ def move_head() -> None:
     )
 
 
-def timed(args: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of one whole `tantieme ARGS` process."""
+def timed(exe: str, args: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one whole `EXE ARGS` process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([*TANTIEME, *args], check=True, capture_output=True)
+    subprocess.run([exe, *args], check=True, capture_output=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def measure(args: list[str], runs: int, cold: bool) -> dict:
+def measure(args: list[str], runs: int, cold: bool, exe: str = TANTIEME) -> dict:
     walls, cpus = [], []
-    timed(args)  # warm-up: bytecode caches, the view
+    timed(exe, args)  # warm-up: bytecode caches, the view
     for _ in range(runs):
         if cold:
             move_head()
-        wall, cpu = timed(args)
+        wall, cpu = timed(exe, args)
         walls.append(wall)
         cpus.append(cpu)
     return {"median_s": statistics.median(walls), "min_s": min(walls), "max_s": max(walls), "cpu_s": statistics.median(cpus)}
@@ -95,6 +97,7 @@ def measure(args: list[str], runs: int, cold: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--before", help="another build's tantieme executable, timed side by side")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="tantieme-bench-cli-"))
@@ -105,6 +108,11 @@ def main() -> None:
             row = {"command": "tantieme " + " ".join(args), "warm": measure(args, options.runs, cold=False)}
             if args[0] in CHAIN_READS:
                 row["cold"] = measure(args, max(3, options.runs // 3), cold=True)
+            if options.before:
+                try:
+                    row["before"] = measure(args, max(3, options.runs // 3), cold=False, exe=options.before)
+                except subprocess.CalledProcessError:
+                    row["before"] = None  # a command the other build does not have
             rows.append(row)
     finally:
         shutil.rmtree(home, ignore_errors=True)
@@ -112,13 +120,14 @@ def main() -> None:
         print(json.dumps({"target_s": TARGET_S, "load_average": os.getloadavg()[0], "commands": rows}, indent=2))
         return
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; before: 1.1–1.3 s per command (all imported web3)")
-    print(f"{'command':22s} {'warm: wall (min–max)':>24s} {'cpu':>7s} {'cold: wall':>11s} {'cpu':>7s}   target")
+    print(f"{'command':20s} {'warm: wall (min–max)':>22s} {'cpu':>6s} {'cold: wall':>10s} {'cpu':>6s} {'before: wall':>12s} {'cpu':>6s}  target")
     for row in rows:
-        warm, cold = row["warm"], row.get("cold")
+        warm, cold, before = row["warm"], row.get("cold"), row.get("before")
         wall = f"{warm['median_s']:.2f} s ({warm['min_s']:.2f}–{warm['max_s']:.2f})"
-        cold_text = f"{cold['median_s']:.2f} s {cold['cpu_s']:5.2f} s" if cold else f"{'–':>11s} {'':7s}"
+        cold_text = f"{cold['median_s']:8.2f} s {cold['cpu_s']:4.2f} s" if cold else f"{'–':>10s} {'':6s}"
+        before_text = f"{before['median_s']:10.2f} s {before['cpu_s']:4.2f} s" if before else f"{'–':>12s} {'':6s}"
         verdict = "ok" if warm["median_s"] <= TARGET_S else "OVER"
-        print(f"{row['command']:22s} {wall:>24s} {warm['cpu_s']:5.2f} s {cold_text}   ≤ {TARGET_S} s {verdict}")
+        print(f"{row['command']:20s} {wall:>22s} {warm['cpu_s']:4.2f} s {cold_text} {before_text}  ≤ {TARGET_S} s {verdict}")
 
 if __name__ == "__main__":
     main()

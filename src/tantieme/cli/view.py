@@ -21,7 +21,6 @@ import os
 import sqlite3
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,6 +114,8 @@ def head(settings: dict) -> str | None:
         except sqlite3.Error:
             return None
         return "0x" + bytes(row[0]).hex() if row else None
+    import urllib.request  # only for a JSON-RPC node: the embedded chain needs none of it
+
     url = settings.get("rpc_url") or os.environ.get("TANTIEME_RPC_URL")
     if not url or not url.startswith(("http://", "https://")):
         return None
