@@ -158,7 +158,7 @@ JSON_SAFE_INTEGER = 2**53 - 1
 # Keys that hold token amounts, gas or token ids: strings in the CLI's JSON, whatever their size.
 JSON_AMOUNT_KEYS = {
     "amount", "balance", "eth_balance", "token_balance", "fee", "minting_fee", "total", "claimed", "claimable",
-    "collectable", "pending", "paid", "funded", "gas", "token_id", "price_prompt_per_million",
+    "collectable", "pending", "uncredited", "paid", "funded", "gas", "token_id", "price_prompt_per_million",
     "price_completion_per_million",
 }
 

@@ -39,7 +39,7 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # together with everything beneath them (e.g. `owed`: asset id → amount).
 AMOUNT_KEYS = frozenset({
     "amount", "balance", "token_balance", "eth_balance", "fee", "minting_fee", "total", "commons",
-    "operator", "owed", "paid", "claimed", "claimable", "collectable", "pending", "funded",
+    "operator", "owed", "paid", "claimed", "claimable", "collectable", "pending", "uncredited", "funded",
     "price_prompt_per_million", "price_completion_per_million", "gas", "token_id",
 })
 EXIT_USAGE = 2

@@ -54,14 +54,17 @@ def show_royalties(
     rows = view.read("royalties", owner=owner)
 
     def render(_: object) -> None:
-        table = Table("asset", "title", "claimable", "collectable", "pending")
+        table = Table("asset", "title", "claimable", "collectable", "pending", "uncredited")
         for r in rows:
             table.add_row(
                 f"#{r['asset']}", r["title"] or "",
-                *(format_amount(int(r[key])) for key in ("claimable", "collectable", "pending")),
+                *(format_amount(int(r[key])) for key in ("claimable", "collectable", "pending", "uncredited")),
             )
         console.print(table)
-        console.print("[dim]collectable: what `tantieme claim` pays out, after distributing the revenue of derivatives[/]")
+        console.print(
+            "[dim]collectable: what `tantieme claim` pays out, after crediting settled answers' fees "
+            "(uncredited) and distributing the revenue of derivatives[/]"
+        )
 
     emit(rows, as_json, render)
 
@@ -71,7 +74,7 @@ def claim(
     asset_id: list[str] = typer.Argument(None, help="Assets to claim for (default: all of yours).", metavar="[ID]..."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Collect revenue from derivatives and claim it to your account.
+    """Credit settled answers' fees, collect revenue from derivatives and claim it to your account.
 
     Example: tantieme claim
     """

@@ -1,10 +1,11 @@
 """The read view: read commands answer without loading web3 while the chain has not moved.
 
 A read command (`assets`, `show`, `royalties`, `balance`) is a named query whose JSON is
-kept in `TANTIEME_HOME/view/`, stamped with the chain's head block hash and the node's
-settings and deployments. A run reads the head cheaply (one SQLite row of the embedded
+kept in `TANTIEME_HOME/view/`, stamped with the chain's head block hash, the node's
+settings and deployments, and the journal's files. A run reads the head cheaply (one SQLite row of the embedded
 chain, or one JSON-RPC call) and answers from the view while the stamp is unchanged.
-Any new block, whoever sent it, moves the head, so the view is never stale.
+Any new block, whoever sent it, moves the head, and any write to the journal (whose
+settled pools `royalties` reads) changes its files, so the view is never stale.
 
 Every command that opened the node refreshes the recently used queries before it
 closes (web3 is loaded by then; a small budget bounds the time it adds), so reads stay
@@ -43,6 +44,7 @@ _RECENT = 8
 _EMBEDDED_DB = Path("chain") / "chain.sqlite3"
 _CANONICAL_HEAD_KEY = b"v1:canonical_head_hash"
 _RPC_TIMEOUT_S = 2.0
+_JOURNAL_FILES = ("ledger.db", "ledger.db-wal")
 
 _QUERIES: dict[str, Callable[..., Any]] = {}
 
@@ -184,4 +186,9 @@ def _stamp() -> str | None:
     digest = hashlib.sha256(f"{__version__}/{VIEW_FORMAT}/{block}".encode() + settings_bytes)
     for path in sorted((root / "deployments").glob("*.json")):
         digest.update(path.name.encode() + path.read_bytes())
+    # The journal's settled pools count in `royalties` (uncredited fees): any write to it counts.
+    for name in _JOURNAL_FILES:
+        with contextlib.suppress(OSError):
+            stat = (root / name).stat()
+            digest.update(f"{name}:{stat.st_mtime_ns}:{stat.st_size}".encode())
     return digest.hexdigest()
