@@ -100,3 +100,17 @@ def test_refresh__stays_within_its_budget(node, monkeypatch):
     monkeypatch.setattr(view, "_compute", lambda *a: calls.append(a) or ([], 0.0))
     run_json("assets")
     assert len(calls) == 1
+
+
+def test_stamp__holds_the_journal_batches_royalties_count(node):
+    import sqlite3
+
+    node.close()
+    before = view._stamp()
+    with sqlite3.connect(home() / "ledger.db") as db:  # a journal whose batch settles
+        db.execute("CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY, status TEXT)")
+        db.execute("INSERT INTO batches (id, status) VALUES (1, 'signed')")
+    signed = view._stamp()
+    with sqlite3.connect(home() / "ledger.db") as db:
+        db.execute("UPDATE batches SET status = 'settled' WHERE id = 1")
+    assert len({before, signed, view._stamp()}) == 3

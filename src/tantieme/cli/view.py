@@ -2,10 +2,11 @@
 
 A read command (`assets`, `show`, `royalties`, `balance`) is a named query whose JSON is
 kept in `TANTIEME_HOME/view/`, stamped with the chain's head block hash, the node's
-settings and deployments, and the journal's files. A run reads the head cheaply (one SQLite row of the embedded
-chain, or one JSON-RPC call) and answers from the view while the stamp is unchanged.
-Any new block, whoever sent it, moves the head, and any write to the journal (whose
-settled pools `royalties` reads) changes its files, so the view is never stale.
+settings and deployments, and the journal's batches. A run reads the head cheaply (one
+SQLite row of the embedded chain, or one JSON-RPC call) and answers from the view while
+the stamp is unchanged. Any new block, whoever sent it, moves the head, and the stamp also holds the journal's
+batches and their states (`royalties` counts the fees of settled pools), so the view
+is never stale.
 
 Every command that opened the node refreshes the recently used queries before it
 closes (web3 is loaded by then; a small budget bounds the time it adds), so reads stay
@@ -44,7 +45,8 @@ _RECENT = 8
 _EMBEDDED_DB = Path("chain") / "chain.sqlite3"
 _CANONICAL_HEAD_KEY = b"v1:canonical_head_hash"
 _RPC_TIMEOUT_S = 2.0
-_JOURNAL_FILES = ("ledger.db", "ledger.db-wal")
+# `tantieme.ledger.journal`'s database, under the home.
+_JOURNAL = "ledger.db"
 
 _QUERIES: dict[str, Callable[..., Any]] = {}
 
@@ -186,9 +188,20 @@ def _stamp() -> str | None:
     digest = hashlib.sha256(f"{__version__}/{VIEW_FORMAT}/{block}".encode() + settings_bytes)
     for path in sorted((root / "deployments").glob("*.json")):
         digest.update(path.name.encode() + path.read_bytes())
-    # The journal's settled pools count in `royalties` (uncredited fees): any write to it counts.
-    for name in _JOURNAL_FILES:
-        with contextlib.suppress(OSError):
-            stat = (root / name).stat()
-            digest.update(f"{name}:{stat.st_mtime_ns}:{stat.st_size}".encode())
+    digest.update(_journal_batches(root / _JOURNAL).encode())
     return digest.hexdigest()
+
+
+def _journal_batches(path: Path) -> str:
+    """The journal's batches and their states: `royalties` counts the settled pools' fees."""
+    if not path.is_file():
+        return ""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT id, status FROM batches ORDER BY id").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return "unreadable"
+    return ",".join(f"{batch}:{status}" for batch, status in rows)
