@@ -18,15 +18,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-from eth_abi import encode as abi_encode
-from eth_utils import keccak
-from web3.logs import DISCARD
+from typing import TYPE_CHECKING
 
 from tantieme.assets.store import sha256_file
 from tantieme.assets.terms import LicenseTerms
 from tantieme.errors import AssetError
-from tantieme.node import Node
+
+if TYPE_CHECKING:  # the node (web3) loads when a function is called, not on import
+    from tantieme.node import Node
 
 KINDS = ("work", "dataset", "model", "prompt", "output", "agent")
 MAX_PARENTS = 16
@@ -35,9 +34,6 @@ URI_SCHEME = "tantieme://"
 _REGISTER_GAS = 1_500_000
 _CALL_GAS = 400_000
 _COMMIT_GAS = 100_000
-# How the CLI names each AI use, by consent key.
-AI_USES = {"training": "training", "fine_tuning": "fine-tuning", "retrieval": "retrieval",
-           "output_commercial": "output-commercial"}
 
 
 @dataclass(frozen=True)
@@ -159,12 +155,17 @@ def register_hash(
         if stored:
             node.store.path(metadata_hash).unlink(missing_ok=True)
         raise
+    from web3.logs import DISCARD
+
     (event,) = node.registry.events.AssetRegistered().process_receipt(receipt, errors=DISCARD)
     return get(node, event["args"]["asset_id"])
 
 
 def commitment(registrant: str, content_hash: bytes, salt: bytes) -> bytes:
     """What `commitRegistration` takes: keccak256(abi.encode(registrant, content_hash, salt))."""
+    from eth_abi import encode as abi_encode
+    from eth_utils import keccak
+
     return keccak(abi_encode(["address", "bytes32", "bytes32"], [registrant, content_hash, salt]))
 
 
@@ -202,10 +203,10 @@ def _check(node: Node, kind: int, terms: LicenseTerms, parents: tuple[int, ...])
             _check_lineage(node, parent, allowed)
         refused = [use for use, wanted in terms.ai_consent().items() if wanted and not allowed[use]]
         if refused:
-            uses = ", ".join(AI_USES[use] for use in refused)
+            uses = ", ".join(_named(use) for use in refused)
             raise AssetError(
                 f"parent asset {parent} does not allow AI {uses} (its terms or an ancestor's refuse it), "
-                f"so a derivative cannot allow it either: refuse it with --no-ai {AI_USES[refused[0]]}"
+                f"so a derivative cannot allow it either: refuse it with --no-ai {_named(refused[0])}"
             )
         held = node.registry.functions.licenseBalance(node.address, parent).call()
         if terms.commercial_use and parent_terms.commercial_use and held == 0:
@@ -217,7 +218,12 @@ def _check(node: Node, kind: int, terms: LicenseTerms, parents: tuple[int, ...])
 
 def effective_consent(node: Node, asset_id: int) -> dict[str, bool]:
     """What AI may do with the asset now: its own consent narrowed by every ancestor's."""
-    return dict(zip(AI_USES, node.registry.functions.aiConsent(asset_id).call(), strict=True))
+    return dict(zip(LicenseTerms().ai_consent(), node.registry.functions.aiConsent(asset_id).call(), strict=True))
+
+
+def _named(use: str) -> str:
+    """An AI use as the CLI names it (`fine_tuning` → `fine-tuning`)."""
+    return use.replace("_", "-")
 
 
 def _check_lineage(node: Node, parent: int, allowed: dict[str, bool]) -> None:
@@ -228,7 +234,7 @@ def _check_lineage(node: Node, parent: int, allowed: dict[str, bool]) -> None:
         raise AssetError(f"asset {parent} is a {kind}: a model's parents are the datasets and models it was trained from")
     if not allowed[use]:
         raise AssetError(
-            f"{kind} {parent} does not allow AI {AI_USES[use]} (its terms or an ancestor's refuse it), "
+            f"{kind} {parent} does not allow AI {_named(use)} (its terms or an ancestor's refuse it), "
             "so no model can be registered as trained from it"
         )
 
