@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Sequence
 
 from tantieme.ai.attribution import Attribution, Mode, attribute
+from tantieme.ai.guard import is_keyword_list, near_duplicate, neutralise, shingles
 from tantieme.ai.index import Hit, Index
-from tantieme.ai.models import Model
+from tantieme.ai.models import Generation, Model
 from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, build_messages
 from tantieme.errors import AIError
 
-__all__ = ["Answer", "Source", "ask", "select_sources", "trim_repetition"]
+__all__ = ["Answer", "Source", "ask", "generate", "select_sources", "trim_repetition"]
 
 Consents = Callable[[int], bool]
 
@@ -88,6 +89,33 @@ class Answer:
         return asdict(self)
 
 
+def guard_passages(hits: Sequence[Hit]) -> tuple[list[Hit], list[str]]:
+    """Hits without keyword lists, instruction-like sentences and later copies (:mod:`tantieme.ai.guard`)."""
+    notes: list[str] = []
+    kept: list[tuple[Hit, frozenset]] = []
+    for hit in hits:
+        where = f"passage {hit.chunk_id} of asset {hit.asset_id}"
+        if is_keyword_list(hit.text):
+            notes.append(f"{where} dropped: a list of terms, not prose")
+            continue
+        text, cut = neutralise(hit.text)
+        if cut:
+            notes.append(f"{where}: {len(cut)} instruction-like sentence(s) removed")
+            if not text.strip():
+                continue
+            hit = replace(hit, text=text)
+        grams = shingles(hit.text)
+        twin = next((k for k in kept if k[0].asset_id != hit.asset_id and near_duplicate(k[1], grams)), None)
+        if twin is not None:
+            original, copy = sorted((twin[0], hit), key=lambda h: h.asset_id)
+            notes.append(f"passage {copy.chunk_id} of asset {copy.asset_id} dropped: a copy of asset {original.asset_id}")
+            if original is hit:  # the earlier-registered work takes its copy's rank
+                kept[kept.index(twin)] = (hit, grams)
+            continue
+        kept.append((hit, grams))
+    return [h for h, _ in kept], notes
+
+
 def select_sources(
     model: Model,
     question: str,
@@ -98,13 +126,15 @@ def select_sources(
 ) -> tuple[list[PromptSource], list[list[Hit]], list[str]]:
     """Fit the retrieved works' passages into the context, and number them.
 
-    Passages are added in rank order while the whole prompt (counted with the
+    Passages are first checked by :func:`guard_passages`. They are then added in
+    rank order while the whole prompt (counted with the
     model's tokenizer) leaves ``max_tokens`` free; a passage that does not fit
     whole is cut at a word boundary when at least 24 of its words fit, and
     dropped otherwise. Every cut and drop is reported. Sources are numbered in
     prompt order, and the prompt lists the best-ranked work last.
     """
     budget = model.context_window - max_tokens
+    hits, notes = guard_passages(hits)
     chosen: dict[int, list[tuple[Hit, str]]] = {}
 
     def build(parts: dict[int, list[tuple[Hit, str]]]) -> list[PromptSource]:
@@ -123,7 +153,6 @@ def select_sources(
             f"but only {budget} of the model's {model.context_window} are left after "
             f"reserving {max_tokens} for the answer; shorten the question or lower max_tokens"
         )
-    notes: list[str] = []
     full = False
     for hit in hits:
         if full:
@@ -163,6 +192,15 @@ def select_sources(
     sources = build(chosen)
     groups = [sorted((h for h, _ in g), key=lambda h: h.ordinal) for g in chosen.values()]
     return sources, groups, notes
+
+
+def generate(model: Model, question: str, sources: Sequence[PromptSource], *, max_tokens: int) -> Generation:
+    """The model's answer over numbered sources: in the block layout when the backend has one
+    (:meth:`~tantieme.ai.backends.llamacpp.LlamaCppModel.generate_grounded`), else as a chat."""
+    grounded = getattr(model, "generate_grounded", None)
+    if grounded is not None:
+        return grounded(question, sources, max_tokens=max_tokens, stop=STOP)
+    return model.generate(build_messages(question, sources), max_tokens=max_tokens, stop=STOP)
 
 
 def ask(
@@ -211,8 +249,7 @@ def ask(
         index.remove_work(asset_id)
     t1 = time.perf_counter()
     sources, groups, notes = select_sources(model, question, hits, max_tokens=max_tokens)
-    messages = build_messages(question, sources)
-    generation = model.generate(messages, max_tokens=max_tokens, stop=STOP)
+    generation = generate(model, question, sources, max_tokens=max_tokens)
     t2 = time.perf_counter()
     text = trim_repetition(generation.text)
     similarity = {s.number: max(h.dense for h in g) for s, g in zip(sources, groups)}
