@@ -69,6 +69,7 @@ class Source:
 class Answer:
     question: str
     text: str
+    #: by weight, highest first (numbers are their places in the prompt)
     sources: tuple[Source, ...]
     own_knowledge: float
     prompt_tokens: int
@@ -277,8 +278,8 @@ def ask(
         model, question, sources, text, mode=attribution, retrieval_scores=similarity
     )
     t3 = time.perf_counter()
-    out_sources = tuple(
-        Source(
+    listed = sorted(
+        (Source(
             number=s.number,
             asset_id=g[0].asset_id,
             title=g[0].title,
@@ -288,12 +289,13 @@ def ask(
             retrieval_score=similarity[s.number],
             tokens=model.count_tokens(s.text),
         )
-        for s, g in zip(sources, groups)
+        for s, g in zip(sources, groups)),
+        key=lambda s: (-s.weight, s.number),
     )
     return Answer(
         question=question,
         text=text.strip(),
-        sources=out_sources,
+        sources=tuple(listed),
         own_knowledge=result.own_knowledge,
         prompt_tokens=generation.prompt_tokens,
         completion_tokens=generation.completion_tokens,
