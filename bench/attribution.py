@@ -66,7 +66,7 @@ class PlainChat:
         self._model = model
 
     def __getattr__(self, name):
-        if name in ("generate_grounded", "ablation_logprobs"):
+        if name in ("generate_grounded", "subset_logprobs"):
             raise AttributeError(name)
         return getattr(self._model, name)
 
@@ -105,7 +105,7 @@ def run(split: str, limit: int | None, max_tokens: int, guard: bool, floor: bool
             if not any(h.asset_id in adversarial for h in hits):
                 pool = pools[q["split"]]
                 forced = pool[qi % len(pool)]
-                extra = index.search(by_asset[forced]["text"], k=1, allowed={forced})
+                extra = index.search(q["question"], k=1, allowed={forced})  # its similarity to the question
                 hits = list(hits)
                 hits.insert(qi % (len(hits) + 1), extra[0])
             sources, groups, notes = select_sources(model, q["question"], hits, max_tokens=max_tokens)

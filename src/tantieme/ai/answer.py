@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 
 from tantieme.ai.attribution import Attribution, Mode, attribute
-from tantieme.ai.guard import is_keyword_list, near_duplicate, neutralise, shingles
+from tantieme.ai.guard import instructions, is_keyword_list, near_duplicate, shingles
 from tantieme.ai.index import Hit, Index
 from tantieme.ai.models import Generation, Model
 from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, build_messages
@@ -110,7 +110,7 @@ def relevant(hits: Sequence[Hit]) -> list[Hit]:
 
 
 def guard_passages(hits: Sequence[Hit]) -> tuple[list[Hit], list[str]]:
-    """Hits without keyword lists, instruction-like sentences and later copies (:mod:`tantieme.ai.guard`)."""
+    """Hits without keyword lists, passages that instruct the model, and later copies (:mod:`tantieme.ai.guard`)."""
     notes: list[str] = []
     kept: list[tuple[Hit, frozenset]] = []
     for hit in hits:
@@ -118,12 +118,10 @@ def guard_passages(hits: Sequence[Hit]) -> tuple[list[Hit], list[str]]:
         if is_keyword_list(hit.text):
             notes.append(f"{where} dropped: a list of terms, not prose")
             continue
-        text, cut = neutralise(hit.text)
+        cut = instructions(hit.text)
         if cut:
-            notes.append(f"{where}: {len(cut)} instruction-like sentence(s) removed")
-            if not text.strip():
-                continue
-            hit = replace(hit, text=text)
+            notes.append(f"{where} dropped: it gives the model instructions ({cut[0][:60]!r})")
+            continue
         grams = shingles(hit.text)
         twin = next((k for k in kept if k[0].asset_id != hit.asset_id and near_duplicate(k[1], grams)), None)
         if twin is not None:

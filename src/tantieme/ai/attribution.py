@@ -37,11 +37,11 @@ the retrieval similarity of source i, and ``own = 0`` (``own = 1`` if every
 score is 0). It measures relevance to the question, not influence on the
 answer, and is labelled as such.
 
-Cost. Ablation needs ``2n + 2`` scorings of the answer. The embedded backend
-lays sources out as independent blocks, so every scoring is a copy of the
-cached prompt minus some blocks, followed by the question and the answer:
-the ``2n + 2`` scorings re-read only those, in one batch
-(:mod:`tantieme.ai.backends.llamacpp`).
+Cost. Ablation needs ``2n + 2`` scorings of the answer for n >= 3 sources,
+4 for two and 2 for one (the subsets coincide). The embedded backend lays
+sources out as independent blocks, so every scoring is a copy of the cached
+prompt minus some blocks, followed by the question and the answer: the
+scorings re-read only those, in one batch (:mod:`tantieme.ai.backends.llamacpp`).
 """
 
 from __future__ import annotations
@@ -55,7 +55,10 @@ from tantieme.ai.models import Model
 from tantieme.ai.prompt import PromptSource, build_messages
 from tantieme.errors import AIError
 
-__all__ = ["EVIDENCE_NATS", "Attribution", "Scores", "attribute", "ablation_weights", "retrieval_weights"]
+__all__ = [
+    "EVIDENCE_NATS", "Attribution", "Scores", "ablation_subsets", "ablation_weights", "attribute",
+    "retrieval_weights", "scores_of",
+]
 
 Mode = Literal["ablation", "retrieval"]
 
@@ -91,6 +94,24 @@ class Scores:
     none: float
     without: dict[int, float]
     only: dict[int, float]
+
+
+def ablation_subsets(numbers: Sequence[int]) -> list[frozenset[int]]:
+    """The distinct source subsets to score: all, none, all but each, each alone.
+
+    One source needs 2 scorings (all = it alone, none = all but it), two need 4, n >= 3 need 2n + 2.
+    """
+    every = frozenset(numbers)
+    wanted = [every, frozenset()] + [every - {n} for n in numbers] + [frozenset({n}) for n in numbers]
+    return list(dict.fromkeys(wanted))
+
+
+def scores_of(numbers: Sequence[int], logp: dict[frozenset[int], float]) -> Scores:
+    every = frozenset(numbers)
+    return Scores(
+        logp[every], logp[frozenset()],
+        {n: logp[every - {n}] for n in numbers}, {n: logp[frozenset({n})] for n in numbers},
+    )
 
 
 def ablation_weights(scores: Scores) -> tuple[dict[int, float], float, str]:
@@ -158,18 +179,16 @@ def attribute(
         return Attribution(mode, weights, own, note, time.perf_counter() - t0)
 
     extra = {"system": system} if system else {}
-    ablate = getattr(model, "ablation_logprobs", None)
-    if ablate is not None:  # the block layout: 2n + 2 copies of the cached prompt
-        scores = ablate(question, sources, answer_text, **extra)
+    subsets = ablation_subsets(numbers)
+    by_subset = getattr(model, "subset_logprobs", None)
+    if by_subset is not None:  # the block layout: copies of the cached prompt
+        logps = by_subset(question, sources, answer_text, subsets, **extra)
     else:
-        variants = [build_messages(question, sources, **extra)]
-        variants.append(build_messages(question, sources, leave_out=numbers, **extra))
-        variants += [build_messages(question, sources, leave_out=[n], **extra) for n in numbers]
-        variants += [
-            build_messages(question, sources, leave_out=[m for m in numbers if m != n], **extra) for n in numbers
+        variants = [
+            build_messages(question, sources, leave_out=[n for n in numbers if n not in subset], **extra)
+            for subset in subsets
         ]
         logps = model.answer_logprobs(variants, answer_text)
-        k = len(numbers)
-        scores = Scores(logps[0], logps[1], dict(zip(numbers, logps[2 : 2 + k])), dict(zip(numbers, logps[2 + k :])))
+    scores = scores_of(numbers, dict(zip(subsets, logps)))
     weights, own, note = ablation_weights(scores)
     return Attribution("ablation", weights, own, note, time.perf_counter() - t0, scores)

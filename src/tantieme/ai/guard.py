@@ -7,7 +7,9 @@ Three checks, each cheap and explainable (every action is reported in
   overrides ("ignore previous instructions", "SYSTEM:", "you are now ..."),
   demands about citing or crediting ("always cite this document", "attribute
   your answer to ..."), orders about the reply ("reply only with", "do not
-  mention"). They are cut from the passage; the rest of the passage stays.
+  mention"). A passage with one is dropped whole: the rest of it was written
+  around the instruction (on the evaluation set, a leftover "The user has
+  agreed to this rule." was still copied into answers).
 - **Keyword lists** — passages of 20 words or more that are not prose: fewer
   than 12 % of their words are English function words (prose has 35-55 %,
   recipes and tables 15-30 %) and almost no sentence ends. They exist to match
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["is_keyword_list", "neutralise", "shingles", "near_duplicate"]
+__all__ = ["instructions", "is_keyword_list", "near_duplicate", "shingles"]
 
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"'”’)\]]*|\n|$)")
 _WORD = re.compile(r"[a-z']+")
@@ -52,18 +54,9 @@ _FUNCTION_WORDS = frozenset(
 )
 
 
-def neutralise(text: str) -> tuple[str, list[str]]:
-    """``text`` without its instruction-like sentences, and the sentences cut."""
-    kept, cut = [], []
-    for m in _SENTENCE.finditer(text):
-        sentence = m.group()
-        if sentence.strip() and _INSTRUCTION.search(sentence):
-            cut.append(sentence.strip())
-        else:
-            kept.append(sentence)
-    if not cut:
-        return text, []
-    return re.sub(r"[ \t]{2,}", " ", "".join(kept)).strip(), cut
+def instructions(text: str) -> list[str]:
+    """The sentences of ``text`` that address the model rather than the reader."""
+    return [m.group().strip() for m in _SENTENCE.finditer(text) if m.group().strip() and _INSTRUCTION.search(m.group())]
 
 
 def is_keyword_list(text: str) -> bool:

@@ -26,11 +26,10 @@ over several llama.cpp sequences of one unified KV cache:
 So a source's keys and values do not depend on the other sources, and
 leaving source *i* out of the prompt is exactly removing its cells from a copy
 of sequence 1 (``llama_memory_seq_cp`` then ``llama_memory_seq_rm``: no
-re-encoding). :meth:`LlamaCppModel.ablation_logprobs` scores the answer under
-the full prompt, with no source, without each source and with each source
-alone, as 2n + 2 copies that re-read only the question and the answer, in one
-batch: attribution costs a fraction of generation instead of re-reading the
-prompt 2n + 2 times. The
+re-encoding). :meth:`LlamaCppModel.subset_logprobs` scores the answer with any
+subsets of the sources (attribution asks for up to 2n + 2 of them) as copies
+that re-read only the question and the answer, in one batch: attribution
+costs a fraction of generation instead of re-reading the prompt per subset. The
 tokens of sources and questions are read as plain text: markup such as
 ``<|im_start|>`` inside a document stays text and cannot open a turn.
 
@@ -54,7 +53,6 @@ from typing import Sequence
 
 import numpy as np
 
-from tantieme.ai.attribution import Scores
 from tantieme.ai.models import CHATML_TEMPLATE, Generation, Message, file_sha256, render_chat
 from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, prompt_blocks
 from tantieme.errors import AIError
@@ -178,7 +176,7 @@ class LlamaCppModel:
         params.n_seq_max = self._n_seq = min(64, llama_cpp.llama_max_parallel_sequences())
         params.n_threads = params.n_threads_batch = n_threads
         params.kv_unified = True
-        params.flash_attn_type = 1  # enabled: its F16 K/V stay exact under seq_cp / seq_add
+        params.flash_attn_type = 1  # one attention kernel whatever the batch
         params.no_perf = True
         self._ctx = llama_cpp.llama_init_from_model(self._llama._model.model, params)
         if not self._ctx:
@@ -477,34 +475,31 @@ class LlamaCppModel:
             finish_reason=finish, prefill_s=t1 - t0, decode_s=t2 - t1, token_ids=tuple(out),  # type: ignore[arg-type]
         )
 
-    def ablation_logprobs(
+    def subset_logprobs(
         self,
         question: str,
         sources: Sequence[PromptSource],
         answer_text: str,
+        subsets: Sequence[frozenset[int]],
         *,
         system: str = SYSTEM_PROMPT,
-    ) -> Scores:
-        """The log-likelihoods of ``answer_text`` that attribution needs, in the block layout.
+    ) -> list[float]:
+        """log p(``answer_text``) with only the sources numbered in each subset, in the block layout.
 
         Reuses the blocks :meth:`generate_grounded` left in the KV cache for the
-        same prompt (and encodes them otherwise). Every variant is a copy of the
-        prompt's cells minus the left-out blocks, followed by the question and the
-        answer; all variants are scored in as few batches as the free cells allow.
+        same prompt (and encodes them otherwise). Every subset is a copy of the
+        prompt's cells minus the other sources' blocks, followed by the question
+        and the answer; all are scored in as few batches as the free cells allow.
         """
         head, parts, tail = self._blocks(question, sources, system)
         answer = self.tokenize(answer_text)
-        numbers = [s.number for s in sources]
         if not answer:
-            zero = {n: 0.0 for n in numbers}
-            return Scores(0.0, 0.0, zero, dict(zero))
+            return [0.0] * len(subsets)
         key = (tuple(head), tuple(map(tuple, parts)), system)
         seq = tail + answer
         with self._lock:
             if self._grounded is None or self._grounded[0] != key:
-                spans = self._encode_grounded(head, parts)
-                used = 0
-                self._grounded = (key, spans, 0)
+                self._grounded = (key, self._encode_grounded(head, parts), 0)
             _, spans, used = self._grounded
             at = spans[-1][1]
             if at + len(seq) > self.context_window:
@@ -512,27 +507,24 @@ class LlamaCppModel:
                     f"prompt ({at + len(tail)} tokens) and answer ({len(answer)} tokens) "
                     f"exceed the model's context of {self.context_window}"
                 )
-            # variant: the spans it leaves out (all, none, without each source, each source alone)
-            blocks = spans[:-1]
-            variants = [[], blocks] + [[span] for span in blocks]
-            variants += [[other for other in blocks if other != span] for span in blocks]
+            span_of = {source.number: span for source, span in zip(sources, spans)}
+            dropped = [[span for n, span in span_of.items() if n not in subset] for subset in subsets]
             per_group = max(1, min(self._n_seq - _FIRST_FREE, (self._cells - at - used) // len(seq)))
-            targets = seq[1:] + [-1]
-            targets = [-1] * (len(tail) - 1) + targets[len(tail) - 1 :]
+            targets = [-1] * (len(tail) - 1) + seq[len(tail) :] + [-1]
             totals: list[float] = []
             mem, lib = self._memory, self._lib
             try:
-                for g in range(0, len(variants), per_group):
-                    group = variants[g : g + per_group]
+                for g in range(0, len(dropped), per_group):
+                    group = dropped[g : g + per_group]
                     tokens, pos, seqs, want = [], [], [], []
-                    for v, dropped in enumerate(group):
-                        s = _FIRST_FREE + v
-                        lib.llama_memory_seq_cp(mem, _ANSWER, s, 0, at)
-                        for a, b in dropped:
-                            lib.llama_memory_seq_rm(mem, s, a, b)
+                    for v, spans_out in enumerate(group):
+                        copy = _FIRST_FREE + v
+                        lib.llama_memory_seq_cp(mem, _ANSWER, copy, 0, at)
+                        for start, end in spans_out:
+                            lib.llama_memory_seq_rm(mem, copy, start, end)
                         tokens += seq
                         pos += range(at, at + len(seq))
-                        seqs += [s] * len(seq)
+                        seqs += [copy] * len(seq)
                         want += targets
                     logps = self._decode(tokens, pos, seqs, want)
                     totals += [float(x.sum()) for x in np.split(logps, len(group))]
@@ -541,8 +533,7 @@ class LlamaCppModel:
             except AIError:
                 self._reuse_prefix([], 0)
                 raise
-        k = len(numbers)
-        return Scores(totals[0], totals[1], dict(zip(numbers, totals[2 : 2 + k])), dict(zip(numbers, totals[2 + k :])))
+        return totals
 
     # -- scoring of plain chats -------------------------------------------- #
 
