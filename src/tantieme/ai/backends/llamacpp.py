@@ -53,7 +53,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tantieme.ai.models import CHATML_TEMPLATE, Generation, Message, file_sha256, render_chat
+from tantieme.ai.models import CHATML_TEMPLATE, GEMMA_TEMPLATE, Generation, Message, file_sha256, render_chat
 from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, prompt_blocks
 from tantieme.errors import AIError
 
@@ -194,7 +194,8 @@ class LlamaCppModel:
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._pieces: dict[int, bytes] = {}
         meta = self._llama.metadata
-        self.chat_template = meta.get("tokenizer.chat_template") or CHATML_TEMPLATE
+        family = GEMMA_TEMPLATE if meta.get("general.architecture", "").startswith("gemma") else CHATML_TEMPLATE
+        self.chat_template = meta.get("tokenizer.chat_template") or family
         self._add_bos = self._llama._model.add_bos_token()
         self._bos_text = self._piece(self._llama.token_bos()) if self._add_bos else ""
         self._eos_text = self._piece(self._llama.token_eos())
