@@ -48,7 +48,7 @@ from rich.progress import track  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from tantieme.ai import answer as answer_mod  # noqa: E402
-from tantieme.ai.answer import select_sources, trim_repetition  # noqa: E402
+from tantieme.ai.answer import first_sentences, select_sources, trim_repetition  # noqa: E402
 from tantieme.ai.attribution import attribute  # noqa: E402
 from tantieme.ai.index import Index  # noqa: E402
 from tantieme.ai.models import load_model  # noqa: E402
@@ -112,7 +112,7 @@ def run(split: str, limit: int | None, max_tokens: int, guard: bool, floor: bool
             t0 = time.perf_counter()
             gen = answer_mod.generate(model, q["question"], sources, max_tokens=max_tokens)
             t1 = time.perf_counter()
-            text = trim_repetition(gen.text)
+            text = first_sentences(trim_repetition(gen.text))
             sim = {s.number: max(h.dense for h in g) for s, g in zip(sources, groups)}
             att = attribute(model, q["question"], sources, text, retrieval_scores=sim)
             t2 = time.perf_counter()

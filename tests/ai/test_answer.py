@@ -108,3 +108,21 @@ def test_copy_table__next_tokens_of_every_short_span():
     table = _copy_table([[5, 6, 7, 8], [6, 9]])
     assert table[(6,)] == {7, 9} and table[(5, 6)] == {7} and table[(5, 6, 7)] == {8}
     assert (8,) not in table and (9,) not in table
+
+
+def test_first_sentences__cuts_after_the_second_sentence_only():
+    from tantieme.ai.answer import first_sentences
+
+    assert first_sentences("It weighs 3.2 tonnes. It rings in E flat. It hangs in the tower.") == (
+        "It weighs 3.2 tonnes. It rings in E flat."
+    )
+    assert first_sentences("One sentence only.") == "One sentence only."
+    assert first_sentences("No full stop at all") == "No full stop at all"
+
+
+def test_format_source__joins_hard_wrapped_lines_keeps_paragraphs():
+    from tantieme.ai.prompt import PromptSource, format_source
+
+    assert format_source(PromptSource(2, "T", "line one\nline two.\n\nPara two\n  wrapped")) == (
+        "[2] T\nline one line two.\n\nPara two wrapped\n\n"
+    )

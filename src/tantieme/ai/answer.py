@@ -21,12 +21,25 @@ from tantieme.ai.models import Generation, Model
 from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, build_messages
 from tantieme.errors import AIError
 
-__all__ = ["Answer", "Source", "ask", "generate", "guard_passages", "relevant", "select_sources", "trim_repetition"]
+__all__ = ["Answer", "Source", "ask", "first_sentences", "generate", "guard_passages", "relevant", "select_sources", "trim_repetition"]
 
 Consents = Callable[[int], bool]
 
 #: an answer is one paragraph: a blank line ends it (small models ramble on)
 STOP = ("\n\n",)
+#: ... and at most two sentences: a small model that quotes its source runs on into the
+#: next ones (on the evaluation set, the fact is in the first two sentences of 51 answers
+#: in 56, in the whole answer of 52, at half the tokens)
+SENTENCES = 2
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s")
+
+
+def first_sentences(text: str, n: int = SENTENCES) -> str:
+    """``text`` up to the end of its ``n``-th sentence."""
+    for i, m in enumerate(_SENTENCE_END.finditer(text), start=1):
+        if i == n:
+            return text[: m.end()].rstrip()
+    return text
 
 _SENTENCE = re.compile(r"\s*(?:\d+[.)]\s*)?[^.!?\n]+(?:[.!?]+|\n|$)")
 _LIST_MARK = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s*")
@@ -218,7 +231,7 @@ def generate(model: Model, question: str, sources: Sequence[PromptSource], *, ma
     (:meth:`~tantieme.ai.backends.llamacpp.LlamaCppModel.generate_grounded`), else as a chat."""
     grounded = getattr(model, "generate_grounded", None)
     if grounded is not None:
-        return grounded(question, sources, max_tokens=max_tokens, stop=STOP)
+        return grounded(question, sources, max_tokens=max_tokens, stop=STOP, sentences=SENTENCES)
     return model.generate(build_messages(question, sources), max_tokens=max_tokens, stop=STOP)
 
 
@@ -270,7 +283,7 @@ def ask(
     sources, groups, notes = select_sources(model, question, hits, max_tokens=max_tokens)
     generation = generate(model, question, sources, max_tokens=max_tokens)
     t2 = time.perf_counter()
-    text = trim_repetition(generation.text)
+    text = first_sentences(trim_repetition(generation.text))
     similarity = {s.number: max(h.dense for h in g) for s, g in zip(sources, groups)}
     result: Attribution = attribute(
         model, question, sources, text, mode=attribution, retrieval_scores=similarity
