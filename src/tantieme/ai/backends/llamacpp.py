@@ -20,9 +20,9 @@ over several llama.cpp sequences of one unified KV cache:
 - the question and the answer follow in sequence 1, attending to everything.
   Greedy decoding favours quoting: a token that continues a span the answer
   has begun to copy from a source gets ``COPY_BONUS`` (3 nats) on its logit,
-  within a sentence, so a number or a name is copied whole rather than
-  half-remembered (on the evaluation set's tuning questions: 78 % -> 81 % of
-  answers state the fact).
+  so a number or a name is copied whole rather than half-remembered (on the
+  evaluation set's tuning questions: 78 % -> 81 % of answers state the fact);
+  a quote may run on into the next sentence, which often holds the fact.
 
 So a source's keys and values do not depend on the other sources, and
 leaving source *i* out of the prompt is exactly removing its cells from a copy
@@ -347,8 +347,7 @@ class LlamaCppModel:
         """Greedy tokens after the logits row just decoded, in ``seq`` from ``pos``.
 
         With a ``copy`` table (:func:`_copy_table`), a token that continues a span
-        the answer is quoting from a source gets ``COPY_BONUS`` nats, up to the end
-        of a sentence (past it the model decides alone whether to go on). With
+        the answer is quoting from a source gets ``COPY_BONUS`` nats. With
         ``sentences``, the answer ends after that many sentences.
         """
         stops = [s.encode("utf-8") for s in stop if s]
@@ -362,7 +361,7 @@ class LlamaCppModel:
             row = self._last_logits()
             token = int(row.argmax())
             at_end = bool(out) and _ENDS_SENTENCE.search(self._text(out[-2:])) is not None
-            if copy and out and not at_end:
+            if copy and out:
                 following = next((copy[k] for k in (tuple(out[-n:]) for n in (3, 2, 1)) if k in copy), ())
                 if following:
                     quoted = max(following, key=lambda t: row[t])
