@@ -477,6 +477,7 @@ class LlamaCppModel:
         if size + 1 > self.context_window:
             raise AIError(f"the prompt takes {size} tokens; the model's context holds {self.context_window}")
         max_tokens = min(max_tokens, self.context_window - size)
+        copy = _copy_table([self.tokenize(source_body(source)) for source in sources])
         with self._lock:
             t0 = time.perf_counter()
             try:
@@ -484,7 +485,6 @@ class LlamaCppModel:
                 at = spans[-1][1]
                 self._decode(tail, range(at, at + len(tail)), [_ANSWER] * len(tail), [-1] * (len(tail) - 1) + [-2])
                 t1 = time.perf_counter()
-                copy = _copy_table([self.tokenize(source_body(source)) for source in sources])
                 out, finish = self._greedy(_ANSWER, at + len(tail), max_tokens, stop, copy, sentences)
             except AIError:
                 self._reuse_prefix([], 0)
