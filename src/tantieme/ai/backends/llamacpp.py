@@ -415,7 +415,11 @@ class LlamaCppModel:
             t0 = time.perf_counter()
             self._extend_head(prompt, len(prompt) - 1, last=True)
             t1 = time.perf_counter()
-            out, finish = self._greedy(_HEAD, len(prompt), max_tokens, stop)
+            try:
+                out, finish = self._greedy(_HEAD, len(prompt), max_tokens, stop)
+            except AIError:
+                self._reuse_prefix([], 0)
+                raise
             t2 = time.perf_counter()
         return Generation(
             text=self._text(out), prompt_tokens=len(prompt), completion_tokens=len(out),
