@@ -7,19 +7,15 @@ import datetime
 import typer
 from rich.table import Table
 
-from tantieme.assets.royalties import format_amount
+from tantieme.amounts import format_amount
 from tantieme.cli import app
-from tantieme.cli.node_cmd import passphrase_prompt
-from tantieme.cli.output import JsonOption, console, emit, user_errors
-from tantieme.interaction import node_ca
-from tantieme.ledger import settlement
-from tantieme.ledger.verify import verify as verify_record
-from tantieme.node import Node
+from tantieme.cli.common import open_node
+from tantieme.cli.output import JsonOption, console, emit
 
 
 @app.command()
 def history(
-    limit: int = typer.Option(20, help="How many, newest first."),
+    limit: int = typer.Option(20, min=1, max=1_000_000, help="How many, newest first."),
     pending: bool = typer.Option(False, help="Only records not yet in a batch."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -27,10 +23,11 @@ def history(
 
     Example: tantieme history --pending
     """
-    with user_errors(as_json):
-        book = settlement.journal()
-        rows = book.records(limit=limit, pending=True if pending else None)
-        batches = {r.batch_id: book.batch(r.batch_id) for r in rows if r.batch_id}
+    from tantieme.ledger.journal import journal
+
+    book = journal()
+    rows = book.records(limit=limit, pending=True if pending else None)
+    batches = {r.batch_id: book.batch(r.batch_id) for r in rows if r.batch_id}
     data = [
         {
             "id": r.id,
@@ -65,7 +62,9 @@ def settle(as_json: bool = JsonOption) -> None:
 
     Example: tantieme settle
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    from tantieme.ledger import settlement
+
+    with open_node() as node:
         done = settlement.settle(node, {node.address: node.account})
 
     def render(_: object) -> None:
@@ -92,7 +91,11 @@ def verify(
 
     Example: tantieme verify 1
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    from tantieme.interaction import node_ca
+    from tantieme.ledger import settlement
+    from tantieme.ledger.verify import verify as verify_record
+
+    with open_node() as node:
         report = verify_record(node, settlement.journal(), target, node_ca().root_cert_pem)
 
     def render(_: object) -> None:
@@ -120,9 +123,11 @@ def claim_dat(
 
     Example: tantieme dat 1
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    from tantieme.ledger import settlement
+
+    with open_node() as node:
         book = settlement.journal()
         row = book.record(record)
         token_id = settlement.claim_dat(node, node.account, row, book)
-        data = {"record": row.digest, "token_id": str(token_id), "owner": node.ledger.functions.ownerOf(token_id).call()}
-    emit(data, as_json, lambda d: console.print(f"DAT {d['token_id'][:18]}… minted to {d['owner']} for record {d['record'][:18]}…"))
+        data = {"record": row.digest, "token_id": token_id, "owner": node.ledger.functions.ownerOf(token_id).call()}
+    emit(data, as_json, lambda d: console.print(f"DAT {str(d['token_id'])[:18]}… minted to {d['owner']} for record {d['record'][:18]}…"))
