@@ -92,10 +92,20 @@ class Node:
     store: ContentStore = field(default_factory=lambda: ContentStore(home() / "store"))
 
     @classmethod
-    def open(cls, passphrase: Callable[[], str] | None = None) -> Node:
-        """Open the node that `tantieme init` set up."""
+    def open(
+        cls,
+        passphrase: Callable[[], str] | None = None,
+        *,
+        readonly: bool = False,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> Node:
+        """Open the node that `tantieme init` set up.
+
+        `readonly` opens the embedded chain beside a running writer (no lock, no
+        transactions); otherwise a writer elsewhere is waited for, telling `on_wait`.
+        """
         settings = Settings.load()
-        conn = _connect(settings, passphrase)
+        conn = _connect(settings, passphrase, readonly=readonly, on_wait=on_wait)
         try:
             deployment = load_deployment(conn)
             if deployment is None:
@@ -243,9 +253,17 @@ def init(
         )
 
 
-def _connect(settings: Settings, passphrase: Callable[[], str] | None) -> Connection:
+def _connect(
+    settings: Settings,
+    passphrase: Callable[[], str] | None,
+    *,
+    readonly: bool = False,
+    on_wait: Callable[[str], None] | None = None,
+) -> Connection:
+    access = {"readonly": readonly, "on_wait": on_wait}
     if settings.signer == "dev":
-        return connect(settings.chain, rpc_url=settings.rpc_url, account=dev_account(0))
+        return connect(settings.chain, rpc_url=settings.rpc_url, account=dev_account(0), **access)
     return connect(
-        settings.chain, rpc_url=settings.rpc_url, keystore=settings.keystore, passphrase=passphrase
+        settings.chain, rpc_url=settings.rpc_url, keystore=settings.keystore,
+        passphrase=passphrase, **access,
     )

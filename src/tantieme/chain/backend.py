@@ -60,12 +60,17 @@ def connect(
     directory: str | Path | None = None,
     keystore: str | Path | None = None,
     passphrase: Callable[[], str] | None = None,
+    readonly: bool = False,
+    lock_timeout: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Connection:
     """Open the embedded chain or a JSON-RPC node, with a signing account.
 
     embedded: the chain under `directory` (default `TANTIEME_HOME/chain`), signed
     for by `account`, else the `keystore` if given, else dev account 0, the
-    chain's funded faucet (DEV ONLY).
+    chain's funded faucet (DEV ONLY). A writer waits for another process's lock
+    (see `open_embedded`: `lock_timeout`, `on_wait`); `readonly` reads alongside
+    a writer and cannot send transactions.
     rpc: the node at `rpc_url` (default `TANTIEME_RPC_URL`), signed for by `account`
     or else `accounts.load_account(keystore, passphrase)` (`TANTIEME_PRIVATE_KEY`,
     or a keystore unlocked by `TANTIEME_PASSPHRASE` or the `passphrase` callback).
@@ -76,7 +81,9 @@ def connect(
     if backend == "embedded":
         if account is None:
             account = dev_account(0) if keystore is None else load_account(keystore, passphrase)
-        chain = open_embedded(directory)
+        chain = open_embedded(
+            directory, readonly=readonly, lock_timeout=lock_timeout, on_wait=on_wait
+        )
         conn = Connection(
             w3=chain.w3,
             account=account,
