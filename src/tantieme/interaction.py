@@ -25,8 +25,8 @@ from tantieme.assets import registry
 from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import LicenseTerms, preset
 from tantieme.config import home
-from tantieme.errors import AIError, ConfigError
-from tantieme.ledger import settlement
+from tantieme.errors import AIError, ConfigError, IndexDamagedError
+from tantieme.ledger import funds, settlement
 from tantieme.ledger.journal import Journal, RecordRow
 from tantieme.node import Node
 from tantieme.provenance import CA, Consent, ModelRef, Source, ensure_ca, sign_answer
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 PRICE_PROMPT_PER_MILLION = 100 * 10**18
 PRICE_COMPLETION_PER_MILLION = 400 * 10**18
 DOCUMENT_TYPES = {"text/plain", "text/markdown", "text/html", "application/pdf"}
+# Larger documents are refused for retrieval before they are read (the text's own
+# limit is the index's `MAX_WORK_CHARS`).
+MAX_DOCUMENT_BYTES = 20_000_000
 
 
 @dataclass
@@ -72,10 +75,17 @@ class Models:
 
     @classmethod
     def load(cls) -> Models:
-        if not cls.path().is_file():
+        path = cls.path()
+        if not path.is_file():
             return cls()
-        data = json.loads(cls.path().read_text())
-        return cls(default=data["default"], models={k: ModelEntry(**v) for k, v in data["models"].items()})
+        try:
+            data = json.loads(path.read_text())
+            return cls(default=data["default"], models={k: ModelEntry(**v) for k, v in data["models"].items()})
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(
+                f"{path} is damaged ({type(exc).__name__}: {exc}); run `tantieme doctor --repair` "
+                "to rebuild it from the chain, or move it away and `tantieme model register` again"
+            ) from None
 
     def save(self) -> None:
         fd, tmp = tempfile.mkstemp(dir=home(), prefix=".models-")
@@ -152,11 +162,32 @@ def consents_to_retrieval(node: Node) -> Callable[[int], bool]:
 
 
 def check_readable(path: Path, media_type: str | None) -> None:
-    """Refuse, before registration, a document the index could not read (a clear `AIError`)."""
+    """Refuse, before registration, a document the index could not read or take (a clear `AIError`)."""
     from tantieme import ai
 
     if media_type in DOCUMENT_TYPES:
-        ai.read_document(path)
+        _check_size(path.name, path.stat().st_size if path.is_file() else 0)
+        _check_length(path.name, len(ai.read_document(path)))
+
+
+def _check_size(name: str, size: int) -> None:
+    if size > MAX_DOCUMENT_BYTES:
+        raise AIError(
+            f"{name} is {size / 1e6:.1f} MB; AI retrieval takes documents of up to "
+            f"{MAX_DOCUMENT_BYTES / 1e6:g} MB: split it into parts and register each, or register "
+            "it without retrieval consent"
+        )
+
+
+def _check_length(name: str, chars: int) -> None:
+    from tantieme.ai.index import MAX_WORK_CHARS
+
+    if chars > MAX_WORK_CHARS:
+        raise AIError(
+            f"{name} holds {chars:,} characters of text; the index takes works of up to "
+            f"{MAX_WORK_CHARS:,} (about a long novel): split it into parts and register each, "
+            "or register it without retrieval consent"
+        )
 
 
 def sync_index(node: Node, index: ai.Index, warn: Callable[[str], None] = lambda _m: None) -> list[int]:
@@ -180,7 +211,9 @@ def sync_index(node: Node, index: ai.Index, warn: Callable[[str], None] = lambda
         if not node.store.has(content):
             continue
         try:
+            _check_size(f"asset {asset.id}", node.store.path(content).stat().st_size)
             text = ai.extract_text(node.store.read_bytes(content), _file_name(asset))
+            _check_length(f"asset {asset.id}", len(text))
         except AIError as exc:
             warn(f"asset {asset.id} is not indexed: {exc}")
             continue
@@ -220,10 +253,16 @@ def ask(
     if not question or not question.strip():
         raise AIError("the question is empty: ask something, e.g. tantieme ask \"How many hives fit on a roof?\"")
     payer = payer or node.account
+    book = book or settlement.journal()
     entry = Models.load().get(model_id)
     status("loading the model")
     model = ai.load_model(entry.backend, **entry.options)
-    index = index or ai.Index(index_path())
+    quote = max_fee(entry, model.context_window, max_tokens)
+    funds.require(
+        node, funds.funds(node, payer.address, book, permit=True), quote,
+        "this answer may cost up to", "ask again",
+    )
+    index = index or open_index(status)
     status("updating the index")
     sync_index(node, index, status)
     status("answering")
@@ -248,6 +287,25 @@ def ask(
     status("signing the content credential")
     answer_path, credential = write_answer(node, row, entry)
     return Interaction(answer=answer, model=entry, fee=fee, record=row, answer_path=answer_path, credential_path=credential)
+
+
+def max_fee(entry: ModelEntry, context_window: int, max_tokens: int) -> int:
+    """The most an answer can cost: a prompt filling the model's context, and `max_tokens` more."""
+    from tantieme import ai
+
+    return ai.fee(entry.offer, context_window, max_tokens)
+
+
+def open_index(status: Callable[[str], None] = lambda _msg: None) -> ai.Index:
+    """The node's index; a damaged one is discarded, to be rebuilt by `sync_index`."""
+    from tantieme import ai
+
+    try:
+        return ai.Index(index_path())
+    except IndexDamagedError as exc:
+        status(f"{exc}: rebuilding it")
+        ai.Index.discard(index_path())
+        return ai.Index(index_path())
 
 
 def node_ca() -> CA:

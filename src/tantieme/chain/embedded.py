@@ -28,7 +28,6 @@ import copy
 import fcntl
 import json
 import os
-import sqlite3
 import sys
 import threading
 import time
@@ -64,6 +63,7 @@ from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.defaults import API_ENDPOINTS
 from web3.types import RPCEndpoint, RPCResponse
 
+from tantieme import sqlitefile
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS
 from tantieme.config import home
 from tantieme.errors import ChainError, ChainLockedError, ConfigError
@@ -74,6 +74,8 @@ __all__ = [
     "GAS_LIMIT",
     "EmbeddedChain",
     "SQLiteDB",
+    "default_lock_timeout",
+    "locked",
     "open_embedded",
 ]
 
@@ -107,61 +109,47 @@ class SQLiteDB(BaseDB):
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
         self.readonly = readonly
-        with self._damage():
-            if readonly:
-                self._conn = sqlite3.connect(
-                    f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-                )
-            else:
-                # Autocommit mode: this class issues BEGIN / COMMIT itself.
-                self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                # WAL + NORMAL: a crashed process never loses a committed block; only a
-                # power cut may drop the last few (never corrupts).
-                self._conn.execute("PRAGMA synchronous=NORMAL")
-                self._conn.execute(
-                    "CREATE TABLE IF NOT EXISTS kv "
-                    "(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
-                )
-                self._conn.execute(
-                    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
-                )
-            self._conn.execute("PRAGMA cache_size=-32000")  # 32 MB
+        # Autocommit mode: this class issues BEGIN / COMMIT itself.
+        self._conn = sqlitefile.connect(
+            path, self._damaged, readonly=readonly, isolation_level=None, check_same_thread=False
+        )
+        if not readonly:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: a crashed process never loses a committed block; only a
+            # power cut may drop the last few (never corrupts).
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS kv "
+                "(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
+            )
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+        self._conn.execute("PRAGMA cache_size=-32000")  # 32 MB
 
-    @contextmanager
-    def _damage(self) -> Iterator[None]:
-        """SQLite's complaints about the file itself, as a `ChainError` that says what to do."""
-        try:
-            yield
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                raise
-            raise ChainError(
-                f"the embedded chain database {self.path} is damaged ({exc}); "
-                "restore a backup with `tantieme restore FILE`, or see `tantieme doctor`"
-            ) from None
+    def _damaged(self, reason: str) -> ChainError:
+        return ChainError(
+            f"the embedded chain database {self.path} is damaged ({reason}); "
+            "restore a backup with `tantieme restore FILE`, or see `tantieme doctor`"
+        )
 
     def __getitem__(self, key: bytes) -> bytes:
-        with self._damage():
-            row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         if row is None:
             raise KeyError(key)
         return row[0]
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self._begin()
-        with self._damage():
-            self._conn.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
+        self._conn.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
 
     def __delitem__(self, key: bytes) -> None:
         self._begin()
-        with self._damage():
-            if self._conn.execute("DELETE FROM kv WHERE key = ?", (key,)).rowcount == 0:
-                raise KeyError(key)
+        if self._conn.execute("DELETE FROM kv WHERE key = ?", (key,)).rowcount == 0:
+            raise KeyError(key)
 
     def _exists(self, key: bytes) -> bool:
-        with self._damage():
-            return self._conn.execute("SELECT 1 FROM kv WHERE key = ?", (key,)).fetchone() is not None
+        return self._conn.execute("SELECT 1 FROM kv WHERE key = ?", (key,)).fetchone() is not None
 
     def _begin(self) -> None:
         if self.readonly:
@@ -170,25 +158,21 @@ class SQLiteDB(BaseDB):
                 "writing needs a node opened for writing"
             )
         if not self._conn.in_transaction:
-            with self._damage():
-                self._conn.execute("BEGIN")
+            self._conn.execute("BEGIN")
 
     def meta(self) -> dict[str, str]:
         """The chain's own settings (schema version, chain id), empty before genesis."""
-        with self._damage():
-            return dict(self._conn.execute("SELECT name, value FROM meta").fetchall())
+        return dict(self._conn.execute("SELECT name, value FROM meta").fetchall())
 
     def set_meta(self, **values: str) -> None:
         self._begin()
-        with self._damage():
-            self._conn.executemany(
-                "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", values.items()
-            )
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", values.items()
+        )
 
     def commit(self) -> None:
         if self._conn.in_transaction:
-            with self._damage():
-                self._conn.execute("COMMIT")
+            self._conn.execute("COMMIT")
 
     def rollback(self) -> None:
         if self._conn.in_transaction:
@@ -266,6 +250,19 @@ def _locked_message(directory: Path, owner: str, mine: bool, timeout: float) -> 
         f"try again when it finishes (or wait longer: {ENV_LOCK_TIMEOUT}=SECONDS), "
         "or use --chain rpc --rpc-url URL to share one node"
     )
+
+
+@contextmanager
+def locked(
+    directory: Path, lock_timeout: float | None = None, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the chain directory's writer lock without opening the chain (backup, restore)."""
+    timeout = lock_timeout if lock_timeout is not None else default_lock_timeout()
+    lock = _DirectoryLock(directory, timeout, on_wait)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def default_lock_timeout() -> float:

@@ -10,10 +10,9 @@ from rich.table import Table
 from tantieme import interaction
 from tantieme.assets.royalties import format_amount, parse_amount
 from tantieme.cli import app
-from tantieme.cli.node_cmd import passphrase_prompt
+from tantieme.cli.node_cmd import open_node
 from tantieme.cli.output import JsonOption, console, emit, err_console, user_errors
 from tantieme.ledger import settlement
-from tantieme.node import Node
 
 model_app = typer.Typer(help="Models this node serves.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
@@ -34,7 +33,7 @@ def model_register(
     Example: tantieme model register --dataset 6 --price-prompt 100 --price-completion 400
     """
     options = {k: v for k, v in {"base_url": base_url, "model": name}.items() if v}
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node() as node:
         entry = interaction.register_model(
             node, backend=backend, options=options, datasets=tuple(dataset or ()),
             price_prompt_per_million=parse_amount(price_prompt),
@@ -87,7 +86,7 @@ def ask(
 
     Example: tantieme ask "How many hives can a flat roof hold?"
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node() as node:
         with console.status("starting", spinner="dots") if not as_json else contextlib.nullcontext() as status:
             result = interaction.ask(
                 node, question, model_id=model, k=k, max_tokens=max_tokens, attribution=attribution,

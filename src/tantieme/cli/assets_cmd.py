@@ -12,10 +12,10 @@ from tantieme.assets import registry
 from tantieme.assets.royalties import format_amount, mint_license, parse_amount
 from tantieme.assets.terms import PRESETS, LicenseTerms, preset
 from tantieme.cli import app
-from tantieme.cli.node_cmd import passphrase_prompt
+from tantieme.cli.node_cmd import open_node
 from tantieme.cli.output import JsonOption, console, emit, user_errors
 from tantieme.interaction import check_readable
-from tantieme.node import Node, parse_address
+from tantieme.node import parse_address
 
 license_app = typer.Typer(help="Licence tokens: the right to build commercial derivatives.", no_args_is_help=True)
 app.add_typer(license_app, name="license")
@@ -95,7 +95,7 @@ def register(
 
     Example: tantieme register essay.md --terms non-commercial --ai retrieval
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node() as node:
         chosen = _terms(terms, royalty, fee, expires, ai, no_ai, terms_uri)
         if chosen.ai_retrieval and kind in ("work", "dataset"):
             check_readable(file, mimetypes.guess_type(file.name)[0])
@@ -112,7 +112,7 @@ def list_assets(
 
     Example: tantieme assets --mine
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node(readonly=True) as node:
         found = registry.all_assets(node)
         if mine:
             found = [a for a in found if a.owner.lower() == node.address.lower()]
@@ -136,7 +136,7 @@ def show(asset_id: int = typer.Argument(..., help="Asset id."), as_json: bool = 
 
     Example: tantieme show 3
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node(readonly=True) as node:
         asset = registry.get(node, asset_id)
     emit(asset.to_json(), as_json, lambda _: _render_asset(asset))
 
@@ -153,7 +153,7 @@ def consent(
 
     Example: tantieme consent 4 --revoke retrieval
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node() as node:
         current = registry.get(node, asset_id).terms.ai_consent()
         for flag in revoke:
             current[_consent_flag(flag)] = False
@@ -172,7 +172,7 @@ def license_mint(
 
     Example: tantieme license mint 2 --amount 1
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node() as node:
         result = mint_license(node, asset_id, amount, parse_address(to) if to else None)
     emit(result, as_json, lambda r: console.print(
         f"{r['amount']} licence(s) of #{r['asset']} → {r['receiver']} for {format_amount(r['fee'])} TAI (holds {r['held']})"

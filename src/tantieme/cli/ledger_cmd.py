@@ -9,12 +9,11 @@ from rich.table import Table
 
 from tantieme.assets.royalties import format_amount
 from tantieme.cli import app
-from tantieme.cli.node_cmd import passphrase_prompt
+from tantieme.cli.node_cmd import open_node
 from tantieme.cli.output import JsonOption, console, emit, user_errors
 from tantieme.interaction import node_ca
 from tantieme.ledger import settlement
 from tantieme.ledger.verify import verify as verify_record
-from tantieme.node import Node
 
 
 @app.command()
@@ -65,7 +64,7 @@ def settle(as_json: bool = JsonOption) -> None:
 
     Example: tantieme settle
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node() as node:
         done = settlement.settle(node, {node.address: node.account})
 
     def render(_: object) -> None:
@@ -92,7 +91,7 @@ def verify(
 
     Example: tantieme verify 1
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node(readonly=True) as node:
         report = verify_record(node, settlement.journal(), target, node_ca().root_cert_pem)
 
     def render(_: object) -> None:
@@ -120,7 +119,7 @@ def claim_dat(
 
     Example: tantieme dat 1
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node() as node:
         book = settlement.journal()
         row = book.record(record)
         token_id = settlement.claim_dat(node, node.account, row, book)

@@ -11,7 +11,7 @@ from rich.table import Table
 from tantieme import node as node_mod
 from tantieme.assets.royalties import format_amount, parse_amount
 from tantieme.cli import app
-from tantieme.cli.output import JsonOption, console, emit, user_errors
+from tantieme.cli.output import JsonOption, console, emit, user_errors, waiting
 from tantieme.node import Node
 
 chain_app = typer.Typer(help="The chain this node uses.", no_args_is_help=True)
@@ -24,6 +24,11 @@ def passphrase_prompt(new: bool = False) -> Callable[[], str] | None:
         return None
     text = "Passphrase for the new keystore" if new else "Keystore passphrase"
     return lambda: typer.prompt(text, hide_input=True, confirmation_prompt=new)
+
+
+def open_node(readonly: bool = False) -> Node:
+    """This home's node for a command: readers run beside a writer; writers wait for it, saying so."""
+    return Node.open(passphrase_prompt(), readonly=readonly, on_wait=None if readonly else waiting)
 
 
 @app.command()
@@ -62,7 +67,7 @@ def chain_status(as_json: bool = JsonOption) -> None:
 
     Example: tantieme chain status --json
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node(readonly=True) as node:
         w3 = node.conn.w3
         data = {
             "backend": node.conn.backend,
@@ -103,7 +108,7 @@ def faucet(
 
     Example: tantieme faucet 500
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node() as node:
         wei = parse_amount(amount)
         receiver = node_mod.parse_address(to) if to else node.address
         node.faucet(receiver, wei)

@@ -41,6 +41,11 @@ def _plain(data: Any) -> Any:
     return data
 
 
+def waiting(message: str) -> None:
+    """Tell the user, on stderr, why a command has not started yet."""
+    err_console.print(f"[yellow]{message}…[/]")
+
+
 @contextlib.contextmanager
 def user_errors(as_json: bool = False) -> Iterator[None]:
     """Turn a `TantiemeError` into a one-line message and exit code 1."""

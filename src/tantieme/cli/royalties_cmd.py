@@ -7,9 +7,8 @@ from rich.table import Table
 
 from tantieme.assets import royalties as roy
 from tantieme.cli import app
-from tantieme.cli.node_cmd import passphrase_prompt
+from tantieme.cli.node_cmd import open_node
 from tantieme.cli.output import JsonOption, console, emit, user_errors
-from tantieme.node import Node
 
 
 @app.command()
@@ -22,7 +21,7 @@ def pay(
 
     Example: tantieme pay 3 25
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node() as node:
         result = roy.pay(node, asset_id, roy.parse_amount(amount))
     emit(result, as_json, lambda r: console.print(f"paid {roy.format_amount(r['amount'])} TAI to #{r['asset']} (gas {r['gas']})"))
 
@@ -36,7 +35,7 @@ def show_royalties(
 
     Example: tantieme royalties --json
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node(readonly=True) as node:
         rows = roy.royalties(node, owner)
 
     def render(_: object) -> None:
@@ -58,7 +57,7 @@ def claim(
 
     Example: tantieme claim
     """
-    with user_errors(as_json), Node.open(passphrase_prompt()) as node:
+    with user_errors(as_json), open_node() as node:
         result = roy.claim(node, list(asset_id) if asset_id else None)
     emit(result, as_json, lambda r: console.print(
         f"claimed {roy.format_amount(r['claimed'])} TAI for {len(r['assets'])} asset(s); balance {roy.format_amount(r['balance'])} TAI"

@@ -23,6 +23,7 @@ from web3.logs import DISCARD
 from tantieme.chain.permit import sign_permit
 from tantieme.config import home
 from tantieme.errors import ChainError, LedgerError
+from tantieme.ledger import funds
 from tantieme.ledger.journal import BatchRow, Journal, RecordRow
 from tantieme.ledger.netting import Netted, Split, net
 from tantieme.ledger.records import Batch, Domain, InteractionRecord, record_tree
@@ -172,6 +173,10 @@ def finish(node: Node, row: BatchRow, payers: dict[str, LocalAccount], book: Jou
         signed = _with_deadline(signed.batch).sign(payer, domain(node))
         book.resign(row.id, signed)
     batch = signed.batch
+    funds.require(
+        node, funds.funds(node, row.payer, None, permit=payer is not None), batch.total,
+        f"batch {row.id} ({batch.count} records) costs", "run `tantieme settle` again (its records wait, signed, until then)",
+    )
     args = (_batch_struct(batch), row.payer, *_vrs(signed.signature), f"tantieme:batch:{row.root}")
     gas = _SETTLE_BASE_GAS + _SETTLE_PER_ASSET_GAS * len(batch.assets)
     funded = ledger.deposits(row.payer).call() >= batch.total or (
