@@ -119,7 +119,7 @@ def run(node: Node, say: Callable[[str], None] = print, show_answer: Callable[[o
     """The whole flow on the sample corpus; every figure is read back from the chain."""
     from tantieme import ai, interaction
     from tantieme.ledger import settlement
-    from tantieme.ledger.verify import verify
+    from tantieme.ledger.verify import export, verify
 
     catalog = Catalog.load()
     say("[bold]1. creators register the sample corpus[/]")
@@ -165,7 +165,7 @@ def run(node: Node, say: Callable[[str], None] = print, show_answer: Callable[[o
     for name, amount in collect_all(node, catalog).items():
         earnings.append(Earning(name, roles[name], registered.creators[name], amount))
 
-    report = verify(node, book, answers[0].record.digest, interaction.node_ca().root_cert_pem)
+    report = verify(node.conn, export(node, book, answers[0].record.digest))
     return Result(registered, entry.asset_id, answers, refused_read, settled, earnings, report)
 
 
