@@ -248,7 +248,7 @@ def _indexed(make_index, name: str = "index") -> Index:
     ["truncated database", "overwritten database", "truncated matrix", "missing matrix"],
 )
 def test_damaged_index__clear_error_then_discard_and_rebuild(make_index, tmp_path, damage):
-    index = _indexed(make_index)
+    _indexed(make_index)
     path = tmp_path / "index"
     database, matrix = path / "index.sqlite", path / "embeddings-0.f32"
     if damage == "truncated database":

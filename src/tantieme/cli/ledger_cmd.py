@@ -95,7 +95,6 @@ def settle(as_json: bool = JsonOption) -> None:
 def export(
     record: str = typer.Argument(..., help="A record id (local number or digest prefix) or an answer file."),
     output: Path = typer.Option(None, "--output", "-o", help="The bundle file (default: ./answer-<record>.bundle.json)."),
-    without_question: bool = typer.Option(False, "--without-question", help="Leave the question out; the record keeps its hash."),
     as_json: bool = JsonOption,
 ) -> None:
     """Write an answer's bundle: all anyone needs to verify it against the chain, in one JSON file.
@@ -108,7 +107,7 @@ def export(
     Example: tantieme export 1 -o answer.json
     """
     with user_errors(as_json), open_node(readonly=True) as node:
-        bundle = export_bundle(node, settlement.journal(), record, include_question=not without_question)
+        bundle = export_bundle(node, settlement.journal(), record)
         path = output or Path(f"answer-{bundle['record']['digest'][2:18]}.bundle.json")
         _write_bundle(path, bundle)
     data = {"bundle": str(path), "record": bundle["record"]["digest"], "status": bundle["status"]}

@@ -4,8 +4,8 @@ A bundle is one self-contained JSON document (`BUNDLE_FORMAT`) holding all an
 outsider needs besides the chain itself:
 
 - the record as EIP-712 typed data, the payer's signature and the digest;
-- the question (or only its hash, the record's `promptHash`), the answer as
-  text and as a JSON document, and each one's C2PA credential (base64);
+- the question, the answer as text and as a JSON document, and each one's
+  C2PA credential (base64; the credentials carry the question too);
 - the batch as EIP-712 typed data with the payer's signature, and the record's
   Merkle proof to the batch's root (none while the record is pending);
 - the anchor: chain id, ledger, batch id, settlement transaction;
@@ -39,6 +39,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
+from web3.exceptions import Web3Exception
 from web3.logs import DISCARD
 
 from tantieme.assets import registry
@@ -49,13 +50,7 @@ from tantieme.errors import LedgerError, ProvenanceError, TantiemeError
 from tantieme.ledger.journal import Journal, RecordRow
 from tantieme.ledger.merkle import StandardMerkleTree
 from tantieme.ledger.netting import net
-from tantieme.ledger.records import (
-    RECORD_LEAF_ENCODING,
-    Batch,
-    Domain,
-    InteractionRecord,
-    SignedRecord,
-)
+from tantieme.ledger.records import RECORD_LEAF_ENCODING, Batch, Domain, InteractionRecord
 from tantieme.node import Node, Settings
 from tantieme.provenance import verify_credential
 
@@ -171,7 +166,7 @@ def record_entry(book: Journal, row: RecordRow, node: Node | None = None) -> dic
     return _js_safe(entry)
 
 
-def export(node: Node, book: Journal, target: str, *, include_question: bool = True) -> dict[str, Any]:
+def export(node: Node, book: Journal, target: str) -> dict[str, Any]:
     """The bundle of a record (local id, digest prefix, or an answer file of this node)."""
     from tantieme.interaction import answer_document, answer_file, node_ca
 
@@ -186,7 +181,7 @@ def export(node: Node, book: Journal, target: str, *, include_question: bool = T
     bundle = {
         "format": BUNDLE_FORMAT,
         **bundle,
-        "question": row.question if include_question else None,
+        "question": row.question,
         "answer": {
             "text": _read_text(text_path, row.answer),
             "text_credential": _b64(_sidecar(text_path)),
@@ -240,12 +235,12 @@ def verify(conn: Connection, bundle: Mapping[str, Any], *, trust_anchor_pem: byt
         )
     on_chain = _deployment(conn, domain, report)
     _check_hashes(report, bundle, record)
-    signed = _check_record_signature(report, bundle["record"]["typed_data"], record, signature, digest, domain)
+    _check_record_signature(report, bundle["record"]["typed_data"], record, signature, digest, domain)
     anchored = False
     if bundle.get("batch") and bundle.get("status") == "settled" and on_chain is not None:
-        anchored = _check_anchor(report, on_chain, bundle, signed, domain)
+        anchored = _check_anchor(report, on_chain, bundle, record, digest, domain)
     elif bundle.get("batch") or bundle.get("status") in ("signed", "settled"):
-        _check_batch(report, bundle, signed, domain)
+        _check_batch(report, bundle, record, digest, domain)
     _check_credentials(report, bundle, digest, domain, trust_anchor_pem)
     if on_chain is not None:
         _provenance(on_chain, report, record)
@@ -281,10 +276,8 @@ def _deployment(conn: Connection, domain: Domain, report: Report) -> Node | None
 
 def _check_hashes(report: Report, bundle: Mapping[str, Any], record: InteractionRecord) -> None:
     question = bundle.get("question")
-    if question is None:
-        report.add("prompt hash", True, "question withheld: the record commits to its sha256")
-    else:
-        report.add("prompt hash", hashlib.sha256(question.encode()).digest() == record.prompt_hash, "sha256 of the question")
+    ok = isinstance(question, str) and hashlib.sha256(question.encode()).digest() == record.prompt_hash
+    report.add("prompt hash", ok, "sha256 of the question")
     text = (bundle.get("answer") or {}).get("text")
     ok = isinstance(text, str) and hashlib.sha256(text.encode()).digest() == record.output_hash
     report.add("output hash", ok, "sha256 of the answer")
@@ -292,26 +285,31 @@ def _check_hashes(report: Report, bundle: Mapping[str, Any], record: Interaction
 
 def _check_record_signature(
     report: Report, typed: Mapping[str, Any], record: InteractionRecord, signature: bytes, digest: bytes, domain: Domain
-) -> SignedRecord | None:
+) -> None:
     try:
         message = encode_typed_data(full_message=dict(typed))
         independent = keccak(b"\x19\x01" + message.header + message.body)
     except Exception as exc:  # noqa: BLE001  (eth-account raises many kinds on bad typed data)
         report.add("record digest", False, f"the typed data does not encode: {exc}")
-        return None
+        return
     ours = record.digest(domain)
     report.add("record digest", independent == ours == digest, "EIP-712 digest of the typed data")
     try:
         signer = Account.recover_message(message, signature=signature)
-        signed = SignedRecord(record, signature, digest)
-    except (TantiemeError, ValueError) as exc:
-        report.add("payer signature", False, str(exc))
-        return None
+    except Exception as exc:  # noqa: BLE001  (a malformed signature: eth-keys raises several kinds)
+        report.add("payer signature", False, f"the signature does not recover: {exc}")
+        return
     report.add("payer signature", signer == record.payer, f"EIP-712, signed by {signer}")
-    return signed
 
 
-def _check_batch(report: Report, bundle: Mapping[str, Any], signed: SignedRecord | None, domain: Domain) -> tuple[Batch, str] | None:
+def _leaf(record: InteractionRecord, digest: bytes) -> tuple[str, str, int, int]:
+    """The record's Merkle leaf value (`RECORD_LEAF_ENCODING`): what the batch's tree holds."""
+    return ("0x" + digest.hex(), record.payer, record.model, record.fee)
+
+
+def _check_batch(
+    report: Report, bundle: Mapping[str, Any], record: InteractionRecord, digest: bytes, domain: Domain
+) -> tuple[Batch, str] | None:
     """The batch's signature and the record's Merkle proof to its root, off chain."""
     entry = bundle.get("batch")
     if not entry:
@@ -320,24 +318,28 @@ def _check_batch(report: Report, bundle: Mapping[str, Any], signed: SignedRecord
         batch = Batch.from_dict(entry["typed_data"]["message"])
         message = encode_typed_data(full_message=dict(entry["typed_data"]))
         signer = Account.recover_message(message, signature=bytes.fromhex(str(entry["signature"]).removeprefix("0x")))
-    except (TantiemeError, KeyError, TypeError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001  (malformed fields or signature: several kinds)
         report.add("batch signature", False, f"the batch in the bundle is malformed: {exc}")
         return None
-    payer = signed.record.payer if signed else None
-    report.add("batch signature", signer == payer and batch.digest(domain).hex() == str(entry["digest"]).removeprefix("0x"), f"EIP-712, signed by {signer}")
-    proof = bundle.get("proof") or []
+    same = signer == record.payer and batch.digest(domain).hex() == str(entry["digest"]).removeprefix("0x")
+    report.add("batch signature", same, f"EIP-712, signed by {signer}")
+    proof = bundle.get("proof")
     root = "0x" + batch.root.hex()
-    ok = signed is not None and bool(bundle.get("proof") is not None) and StandardMerkleTree.verify(
-        root, list(RECORD_LEAF_ENCODING), signed.leaf(), proof
-    )
+    try:
+        ok = proof is not None and StandardMerkleTree.verify(root, list(RECORD_LEAF_ENCODING), _leaf(record, digest), proof)
+    except TantiemeError:  # a malformed sibling
+        ok = False
+    proof = proof or []
     report.add("merkle proof", ok, f"{len(proof)} siblings to root {root[:18]}…")
     return batch, signer
 
 
-def _check_anchor(report: Report, node: Node, bundle: Mapping[str, Any], signed: SignedRecord | None, domain: Domain) -> bool:
-    checked = _check_batch(report, bundle, signed, domain)
+def _check_anchor(
+    report: Report, node: Node, bundle: Mapping[str, Any], record: InteractionRecord, digest: bytes, domain: Domain
+) -> bool:
+    checked = _check_batch(report, bundle, record, digest, domain)
     anchor = bundle.get("anchor") or {}
-    if checked is None or signed is None:
+    if checked is None:
         return False
     batch, payer = checked
     ledger = node.ledger.functions
@@ -348,9 +350,11 @@ def _check_anchor(report: Report, node: Node, bundle: Mapping[str, Any], signed:
     root, anchored_payer, _, count, total, _ = ledger.batches(batch_id).call()
     matches = (bytes(root), anchored_payer, count, total) == (batch.root, payer, batch.count, batch.total)
     report.add("anchored", matches, f"batch {batch_id} on chain {domain.chain_id}" + ("" if matches else ": the chain holds another batch under this id"))
-    proof = [bytes.fromhex(p.removeprefix("0x")) for p in bundle.get("proof") or []]
-    rec = signed.record
-    on_chain = ledger.verifyRecord(batch_id, signed.digest, rec.model, rec.fee, proof).call()
+    try:
+        proof = [bytes.fromhex(p.removeprefix("0x")) for p in bundle.get("proof") or []]
+        on_chain = ledger.verifyRecord(batch_id, digest, record.model, record.fee, proof).call()
+    except (ValueError, TypeError, AttributeError, Web3Exception):
+        on_chain = False
     report.add("proof on chain", on_chain, "InteractionLedger.verifyRecord")
     tx = anchor.get("tx_hash") or _settlement_tx(node, domain.verifying_contract, batch_id)
     report.add("settlement transaction", _settled_in(node, tx, batch_id, batch.root), f"BatchSettled in {tx}" if tx else "not found")
@@ -419,8 +423,9 @@ def _check_credentials(
     if document is not None:
         try:
             data = json.loads(document)
-            same = data.get("record") == record_id and data.get("answer") == answer.get("text")
-            same = same and (bundle.get("question") is None or data.get("question") == bundle.get("question"))
+            same = (data.get("record"), data.get("answer"), data.get("question")) == (
+                record_id, answer.get("text"), bundle.get("question")
+            )
         except (ValueError, AttributeError):
             same = False
         report.add("answer document", same, "names this record, with the same question and answer")
