@@ -17,6 +17,6 @@ app = typer.Typer(
 )
 
 # Importing the command modules registers their commands on `app`.
-from tantieme.cli import ai_cmd, assets_cmd, ledger_cmd, node_cmd, quickstart_cmd, royalties_cmd  # noqa: E402,F401
+from tantieme.cli import ai_cmd, assets_cmd, ledger_cmd, maint_cmd, node_cmd, quickstart_cmd, royalties_cmd  # noqa: E402,F401
 
 __all__ = ["app"]
