@@ -146,3 +146,46 @@ def make_file(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return make
+
+
+# --------------------------------------------------------------- answers --
+
+PAYER = dev_account(5)
+
+
+@pytest.fixture
+def payer():
+    """The asker who pays for `make_answer`'s answers (dev account 5)."""
+    return PAYER
+
+
+@pytest.fixture
+def make_answer() -> Callable[..., object]:
+    """A factory of answered questions: a work, a model, a signed record by `PAYER` (dev
+    account 5, funded) and its credentialed answer files, made as `ask` makes them but
+    without running a model. Call it with a node; it returns the journaled record."""
+    import os
+
+    from tantieme import interaction
+    from tantieme.assets import registry
+    from tantieme.assets.terms import preset
+    from tantieme.ledger import settlement
+
+    def make(node: Node, question: str = "How many hives can a flat roof of forty square metres hold?",
+             answer: str = "Four hives.", fee: int = 10**15):
+        work = registry.register_hash(node, os.urandom(32), kind="work", terms=preset("open"), title="Bees", media_type="text/plain").id
+        model = registry.register_hash(node, os.urandom(32), kind="model", terms=preset("open"), title="m", media_type="application/octet-stream").id
+        if node.balance(PAYER.address) == 0:
+            node.faucet(PAYER.address)
+        row = settlement.record(
+            node, PAYER, model=model, question=question, answer=answer, sources=[work], weights=[0.6],
+            prompt_tokens=120, completion_tokens=8, fee=fee, details={},
+        )
+        entry = interaction.ModelEntry(
+            asset_id=model, name="m", backend="local", options={}, weights_hash="00" * 32,
+            price_prompt_per_million=1, price_completion_per_million=1,
+        )
+        interaction.write_answer(node, row, entry)
+        return row
+
+    return make

@@ -270,7 +270,9 @@ def init(
                 "or add --force to deploy anew (a backup is written first)"
             )
         if force and (switching or reason) and not held.empty:
+            probe.close()  # the backup waits for the chain's writers: this one included
             saved = str(backups.backup(backups.automatic_path("init")).path)
+            probe = connect(chain, rpc_url=rpc_url, account=dev_account(0))
         if problem:  # a damaged or stale record: deploy afresh
             deployment_path(probe.chain_id).unlink(missing_ok=True)
         if local:

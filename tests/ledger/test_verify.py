@@ -12,9 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tantieme import interaction
-from tantieme.assets import registry
-from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
 from tantieme.errors import LedgerError
 from tantieme.ledger import settlement
@@ -22,26 +19,7 @@ from tantieme.ledger.verify import BUNDLE_FORMAT, export, verify
 from tantieme.provenance import ensure_ca
 
 PAYER = dev_account(5)
-QUESTION = "How many hives can a flat roof of forty square metres hold?"
 TANTIEME = Path(sys.executable).with_name("tantieme")
-
-
-def make_answer(node, question: str = QUESTION, answer: str = "Four hives.", fee: int = 10**15):
-    """A record and its credentialed answer files, made as `ask` makes them (without the model)."""
-    work = registry.register_hash(node, os.urandom(32), kind="work", terms=preset("open"), title="Bees", media_type="text/plain").id
-    model = registry.register_hash(node, os.urandom(32), kind="model", terms=preset("open"), title="m", media_type="application/octet-stream").id
-    if node.balance(PAYER.address) == 0:
-        node.faucet(PAYER.address)
-    row = settlement.record(
-        node, PAYER, model=model, question=question, answer=answer, sources=[work], weights=[0.6],
-        prompt_tokens=120, completion_tokens=8, fee=fee, details={},
-    )
-    entry = interaction.ModelEntry(
-        asset_id=model, name="m", backend="local", options={}, weights_hash="00" * 32,
-        price_prompt_per_million=1, price_completion_per_million=1,
-    )
-    interaction.write_answer(node, row, entry)
-    return row
 
 
 def settle(node):
@@ -55,7 +33,7 @@ def checks(report) -> dict[str, bool]:
 # -- the library --------------------------------------------------------------
 
 
-def test_export_verify__pending_then_verified(node):
+def test_export_verify__pending_then_verified(node, make_answer):
     row = make_answer(node)
     pending = export(node, settlement.journal(), row.digest)
     assert pending["format"] == BUNDLE_FORMAT and pending["status"] == "pending"
@@ -80,7 +58,7 @@ def test_export_verify__pending_then_verified(node):
     assert sum(link.paid for link in report.provenance) + report.commons + report.operator == row.signed.record.fee
 
 
-def test_bundle__is_plain_json_with_big_integers_as_strings(node):
+def test_bundle__is_plain_json_with_big_integers_as_strings(node, make_answer):
     row = make_answer(node, fee=10**17)  # above 2**53
     settle(node)
     bundle = json.loads(json.dumps(export(node, settlement.journal(), row.digest)))
@@ -123,7 +101,7 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("what", sorted(TAMPERING))
-def test_verify__tampered_bundle__fails_with_the_reason(tantieme_home, what):
+def test_verify__tampered_bundle__fails_with_the_reason(tantieme_home, make_answer, what):
     from tantieme import node as node_mod
     from tantieme.node import Node
 
@@ -142,7 +120,7 @@ def test_verify__tampered_bundle__fails_with_the_reason(tantieme_home, what):
     assert {name for name, ok in checks(report).items() if not ok} == failing
 
 
-def test_verify__another_ca__credentials_not_trusted(node, tmp_path):
+def test_verify__another_ca__credentials_not_trusted(node, make_answer, tmp_path):
     row = make_answer(node)
     other = ensure_ca(tmp_path / "other-ca", "someone else").root_cert_pem
     report = verify(node.conn, export(node, settlement.journal(), row.digest), trust_anchor_pem=other)
@@ -151,7 +129,7 @@ def test_verify__another_ca__credentials_not_trusted(node, tmp_path):
     assert failed["content credential"].startswith("C2PA Valid")
 
 
-def test_verify__bundle_of_another_chain__clear_error(node):
+def test_verify__bundle_of_another_chain__clear_error(node, make_answer):
     bundle = export(node, settlement.journal(), make_answer(node).digest)
     bundle["record"]["typed_data"]["domain"]["chainId"] = 1
     with pytest.raises(LedgerError, match="anchored on chain 1 but this node is on chain"):
@@ -167,17 +145,17 @@ def tantieme(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.timeout(600)
-def test_two_homes__embedded__verify_from_the_bundle_and_the_chain_alone(tantieme_home, tmp_path):
+def test_two_homes__embedded__verify_from_the_bundle_and_the_chain_alone(tantieme_home, make_answer, tmp_path):
     """Home A answers and holds its chain open; home B has no journal and reads A's chain."""
     from tantieme import node as node_mod
     from tantieme.node import Node
 
     node_mod.init("embedded")
     with Node.open() as node:
-        _two_homes_embedded(node, tantieme_home, tmp_path)
+        _two_homes_embedded(node, make_answer, tantieme_home, tmp_path)
 
 
-def _two_homes_embedded(node, tantieme_home, tmp_path):
+def _two_homes_embedded(node, make_answer, tantieme_home, tmp_path):
     row = make_answer(node)
     elsewhere = tmp_path / "verifier"
     bundle_file = tmp_path / "pending.json"
@@ -201,7 +179,7 @@ def _two_homes_embedded(node, tantieme_home, tmp_path):
 
 
 @pytest.mark.timeout(600)
-def test_two_homes__anvil__verifier_with_its_own_node(anvil, tantieme_home, tmp_path):
+def test_two_homes__anvil__verifier_with_its_own_node(anvil, tantieme_home, make_answer, tmp_path):
     answerer, verifier = tantieme_home, tmp_path / "verifier"
     assert tantieme(answerer, "init", "--chain", "rpc", "--rpc-url", anvil).returncode == 0
     from tantieme.node import Node

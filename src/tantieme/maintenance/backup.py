@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import tarfile
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -87,7 +86,9 @@ class Restored:
 def automatic_path(reason: str) -> Path:
     """Where a backup taken before a risky step goes: `TANTIEME_HOME/backups/<reason>-<time>.tar.gz`."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return home() / "backups" / f"{reason}-{stamp}-{os.getpid()}.tar.gz"
+    folder = home() / "backups"
+    folder.mkdir(exist_ok=True)
+    return folder / f"{reason}-{stamp}-{os.getpid()}.tar.gz"
 
 
 def backup(target: Path, on_wait: Callable[[str], None] | None = None) -> Backup:
@@ -101,16 +102,16 @@ def backup(target: Path, on_wait: Callable[[str], None] | None = None) -> Backup
     if _is_within(target, root) and not _is_within(target, root / "backups"):
         raise ConfigError(f"{target} is inside the home it backs up: write it elsewhere (or under {root / 'backups'})")
     held = holdings()
+    _remove_leftovers(target)
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    scratch = target.with_name(f".{target.name}.{os.getpid()}.scratch")
     files: dict[str, dict[str, Any]] = {}
     try:
-        with (
-            tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as scratch,
-            tarfile.open(partial, "w:gz", compresslevel=1) as tar,
-        ):
+        scratch.mkdir()
+        with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
             with _quiet(root, on_wait):
                 snapshots = {
-                    name: _snapshot(name, path, Path(scratch))
+                    name: _snapshot(name, path, scratch)
                     for name, path in _home_files(root)
                     if name in DATABASES or name.startswith("index/")
                 }
@@ -132,6 +133,7 @@ def backup(target: Path, on_wait: Callable[[str], None] | None = None) -> Backup
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     return Backup(target, len(files), sum(f["size"] for f in files.values()), held)
 
 
@@ -200,6 +202,24 @@ def _quiet(root: Path, on_wait: Callable[[str], None] | None) -> Iterator[None]:
         if (root / "index").is_dir():
             stack.enter_context(FileLock(str(root / "index" / ".write.lock")))
         yield
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Temporary files of earlier backups to `target` whose process died (a kill -9)."""
+    for leftover in target.parent.glob(f".{target.name}.*"):
+        pid = leftover.name.removeprefix(f".{target.name}.").split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _snapshot(name: str, path: Path, scratch: Path) -> Path:
