@@ -189,3 +189,53 @@ def make_answer() -> Callable[..., object]:
         return row
 
     return make
+
+
+# ----------------------------------------------------------------- model --
+
+
+class StubModel:
+    """A model backend that answers "Four hives." at once: for tests of what surrounds the model."""
+
+    name = "stub"
+    weights_hash = "sha256:" + "5" * 64
+    context_window = 2048
+    can_score = True
+    generated = 0
+
+    def __init__(self, **_options: object) -> None:
+        pass
+
+    def tokenize(self, text: str) -> list[int]:
+        return [len(word) for word in text.split()]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def prompt_tokens(self, messages) -> int:
+        return sum(self.count_tokens(m["content"]) + 4 for m in messages)
+
+    def generate(self, messages, max_tokens: int = 256, stop=()):
+        from tantieme.ai.models import Generation
+
+        StubModel.generated += 1
+        return Generation("Four hives.", self.prompt_tokens(messages), 3, "stop", 0.0, 0.0)
+
+    def answer_logprob(self, messages, answer_text: str) -> float:
+        return -1.0
+
+    def answer_logprobs(self, variants, answer_text: str) -> list[float]:
+        return [-1.0 for _ in variants]
+
+
+@pytest.fixture
+def stub_model(monkeypatch: pytest.MonkeyPatch) -> type[StubModel]:
+    """The "stub" model backend, and indexes that embed without loading MiniLM."""
+    from tantieme.ai.embeddings import HashingEmbedder
+    from tantieme.ai.models import _BACKENDS, register_backend
+
+    monkeypatch.setattr("tantieme.ai.index.default_embedder", HashingEmbedder)
+    monkeypatch.setattr(StubModel, "generated", 0)
+    register_backend("stub", StubModel)
+    yield StubModel
+    _BACKENDS.pop("stub", None)

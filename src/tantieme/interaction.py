@@ -11,6 +11,7 @@ in `TANTIEME_HOME/models.json`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -262,13 +263,13 @@ def ask(
         node, funds.funds(node, payer.address, book, permit=True), quote,
         "this answer may cost up to", "ask again",
     )
-    index = index or open_index(status)
-    status("updating the index")
-    sync_index(node, index, status)
-    status("answering")
-    answer = ai.ask(
-        question, index, model, consents_to_retrieval(node), k=k, max_tokens=max_tokens, attribution=attribution
-    )
+    with contextlib.nullcontext(index) if index else open_index(status) as index:
+        status("updating the index")
+        sync_index(node, index, status)
+        status("answering")
+        answer = ai.ask(
+            question, index, model, consents_to_retrieval(node), k=k, max_tokens=max_tokens, attribution=attribution
+        )
     fee = ai.fee(entry.offer, answer.prompt_tokens, answer.completion_tokens)
     details = {
         "model": entry.name,

@@ -17,7 +17,9 @@ from typing import Any
 
 __all__ = ["check", "connect", "copy", "is_damage"]
 
-# SQLite's result codes for a file that is not (or no longer) a whole database.
+# SQLite's result codes for a file that is not (or no longer) a whole database,
+# or cannot be read back (a short read of a truncated file is an I/O error).
+_SQLITE_IOERR = 10
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
 
@@ -26,6 +28,7 @@ def is_damage(exc: BaseException) -> bool:
     """Whether `exc` says the database file itself is damaged (not busy, not a constraint)."""
     code = getattr(exc, "sqlite_errorcode", None)
     return isinstance(exc, sqlite3.DatabaseError) and code is not None and code & 0xFF in (
+        _SQLITE_IOERR,
         _SQLITE_CORRUPT,
         _SQLITE_NOTADB,
     )

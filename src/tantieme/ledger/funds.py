@@ -80,14 +80,14 @@ def require(node: Node, available: Funds, amount: int, what: str, retry: str) ->
     if available.deposit:
         holds += f" and a ledger deposit of {format_amount(available.deposit)} TAI"
     if not available.permit and available.allowance < available.balance:
-        holds += f", of which the ledger may take {format_amount(available.allowance)} TAI (allowance)"
+        holds += f", of which the ledger may take {format_amount(available.allowance)} TAI (its allowance)"
     if not available.permit and available.balance >= available.owed + amount:
-        fix = f"the payer approves the ledger {node.deployment.ledger} for it"
+        fix = f"The payer must approve the ledger {node.deployment.ledger} for it"
     elif node.is_local:
-        fix = f"`tantieme faucet {format_amount(missing)} --to {available.payer}`"
+        fix = f"Add it (`tantieme faucet {format_amount(missing)} --to {available.payer}`)"
     else:
-        fix = f"send {format_amount(missing)} AI tokens to {available.payer}"
+        fix = f"Send {format_amount(missing)} AI tokens to {available.payer}"
     raise LedgerError(
-        f"the payer {available.payer} {owes}{what} {format_amount(amount)} TAI, but {holds}: "
-        f"{format_amount(missing)} TAI missing. Add it ({fix}), then {retry}"
+        f"{what} {format_amount(amount)} TAI, but the payer {available.payer} {owes}{holds}: "
+        f"{format_amount(missing)} TAI missing. {fix}, then {retry}"
     )
