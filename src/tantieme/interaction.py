@@ -15,7 +15,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -191,14 +191,9 @@ def _check_length(name: str, chars: int) -> None:
         )
 
 
-def sync_index(node: Node, index: ai.Index, warn: Callable[[str], None] = lambda _m: None) -> list[int]:
-    """Index every work or dataset whose terms consent to retrieval and whose file this node has.
-
-    A document that cannot be read is skipped with a warning: it never stops a question.
-    """
-    from tantieme import ai
-
-    added = []
+def unindexed(node: Node, index: ai.Index) -> Iterator[registry.Asset]:
+    """The works and datasets this node could index and `index` lacks: consenting to retrieval,
+    of a readable kind, their file in the store."""
     consents = consents_to_retrieval(node)
     total = node.registry.functions.totalAssets().call()
     for asset_id in range(1, total + 1):
@@ -208,9 +203,22 @@ def sync_index(node: Node, index: ai.Index, warn: Callable[[str], None] = lambda
         asset = registry.get(node, asset_id)
         if asset.kind not in ("work", "dataset") or asset.media_type not in DOCUMENT_TYPES:
             continue
+        if node.store.has(bytes.fromhex(asset.content_hash)):
+            yield asset
+
+
+def sync_index(node: Node, index: ai.Index, warn: Callable[[str], None] = lambda _m: None) -> list[int]:
+    """Index every work or dataset whose terms consent to retrieval and whose file this node has.
+
+    A document that cannot be read, or is above the index's limits, is skipped
+    with a warning: it never stops a question. Each work is added atomically,
+    so an interrupted sync resumes where it stopped.
+    """
+    from tantieme import ai
+
+    added = []
+    for asset in unindexed(node, index):
         content = bytes.fromhex(asset.content_hash)
-        if not node.store.has(content):
-            continue
         try:
             _check_size(f"asset {asset.id}", node.store.path(content).stat().st_size)
             text = ai.extract_text(node.store.read_bytes(content), _file_name(asset))

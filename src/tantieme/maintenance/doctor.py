@@ -232,7 +232,7 @@ def _index(d: Diagnosis, node: Node | None, repair: bool, say: Say) -> None:
         return
     with index:
         works, passages = len(index.works()), len(index)
-        waiting = _unindexed(node, index) if node else []
+        waiting = list(interaction.unindexed(node, index)) if node else []
         if waiting and repair:
             with _writers_wait(node, say):
                 added = interaction.sync_index(node, index, say)
@@ -348,25 +348,6 @@ def _journal_ledgers(chain_id: int) -> list[str]:
     finally:
         book.close()
     return [r[0] for r in rows]
-
-
-def _unindexed(node: Node, index: object) -> list[int]:
-    """Works this node could index (consenting, stored, readable kinds) that the index lacks."""
-    from tantieme import interaction
-    from tantieme.assets import registry
-
-    consents = interaction.consents_to_retrieval(node)
-    waiting = []
-    for asset_id in range(1, node.registry.functions.totalAssets().call() + 1):
-        if asset_id in index or not consents(asset_id):  # type: ignore[operator]
-            continue
-        asset = registry.get(node, asset_id)
-        if (
-            asset.kind in ("work", "dataset") and asset.media_type in interaction.DOCUMENT_TYPES
-            and node.store.has(bytes.fromhex(asset.content_hash))
-        ):
-            waiting.append(asset_id)
-    return waiting
 
 
 @contextmanager
