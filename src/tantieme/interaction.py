@@ -186,7 +186,7 @@ def _check_length(name: str, chars: int) -> None:
     if chars > MAX_WORK_CHARS:
         raise AIError(
             f"{name} holds {chars:,} characters of text; the index takes works of up to "
-            f"{MAX_WORK_CHARS:,} (about a long novel): split it into parts and register each, "
+            f"{MAX_WORK_CHARS:,} (about a novel): split it into parts and register each, "
             "or register it without retrieval consent"
         )
 

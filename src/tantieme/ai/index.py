@@ -64,9 +64,10 @@ __all__ = ["MAX_WORK_CHARS", "Hit", "Index", "Work", "bm25_terms", "Allowed"]
 Allowed = Callable[[int], bool] | set[int] | frozenset[int] | None
 
 RRF_K = 60
-# The longest work the index takes, in characters (about a long novel, ~2,300
-# passages). Longer texts are refused, not indexed for minutes while a question waits.
-MAX_WORK_CHARS = 1_000_000
+# The longest work the index takes, in characters (about a novel, ~1,200
+# passages: `bench/state.py` times it). Longer texts are refused, not indexed for
+# minutes while a question waits and other writers queue behind it.
+MAX_WORK_CHARS = 500_000
 BM25_K1 = 1.5
 BM25_B = 0.75
 

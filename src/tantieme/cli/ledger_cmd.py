@@ -148,6 +148,7 @@ def verify(
         for check in report.checks:
             mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
             console.print(f"{mark} {check.name}: {check.detail}")
+        console.print(f"[dim]credentials trusted against {report.trust_anchor}[/]")
         console.print("\n[bold]provenance[/] (paid by this record, after royalties flow upstream)")
         for link in report.provenance:
             indent = "  " * link.depth

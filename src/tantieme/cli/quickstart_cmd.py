@@ -42,6 +42,7 @@ def quickstart(as_json: bool = JsonOption) -> None:
         for check in r.verification.checks:
             mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
             console.print(f"{mark} {check.name}: {check.detail}")
+        console.print(f"[dim]credentials trusted against {r.verification.trust_anchor}[/]")
 
     data = {
         "assets": result.registered.assets,

@@ -106,6 +106,8 @@ class Report:
     provenance: list[Link] = field(default_factory=list)
     commons: int = 0
     operator: int = 0
+    trust_anchor: str = ""
+    """What the credentials were trusted against, and its SHA-256 fingerprint."""
 
     @property
     def ok(self) -> bool:
@@ -357,7 +359,7 @@ def _check_anchor(
         on_chain = False
     report.add("proof on chain", on_chain, "InteractionLedger.verifyRecord")
     tx = anchor.get("tx_hash") or _settlement_tx(node, domain.verifying_contract, batch_id)
-    report.add("settlement transaction", _settled_in(node, tx, batch_id, batch.root), f"BatchSettled in {tx}" if tx else "not found")
+    report.add("settlement transaction", _settled_in(node, tx, batch_id, batch.root), f"BatchSettled in {tx[:18]}…" if tx else "not found")
     return matches and on_chain
 
 
@@ -388,10 +390,10 @@ def _check_credentials(
     answer = bundle.get("answer") or {}
     if trust_anchor_pem is None:
         pem = ((bundle.get("ca") or {}).get("root_certificate") or "").encode()
-        trusted_by = "the answering node's own CA, carried in the bundle"
+        trusted_by = "the answering node's own CA, carried in the bundle (as trustworthy as that node)"
     else:
-        pem, trusted_by = trust_anchor_pem, "the CA you gave"
-    fingerprint = _fingerprint(pem)
+        pem, trusted_by = trust_anchor_pem, "the CA certificate you gave"
+    report.trust_anchor = f"{trusted_by}, sha256 {_fingerprint(pem)}"
     record_id = "0x" + digest.hex()
     with tempfile.TemporaryDirectory(prefix="tantieme-verify-") as scratch:
         for name, key, suffix in (("content credential", "text", ".txt"), ("content credential (JSON)", "document", ".json")):
@@ -416,8 +418,6 @@ def _check_credentials(
             detail = credential.status + ("" if named else ", names another record")
             if credential.reasons:
                 detail += ": " + ", ".join(credential.reasons)
-            if credential.status == "Trusted":
-                detail += f" (trust anchor: {trusted_by}, sha256 {fingerprint[:16]}…)"
             report.add(name, credential.status == "Trusted" and named, f"C2PA {detail}")
     document = answer.get("document")
     if document is not None:
