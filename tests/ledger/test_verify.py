@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tantieme import interaction
 from tantieme.chain.accounts import dev_account
 from tantieme.errors import LedgerError
 from tantieme.ledger import settlement
@@ -176,6 +177,12 @@ def _two_homes_embedded(node, make_answer, tantieme_home, tmp_path):
 
     which = tantieme(elsewhere, "verify", str(bundle_file), "--json")
     assert which.returncode == 1 and "which chain? the answer is anchored on chain" in json.loads(which.stdout)["error"]
+
+    answer = interaction.answer_file(row)  # the answer file alone, in a home without its record
+    assert tantieme(elsewhere, "init").returncode == 0
+    alone = tantieme(elsewhere, "verify", str(answer), "--json")
+    assert alone.returncode == 1
+    assert "which this node's journal does not hold: verify the answer's bundle instead" in json.loads(alone.stdout)["error"]
 
 
 @pytest.mark.timeout(600)

@@ -135,7 +135,13 @@ def find_record(book: Journal, target: str, trust_anchor_pem: bytes) -> tuple[Re
     record_id = (credential.interaction or {}).get("record_id")
     if not record_id:
         raise ProvenanceError(f"the content credential of {path} names no interaction record ({credential.status})")
-    return book.record(record_id), path
+    try:
+        return book.record(record_id), path
+    except LedgerError:
+        raise LedgerError(
+            f"{path} names record {record_id}, which this node's journal does not hold: verify the "
+            "answer's bundle instead (`tantieme export` on the node that answered writes it)"
+        ) from None
 
 
 def record_entry(book: Journal, row: RecordRow, node: Node | None = None) -> dict[str, Any]:
