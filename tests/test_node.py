@@ -32,6 +32,12 @@ def test_init__public_chain__uses_the_keystore_and_no_faucet(anvil_public, monke
         assert not node.is_local
         with pytest.raises(ConfigError, match="faucet exists only on local chains"):
             node.faucet(node.address)
+    monkeypatch.delenv("TANTIEME_PASSPHRASE")
+    with Node.open(readonly=True) as reader:  # reading needs no passphrase
+        assert reader.address == result.address
+        assert reader.registry.functions.totalAssets().call() == 0
+    with pytest.raises(ConfigError, match="passphrase"):
+        Node.open()
 
 
 def test_init__public_chain_without_passphrase__clear_error(anvil_public):

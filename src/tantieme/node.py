@@ -148,6 +148,9 @@ class Node:
 
     @property
     def address(self) -> str:
+        """The account this node acts as (a read-only node: the one it signs for when it writes)."""
+        if self.conn.readonly and self.settings.address:
+            return self.settings.address
         return self.conn.account.address
 
     @property
@@ -179,6 +182,7 @@ class Node:
             chain_id=self.conn.chain_id,
             backend=self.conn.backend,
             embedded=None,
+            readonly=self.conn.readonly,
         )
         return Node(settings=self.settings, conn=conn, deployment=self.deployment, store=self.store)
 
@@ -351,7 +355,7 @@ def _connect(
     on_wait: Callable[[str], None] | None = None,
 ) -> Connection:
     access = {"readonly": readonly, "on_wait": on_wait}
-    if settings.signer == "dev":
+    if settings.signer == "dev" or readonly:  # reading needs no key: dev key 0 stands in, never signs
         return connect(settings.chain, rpc_url=settings.rpc_url, account=dev_account(0), **access)
     return connect(
         settings.chain, rpc_url=settings.rpc_url, keystore=settings.keystore,

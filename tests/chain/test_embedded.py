@@ -230,8 +230,14 @@ def test_reader__beside_a_writer__sees_committed_blocks_and_cannot_write() -> No
             assert _send(holder) == 2
             assert reader.w3.eth.block_number == 2
             assert reader.w3.eth.get_balance(dev_account(1).address) == DEV_BALANCE + 2
-            with pytest.raises(ChainError, match="is open read-only here"):
+            with pytest.raises(ChainError, match="this connection to the chain is read-only"):
                 reader.transact({"to": dev_account(1).address, "value": 1}, gas=21_000)
+            raw = dev_account(1).sign_transaction({
+                "to": dev_account(2).address, "value": 1, "gas": 21_000, "gasPrice": 2 * 10**9,
+                "nonce": 0, "chainId": reader.chain_id,
+            })
+            with pytest.raises(ChainError, match="is open read-only here"):
+                reader.w3.eth.send_raw_transaction(raw.raw_transaction)
         assert holder.stdin is not None
         holder.stdin.close()
         assert holder.wait(timeout=30) == 0
