@@ -84,6 +84,33 @@ def test_open__second_process_holds_the_chain__writers_wait_readers_read(monkeyp
         holder.wait(timeout=30)
 
 
+def test_open__rpc_node__one_writer_per_home_readers_beside_it(anvil, monkeypatch):
+    import subprocess
+    import sys
+
+    from tantieme.errors import ChainLockedError
+
+    node_mod.init("rpc", anvil)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "from tantieme.node import Node; import sys; n = Node.open(); print('ok', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "ok\n"
+        monkeypatch.setenv("TANTIEME_LOCK_TIMEOUT", "0.3")
+        heard = []
+        with pytest.raises(ChainLockedError, match=f"this node's home at .* is in use by process {holder.pid} \\(-c\\) for 0.3 s"):
+            Node.open(on_wait=heard.append)
+        assert heard == [f"waiting for process {holder.pid} (-c) to finish with this node's home (up to 0.3 s)"]
+        with Node.open(readonly=True) as reader:
+            assert reader.registry.functions.totalAssets().call() == 0
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    with Node.open() as node:  # released when the holder exits
+        assert node.lock is not None
+
+
 # -- init never orphans what a home holds ---------------------------------------
 
 

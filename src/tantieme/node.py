@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ from tantieme.chain.deploy import (
 )
 from tantieme.config import home
 from tantieme.errors import ConfigError
+from tantieme.locking import DirectoryLock, locked
 
 if TYPE_CHECKING:
     from tantieme import maintenance
@@ -99,6 +101,22 @@ class Settings:
         os.replace(tmp, path)
 
 
+HOME = "this node's home"
+
+
+@contextmanager
+def no_writers(on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold every lock a writer of this home takes (backup, restore, index repair): the
+    embedded chain's, and the home's own (writers on a JSON-RPC chain take it)."""
+    from tantieme.chain.embedded import CHAIN
+
+    with ExitStack() as stack:
+        if (home() / "chain").is_dir():
+            stack.enter_context(locked(home() / "chain", CHAIN, on_wait=on_wait))
+        stack.enter_context(locked(home(), HOME, on_wait=on_wait))
+        yield
+
+
 @dataclass
 class Node:
     """A connection to the chain with tantieme's contracts bound, and the content store."""
@@ -107,6 +125,8 @@ class Node:
     conn: Connection
     deployment: Deployment
     store: ContentStore = field(default_factory=lambda: ContentStore(home() / "store"))
+    lock: DirectoryLock | None = field(default=None, repr=False)
+    """A writer's lock of the home, on a JSON-RPC chain (the embedded chain locks itself)."""
 
     @classmethod
     def open(
@@ -122,7 +142,13 @@ class Node:
         transactions); otherwise a writer elsewhere is waited for, telling `on_wait`.
         """
         settings = Settings.load()
-        conn = _connect(settings, passphrase, readonly=readonly, on_wait=on_wait)
+        lock = None if readonly or settings.chain == "embedded" else DirectoryLock(home(), HOME, on_wait=on_wait)
+        try:
+            conn = _connect(settings, passphrase, readonly=readonly, on_wait=on_wait)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         try:
             deployment = recorded_deployment(conn.chain_id)
             if deployment is None:
@@ -139,8 +165,10 @@ class Node:
                 )
         except BaseException:
             conn.close()
+            if lock is not None:
+                lock.release()
             raise
-        return cls(settings=settings, conn=conn, deployment=deployment)
+        return cls(settings=settings, conn=conn, deployment=deployment, lock=lock)
 
     @property
     def account(self) -> LocalAccount:
@@ -207,6 +235,8 @@ class Node:
 
     def close(self) -> None:
         self.conn.close()
+        if self.lock is not None:
+            self.lock.release()
 
     def __enter__(self) -> Node:
         return self

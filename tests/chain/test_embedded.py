@@ -16,7 +16,8 @@ import pytest
 from web3 import Web3
 
 from tantieme.chain import EMBEDDED_CHAIN_ID, Connection, connect, dev_account, open_embedded
-from tantieme.chain.embedded import DEV_BALANCE, GAS_LIMIT, default_lock_timeout
+from tantieme.chain.embedded import DEV_BALANCE, GAS_LIMIT
+from tantieme.locking import default_lock_timeout
 from tantieme.errors import ChainError, ChainLockedError, ConfigError
 
 from .conftest import store_artifact

@@ -25,14 +25,10 @@ so, wherever py-evm first reads the damaged page.
 from __future__ import annotations
 
 import copy
-import fcntl
 import json
-import os
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +61,9 @@ from web3.types import RPCEndpoint, RPCResponse
 
 from tantieme import sqlitefile
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS
+from tantieme.locking import DirectoryLock
 from tantieme.config import home
-from tantieme.errors import ChainError, ChainLockedError, ConfigError
+from tantieme.errors import ChainError, ConfigError
 
 __all__ = [
     "CHAIN_ID",
@@ -74,8 +71,6 @@ __all__ = [
     "GAS_LIMIT",
     "EmbeddedChain",
     "SQLiteDB",
-    "default_lock_timeout",
-    "locked",
     "open_embedded",
 ]
 
@@ -89,10 +84,6 @@ DEV_BALANCE = to_wei(10_000, "ether")
 
 SCHEMA_VERSION = 1
 DB_FILE = "chain.sqlite3"
-LOCK_FILE = "LOCK"
-# How long a writer waits for another process's lock, unless told otherwise.
-ENV_LOCK_TIMEOUT = "TANTIEME_LOCK_TIMEOUT"
-LOCK_TIMEOUT_S = 120.0
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 
 
@@ -183,100 +174,8 @@ class SQLiteDB(BaseDB):
         self._conn.close()
 
 
-class _DirectoryLock:
-    """An exclusive `flock` on `LOCK` in the chain directory, naming its owner.
-
-    Another process's lock is waited for, polling, for up to `timeout` seconds;
-    `on_wait` hears once who holds it. This process's own lock is never waited
-    for (that would wait forever).
-    """
-
-    def __init__(
-        self, directory: Path, timeout: float, on_wait: Callable[[str], None] | None = None
-    ) -> None:
-        self.path = directory / LOCK_FILE
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + timeout
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
-                pid = owner.split(" ", 1)[0]
-                mine = pid == str(os.getpid())
-                if mine or time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise ChainLockedError(_locked_message(directory, owner, mine, timeout)) from None
-                if on_wait is not None and not told:
-                    on_wait(
-                        f"waiting for process {_describe(owner)} to finish with the embedded chain "
-                        f"(up to {timeout:g} s)"
-                    )
-                    told = True
-                time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, _owner_line().encode(), 0)
-        self._fd: int | None = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            os.close(self._fd)  # closing the descriptor releases the flock
-            self._fd = None
-
-
-def _owner_line() -> str:
-    """This process for the lock file: its PID, then what it runs (`tantieme ask`)."""
-    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:2]]) if sys.argv and sys.argv[0] else ""
-    return f"{os.getpid()} {command}".strip()
-
-
-def _describe(owner: str) -> str:
-    pid, _, command = owner.partition(" ")
-    return f"{pid} ({command})" if command else pid
-
-
-def _locked_message(directory: Path, owner: str, mine: bool, timeout: float) -> str:
-    if mine:
-        return (
-            f"the embedded chain at {directory} is in use by process {os.getpid()} "
-            "(this one: close the other connection first)"
-        )
-    waited = f" for {timeout:g} s" if timeout > 0 else ""
-    return (
-        f"the embedded chain at {directory} is in use by process {_describe(owner)}{waited}; "
-        f"try again when it finishes (or wait longer: {ENV_LOCK_TIMEOUT}=SECONDS), "
-        "or use --chain rpc --rpc-url URL to share one node"
-    )
-
-
-@contextmanager
-def locked(
-    directory: Path, lock_timeout: float | None = None, on_wait: Callable[[str], None] | None = None
-) -> Iterator[None]:
-    """Hold the chain directory's writer lock without opening the chain (backup, restore)."""
-    timeout = lock_timeout if lock_timeout is not None else default_lock_timeout()
-    lock = _DirectoryLock(directory, timeout, on_wait)
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def default_lock_timeout() -> float:
-    """Seconds a writer waits for the chain: `TANTIEME_LOCK_TIMEOUT`, default 120."""
-    text = os.environ.get(ENV_LOCK_TIMEOUT)
-    if not text:
-        return LOCK_TIMEOUT_S
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:  # also refuses nan
-        raise ConfigError(f"{ENV_LOCK_TIMEOUT}={text!r} is not a number of seconds (e.g. 60)")
-    return value
+CHAIN = "the embedded chain"
+_SHARE = ", or use --chain rpc --rpc-url URL to share one node"
 
 
 # ------------------------------------------------------------------ chain --
@@ -555,7 +454,7 @@ class EmbeddedChain:
     """
 
     def __init__(
-        self, directory: Path, lock: _DirectoryLock | None, db: SQLiteDB, chain: _PyEVMChain
+        self, directory: Path, lock: DirectoryLock | None, db: SQLiteDB, chain: _PyEVMChain
     ) -> None:
         self.directory = directory
         self._lock = lock
@@ -600,7 +499,7 @@ def open_embedded(
 
     For writing (the default) the chain is created if missing and locked; a
     lock held by another process is waited for up to `lock_timeout` seconds
-    (default `default_lock_timeout()`), telling `on_wait` once, then `ChainLockedError`.
+    (default `TANTIEME_LOCK_TIMEOUT`, 120), telling `on_wait` once, then `ChainLockedError`.
     `readonly=True` takes no lock and never creates: the chain must exist.
     """
     directory = Path(directory) if directory is not None else home() / "chain"
@@ -609,8 +508,7 @@ def open_embedded(
             raise ConfigError(f"there is no embedded chain at {directory}: run `tantieme init` first")
         return _open(directory, None, SQLiteDB(directory / DB_FILE, readonly=True))
     directory.mkdir(parents=True, exist_ok=True)
-    timeout = lock_timeout if lock_timeout is not None else default_lock_timeout()
-    lock = _DirectoryLock(directory, timeout, on_wait)
+    lock = DirectoryLock(directory, CHAIN, lock_timeout, on_wait, advice=_SHARE)
     try:
         db = SQLiteDB(directory / DB_FILE)
     except BaseException:
@@ -619,7 +517,7 @@ def open_embedded(
     return _open(directory, lock, db)
 
 
-def _open(directory: Path, lock: _DirectoryLock | None, db: SQLiteDB) -> EmbeddedChain:
+def _open(directory: Path, lock: DirectoryLock | None, db: SQLiteDB) -> EmbeddedChain:
     """The chain in `db` (made at genesis if empty and writable); closes `db` and `lock` on failure."""
     try:
         meta = db.meta()

@@ -191,14 +191,13 @@ def interrupted_restore() -> bool:
 
 @contextmanager
 def _quiet(root: Path, on_wait: Callable[[str], None] | None) -> Iterator[None]:
-    """No block mined and no work indexed meanwhile: hold the chain's and the index's writer locks."""
+    """No block mined, no record settled, no work indexed meanwhile: hold the writers' locks."""
     from filelock import FileLock
 
-    from tantieme.chain.embedded import locked
+    from tantieme.node import no_writers
 
     with ExitStack() as stack:
-        if (root / "chain").is_dir():
-            stack.enter_context(locked(root / "chain", on_wait=on_wait))
+        stack.enter_context(no_writers(on_wait))
         if (root / "index").is_dir():
             stack.enter_context(FileLock(str(root / "index" / ".write.lock")))
         yield
@@ -326,13 +325,11 @@ def _extract(source: Path, manifest: dict[str, Any], stage: Path) -> int:
 
 def _swap(root: Path, on_wait: Callable[[str], None] | None) -> None:
     """Move each entry of the home aside and the staged one in; safe to repeat after a kill."""
-    from tantieme.chain.embedded import locked
+    from tantieme.node import no_writers
 
     stage, aside = root / STAGE, root / SET_ASIDE
     aside.mkdir(exist_ok=True)
-    with ExitStack() as stack:
-        if (root / "chain").is_dir():
-            stack.enter_context(locked(root / "chain", on_wait=on_wait))
+    with no_writers(on_wait):
         for entry in ENTRIES:
             current, staged, old = root / entry, stage / entry, aside / entry
             if (current.exists() or current.is_symlink()) and not old.exists():

@@ -20,8 +20,7 @@ work; the index repair alone waits for the embedded chain's writers.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,7 +33,7 @@ from tantieme.chain import Connection, connect, dev_account
 from tantieme.chain.deploy import Deployment, from_ledger, is_live, record, recorded_deployment
 from tantieme.config import home
 from tantieme.errors import ConfigError, IndexDamagedError, TantiemeError
-from tantieme.node import Node, Settings
+from tantieme.node import Node, Settings, no_writers
 
 if TYPE_CHECKING:
     from tantieme.interaction import Models
@@ -223,7 +222,7 @@ def _index(d: Diagnosis, node: Node | None, repair: bool, say: Say) -> None:
         if not (repair and node):
             d.add("index", False, str(exc).split(";")[0], "`tantieme doctor --repair` rebuilds it from the chain and the store (so does the next question)")
             return
-        with _writers_wait(node, say):
+        with no_writers(say):
             say("rebuilding the index from the chain and the store")
             Index.discard(path)
             with Index(path) as index:
@@ -234,7 +233,7 @@ def _index(d: Diagnosis, node: Node | None, repair: bool, say: Say) -> None:
         works, passages = len(index.works()), len(index)
         waiting = list(interaction.unindexed(node, index)) if node else []
         if waiting and repair:
-            with _writers_wait(node, say):
+            with no_writers(say):
                 added = interaction.sync_index(node, index, say)
             d.add("index", True, f"{works + len(added)} works, {len(index)} passages ({len(added)} indexed now)", repaired=True)
             return
@@ -348,16 +347,6 @@ def _journal_ledgers(chain_id: int) -> list[str]:
     finally:
         book.close()
     return [r[0] for r in rows]
-
-
-@contextmanager
-def _writers_wait(node: Node, say: Say) -> Iterator[None]:
-    """Hold the embedded chain's writer lock (a running `ask` indexes too), if the node has one."""
-    from tantieme.chain.embedded import locked
-
-    embedded = node.settings.chain == "embedded"
-    with locked(home() / "chain", on_wait=say) if embedded else nullcontext():
-        yield
 
 
 def _rebuild_models(node: Node) -> Models:
