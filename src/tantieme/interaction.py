@@ -271,7 +271,7 @@ def ask(
         node, funds.funds(node, payer.address, book, permit=True), quote,
         "this answer may cost up to", "ask again",
     )
-    with contextlib.nullcontext(index) if index else open_index(status) as index:
+    with contextlib.nullcontext(index) if index is not None else open_index(status) as index:
         status("updating the index")
         sync_index(node, index, status)
         status("answering")

@@ -138,8 +138,10 @@ class Node:
     ) -> Node:
         """Open the node that `tantieme init` set up.
 
-        `readonly` opens the embedded chain beside a running writer (no lock, no
-        transactions); otherwise a writer elsewhere is waited for, telling `on_wait`.
+        `readonly` reads beside a running writer: no lock, no transactions, no key
+        (a keystore node asks no passphrase). A writer waits for another writer of
+        this home (the embedded chain's lock, or the home's on a JSON-RPC chain),
+        telling `on_wait` whom it waits for.
         """
         settings = Settings.load()
         lock = None if readonly or settings.chain == "embedded" else DirectoryLock(home(), HOME, on_wait=on_wait)
