@@ -79,7 +79,7 @@ class Settings:
 
     @classmethod
     def load(cls) -> Settings:
-        from tantieme.maintenance.backup import interrupted_restore
+        from tantieme.maintenance import interrupted_restore
 
         if interrupted_restore():
             raise ConfigError(

@@ -18,7 +18,7 @@ from tantieme.errors import ConfigError
 from tantieme.ledger import settlement
 from tantieme.ledger.verify import export, verify
 from tantieme.maintenance import backup as backups
-from tantieme.maintenance import holdings
+from tantieme.maintenance import STAGE, holdings, interrupted_restore
 from tantieme.node import Node, Settings
 
 
@@ -66,7 +66,7 @@ def test_backup_restore__round_trip_into_a_new_home(used_home, payer, tantieme_h
         assert report.status == "verified", report.checks
         (done,) = settlement.settle(node, {payer.address: payer})
         assert done.records == 1
-    assert not (elsewhere / backups.STAGE).exists() and not (elsewhere / backups.SET_ASIDE).exists()
+    assert not (elsewhere / STAGE).exists() and not (elsewhere / backups.SET_ASIDE).exists()
 
 
 def test_restore__used_home__refused_without_force_then_replaced_after_a_backup(used_home, tantieme_home, tmp_path, make_answer):
@@ -186,7 +186,7 @@ def test_restore__killed__resume_or_rerun_gives_the_backup(used_home, tantieme_h
         make_answer(node, question="After the backup?", answer="Yes.")
     proc = _run_dying(tmp_path, "restore", after, made)
     assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
-    if backups.interrupted_restore():
+    if interrupted_restore():
         with pytest.raises(ConfigError, match="a restore into .* was interrupted: run `tantieme restore --resume`"):
             Settings.load()
         backups.resume()

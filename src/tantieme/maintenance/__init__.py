@@ -23,7 +23,16 @@ from dataclasses import dataclass, field
 from tantieme.config import home
 from tantieme.errors import TantiemeError
 
-__all__ = ["Holdings", "holdings"]
+__all__ = ["Holdings", "holdings", "interrupted_restore"]
+
+# Where `restore` stages a checked backup inside the home, and the mark that it is complete.
+STAGE = ".restore"
+COMPLETE = "COMPLETE"
+
+
+def interrupted_restore() -> bool:
+    """Whether a complete, checked restore stage waits to be swapped in (`restore --resume`)."""
+    return (home() / STAGE / COMPLETE).is_file()
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from typing import IO, Any
 from tantieme import __version__, sqlitefile
 from tantieme.config import home
 from tantieme.errors import ConfigError
-from tantieme.maintenance import Holdings, holdings
+from tantieme.maintenance import COMPLETE, STAGE, Holdings, holdings, interrupted_restore
 
 __all__ = [
     "FORMAT",
@@ -42,7 +42,6 @@ __all__ = [
     "Restored",
     "automatic_path",
     "backup",
-    "interrupted_restore",
     "restore",
     "resume",
 ]
@@ -60,9 +59,7 @@ ENTRIES = (
 DATABASES = ("ledger.db", "chain/chain.sqlite3", "index/index.sqlite")
 # Files that belong to a live database or a lock, never to a backup.
 _LIVE = ("-wal", "-shm", ".lock", "LOCK")
-STAGE = ".restore"
 SET_ASIDE = ".restore-old"
-COMPLETE = "COMPLETE"
 _CHUNK = 1 << 20
 
 
@@ -179,11 +176,6 @@ def resume(on_wait: Callable[[str], None] | None = None) -> Restored:
     manifest = json.loads((root / STAGE / MANIFEST).read_text())
     _swap(root, on_wait)
     return Restored("(resumed)", len(manifest["files"]), Holdings(**_holdings_fields(manifest["holdings"])), None)
-
-
-def interrupted_restore() -> bool:
-    """Whether a complete, checked restore stage waits to be swapped in."""
-    return (home() / STAGE / COMPLETE).is_file()
 
 
 # -- backup --

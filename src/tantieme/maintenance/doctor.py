@@ -89,9 +89,9 @@ def run(repair: bool = False, say: Say = lambda _m: None) -> Diagnosis:
 
 
 def _restore(d: Diagnosis, repair: bool, say: Say) -> None:
-    from tantieme.maintenance import backup
+    from tantieme.maintenance import backup, interrupted_restore
 
-    if not backup.interrupted_restore():
+    if not interrupted_restore():
         return
     if repair:
         backup.resume(say)
