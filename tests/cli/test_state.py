@@ -202,3 +202,11 @@ def test_history_json__carries_the_full_record(used, payer):
     assert full["batch"]["typed_data"]["primaryType"] == "Batch" and full["proof"] == []
     assert full["anchor"]["batch_id"] == 1 and full["anchor"]["tx_hash"].startswith("0x")
     assert full["status"] == "settled"
+
+
+def test_help__examples_and_verify_exit_codes():
+    for command in ("export", "verify", "doctor", "backup", "restore"):
+        assert "Example:" in invoke(command, "--help").output, command
+    text = " ".join(invoke("verify", "--help").output.split())
+    assert "Exit codes: 0 verified; 1 a check failed; 2 usage error; 3 pending" in text
+    assert "the answering node's own CA" in text

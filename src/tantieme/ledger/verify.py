@@ -357,7 +357,11 @@ def _check_anchor(
         return report.add("anchored", False, "the bundle names no batch id")
     root, anchored_payer, _, count, total, _ = ledger.batches(batch_id).call()
     matches = (bytes(root), anchored_payer, count, total) == (batch.root, payer, batch.count, batch.total)
-    report.add("anchored", matches, f"batch {batch_id} on chain {domain.chain_id}" + ("" if matches else ": the chain holds another batch under this id"))
+    elsewhere = "" if matches else ": the chain holds another batch under this id" + (
+        " (every embedded chain has this id: read the answering node's with --chain-dir DIR)"
+        if node.conn.backend == "embedded" else ""
+    )
+    report.add("anchored", matches, f"batch {batch_id} on chain {domain.chain_id}{elsewhere}")
     try:
         proof = [bytes.fromhex(p.removeprefix("0x")) for p in bundle.get("proof") or []]
         on_chain = ledger.verifyRecord(batch_id, digest, record.model, record.fee, proof).call()
