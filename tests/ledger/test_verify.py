@@ -180,6 +180,10 @@ def _two_homes_embedded(node, make_answer, tantieme_home, tmp_path):
 
     answer = interaction.answer_file(row)  # the answer file alone, in a home without its record
     assert tantieme(elsewhere, "init").returncode == 0
+    own_chain = tantieme(elsewhere, "verify", str(bundle_file), "--json")  # its own, other embedded chain
+    assert own_chain.returncode == 1
+    failed = {c["name"]: c["detail"] for c in json.loads(own_chain.stdout)["checks"] if not c["ok"]}
+    assert "read the answering node's with --chain-dir DIR" in failed["anchored"]
     alone = tantieme(elsewhere, "verify", str(answer), "--json")
     assert alone.returncode == 1
     assert "which this node's journal does not hold: verify the answer's bundle instead" in json.loads(alone.stdout)["error"]
