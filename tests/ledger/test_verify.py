@@ -95,6 +95,7 @@ TAMPERING = {
     "proof": (_set(("proof",), lambda p: [_flip_hex(p[0])] + p[1:]), {"merkle proof", "proof on chain"}),
     "batch id": (_set(("anchor", "batch_id"), 2), {"anchored", "proof on chain", "settlement transaction"}),
     "batch": (_set(("batch", "typed_data", "message", "count"), 5), {"batch signature", "anchored"}),
+    "no batch": (_set(("batch",), None), {"batch signature"}),
     "malformed batch": (_set(("batch", "typed_data", "message", "root"), "0x1234"), {"batch signature"}),
     "ledger": (_set(("record", "typed_data", "domain", "verifyingContract"), dev_account(7).address),
                {"ledger", "record digest", "payer signature", "batch signature", "content credential", "content credential (JSON)"}),

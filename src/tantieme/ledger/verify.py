@@ -244,10 +244,12 @@ def verify(conn: Connection, bundle: Mapping[str, Any], *, trust_anchor_pem: byt
     on_chain = _deployment(conn, domain, report)
     _check_hashes(report, bundle, record)
     _check_record_signature(report, bundle["record"]["typed_data"], record, signature, digest, domain)
-    anchored = False
-    if bundle.get("batch") and bundle.get("status") == "settled" and on_chain is not None:
+    anchored, status = False, bundle.get("status")
+    if status in ("signed", "settled") and not bundle.get("batch"):
+        report.add("batch signature", False, f"the bundle says the record is {status} but holds no batch")
+    elif status == "settled" and on_chain is not None:
         anchored = _check_anchor(report, on_chain, bundle, record, digest, domain)
-    elif bundle.get("batch") or bundle.get("status") in ("signed", "settled"):
+    elif bundle.get("batch"):
         _check_batch(report, bundle, record, digest, domain)
     _check_credentials(report, bundle, digest, domain, trust_anchor_pem)
     if on_chain is not None:
