@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -212,10 +211,13 @@ def test_second_writer__waits_for_the_lock_and_says_so() -> None:
     heard: list[str] = []
     with _hold() as holder:
         assert holder.stdin is not None
-        threading.Timer(1.0, holder.stdin.close).start()  # the holder finishes in a second
-        started = time.monotonic()
-        with connect(lock_timeout=60, on_wait=heard.append) as conn:
-            assert time.monotonic() - started >= 0.9
+
+        def waiting(message: str) -> None:
+            heard.append(message)
+            holder.stdin.close()  # the holder finishes once the other writer waits
+
+        with connect(lock_timeout=60, on_wait=waiting) as conn:
+            assert holder.wait(timeout=30) == 0
             assert conn.transact({"to": dev_account(1).address, "value": 1}, gas=21_000)["blockNumber"] == 1
     assert heard == [
         f"waiting for process {holder.pid} (chainproc.py hold) to finish with the embedded chain (up to 60 s)"

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -141,13 +140,16 @@ def test_reads_beside_a_writer__writers_wait_and_say_so(used):
         assert impatient.returncode == 1
         error = json.loads(impatient.stdout)
         assert error["kind"] == "ChainLockedError" and f"in use by process {holder.pid} (-c) for 0.5 s" in error["error"]
-        threading.Timer(2.0, holder.stdin.close).start()
-        started = time.monotonic()
-        patient = tantieme("faucet", "1")
-        assert patient.returncode == 0, patient.stderr
-        assert time.monotonic() - started >= 1.5
-        assert f"waiting for process {holder.pid} (-c) to finish with the embedded chain (up to 120 s)" in patient.stderr
+        patient = subprocess.Popen([str(TANTIEME), "faucet", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waiting = patient.stderr.readline()  # said as soon as it starts waiting
+        assert f"waiting for process {holder.pid} (-c) to finish with the embedded chain (up to 120 s)" in waiting
+        assert patient.poll() is None
+        holder.stdin.close()  # the writer finishes: the waiting one goes on
+        out, err = patient.communicate(timeout=120)
+        assert patient.returncode == 0, err
+        assert out.startswith("+1 TAI")
     finally:
+        holder.stdin.close()
         holder.wait(timeout=30)
 
 

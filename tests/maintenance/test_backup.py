@@ -8,7 +8,6 @@ import subprocess
 import sys
 import tarfile
 import textwrap
-import threading
 from pathlib import Path
 
 import pytest
@@ -119,9 +118,13 @@ def test_backup__while_a_writer_holds_the_chain__waits_then_snapshots(used_home,
     )
     try:
         assert holder.stdout.readline() == "ok\n"
-        threading.Timer(1.0, holder.stdin.close).start()
         heard: list[str] = []
-        made = backups.backup(tmp_path / "node.tar.gz", on_wait=heard.append)
+
+        def waiting(message: str) -> None:
+            heard.append(message)
+            holder.stdin.close()  # the writer finishes once the backup waits for it
+
+        made = backups.backup(tmp_path / "node.tar.gz", on_wait=waiting)
     finally:
         holder.wait(timeout=30)
     assert heard == [f"waiting for process {holder.pid} (-c) to finish with the embedded chain (up to 120 s)"]

@@ -43,7 +43,7 @@ def _plain(data: Any) -> Any:
 
 def waiting(message: str) -> None:
     """Tell the user, on stderr, why a command has not started yet."""
-    err_console.print(f"[yellow]{message}…[/]")
+    err_console.print(f"[yellow]{message}…[/]", soft_wrap=True)  # one line, whatever the width
 
 
 @contextlib.contextmanager
