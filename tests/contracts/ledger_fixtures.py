@@ -12,6 +12,7 @@ independent of the contract's.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 from collections.abc import Sequence
@@ -24,17 +25,19 @@ from eth_account import Account
 from eth_utils import keccak
 
 from tantieme.chain.permit import sign_permit
-from tantieme.ledger.records import Batch, Domain, InteractionRecord, SignedRecord
+from tantieme.ledger.merkle import StandardMerkleTree
+from tantieme.ledger.records import Batch, Domain, InteractionRecord, SignedRecord, asset_tree
 
 from .conftest import CONTRACTS, MAX_UINT256, MODEL, OPEN, WORK, Signer, deploy_system
 
 LEDGER = CONTRACTS / "interaction_ledger.vy"
+DAT_METADATA = CONTRACTS / "dat_metadata.vy"
 
 COMMONS_BPS = 1_000
 OPERATOR_BPS = 500
 BPS = 10_000
 MODELS = 4  # the first assets of the pool are models, the rest works
-POOL = 256  # registered assets: the most a batch may pay (MAX_ASSETS)
+POOL = 256  # registered assets
 FUNDS = 10**30
 FAR = 2**40  # a deadline that never passes
 URI = "ipfs://bafybeihkoviema7g3gxyt6la7vd5ho32ictqbilu3wnlo3rs7ewhnp7lly/batch.json"
@@ -75,7 +78,7 @@ def deploy_world(
     with boa.env.prank(deployer):
         ledger = ledger_deployer.deploy(
             system.token.address, system.registry.address, system.router.address, commons, COMMONS_BPS,
-            OPERATOR_BPS,
+            OPERATOR_BPS, metadata_renderer(),
         )
     assets = tuple(
         system.registry.register(
@@ -93,6 +96,16 @@ def deploy_world(
 @pytest.fixture(scope="session")
 def ledger_deployer():
     return boa.load_partial(str(LEDGER))
+
+
+@functools.cache
+def _metadata_deployer():
+    return boa.load_partial(str(DAT_METADATA))
+
+
+def metadata_renderer() -> str:
+    """A fresh DAT metadata renderer's address (stateless: any will do)."""
+    return _metadata_deployer().deploy().address
 
 
 @pytest.fixture(scope="session")
@@ -152,33 +165,43 @@ def new_root() -> bytes:
     return keccak(b"tantieme batch root %d" % next(_roots))
 
 
+def shares_tree(owed: dict[int, int]) -> StandardMerkleTree | None:
+    """The asset tree of `owed` (asset → cumulative wei), None if it owes nothing."""
+    return asset_tree(owed) if any(owed.values()) else None
+
+
 def make_batch(
     world: World,
     payer: Signer,
     total: int,
     assets: Sequence[int] | None = None,
     *,
-    amounts: Sequence[int] | None = None,
+    tree: StandardMerkleTree | None = None,
     nonce: int | None = None,
     root: bytes | None = None,
     count: int = 1,
     operator: str | None = None,
     deadline: int = FAR,
     split_bps: tuple[int, int] = (COMMONS_BPS, OPERATOR_BPS),
+    commons: str | None = None,
 ) -> Batch:
-    """A batch of `payer` paying `total`, its assets' part shared out over
-    `assets` (default: the first model) unless `amounts` are given."""
-    if assets is None:
-        assets = world.models[:1]
-    if amounts is None:
-        amounts = share_out(split(total, *split_bps)[2], assets)
+    """A batch of `payer` paying `total` under the split `split_bps`, its
+    assets' part shared out over `assets` (default: the first model) in a
+    first asset tree, unless `tree` is given."""
+    operator = operator or world.operator
+    if tree is None:
+        assets = world.models[:1] if assets is None else assets
+        to_assets = split(total, *split_bps)[2]
+        tree = shares_tree(dict(zip(assets, share_out(to_assets, assets)))) if assets else None
     return Batch(
         root=root or new_root(),
         count=count,
-        batch_nonce=world.ledger.batchNonces(payer.address) if nonce is None else nonce,
-        operator=operator or world.operator,
-        assets=tuple(assets),
-        amounts=tuple(amounts),
+        batch_nonce=world.ledger.batchNonces(payer.address, operator) if nonce is None else nonce,
+        operator=operator,
+        commons=commons or world.commons,
+        commons_bps=split_bps[0],
+        operator_bps=split_bps[1],
+        assets_root=tree.root if tree else bytes(32),
         total=total,
         deadline=deadline,
     )
@@ -187,8 +210,25 @@ def make_batch(
 def batch_abi(batch: Batch) -> tuple:
     """The `Batch` struct as the contract takes it."""
     return (
-        batch.root, batch.count, batch.batch_nonce, batch.operator, list(batch.assets), list(batch.amounts),
-        batch.total, batch.deadline,
+        batch.root, batch.count, batch.batch_nonce, batch.operator, batch.commons, batch.commons_bps,
+        batch.operator_bps, batch.assets_root, batch.total, batch.deadline,
+    )
+
+
+def pool_of(world: World, payer: str, operator: str | None = None) -> bytes:
+    """The router pool of `payer`'s batches with `operator` (default: the world's)."""
+    return world.ledger.assetPool(payer, operator or world.operator)
+
+
+def credit_args(tree: StandardMerkleTree, indices: Sequence[int]) -> tuple:
+    """(assets, amounts, proof, flags) crediting the tree's leaves `indices`
+    with one multiproof, as `RoyaltyRouter.credit` takes them."""
+    multi = tree.get_multi_proof(list(indices))
+    return (
+        [int(a) for a, _ in multi.leaves],
+        [int(m) for _, m in multi.leaves],
+        [bytes.fromhex(p[2:]) for p in multi.proof],
+        list(multi.proof_flags),
     )
 
 
@@ -206,7 +246,7 @@ def settle(
     domain: Domain | None = None, signer: Signer | None = None, ledger=None,
 ) -> int:
     """Sign `batch` as `signer` (default: the payer) and settle it on
-    `ledger` (default: the world's) for `payer`, sent by the operator."""
+    `ledger` (default: the world's) for `payer`, sent by the batch's operator."""
     ledger = ledger or world.ledger
     v, r, s = sign(batch, signer or payer, domain or world.domain(ledger))
     return ledger.settle(batch_abi(batch), payer.address, v, r, s, uri, sender=sender or batch.operator)
@@ -221,16 +261,16 @@ def permit_signature(token, owner: Signer, spender: str, value: int, deadline: i
 
 
 def make_records(
-    payer: Signer, domain: Domain, n: int, *, model: int, sources: Sequence[int] = (), fee: int = 10**15,
-    operator: str | None = None, start: int = 0,
+    payer: Signer, domain: Domain, n: int, *, model: int, operator: str, sources: Sequence[int] = (),
+    fee: int = 10**15, start: int = 0,
 ) -> list[SignedRecord]:
-    """`n` records of `payer`, signed in `domain`, each citing `sources`
-    with equal weights summing to 60 %."""
+    """`n` records of `payer` served by `operator`, signed in `domain`, each
+    citing `sources` with equal weights summing to 60 %."""
     weights = share_out(6_000, list(sources)) if sources else []
     return [
         InteractionRecord(
             payer=payer.address,
-            operator=operator or payer.address,
+            operator=operator,
             model=model,
             prompt_hash=keccak(b"prompt %d" % i),
             output_hash=keccak(b"output %d" % i),
@@ -260,8 +300,8 @@ def proof_of(tree, index: int) -> list[bytes]:
     return [bytes.fromhex(node[2:]) for node in tree.get_proof(index)]
 
 
-def net_records(records: Sequence[SignedRecord]) -> tuple[int, list[int], list[int]]:
-    """(total, assets, amounts) of a batch of records under the default split:
+def net_records(records: Sequence[SignedRecord]) -> tuple[int, dict[int, int]]:
+    """(total, owed per asset) of a batch of records under the default split:
     each record's assets' part goes by its weights, the model keeps the
     rest; floored per asset, the dust to the first asset."""
     total = sum(s.record.fee for s in records)
@@ -274,7 +314,7 @@ def net_records(records: Sequence[SignedRecord]) -> tuple[int, list[int], list[i
     assets = sorted(owed)
     amounts = [owed[a] // BPS**2 for a in assets]
     amounts[0] += split(total)[2] - sum(amounts)
-    return total, assets, amounts
+    return total, dict(zip(assets, amounts))
 
 
 # ----------------------------------------------------------------- gas --
@@ -304,3 +344,4 @@ def receipt_gas(contract) -> int:
     used = 21_000 + 4 * tokens + computation.get_gas_used()
     used -= min(computation.get_gas_refund(), used // 5)
     return max(used, 21_000 + 10 * tokens)
+

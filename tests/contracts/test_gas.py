@@ -14,6 +14,8 @@ from eth_tester import EthereumTester, PyEVMBackend
 from vyper.compiler.output import build_abi_output
 from web3 import EthereumTesterProvider, Web3
 
+from tantieme.ledger.records import asset_tree
+
 from .conftest import (
     MAX_UINT256,
     METADATA_URI,
@@ -108,7 +110,14 @@ def gas(token_deployer, registry_deployer, router_deployer) -> dict[str, int]:
     chain.send(router.pay(root, 10**18), buyer)
     chain.send(router.distribute(root), buyer)
     note("claim, owner already holds tokens", router.claim(root), creator)
-    note("payBatch, 10 credits", router.payBatch([root, child] * 5, [10**15] * 10), buyer)
+    tree = asset_tree({root: 10**15, child: 2 * 10**15})
+    note("fund, a pool of 2 assets", router.fund(bytes(31) + b"\x01", bytes.fromhex(tree.root[2:]), 3 * 10**15), buyer)
+    multi = tree.get_multi_proof([0, 1])
+    credit = router.credit(
+        router.poolId(buyer, bytes(31) + b"\x01").call(), [a for a, _ in multi.leaves], [m for _, m in multi.leaves],
+        [bytes.fromhex(p[2:]) for p in multi.proof], list(multi.proof_flags),
+    )
+    note("credit 2 assets, one multiproof", credit, creator)
     note("registerTermsUri, 53-byte URI", registry.registerTermsUri(ANOTHER_LICENCE), creator)
     cheap = NON_COMMERCIAL.but(royalty_bps=600)
     parents = [chain.register(creator, terms=cheap)[0] for _ in range(16)]

@@ -2,13 +2,17 @@
 
 A hypothesis `RuleBasedStateMachine` registers random graphs (roots and
 derivatives of every kind, with random terms), sells licences, pays,
-batches, distributes, claims, transfers assets, tightens consent, approves
-derivatives, lets time pass and sends stray tokens. The model predicts
+funds pools under trees of cumulative amounts (honest ones, and trees that
+over-assign, lower amounts or name unknown assets), credits by multiproof
+(twice, with bad proofs, against old roots), distributes, claims, transfers
+assets, tightens consent, approves derivatives, lets time pass and sends
+stray tokens. The model predicts
 every outcome, including the exact revert reason of a registration that
 breaks a derivative rule, and after every step we check (SPEC.md):
 
-- I1 `token.balanceOf(router) == Σ pending + Σ claimable + surplus`;
-- I2 `totalPaid == Σ pending + Σ claimable + totalClaimed`;
+- I1 `token.balanceOf(router) == Σ pending + Σ claimable + Σ unassigned + surplus`;
+- I2 `totalPaid == Σ pending + Σ claimable + totalUnassigned + totalClaimed`,
+  and no pool credits more than was paid into it;
 - I3 every asset's pending and claimable, every persona's token balance and
   licence balance equal the model's: nobody receives what is not theirs
   (after each step the entries the step may have touched, plus every
@@ -33,6 +37,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from tantieme.ledger.records import asset_tree
+
 from .conftest import (
     AGENT,
     BPS,
@@ -48,6 +54,8 @@ from .conftest import (
 
 PERSONAS = 4
 FUNDS = 10**30
+STEPS = 10_000  # at least this many steps in all (SPEC.md)
+_steps = [0]
 
 terms_strategy = st.builds(
     Terms,
@@ -90,6 +98,17 @@ class Model:
     total_paid: int = 0
     total_claimed: int = 0
     surplus: int = 0
+    pools: dict[tuple[int, int], Pool] = field(default_factory=dict)  # (funder, key) →
+
+
+@dataclass
+class Pool:
+    id: bytes
+    owed: dict[int, int] = field(default_factory=dict)  # the current root's cumulative amounts
+    tree: object = None  # the current root's tree
+    old_tree: object = None  # the one before
+    unassigned: int = 0
+    credited: dict[int, int] = field(default_factory=dict)
 
 
 class RoyaltyMachine(RuleBasedStateMachine):
@@ -127,6 +146,17 @@ class RoyaltyMachine(RuleBasedStateMachine):
 
     def expired(self, asset: Asset) -> bool:
         return asset.terms.expiration != 0 and self.now() >= asset.terms.expiration
+
+    @staticmethod
+    def key(key: int) -> bytes:
+        return key.to_bytes(32, "big")
+
+    def pool(self, funder: int, key: int) -> Pool:
+        if (funder, key) not in self.model.pools:
+            pool_id = self.router.poolId(self.people[funder], self.key(key))
+            self.model.pools[(funder, key)] = Pool(pool_id)
+        return self.model.pools[(funder, key)]
+
 
     def absolute(self, terms: Terms) -> Terms:
         return terms.but(expiration=self.now() + terms.expiration) if terms.expiration else terms
@@ -300,13 +330,70 @@ class RoyaltyMachine(RuleBasedStateMachine):
         self.router.pay(asset_id, amount, sender=self.people[payer])
         self.credit(asset_id, amount, payer)
 
-    @rule(payer=st.integers(0, PERSONAS - 1),
-          batch=st.lists(st.tuples(assets, amounts), min_size=1, max_size=8))
-    def pay_batch(self, payer, batch):
-        ids, values = [a for a, _ in batch], [x for _, x in batch]
-        self.router.payBatch(ids, values, sender=self.people[payer])
-        for asset_id, amount in batch:
-            self.credit(asset_id, amount, payer)
+    @rule(funder=st.integers(0, PERSONAS - 1), key=st.integers(0, 1),
+          owed=st.lists(st.tuples(assets, st.integers(0, 10**21)), min_size=1, max_size=6),
+          unknown=st.booleans(), paid=st.one_of(st.just(None), amounts))
+    def fund(self, funder, key, owed, unknown, paid):
+        """A new root for the pool: honest (cumulative amounts grow, paid is
+        the growth) unless `paid` is drawn (then the tree may over- or
+        under-assign, or lower amounts), with an unknown asset sometimes."""
+        pool = self.pool(funder, key)
+        cumulative = dict(pool.owed)
+        for asset_id, gain in owed:
+            cumulative[asset_id] = cumulative.get(asset_id, 0) + gain if paid is None else gain
+        if unknown:
+            cumulative[10**6 + key] = 1 + funder
+        if not any(cumulative.values()):
+            return
+        amount = paid if paid is not None else max(sum(cumulative.values()) - sum(pool.owed.values()), 1)
+        tree = asset_tree(cumulative)
+        assert self.router.fund(self.key(key), bytes.fromhex(tree.root[2:]), amount,
+                                sender=self.people[funder]) == pool.id
+        pool.old_tree, pool.tree, pool.owed = pool.tree, tree, {a: m for a, m in cumulative.items() if m}
+        pool.unassigned += amount
+        self.model.balances[funder] -= amount
+        self.model.total_paid += amount
+
+    @precondition(lambda self: any(p.tree for p in self.model.pools.values()))
+    @rule(which=st.integers(0, 7), picks=st.data(), caller=st.integers(0, PERSONAS - 1),
+          bad=st.sampled_from([None] * 6 + ["amount", "asset", "pool", "old root"]))
+    def credit_from_pool(self, which, picks, caller, bad):
+        pools = [p for p in self.model.pools.values() if p.tree]
+        pool = pools[which % len(pools)]
+        if bad == "old root" and (pool.old_tree is None or pool.old_tree.root == pool.tree.root):
+            bad = "amount"
+        tree = pool.old_tree if bad == "old root" else pool.tree
+        indices = picks.draw(st.lists(st.integers(0, len(tree) - 1), min_size=1, max_size=len(tree), unique=True))
+        multi = tree.get_multi_proof(indices)
+        ids, values = [a for a, _ in multi.leaves], [m for _, m in multi.leaves]
+        proof = [bytes.fromhex(p[2:]) for p in multi.proof]
+        args = (pool.id, ids, values, proof, list(multi.proof_flags))
+        if bad:
+            if bad == "amount":
+                values[0] += 1
+            elif bad == "asset":
+                ids[0] += 1
+            elif bad == "pool":  # never funded
+                args = (self.router.poolId(self.people[caller], b"\x09" * 32), *args[1:])
+            with boa.reverts("router: invalid proof"):
+                self.router.credit(*args, sender=self.people[caller])
+            return
+        gains = {a: m - pool.credited.get(a, 0) for a, m in zip(ids, values) if m > pool.credited.get(a, 0)}
+        total = sum(gains.values())
+        if any(a not in self.model.assets for a in gains):
+            with boa.reverts("router: unknown asset"):
+                self.router.credit(*args, sender=self.people[caller])
+            return
+        if total > pool.unassigned:
+            with boa.reverts("router: credits exceed the pool"):
+                self.router.credit(*args, sender=self.people[caller])
+            return
+        assert self.router.credit(*args, sender=self.people[caller]) == total
+        for asset_id, gain in gains.items():
+            pool.credited[asset_id] = pool.credited.get(asset_id, 0) + gain
+            self.model.assets[asset_id].pending += gain
+            self.dirty_assets.add(asset_id)
+        pool.unassigned -= total
 
     @rule(caller=st.integers(0, PERSONAS - 1), asset_id=assets)
     def distribute(self, caller, asset_id):
@@ -375,9 +462,15 @@ class RoyaltyMachine(RuleBasedStateMachine):
 
     @invariant()
     def conservation(self):
+        _steps[0] += 1
         assets = self.model.assets.values()
-        owed = sum(a.pending + a.claimable for a in assets)
+        unassigned = sum(p.unassigned for p in self.model.pools.values())
+        owed = sum(a.pending + a.claimable for a in assets) + unassigned
         assert self.token.balanceOf(self.router.address) == owed + self.model.surplus  # I1
+        assert self.router.totalUnassigned() == unassigned
+        for pool in self.model.pools.values():
+            assert self.router.pools(pool.id)[1] == pool.unassigned
+            assert pool.unassigned >= 0
         assert self.router.totalPaid() == self.model.total_paid  # I2 (with the next line)
         assert self.router.totalClaimed() == self.model.total_claimed
         assert self.model.total_paid == owed + self.model.total_claimed
@@ -403,9 +496,10 @@ def test_royalty_invariants(system, deployer, creator, operator, asker, stranger
     run_state_machine_as_test(
         lambda: RoyaltyMachine(system, [creator, operator, asker, stranger], deployer),
         settings=settings(
-            max_examples=25,
-            stateful_step_count=60,
+            max_examples=125,
+            stateful_step_count=100,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
+    assert _steps[0] >= STEPS, f"only {_steps[0]:,} steps"

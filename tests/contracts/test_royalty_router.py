@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import boa
 import pytest
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tantieme.ledger.merkle import standard_leaf_hash
+from tantieme.ledger.records import ASSET_LEAF_ENCODING, asset_tree
 
 from .conftest import (
     BPS,
     FUZZ,
-    MAX_UINT256,
     NON_COMMERCIAL,
     ONE_TOKEN,
     OPEN,
@@ -22,7 +26,7 @@ from .conftest import (
 
 def conserved(token, router, *assets: int, surplus: int = 0) -> None:
     """The router's two accounting identities over `assets` (all assets)."""
-    owed = sum(router.pending(a) + router.claimable(a) for a in assets)
+    owed = sum(router.pending(a) + router.claimable(a) for a in assets) + router.totalUnassigned()
     assert token.balanceOf(router.address) == owed + surplus
     assert router.surplus() == surplus
     assert router.totalPaid() == owed + router.totalClaimed()
@@ -124,54 +128,211 @@ def test_pay_from__not_registry__reverts(make_asset, router, paying):
         router.payFrom(paying, asset, 1, sender=paying)
 
 
-# ---------------------------------------------------------------- payBatch --
+# ------------------------------------------------------------ fund, credit --
 
 
-def test_pay_batch(make_asset, router, token, paying):
-    first, second = make_asset(), make_asset()
-    router.payBatch([first, second, first], [1, 2, 3], sender=paying)
-    logs = router.get_logs()
-
-    assert [type(log).__name__ for log in logs].count("Paid") == 3
-    assert [log for log in logs if type(log).__name__ == "Transfer"][0].value == 6  # one transfer
-    assert (router.pending(first), router.pending(second)) == (4, 2)
-    assert router.totalPaid() == 6
-    conserved(token, router, first, second)
+def pool_tree(owed: dict[int, int]):
+    """A pool's tree of cumulative amounts (asset → wei)."""
+    return asset_tree(owed)
 
 
-def test_pay_batch__length_mismatch__reverts(make_asset, router, paying):
-    asset = make_asset()
-    with boa.reverts("router: length mismatch"):
-        router.payBatch([asset], [1, 2], sender=paying)
+def multiproof(tree, indices=None) -> tuple:
+    """`credit`'s (assets, amounts, proof, flags) for the tree's leaves
+    `indices` (default: all) in one multiproof."""
+    multi = tree.get_multi_proof(list(range(len(tree)) if indices is None else indices))
+    return (
+        [a for a, _ in multi.leaves],
+        [m for _, m in multi.leaves],
+        [bytes.fromhex(p[2:]) for p in multi.proof],
+        list(multi.proof_flags),
+    )
 
 
-def test_pay_batch__empty__reverts(router, paying):
-    with boa.reverts("router: empty batch"):
-        router.payBatch([], [], sender=paying)
+KEY = b"\x07" * 32
 
 
-def test_pay_batch__zero_amount__reverts(make_asset, router, paying):
-    asset = make_asset()
-    with boa.reverts("router: zero amount"):
-        router.payBatch([asset, asset], [1, 0], sender=paying)
+@pytest.fixture
+def funded(make_asset, router, paying):
+    """`paying`'s pool KEY funded with 1,000 wei under a tree owing three
+    assets 600, 300 and 100: (pool id, tree, assets)."""
+    assets = [make_asset() for _ in range(3)]
+    tree = pool_tree(dict(zip(assets, (600, 300, 100))))
+    pool = router.fund(KEY, bytes.fromhex(tree.root[2:]), 1_000, sender=paying)
+    return pool, tree, assets
 
 
-def test_pay_batch__unknown_asset__reverts(make_asset, router, paying):
-    asset = make_asset()
-    with boa.reverts("router: unknown asset"):
-        router.payBatch([asset, asset + 1], [1, 1], sender=paying)
+def test_fund(funded, router, token, paying):
+    pool, tree, assets = funded
+    [log] = events(router, "PoolFunded")
+    assert (log.pool_id, log.funder, log.key, "0x" + log.root.hex(), log.amount) == (pool, paying, KEY, tree.root, 1_000)
+    assert pool == router.poolId(paying, KEY) == keccak(abi_encode(["address", "bytes32"], [paying, KEY]))
+    assert router.pools(pool) == (bytes.fromhex(tree.root[2:]), 1_000)
+    assert router.totalUnassigned() == router.totalPaid() == token.balanceOf(router.address) == 1_000
+    assert [router.pending(a) for a in assets] == [0, 0, 0]  # O(1): nobody is credited yet
+    conserved(token, router, *assets)
 
 
-def test_pay_batch__sum_overflow__reverts(make_asset, router, paying):
-    asset = make_asset()
+def test_fund__pools_are_per_funder_and_key(funded, router, fund, stranger, creator):
+    pool, tree, _ = funded
+    fund(creator)
+    other = router.fund(KEY, keccak(b"other root"), 5, sender=creator)
+    again = router.fund(b"\x08" * 32, keccak(b"other root"), 5, sender=stranger)
+    assert len({pool, other, again}) == 3
+    assert router.pools(pool) == (bytes.fromhex(tree.root[2:]), 1_000)
+
+
+@pytest.mark.parametrize(
+    "root, amount, reason", [(bytes(32), 1, "router: empty root"), (b"\x01" * 32, 0, "router: zero amount")]
+)
+def test_fund__refused(router, paying, root, amount, reason):
+    with boa.reverts(reason):
+        router.fund(KEY, root, amount, sender=paying)
+
+
+def test_credit(funded, router, token, creator):
+    """Anyone credits: each asset's amount moves from the pool to its pending."""
+    pool, tree, assets = funded
+    assert router.credit(pool, *multiproof(tree), sender=creator) == 1_000
+    logs = [log for log in router.get_logs() if type(log).__name__ == "Credited"]
+    assert sorted((log.pool_id, log.asset_id, log.amount) for log in logs) == sorted(
+        (pool, a, m) for a, m in zip(assets, (600, 300, 100))
+    )
+    assert [router.pending(a) for a in assets] == [600, 300, 100]
+    assert [router.credited(pool, a) for a in assets] == [600, 300, 100]
+    assert router.pools(pool)[1] == router.totalUnassigned() == 0
+    conserved(token, router, *assets)
+
+
+def test_credit__one_asset_by_its_plain_proof(funded, router):
+    pool, tree, assets = funded
+    i = next(i for i, (a, _) in tree.entries() if a == assets[1])
+    proof = [bytes.fromhex(p[2:]) for p in tree.get_proof(i)]
+    assert router.credit(pool, [assets[1]], [300], proof, [False] * len(proof)) == 300
+    assert router.pools(pool)[1] == 700
+
+
+def test_credit__twice__credits_nothing_more(funded, router):
+    pool, tree, assets = funded
+    router.credit(pool, *multiproof(tree))
+    assert router.credit(pool, *multiproof(tree)) == 0
+    assert [router.pending(a) for a in assets] == [600, 300, 100]
+
+
+def test_credit__cumulative__the_increase_since_the_last_credit(funded, router, paying):
+    """One credit covers any number of fundings: the tree holds cumulative amounts."""
+    pool, tree, assets = funded
+    router.credit(pool, *multiproof(tree, [0]))  # one asset now
+    credited = dict(tree.at(0) for _ in [0])
+    later = pool_tree(dict(zip(assets, (650, 400, 150))))
+    router.fund(KEY, bytes.fromhex(later.root[2:]), 200, sender=paying)
+    router.fund(KEY, bytes.fromhex(later.root[2:]), 1, sender=paying)  # a fee rounding wei, same tree
+    assert router.credit(pool, *multiproof(later)) == 1_200 - sum(credited.values())
+    assert [router.pending(a) for a in assets] == [650, 400, 150]
+    assert router.pools(pool)[1] == 1
+
+
+def test_credit__an_old_root__reverts(funded, router, paying):
+    pool, tree, assets = funded
+    later = pool_tree(dict(zip(assets, (650, 400, 150))))
+    router.fund(KEY, bytes.fromhex(later.root[2:]), 200, sender=paying)
+    with boa.reverts("router: invalid proof"):
+        router.credit(pool, *multiproof(tree))
+
+
+@pytest.mark.parametrize("tamper", ["amount", "asset", "proof", "pool"])
+def test_credit__bad_proof__reverts(funded, router, paying, tamper):
+    pool, tree, _ = funded
+    assets, amounts, proof, flags = multiproof(tree, [0, 1])
+    if tamper == "amount":
+        amounts[0] += 1
+    elif tamper == "asset":
+        assets[0] += 1
+    elif tamper == "proof":
+        proof[0] = keccak(proof[0])
+    else:
+        pool = router.poolId(paying, b"\x08" * 32)
+    with boa.reverts("router: invalid proof"):
+        router.credit(pool, assets, amounts, proof, flags)
+
+
+def test_credit__a_tree_that_over_assigns__credits_at_most_the_pool(make_asset, router, token, paying):
+    """Attack trace: a funder pays 1,000 wei under a tree owing 1,500. Credits
+    stop at what was paid in; no tree, however built, takes more."""
+    assets = [make_asset() for _ in range(3)]
+    tree = pool_tree(dict(zip(assets, (900, 500, 100))))
+    pool = router.fund(KEY, bytes.fromhex(tree.root[2:]), 1_000, sender=paying)
+    position = {a: i for i, (a, _) in tree.entries()}
+    assert router.credit(pool, *multiproof(tree, [position[assets[0]]])) == 900
+    with boa.reverts("router: credits exceed the pool"):
+        router.credit(pool, *multiproof(tree, [position[assets[1]]]))
+    assert router.credit(pool, *multiproof(tree, [position[assets[2]]])) == 100
+    assert router.pools(pool)[1] == 0
+    conserved(token, router, *assets)
+
+
+def test_credit__flags_that_do_not_fit__revert(funded, router):
+    pool, tree, assets = funded
+    args = multiproof(tree, [0, 1])
+    args[3][0] = not args[3][0]
     with boa.reverts():
-        router.payBatch([asset, asset], [MAX_UINT256, 1], sender=paying)
+        router.credit(pool, *args)
+    assert router.pools(pool)[1] == 1_000
 
 
-def test_pay_batch__too_long__reverts(make_asset, router, paying):
+def test_credit__an_unknown_asset__reverts(make_asset, router, paying):
     asset = make_asset()
-    with boa.reverts(compiler="DynArray[uint256, 256] bounds check"):
-        router.payBatch([asset] * 257, [1] * 257, sender=paying)
+    tree = pool_tree({asset: 10, asset + 1: 10})
+    pool = router.fund(KEY, bytes.fromhex(tree.root[2:]), 20, sender=paying)
+    with boa.reverts("router: unknown asset"):
+        router.credit(pool, *multiproof(tree))
+    assert router.pools(pool)[1] == 20  # unassigned, accounted for
+
+
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (([1], [], [], []), "router: length mismatch"),
+        (([], [], [b"\x01" * 32], []), "router: nothing to credit"),
+    ],
+)
+def test_credit__malformed__reverts(funded, router, args, reason):
+    pool, _, _ = funded
+    with boa.reverts(reason):
+        router.credit(pool, *args)
+
+
+def test_credit__never_funded_pool__reverts(make_asset, router):
+    asset = make_asset()
+    tree = pool_tree({asset: 1})
+    with boa.reverts("router: invalid proof"):
+        router.credit(keccak(b"no pool"), *multiproof(tree))
+
+
+def test_credit_leaf__matches_python(router):
+    for asset, amount in ((1, 2), (2**256 - 1, 0), (77, 10**30)):
+        assert "0x" + router.creditLeaf(asset, amount).hex() == standard_leaf_hash(ASSET_LEAF_ENCODING, (asset, amount))
+
+
+@given(amounts=st.lists(st.integers(1, 10**24), min_size=1, max_size=12), paid=st.integers(0, 2 * 10**24))
+@FUZZ
+def test_credit__conserves_every_wei(make_asset, router, token, paying, stranger, amounts, paid):
+    with fresh_state():
+        assets = [make_asset() for _ in amounts]
+        tree = pool_tree(dict(zip(assets, amounts)))
+        paid = max(paid, 1)
+        pool = router.fund(KEY, bytes.fromhex(tree.root[2:]), paid, sender=paying)
+        credited = 0
+        for i in range(len(tree)):
+            asset, amount = tree.at(i)
+            if credited + amount > paid:
+                with boa.reverts("router: credits exceed the pool"):
+                    router.credit(pool, *multiproof(tree, [i]), sender=stranger)
+                continue
+            router.credit(pool, *multiproof(tree, [i]), sender=stranger)
+            credited += amount
+        assert router.pools(pool)[1] == router.totalUnassigned() == paid - credited
+        assert sum(router.pending(a) for a in assets) == credited
+        assert token.balanceOf(router.address) == sum(router.pending(a) for a in assets) + router.pools(pool)[1]
 
 
 # -------------------------------------------------------------- distribute --
@@ -367,17 +528,3 @@ def test_distribute__fuzz_exact_split(make_asset, router, token, paying, asker, 
         assert [router.pending(p) for p in parents] == owed
         assert router.claimable(leaf) == amount - sum(owed)
         conserved(token, router, leaf, *parents)
-
-
-@FUZZ
-@given(amounts=st.lists(st.integers(1, 10**24), min_size=1, max_size=40), picks=st.data())
-def test_pay_batch__fuzz_equals_single_pays(make_asset, router, token, paying, amounts, picks):
-    """A batch credits exactly what the same single payments would."""
-    with fresh_state():
-        assets = [make_asset() for _ in range(3)]
-        targets = [picks.draw(st.sampled_from(assets)) for _ in amounts]
-        router.payBatch(targets, amounts, sender=paying)
-        for asset in assets:
-            assert router.pending(asset) == sum(a for t, a in zip(targets, amounts) if t == asset)
-        assert router.totalPaid() == sum(amounts)
-        conserved(token, router, *assets)

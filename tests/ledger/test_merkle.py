@@ -39,6 +39,7 @@ DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parents[2]
 OZ_SCRIPT = DATA / "oz_merkle.cjs"
 RECORD_LEAF = ["bytes32", "address", "uint256", "uint256"]
+ASSET_LEAF = ["uint256", "uint256"]
 MIXED = ["address", "uint256", "string", "bool", "bytes", "uint16[]", "int64", "bytes4"]
 
 FIXTURE = json.loads((DATA / "oz_standard_tree.json").read_text())
@@ -443,6 +444,11 @@ def random_record_leaf(rnd: random.Random) -> tuple:
     )
 
 
+def random_asset_leaf(rnd: random.Random) -> tuple:
+    """An asset tree's leaf: (asset id, cumulative amount)."""
+    return (rnd.randrange(1, 2**53), rnd.randrange(10**27))
+
+
 def random_mixed(rnd: random.Random) -> tuple:
     return (
         to_checksum_address(rnd.randbytes(20)),
@@ -464,7 +470,9 @@ def test_openzeppelin_library__agrees_on_random_trees(tmp_path):
     for seed in range(3):
         rnd = random.Random(seed)
         for size in (1, 2, 3, 5, 8, 13, 100):
-            for encoding, make in ((RECORD_LEAF, random_record_leaf), (MIXED, random_mixed)):
+            for encoding, make in (
+                (RECORD_LEAF, random_record_leaf), (ASSET_LEAF, random_asset_leaf), (MIXED, random_mixed)
+            ):
                 sort_leaves = size != 5 or encoding is RECORD_LEAF  # one unsorted case
                 values = [make(rnd) for _ in range(size)]
                 tree = StandardMerkleTree.of(values, encoding, sort_leaves=sort_leaves)

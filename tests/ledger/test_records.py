@@ -3,12 +3,15 @@
 Every hash is checked three ways: the module's own encoder, eth-account's
 `encode_typed_data` fed a types dict written out by hand from the spec, and a
 hand-rolled `keccak(0x1901 ‖ domainSeparator ‖ hashStruct)` built on eth_abi.
-`data/eip712_vectors.json` pins the values (for the Vyper contract's tests).
+`data/eip712_vectors.json` pins the values (for the Vyper contract's tests), and
+ethers and OpenZeppelin's Merkle tree recompute them (`data/eip712_ethers.cjs`).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,8 +24,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tantieme.errors import LedgerError
-from tantieme.ledger.merkle import StandardMerkleTree
+from tantieme.ledger.merkle import StandardMerkleTree, standard_leaf_hash
+from tantieme.ledger.netting import net
 from tantieme.ledger.records import (
+    ASSET_LEAF_ENCODING,
     BATCH_TYPE,
     BATCH_TYPEHASH,
     DOMAIN_TYPEHASH,
@@ -34,6 +39,7 @@ from tantieme.ledger.records import (
     InteractionRecord,
     SignedBatch,
     SignedRecord,
+    asset_tree,
     batch_digest,
     record_leaf_hash,
     record_tree,
@@ -47,6 +53,7 @@ PAYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 KEYS = [PAYER_KEY, OTHER_KEY] + [keccak(bytes([i])).hex() for i in range(3)]
 OPERATOR = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+COMMONS = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"  # anvil's account #2
 LEDGER = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 OTHER_LEDGER = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 
@@ -91,8 +98,10 @@ def make_batch(**overrides) -> Batch:
         count=2,
         batch_nonce=0,
         operator=OPERATOR,
-        assets=(3, 7, 11),
-        amounts=(300, 120, 80),
+        commons=COMMONS,
+        commons_bps=1_000,
+        operator_bps=500,
+        assets_root=keccak(b"assets root"),
         total=600,
         deadline=1_767_229_200,
     )
@@ -121,8 +130,10 @@ BATCH_FIELDS = [
     ("count", "uint256"),
     ("batchNonce", "uint256"),
     ("operator", "address"),
-    ("assets", "uint256[]"),
-    ("amounts", "uint256[]"),
+    ("commons", "address"),
+    ("commonsBps", "uint16"),
+    ("operatorBps", "uint16"),
+    ("assetsRoot", "bytes32"),
     ("total", "uint256"),
     ("deadline", "uint64"),
 ]
@@ -207,16 +218,17 @@ def records(draw, payer_address=None):
 
 @st.composite
 def batches(draw):
-    n = draw(st.integers(0, 6))
-    amounts = draw(st.lists(st.integers(0, 2**200), min_size=n, max_size=n))
+    commons_bps = draw(st.integers(0, 10_000))
     return Batch(
         root=draw(hash32),
         count=draw(st.integers(1, 2**256 - 1)),
         batch_nonce=draw(uint256),
         operator=draw(st.binary(min_size=20, max_size=20).filter(any)),
-        assets=draw(st.lists(uint256, min_size=n, max_size=n, unique=True)),
-        amounts=amounts,
-        total=sum(amounts) + draw(st.integers(0, 2**200)),
+        commons=draw(st.binary(min_size=20, max_size=20).filter(any)),
+        commons_bps=commons_bps,
+        operator_bps=draw(st.integers(0, 10_000 - commons_bps)),
+        assets_root=draw(hash32),
+        total=draw(st.integers(1, 2**256 - 1)),
         deadline=draw(st.integers(0, 2**64 - 1)),
     )
 
@@ -242,8 +254,8 @@ def test_type_strings__are_the_spec_exactly():
         BATCH_TYPE
         == hand_type_string("Batch", BATCH_FIELDS)
         == (
-            "Batch(bytes32 root,uint256 count,uint256 batchNonce,address operator,"
-            "uint256[] assets,uint256[] amounts,uint256 total,uint64 deadline)"
+            "Batch(bytes32 root,uint256 count,uint256 batchNonce,address operator,address commons,"
+            "uint16 commonsBps,uint16 operatorBps,bytes32 assetsRoot,uint256 total,uint64 deadline)"
         )
     )
 
@@ -258,7 +270,7 @@ def test_typehashes__are_pinned():
         == "75cb0513988be613703ef5dbd0193eba8f17a150c2b3e800ce5232ddd05f25c7"
     )
     assert (
-        BATCH_TYPEHASH.hex() == "623e5a802818c770cebf973b3f1f7a65d54256ac19d76ea9ec7af7a77be07b01"
+        BATCH_TYPEHASH.hex() == "b06a003feccd155347aada72e9c352ed1ce35038ae3392828511b6733f2bd464"
     )
 
 
@@ -566,9 +578,11 @@ def test_record__addresses_any_case__are_checksummed():
     "overrides, message",
     [
         (dict(count=0), "at least one record"),
-        (dict(assets=(1, 2)), "assets and amounts must pair up"),
-        (dict(assets=(3, 3, 11)), "an asset is listed twice"),
-        (dict(total=499), r"the amounts \(500 wei\) exceed the batch total \(499 wei\)"),
+        (dict(total=0), "its total must be at least 1 wei"),
+        (dict(commons_bps=9_501), "the split exceeds 10,000 basis points"),
+        (dict(operator_bps=2**16), "operator share must fit in uint16"),
+        (dict(commons="0x" + "00" * 20), "commons pool must not be the zero address"),
+        (dict(assets_root=b"short"), "assets root must be 32 bytes"),
         (dict(deadline=2**64), "deadline must fit in uint64"),
         (dict(root=b"short"), "batch root must be 32 bytes"),
         (dict(batch_nonce=-1), "batch nonce must fit in uint256"),
@@ -595,12 +609,14 @@ def vectors() -> dict:
     domain = Domain(chain_id=31337, verifying_contract=LEDGER)
     record = make_record()
     signed = record.sign(PAYER_KEY, domain)
-    # the fee netted per asset: model 3 gets 35 %, sources 7 and 11 40 % and 25 %
-    amounts = (177_800 * 10**9, 203_200 * 10**9, 127_000 * 10**9)
+    # the assets' 85 % netted per asset: model 3 keeps 35 %, sources 7 and 11 get 40 % and 25 %
+    owed = net([record], 1_000, 500).owed()
+    assets = asset_tree(owed)
     batch = make_batch(
-        root=record_tree([signed]).root, count=1, amounts=amounts, total=508 * 10**12
+        root=record_tree([signed]).root, count=1, assets_root=assets.root, total=record.fee
     )
     signed_batch = batch.sign(PAYER_KEY, domain)
+    multi = assets.get_multi_proof(list(range(len(assets))))
     return {
         "comment": "EIP-712 vectors for tantieme.ledger.records; signer: anvil dev key #0",
         "signer": Account.from_key(PAYER_KEY).address,
@@ -627,7 +643,50 @@ def vectors() -> dict:
             "digest": "0x" + signed_batch.digest.hex(),
             "signature": "0x" + signed_batch.signature.hex(),
         },
+        "assets": {
+            "leafEncoding": list(ASSET_LEAF_ENCODING),
+            "leaves": [[str(a), str(m)] for a, m in sorted(owed.items())],
+            "leafHashes": [standard_leaf_hash(ASSET_LEAF_ENCODING, (a, m)) for a, m in sorted(owed.items())],
+            "root": assets.root,
+            "multiproof": {
+                "leaves": [[str(a), str(m)] for a, m in multi.leaves],
+                "proof": list(multi.proof),
+                "proofFlags": list(multi.proof_flags),
+            },
+        },
     }
+
+
+def _ethers_available() -> bool:
+    node = shutil.which("node")
+    return node is not None and subprocess.run(
+        [node, "-e", "require.resolve('ethers'); require.resolve('@openzeppelin/merkle-tree')"],
+        cwd=DATA, capture_output=True,
+    ).returncode == 0
+
+
+@pytest.mark.skipif(not _ethers_available(), reason="node + ethers not installed (npm ci)")
+def test_vectors__agree_with_ethers_and_openzeppelin():
+    """An independent implementation (ethers' EIP-712 encoder and wallet,
+    OpenZeppelin's Merkle tree) recomputes every pinned value."""
+    pinned = json.loads((DATA / "eip712_vectors.json").read_text())
+    run = subprocess.run(
+        [shutil.which("node"), str(DATA / "eip712_ethers.cjs"), str(DATA / "eip712_vectors.json")],
+        cwd=DATA, capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    ethers = json.loads(run.stdout)
+    assert ethers["signer"] == pinned["signer"]
+    assert ethers["domainSeparator"] == pinned["domainSeparator"]
+    for name in ("interaction", "batch"):
+        for key in ("typehash", "structHash", "digest", "signature"):
+            assert ethers[name][key] == pinned[name][key], (name, key)
+    assert ethers["interaction"]["leafHash"] == pinned["interaction"]["leafHash"]
+    assets = pinned["assets"]
+    assert ethers["assets"]["root"] == assets["root"] == pinned["batch"]["batch"]["assetsRoot"]
+    assert ethers["assets"]["leafHashes"] == assets["leafHashes"]
+    assert ethers["assets"]["multiproofVerifies"]
+    assert ethers["assets"]["multiproof"] == assets["multiproof"]
 
 
 def test_vectors__are_reproduced_and_agree_with_eth_account():

@@ -11,6 +11,7 @@ import textwrap
 import pytest
 
 from tantieme.assets import registry
+from tantieme.assets.royalties import credit, uncredited
 from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
 from tantieme.errors import LedgerError
@@ -57,9 +58,64 @@ def test_settle__batch_pays_each_recipient_once_and_conserves_tokens(node, marke
     assert node.balance(PAYER.address) == payer_before - expected.total
     assert node.balance(node.deployment.commons) - commons_before == expected.split.commons
     assert node.balance(node.address) - operator_before == expected.split.operator
+    assert done.owed == expected.owed()
+    # The assets' part waits in the payer's pool until the assets credit it by proof.
+    pool = node.ledger.functions.assetPool(PAYER.address, node.address).call()
+    assert node.router.functions.pools(pool).call()[1] == expected.split.assets
+    assert _pending(node, [*works, model]) == pending_before
+    assert uncredited(node) == expected.owed()
+    assert credit(node, [*works, model]) == expected.split.assets
     after = _pending(node, [*works, model])
     assert {a: after[a] - pending_before[a] for a in after} == {a: expected.owed().get(a, 0) for a in after}
+    assert node.router.functions.pools(pool).call()[1] == 0
+    assert uncredited(node) == {}
     assert settlement.settle(node, {PAYER.address: PAYER}) == []
+
+
+def test_settle__many_batches__one_credit_each_asset(node, market):
+    """The pool's tree holds cumulative amounts: one proof per asset covers every batch."""
+    works, model = market
+    owed: dict[int, int] = {}
+    for i in range(3):
+        _record(node, market, fee=10**15 + i, i=i)
+        (done,) = settlement.settle(node, {PAYER.address: PAYER})
+        for asset, amount in done.owed.items():
+            owed[asset] = owed.get(asset, 0) + amount
+    before = _pending(node, [*works, model])
+    assert credit(node, [works[0]]) == owed[works[0]]
+    assert credit(node, [*works, model]) == sum(owed.values()) - owed[works[0]]
+    after = _pending(node, [*works, model])
+    assert {a: after[a] - before[a] for a in after} == owed
+
+
+def test_settle__split_changed_after_signing__signs_again_under_the_new_split(node, market):
+    """A journaled batch signed under the old split is signed again by its payer
+    under the current one (same records, root and nonce), and pays that."""
+    works, model = market
+    rows = [_record(node, market, fee=10**15 + i, i=i) for i in range(2)]
+    book = settlement.journal()
+    records = book.pending(PAYER.address, node.conn.chain_id, node.deployment.ledger, 100)
+    row = settlement._sign_batch(node, PAYER, records, book)
+    node.conn.transact(node.ledger.functions.setSplit(2_000, 300), gas=100_000)
+    commons_before = node.balance(node.deployment.commons)
+
+    (done,) = settlement.settle(node, {PAYER.address: PAYER})
+
+    expected = net([r.signed.record for r in rows], 2_000, 300)
+    signed = book.batch(row.id).signed.batch
+    assert (signed.commons_bps, signed.operator_bps, signed.root.hex()) == (2_000, 300, row.signed.batch.root.hex())
+    assert done.owed == expected.owed()
+    assert node.balance(node.deployment.commons) - commons_before == expected.split.commons
+
+
+def test_finish__split_changed_and_no_payer_key__clear_error(node, market):
+    _record(node, market, fee=10**15)
+    book = settlement.journal()
+    records = book.pending(PAYER.address, node.conn.chain_id, node.deployment.ledger, 100)
+    row = settlement._sign_batch(node, PAYER, records, book)
+    node.conn.transact(node.ledger.functions.setSplit(2_000, 300), gas=100_000)
+    with pytest.raises(LedgerError, match="split changed since batch .* only its payer"):
+        settlement.finish(node, row, {}, book)
 
 
 def test_finish__already_anchored_batch__marks_settled_without_paying_again(node, market):
@@ -146,6 +202,8 @@ def test_settle__killed_mid_settlement__restart_completes_once(tmp_path, where):
         assert node.balance(PAYER.address) == before - 3 * 10**15
         assert node.ledger.functions.batchCount().call() == 1
         assert settlement.settle(node, {PAYER.address: PAYER}) == []
+        assert credit(node, [*market[0], market[1]]) == done.total - done.commons - done.operator
+        assert sum(node.router.functions.pending(a).call() for a in [*market[0], market[1]]) == sum(done.owed.values())
     assert all(r.batch_id == done.batch for r in book.records())
 
 

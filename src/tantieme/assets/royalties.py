@@ -1,10 +1,15 @@
 """Paying assets, selling licences, and collecting royalties upstream.
 
-Payments land as an asset's *pending* revenue in O(1) gas. Distribution is
-permissionless: it moves pending revenue to the parents by their royalty share
-and leaves the rest *claimable* by the owner. To collect everything an asset is
-owed, its descendants are distributed first, children before parents (a child's
-id is always greater than its parents', so descending ids is such an order).
+Payments land as an asset's *pending* revenue in O(1) gas. Settled answers pay
+the assets' part into the payer's pool at the router, under the root of a tree
+of each asset's cumulative amount: anyone *credits* an asset from the journal's
+trees (one multiproof for many assets, and one credit for any number of
+batches), which moves what it gained since its last credit to its pending
+revenue. Distribution is permissionless: it moves pending revenue to the
+parents by their royalty share and leaves the rest *claimable* by the owner.
+To collect everything an asset is owed, its descendants are credited and
+distributed first, children before parents (a child's id is always greater
+than its parents', so descending ids is such an order).
 """
 
 from __future__ import annotations
@@ -14,9 +19,15 @@ from decimal import Decimal, InvalidOperation
 
 from tantieme.assets.registry import Asset, all_assets, get
 from tantieme.errors import AssetError
+from tantieme.ledger.journal import BatchRow, Journal
+from tantieme.ledger.merkle import MultiProof, StandardMerkleTree
 from tantieme.node import TOKEN_DECIMALS, Node
 
 MAX_MANY = 64
+MAX_CREDIT_LEAVES = 128  # RoyaltyRouter.MAX_CREDITS
+MAX_CREDIT_NODES = 256  # leaves + proof nodes of one multiproof (at most 255 flags)
+_CREDIT_BASE_GAS = 100_000
+_PER_CREDIT_GAS = 60_000
 _PAY_GAS = 200_000
 _LICENSE_GAS = 400_000
 _PER_DISTRIBUTE_GAS = 120_000
@@ -81,13 +92,105 @@ def mint_license(node: Node, asset_id: int, amount: int = 1, receiver: str | Non
 
 @dataclass(frozen=True)
 class Royalty:
-    """An asset's revenue: `claimable` now, and `collectable` once everything below it is distributed."""
+    """An asset's revenue: `uncredited` in payers' pools, `pending`, `claimable` now, and
+    `collectable` once it and everything below it is credited and distributed."""
 
     asset: int
     title: str | None
+    uncredited: int
     pending: int
     claimable: int
     collectable: int
+
+
+def _journal() -> Journal:
+    from tantieme.ledger.settlement import journal
+
+    return journal()
+
+
+def _pools(node: Node, book: Journal) -> list[tuple[BatchRow, bytes]]:
+    """Each settled (payer, operator) pool of this ledger in the journal: its latest batch
+    and its id at the router."""
+    ledger = node.ledger.functions
+    return [
+        (row, ledger.assetPool(row.payer, row.operator).call())
+        for row in book.settled_pools(node.conn.chain_id, node.deployment.ledger)
+        if row.cumulative
+    ]
+
+
+def uncredited(node: Node, book: Journal | None = None) -> dict[int, int]:
+    """What each asset can still credit from the journal's pools, in token wei."""
+    book = book or _journal()
+    router = node.router.functions
+    owed: dict[int, int] = {}
+    for row, pool_id in _pools(node, book):
+        for asset, amount in row.cumulative.items():
+            gain = amount - router.credited(pool_id, asset).call()
+            if gain > 0:
+                owed[asset] = owed.get(asset, 0) + gain
+    return owed
+
+
+def credit_proofs(tree: StandardMerkleTree, indices: list[int]) -> list[MultiProof]:
+    """Multiproofs for the tree's leaves `indices`, each small enough for one `credit`.
+
+    Leaves next to each other in the tree share most of their proof, so they are
+    taken in tree order and cut into runs of at most `MAX_CREDIT_LEAVES` whose
+    leaves and proof together stay within `MAX_CREDIT_NODES`.
+    """
+    order = sorted(indices, key=tree.tree_index)
+    proofs: list[MultiProof] = []
+    start, size = 0, MAX_CREDIT_LEAVES
+    while start < len(order):
+        multi = tree.get_multi_proof(order[start : start + size])
+        if len(multi.leaves) + len(multi.proof) > MAX_CREDIT_NODES:
+            size //= 2
+            continue
+        proofs.append(multi)
+        start += len(multi.leaves)
+        size = MAX_CREDIT_LEAVES
+    return proofs
+
+
+def credit(
+    node: Node, asset_ids: list[int], book: Journal | None = None, payers: set[str] | None = None
+) -> int:
+    """Credit `asset_ids` from every payer pool in the journal (or `payers`' only), by proof:
+    each gets what its cumulative amount gained since its last credit. Permissionless (any
+    account may credit any asset). Returns the amount credited, in token wei."""
+    book = book or _journal()
+    router = node.router.functions
+    wanted = set(asset_ids)
+    total = 0
+    for row, pool_id in _pools(node, book):
+        if payers is not None and row.payer not in payers:
+            continue
+        tree = row.asset_tree()
+        root, _ = router.pools(pool_id).call()
+        if "0x" + bytes(root).hex() != tree.root:
+            raise AssetError(
+                f"the router's pool of payer {row.payer} holds another root than this node's batch "
+                f"{row.id}: run `tantieme settle` to finish it, then claim again"
+            )
+        gains = {
+            i: amount - router.credited(pool_id, asset).call()
+            for i, (asset, amount) in tree.entries()
+            if asset in wanted
+        }
+        indices = [i for i, gain in gains.items() if gain > 0]
+        total += sum(gains[i] for i in indices)
+        for multi in credit_proofs(tree, indices):
+            call = router.credit(
+                pool_id,
+                [asset for asset, _ in multi.leaves],
+                [amount for _, amount in multi.leaves],
+                [bytes.fromhex(p[2:]) for p in multi.proof],
+                list(multi.proof_flags),
+            )
+            node.conn.transact(call, gas=_CREDIT_BASE_GAS + _PER_CREDIT_GAS * len(multi.leaves))
+    return total
 
 
 def simulate(
@@ -135,6 +238,16 @@ def descendants(children: dict[int, list[int]], asset_id: int) -> list[int]:
     return sorted(found)
 
 
+def upstream_of(assets: list[Asset], asset_ids: list[int]) -> set[int]:
+    """`asset_ids` and every asset that derives from them: what pays them."""
+    children = children_map(assets)
+    targets: set[int] = set()
+    for asset_id in asset_ids:
+        targets.add(asset_id)
+        targets.update(descendants(children, asset_id))
+    return targets
+
+
 def distribute_upstream(node: Node, asset_ids: list[int]) -> int:
     """Distribute the pending revenue of `asset_ids` and everything below them.
 
@@ -142,11 +255,7 @@ def distribute_upstream(node: Node, asset_ids: list[int]) -> int:
     assets distributed.
     """
     assets = all_assets(node)
-    children = children_map(assets)
-    targets: set[int] = set()
-    for asset_id in asset_ids:
-        targets.add(asset_id)
-        targets.update(descendants(children, asset_id))
+    targets = upstream_of(assets, asset_ids)
     router = node.router.functions
     pending = {a: router.pending(a).call() for a in targets}
     flowing, _ = simulate(assets, pending, {})
@@ -167,13 +276,15 @@ def royalties(node: Node, owner: str | None = None) -> list[Royalty]:
     owner = owner or node.address
     router = node.router.functions
     assets = all_assets(node)
+    owed = uncredited(node)
     pending = {a.id: router.pending(a.id).call() for a in assets}
     claimable = {a.id: router.claimable(a.id).call() for a in assets}
-    _, final = simulate(assets, pending, claimable)
+    _, final = simulate(assets, {a: pending[a] + owed.get(a, 0) for a in pending}, claimable)
     return [
         Royalty(
             asset=a.id,
             title=a.title,
+            uncredited=owed.get(a.id, 0),
             pending=pending[a.id],
             claimable=claimable[a.id],
             collectable=final[a.id],
@@ -186,15 +297,18 @@ def royalties(node: Node, owner: str | None = None) -> list[Royalty]:
 def claim(node: Node, asset_ids: list[int] | None = None) -> dict:
     """Collect and claim everything owed to the node's assets (or to `asset_ids`).
 
-    Distributes the revenue waiting downstream first, so an ancestor collects
-    without its descendants' owners doing anything.
+    Credits them and everything below them from the journal's pools, then
+    distributes the revenue waiting downstream, so an ancestor collects without
+    its descendants' owners doing anything.
     """
+    assets = all_assets(node)
     if asset_ids is None:
-        asset_ids = [a.id for a in all_assets(node) if a.owner.lower() == node.address.lower()]
+        asset_ids = [a.id for a in assets if a.owner.lower() == node.address.lower()]
     for asset_id in asset_ids:
         owner = get(node, asset_id).owner
         if owner.lower() != node.address.lower():
             raise AssetError(f"asset {asset_id} belongs to {owner}, not to this node's account")
+    credited = credit(node, sorted(upstream_of(assets, asset_ids)))
     distributed = distribute_upstream(node, asset_ids)
     router = node.router.functions
     owed = [a for a in asset_ids if router.claimable(a).call() > 0]
@@ -204,6 +318,7 @@ def claim(node: Node, asset_ids: list[int] | None = None) -> dict:
         node.conn.transact(router.claimMany(batch), gas=50_000 + _PER_CLAIM_GAS * len(batch))
     return {
         "assets": owed,
+        "credited": credited,
         "distributed": distributed,
         "claimed": node.balance() - before,
         "balance": node.balance(),

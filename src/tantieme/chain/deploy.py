@@ -130,9 +130,10 @@ def ensure_deployed(conn: Connection, commons: str | None = None) -> tuple[Deplo
     router = _deploy(conn, "royalty_router", token.address, registry.address)
     receipt = conn.transact(registry.functions.setRoyaltyRouter(router.address), gas=_CALL_GAS)
     commons = commons or conn.account.address
+    dat_metadata = _deploy(conn, "dat_metadata")
     ledger = _deploy(
         conn, "interaction_ledger", token.address, registry.address, router.address,
-        commons, COMMONS_BPS, OPERATOR_BPS,
+        commons, COMMONS_BPS, OPERATOR_BPS, dat_metadata.address,
     )
     deployment = Deployment(
         chain_id=conn.chain_id,

@@ -39,11 +39,17 @@ def show_royalties(
         rows = roy.royalties(node, owner)
 
     def render(_: object) -> None:
-        table = Table("asset", "title", "claimable", "collectable", "pending")
+        table = Table("asset", "title", "claimable", "collectable", "pending", "uncredited")
         for r in rows:
-            table.add_row(f"#{r.asset}", r.title or "", roy.format_amount(r.claimable), roy.format_amount(r.collectable), roy.format_amount(r.pending))
+            table.add_row(
+                f"#{r.asset}", r.title or "", roy.format_amount(r.claimable), roy.format_amount(r.collectable),
+                roy.format_amount(r.pending), roy.format_amount(r.uncredited),
+            )
         console.print(table)
-        console.print("[dim]collectable: what `tantieme claim` pays out, after distributing the revenue of derivatives[/]")
+        console.print(
+            "[dim]collectable: what `tantieme claim` pays out, after crediting settled answers' fees "
+            "(uncredited) and distributing the revenue of derivatives[/]"
+        )
 
     emit([r.__dict__ for r in rows], as_json, render)
 
@@ -53,7 +59,7 @@ def claim(
     asset_id: list[int] = typer.Argument(None, help="Assets to claim for (default: all of yours)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Collect revenue from derivatives and claim it to your account.
+    """Credit settled answers' fees, collect revenue from derivatives and claim it to your account.
 
     Example: tantieme claim
     """

@@ -7,25 +7,31 @@
 @notice Anchors batches of AI interaction records and settles each batch's
         fees in one transaction, against the payer's EIP-712 signature of
         the batch (`Batch` in `tantieme.ledger.records`):
-        - `settle` / `settleWithPermit` check the signed batch (deadline,
-          per-payer nonce, signature, a root the payer never anchored),
-          take `total` from the payer's prepaid deposit or allowance, and
-          route it by the one on-chain split: `commons_bps` of it to the
-          commons pool (the machine tax), `operator_bps` to the node
-          operator, and exactly the rest, as the payer netted it per IP
-          asset, through `RoyaltyRouter.payBatch`, so it keeps flowing
-          upstream. Only the distinct assets cost gas, never the records;
+        - `settle` / `settleWithPermit` (the batch's operator only) check
+          the signed batch (deadline, nonce per payer and operator,
+          signature, a root the operator never anchored, the split the
+          payer signed is the current one), take `total` from the
+          payer's prepaid deposit or allowance, and route it by that
+          split: `commons_bps` of it to the commons pool (the machine
+          tax), `operator_bps` to the node operator, and exactly the
+          rest as one lump into the payer's pool at the router, with the
+          signed Merkle root of each IP asset's cumulative amount, which
+          the assets credit by proof (`RoyaltyRouter.credit`) and which
+          keeps flowing upstream from there. O(1) gas: neither the
+          records nor the assets cost anything on chain;
         - `deposit` / `withdraw` manage the prepaid deposits;
         - `claimRecord` mints one record of a settled batch as an ERC-721
           Data Anchoring Token (DAT, id `uint256(record digest)`) to its
           payer: the ledger hashes the record itself and checks its leaf's
           Merkle proof (OpenZeppelin "standard-v1" tree) against the
-          batch's root;
+          batch's root; the record's model is a registered MODEL, its
+          operator the batch's, and a batch's DATs never claim more
+          value or more records than it paid for;
         - `verifyRecord` checks a record's inclusion for anyone, free.
-        The DAT collection is snekmate's `erc721` (enumerable, EIP-4494
-        `permit`); its EIP-712 domain ("tantieme InteractionLedger", "1")
-        is the one batches and records are signed in (EIP-5267
-        `eip712Domain`). Rules and invariants: `SPEC.md`.
+        The DAT collection is snekmate's `erc721` (enumerable; no permit);
+        its EIP-712 domain ("tantieme InteractionLedger", "1") is the one
+        batches and records are signed in (EIP-5267 `eip712Domain`). Rules
+        and invariants: `SPEC.md`.
 @custom:security Every function that moves tokens or mints is
                  `@nonreentrant` and follows checks-effects-interactions.
                  The token, registry and router are fixed at deployment and
@@ -34,10 +40,10 @@
                  EIP-1271. Per-batch amounts are bounded (total < 2**96 token
                  wei, count < 2**56 records) so an anchor packs in three
                  storage slots. Changing the split voids batches signed but
-                 not yet settled (their amounts no longer match it). Deposits
-                 can be withdrawn at any time: a signed batch is paid only if
-                 its payer's deposit or allowance still covers it when it is
-                 settled.
+                 not yet settled (they carry the split they were signed
+                 under). Deposits can be withdrawn at any time: a signed
+                 batch is paid only if its payer's deposit or allowance
+                 still covers it when it is settled.
 """
 
 
@@ -45,7 +51,7 @@
 from ethereum.ercs import IERC20
 
 
-# @dev ERC-165 introspection; `supportsInterface` comes from `erc721`.
+# @dev ERC-165 introspection, answered for what the ledger serves.
 from ethereum.ercs import IERC165
 implements: IERC165
 
@@ -60,11 +66,6 @@ from snekmate.tokens.interfaces import IERC721Enumerable
 implements: IERC721Enumerable
 
 
-# @dev EIP-4494 `permit` for DATs, served by `erc721`.
-from snekmate.tokens.interfaces import IERC721Permit
-implements: IERC721Permit
-
-
 # @dev EIP-5267 `eip712Domain`, so wallets can discover the domain that
 # batches and records are signed in.
 from snekmate.utils.interfaces import IERC5267
@@ -73,9 +74,21 @@ implements: IERC5267
 
 # @dev What the ledger calls on the router, and its wiring, checked once.
 interface IRoyaltyRouter:
-    def payBatch(asset_ids: DynArray[uint256, MAX_ASSETS], amounts: DynArray[uint256, MAX_ASSETS]): nonpayable
+    def fund(key: bytes32, root: bytes32, amount: uint256) -> bytes32: nonpayable
+    def poolId(funder: address, key: bytes32) -> bytes32: view
     def token() -> address: view
     def registry() -> address: view
+
+
+# @dev The renderer of a DAT's metadata JSON (`dat_metadata.vy`).
+interface IDatMetadata:
+    def tokenURI(ledger: address, token_id: uint256) -> String[_MAX_URI]: view
+
+
+# @dev What the ledger reads from the registry: a DAT's model is a MODEL.
+interface IPAssetRegistry:
+    def exists(asset_id: uint256) -> bool: view
+    def assetKind(asset_id: uint256) -> uint8: view
 
 
 # @dev The owner (the DAO, later) sets the split and the commons pool.
@@ -100,11 +113,16 @@ from snekmate.utils import merkle_proof_verification
 # @dev The DAT surface of `erc721` and the owner functions of `ownable`.
 # Left out: `name` (ours is longer than `erc721` stores), `safe_mint`,
 # `set_minter` and `is_minter` (DATs are only minted by `claimRecord`),
-# `burn` (a DAT is the lasting record of an anchored answer) and `erc721`'s
+# `burn` (a DAT is the lasting record of an anchored answer), `erc721`'s
 # `transfer_ownership` / `renounce_ownership` (they move the unused minter
-# role; `ownable`'s are exported instead).
+# role; `ownable`'s are exported instead), `tokenURI` (ours renders the
+# DAT's metadata JSON), `supportsInterface` (it reports
+# snekmate's EIP-4494 variant, ours is below) and `permit` / `nonces`:
+# snekmate's NFT permit takes `(v, r, s)` where EIP-4494 takes `bytes`, and
+# its nonces do not change on transfer, so a permit the owner signed and
+# left unused comes back to life when the DAT returns to it. DATs have no
+# permit; `DOMAIN_SEPARATOR` stays, as batches and records are signed in it.
 exports: (
-    erc721.supportsInterface,
     erc721.balanceOf,
     erc721.ownerOf,
     erc721.approve,
@@ -114,12 +132,9 @@ exports: (
     erc721.transferFrom,
     erc721.safeTransferFrom,
     erc721.symbol,
-    erc721.tokenURI,
     erc721.totalSupply,
     erc721.tokenByIndex,
     erc721.tokenOfOwnerByIndex,
-    erc721.permit,
-    erc721.nonces,
     erc721.DOMAIN_SEPARATOR,
     erc721.eip712Domain,
     ownable.owner,
@@ -135,15 +150,24 @@ struct Batch:
     root: bytes32
     # @dev Number of records under the root (at least one).
     count: uint256
-    # @dev The payer's batch counter: `batchNonces(payer)` when settled.
+    # @dev The counter of this payer's batches with this operator:
+    # `batchNonces(payer, operator)` when settled.
     batchNonce: uint256
-    # @dev The node that served the answers; it receives `operator_bps`.
+    # @dev The node that served the answers and submits the batch; it
+    # receives `operatorBps`.
     operator: address
-    # @dev IP asset ids paid, one amount each (repeats are allowed).
-    assets: DynArray[uint256, MAX_ASSETS]
-    # @dev Netted amount per asset in token wei, each non-zero.
-    amounts: DynArray[uint256, MAX_ASSETS]
-    # @dev What the payer pays in all, in token wei.
+    # @dev The commons pool the payer agreed to pay (`commons`).
+    commons: address
+    # @dev The commons pool's share the payer agreed to, in basis points.
+    commonsBps: uint16
+    # @dev The operator's share the payer agreed to, in basis points.
+    operatorBps: uint16
+    # @dev Merkle root of each IP asset's cumulative amount from this
+    # payer through this operator, this batch included (leaves
+    # `(uint256 asset, uint256 amount)`); non-zero if the assets get
+    # anything.
+    assetsRoot: bytes32
+    # @dev What the payer pays in all, in token wei (non-zero).
     total: uint256
     # @dev Unix time in seconds after which the signature is void.
     deadline: uint64
@@ -204,8 +228,16 @@ struct DatInfo:
     batch_id: uint256
 
 
+# @dev What a batch's claimed DATs add up to: at most its total and count.
+struct Claimed:
+    # @dev The claimed records' fees, summed, in token wei.
+    value: uint256
+    # @dev The number of claimed records.
+    count: uint256
+
+
 # @dev A settled batch in storage, packed in three slots (`_settle`
-# writes it, `batches` and `_root_and_payer` read it).
+# writes it, `batches` and `_anchor` read it).
 struct _StoredAnchor:
     # @dev Merkle root of the batch's records.
     root: bytes32
@@ -215,8 +247,10 @@ struct _StoredAnchor:
     operator_word: uint256
 
 
-# @dev Most distinct asset entries in one batch (the router's `MAX_BATCH`).
-MAX_ASSETS: public(constant(uint256)) = 256
+# @dev The ERC-165 interfaces the ledger serves: ERC-165, ERC-721 and its
+# metadata and enumeration extensions, and ERC-4906 (events only; a DAT's
+# metadata never changes). Not ERC-4494 (no permit, see `exports`).
+_SUPPORTED_INTERFACES: constant(bytes4[5]) = [0x01FFC9A7, 0x80AC58CD, 0x5B5E139F, 0x780E9D63, 0x49064906]
 
 
 # @dev Most sources a claimable record may cite.
@@ -233,7 +267,7 @@ BPS: public(constant(uint256)) = 10_000
 
 # @dev EIP-712 type hash of `Batch`.
 BATCH_TYPEHASH: public(constant(bytes32)) = keccak256(
-    "Batch(bytes32 root,uint256 count,uint256 batchNonce,address operator,uint256[] assets,uint256[] amounts,uint256 total,uint64 deadline)"
+    "Batch(bytes32 root,uint256 count,uint256 batchNonce,address operator,address commons,uint16 commonsBps,uint16 operatorBps,bytes32 assetsRoot,uint256 total,uint64 deadline)"
 )
 
 
@@ -249,6 +283,15 @@ _NAME: constant(String[29]) = "tantieme Data Anchoring Token"
 
 # @dev The DAT collection's symbol.
 _SYMBOL: constant(String[5]) = "DAT"
+
+
+# @dev Longest `tokenURI`: a DAT's metadata document is about 1,000
+# characters as a base64 data URI.
+_MAX_URI: constant(uint256) = 2_048
+
+
+# @dev The registry's kind of a model asset.
+_MODEL: constant(uint8) = 2
 
 
 # @dev The EIP-712 domain name and version of batches and records.
@@ -274,11 +317,15 @@ token: public(immutable(IERC20))
 
 
 # @dev The IP asset registry the router credits assets of.
-registry: public(immutable(address))
+registry: public(immutable(IPAssetRegistry))
 
 
 # @dev The royalty router that receives the assets' part.
 router: public(immutable(IRoyaltyRouter))
+
+
+# @dev The renderer of each DAT's metadata JSON (`tokenURI`).
+metadata: public(immutable(IDatMetadata))
 
 
 # @dev The commons pool (machine tax) that receives `commons_bps`.
@@ -293,8 +340,9 @@ commons_bps: public(uint16)
 operator_bps: public(uint16)
 
 
-# @dev Each payer's next batch nonce (the number of batches it settled).
-batchNonces: public(HashMap[address, uint256])
+# @dev The next batch nonce of each payer with each operator (the number
+# of batches that operator settled for it).
+batchNonces: public(HashMap[address, HashMap[address, uint256]])
 
 
 # @dev Each payer's prepaid deposit, in token wei.
@@ -305,7 +353,7 @@ deposits: public(HashMap[address, uint256])
 batchCount: public(uint256)
 
 
-# @dev The batch id of each payer's anchored root; zero if never.
+# @dev The batch id of each root an operator anchored; zero if never.
 batchOfRoot: public(HashMap[address, HashMap[bytes32, uint256]])
 
 
@@ -315,6 +363,10 @@ datInfo: public(HashMap[uint256, DatInfo])
 
 # @dev Settled batches by id, packed.
 _anchors: HashMap[uint256, _StoredAnchor]
+
+
+# @dev What each batch's claimed DATs add up to.
+claimed: public(HashMap[uint256, Claimed])
 
 
 # @dev Emitted when a batch is settled and its root anchored.
@@ -327,6 +379,7 @@ event BatchSettled:
     total: uint256
     commons: uint256
     operator_fee: uint256
+    assets_root: bytes32
     uri: String[256]
 
 
@@ -372,6 +425,7 @@ def __init__(
     commons_: address,
     commons_bps_: uint16,
     operator_bps_: uint16,
+    metadata_: address,
 ):
     """
     @dev Fixes the token, registry and router (checking that the router
@@ -385,14 +439,17 @@ def __init__(
     @param commons_bps_ The commons pool's share in basis points.
     @param operator_bps_ The operator's share in basis points; the two
            shares sum to at most 10,000.
+    @param metadata_ The DAT metadata renderer (`dat_metadata.vy`).
     """
     assert token_ != empty(address), "ledger: token is the zero address"
     assert registry_ != empty(address), "ledger: registry is the zero address"
+    assert metadata_ != empty(address), "ledger: metadata renderer is the zero address"
     assert staticcall IRoyaltyRouter(router_).token() == token_, "ledger: router pays in another token"
     assert staticcall IRoyaltyRouter(router_).registry() == registry_, "ledger: router serves another registry"
     token = IERC20(token_)
-    registry = registry_
+    registry = IPAssetRegistry(registry_)
     router = IRoyaltyRouter(router_)
+    metadata = IDatMetadata(metadata_)
 
     ownable.__init__()
     # The ERC-721 name is ours (`name`); the module keeps an empty one.
@@ -416,9 +473,11 @@ def settle(batch: Batch, payer: address, v: uint8, r: bytes32, s: bytes32, uri: 
     @dev Settles a batch signed by `payer`: anchors its root and pays
          `batch.total` from the payer's deposit if it covers it, else from
          the payer's allowance to the ledger: the commons pool and the
-         operator get their split, the assets exactly their amounts.
-         Only the payer or the batch's operator may submit it (`uri` is
-         not signed).
+         operator get the split the payer signed (which must be the
+         current one), the assets the rest, into the payer's pool with
+         this operator at the router under `batch.assetsRoot`. Only the
+         batch's operator may submit it (so the payer cannot cancel it
+         by settling another batch first; `uri` is not signed).
     @param batch The batch, as the payer signed it (EIP-712 `Batch`).
     @param payer The payer, who signed the batch.
     @param v The secp256k1 signature parameter `v` (27 or 28).
@@ -532,29 +591,40 @@ def claimRecord(batch_id: uint256, record: Interaction, proof: DynArray[bytes32,
          who must be the caller and the batch's payer. The contract hashes
          the record itself (EIP-712 `Interaction` in this ledger's domain),
          so a digest can only be claimed through a record naming its own
-         payer; the leaf (digest, payer, model, fee) must be in the batch's
-         tree. Each record is claimed once.
+         payer and the batch's operator; the leaf (digest, payer, model,
+         fee) must be in the batch's tree, the model a registered MODEL
+         asset. Each record is claimed once, and a batch's DATs add up to
+         at most its total and its record count: a DAT proves a payment.
     @param batch_id The batch the record was settled in.
     @param record The record, as the payer signed it (EIP-712
            `Interaction`, `tantieme.ledger.records.InteractionRecord`).
     @param proof The sibling hashes from the record's leaf up to the root.
     @return uint256 The DAT's token id: `uint256(record digest)`.
     """
-    root: bytes32 = empty(bytes32)
-    payer: address = empty(address)
-    root, payer = self._root_and_payer(batch_id)
-    assert msg.sender == payer, "ledger: caller is not the payer"
-    assert record.payer == payer, "ledger: record of another payer"
+    anchor: Anchor = self._anchor(batch_id)
+    assert anchor.root != empty(bytes32), "ledger: unknown batch"
+    assert msg.sender == anchor.payer, "ledger: caller is not the payer"
+    assert record.payer == anchor.payer, "ledger: record of another payer"
+    assert record.operator == anchor.operator, "ledger: record of another operator"
     digest: bytes32 = self._record_digest(record)
     token_id: uint256 = convert(digest, uint256)
     assert self.datInfo[token_id].batch_id == 0, "ledger: record already claimed"
     assert merkle_proof_verification._verify(
-        proof, root, self._record_leaf(digest, payer, record.model, record.fee)
+        proof, anchor.root, self._record_leaf(digest, anchor.payer, record.model, record.fee)
     ), "ledger: invalid proof"
+    assert (
+        staticcall registry.exists(record.model) and staticcall registry.assetKind(record.model) == _MODEL
+    ), "ledger: model is not a registered model"
+    claimed: Claimed = self.claimed[batch_id]
+    claimed.value += record.fee
+    claimed.count += 1
+    assert claimed.value <= anchor.total, "ledger: claims exceed the batch total"
+    assert claimed.count <= anchor.count, "ledger: claims exceed the batch count"
+    self.claimed[batch_id] = claimed
 
     self.datInfo[token_id] = DatInfo(class_id=record.model, value=record.fee, batch_id=batch_id)
-    log RecordClaimed(token_id=token_id, batch_id=batch_id, payer=payer, model=record.model, fee=record.fee)
-    erc721._safe_mint(payer, token_id, b"")
+    log RecordClaimed(token_id=token_id, batch_id=batch_id, payer=anchor.payer, model=record.model, fee=record.fee)
+    erc721._safe_mint(anchor.payer, token_id, b"")
     return token_id
 
 
@@ -579,6 +649,7 @@ def setSplit(commons_bps: uint16, operator_bps: uint16):
 def setCommons(commons: address):
     """
     @dev Sets the commons pool that receives `commons_bps`. Owner only.
+         Batches signed for the previous pool no longer settle.
     @param commons The new commons pool, non-zero.
     """
     ownable._check_owner()
@@ -611,15 +682,7 @@ def batches(batch_id: uint256) -> Anchor:
     @return Anchor The root, payer, operator, record count, total (token
             wei) and settlement time (unix seconds).
     """
-    stored: _StoredAnchor = self._anchors[batch_id]
-    return Anchor(
-        root=stored.root,
-        payer=convert(stored.payer_word & _ADDRESS_MASK, address),
-        operator=convert(stored.operator_word & _ADDRESS_MASK, address),
-        count=stored.payer_word >> _COUNT_SHIFT,
-        total=stored.operator_word >> _TOTAL_SHIFT,
-        timestamp=convert((stored.payer_word >> _TIMESTAMP_SHIFT) & _TIMESTAMP_MASK, uint64),
-    )
+    return self._anchor(batch_id)
 
 
 @external
@@ -661,11 +724,23 @@ def verifyRecord(
     @param proof The sibling hashes from the leaf up to the root.
     @return bool True if the proof rebuilds the batch's root.
     """
-    stored: _StoredAnchor = self._anchors[batch_id]
-    if stored.root == empty(bytes32):
+    anchor: Anchor = self._anchor(batch_id)
+    if anchor.root == empty(bytes32):
         return False
-    payer: address = convert(stored.payer_word & _ADDRESS_MASK, address)
-    return merkle_proof_verification._verify(proof, stored.root, self._record_leaf(digest, payer, model, fee))
+    return merkle_proof_verification._verify(proof, anchor.root, self._record_leaf(digest, anchor.payer, model, fee))
+
+
+@external
+@view
+def assetPool(payer: address, operator: address) -> bytes32:
+    """
+    @dev The router pool that a payer's batches with an operator pay the
+         assets' part into: `router.credit` takes it.
+    @param payer The payer.
+    @param operator The operator.
+    @return bytes32 The pool id at the router.
+    """
+    return staticcall router.poolId(self, self._pool_key(payer, operator))
 
 
 @external
@@ -681,6 +756,32 @@ def recordLeaf(digest: bytes32, payer: address, model: uint256, fee: uint256) ->
     @return bytes32 The 32-byte leaf hash.
     """
     return self._record_leaf(digest, payer, model, fee)
+
+
+@external
+@view
+def tokenURI(token_id: uint256) -> String[_MAX_URI]:
+    """
+    @dev ERC-721 metadata of a DAT: a `data:application/json;base64,` URI
+         of its record digest, model, fee, batch, payer and operator
+         (rendered by `metadata`).
+    @param token_id The DAT's id.
+    @return String The data URI.
+    """
+    assert self.datInfo[token_id].batch_id != 0, "ledger: unknown DAT"
+    return staticcall metadata.tokenURI(self, token_id)
+
+
+@external
+@view
+def supportsInterface(interface_id: bytes4) -> bool:
+    """
+    @dev ERC-165: whether the ledger serves `interface_id`.
+    @param interface_id The 4-byte interface identifier.
+    @return bool True for ERC-165, ERC-721 (with metadata and
+            enumeration) and ERC-4906.
+    """
+    return interface_id in _SUPPORTED_INTERFACES
 
 
 @external
@@ -711,28 +812,25 @@ def _settle(batch: Batch, payer: address, v: uint8, r: bytes32, s: bytes32, uri:
     @return uint256 The batch id.
     """
     assert block.timestamp <= convert(batch.deadline, uint256), "ledger: batch deadline passed"
-    assert msg.sender == payer or msg.sender == batch.operator, "ledger: caller is not the payer or the operator"
-    nonce: uint256 = self.batchNonces[payer]
+    assert msg.sender == batch.operator, "ledger: caller is not the operator"
+    nonce: uint256 = self.batchNonces[payer][msg.sender]
     assert batch.batchNonce == nonce, "ledger: wrong batch nonce"
     assert batch.root != empty(bytes32), "ledger: empty root"
-    assert self.batchOfRoot[payer][batch.root] == 0, "ledger: root already anchored"
+    assert self.batchOfRoot[msg.sender][batch.root] == 0, "ledger: root already anchored"
     assert batch.count != 0, "ledger: empty batch"
     assert batch.count < _MAX_COUNT, "ledger: count too large"
+    assert batch.total != 0, "ledger: zero total"
     assert batch.total < _MAX_TOTAL, "ledger: total too large"
-    assert batch.operator != empty(address), "ledger: operator is the zero address"
-    assert len(batch.assets) == len(batch.amounts), "ledger: length mismatch"
+    assert batch.commons == self.commons, "ledger: commons is not the current one"
+    assert (
+        batch.commonsBps == self.commons_bps and batch.operatorBps == self.operator_bps
+    ), "ledger: split is not the current one"
 
     commons_fee: uint256 = 0
     operator_fee: uint256 = 0
     to_assets: uint256 = 0
     commons_fee, operator_fee, to_assets = self._split(batch.total)
-    paid: uint256 = 0
-    for amount: uint256 in batch.amounts:
-        assert amount != 0, "ledger: zero amount"
-        assert amount <= to_assets, "ledger: amounts do not match the split"
-        # Cannot overflow: at most 256 amounts, each below 2**96.
-        paid = unsafe_add(paid, amount)
-    assert paid == to_assets, "ledger: amounts do not match the split"
+    assert to_assets == 0 or batch.assetsRoot != empty(bytes32), "ledger: empty assets root"
 
     digest: bytes32 = self._batch_digest(batch)
     assert ecdsa._recover_vrs(
@@ -740,10 +838,10 @@ def _settle(batch: Batch, payer: address, v: uint8, r: bytes32, s: bytes32, uri:
     ) == payer, "ledger: invalid signature"
 
     # Anchor.
-    self.batchNonces[payer] = nonce + 1
+    self.batchNonces[payer][msg.sender] = nonce + 1
     batch_id: uint256 = self.batchCount + 1
     self.batchCount = batch_id
-    self.batchOfRoot[payer][batch.root] = batch_id
+    self.batchOfRoot[msg.sender][batch.root] = batch_id
     self._anchors[batch_id] = _StoredAnchor(
         root=batch.root,
         # The timestamp fits in 40 bits until the year 36812.
@@ -754,9 +852,8 @@ def _settle(batch: Batch, payer: address, v: uint8, r: bytes32, s: bytes32, uri:
     # Fund: the deposit if it covers the total, else the allowance.
     balance: uint256 = self.deposits[payer]
     if balance >= batch.total:
-        if batch.total != 0:
-            # Cannot underflow: checked just above.
-            self.deposits[payer] = unsafe_sub(balance, batch.total)
+        # Cannot underflow: checked just above.
+        self.deposits[payer] = unsafe_sub(balance, batch.total)
     else:
         self._pull(payer, batch.total)
 
@@ -769,14 +866,15 @@ def _settle(batch: Batch, payer: address, v: uint8, r: bytes32, s: bytes32, uri:
         total=batch.total,
         commons=commons_fee,
         operator_fee=operator_fee,
+        assets_root=batch.assetsRoot,
         uri=uri,
     )
 
     # Route.
-    self._push(self.commons, commons_fee)
+    self._push(batch.commons, commons_fee)
     self._push(batch.operator, operator_fee)
     if to_assets != 0:
-        extcall router.payBatch(batch.assets, batch.amounts)
+        extcall router.fund(self._pool_key(payer, batch.operator), batch.assetsRoot, to_assets)
     return batch_id
 
 
@@ -824,8 +922,10 @@ def _batch_digest(batch: Batch) -> bytes32:
             batch.count,
             batch.batchNonce,
             batch.operator,
-            self._array_hash(batch.assets),
-            self._array_hash(batch.amounts),
+            batch.commons,
+            batch.commonsBps,
+            batch.operatorBps,
+            batch.assetsRoot,
             batch.total,
             batch.deadline,
         )
@@ -863,28 +963,15 @@ def _record_digest(record: Interaction) -> bytes32:
 
 @internal
 @pure
-def _array_hash(values: DynArray[uint256, MAX_ASSETS]) -> bytes32:
+def _sources_hash(values: DynArray[uint256, MAX_SOURCES]) -> bytes32:
     """
-    @dev EIP-712 encoding of a `uint256[]`: keccak256 of its items'
-         32-byte words, concatenated.
+    @dev EIP-712 encoding of a record's `uint256[] sources`: keccak256
+         of its items' 32-byte words, concatenated.
     @param values The array.
     @return bytes32 The 32-byte hash.
     """
     # `abi_encode` gives the tuple head (one offset word), the length
     # word, then the items: hash the items only.
-    encoded: Bytes[32 * (MAX_ASSETS + 2)] = abi_encode(values)
-    return keccak256(slice(encoded, 64, 32 * len(values)))
-
-
-@internal
-@pure
-def _sources_hash(values: DynArray[uint256, MAX_SOURCES]) -> bytes32:
-    """
-    @dev EIP-712 encoding of a record's `uint256[] sources` (as
-         `_array_hash`).
-    @param values The array.
-    @return bytes32 The 32-byte hash.
-    """
     encoded: Bytes[32 * (MAX_SOURCES + 2)] = abi_encode(values)
     return keccak256(slice(encoded, 64, 32 * len(values)))
 
@@ -919,16 +1006,33 @@ def _record_leaf(digest: bytes32, payer: address, model: uint256, fee: uint256) 
 
 @internal
 @view
-def _root_and_payer(batch_id: uint256) -> (bytes32, address):
+def _anchor(batch_id: uint256) -> Anchor:
     """
-    @dev The root and payer of a settled batch; reverts for an unknown id.
+    @dev A settled batch, unpacked; all zero for an unknown id.
     @param batch_id The batch id.
-    @return bytes32 The batch's root.
-    @return address The batch's payer.
+    @return Anchor The batch.
     """
     stored: _StoredAnchor = self._anchors[batch_id]
-    assert stored.root != empty(bytes32), "ledger: unknown batch"
-    return stored.root, convert(stored.payer_word & _ADDRESS_MASK, address)
+    return Anchor(
+        root=stored.root,
+        payer=convert(stored.payer_word & _ADDRESS_MASK, address),
+        operator=convert(stored.operator_word & _ADDRESS_MASK, address),
+        count=stored.payer_word >> _COUNT_SHIFT,
+        total=stored.operator_word >> _TOTAL_SHIFT,
+        timestamp=convert((stored.payer_word >> _TIMESTAMP_SHIFT) & _TIMESTAMP_MASK, uint64),
+    )
+
+
+@internal
+@pure
+def _pool_key(payer: address, operator: address) -> bytes32:
+    """
+    @dev The ledger's key of a payer's router pool with an operator.
+    @param payer The payer.
+    @param operator The operator.
+    @return bytes32 `keccak256(abi_encode(payer, operator))`.
+    """
+    return keccak256(abi_encode(payer, operator))
 
 
 @internal

@@ -8,6 +8,14 @@
         graph, conserving every token wei:
         - `pay` credits an asset's `pending` revenue in O(1) gas,
           whatever the size of the graph above it;
+        - `fund` pays many assets at once in O(1) gas: it takes one lump
+          into a pool (one per funder and key, e.g. a payer and its node)
+          and sets the pool's Merkle root of cumulative per-asset amounts
+          (OpenZeppelin "standard-v1" leaves `(uint256 asset, uint256
+          amount)`); `credit` (anyone, for any asset) proves leaves and
+          moves each asset's increase since its last credit from the pool
+          to its pending revenue. No tree, however built, credits more
+          than its pool was paid: the rest stays `unassigned`;
         - `distribute` (anyone, any time) splits an asset's pending
           revenue: each parent's pending grows by its `royalty_bps` share,
           rounded down, and the rest, rounding dust included, becomes the
@@ -17,8 +25,9 @@
         - `claim` (the asset's current ERC-721 owner only) pulls the
           asset's claimable revenue.
         Invariants (`SPEC.md`): the router's token balance equals the sum
-        of all pending and claimable amounts plus `surplus()`, and
-        `totalPaid == Σ pending + Σ claimable + totalClaimed`.
+        of all pending, claimable and unassigned amounts plus `surplus()`,
+        and `totalPaid == Σ pending + Σ claimable + totalUnassigned +
+        totalClaimed`.
 @custom:security Functions that move tokens are `@nonreentrant` and follow
                  checks-effects-interactions. The token and registry are
                  fixed at deployment and trusted (tantieme's own). Tokens
@@ -31,6 +40,10 @@
 from ethereum.ercs import IERC20
 
 
+# @dev Stateless OpenZeppelin-compatible (sorted-pair) Merkle multiproofs.
+from snekmate.utils import merkle_proof_verification
+
+
 # @dev What the router reads from the registry.
 interface IPAssetRegistry:
     def exists(asset_id: uint256) -> bool: view
@@ -38,8 +51,13 @@ interface IPAssetRegistry:
     def parentShares(asset_id: uint256) -> (DynArray[uint256, 16], DynArray[uint256, 16]): view
 
 
-# @dev Most assets in one `payBatch`.
-MAX_BATCH: public(constant(uint256)) = 256
+# @dev Most leaves in one `credit`; with its proof, at most 256 nodes
+# (snekmate's multiproof bound).
+MAX_CREDITS: public(constant(uint256)) = 128
+
+
+# @dev Most nodes in a multiproof, and most flags (snekmate's bound).
+MAX_PROOF: public(constant(uint256)) = 255
 
 
 # @dev Most assets in one `distributeMany` or `claimMany`.
@@ -58,7 +76,7 @@ token: public(immutable(IERC20))
 registry: public(immutable(IPAssetRegistry))
 
 
-# @dev Every token wei ever credited by `pay`, `payFrom` and `payBatch`,
+# @dev Every token wei ever paid in by `pay`, `payFrom` and `fund`,
 # plus one (set at deployment, so no payment writes a fresh slot).
 _total_paid: uint256
 
@@ -78,10 +96,44 @@ _pending: HashMap[uint256, uint256]
 _claimable: HashMap[uint256, uint256]
 
 
+# @dev Each pool's Merkle root of cumulative per-asset amounts (the
+# latest `fund` set it); zero for a pool never funded.
+_pool_root: HashMap[bytes32, bytes32]
+
+
+# @dev Each pool's unassigned tokens (funded, not yet credited) plus
+# one once funded.
+_unassigned: HashMap[bytes32, uint256]
+
+
+# @dev The cumulative amount each asset has been credited from each pool.
+credited: public(HashMap[bytes32, HashMap[uint256, uint256]])
+
+
+# @dev Every pool's unassigned tokens, summed, plus one.
+_total_unassigned: uint256
+
+
 # @dev Emitted when revenue is credited to an asset.
 event Paid:
     asset_id: indexed(uint256)
     payer: indexed(address)
+    amount: uint256
+
+
+# @dev Emitted when a funder pays a lump into a pool and sets its root.
+event PoolFunded:
+    pool_id: indexed(bytes32)
+    funder: indexed(address)
+    key: bytes32
+    root: bytes32
+    amount: uint256
+
+
+# @dev Emitted when an asset is credited from a pool.
+event Credited:
+    pool_id: indexed(bytes32)
+    asset_id: indexed(uint256)
     amount: uint256
 
 
@@ -121,6 +173,7 @@ def __init__(token_: address, registry_: address):
     registry = IPAssetRegistry(registry_)
     self._total_paid = 1
     self._total_claimed = 1
+    self._total_unassigned = 1
 
 
 # PAYING #
@@ -157,20 +210,88 @@ def payFrom(payer: address, asset_id: uint256, amount: uint256):
 
 @external
 @nonreentrant
-def payBatch(asset_ids: DynArray[uint256, MAX_BATCH], amounts: DynArray[uint256, MAX_BATCH]):
+def fund(key: bytes32, root: bytes32, amount: uint256) -> bytes32:
     """
-    @dev Pays many assets at once with a single token transfer of the
-         (overflow-checked) sum, e.g. a settled batch of answers.
-    @param asset_ids The assets paid; repeats are allowed.
-    @param amounts The amount for each, in token wei, each non-zero.
+    @dev Pays `amount` into the caller's pool `key` (pulled from the
+         caller, who approved the router) and sets the pool's root: the
+         Merkle root of the cumulative amount each asset is owed from the
+         pool (leaves `(uint256 asset, uint256 amount)`, OpenZeppelin
+         "standard-v1"). O(1) gas however many assets the tree names.
+         Assets take their part with `credit`. The root replaces the
+         previous one: each asset's amount in it must be at least what
+         the previous root gave it.
+    @param key The caller's name for the pool (the ledger's: its payer
+           and operator).
+    @param root The new Merkle root, non-zero.
+    @param amount The amount in token wei, non-zero.
+    @return bytes32 The pool id: `keccak256(abi_encode(caller, key))`.
+    """
+    assert root != empty(bytes32), "router: empty root"
+    assert amount != 0, "router: zero amount"
+    pool_id: bytes32 = self._pool_id(msg.sender, key)
+    self._pool_root[pool_id] = root
+    self._unassigned[pool_id] = max(self._unassigned[pool_id], 1) + amount
+    self._total_unassigned += amount
+    self._total_paid += amount
+    log PoolFunded(pool_id=pool_id, funder=msg.sender, key=key, root=root, amount=amount)
+    self._pull(msg.sender, amount)
+    return pool_id
+
+
+@external
+@nonreentrant
+def credit(
+    pool_id: bytes32,
+    asset_ids: DynArray[uint256, MAX_CREDITS],
+    amounts: DynArray[uint256, MAX_CREDITS],
+    proof: DynArray[bytes32, MAX_PROOF],
+    proof_flags: DynArray[bool, MAX_PROOF],
+) -> uint256:
+    """
+    @dev Credits assets from a pool: proves the leaves `(asset_ids[i],
+         amounts[i])` against the pool's current root with one
+         OpenZeppelin multiproof (leaves in the order the multiproof
+         consumes them; a single leaf's proof is its siblings with all
+         flags false) and adds to each asset's pending revenue what its
+         cumulative amount exceeds what it was credited before. Anyone
+         may call it, for any asset. Reverts if the pool has not that
+         much unassigned.
+    @param pool_id The pool (see `fund` and `poolId`).
+    @param asset_ids The assets, as the multiproof orders the leaves.
+    @param amounts Each asset's cumulative amount in token wei.
+    @param proof The multiproof's sibling hashes.
+    @param proof_flags The multiproof's flags.
+    @return uint256 The amount credited in all, in token wei.
     """
     assert len(asset_ids) == len(amounts), "router: length mismatch"
-    assert len(asset_ids) != 0, "router: empty batch"
+    assert len(asset_ids) != 0, "router: nothing to credit"
+    leaves: DynArray[bytes32, MAX_PROOF] = []
+    for i: uint256 in range(len(asset_ids), bound=MAX_CREDITS):
+        leaves.append(keccak256(keccak256(abi_encode(asset_ids[i], amounts[i]))))
+    assert merkle_proof_verification._multi_proof_verify(
+        proof, proof_flags, self._pool_root[pool_id], leaves
+    ), "router: invalid proof"
+
     total: uint256 = 0
-    for i: uint256 in range(len(asset_ids), bound=MAX_BATCH):
-        self._credit(asset_ids[i], amounts[i], msg.sender)
-        total += amounts[i]
-    self._pull(msg.sender, total)
+    for i: uint256 in range(len(asset_ids), bound=MAX_CREDITS):
+        asset_id: uint256 = asset_ids[i]
+        before: uint256 = self.credited[pool_id][asset_id]
+        if amounts[i] <= before:
+            continue
+        # Cannot underflow: checked just above.
+        amount: uint256 = unsafe_sub(amounts[i], before)
+        self.credited[pool_id][asset_id] = amounts[i]
+        self._add_pending(asset_id, amount)
+        total += amount
+        log Credited(pool_id=pool_id, asset_id=asset_id, amount=amount)
+
+    if total != 0:
+        unassigned: uint256 = self._stored(self._unassigned[pool_id])
+        assert total <= unassigned, "router: credits exceed the pool"
+        # Cannot underflow: checked just above, and the slot is non-zero.
+        self._unassigned[pool_id] = unsafe_sub(self._unassigned[pool_id], total)
+        self._total_unassigned = unsafe_sub(self._total_unassigned, total)
+    return total
 
 
 # SPLITTING #
@@ -266,7 +387,7 @@ def claimable(asset_id: uint256) -> uint256:
 @view
 def totalPaid() -> uint256:
     """
-    @dev Every token wei ever credited to assets.
+    @dev Every token wei ever paid in: to assets, or into pools.
     @return uint256 The amount in token wei.
     """
     return self._total_paid - 1
@@ -280,6 +401,54 @@ def totalClaimed() -> uint256:
     @return uint256 The amount in token wei.
     """
     return self._total_claimed - 1
+
+
+@external
+@view
+def pools(pool_id: bytes32) -> (bytes32, uint256):
+    """
+    @dev A pool's current root and its unassigned tokens: paid in by
+         `fund`, not yet credited to any asset.
+    @param pool_id The pool.
+    @return bytes32 The Merkle root of cumulative per-asset amounts.
+    @return uint256 The unassigned amount in token wei.
+    """
+    return self._pool_root[pool_id], self._stored(self._unassigned[pool_id])
+
+
+@external
+@view
+def totalUnassigned() -> uint256:
+    """
+    @dev Every pool's unassigned tokens, summed.
+    @return uint256 The amount in token wei.
+    """
+    return self._total_unassigned - 1
+
+
+@external
+@pure
+def poolId(funder: address, key: bytes32) -> bytes32:
+    """
+    @dev The id of `funder`'s pool `key`.
+    @param funder Who funds the pool.
+    @param key The funder's name for it.
+    @return bytes32 `keccak256(abi_encode(funder, key))`.
+    """
+    return self._pool_id(funder, key)
+
+
+@external
+@pure
+def creditLeaf(asset_id: uint256, amount: uint256) -> bytes32:
+    """
+    @dev A pool tree's leaf, as the off-chain tree hashes it:
+         `keccak256(keccak256(abi_encode(asset_id, amount)))`.
+    @param asset_id The asset.
+    @param amount Its cumulative amount in token wei.
+    @return bytes32 The 32-byte leaf hash.
+    """
+    return keccak256(keccak256(abi_encode(asset_id, amount)))
 
 
 @external
@@ -300,21 +469,31 @@ def surplus() -> uint256:
 @internal
 def _credit(asset_id: uint256, amount: uint256, payer: address):
     """
-    @dev Adds `amount` to the asset's pending revenue; checks with the
-         registry that the asset exists the first time only (assets are
-         never burned).
+    @dev Pays `amount` to the asset's pending revenue.
     @param asset_id The asset.
     @param amount The amount in token wei, non-zero.
     @param payer Who pays, for the event.
     """
     assert amount != 0, "router: zero amount"
+    self._add_pending(asset_id, amount)
+    self._total_paid += amount
+    log Paid(asset_id=asset_id, payer=payer, amount=amount)
+
+
+@internal
+def _add_pending(asset_id: uint256, amount: uint256):
+    """
+    @dev Adds `amount` to the asset's pending revenue; checks with the
+         registry that the asset exists the first time only (assets are
+         never burned).
+    @param asset_id The asset.
+    @param amount The amount in token wei.
+    """
     stored: uint256 = self._pending[asset_id]
     if stored == 0:
         assert staticcall registry.exists(asset_id), "router: unknown asset"
         stored = 1
     self._pending[asset_id] = stored + amount
-    self._total_paid += amount
-    log Paid(asset_id=asset_id, payer=payer, amount=amount)
 
 
 @internal
@@ -391,6 +570,18 @@ def _push(to: address, amount: uint256):
     """
     if amount != 0:
         assert extcall token.transfer(to, amount, default_return_value=True), "router: transfer failed"
+
+
+@internal
+@pure
+def _pool_id(funder: address, key: bytes32) -> bytes32:
+    """
+    @dev A pool's id: its funder and the funder's key, hashed.
+    @param funder Who funds the pool.
+    @param key The funder's name for it.
+    @return bytes32 The pool id.
+    """
+    return keccak256(abi_encode(funder, key))
 
 
 @internal

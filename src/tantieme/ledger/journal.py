@@ -19,7 +19,8 @@ from pathlib import Path
 
 from tantieme import sqlitefile
 from tantieme.errors import LedgerError
-from tantieme.ledger.records import SignedBatch, SignedRecord
+from tantieme.ledger.merkle import StandardMerkleTree
+from tantieme.ledger.records import SignedBatch, SignedRecord, asset_tree
 
 
 def _script(db: sqlite3.Connection, sql: str) -> None:
@@ -68,7 +69,23 @@ def _m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial]
+def _m002_asset_trees(db: sqlite3.Connection) -> None:
+    # Each batch pays the assets through its payer's pool with its operator:
+    # what the batch owes each asset, and the pool's cumulative amounts after
+    # it (the asset tree whose root the batch carries), as JSON objects of
+    # decimal strings keyed by asset id.
+    _script(
+        db,
+        """
+        ALTER TABLE batches ADD COLUMN operator TEXT NOT NULL DEFAULT '';
+        ALTER TABLE batches ADD COLUMN owed TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE batches ADD COLUMN cumulative TEXT NOT NULL DEFAULT '{}';
+        CREATE INDEX batches_pool ON batches(payer, operator, chain_id, ledger)
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_asset_trees]
 
 
 @dataclass(frozen=True)
@@ -92,21 +109,33 @@ class RecordRow:
 
 @dataclass(frozen=True)
 class BatchRow:
-    """A signed batch and its Merkle tree; `settled` once the chain anchored it."""
+    """A signed batch, its records' Merkle tree and what it owes the assets.
+
+    `owed` is this batch's amount per asset; `cumulative` the payer's pool with
+    the operator after it (asset → token wei), whose `asset_tree` root the
+    batch carries. `settled` once the chain anchored it.
+    """
 
     id: int
     root: str
     payer: str
+    operator: str
     chain_id: int
     ledger: str
     batch_nonce: int
     signed: SignedBatch
     tree: dict
+    owed: dict[int, int]
+    cumulative: dict[int, int]
     status: str
     tx_hash: str | None
     chain_batch_id: int | None
     created_at: int
     settled_at: int | None
+
+    def asset_tree(self) -> StandardMerkleTree:
+        """The tree of the pool's cumulative amounts after this batch (its `assetsRoot`)."""
+        return asset_tree(self.cumulative)
 
 
 class Journal:
@@ -236,15 +265,19 @@ class Journal:
 
     # -- batches --
 
-    def add_batch(self, signed: SignedBatch, payer: str, chain_id: int, ledger: str, tree: dict, record_ids: list[int]) -> BatchRow:
+    def add_batch(
+        self, signed: SignedBatch, payer: str, chain_id: int, ledger: str, tree: dict, record_ids: list[int],
+        owed: dict[int, int], cumulative: dict[int, int],
+    ) -> BatchRow:
         """Journal a signed batch and assign its records to it, atomically."""
         with self.transaction() as db:
             cursor = db.execute(
-                "INSERT INTO batches (root, payer, chain_id, ledger, batch_nonce, signed, tree, status, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'signed', ?)",
+                "INSERT INTO batches (root, payer, operator, chain_id, ledger, batch_nonce, signed, tree, owed, "
+                "cumulative, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'signed', ?)",
                 (
-                    "0x" + signed.batch.root.hex(), payer, chain_id, ledger, signed.batch.batch_nonce,
-                    signed.to_json(), json.dumps(tree), int(time.time()),
+                    "0x" + signed.batch.root.hex(), payer, signed.batch.operator, chain_id, ledger,
+                    signed.batch.batch_nonce, signed.to_json(), json.dumps(tree), _amounts_json(owed),
+                    _amounts_json(cumulative), int(time.time()),
                 ),
             )
             batch_id = cursor.lastrowid
@@ -257,10 +290,20 @@ class Journal:
                 raise LedgerError("records were batched by another process meanwhile; settle again")
         return self.batch(batch_id)
 
-    def resign(self, batch_id: int, signed: SignedBatch) -> None:
-        """Keep a batch's fresh signature (same root and nonce, a later deadline)."""
+    def resign(
+        self, batch_id: int, signed: SignedBatch, owed: dict[int, int] | None = None,
+        cumulative: dict[int, int] | None = None,
+    ) -> None:
+        """Keep a batch's fresh signature (same records and nonce; a later deadline, or the
+        current split with the amounts it gives)."""
+        row = self.batch(batch_id)
+        owed = row.owed if owed is None else owed
+        cumulative = row.cumulative if cumulative is None else cumulative
         with self.transaction() as db:
-            db.execute("UPDATE batches SET signed = ? WHERE id = ? AND status = 'signed'", (signed.to_json(), batch_id))
+            db.execute(
+                "UPDATE batches SET signed = ?, owed = ?, cumulative = ? WHERE id = ? AND status = 'signed'",
+                (signed.to_json(), _amounts_json(owed), _amounts_json(cumulative), batch_id),
+            )
 
     def mark_settled(self, batch_id: int, tx_hash: str | None, chain_batch_id: int) -> None:
         with self.transaction() as db:
@@ -274,6 +317,26 @@ class Journal:
         if row is None:
             raise LedgerError(f"no batch {batch_id} in this node's journal")
         return _batch_row(row)
+
+    def previous_in_pool(self, payer: str, operator: str, chain_id: int, ledger: str, before: int | None = None) -> BatchRow | None:
+        """The pool's latest batch (before batch id `before`, if given): its cumulative
+        amounts are where the next batch's start."""
+        row = self.db.execute(
+            "SELECT * FROM batches WHERE payer = ? AND operator = ? AND chain_id = ? AND ledger = ? AND id < ? "
+            "ORDER BY id DESC LIMIT 1",
+            (payer, operator, chain_id, ledger, before if before is not None else 2**62),
+        ).fetchone()
+        return None if row is None else _batch_row(row)
+
+    def settled_pools(self, chain_id: int, ledger: str) -> list[BatchRow]:
+        """The latest settled batch of each (payer, operator) pool: the router's current
+        root of that pool is its asset tree's."""
+        rows = self.db.execute(
+            "SELECT * FROM batches WHERE id IN (SELECT MAX(id) FROM batches WHERE status = 'settled' "
+            "AND chain_id = ? AND ledger = ? GROUP BY payer, operator) ORDER BY id",
+            (chain_id, ledger),
+        )
+        return [_batch_row(r) for r in rows]
 
     def unsettled_batches(self) -> list[BatchRow]:
         rows = self.db.execute("SELECT * FROM batches WHERE status = 'signed' ORDER BY id")
@@ -303,14 +366,25 @@ def _batch_row(row: sqlite3.Row) -> BatchRow:
         id=row["id"],
         root=row["root"],
         payer=row["payer"],
+        operator=row["operator"],
         chain_id=row["chain_id"],
         ledger=row["ledger"],
         batch_nonce=row["batch_nonce"],
         signed=SignedBatch.from_json(row["signed"]),
         tree=json.loads(row["tree"]),
+        owed=_amounts(row["owed"]),
+        cumulative=_amounts(row["cumulative"]),
         status=row["status"],
         tx_hash=row["tx_hash"],
         chain_batch_id=row["chain_batch_id"],
         created_at=row["created_at"],
         settled_at=row["settled_at"],
     )
+
+
+def _amounts_json(amounts: dict[int, int]) -> str:
+    return json.dumps({str(asset): str(amount) for asset, amount in sorted(amounts.items())})
+
+
+def _amounts(text: str) -> dict[int, int]:
+    return {int(asset): int(amount) for asset, amount in json.loads(text).items()}

@@ -3,7 +3,11 @@
 Every answer becomes an `InteractionRecord` that the payer signs; a batch of a
 payer's records is rolled into a Merkle tree whose root the payer signs as a
 `Batch`, and the `InteractionLedger` contract settles the batch's fees in one
-transaction against that signature. Both structs share one EIP-712 domain:
+transaction against that signature. The batch also carries the split the payer
+agrees to (commons pool, its share and the operator's) and the root of the
+payer's *asset tree*: what each IP asset is owed from this payer through this
+operator, cumulatively, this batch included. Both structs share one EIP-712
+domain:
 
     EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)
     name = "tantieme InteractionLedger", version = "1",
@@ -25,6 +29,16 @@ ledger) and exposes what the contract needs without the full record: who paid,
 which model answered, and the fee. Whoever claims the record as an ERC-721 DAT
 gives (digest, payer, model, fee) and a proof; the contract rebuilds the leaf,
 checks the proof against the batch's root, and mints token id `uint256(digest)`.
+
+**Asset tree** (`ASSET_LEAF_ENCODING`): one leaf per IP asset,
+
+    leaf = keccak256(bytes.concat(keccak256(abi.encode(uint256 asset, uint256 amount))))
+
+where `amount` is the asset's cumulative amount in token wei. Settling pays the
+assets' part as one lump into the payer's pool at the `RoyaltyRouter`, whose
+root the batch's `assetsRoot` becomes; each asset credits the increase since
+its last credit by proof (`RoyaltyRouter.credit`), so one proof covers any
+number of batches.
 
 Serialisation (`to_json`/`from_json`) is canonical: sorted keys, no spaces,
 EIP-712 field names, checksummed addresses, `0x` lowercase hex for bytes,
@@ -61,8 +75,8 @@ INTERACTION_TYPE = (
     "uint32 completionTokens,uint256 fee,uint256 nonce,uint64 timestamp)"
 )
 BATCH_TYPE = (
-    "Batch(bytes32 root,uint256 count,uint256 batchNonce,address operator,"
-    "uint256[] assets,uint256[] amounts,uint256 total,uint64 deadline)"
+    "Batch(bytes32 root,uint256 count,uint256 batchNonce,address operator,address commons,"
+    "uint16 commonsBps,uint16 operatorBps,bytes32 assetsRoot,uint256 total,uint64 deadline)"
 )
 
 # keccak256 of the type strings (the tests pin these values, for the contract):
@@ -70,11 +84,14 @@ BATCH_TYPE = (
 DOMAIN_TYPEHASH = keccak(DOMAIN_TYPE.encode())
 # 0x75cb0513988be613703ef5dbd0193eba8f17a150c2b3e800ce5232ddd05f25c7
 INTERACTION_TYPEHASH = keccak(INTERACTION_TYPE.encode())
-# 0x623e5a802818c770cebf973b3f1f7a65d54256ac19d76ea9ec7af7a77be07b01
+# 0xb06a003feccd155347aada72e9c352ed1ce35038ae3392828511b6733f2bd464
 BATCH_TYPEHASH = keccak(BATCH_TYPE.encode())
 
 RECORD_LEAF_ENCODING = ("bytes32", "address", "uint256", "uint256")
 """A record's Merkle leaf: (EIP-712 digest, payer, model, fee)."""
+
+ASSET_LEAF_ENCODING = ("uint256", "uint256")
+"""An asset tree's Merkle leaf: (IP asset id, cumulative amount in token wei)."""
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -326,8 +343,10 @@ _BATCH_FIELDS = {
     "count": ("count", "dec"),
     "batch_nonce": ("batchNonce", "dec"),
     "operator": ("operator", "addr"),
-    "assets": ("assets", "[dec]"),
-    "amounts": ("amounts", "[dec]"),
+    "commons": ("commons", "addr"),
+    "commons_bps": ("commonsBps", "int"),
+    "operator_bps": ("operatorBps", "int"),
+    "assets_root": ("assetsRoot", "hex"),
     "total": ("total", "dec"),
     "deadline": ("deadline", "dec"),
 }
@@ -575,25 +594,48 @@ def record_tree(records: Sequence[SignedRecord]) -> StandardMerkleTree:
 # -- batches ------------------------------------------------------------------
 
 
+def asset_tree(owed: Mapping[int, int]) -> StandardMerkleTree:
+    """The asset tree of cumulative amounts `owed` (IP asset id → token wei).
+
+    Leaves are `ASSET_LEAF_ENCODING` values in ascending asset order; assets
+    owed nothing are left out.
+    """
+    leaves = [
+        (_uint(asset, 256, "asset"), _uint(amount, 256, f"amount of asset {asset}"))
+        for asset, amount in sorted(owed.items())
+        if amount
+    ]
+    if not leaves:
+        raise LedgerError("an asset tree needs at least one asset owed something")
+    return StandardMerkleTree.of(leaves, ASSET_LEAF_ENCODING)
+
+
+# -- batches ------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Batch:
-    """What the payer authorises for a batch: its root, and the netted payments.
+    """What the payer authorises for a batch: its root, the split, and the assets' tree.
 
     `root` is the batch tree's root (32 bytes or 0x hex) over `count` records;
-    `batch_nonce` is the payer's batch counter (replay protection); `operator`
-    the node that served the answers; `assets`/`amounts` the netted payment per
-    IP asset id, in AI-token wei; `total` the most the ledger may take from the
-    payer (≥ the sum of `amounts`; what is left is routed by the contract's
-    rules); `deadline` the unix time after which the signature is void.
-    The payer is not a field: it is whoever signed.
+    `batch_nonce` counts the payer's batches with this `operator` (replay
+    protection), the node that served the answers and alone may settle them;
+    `commons`, `commons_bps` and `operator_bps` are the split the payer agrees
+    to (the contract pays exactly that, and refuses it once the rules differ);
+    `assets_root` the root of the payer's asset tree with this operator after
+    this batch (`asset_tree`: cumulative amounts); `total` what the payer pays
+    in all, in AI-token wei (non-zero); `deadline` the unix time after which
+    the signature is void. The payer is not a field: it is whoever signed.
     """
 
     root: bytes
     count: int
     batch_nonce: int
     operator: str
-    assets: tuple[int, ...]
-    amounts: tuple[int, ...]
+    commons: str
+    commons_bps: int
+    operator_bps: int
+    assets_root: bytes
     total: int
     deadline: int
 
@@ -605,20 +647,18 @@ class Batch:
             raise LedgerError("a batch needs at least one record (count ≥ 1)")
         _uint(self.batch_nonce, 256, "batch nonce")
         set_("operator", _address(self.operator, "operator"))
-        set_("assets", _uints(self.assets, 256, "assets"))
-        set_("amounts", _uints(self.amounts, 256, "amounts"))
-        if len(self.assets) != len(self.amounts):
+        set_("commons", _address(self.commons, "commons pool"))
+        _uint(self.commons_bps, 16, "commons share")
+        _uint(self.operator_bps, 16, "operator share")
+        if self.commons_bps + self.operator_bps > MAX_BPS:
             raise LedgerError(
-                f"assets and amounts must pair up: {len(self.assets)} assets, "
-                f"{len(self.amounts)} amounts"
+                f"the split exceeds {MAX_BPS:,} basis points: commons {self.commons_bps:,} "
+                f"+ operator {self.operator_bps:,}"
             )
-        if len(set(self.assets)) != len(self.assets):
-            raise LedgerError("an asset is listed twice: net its payments into one amount")
+        set_("assets_root", _bytes32(self.assets_root, "assets root"))
         _uint(self.total, 256, "total")
-        if sum(self.amounts) > self.total:
-            raise LedgerError(
-                f"the amounts ({sum(self.amounts)} wei) exceed the batch total ({self.total} wei)"
-            )
+        if self.total == 0:
+            raise LedgerError("a batch pays something: its total must be at least 1 wei")
         _uint(self.deadline, 64, "deadline")
 
     def struct_hash(self) -> bytes:
@@ -629,8 +669,10 @@ class Batch:
             + _word(self.count)
             + _word(self.batch_nonce)
             + _address_word(self.operator)
-            + _array_hash(self.assets)
-            + _array_hash(self.amounts)
+            + _address_word(self.commons)
+            + _word(self.commons_bps)
+            + _word(self.operator_bps)
+            + self.assets_root
             + _word(self.total)
             + _word(self.deadline)
         )
@@ -644,7 +686,6 @@ class Batch:
         message = _struct_to_dict(self, _BATCH_FIELDS)
         for name in ("count", "batchNonce", "total", "deadline"):
             message[name] = int(message[name])
-        message["assets"], message["amounts"] = list(self.assets), list(self.amounts)
         return {
             "types": {"EIP712Domain": _DOMAIN_FIELDS, "Batch": _typed_fields(BATCH_TYPE)},
             "primaryType": "Batch",
@@ -733,6 +774,7 @@ def sign_batch(batch: Batch, account: Any, domain: Domain) -> SignedBatch:
 
 
 __all__ = [
+    "ASSET_LEAF_ENCODING",
     "BATCH_TYPE",
     "BATCH_TYPEHASH",
     "DOMAIN_NAME",
@@ -748,6 +790,7 @@ __all__ = [
     "InteractionRecord",
     "SignedBatch",
     "SignedRecord",
+    "asset_tree",
     "batch_digest",
     "record_leaf_hash",
     "record_tree",

@@ -1,12 +1,16 @@
 """Recording interactions and settling them on chain in batches.
 
 `record` signs an interaction as its payer and journals it. `settle` rolls a
-payer's pending records into a Merkle tree, nets the fees per recipient, has
-the payer sign the batch (and an EIP-2612 permit, so the payer needs no gas),
-journals the signed batch with its records, and only then sends it. A crash
+payer's pending records into a Merkle tree, nets the fees per recipient, adds
+them to the payer's cumulative asset tree with this node (the operator), has
+the payer sign the batch under the ledger's current split (and an EIP-2612
+permit, so the payer needs no gas), journals the signed batch with its records
+and amounts, and only then sends it, from the operator's account. A crash
 anywhere leaves a journal that `settle` finishes: a batch the chain already
-anchored is marked settled, one it has not is sent again; the contract's
-per-payer batch nonce and root check make paying twice impossible.
+anchored is marked settled, one it has not is sent again; the contract's batch
+nonce per payer and operator and its root check make paying twice impossible.
+The assets then credit their cumulative amounts by proof from the journal's
+trees (`tantieme.assets.royalties.credit`).
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from tantieme.config import home
 from tantieme.errors import ChainError, LedgerError
 from tantieme.ledger import funds
 from tantieme.ledger.journal import BatchRow, Journal, RecordRow
-from tantieme.ledger.netting import Netted, Split, net
-from tantieme.ledger.records import Batch, Domain, InteractionRecord, record_tree
+from tantieme.ledger.netting import Split, net
+from tantieme.ledger.records import Batch, Domain, InteractionRecord, asset_tree, record_tree
 from tantieme.node import Node
 
 DEFAULT_BATCH_SIZE = 100
@@ -34,8 +38,7 @@ DEFAULT_MAX_AGE_S = 3600
 BATCH_DEADLINE_S = 24 * 3600
 MAX_BATCH_RECORDS = 10_000
 BPS = 10_000
-_SETTLE_BASE_GAS = 400_000
-_SETTLE_PER_ASSET_GAS = 40_000
+_SETTLE_GAS = 500_000
 
 
 def journal() -> Journal:
@@ -97,7 +100,8 @@ def record(
 
 @dataclass(frozen=True)
 class Settled:
-    """A batch anchored on chain: its id there, and who was paid what."""
+    """A batch anchored on chain: its id there, and who was paid what (`owed`: into the
+    payer's pool, for each asset to credit)."""
 
     batch: int
     chain_batch_id: int
@@ -149,36 +153,39 @@ def due(node: Node, batch_size: int, max_age_s: int, book: Journal | None = None
 def finish(node: Node, row: BatchRow, payers: dict[str, LocalAccount], book: Journal) -> Settled:
     """Anchor a journaled batch, unless the chain already did (then just record that)."""
     ledger = node.ledger.functions
-    netted = Netted(
-        total=row.signed.batch.total,
-        split=Split.of(row.signed.batch.total, ledger.commons_bps().call(), ledger.operator_bps().call()),
-        assets=row.signed.batch.assets,
-        amounts=row.signed.batch.amounts,
-    )
-    anchored = ledger.batchOfRoot(row.payer, row.root).call()
+    anchored = ledger.batchOfRoot(row.operator, row.root).call()
     if anchored:
         book.mark_settled(row.id, None, anchored)
-        return _settled(row, anchored, netted, None, None)
-    on_chain_nonce = ledger.batchNonces(row.payer).call()
+        return _settled(row, anchored, None, None)
+    on_chain_nonce = ledger.batchNonces(row.payer, row.operator).call()
     if on_chain_nonce != row.batch_nonce:
         raise LedgerError(
             f"batch {row.id} was signed with nonce {row.batch_nonce} but the ledger expects "
-            f"{on_chain_nonce} for {row.payer}: another node settles for this payer"
+            f"{on_chain_nonce} for {row.payer} with operator {row.operator}: another process "
+            "settles for this node"
         )
     payer = payers.get(row.payer)
-    signed = row.signed
-    if signed.batch.deadline <= int(time.time()) + 60:
+    rules = _rules(node)
+    if rules != (row.signed.batch.commons, row.signed.batch.commons_bps, row.signed.batch.operator_bps):
+        if payer is None:
+            raise LedgerError(
+                f"the ledger's split changed since batch {row.id} was signed; only its payer "
+                f"{row.payer} can sign it again"
+            )
+        row = _resign(node, payer, row, book, rules)
+    elif row.signed.batch.deadline <= int(time.time()) + 60:
         if payer is None:
             raise LedgerError(f"batch {row.id} expired and only its payer {row.payer} can sign it again")
-        signed = _with_deadline(signed.batch).sign(payer, domain(node))
+        signed = _with_deadline(row.signed.batch).sign(payer, domain(node))
         book.resign(row.id, signed)
+        row = book.batch(row.id)
+    signed = row.signed
     batch = signed.batch
     funds.require(
         node, funds.funds(node, row.payer, None, permit=payer is not None), batch.total,
         f"batch {row.id} ({batch.count} records) costs", "run `tantieme settle` again (its records wait, signed, until then)",
     )
     args = (_batch_struct(batch), row.payer, *_vrs(signed.signature), f"tantieme:batch:{row.root}")
-    gas = _SETTLE_BASE_GAS + _SETTLE_PER_ASSET_GAS * len(batch.assets)
     funded = ledger.deposits(row.payer).call() >= batch.total or (
         node.token.functions.allowance(row.payer, node.deployment.ledger).call() >= batch.total
     )
@@ -187,44 +194,77 @@ def finish(node: Node, row: BatchRow, payers: dict[str, LocalAccount], book: Jou
     else:
         call = ledger.settleWithPermit(*args, *_permit(node, payer, batch.total, batch.deadline))
     try:
-        receipt = node.conn.transact(call, gas=gas)
+        receipt = node.conn.transact(call, gas=_SETTLE_GAS)
     except ChainError:
-        anchored = ledger.batchOfRoot(row.payer, row.root).call()
+        anchored = ledger.batchOfRoot(row.operator, row.root).call()
         if not anchored:
             raise
         book.mark_settled(row.id, None, anchored)
-        return _settled(row, anchored, netted, None, None)
+        return _settled(row, anchored, None, None)
     (event,) = node.ledger.events.BatchSettled().process_receipt(receipt, errors=DISCARD)
     chain_batch_id = event["args"]["batch_id"]
     tx = receipt["transactionHash"].to_0x_hex()
     book.mark_settled(row.id, tx, chain_batch_id)
-    return _settled(row, chain_batch_id, netted, receipt["gasUsed"], tx)
+    return _settled(row, chain_batch_id, receipt["gasUsed"], tx)
+
+
+def _rules(node: Node) -> tuple[str, int, int]:
+    """The ledger's current split: (commons pool, commons bps, operator bps)."""
+    ledger = node.ledger.functions
+    return ledger.commons().call(), ledger.commons_bps().call(), ledger.operator_bps().call()
 
 
 def _sign_batch(node: Node, payer: LocalAccount, records: list[RecordRow], book: Journal) -> BatchRow:
     signed_records = [r.signed for r in records]
     tree = record_tree(signed_records)
-    netted = _netted(node, [s.record for s in signed_records])
+    dom = domain(node)
+    nonce = node.ledger.functions.batchNonces(payer.address, node.address).call()
+    previous = book.previous_in_pool(payer.address, node.address, dom.chain_id, dom.verifying_contract)
+    batch, owed, cumulative = _batch(
+        node, [s.record for s in signed_records], tree.root, nonce, previous, _rules(node)
+    )
+    signed = batch.sign(payer, dom)
+    return book.add_batch(
+        signed, payer.address, dom.chain_id, dom.verifying_contract, tree.dump(), [r.id for r in records],
+        owed, cumulative,
+    )
+
+
+def _batch(
+    node: Node, records: list[InteractionRecord], root: str | bytes, nonce: int, previous: BatchRow | None,
+    rules: tuple[str, int, int],
+) -> tuple[Batch, dict[int, int], dict[int, int]]:
+    """A batch of `records` under `rules`, after the pool's `previous` batch: (batch, owed, cumulative)."""
+    commons, commons_bps, operator_bps = rules
+    netted = net(records, commons_bps, operator_bps)
+    owed = netted.owed()
+    cumulative = dict(previous.cumulative) if previous is not None else {}
+    for asset, amount in owed.items():
+        cumulative[asset] = cumulative.get(asset, 0) + amount
     batch = Batch(
-        root=bytes.fromhex(tree.root[2:]),
+        root=root,
         count=len(records),
-        batch_nonce=node.ledger.functions.batchNonces(payer.address).call(),
+        batch_nonce=nonce,
         operator=node.address,
-        assets=netted.assets,
-        amounts=netted.amounts,
+        commons=commons,
+        commons_bps=commons_bps,
+        operator_bps=operator_bps,
+        assets_root=asset_tree(cumulative).root if cumulative else bytes(32),
         total=netted.total,
         deadline=int(time.time()) + BATCH_DEADLINE_S,
     )
+    return batch, owed, cumulative
+
+
+def _resign(node: Node, payer: LocalAccount, row: BatchRow, book: Journal, rules: tuple[str, int, int]) -> BatchRow:
+    """Sign a journaled batch again under the ledger's current split: the same records,
+    root and nonce, the amounts that split gives."""
     dom = domain(node)
-    signed = batch.sign(payer, dom)
-    return book.add_batch(
-        signed, payer.address, dom.chain_id, dom.verifying_contract, tree.dump(), [r.id for r in records]
-    )
-
-
-def _netted(node: Node, records: list[InteractionRecord]) -> Netted:
-    ledger = node.ledger.functions
-    return net(records, ledger.commons_bps().call(), ledger.operator_bps().call())
+    previous = book.previous_in_pool(row.payer, row.operator, dom.chain_id, dom.verifying_contract, before=row.id)
+    records = [r.signed.record for r in book.batch_records(row.id)]
+    batch, owed, cumulative = _batch(node, records, row.signed.batch.root, row.batch_nonce, previous, rules)
+    book.resign(row.id, batch.sign(payer, dom), owed, cumulative)
+    return book.batch(row.id)
 
 
 def _with_deadline(batch: Batch) -> Batch:
@@ -233,8 +273,8 @@ def _with_deadline(batch: Batch) -> Batch:
 
 def _batch_struct(batch: Batch) -> tuple:
     return (
-        batch.root, batch.count, batch.batch_nonce, batch.operator,
-        list(batch.assets), list(batch.amounts), batch.total, batch.deadline,
+        batch.root, batch.count, batch.batch_nonce, batch.operator, batch.commons, batch.commons_bps,
+        batch.operator_bps, batch.assets_root, batch.total, batch.deadline,
     )
 
 
@@ -250,17 +290,19 @@ def _permit(node: Node, payer: LocalAccount, value: int, deadline: int) -> tuple
     return value, deadline, v, r, s
 
 
-def _settled(row: BatchRow, chain_batch_id: int, netted: Netted, gas: int | None, tx: str | None) -> Settled:
+def _settled(row: BatchRow, chain_batch_id: int, gas: int | None, tx: str | None) -> Settled:
+    batch = row.signed.batch
+    split = Split.of(batch.total, batch.commons_bps, batch.operator_bps)
     return Settled(
         batch=row.id,
         chain_batch_id=chain_batch_id,
         root=row.root,
         payer=row.payer,
-        records=row.signed.batch.count,
-        total=netted.total,
-        commons=netted.split.commons,
-        operator=netted.split.operator,
-        owed=netted.owed(),
+        records=batch.count,
+        total=batch.total,
+        commons=split.commons,
+        operator=split.operator,
+        owed=row.owed,
         gas=gas,
         tx=tx,
     )
