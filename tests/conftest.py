@@ -28,9 +28,13 @@ _ENV_KEYS = ("TANTIEME_PRIVATE_KEY", "TANTIEME_PASSPHRASE", "TANTIEME_RPC_URL")
 
 @pytest.fixture(autouse=True)
 def tantieme_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Hermetic: `TANTIEME_HOME` is a fresh tmp directory and no key leaks in from the shell."""
+    """Hermetic: `TANTIEME_HOME` is a fresh tmp directory and no key leaks in from the shell.
+
+    `TANTIEME_DEBUG` makes the CLI re-raise unexpected exceptions: a bug fails the test.
+    """
     home = tmp_path / "home"
     monkeypatch.setenv("TANTIEME_HOME", str(home))
+    monkeypatch.setenv("TANTIEME_DEBUG", "1")
     for key in _ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     return home
@@ -146,6 +150,46 @@ def make_file(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return make
+
+
+# ------------------------------------------------------------------ JSON --
+
+JSON_SAFE_INTEGER = 2**53 - 1
+# Keys that hold token amounts, gas or token ids: strings in the CLI's JSON, whatever their size.
+JSON_AMOUNT_KEYS = {
+    "amount", "balance", "eth_balance", "token_balance", "fee", "minting_fee", "total", "claimed", "claimable",
+    "collectable", "pending", "uncredited", "paid", "funded", "gas", "token_id", "price_prompt_per_million",
+    "price_completion_per_million",
+}
+
+
+def _json_problems(value: object, path: str = "$", amount: bool = False) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("tx", "tx_hash") and item is not None and not (isinstance(item, str) and item.startswith("0x")):
+                yield f"{path}.{key}: transaction hash {item!r} is not 0x-prefixed"
+            yield from _json_problems(item, f"{path}.{key}", amount or key in JSON_AMOUNT_KEYS)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield from _json_problems(item, f"{path}[{n}]", amount)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if amount:
+            yield f"{path}: amount {value} is a number, not a string"
+        elif abs(value) > JSON_SAFE_INTEGER:
+            yield f"{path}: {value} is beyond 2^53 and JavaScript would round it"
+    elif isinstance(value, float) and value == int(value) and abs(value) > JSON_SAFE_INTEGER:
+        yield f"{path}: {value} is beyond 2^53"
+
+
+@pytest.fixture
+def json_rules() -> Callable[[object], None]:
+    """Checks a CLI JSON document: amounts as strings, no number JavaScript would round, 0x tx hashes."""
+
+    def check(document: object) -> None:
+        problems = list(_json_problems(document))
+        assert problems == [], problems
+
+    return check
 
 
 # --------------------------------------------------------------- answers --

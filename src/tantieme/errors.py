@@ -9,6 +9,10 @@ class TantiemeError(Exception):
     """Base of every error a user can cause and fix."""
 
 
+class InputError(TantiemeError):
+    """A value typed by the user is malformed: an amount, a percentage, an id."""
+
+
 class ConfigError(TantiemeError):
     """The node is not set up, or its settings are wrong."""
 

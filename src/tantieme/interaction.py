@@ -26,7 +26,7 @@ from tantieme.assets import registry
 from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import LicenseTerms, preset
 from tantieme.config import home
-from tantieme.errors import AIError, ConfigError, IndexDamagedError
+from tantieme.errors import AIError, AssetError, ConfigError, IndexDamagedError
 from tantieme.ledger import funds, settlement
 from tantieme.ledger.journal import Journal, RecordRow
 from tantieme.node import Node
@@ -34,11 +34,13 @@ from tantieme.provenance import CA, Consent, ModelRef, Source, ensure_ca, sign_a
 
 if TYPE_CHECKING:
     from tantieme import ai
+    from tantieme.ai.documents import Document
 
 # Default offer: AI-token wei per million tokens (1 TAI = 10**18 wei).
 PRICE_PROMPT_PER_MILLION = 100 * 10**18
 PRICE_COMPLETION_PER_MILLION = 400 * 10**18
-DOCUMENT_TYPES = {"text/plain", "text/markdown", "text/html", "application/pdf"}
+# The kinds of asset the node reads and indexes.
+INDEXED_KINDS = ("work", "dataset")
 # Larger documents are refused for retrieval before they are read (the text's own
 # limit is the index's `MAX_WORK_CHARS`).
 MAX_DOCUMENT_BYTES = 20_000_000
@@ -96,9 +98,29 @@ class Models:
 
     def get(self, asset_id: int | None = None) -> ModelEntry:
         key = asset_id if asset_id is not None else self.default
-        if key is None or str(key) not in self.models:
+        if key is None:
             raise ConfigError("no model is registered on this node: run `tantieme model register` first")
+        if str(key) not in self.models:
+            served = ", ".join(f"#{k}" for k in self.models) or "none"
+            raise ConfigError(f"this node does not serve model {key} (it serves: {served}; see `tantieme model list`)")
         return self.models[str(key)]
+
+    def set_default(self, asset_id: int) -> ModelEntry:
+        """Make a served model the one `ask` uses."""
+        entry = self.get(asset_id)
+        self.default = asset_id
+        self.save()
+        return entry
+
+    def set_price(self, asset_id: int, prompt: int | None = None, completion: int | None = None) -> ModelEntry:
+        """Change a served model's offer (token wei per million tokens) for future answers."""
+        entry = self.get(asset_id)
+        if prompt is not None:
+            entry.price_prompt_per_million = prompt
+        if completion is not None:
+            entry.price_completion_per_million = completion
+        self.save()
+        return entry
 
 
 def register_model(
@@ -127,6 +149,13 @@ def register_model(
     models = Models.load()
     existing = node.registry.functions.assetOfContent(bytes.fromhex(weights_hash)).call()
     if existing:
+        parents = tuple(node.registry.functions.parentsOf(existing).call())
+        if datasets and sorted(datasets) != sorted(parents):
+            declared = ", ".join(f"#{p}" for p in parents) or "no dataset"
+            raise AIError(
+                f"{model.name} is registered already, as asset #{existing} trained on {declared}; "
+                "a model's training data is fixed when it is registered and cannot change"
+            )
         asset_id = existing
     else:
         for dataset in datasets:
@@ -153,6 +182,13 @@ def register_model(
     return entry
 
 
+def ensure_default_model(node: Node) -> ModelEntry | None:
+    """Register the embedded local model if this node serves none yet; the new entry, or None."""
+    if Models.load().default is not None:
+        return None
+    return register_model(node)
+
+
 def index_path() -> Path:
     return home() / "index"
 
@@ -162,13 +198,32 @@ def consents_to_retrieval(node: Node) -> Callable[[int], bool]:
     return lambda asset_id: bool(node.registry.functions.aiConsent(asset_id).call()[2])
 
 
-def check_readable(path: Path, media_type: str | None) -> None:
-    """Refuse, before registration, a document the index could not read or take (a clear `AIError`)."""
-    from tantieme import ai
+def check_readable(path: Path, kind: str, terms: LicenseTerms) -> Document | None:
+    """The document a work or dataset holds, read before registration; None if it holds none.
 
-    if media_type in DOCUMENT_TYPES:
-        _check_size(path.name, path.stat().st_size if path.is_file() else 0)
-        _check_length(path.name, len(ai.read_document(path)))
+    AI consent needs a document the node can read: a binary or unreadable file with
+    any AI use allowed is refused with a clear `AssetError`, and registers without
+    AI consent only. Consent to retrieval also needs a document within the index's
+    limits (`MAX_DOCUMENT_BYTES`, `MAX_WORK_CHARS`): a larger one is refused.
+    """
+    from tantieme.ai import documents
+
+    if kind not in INDEXED_KINDS or not path.is_file():
+        return None  # registration says what is wrong with a missing file or a device
+    if terms.ai_retrieval:
+        _check_size(path.name, path.stat().st_size)
+    try:
+        document = documents.read(path)
+    except AIError as exc:
+        if any(terms.ai_consent().values()):
+            raise AssetError(
+                f"{exc}; AI cannot read it, so it cannot be registered with AI consent: "
+                "use --terms no-ai or --terms private"
+            ) from None
+        return None
+    if terms.ai_retrieval:
+        _check_length(path.name, len(document.text))
+    return document
 
 
 def _check_size(name: str, size: int) -> None:
@@ -194,6 +249,8 @@ def _check_length(name: str, chars: int) -> None:
 def unindexed(node: Node, index: ai.Index) -> Iterator[registry.Asset]:
     """The works and datasets this node could index and `index` lacks: consenting to retrieval,
     of a readable kind, their file in the store."""
+    from tantieme.ai import documents
+
     consents = consents_to_retrieval(node)
     total = node.registry.functions.totalAssets().call()
     for asset_id in range(1, total + 1):
@@ -201,7 +258,7 @@ def unindexed(node: Node, index: ai.Index) -> Iterator[registry.Asset]:
         if asset_id in index or not consents(asset_id):
             continue
         asset = registry.get(node, asset_id)
-        if asset.kind not in ("work", "dataset") or asset.media_type not in DOCUMENT_TYPES:
+        if asset.kind not in INDEXED_KINDS or asset.media_type not in documents.MEDIA_TYPES:
             continue
         if node.store.has(bytes.fromhex(asset.content_hash)):
             yield asset
@@ -376,5 +433,7 @@ def _identity_hash(backend: str, options: dict) -> str:
 
 
 def _file_name(asset: registry.Asset) -> str:
-    ext = {"text/markdown": ".md", "text/html": ".html", "application/pdf": ".pdf"}.get(asset.media_type or "", ".txt")
-    return f"asset-{asset.id}{ext}"
+    from tantieme.ai import documents
+
+    (_, suffixes) = documents.FORMATS[documents.MEDIA_TYPES[asset.media_type]]
+    return f"asset-{asset.id}{suffixes[0]}"

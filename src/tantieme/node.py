@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
+from tantieme.amounts import MAX_UINT256, TOKEN_DECIMALS
 from tantieme.assets.store import ContentStore
 from tantieme.chain import EMBEDDED_CHAIN_ID, Connection, connect, create_keystore
 from tantieme.chain.accounts import ENV_PASSPHRASE, ENV_PRIVATE_KEY, dev_account, keystore_path
@@ -40,9 +41,7 @@ if TYPE_CHECKING:
 
 ANVIL_CHAIN_ID = 31337
 LOCAL_CHAIN_IDS = frozenset({EMBEDDED_CHAIN_ID, ANVIL_CHAIN_ID})
-TOKEN_DECIMALS = 18
 FAUCET_AMOUNT = 10_000 * 10**TOKEN_DECIMALS
-MAX_UINT256 = 2**256 - 1
 _CALL_GAS = 300_000
 # On local chains the commons pool (machine tax) is this dev account, so it can be watched.
 COMMONS_DEV_ACCOUNT = 9

@@ -3,23 +3,27 @@
 Several creators register the project's sample works under different terms
 (one refuses AI use, one is a derivative of another, one is a dataset), the
 earnings flow upstream on chain, and every figure printed is read back from
-the chain.
+the chain. It runs in a home of its own, `quickstart/` inside the user's
+`TANTIEME_HOME`, so its demo assets never mix with the user's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
 
 from tantieme.assets import registry
 from tantieme.assets.royalties import claim, mint_license
 from tantieme.assets.store import sha256_file
 from tantieme.assets.terms import preset
-from eth_account.signers.local import LocalAccount
-
 from tantieme.chain.accounts import dev_account
+from tantieme.config import ENV_HOME, home
 from tantieme.node import Node
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "samples"
@@ -115,8 +119,35 @@ class Result:
     verification: object  # verify.Report
 
 
-def run(node: Node, say: Callable[[str], None] = print, show_answer: Callable[[object], None] | None = None) -> Result:
-    """The whole flow on the sample corpus; every figure is read back from the chain."""
+@contextlib.contextmanager
+def own_home() -> Iterator[Path]:
+    """Make `quickstart/` inside the user's home the node's home while the quickstart runs."""
+    where = home() / "quickstart"
+    previous = os.environ.get(ENV_HOME)
+    os.environ[ENV_HOME] = str(where)
+    try:
+        yield home()
+    finally:
+        if previous is None:
+            del os.environ[ENV_HOME]
+        else:
+            os.environ[ENV_HOME] = previous
+
+
+def run(say: Callable[[str], None] = print, show_answer: Callable[[object], None] | None = None) -> Result:
+    """Set up the node on the embedded chain and run the whole flow on the sample corpus.
+
+    Every figure is read back from the chain. Call it inside `own_home()`.
+    """
+    from tantieme.node import init
+
+    setup = init("embedded")
+    say(f"[bold]node[/] {setup.address} on the embedded chain {setup.chain_id} (public dev key)")
+    with Node.open() as node:
+        return _flow(node, say, show_answer)
+
+
+def _flow(node: Node, say: Callable[[str], None], show_answer: Callable[[object], None] | None) -> Result:
     from tantieme import ai, interaction
     from tantieme.ledger import settlement
     from tantieme.ledger.verify import export, verify

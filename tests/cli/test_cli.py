@@ -5,21 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from tantieme.cli import app
 
-runner = CliRunner()
-
-
-def run(*args: str, ok: bool = True):
-    result = runner.invoke(app, list(args), catch_exceptions=False)
-    assert (result.exit_code == 0) == ok, result.output
-    return result
-
-
-def run_json(*args: str, ok: bool = True):
-    return json.loads(run(*args, "--json", ok=ok).stdout)
+from .conftest import run, run_json
 
 
 @pytest.fixture
@@ -33,7 +22,7 @@ def test_init__embedded__deploys_funds_and_marks_dev_key():
     assert "deployed now" in result.output
     again = run_json("init")
     assert again["deployed"] is False
-    assert again["funded"] == 0
+    assert again["funded"] == "0"
 
 
 def test_init__rpc__uses_the_node(anvil):
@@ -54,7 +43,7 @@ def test_register_show_pay_claim__round_trip(initialised, tmp_path):
     work.write_text("On rivers.")
     asset = run_json("register", str(work), "--terms", "open", "--title", "Rivers", "--royalty", "7.5")
     assert asset["id"] == 1
-    assert asset["terms"]["royalty_bps"] == 750
+    assert asset["terms"]["royalty_percent"] == 7.5
     shown = run_json("show", "1")
     assert shown == asset
     assert [a["id"] for a in run_json("assets")] == [1]
@@ -64,12 +53,13 @@ def test_register_show_pay_claim__round_trip(initialised, tmp_path):
     run("license", "mint", "1")
     run_json("register", str(remix), "--terms", "open", "--parent", "1")
     paid = run_json("pay", "2", "100")
-    assert paid["amount"] == 100 * 10**18
+    assert paid["amount"] == str(100 * 10**18)
+    assert paid["tx"].startswith("0x") and len(paid["tx"]) == 66
     rows = {r["asset"]: r for r in run_json("royalties")}
-    assert rows[1]["collectable"] == int(7.5 * 10**18)
-    assert rows[2]["collectable"] == int(92.5 * 10**18)
+    assert rows[1]["collectable"] == str(int(7.5 * 10**18))
+    assert rows[2]["collectable"] == str(int(92.5 * 10**18))
     claimed = run_json("claim")
-    assert claimed["claimed"] == 100 * 10**18
+    assert claimed["claimed"] == str(100 * 10**18)
 
 
 def test_register__ai_flags__override_preset(initialised, tmp_path):
@@ -121,3 +111,168 @@ def test_register__binary_file_as_text__clear_error(initialised, tmp_path):
     binary.write_bytes(bytes(range(256)) * 4)
     assert "error:" in run("register", str(binary), "--terms", "open", ok=False).output
     assert run_json("assets") == []
+
+
+# ------------------------------------------------------------ the CLI itself --
+
+def _commands(command=None, path=()):
+    """Every command's path, e.g. ("model", "register"), walking the command tree."""
+    from typer.main import get_command
+
+    command = command or get_command(app)
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name)) if getattr(sub, "commands", None) else [(*path, name)]
+
+
+def test_every_command__dash_h_and_help_with_an_example():
+    commands = list(_commands())
+    assert ("model", "list") in commands and ("balance",) in commands and ("transfer",) in commands
+    for path in commands:
+        short, long = run(*path, "-h"), run(*path, "--help")
+        assert short.output == long.output, path
+        assert "Example:" in long.output, path
+
+
+def test_every_command__takes_json():
+    for path in _commands():
+        assert "--json" in run(*path, "--help").output, path
+
+
+def test_version():
+    from tantieme import __version__
+
+    assert run("--version").output == f"tantieme {__version__}\n"
+
+
+def test_shell_completion__script_and_completions():
+    import os
+    import subprocess
+    import sys
+
+    tantieme = [sys.executable, "-c", "from tantieme.cli import app; app(prog_name='tantieme')"]
+    # The shell is named here: detecting it needs a shell above this process, and tests have none.
+    named = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    script = subprocess.run([*tantieme, "--show-completion", "bash"], capture_output=True, text=True, env=named)
+    assert "_TANTIEME_COMPLETE=complete_bash" in script.stdout, script.stderr
+    env = {**os.environ, "_TANTIEME_COMPLETE": "complete_bash", "COMP_WORDS": "tantieme model ", "COMP_CWORD": "2"}
+    words = subprocess.run(tantieme, capture_output=True, text=True, env=env, check=True).stdout.split()
+    assert words == ["register", "list", "default", "price"]
+    env.update(COMP_WORDS="tantieme register essay.md --terms n", COMP_CWORD="4")
+    assert subprocess.run(tantieme, capture_output=True, text=True, env=env, check=True).stdout.split() == [
+        "non-commercial", "no-ai"
+    ]
+    assert "--install-completion" in run("--help").output
+
+
+def test_usage_error__one_line_and_json():
+    result = run("show", "--nope", ok=False)
+    assert result.exit_code == 2
+    assert result.stderr == "error: No such option: --nope (see `tantieme show --help`)\n"
+    assert json.loads(run("show", "--nope", "--json", ok=False).stdout) == {
+        "error": "No such option: --nope (see `tantieme show --help`)", "kind": "UsageError"
+    }
+
+
+def test_unexpected_error__one_line_saying_it_is_a_bug(monkeypatch):
+    from tantieme.cli import output
+
+    monkeypatch.delenv("TANTIEME_DEBUG")
+    monkeypatch.setattr(output, "to_json", lambda *_a, **_k: 1 / 0)
+    result = run("model", "list", "--json", ok=False)
+    assert result.exit_code == 70
+    assert json.loads(result.stdout)["kind"] == "InternalError"
+    assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- JSON rules --
+
+def test_json__amounts_are_strings_and_no_number_beyond_2_53():
+    from tantieme.cli.output import to_json
+
+    assert to_json({"balance": 9999945730000000000000, "fee": 5, "id": 3, "gas": 21000, "token_id": 2**200}) == {
+        "balance": "9999945730000000000000", "fee": "5", "id": 3, "gas": "21000", "token_id": str(2**200)
+    }
+    assert to_json({"owed": {7: 10**20}, "big": 2**53, "small": 2**53 - 1, "ok": True, "h": b"\x01"}) == {
+        "owed": {"7": str(10**20)}, "big": str(2**53), "small": 2**53 - 1, "ok": True, "h": "0x01"
+    }
+
+
+# ----------------------------------------------------------------- documents --
+
+def test_register__title_from_the_document(initialised, tmp_path):
+    essay = tmp_path / "essay.md"
+    essay.write_text("# Bees Above the Tram Depot\n\nFour hives.\n")
+    asset = run_json("register", str(essay), "--terms", "non-commercial")
+    assert asset["title"] == "Bees Above the Tram Depot"
+    assert asset["media_type"] == "text/markdown"
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Heading\n\nx")
+    assert run_json("register", str(notes), "--title", "Mine")["title"] == "Mine"
+
+
+def test_register__jsonl_dataset_is_read_and_typed(initialised, tmp_path):
+    data = tmp_path / "answers.jsonl"
+    data.write_text('{"question": "How many hives?", "answer": "Four"}\n')
+    asset = run_json("register", str(data), "--kind", "dataset", "--terms", "training-data")
+    assert asset["media_type"] == "application/jsonl"
+    assert asset["title"] == "answers"
+
+
+def test_register__binary_file_with_ai_consent__refused_without__registered(initialised, tmp_path):
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    refused = run("register", str(photo), "--terms", "open", ok=False)
+    assert "cannot be registered with AI consent" in refused.stderr and "--terms no-ai" in refused.stderr
+    assert run("register", str(photo), "--terms", "private", "--ai", "training", ok=False).exit_code == 1
+    assert run_json("assets") == []
+    asset = run_json("register", str(photo), "--terms", "no-ai")
+    assert not any(asset["terms"][f"ai_{use}"] for use in ("training", "fine_tuning", "retrieval", "output_commercial"))
+    assert asset["media_type"] == "image/png"
+
+
+# -------------------------------------------------------- money, one unit each --
+
+def test_royalty__percent_in_and_out(initialised, tmp_path):
+    work = tmp_path / "w.md"
+    work.write_text("x")
+    asset = run_json("register", str(work), "--terms", "open", "--royalty", "12.25")
+    assert asset["terms"]["royalty_percent"] == 12.25
+    assert "royalty_bps" not in asset["terms"]
+    assert "12.25 % of derivatives' revenue" in run("show", "1").output
+    assert "12.25 %" in run("assets").output
+
+
+def test_balance_and_transfer(initialised):
+    friend = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    mine = run_json("balance")
+    assert mine["balance"] == str(10_000 * 10**18)
+    sent = run_json("transfer", friend, "2.5")
+    assert sent["amount"] == str(25 * 10**17) and sent["tx"].startswith("0x")
+    assert run_json("balance", friend)["balance"] == str(25 * 10**17)
+    assert run_json("balance")["balance"] == str(10_000 * 10**18 - 25 * 10**17)
+    assert "9997.5 TAI" in run("balance").output
+    short = run("transfer", friend, "99999", ok=False)
+    assert "not enough AI tokens: 9997.5 held, 99999 needed" in short.stderr
+
+
+@pytest.mark.parametrize("bad", ["1e3", "nan", "inf", "1_000", "-5", "0.0000000000000000001"])
+def test_amounts__anything_but_plain_decimals__clear_error(initialised, bad):
+    result = run("faucet", "--", bad, ok=False)
+    assert result.stderr.startswith("error: ") and ("plain decimal" in result.stderr or "decimals" in result.stderr)
+
+
+def test_json__every_chain_command_follows_the_rules(tmp_path, json_rules):
+    """The commands that need no model, in the order a user meets them (`ask` and the ledger's
+    settled records are checked by the README walkthrough, on the real model)."""
+    work = tmp_path / "w.md"
+    work.write_text("# Roof Bees\n\nFour hives.")
+    remix = tmp_path / "r.md"
+    remix.write_text("# Roof Bees, Again\n\nStill four hives.")
+    friend = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    for args in (
+        ["init"], ["register", str(work), "--terms", "open", "--fee", "2"], ["assets"], ["show", "1"],
+        ["license", "mint", "1"], ["register", str(remix), "--terms", "open", "--parent", "1"], ["pay", "2", "10"],
+        ["royalties"], ["claim"], ["balance"], ["balance", friend], ["transfer", friend, "1.5"], ["faucet", "3"],
+        ["chain", "status"], ["consent", "1", "--revoke", "training"], ["history"], ["settle"], ["model", "list"],
+    ):
+        json_rules(run_json(*args))

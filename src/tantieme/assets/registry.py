@@ -13,13 +13,14 @@ import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from web3.logs import DISCARD
+from typing import TYPE_CHECKING
 
 from tantieme.assets.store import sha256_file
 from tantieme.assets.terms import LicenseTerms
 from tantieme.errors import AssetError
-from tantieme.node import Node
+
+if TYPE_CHECKING:  # the node (web3) loads when a function is called, not on import
+    from tantieme.node import Node
 
 KINDS = ("work", "dataset", "model", "prompt", "output", "agent")
 MAX_PARENTS = 16
@@ -131,6 +132,8 @@ def register_hash(
         if stored:
             node.store.path(metadata_hash).unlink(missing_ok=True)
         raise
+    from web3.logs import DISCARD
+
     (event,) = node.registry.events.AssetRegistered().process_receipt(receipt, errors=DISCARD)
     return get(node, event["args"]["asset_id"])
 

@@ -15,13 +15,13 @@ than its parents', so descending ids is such an order).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
+from tantieme.amounts import format_amount
 from tantieme.assets.registry import Asset, all_assets, get
 from tantieme.errors import AssetError
-from tantieme.ledger.journal import BatchRow, Journal
+from tantieme.ledger.journal import BatchRow, Journal, journal
 from tantieme.ledger.merkle import MultiProof, StandardMerkleTree
-from tantieme.node import TOKEN_DECIMALS, Node
+from tantieme.node import Node
 
 MAX_MANY = 64
 MAX_CREDIT_LEAVES = 128  # RoyaltyRouter.MAX_CREDITS
@@ -30,30 +30,9 @@ _CREDIT_BASE_GAS = 100_000
 _PER_CREDIT_GAS = 60_000
 _PAY_GAS = 200_000
 _LICENSE_GAS = 400_000
+_TRANSFER_GAS = 100_000
 _PER_DISTRIBUTE_GAS = 120_000
 _PER_CLAIM_GAS = 80_000
-
-
-def parse_amount(text: str) -> int:
-    """'12.5' AI tokens → token wei; a clear error for anything else."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise AssetError(f"{text!r} is not an amount of AI tokens (e.g. 12.5)") from None
-    wei = value * 10**TOKEN_DECIMALS
-    if not value.is_finite() or wei != wei.to_integral_value():
-        raise AssetError(f"{text!r} has more than {TOKEN_DECIMALS} decimals")
-    if wei <= 0:
-        raise AssetError("the amount must be greater than zero")
-    if wei >= 2**256:
-        raise AssetError("the amount is too large")
-    return int(wei)
-
-
-def format_amount(wei: int) -> str:
-    """Token wei → '12.5' AI tokens, exact."""
-    text = format(Decimal(wei) / 10**TOKEN_DECIMALS, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def pay(node: Node, asset_id: int, amount: int) -> dict:
@@ -62,7 +41,20 @@ def pay(node: Node, asset_id: int, amount: int) -> dict:
     _check_funds(node, amount)
     node.ensure_allowance(amount)
     receipt = node.conn.transact(node.router.functions.pay(asset_id, amount), gas=_PAY_GAS)
-    return {"asset": asset_id, "amount": amount, "tx": receipt["transactionHash"].hex(), "gas": receipt["gasUsed"]}
+    return {"asset": asset_id, "amount": amount, "tx": receipt["transactionHash"].to_0x_hex(), "gas": receipt["gasUsed"]}
+
+
+def transfer(node: Node, to: str, amount: int) -> dict:
+    """Send `amount` token wei from the node's account to `to`."""
+    _check_funds(node, amount)
+    receipt = node.conn.transact(node.token.functions.transfer(to, amount), gas=_TRANSFER_GAS)
+    return {
+        "to": to,
+        "amount": amount,
+        "balance": node.balance(),
+        "tx": receipt["transactionHash"].to_0x_hex(),
+        "gas": receipt["gasUsed"],
+    }
 
 
 def mint_license(node: Node, asset_id: int, amount: int = 1, receiver: str | None = None) -> dict:
@@ -85,7 +77,7 @@ def mint_license(node: Node, asset_id: int, amount: int = 1, receiver: str | Non
         "receiver": receiver,
         "fee": fee,
         "held": held,
-        "tx": receipt["transactionHash"].hex(),
+        "tx": receipt["transactionHash"].to_0x_hex(),
         "gas": receipt["gasUsed"],
     }
 
@@ -103,12 +95,6 @@ class Royalty:
     collectable: int
 
 
-def _journal() -> Journal:
-    from tantieme.ledger.settlement import journal
-
-    return journal()
-
-
 def _pools(node: Node, book: Journal) -> list[tuple[BatchRow, bytes]]:
     """Each settled (payer, operator) pool of this ledger in the journal: its latest batch
     and its id at the router."""
@@ -122,7 +108,7 @@ def _pools(node: Node, book: Journal) -> list[tuple[BatchRow, bytes]]:
 
 def uncredited(node: Node, book: Journal | None = None) -> dict[int, int]:
     """What each asset can still credit from the journal's pools, in token wei."""
-    book = book or _journal()
+    book = book or journal()
     router = node.router.functions
     owed: dict[int, int] = {}
     for row, pool_id in _pools(node, book):
@@ -160,7 +146,7 @@ def credit(
     """Credit `asset_ids` from every payer pool in the journal (or `payers`' only), by proof:
     each gets what its cumulative amount gained since its last credit. Permissionless (any
     account may credit any asset). Returns the amount credited, in token wei."""
-    book = book or _journal()
+    book = book or journal()
     router = node.router.functions
     wanted = set(asset_ids)
     total = 0

@@ -19,6 +19,8 @@ _CHUNK = 1 << 20
 
 def sha256_file(path: Path) -> bytes:
     """SHA-256 of a file's bytes; a clear error if it cannot be read."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise AssetError(f"{path} is not a regular file (a device, pipe or socket): pass a file")
     digest = hashlib.sha256()
     try:
         with open(path, "rb") as handle:

@@ -1,27 +1,43 @@
-"""`tantieme model register`, `tantieme ask`."""
+"""`tantieme model register|list|default|price`, `tantieme ask`."""
 
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from tantieme import interaction
-from tantieme.assets.royalties import format_amount, parse_amount
+from tantieme.amounts import format_amount, parse_amount
 from tantieme.cli import app
-from tantieme.cli.node_cmd import open_node
-from tantieme.cli.output import JsonOption, console, emit, err_console, user_errors
-from tantieme.ledger import settlement
+from tantieme.cli.common import IdArgument, IdOption, completes, open_node
+from tantieme.cli.output import JsonOption, console, emit, err_console
+
+if TYPE_CHECKING:
+    from tantieme import interaction
 
 model_app = typer.Typer(help="Models this node serves.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
+_BACKENDS = ("local", "openai")
+_ATTRIBUTION = ("ablation", "retrieval")
+
+
+def _render_model(e: dict, default: bool = False) -> None:
+    console.print(
+        f"model [bold]#{e['asset_id']}[/] {e['name']} ({e['backend']}){' [green]default[/]' if default else ''}: "
+        f"{format_amount(int(e['price_prompt_per_million']))} / {format_amount(int(e['price_completion_per_million']))} "
+        "TAI per million prompt / completion tokens"
+    )
+
 
 @model_app.command("register")
 def model_register(
-    dataset: list[int] = typer.Option(None, "--dataset", help="A training dataset's asset id (repeat)."),
-    backend: str = typer.Option("local", help="local (the embedded GGUF model) or openai (an OpenAI-compatible server)."),
+    dataset: list[int] = IdOption(None, "--dataset", help="A training dataset's asset id (repeat)."),
+    backend: str = typer.Option(
+        "local", help="local (the embedded GGUF model) or openai (an OpenAI-compatible server).",
+        autocompletion=completes(*_BACKENDS),
+    ),
     base_url: str = typer.Option(None, help="For --backend openai: the server's /v1 URL."),
     name: str = typer.Option(None, help="For --backend openai: the model name on the server."),
     price_prompt: str = typer.Option("100", help="AI tokens per million prompt tokens."),
@@ -30,19 +46,81 @@ def model_register(
 ) -> None:
     """Register a model as an IP asset (its weights' hash, its training data as parents) and serve it.
 
+    A model's training datasets are fixed when it is first registered.
+
     Example: tantieme model register --dataset 6 --price-prompt 100 --price-completion 400
     """
-    options = {k: v for k, v in {"base_url": base_url, "model": name}.items() if v}
-    with user_errors(as_json), open_node() as node:
+    from tantieme import interaction
+
+    if backend not in _BACKENDS:
+        raise typer.BadParameter(f"{backend!r} is not a backend; choose local or openai", param_hint="'--backend'")
+    if backend == "openai" and not (base_url and name):
+        raise typer.BadParameter("--backend openai needs --base-url URL and --name MODEL", param_hint="'--backend'")
+    if backend == "local" and (base_url or name):
+        raise typer.BadParameter("--base-url and --name are for --backend openai only", param_hint="'--backend'")
+    options = {"base_url": base_url, "model": name} if backend == "openai" else {}
+    prices = parse_amount(price_prompt, allow_zero=True), parse_amount(price_completion, allow_zero=True)
+    with open_node() as node:
         entry = interaction.register_model(
             node, backend=backend, options=options, datasets=tuple(dataset or ()),
-            price_prompt_per_million=parse_amount(price_prompt),
-            price_completion_per_million=parse_amount(price_completion),
+            price_prompt_per_million=prices[0], price_completion_per_million=prices[1],
         )
-    emit(entry, as_json, lambda e: console.print(
-        f"model [bold]#{e.asset_id}[/] {e.name}: {format_amount(e.price_prompt_per_million)} / "
-        f"{format_amount(e.price_completion_per_million)} TAI per million prompt / completion tokens"
-    ))
+    emit(entry, as_json, lambda e: _render_model(e.__dict__))
+
+
+@model_app.command("list")
+def model_list(as_json: bool = JsonOption) -> None:
+    """The models this node serves, their prices, and the default one `ask` uses.
+
+    Example: tantieme model list
+    """
+    from tantieme.interaction import Models
+
+    models = Models.load()
+    data = {"default": models.default, "models": list(models.models.values())}
+
+    def render(_: object) -> None:
+        if not models.models:
+            console.print("no model yet: `tantieme ask` registers the local model on first use")
+        for entry in models.models.values():
+            _render_model(entry.__dict__, default=entry.asset_id == models.default)
+
+    emit(data, as_json, render)
+
+
+@model_app.command("default")
+def model_default(asset_id: int = IdArgument(help="A model this node serves."), as_json: bool = JsonOption) -> None:
+    """Choose the model `ask` uses when none is named.
+
+    Example: tantieme model default 7
+    """
+    from tantieme.interaction import Models
+
+    entry = Models.load().set_default(asset_id)
+    emit(entry, as_json, lambda e: _render_model(e.__dict__, default=True))
+
+
+@model_app.command("price")
+def model_price(
+    asset_id: int = IdArgument(help="A model this node serves."),
+    prompt: str = typer.Option(None, help="AI tokens per million prompt tokens."),
+    completion: str = typer.Option(None, help="AI tokens per million completion tokens."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Change a model's prices; they apply to the next answers.
+
+    Example: tantieme model price 7 --prompt 50 --completion 200
+    """
+    from tantieme.interaction import Models
+
+    if prompt is None and completion is None:
+        raise typer.BadParameter("give --prompt, --completion or both", param_hint="'--prompt'")
+    entry = Models.load().set_price(
+        asset_id,
+        prompt=None if prompt is None else parse_amount(prompt, allow_zero=True),
+        completion=None if completion is None else parse_amount(completion, allow_zero=True),
+    )
+    emit(entry, as_json, lambda e: _render_model(e.__dict__))
 
 
 def render_answer(i: interaction.Interaction) -> None:
@@ -62,6 +140,8 @@ def render_answer(i: interaction.Interaction) -> None:
 
 
 def answer_json(i: interaction.Interaction) -> dict:
+    from tantieme import interaction
+
     return {
         "answer": i.answer.to_dict(),
         "fee": i.fee,
@@ -76,17 +156,36 @@ def answer_json(i: interaction.Interaction) -> dict:
 @app.command()
 def ask(
     question: str = typer.Argument(..., help="Your question."),
-    k: int = typer.Option(4, help="Sources to read."),
-    max_tokens: int = typer.Option(96, help="Longest answer, in tokens."),
-    attribution: str = typer.Option("ablation", help="ablation (measured) or retrieval (fast, by retrieval score)."),
-    model: int = typer.Option(None, help="Model asset id (default: the node's default model)."),
+    k: int = typer.Option(4, min=1, max=64, help="Sources to read."),
+    max_tokens: int = typer.Option(96, min=1, max=4096, help="Longest answer, in tokens."),
+    attribution: str = typer.Option(
+        "ablation", help="ablation (measured) or retrieval (fast, by retrieval score).",
+        autocompletion=completes(*_ATTRIBUTION),
+    ),
+    model: int = IdOption(None, "--model", help="Model asset id (default: the node's default model)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Answer a question from consenting works; pay, record and credential the answer.
 
+    The first question on a node without a model registers the embedded local model.
+
     Example: tantieme ask "How many hives can a flat roof hold?"
     """
-    with user_errors(as_json), open_node() as node:
+    from tantieme import interaction
+    from tantieme.ledger import settlement
+
+    if not question.strip():
+        raise typer.BadParameter("the question is empty", param_hint="'QUESTION'")
+    if attribution not in _ATTRIBUTION:
+        raise typer.BadParameter(f"{attribution!r}: choose ablation or retrieval", param_hint="'--attribution'")
+    with open_node() as node:
+        registered = interaction.ensure_default_model(node) if model is None else None
+        if registered is not None and not as_json:
+            err_console.print(
+                f"[yellow]note:[/] registered the local model {registered.name} as asset #{registered.asset_id}, "
+                "this node's default (no training data declared; `tantieme model register --dataset ID` declares it)",
+                soft_wrap=True,
+            )
         with console.status("starting", spinner="dots") if not as_json else contextlib.nullcontext() as status:
             result = interaction.ask(
                 node, question, model_id=model, k=k, max_tokens=max_tokens, attribution=attribution,
@@ -95,4 +194,6 @@ def ask(
             settings = node.settings
             if node.address in settlement.due(node, settings.batch_size, settings.batch_max_age_s):
                 settlement.settle(node, {node.address: node.account})
-    emit(answer_json(result) if as_json else result, as_json, render_answer)
+    data = {**answer_json(result), "registered_model": registered.asset_id if registered else None}
+    emit(data if as_json else result, as_json, render_answer)
+

@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from tantieme.assets import registry
-from tantieme.assets.royalties import format_amount, mint_license, parse_amount
+from tantieme.amounts import MAX_UINT256, format_amount, format_percent, parse_amount, parse_percent
+from tantieme.assets.registry import KINDS
 from tantieme.assets.terms import PRESETS, LicenseTerms, preset
-from tantieme.cli import app
-from tantieme.cli.node_cmd import open_node
-from tantieme.cli.output import JsonOption, console, emit, user_errors
-from tantieme.interaction import check_readable
-from tantieme.node import parse_address
+from tantieme.cli import app, view
+from tantieme.cli.common import AI_USES, IdArgument, IdOption, completes, open_node
+from tantieme.cli.output import JsonOption, console, emit
+
+if TYPE_CHECKING:
+    from tantieme.assets.registry import Asset
+    from tantieme.node import Node
 
 license_app = typer.Typer(help="Licence tokens: the right to build commercial derivatives.", no_args_is_help=True)
 app.add_typer(license_app, name="license")
 
-_CONSENT = ("training", "fine_tuning", "retrieval", "output_commercial")
+_CONSENT = tuple(use.replace("-", "_") for use in AI_USES)
 
 
 def _terms(
     name: str,
-    royalty: float | None,
+    royalty: str | None,
     fee: str | None,
     expires: int | None,
     ai: list[str] | None,
@@ -35,9 +37,9 @@ def _terms(
     terms = preset(name)
     changes: dict = {}
     if royalty is not None:
-        changes["royalty_bps"] = round(royalty * 100)
+        changes["royalty_bps"] = parse_percent(royalty)
     if fee is not None:
-        changes["minting_fee"] = 0 if fee in ("0", "0.0") else parse_amount(fee)
+        changes["minting_fee"] = parse_amount(fee, allow_zero=True)
     if expires is not None:
         changes["expiration"] = expires
     if terms_uri is not None:
@@ -52,55 +54,94 @@ def _terms(
 def _consent_flag(text: str) -> str:
     flag = text.replace("-", "_")
     if flag not in _CONSENT:
-        raise typer.BadParameter(f"unknown AI use {text!r}; choose from {', '.join(_CONSENT)}")
+        raise typer.BadParameter(f"unknown AI use {text!r}; choose from {', '.join(AI_USES)}")
     return flag
 
 
-def _render_asset(a: registry.Asset) -> None:
-    t = a.terms
+def asset_json(asset: Asset) -> dict:
+    """An asset as the commands print it: royalty shares in percent, like `--royalty` takes them."""
+    data = asset.to_json()
+    terms = dict(data["terms"])
+    terms["royalty_percent"] = float(format_percent(terms.pop("royalty_bps")))
+    data["terms"] = terms
+    return data
+
+
+def _consent(terms: dict) -> list[str]:
+    return [flag.replace("_", "-") for flag in _CONSENT if terms[f"ai_{flag}"]]
+
+
+def _render_asset(a: dict) -> None:
+    t = a["terms"]
     table = Table(show_header=False, box=None)
-    table.add_row("asset", f"#{a.id} {a.title or ''}")
-    table.add_row("kind", a.kind)
-    table.add_row("owner", a.owner)
-    table.add_row("content", f"sha256 {a.content_hash}")
-    table.add_row("parents", ", ".join(f"#{p}" for p in a.parents) or "none")
-    table.add_row("ancestors", str(a.ancestors))
-    uses = [n for n, ok in (("commercial", t.commercial_use), ("attribution", t.attribution), ("derivatives", t.derivatives_allowed)) if ok]
+    table.add_row("asset", f"#{a['id']} {a['title'] or ''}")
+    table.add_row("kind", a["kind"])
+    table.add_row("owner", a["owner"])
+    table.add_row("content", f"sha256 {a['content_hash']}")
+    table.add_row("parents", ", ".join(f"#{p}" for p in a["parents"]) or "none")
+    table.add_row("ancestors", str(a["ancestors"]))
+    uses = [n for n, key in (("commercial", "commercial_use"), ("attribution", "attribution"), ("derivatives", "derivatives_allowed")) if t[key]]
     table.add_row("licence", ", ".join(uses) or "no rights granted")
-    table.add_row("royalty", f"{t.royalty_bps / 100:g} % of derivatives' revenue")
-    table.add_row("licence fee", f"{format_amount(t.minting_fee)} TAI")
-    consent = [k.replace("_", "-") for k, ok in t.ai_consent().items() if ok]
-    table.add_row("AI consent", ", ".join(consent) or "[bold]none[/] (no AI use)")
+    table.add_row("royalty", f"{t['royalty_percent']:g} % of derivatives' revenue")
+    table.add_row("licence fee", f"{format_amount(int(t['minting_fee']))} TAI")
+    table.add_row("AI consent", ", ".join(_consent(t)) or "[bold]none[/] (no AI use)")
     console.print(table)
 
 
 @app.command()
 def register(
     file: Path = typer.Argument(..., help="The file to register; it is hashed and stored."),
-    kind: str = typer.Option("work", help=f"One of: {', '.join(registry.KINDS)}."),
-    terms: str = typer.Option("private", help=f"Terms preset: {', '.join(PRESETS)} (private grants nothing)."),
-    title: str = typer.Option(None, help="Title (default: the file name)."),
-    parent: list[int] = typer.Option(None, "--parent", help="A parent asset id (repeat, at most 16)."),
-    royalty: float = typer.Option(None, help="Royalty share owed by derivatives, in percent."),
-    fee: str = typer.Option(None, help="Licence minting fee in AI tokens."),
-    expires: int = typer.Option(None, help="Terms expiration, unix seconds (0 = never)."),
-    ai: list[str] = typer.Option(None, "--ai", help="Allow an AI use: training, fine-tuning, retrieval, output-commercial."),
-    no_ai: list[str] = typer.Option(None, "--no-ai", help="Refuse an AI use (same names)."),
+    kind: str = typer.Option("work", help=f"One of: {', '.join(KINDS)}.", autocompletion=completes(*KINDS)),
+    terms: str = typer.Option(
+        "private", help=f"Terms preset: {', '.join(PRESETS)} (private grants nothing).", autocompletion=completes(*PRESETS)
+    ),
+    title: str = typer.Option(None, help="Title (default: the document's own title, else the file name)."),
+    parent: list[int] = IdOption(None, "--parent", help="A parent asset id (repeat, at most 16)."),
+    royalty: str = typer.Option(None, help="Royalty share owed by derivatives, in percent (e.g. 7.5)."),
+    fee: str = typer.Option(None, help="Licence minting fee in AI tokens (e.g. 2.5)."),
+    expires: int = typer.Option(None, min=0, max=2**64 - 1, help="Terms expiration, unix seconds (0 = never)."),
+    ai: list[str] = typer.Option(
+        None, "--ai", help=f"Allow an AI use: {', '.join(AI_USES)}.", autocompletion=completes(*AI_USES)
+    ),
+    no_ai: list[str] = typer.Option(None, "--no-ai", help="Refuse an AI use (same names).", autocompletion=completes(*AI_USES)),
     terms_uri: str = typer.Option(None, help="Where the full licence text lives."),
     as_json: bool = JsonOption,
 ) -> None:
     """Register a file as an IP asset with licence terms and AI consent.
 
-    AI use is refused unless the terms allow it (deny by default).
+    AI use is refused unless the terms allow it (deny by default). A file that AI
+    cannot read (binary data, a scan without text) can only be registered without
+    AI consent.
 
     Example: tantieme register essay.md --terms non-commercial --ai retrieval
     """
-    with user_errors(as_json), open_node() as node:
-        chosen = _terms(terms, royalty, fee, expires, ai, no_ai, terms_uri)
-        if chosen.ai_retrieval and kind in ("work", "dataset"):
-            check_readable(file, mimetypes.guess_type(file.name)[0])
-        asset = registry.register(node, file, kind=kind, terms=chosen, parents=tuple(parent or ()), title=title)
-    emit(asset.to_json(), as_json, lambda _: (console.print(f"registered [bold]#{asset.id}[/]"), _render_asset(asset)))
+    from tantieme.assets import registry
+    from tantieme.interaction import check_readable
+
+    chosen = _terms(terms, royalty, fee, expires, ai, no_ai, terms_uri)
+    document = check_readable(file, kind, chosen)
+    with open_node() as node:
+        asset = registry.register(
+            node, file, kind=kind, terms=chosen, parents=tuple(parent or ()),
+            title=title or (document.title if document else None),
+            media_type=document.media_type if document else None,
+        )
+        data = asset_json(asset)
+    emit(data, as_json, lambda d: (console.print(f"registered [bold]#{d['id']}[/]"), _render_asset(d)))
+
+
+@view.query("assets")
+def _assets(node: Node, mine: bool) -> list[dict]:
+    from tantieme.assets import registry
+
+    return [asset_json(a) for a in registry.all_assets(node) if not mine or a.owner.lower() == node.address.lower()]
+
+
+@view.query("show")
+def _show(node: Node, asset_id: int) -> dict:
+    from tantieme.assets import registry
+
+    return asset_json(registry.get(node, asset_id))
 
 
 @app.command("assets")
@@ -112,39 +153,36 @@ def list_assets(
 
     Example: tantieme assets --mine
     """
-    with user_errors(as_json), open_node(readonly=True) as node:
-        found = registry.all_assets(node)
-        if mine:
-            found = [a for a in found if a.owner.lower() == node.address.lower()]
+    found = view.read("assets", mine=mine)
 
     def render(_: object) -> None:
         table = Table("id", "title", "kind", "owner", "parents", "royalty", "AI consent")
         for a in found:
-            consent = ", ".join(k.replace("_", "-") for k, ok in a.terms.ai_consent().items() if ok)
             table.add_row(
-                str(a.id), a.title or "", a.kind, a.owner[:10] + "…",
-                ", ".join(map(str, a.parents)), f"{a.terms.royalty_bps / 100:g} %", consent or "none",
+                str(a["id"]), a["title"] or "", a["kind"], a["owner"][:10] + "…",
+                ", ".join(map(str, a["parents"])), f"{a['terms']['royalty_percent']:g} %",
+                ", ".join(_consent(a["terms"])) or "none",
             )
         console.print(table)
 
-    emit([a.to_json() for a in found], as_json, render)
+    emit(found, as_json, render)
 
 
 @app.command()
-def show(asset_id: int = typer.Argument(..., help="Asset id."), as_json: bool = JsonOption) -> None:
+def show(asset_id: int = IdArgument(), as_json: bool = JsonOption) -> None:
     """Show one asset: owner, content hash, parents, licence terms and AI consent.
 
     Example: tantieme show 3
     """
-    with user_errors(as_json), open_node(readonly=True) as node:
-        asset = registry.get(node, asset_id)
-    emit(asset.to_json(), as_json, lambda _: _render_asset(asset))
+    emit(view.read("show", asset_id=asset_id), as_json, _render_asset)
 
 
 @app.command()
 def consent(
-    asset_id: int = typer.Argument(..., help="Your asset."),
-    revoke: list[str] = typer.Option(..., "--revoke", help="AI use to refuse from now on: training, fine-tuning, retrieval, output-commercial."),
+    asset_id: int = IdArgument(help="Your asset."),
+    revoke: list[str] = typer.Option(
+        ..., "--revoke", help=f"AI use to refuse from now on: {', '.join(AI_USES)}.", autocompletion=completes(*AI_USES)
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Tighten an asset's AI consent; it applies to future use at once.
@@ -153,18 +191,20 @@ def consent(
 
     Example: tantieme consent 4 --revoke retrieval
     """
-    with user_errors(as_json), open_node() as node:
+    from tantieme.assets import registry
+
+    flags = [_consent_flag(flag) for flag in revoke]
+    with open_node() as node:
         current = registry.get(node, asset_id).terms.ai_consent()
-        for flag in revoke:
-            current[_consent_flag(flag)] = False
-        asset = registry.tighten_consent(node, asset_id, **current)
-    emit(asset.to_json(), as_json, lambda _: _render_asset(asset))
+        current.update(dict.fromkeys(flags, False))
+        data = asset_json(registry.tighten_consent(node, asset_id, **current))
+    emit(data, as_json, _render_asset)
 
 
 @license_app.command("mint")
 def license_mint(
-    asset_id: int = typer.Argument(..., help="The asset to license."),
-    amount: int = typer.Option(1, help="Number of licence tokens."),
+    asset_id: int = IdArgument(help="The asset to license."),
+    amount: int = typer.Option(1, min=1, max=MAX_UINT256, help="Number of licence tokens."),
     to: str = typer.Option(None, help="Receiver (default: this node's account)."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -172,7 +212,10 @@ def license_mint(
 
     Example: tantieme license mint 2 --amount 1
     """
-    with user_errors(as_json), open_node() as node:
+    from tantieme.assets.royalties import mint_license
+    from tantieme.node import parse_address
+
+    with open_node() as node:
         result = mint_license(node, asset_id, amount, parse_address(to) if to else None)
     emit(result, as_json, lambda r: console.print(
         f"{r['amount']} licence(s) of #{r['asset']} → {r['receiver']} for {format_amount(r['fee'])} TAI (holds {r['held']})"

@@ -6,26 +6,23 @@ import datetime
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from tantieme.assets.royalties import format_amount
+from tantieme.amounts import format_amount
 from tantieme.cli import app
-from tantieme.cli.node_cmd import open_node
-from tantieme.cli.output import JsonOption, console, emit, user_errors
-from tantieme.chain import Connection, connect, dev_account
-from tantieme.errors import ConfigError
-from tantieme.node import Settings
-from tantieme.ledger import settlement
-from tantieme.ledger.verify import export as export_bundle
-from tantieme.ledger.verify import is_bundle, record_entry
-from tantieme.ledger.verify import verify as verify_bundle
+from tantieme.cli.common import open_node
+from tantieme.cli.output import JsonOption, console, emit
+
+if TYPE_CHECKING:
+    from tantieme.chain import Connection
 
 
 @app.command()
 def history(
-    limit: int = typer.Option(20, help="How many, newest first."),
+    limit: int = typer.Option(20, min=1, max=1_000_000, help="How many, newest first."),
     pending: bool = typer.Option(False, help="Only records not yet in a batch."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -36,27 +33,29 @@ def history(
 
     Example: tantieme history --pending
     """
-    with user_errors(as_json):
-        book = settlement.journal()
-        rows = book.records(limit=limit, pending=True if pending else None)
-        batches = {r.batch_id: book.batch(r.batch_id) for r in rows if r.batch_id}
-        data = [
-            {
-                "id": r.id,
-                "record": r.digest,
-                "time": r.created_at,
-                "question": r.question,
-                "model": r.signed.record.model,
-                "sources": list(r.signed.record.sources),
-                "weights_bps": list(r.signed.record.weights),
-                "fee": r.signed.record.fee,
-                "payer": r.signed.record.payer,
-                "status": "pending" if r.batch_id is None else batches[r.batch_id].status,
-                "batch": batches[r.batch_id].chain_batch_id if r.batch_id else None,
-                **({"full": record_entry(book, r)} if as_json else {}),
-            }
-            for r in rows
-        ]
+    from tantieme.ledger.journal import journal
+    from tantieme.ledger.verify import record_entry
+
+    book = journal()
+    rows = book.records(limit=limit, pending=True if pending else None)
+    batches = {r.batch_id: book.batch(r.batch_id) for r in rows if r.batch_id}
+    data = [
+        {
+            "id": r.id,
+            "record": r.digest,
+            "time": r.created_at,
+            "question": r.question,
+            "model": r.signed.record.model,
+            "sources": list(r.signed.record.sources),
+            "weights_bps": list(r.signed.record.weights),
+            "fee": r.signed.record.fee,
+            "payer": r.signed.record.payer,
+            "status": "pending" if r.batch_id is None else batches[r.batch_id].status,
+            "batch": batches[r.batch_id].chain_batch_id if r.batch_id else None,
+            **({"full": record_entry(book, r)} if as_json else {}),
+        }
+        for r in rows
+    ]
 
     def render(_: object) -> None:
         table = Table("id", "record", "when", "question", "fee (TAI)", "status")
@@ -75,7 +74,9 @@ def settle(as_json: bool = JsonOption) -> None:
 
     Example: tantieme settle
     """
-    with user_errors(as_json), open_node() as node:
+    from tantieme.ledger import settlement
+
+    with open_node() as node:
         done = settlement.settle(node, {node.address: node.account})
 
     def render(_: object) -> None:
@@ -106,10 +107,13 @@ def export(
 
     Example: tantieme export 1 -o answer.json
     """
-    with user_errors(as_json), open_node(readonly=True) as node:
-        bundle = export_bundle(node, settlement.journal(), record)
-        path = output or Path(f"answer-{bundle['record']['digest'][2:18]}.bundle.json")
-        _write_bundle(path, bundle)
+    from tantieme.ledger.journal import journal
+    from tantieme.ledger.verify import export as export_bundle
+
+    with open_node(readonly=True) as node:
+        bundle = export_bundle(node, journal(), record)
+    path = output or Path(f"answer-{bundle['record']['digest'][2:18]}.bundle.json")
+    _write_bundle(path, bundle)
     data = {"bundle": str(path), "record": bundle["record"]["digest"], "status": bundle["status"]}
     emit(data, as_json, lambda d: console.print(f"{d['status']} record {d['record'][:18]}… → {d['bundle']}"))
 
@@ -134,15 +138,18 @@ def verify(
 
     Example: tantieme verify answer.json --rpc-url http://127.0.0.1:8545
     """
-    with user_errors(as_json):
-        anchor = _read_ca(ca) if ca else None
-        bundle = _bundle_at(Path(target))
-        if bundle is None:
-            with open_node(readonly=True) as node:
-                report = verify_bundle(node.conn, export_bundle(node, settlement.journal(), target), trust_anchor_pem=anchor)
-        else:
-            with _chain(bundle, rpc_url, chain_dir) as conn:
-                report = verify_bundle(conn, bundle, trust_anchor_pem=anchor)
+    from tantieme.ledger.journal import journal
+    from tantieme.ledger.verify import export as export_bundle
+    from tantieme.ledger.verify import verify as verify_bundle
+
+    anchor = _read_ca(ca) if ca else None
+    bundle = _bundle_at(Path(target))
+    if bundle is None:
+        with open_node(readonly=True) as node:
+            report = verify_bundle(node.conn, export_bundle(node, journal(), target), trust_anchor_pem=anchor)
+    else:
+        with _chain(bundle, rpc_url, chain_dir) as conn:
+            report = verify_bundle(conn, bundle, trust_anchor_pem=anchor)
 
     def render(_: object) -> None:
         for check in report.checks:
@@ -168,6 +175,8 @@ def verify(
 
 def _bundle_at(path: Path) -> dict | None:
     """The bundle in `path`, or None if `path` is not a bundle (a record id, an answer file)."""
+    from tantieme.ledger.verify import is_bundle
+
     if not path.is_file() or path.suffix.lower() != ".json":
         return None
     try:
@@ -179,8 +188,12 @@ def _bundle_at(path: Path) -> dict | None:
 
 def _chain(bundle: dict, rpc_url: str | None, chain_dir: Path | None) -> Connection:
     """A read-only connection to the chain a bundle is anchored on."""
+    from tantieme.chain import connect, dev_account
+    from tantieme.errors import ConfigError
+    from tantieme.node import Settings
+
     if rpc_url:
-        return connect("rpc", rpc_url=rpc_url, account=dev_account(0))
+        return connect("rpc", rpc_url=rpc_url, account=dev_account(0), readonly=True)
     if chain_dir:
         return connect("embedded", directory=chain_dir, readonly=True, account=dev_account(0))
     if not Settings.path().is_file():
@@ -194,6 +207,8 @@ def _chain(bundle: dict, rpc_url: str | None, chain_dir: Path | None) -> Connect
 
 
 def _write_bundle(path: Path, bundle: dict) -> None:
+    from tantieme.errors import ConfigError
+
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         tmp.write_text(json.dumps(bundle, indent=2) + "\n")
@@ -204,6 +219,8 @@ def _write_bundle(path: Path, bundle: dict) -> None:
 
 
 def _read_ca(path: Path) -> bytes:
+    from tantieme.errors import ConfigError
+
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -219,9 +236,11 @@ def claim_dat(
 
     Example: tantieme dat 1
     """
-    with user_errors(as_json), open_node() as node:
+    from tantieme.ledger import settlement
+
+    with open_node() as node:
         book = settlement.journal()
         row = book.record(record)
         token_id = settlement.claim_dat(node, node.account, row, book)
-        data = {"record": row.digest, "token_id": str(token_id), "owner": node.ledger.functions.ownerOf(token_id).call()}
-    emit(data, as_json, lambda d: console.print(f"DAT {d['token_id'][:18]}… minted to {d['owner']} for record {d['record'][:18]}…"))
+        data = {"record": row.digest, "token_id": token_id, "owner": node.ledger.functions.ownerOf(token_id).call()}
+    emit(data, as_json, lambda d: console.print(f"DAT {str(d['token_id'])[:18]}… minted to {d['owner']} for record {d['record'][:18]}…"))

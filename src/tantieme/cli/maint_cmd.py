@@ -7,8 +7,7 @@ from pathlib import Path
 import typer
 
 from tantieme.cli import app
-from tantieme.cli.output import JsonOption, console, emit, err_console, user_errors, waiting
-from tantieme.errors import ConfigError
+from tantieme.cli.output import JsonOption, console, emit, err_console, waiting
 
 
 @app.command()
@@ -26,8 +25,7 @@ def doctor(
     """
     from tantieme.maintenance import doctor as doc
 
-    with user_errors(as_json):
-        diagnosis = doc.run(repair=repair, say=(lambda _m: None) if as_json else waiting)
+    diagnosis = doc.run(repair=repair, say=(lambda _m: None) if as_json else waiting)
 
     def render(_: object) -> None:
         for f in diagnosis.findings:
@@ -56,8 +54,7 @@ def backup(
     """
     from tantieme.maintenance import backup as backups
 
-    with user_errors(as_json):
-        made = backups.backup(file, on_wait=waiting)
+    made = backups.backup(file, on_wait=waiting)
     emit(made, as_json, lambda b: console.print(
         f"backed up {b.holdings.describe()} ({b.files} files, {b.bytes / 1e6:.1f} MB) → {b.path}"
     ))
@@ -79,15 +76,14 @@ def restore(
     """
     from tantieme.maintenance import backup as backups
 
-    with user_errors(as_json):
-        if resume:
-            done = backups.resume(waiting)
-        elif file is None:
-            raise ConfigError("give the backup file to restore (or --resume to finish an interrupted restore)")
-        else:
-            done = backups.restore(file, force=force, on_wait=waiting)
+    if resume:
+        done = backups.resume(waiting)
+    elif file is None:
+        raise typer.BadParameter("give the backup file to restore (or --resume to finish an interrupted restore)", param_hint="'FILE'")
+    else:
+        done = backups.restore(file, force=force, on_wait=waiting)
 
-    def render(r: backups.Restored) -> None:
+    def render(r: object) -> None:
         if r.previous:
             err_console.print(f"what the home held before is in {r.previous}")
         console.print(f"restored {r.holdings.describe()} ({r.files} files) from {r.source}")

@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-
 import typer
 from rich.table import Table
 
-from tantieme import node as node_mod
-from tantieme.assets.royalties import format_amount, parse_amount
+from tantieme.amounts import format_amount, parse_amount
 from tantieme.cli import app
-from tantieme.cli.output import JsonOption, console, emit, user_errors, waiting
-from tantieme.node import Node
+from tantieme.cli.common import completes, open_node, passphrase_prompt
+from tantieme.cli.output import JsonOption, console, emit
 
 chain_app = typer.Typer(help="The chain this node uses.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
 
 
-def passphrase_prompt(new: bool = False) -> Callable[[], str] | None:
-    """A prompt for the keystore passphrase, or None when nobody can answer it."""
-    if os.environ.get("CI") or not os.isatty(0):
-        return None
-    text = "Passphrase for the new keystore" if new else "Keystore passphrase"
-    return lambda: typer.prompt(text, hide_input=True, confirmation_prompt=new)
-
-
-def open_node(readonly: bool = False) -> Node:
-    """This home's node for a command: readers run beside a writer; writers wait for it, saying so."""
-    return Node.open(passphrase_prompt(), readonly=readonly, on_wait=None if readonly else waiting)
-
-
 @app.command()
 def init(
-    chain: str = typer.Option("embedded", help="embedded (in-process EVM, no setup) or rpc."),
+    chain: str = typer.Option(
+        "embedded", help="embedded (in-process EVM, no setup) or rpc.", autocompletion=completes("embedded", "rpc")
+    ),
     rpc_url: str = typer.Option(None, "--rpc-url", envvar="TANTIEME_RPC_URL", help="JSON-RPC URL for --chain rpc."),
     force: bool = typer.Option(False, "--force", help="Switch chains or deploy anew even if this home holds records or works (backed up first)."),
     as_json: bool = JsonOption,
@@ -48,8 +33,9 @@ def init(
 
     Example: tantieme init --chain rpc --rpc-url http://127.0.0.1:8545
     """
-    with user_errors(as_json):
-        result = node_mod.init(chain, rpc_url, passphrase_prompt(new=True), force=force)
+    from tantieme import node as node_mod
+
+    result = node_mod.init(chain, rpc_url, passphrase_prompt(new=True), force=force)
 
     def render(r: node_mod.InitResult) -> None:
         marker = " [yellow](public dev key: local testing only)[/]" if r.signer == "dev" else ""
@@ -72,7 +58,7 @@ def chain_status(as_json: bool = JsonOption) -> None:
 
     Example: tantieme chain status --json
     """
-    with user_errors(as_json), open_node(readonly=True) as node:
+    with open_node(readonly=True) as node:
         w3 = node.conn.w3
         data = {
             "backend": node.conn.backend,
@@ -113,9 +99,11 @@ def faucet(
 
     Example: tantieme faucet 500
     """
-    with user_errors(as_json), open_node() as node:
-        wei = parse_amount(amount)
-        receiver = node_mod.parse_address(to) if to else node.address
+    from tantieme.node import parse_address
+
+    wei = parse_amount(amount)
+    with open_node() as node:
+        receiver = parse_address(to) if to else node.address
         node.faucet(receiver, wei)
         data = {"to": receiver, "amount": wei, "balance": node.balance(receiver)}
     emit(data, as_json, lambda d: console.print(f"+{format_amount(d['amount'])} TAI → {d['to']} (balance {format_amount(d['balance'])})"))

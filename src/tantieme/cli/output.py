@@ -1,16 +1,30 @@
-"""How commands print: rich for people, one JSON document for scripts."""
+"""How commands print: rich for people, one JSON document for scripts, one line per error.
+
+Errors are handled here for every command (`Group.main`): a usage error (unknown
+option, bad value) exits 2 and a `TantiemeError` exits 1, each as one line on
+stderr, or with `--json` as one JSON document `{"error", "kind"}` on stdout.
+Anything else is a bug: one line saying so (exit 70), or the traceback when
+`TANTIEME_DEBUG` is set (the tests set it, so bugs fail them).
+
+JSON never holds a number that JavaScript would round: amounts, balances, fees,
+gas and token ids are decimal strings whatever their size, and so is any other
+integer beyond 2^53 - 1.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
 
 from tantieme.errors import TantiemeError
 
@@ -19,41 +33,99 @@ err_console = Console(stderr=True)
 
 JsonOption = typer.Option(False, "--json", help="Print one machine-readable JSON document.")
 
+DEBUG_ENV = "TANTIEME_DEBUG"
+MAX_SAFE_INTEGER = 2**53 - 1
+# Keys whose integers are token amounts, gas or token ids: strings in JSON at any size,
+# together with everything beneath them (e.g. `owed`: asset id → amount).
+AMOUNT_KEYS = frozenset({
+    "amount", "balance", "token_balance", "eth_balance", "fee", "minting_fee", "total", "commons",
+    "operator", "owed", "paid", "claimed", "claimable", "collectable", "pending", "uncredited", "funded",
+    "price_prompt_per_million", "price_completion_per_million", "gas", "token_id",
+})
+EXIT_USAGE = 2
+EXIT_BUG = 70
+
 
 def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
     """Print `data` as JSON, or hand it to `render` for people."""
     if as_json:
-        sys.stdout.write(json.dumps(_plain(data), indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(to_json(data), indent=2) + "\n")
     else:
         render(data)
 
 
-def _plain(data: Any) -> Any:
-    """Dataclasses (and what they hold) as JSON-ready dicts and lists."""
+def to_json(data: Any, amount: bool = False) -> Any:
+    """Dataclasses, dicts, lists, bytes and paths as JSON-ready values (see the module's rules)."""
     if dataclasses.is_dataclass(data) and not isinstance(data, type):
-        return {f.name: _plain(getattr(data, f.name)) for f in dataclasses.fields(data)}
+        data = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)}
     if isinstance(data, dict):
-        return {str(k): _plain(v) for k, v in data.items()}
+        return {str(k): to_json(v, amount or k in AMOUNT_KEYS) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
-        return [_plain(v) for v in data]
+        return [to_json(v, amount) for v in data]
+    if isinstance(data, bool) or data is None or isinstance(data, (str, float)):
+        return data
+    if isinstance(data, int):
+        return str(data) if amount or abs(data) > MAX_SAFE_INTEGER else data
     if isinstance(data, bytes):
         return "0x" + data.hex()
-    return data
+    return str(data)
 
 
 def waiting(message: str) -> None:
-    """Tell the user, on stderr, why a command has not started yet."""
-    err_console.print(f"[yellow]{message}…[/]", soft_wrap=True)  # one line, whatever the width
+    """Tell the user, on stderr, why a command has not started yet (one line)."""
+    err_console.print(f"[yellow]{message}…[/]", soft_wrap=True)
 
 
-@contextlib.contextmanager
-def user_errors(as_json: bool = False) -> Iterator[None]:
-    """Turn a `TantiemeError` into a one-line message and exit code 1."""
-    try:
-        yield
-    except TantiemeError as exc:
-        if as_json:
-            sys.stdout.write(json.dumps({"error": str(exc), "kind": type(exc).__name__}) + "\n")
-        else:
-            err_console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from None
+def fail(message: str, kind: str, as_json: bool) -> None:
+    """Report an error: one line on stderr, or one JSON document on stdout."""
+    if as_json:
+        sys.stdout.write(json.dumps({"error": message, "kind": kind}) + "\n")
+    else:
+        line = " ".join(message.split())
+        err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
+
+
+def _usage_message(exc: UsageError) -> str:
+    text = exc.format_message().rstrip(".")
+    ctx = exc.ctx
+    if ctx is None:
+        return text
+    return f"{text} (see `{ctx.command_path} --help`)"
+
+
+class Group(TyperGroup):
+    """The `tantieme` group: every error, whichever command raised it, as one line or JSON."""
+
+    def main(self, args: Sequence[str] | None = None, *a: Any, standalone_mode: bool = True, **kw: Any) -> Any:
+        args = list(sys.argv[1:] if args is None else args)
+        as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+        try:
+            code = super().main(args, *a, standalone_mode=False, **kw)
+        except NoArgsIsHelpError as exc:
+            console.print(exc.ctx.get_help(), markup=False, highlight=False)
+            code = 0
+        except UsageError as exc:
+            fail(_usage_message(exc), "UsageError", as_json)
+            code = EXIT_USAGE
+        except ClickException as exc:
+            fail(exc.format_message(), type(exc).__name__, as_json)
+            code = exc.exit_code
+        except typer.Abort:
+            fail("aborted", "Aborted", as_json)
+            code = 1
+        except TantiemeError as exc:
+            fail(str(exc), type(exc).__name__, as_json)
+            code = 1
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            fail(
+                f"unexpected {type(exc).__name__}: {exc} — this is a bug in tantieme; "
+                f"run again with {DEBUG_ENV}=1 for the traceback and report it",
+                "InternalError", as_json,
+            )
+            code = EXIT_BUG
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code

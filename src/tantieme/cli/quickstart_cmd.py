@@ -5,21 +5,20 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from tantieme import node as node_mod
-from tantieme.assets.royalties import format_amount
+from tantieme.amounts import format_amount
 from tantieme.cli import app
-from tantieme.cli.output import JsonOption, console, emit, user_errors
-from tantieme.node import Node
+from tantieme.cli.output import JsonOption, console, emit
 
 
 @app.command()
 def quickstart(as_json: bool = JsonOption) -> None:
     """Run tantieme end to end on the embedded chain with the sample corpus.
 
-    Sets up the node, registers the sample works from several creators (one
-    refusing AI use, one derivative, one training dataset), registers the local
-    model, asks three questions, settles them as one batch, shows who earned
-    what, and verifies one answer's record, proof and credential.
+    Sets up a node of its own (in `quickstart/` inside your TANTIEME_HOME, apart
+    from your assets and records), registers the sample works from several
+    creators (one refusing AI use, one derivative, one training dataset),
+    registers the local model, asks three questions, settles them as one batch,
+    shows who earned what, and verifies one answer's record, proof and credential.
 
     Example: tantieme quickstart
     """
@@ -27,11 +26,13 @@ def quickstart(as_json: bool = JsonOption) -> None:
     from tantieme.cli.ai_cmd import render_answer
 
     say = (lambda _msg: None) if as_json else console.print
-    with user_errors(as_json):
-        init = node_mod.init("embedded")
-        say(f"[bold]node[/] {init.address} on the embedded chain {init.chain_id} (public dev key)")
-        with Node.open() as node:
-            result = qs.run(node, say, None if as_json else render_answer)
+    with qs.own_home() as where:
+        if not as_json:
+            console.print(
+                f"[bold]home[/] {where} (the quickstart's own node; explore it with TANTIEME_HOME={where} tantieme assets)",
+                soft_wrap=True,
+            )
+        result = qs.run(say, None if as_json else render_answer)
 
     def render(r: qs.Result) -> None:
         table = Table("party", "role", "account", "earned (TAI)")
@@ -45,6 +46,7 @@ def quickstart(as_json: bool = JsonOption) -> None:
         console.print(f"[dim]credentials trusted against {r.verification.trust_anchor}[/]")
 
     data = {
+        "home": str(where),
         "assets": result.registered.assets,
         "model": result.model,
         "answers": [{"question": a.answer.question, "answer": a.answer.text, "record": a.record.digest, "fee": a.fee,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tantieme import sqlitefile
+from tantieme.config import home
 from tantieme.errors import LedgerError
 from tantieme.ledger.merkle import StandardMerkleTree
 from tantieme.ledger.records import SignedBatch, SignedRecord, asset_tree
@@ -208,7 +209,9 @@ class Journal:
     def record(self, key: int | str) -> RecordRow:
         """A record by local id, or by digest (0x hex, or a unique prefix of at least 8 digits)."""
         if isinstance(key, int) or str(key).isdigit():
-            row = self.db.execute("SELECT * FROM records WHERE id = ?", (int(key),)).fetchone()
+            number = int(key)
+            # SQLite ids are signed 64-bit: a larger number is no record (and no overflow).
+            row = self.db.execute("SELECT * FROM records WHERE id = ?", (number,)).fetchone() if 0 < number < 2**63 else None
         else:
             prefix = str(key).lower()
             prefix = prefix if prefix.startswith("0x") else "0x" + prefix
@@ -388,3 +391,8 @@ def _amounts_json(amounts: dict[int, int]) -> str:
 
 def _amounts(text: str) -> dict[int, int]:
     return {int(asset): int(amount) for asset, amount in json.loads(text).items()}
+
+
+def journal() -> Journal:
+    """This node's journal, `TANTIEME_HOME/ledger.db`."""
+    return Journal(home() / "ledger.db")

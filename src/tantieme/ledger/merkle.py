@@ -33,15 +33,15 @@ import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eth_abi import encode as abi_encode
-from eth_abi.exceptions import ABITypeError, ParseError
-from eth_abi.grammar import ABIType, BasicType, TupleType, normalize, parse
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
 from tantieme.errors import LedgerError
+
+if TYPE_CHECKING:  # eth_abi loads when a tree is built or checked, not when records are read
+    from eth_abi.grammar import ABIType
 
 __all__ = [
     "FORMAT",
@@ -205,6 +205,8 @@ def _checksum(raw: bytes) -> str:
 
 def _converter(abi_type: ABIType) -> _Convert:
     """A converter for one ABI type (arrays and tuples recurse)."""
+    from eth_abi.grammar import BasicType, TupleType
+
     if abi_type.is_array:
         item = _converter(abi_type.item_type)
         dim = abi_type.arrlist[-1]
@@ -277,6 +279,8 @@ def _converter(abi_type: ABIType) -> _Convert:
 def _static_word(abi_type: ABIType) -> Callable[[Any], bytes] | None:
     """For a basic type whose ABI encoding is one 32-byte word, the encoder of
     its eth_abi argument; None for anything else (arrays, tuples, strings, bytes)."""
+    from eth_abi.grammar import BasicType
+
     if abi_type.is_array or not isinstance(abi_type, BasicType):
         return None
     base, sub = abi_type.base, abi_type.sub
@@ -297,6 +301,9 @@ class _Encoding:
     """A leaf encoding, parsed once: normalises values and hashes leaves."""
 
     def __init__(self, leaf_encoding: Sequence[str]) -> None:
+        from eth_abi.exceptions import ABITypeError, ParseError
+        from eth_abi.grammar import normalize, parse
+
         if isinstance(leaf_encoding, str) or not all(isinstance(t, str) for t in leaf_encoding):
             raise LedgerError(
                 f"leaf encoding must be a list of ABI type strings, got {leaf_encoding!r}"
@@ -334,6 +341,8 @@ class _Encoding:
     def encode_prepared(self, abi_args: list[Any]) -> bytes:
         if self._words is not None:
             return b"".join(word(a) for word, a in zip(self._words, abi_args, strict=True))
+        from eth_abi import encode as abi_encode
+
         return abi_encode(self.abi_types, abi_args)
 
     def leaf_hash(self, value: Sequence[Any]) -> bytes:

@@ -52,15 +52,16 @@ import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eth_account import Account
-from eth_account.messages import SignableMessage
 from eth_hash.auto import keccak
 from eth_utils import is_checksum_address, to_checksum_address
 
 from tantieme.errors import LedgerError
 from tantieme.ledger.merkle import StandardMerkleTree, standard_leaf_hash
+
+if TYPE_CHECKING:
+    from eth_account.messages import SignableMessage
 
 MAX_BPS = 10_000
 """Basis points in a whole: source weights sum to at most this."""
@@ -226,25 +227,36 @@ def _check_keys(data: Mapping[str, Any], expected: Iterable[str], what: str) -> 
 
 def _signable(domain: Domain, struct_hash: bytes) -> SignableMessage:
     # EIP-712 as an EIP-191 version 0x01 message: 0x19 ‖ 0x01 ‖ domain ‖ struct.
+    # eth_account loads here, on signing or recovering: reading records needs none of it.
+    from eth_account.messages import SignableMessage
+
     return SignableMessage(version=b"\x01", header=domain.separator, body=struct_hash)
 
 
 def _sign(account: Any, domain: Domain, struct_hash: bytes) -> bytes:
     """A 65-byte signature by `account` (a LocalAccount or a private key)."""
     if isinstance(account, str | bytes):
-        account = Account.from_key(account)
+        account = _from_key(account)
     signed = account.sign_message(_signable(domain, struct_hash))
     return bytes(signed.signature)
 
 
 def _recover(domain: Domain, struct_hash: bytes, signature: bytes | str) -> str:
+    from eth_account import Account
+
     return Account.recover_message(_signable(domain, struct_hash), signature=_signature(signature))
 
 
 def _signer_address(account: Any) -> str:
     if isinstance(account, str | bytes):
-        account = Account.from_key(account)
+        account = _from_key(account)
     return account.address
+
+
+def _from_key(key: str | bytes) -> Any:
+    from eth_account import Account
+
+    return Account.from_key(key)
 
 
 # -- the domain ---------------------------------------------------------------

@@ -25,10 +25,9 @@ from eth_account.signers.local import LocalAccount
 from web3.logs import DISCARD
 
 from tantieme.chain.permit import sign_permit
-from tantieme.config import home
 from tantieme.errors import ChainError, LedgerError
 from tantieme.ledger import funds
-from tantieme.ledger.journal import BatchRow, Journal, RecordRow
+from tantieme.ledger.journal import BatchRow, Journal, RecordRow, journal
 from tantieme.ledger.netting import Split, net
 from tantieme.ledger.records import Batch, Domain, InteractionRecord, asset_tree, record_tree
 from tantieme.node import Node
@@ -39,10 +38,6 @@ BATCH_DEADLINE_S = 24 * 3600
 MAX_BATCH_RECORDS = 10_000
 BPS = 10_000
 _SETTLE_GAS = 500_000
-
-
-def journal() -> Journal:
-    return Journal(home() / "ledger.db")
 
 
 def domain(node: Node) -> Domain:
