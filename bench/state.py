@@ -35,7 +35,8 @@ def main() -> None:
     from tantieme import node as node_mod
     from tantieme.chain.accounts import dev_account
     from tantieme.ledger import settlement
-    from tantieme.ledger.verify import export, verify
+    from tantieme.ledger.bundle import export
+    from tantieme.ledger.verify import verify
     from tantieme.maintenance import backup as backups
     from tantieme.node import Node
 

@@ -11,7 +11,8 @@ from tantieme.assets import registry
 from tantieme.assets.terms import preset
 from tantieme.errors import AIError, ChainError, LedgerError
 from tantieme.ledger import settlement
-from tantieme.ledger.verify import export, verify
+from tantieme.ledger.bundle import export
+from tantieme.ledger.verify import verify
 from tantieme.quickstart import SAMPLES_DIR
 
 pytestmark = pytest.mark.slow

@@ -150,7 +150,8 @@ def run(say: Callable[[str], None] = print, show_answer: Callable[[object], None
 def _flow(node: Node, say: Callable[[str], None], show_answer: Callable[[object], None] | None) -> Result:
     from tantieme import ai, interaction
     from tantieme.ledger import settlement
-    from tantieme.ledger.verify import export, verify
+    from tantieme.ledger.bundle import export
+    from tantieme.ledger.verify import verify
 
     catalog = Catalog.load()
     say("[bold]1. creators register the sample corpus[/]")

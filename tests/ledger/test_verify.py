@@ -16,7 +16,8 @@ from tantieme import interaction
 from tantieme.chain.accounts import dev_account
 from tantieme.errors import LedgerError
 from tantieme.ledger import settlement
-from tantieme.ledger.verify import BUNDLE_FORMAT, export, verify
+from tantieme.ledger.bundle import BUNDLE_FORMAT, export
+from tantieme.ledger.verify import verify
 from tantieme.provenance import ensure_ca
 
 PAYER = dev_account(5)

@@ -15,7 +15,8 @@ import pytest
 from tantieme import node as node_mod
 from tantieme.errors import ConfigError
 from tantieme.ledger import settlement
-from tantieme.ledger.verify import export, verify
+from tantieme.ledger.bundle import export
+from tantieme.ledger.verify import verify
 from tantieme.maintenance import backup as backups
 from tantieme.maintenance import STAGE, holdings, interrupted_restore
 from tantieme.node import Node, Settings

@@ -18,6 +18,7 @@ from tantieme.cli.output import JsonOption, console, emit
 
 if TYPE_CHECKING:
     from tantieme.chain import Connection
+    from tantieme.ledger.journal import Journal, RecordRow
 
 
 @app.command()
@@ -34,7 +35,6 @@ def history(
     Example: tantieme history --pending
     """
     from tantieme.ledger.journal import journal
-    from tantieme.ledger.verify import record_entry
 
     book = journal()
     rows = book.records(limit=limit, pending=True if pending else None)
@@ -52,7 +52,7 @@ def history(
             "payer": r.signed.record.payer,
             "status": "pending" if r.batch_id is None else batches[r.batch_id].status,
             "batch": batches[r.batch_id].chain_batch_id if r.batch_id else None,
-            **({"full": record_entry(book, r)} if as_json else {}),
+            **({"full": _full(book, r)} if as_json else {}),
         }
         for r in rows
     ]
@@ -107,8 +107,8 @@ def export(
 
     Example: tantieme export 1 -o answer.json
     """
+    from tantieme.ledger.bundle import export as export_bundle
     from tantieme.ledger.journal import journal
-    from tantieme.ledger.verify import export as export_bundle
 
     with open_node(readonly=True) as node:
         bundle = export_bundle(node, journal(), record)
@@ -138,8 +138,8 @@ def verify(
 
     Example: tantieme verify answer.json --rpc-url http://127.0.0.1:8545
     """
+    from tantieme.ledger.bundle import export as export_bundle
     from tantieme.ledger.journal import journal
-    from tantieme.ledger.verify import export as export_bundle
     from tantieme.ledger.verify import verify as verify_bundle
 
     anchor = _read_ca(ca) if ca else None
@@ -173,9 +173,16 @@ def verify(
         raise typer.Exit(report.exit_code)
 
 
+def _full(book: Journal, row: RecordRow) -> dict:
+    """A record in full for `history --json` (loaded only then: it reads Merkle trees)."""
+    from tantieme.ledger.bundle import record_entry
+
+    return record_entry(book, row)
+
+
 def _bundle_at(path: Path) -> dict | None:
     """The bundle in `path`, or None if `path` is not a bundle (a record id, an answer file)."""
-    from tantieme.ledger.verify import is_bundle
+    from tantieme.ledger.bundle import is_bundle
 
     if not path.is_file() or path.suffix.lower() != ".json":
         return None
