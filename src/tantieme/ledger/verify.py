@@ -212,7 +212,7 @@ def _check_batch(
     except TantiemeError:  # a malformed sibling
         ok = False
     proof = proof or []
-    report.add("merkle proof", ok, f"{len(proof)} siblings to root {root[:18]}…")
+    report.add("merkle proof", ok, f"{len(proof)} sibling{'' if len(proof) == 1 else 's'} to root {root[:18]}…")
     return batch, signer
 
 
