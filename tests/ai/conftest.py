@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Sequence
@@ -14,7 +13,6 @@ from tantieme.ai.embeddings import HashingEmbedder
 from tantieme.ai.index import Index
 from tantieme.ai.models import Generation, Message, render_chat
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 

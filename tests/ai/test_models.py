@@ -53,3 +53,14 @@ def test_openai_backend__unreachable_server__clean_error():
 def test_openai_backend__bad_url__raises():
     with pytest.raises(AIError, match="http"):
         OpenAICompatibleModel("ftp://x", "m")
+
+
+def test_render_chat__gemma_turns_fold_the_system_prompt_into_the_first_user_turn():
+    from tantieme.ai.models import GEMMA_TEMPLATE
+
+    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"},
+                {"role": "assistant", "content": "A"}, {"role": "user", "content": "V"}]
+    assert render_chat(messages, GEMMA_TEMPLATE, bos_token="<bos>") == (
+        "<bos><start_of_turn>user\nS\n\nU<end_of_turn>\n<start_of_turn>model\nA<end_of_turn>\n"
+        "<start_of_turn>user\nV<end_of_turn>\n<start_of_turn>model\n"
+    )

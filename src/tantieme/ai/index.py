@@ -40,6 +40,7 @@ returned. :func:`tantieme.ai.answer.ask` passes the live consent check there.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -72,11 +73,21 @@ BM25_K1 = 1.5
 BM25_B = 0.75
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-try:  # the stopword list bm25s uses for English
-    from bm25s.stopwords import STOPWORDS_EN as _STOP
-except ImportError:  # pragma: no cover - bm25s is a dependency
-    _STOP = ()
-_STOPWORDS = frozenset(_STOP)
+
+
+def _bm25s_stopwords() -> frozenset[str]:
+    """The English stopword list bm25s uses, read from its module without importing bm25s
+    (whose ``__init__`` loads scipy: 0.16 s of a cold ``ask``)."""
+    spec = importlib.util.find_spec("bm25s")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a dependency
+        return frozenset()
+    path = Path(spec.submodule_search_locations[0]) / "stopwords.py"
+    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("_bm25s_stopwords", path))
+    module.__loader__.exec_module(module)
+    return frozenset(module.STOPWORDS_EN)
+
+
+_STOPWORDS = _bm25s_stopwords()
 
 
 def bm25_terms(text: str) -> list[str]:

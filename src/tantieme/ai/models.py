@@ -26,6 +26,7 @@ from tantieme.errors import AIError
 
 __all__ = [
     "CHATML_TEMPLATE",
+    "GEMMA_TEMPLATE",
     "Generation",
     "Message",
     "Model",
@@ -123,6 +124,19 @@ CHATML_TEMPLATE = (
     "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+#: Gemma's turn format, for Gemma GGUF files that carry no template (system text opens the first user turn).
+GEMMA_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{% if message['role'] == 'system' %}{{ '<start_of_turn>user\\n' + message['content'] + '\\n\\n' }}"
+    "{% elif message['role'] == 'user' %}"
+    "{% if loop.index0 == 0 or messages[loop.index0 - 1]['role'] != 'system' %}{{ '<start_of_turn>user\\n' }}{% endif %}"
+    "{{ message['content'] + '<end_of_turn>\\n' }}"
+    "{% else %}{{ '<start_of_turn>model\\n' + message['content'] + '<end_of_turn>\\n' }}{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
 )
 
 

@@ -1,11 +1,10 @@
 """CPU thread settings for the 2-core machines this project targets.
 
 NumPy's OpenBLAS starts one thread per core and spin-waits between calls; on
-2 cores shared with llama.cpp and torch, that made a 10,000-row dense search
+2 cores shared with llama.cpp, that made a 10,000-row dense search
 take 84 ms instead of 15 ms (measured). The index therefore limits BLAS to
-one thread, once per process, through threadpoolctl (installed with
-sentence-transformers' scikit-learn), falling back to the environment
-variables, which only act if NumPy is not loaded yet.
+one thread, once per process, through threadpoolctl, falling back to the
+environment variables, which only act if NumPy is not loaded yet.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ def limit_blas_threads(n: int = 1) -> None:
         os.environ.setdefault(var, str(n))
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
         pass
     else:
         threadpool_limits(limits=n, user_api="blas")
