@@ -190,3 +190,96 @@ def json_rules() -> Callable[[object], None]:
         assert problems == [], problems
 
     return check
+
+
+# --------------------------------------------------------------- answers --
+
+PAYER = dev_account(5)
+
+
+@pytest.fixture
+def payer():
+    """The asker who pays for `make_answer`'s answers (dev account 5)."""
+    return PAYER
+
+
+@pytest.fixture
+def make_answer() -> Callable[..., object]:
+    """A factory of answered questions: a work, a model, a signed record by `PAYER` (dev
+    account 5, funded) and its credentialed answer files, made as `ask` makes them but
+    without running a model. Call it with a node; it returns the journaled record."""
+    import os
+
+    from tantieme import interaction
+    from tantieme.assets import registry
+    from tantieme.assets.terms import preset
+    from tantieme.ledger import settlement
+
+    def make(node: Node, question: str = "How many hives can a flat roof of forty square metres hold?",
+             answer: str = "Four hives.", fee: int = 10**15):
+        work = registry.register_hash(node, os.urandom(32), kind="work", terms=preset("open"), title="Bees", media_type="text/plain").id
+        model = registry.register_hash(node, os.urandom(32), kind="model", terms=preset("open"), title="m", media_type="application/octet-stream").id
+        if node.balance(PAYER.address) == 0:
+            node.faucet(PAYER.address)
+        row = settlement.record(
+            node, PAYER, model=model, question=question, answer=answer, sources=[work], weights=[0.6],
+            prompt_tokens=120, completion_tokens=8, fee=fee, details={},
+        )
+        entry = interaction.ModelEntry(
+            asset_id=model, name="m", backend="local", options={}, weights_hash="00" * 32,
+            price_prompt_per_million=1, price_completion_per_million=1,
+        )
+        interaction.write_answer(node, row, entry)
+        return row
+
+    return make
+
+
+# ----------------------------------------------------------------- model --
+
+
+class StubModel:
+    """A model backend that answers "Four hives." at once: for tests of what surrounds the model."""
+
+    name = "stub"
+    weights_hash = "sha256:" + "5" * 64
+    context_window = 2048
+    can_score = True
+    generated = 0
+
+    def __init__(self, **_options: object) -> None:
+        pass
+
+    def tokenize(self, text: str) -> list[int]:
+        return [len(word) for word in text.split()]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def prompt_tokens(self, messages) -> int:
+        return sum(self.count_tokens(m["content"]) + 4 for m in messages)
+
+    def generate(self, messages, max_tokens: int = 256, stop=()):
+        from tantieme.ai.models import Generation
+
+        StubModel.generated += 1
+        return Generation("Four hives.", self.prompt_tokens(messages), 3, "stop", 0.0, 0.0)
+
+    def answer_logprob(self, messages, answer_text: str) -> float:
+        return -1.0
+
+    def answer_logprobs(self, variants, answer_text: str) -> list[float]:
+        return [-1.0 for _ in variants]
+
+
+@pytest.fixture
+def stub_model(monkeypatch: pytest.MonkeyPatch) -> type[StubModel]:
+    """The "stub" model backend, and indexes that embed without loading MiniLM."""
+    from tantieme.ai.embeddings import HashingEmbedder
+    from tantieme.ai.models import _BACKENDS, register_backend
+
+    monkeypatch.setattr("tantieme.ai.index.default_embedder", HashingEmbedder)
+    monkeypatch.setattr(StubModel, "generated", 0)
+    register_backend("stub", StubModel)
+    yield StubModel
+    _BACKENDS.pop("stub", None)

@@ -12,6 +12,7 @@ from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import preset
 from tantieme.errors import AIError, AssetError, ChainError, LedgerError
 from tantieme.ledger import settlement
+from tantieme.ledger.bundle import export
 from tantieme.ledger.verify import verify
 from tantieme.quickstart import SAMPLES_DIR
 
@@ -38,13 +39,13 @@ def test_ask_settle_verify__whole_flow(node, served):
     assert served["bees"] in cited
     assert served["letters"] not in cited
     assert result.fee > 0
-    ca = interaction.node_ca().root_cert_pem
-    pending = verify(node, settlement.journal(), result.record.digest, ca)
-    assert _checks(pending)["anchored"] is False
+    pending = verify(node.conn, export(node, settlement.journal(), result.record.digest))
+    assert pending.status == "pending" and pending.ok, pending.checks
+    assert "anchored" not in _checks(pending)
 
     (done,) = settlement.settle(node, {node.address: node.account})
-    report = verify(node, settlement.journal(), result.record.digest, ca)
-    assert report.ok, report.checks
+    report = verify(node.conn, export(node, settlement.journal(), result.record.digest))
+    assert report.status == "verified", report.checks
     roles = {link.asset: link.role for link in report.provenance}
     assert roles[served["model"]] == "model"
     assert roles[served["data"]] == "training data"
@@ -62,27 +63,29 @@ def test_verify__tampered_answer_sidecar_or_record__fails_with_the_reason(node, 
     result = interaction.ask(node, "How many hives can a flat roof of forty square metres hold?", attribution="retrieval")
     settlement.settle(node, {node.address: node.account})
     book = settlement.journal()
-    ca = interaction.node_ca().root_cert_pem
+
+    def checks(target):
+        return _checks(verify(node.conn, export(node, book, target)))
 
     original = result.answer_path.read_text()
     result.answer_path.write_text(original + " (edited)")
-    checks = _checks(verify(node, book, str(result.answer_path), ca))
-    assert checks["output hash"] is False and checks["content credential"] is False
+    tampered = checks(str(result.answer_path))
+    assert tampered["output hash"] is False and tampered["content credential"] is False
     result.answer_path.write_text(original)
-    assert verify(node, book, str(result.answer_path), ca).ok
+    assert all(checks(str(result.answer_path)).values())
 
     document = interaction.answer_document(result.record)
     assert json.loads(document.read_text())["record"] == result.record.digest
-    assert verify(node, book, str(document), ca).ok  # the JSON answer names its record too
+    assert all(checks(str(document)).values())  # the JSON answer names its record too
     document.write_text(document.read_text().replace('"fee"', '"Fee"'))
-    assert _checks(verify(node, book, result.record.digest, ca))["content credential (JSON)"] is False
+    assert checks(result.record.digest)["content credential (JSON)"] is False
 
     signed = json.loads(book.db.execute("SELECT signed FROM records WHERE id = ?", (result.record.id,)).fetchone()[0])
     signed["record"]["fee"] = str(int(signed["record"]["fee"]) * 2)
     book.db.execute("UPDATE records SET signed = ? WHERE id = ?", (json.dumps(signed), result.record.id))
-    checks = _checks(verify(node, book, result.record.digest, ca))
-    assert checks["payer signature"] is False
-    assert checks["merkle proof"] is False
+    tampered = checks(result.record.digest)
+    assert tampered["payer signature"] is False
+    assert tampered["merkle proof"] is False
 
 
 def test_consent_revoked__next_question_cannot_read_the_work(node, creator, served):

@@ -33,6 +33,10 @@ class AIError(TantiemeError):
     """The model, the index or a question is unusable."""
 
 
+class IndexDamagedError(AIError):
+    """The knowledge index's files are damaged; it can be rebuilt from the chain and the store."""
+
+
 class ProvenanceError(TantiemeError):
     """A content credential cannot be made or read (CA, answer file, sidecar)."""
 

@@ -11,10 +11,11 @@ in `TANTIEME_HOME/models.json`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,8 +26,8 @@ from tantieme.assets import registry
 from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import LicenseTerms, preset
 from tantieme.config import home
-from tantieme.errors import AIError, AssetError, ConfigError
-from tantieme.ledger import settlement
+from tantieme.errors import AIError, AssetError, ConfigError, IndexDamagedError
+from tantieme.ledger import funds, settlement
 from tantieme.ledger.journal import Journal, RecordRow
 from tantieme.node import Node
 from tantieme.provenance import CA, Consent, ModelRef, Source, ensure_ca, sign_answer
@@ -40,6 +41,9 @@ PRICE_PROMPT_PER_MILLION = 100 * 10**18
 PRICE_COMPLETION_PER_MILLION = 400 * 10**18
 # The kinds of asset the node reads and indexes.
 INDEXED_KINDS = ("work", "dataset")
+# Larger documents are refused for retrieval before they are read (the text's own
+# limit is the index's `MAX_WORK_CHARS`).
+MAX_DOCUMENT_BYTES = 20_000_000
 
 
 @dataclass
@@ -74,10 +78,17 @@ class Models:
 
     @classmethod
     def load(cls) -> Models:
-        if not cls.path().is_file():
+        path = cls.path()
+        if not path.is_file():
             return cls()
-        data = json.loads(cls.path().read_text())
-        return cls(default=data["default"], models={k: ModelEntry(**v) for k, v in data["models"].items()})
+        try:
+            data = json.loads(path.read_text())
+            return cls(default=data["default"], models={k: ModelEntry(**v) for k, v in data["models"].items()})
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(
+                f"{path} is damaged ({type(exc).__name__}: {exc}); run `tantieme doctor --repair` "
+                "to rebuild it from the chain, or move it away and `tantieme model register` again"
+            ) from None
 
     def save(self) -> None:
         fd, tmp = tempfile.mkstemp(dir=home(), prefix=".models-")
@@ -203,14 +214,17 @@ def check_readable(path: Path, kind: str, terms: LicenseTerms) -> Document | Non
 
     AI consent needs a document the node can read: a binary or unreadable file with
     any AI use allowed is refused with a clear `AssetError`, and registers without
-    AI consent only.
+    AI consent only. Consent to retrieval also needs a document within the index's
+    limits (`MAX_DOCUMENT_BYTES`, `MAX_WORK_CHARS`): a larger one is refused.
     """
     from tantieme.ai import documents
 
     if kind not in INDEXED_KINDS or not path.is_file():
         return None  # registration says what is wrong with a missing file or a device
+    if terms.ai_retrieval:
+        _check_size(path.name, path.stat().st_size)
     try:
-        return documents.read(path)
+        document = documents.read(path)
     except AIError as exc:
         if any(terms.ai_consent().values()):
             raise AssetError(
@@ -218,17 +232,36 @@ def check_readable(path: Path, kind: str, terms: LicenseTerms) -> Document | Non
                 "use --terms no-ai or --terms private"
             ) from None
         return None
+    if terms.ai_retrieval:
+        _check_length(path.name, len(document.text))
+    return document
 
 
-def sync_index(node: Node, index: ai.Index, warn: Callable[[str], None] = lambda _m: None) -> list[int]:
-    """Index every work or dataset whose terms consent to retrieval and whose file this node has.
+def _check_size(name: str, size: int) -> None:
+    if size > MAX_DOCUMENT_BYTES:
+        raise AIError(
+            f"{name} is {size / 1e6:.1f} MB; AI retrieval takes documents of up to "
+            f"{MAX_DOCUMENT_BYTES / 1e6:g} MB: split it into parts and register each, or register "
+            "it without retrieval consent"
+        )
 
-    A document that cannot be read is skipped with a warning: it never stops a question.
-    """
-    from tantieme import ai
+
+def _check_length(name: str, chars: int) -> None:
+    from tantieme.ai.index import MAX_WORK_CHARS
+
+    if chars > MAX_WORK_CHARS:
+        raise AIError(
+            f"{name} holds {chars:,} characters of text; the index takes works of up to "
+            f"{MAX_WORK_CHARS:,} (about a novel): split it into parts and register each, "
+            "or register it without retrieval consent"
+        )
+
+
+def unindexed(node: Node, index: ai.Index) -> Iterator[registry.Asset]:
+    """The works and datasets this node could index and `index` lacks: consenting to retrieval,
+    of a readable kind, their file in the store."""
     from tantieme.ai import documents
 
-    added = []
     consents = consents_to_retrieval(node)
     total = node.registry.functions.totalAssets().call()
     for asset_id in range(1, total + 1):
@@ -238,11 +271,26 @@ def sync_index(node: Node, index: ai.Index, warn: Callable[[str], None] = lambda
         asset = registry.get(node, asset_id)
         if asset.kind not in INDEXED_KINDS or asset.media_type not in documents.MEDIA_TYPES:
             continue
+        if node.store.has(bytes.fromhex(asset.content_hash)):
+            yield asset
+
+
+def sync_index(node: Node, index: ai.Index, warn: Callable[[str], None] = lambda _m: None) -> list[int]:
+    """Index every work or dataset whose terms consent to retrieval and whose file this node has.
+
+    A document that cannot be read, or is above the index's limits, is skipped
+    with a warning: it never stops a question. Each work is added atomically,
+    so an interrupted sync resumes where it stopped.
+    """
+    from tantieme import ai
+
+    added = []
+    for asset in unindexed(node, index):
         content = bytes.fromhex(asset.content_hash)
-        if not node.store.has(content):
-            continue
         try:
+            _check_size(f"asset {asset.id}", node.store.path(content).stat().st_size)
             text = ai.extract_text(node.store.read_bytes(content), _file_name(asset))
+            _check_length(f"asset {asset.id}", len(text))
         except AIError as exc:
             warn(f"asset {asset.id} is not indexed: {exc}")
             continue
@@ -282,16 +330,22 @@ def ask(
     if not question or not question.strip():
         raise AIError("the question is empty: ask something, e.g. tantieme ask \"How many hives fit on a roof?\"")
     payer = payer or node.account
+    book = book or settlement.journal()
     entry = Models.load().get(model_id)
     status("loading the model")
     model = ai.load_model(entry.backend, **entry.options)
-    index = index or ai.Index(index_path())
-    status("updating the index")
-    sync_index(node, index, status)
-    status("answering")
-    answer = ai.ask(
-        question, index, model, consents_to_retrieval(node), k=k, max_tokens=max_tokens, attribution=attribution
+    quote = max_fee(entry, model.context_window, max_tokens)
+    funds.require(
+        node, funds.funds(node, payer.address, book, permit=True), quote,
+        "this answer may cost up to", "ask again",
     )
+    with contextlib.nullcontext(index) if index is not None else open_index(status) as index:
+        status("updating the index")
+        sync_index(node, index, status)
+        status("answering")
+        answer = ai.ask(
+            question, index, model, consents_to_retrieval(node), k=k, max_tokens=max_tokens, attribution=attribution
+        )
     fee = ai.fee(entry.offer, answer.prompt_tokens, answer.completion_tokens)
     details = {
         "model": entry.name,
@@ -310,6 +364,25 @@ def ask(
     status("signing the content credential")
     answer_path, credential = write_answer(node, row, entry)
     return Interaction(answer=answer, model=entry, fee=fee, record=row, answer_path=answer_path, credential_path=credential)
+
+
+def max_fee(entry: ModelEntry, context_window: int, max_tokens: int) -> int:
+    """The most an answer can cost: a prompt filling the model's context, and `max_tokens` more."""
+    from tantieme import ai
+
+    return ai.fee(entry.offer, context_window, max_tokens)
+
+
+def open_index(status: Callable[[str], None] = lambda _msg: None) -> ai.Index:
+    """The node's index; a damaged one is discarded, to be rebuilt by `sync_index`."""
+    from tantieme import ai
+
+    try:
+        return ai.Index(index_path())
+    except IndexDamagedError as exc:
+        status(f"{exc}: rebuilding it")
+        ai.Index.discard(index_path())
+        return ai.Index(index_path())
 
 
 def node_ca() -> CA:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
@@ -22,9 +24,20 @@ from tantieme.amounts import MAX_UINT256, TOKEN_DECIMALS
 from tantieme.assets.store import ContentStore
 from tantieme.chain import EMBEDDED_CHAIN_ID, Connection, connect, create_keystore
 from tantieme.chain.accounts import ENV_PASSPHRASE, ENV_PRIVATE_KEY, dev_account, keystore_path
-from tantieme.chain.deploy import Deployment, contract, ensure_deployed, load_deployment
+from tantieme.chain.deploy import (
+    Deployment,
+    contract,
+    deployment_path,
+    ensure_deployed,
+    is_live,
+    recorded_deployment,
+)
 from tantieme.config import home
 from tantieme.errors import ConfigError
+from tantieme.locking import DirectoryLock, locked
+
+if TYPE_CHECKING:
+    from tantieme import maintenance
 
 ANVIL_CHAIN_ID = 31337
 LOCAL_CHAIN_IDS = frozenset({EMBEDDED_CHAIN_ID, ANVIL_CHAIN_ID})
@@ -65,6 +78,12 @@ class Settings:
 
     @classmethod
     def load(cls) -> Settings:
+        from tantieme.maintenance import interrupted_restore
+
+        if interrupted_restore():
+            raise ConfigError(
+                f"a restore into {home()} was interrupted: run `tantieme restore --resume` to finish it"
+            )
         path = cls.path()
         if not path.is_file():
             raise ConfigError("this node is not set up yet: run `tantieme init` first")
@@ -81,6 +100,22 @@ class Settings:
         os.replace(tmp, path)
 
 
+HOME = "this node's home"
+
+
+@contextmanager
+def no_writers(on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold every lock a writer of this home takes (backup, restore, index repair): the
+    embedded chain's, and the home's own (writers on a JSON-RPC chain take it)."""
+    from tantieme.chain.embedded import CHAIN
+
+    with ExitStack() as stack:
+        if (home() / "chain").is_dir():
+            stack.enter_context(locked(home() / "chain", CHAIN, on_wait=on_wait))
+        stack.enter_context(locked(home(), HOME, on_wait=on_wait))
+        yield
+
+
 @dataclass
 class Node:
     """A connection to the chain with tantieme's contracts bound, and the content store."""
@@ -89,23 +124,52 @@ class Node:
     conn: Connection
     deployment: Deployment
     store: ContentStore = field(default_factory=lambda: ContentStore(home() / "store"))
+    lock: DirectoryLock | None = field(default=None, repr=False)
+    """A writer's lock of the home, on a JSON-RPC chain (the embedded chain locks itself)."""
 
     @classmethod
-    def open(cls, passphrase: Callable[[], str] | None = None) -> Node:
-        """Open the node that `tantieme init` set up."""
+    def open(
+        cls,
+        passphrase: Callable[[], str] | None = None,
+        *,
+        readonly: bool = False,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> Node:
+        """Open the node that `tantieme init` set up.
+
+        `readonly` reads beside a running writer: no lock, no transactions, no key
+        (a keystore node asks no passphrase). A writer waits for another writer of
+        this home (the embedded chain's lock, or the home's on a JSON-RPC chain),
+        telling `on_wait` whom it waits for.
+        """
         settings = Settings.load()
-        conn = _connect(settings, passphrase)
+        lock = None if readonly or settings.chain == "embedded" else DirectoryLock(home(), HOME, on_wait=on_wait)
         try:
-            deployment = load_deployment(conn)
+            conn = _connect(settings, passphrase, readonly=readonly, on_wait=on_wait)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        try:
+            deployment = recorded_deployment(conn.chain_id)
             if deployment is None:
                 raise ConfigError(
                     f"tantieme's contracts are not deployed on chain {conn.chain_id}: "
                     "run `tantieme init`"
                 )
+            if not is_live(conn, deployment):
+                raise ConfigError(
+                    f"the contracts this node recorded on chain {conn.chain_id} (ledger "
+                    f"{deployment.ledger}) are not on it any more: was the chain reset? "
+                    "`tantieme init --force` deploys new ones (after a backup); the assets and "
+                    "records made with the old ones stay with the old chain"
+                )
         except BaseException:
             conn.close()
+            if lock is not None:
+                lock.release()
             raise
-        return cls(settings=settings, conn=conn, deployment=deployment)
+        return cls(settings=settings, conn=conn, deployment=deployment, lock=lock)
 
     @property
     def account(self) -> LocalAccount:
@@ -113,6 +177,9 @@ class Node:
 
     @property
     def address(self) -> str:
+        """The account this node acts as (a read-only node: the one it signs for when it writes)."""
+        if self.conn.readonly and self.settings.address:
+            return self.settings.address
         return self.conn.account.address
 
     @property
@@ -144,6 +211,7 @@ class Node:
             chain_id=self.conn.chain_id,
             backend=self.conn.backend,
             embedded=None,
+            readonly=self.conn.readonly,
         )
         return Node(settings=self.settings, conn=conn, deployment=self.deployment, store=self.store)
 
@@ -168,6 +236,8 @@ class Node:
 
     def close(self) -> None:
         self.conn.close()
+        if self.lock is not None:
+            self.lock.release()
 
     def __enter__(self) -> Node:
         return self
@@ -186,12 +256,16 @@ class InitResult:
     deployed: bool
     funded: int
     balance: int
+    backup: str | None = None
+    """Where `--force` saved the home before deploying anew or switching chains."""
 
 
 def init(
     chain: str = "embedded",
     rpc_url: str | None = None,
     passphrase: Callable[[], str] | None = None,
+    *,
+    force: bool = False,
 ) -> InitResult:
     """Set up this node: account, contracts (deployed if needed), and test funds on local chains.
 
@@ -199,11 +273,43 @@ def init(
     public and marked as such; on any other chain it is `TANTIEME_PRIVATE_KEY`
     or a passphrase-encrypted keystore, created if missing. Running it again is
     harmless: nothing is deployed or funded twice.
+
+    It never silently orphans what the home holds: switching a used home to
+    another chain, or deploying anew where this home's deployment record is
+    damaged, missing or gone from the chain while the home holds records, works
+    or models, is refused with what to do instead. `force` does it anyway,
+    after a backup of the home (`InitResult.backup`).
     """
+    from tantieme import maintenance
+    from tantieme.maintenance import backup as backups
+
     settings = Settings(chain=chain, rpc_url=rpc_url)
+    held = maintenance.holdings()
+    switching = _switching(settings, held)
+    if switching and not force:
+        raise ConfigError(
+            f"this home ({home()}) is set up for {switching} and holds {held.describe()}; "
+            f"`tantieme init --chain {chain}` would leave them behind. Use another home "
+            "(TANTIEME_HOME=DIR tantieme init ...), or add --force to switch anyway (a backup is written first)"
+        )
+    saved: str | None = None
     probe = connect(chain, rpc_url=rpc_url, account=dev_account(0))
     try:
         local = probe.chain_id in LOCAL_CHAIN_IDS
+        problem = _deployment_problem(probe)
+        reason = problem if held.on(probe.chain_id) else None
+        if reason and not force:
+            raise ConfigError(
+                f"{reason}; deploying new contracts would orphan the {held.describe()} this home "
+                "holds. Run `tantieme doctor --repair` to recover the deployment from the chain, "
+                "or add --force to deploy anew (a backup is written first)"
+            )
+        if force and (switching or reason) and not held.empty:
+            probe.close()  # the backup waits for the chain's writers: this one included
+            saved = str(backups.backup(backups.automatic_path("init")).path)
+            probe = connect(chain, rpc_url=rpc_url, account=dev_account(0))
+        if problem:  # a damaged or stale record: deploy afresh
+            deployment_path(probe.chain_id).unlink(missing_ok=True)
         if local:
             settings.signer = "dev"
         else:
@@ -239,12 +345,50 @@ def init(
             deployed=deployed,
             funded=funded,
             balance=node.balance(),
+            backup=saved,
         )
 
 
-def _connect(settings: Settings, passphrase: Callable[[], str] | None) -> Connection:
-    if settings.signer == "dev":
-        return connect(settings.chain, rpc_url=settings.rpc_url, account=dev_account(0))
+def _switching(new: Settings, held: maintenance.Holdings) -> str | None:
+    """The chain a used home is set up for, if `new` names another one."""
+    if held.empty or not Settings.path().is_file():
+        return None
+    try:
+        old = Settings.load()
+    except ConfigError:
+        return None  # damaged settings: the deployment check below still guards the assets
+    if (old.chain, old.rpc_url) == (new.chain, new.rpc_url):
+        return None
+    return "the embedded chain" if old.chain == "embedded" else f"the chain at {old.rpc_url}"
+
+
+def _deployment_problem(conn: Connection) -> str | None:
+    """What is wrong with this home's deployment record for `conn`'s chain, if anything."""
+    try:
+        recorded = recorded_deployment(conn.chain_id)
+    except ConfigError:
+        return f"this home's deployment record for chain {conn.chain_id} is damaged"
+    if recorded is None:
+        return f"this home has no deployment record for chain {conn.chain_id}"
+    if not is_live(conn, recorded):
+        return (
+            f"the contracts recorded for chain {conn.chain_id} (ledger {recorded.ledger}) are not "
+            "on it any more (was the chain reset?)"
+        )
+    return None
+
+
+def _connect(
+    settings: Settings,
+    passphrase: Callable[[], str] | None,
+    *,
+    readonly: bool = False,
+    on_wait: Callable[[str], None] | None = None,
+) -> Connection:
+    access = {"readonly": readonly, "on_wait": on_wait}
+    if settings.signer == "dev" or readonly:  # reading needs no key: dev key 0 stands in, never signs
+        return connect(settings.chain, rpc_url=settings.rpc_url, account=dev_account(0), **access)
     return connect(
-        settings.chain, rpc_url=settings.rpc_url, keystore=settings.keystore, passphrase=passphrase
+        settings.chain, rpc_url=settings.rpc_url, keystore=settings.keystore,
+        passphrase=passphrase, **access,
     )

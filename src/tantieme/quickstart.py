@@ -150,6 +150,7 @@ def run(say: Callable[[str], None] = print, show_answer: Callable[[object], None
 def _flow(node: Node, say: Callable[[str], None], show_answer: Callable[[object], None] | None) -> Result:
     from tantieme import ai, interaction
     from tantieme.ledger import settlement
+    from tantieme.ledger.bundle import export
     from tantieme.ledger.verify import verify
 
     catalog = Catalog.load()
@@ -196,7 +197,7 @@ def _flow(node: Node, say: Callable[[str], None], show_answer: Callable[[object]
     for name, amount in collect_all(node, catalog).items():
         earnings.append(Earning(name, roles[name], registered.creators[name], amount))
 
-    report = verify(node, book, answers[0].record.digest, interaction.node_ca().root_cert_pem)
+    report = verify(node.conn, export(node, book, answers[0].record.digest))
     return Result(registered, entry.asset_id, answers, refused_read, settled, earnings, report)
 
 

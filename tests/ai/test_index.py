@@ -1,9 +1,11 @@
+import os
+
 import numpy as np
 import pytest
 
 from tantieme.ai.embeddings import HashingEmbedder
 from tantieme.ai.index import Index, bm25_terms
-from tantieme.errors import AIError
+from tantieme.errors import AIError, IndexDamagedError
 
 BEES = "Keep at most four hives on a roof of forty square metres. Strap every hive down against the wind."
 BREAD = "The levain ferments overnight at 24 degrees for ten hours before the dough is mixed."
@@ -228,3 +230,51 @@ class IndexMachine(RuleBasedStateMachine):
 
 TestIndexMachine = IndexMachine.TestCase
 TestIndexMachine.settings = settings(max_examples=25, stateful_step_count=15, deadline=None)
+
+
+# -- damage ------------------------------------------------------------------ #
+
+
+def _indexed(make_index, name: str = "index") -> Index:
+    index = make_index(name)
+    index.add_work(1, "Bees", "0xA", "Bees on a flat roof of forty square metres: four hives. " * 20)
+    index.add_work(2, "Bread", "0xB", "The deck oven runs at 250 degrees for the rye loaves. " * 20)
+    index.close()
+    return index
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncated database", "overwritten database", "truncated matrix", "missing matrix"],
+)
+def test_damaged_index__clear_error_then_discard_and_rebuild(make_index, tmp_path, damage):
+    _indexed(make_index)
+    path = tmp_path / "index"
+    database, matrix = path / "index.sqlite", path / "embeddings-0.f32"
+    if damage == "truncated database":
+        os.truncate(database, database.stat().st_size // 2)
+    elif damage == "overwritten database":
+        database.write_bytes(b"not a database at all" * 100)
+    elif damage == "truncated matrix":
+        os.truncate(matrix, matrix.stat().st_size - 7)
+    else:
+        matrix.unlink()
+    for leftover in path.glob("index.sqlite-*"):
+        leftover.unlink()  # the WAL would otherwise still hold the pages
+    with pytest.raises(IndexDamagedError, match=f"the index at {path} is damaged .*rebuilt from the chain and the store"):
+        make_index()
+    Index.discard(path)
+    assert not path.exists() and not list(tmp_path.glob(".index.discarded-*"))
+    rebuilt = make_index()
+    assert len(rebuilt) == 0
+    rebuilt.add_work(1, "Bees", "0xA", "Bees on a flat roof of forty square metres: four hives.")
+    assert rebuilt.search("hives on a roof", k=1)[0].asset_id == 1
+
+
+def test_discard__leftover_of_an_interrupted_discard__is_removed(make_index, tmp_path):
+    _indexed(make_index)
+    leftover = tmp_path / ".index.discarded-999999"
+    leftover.mkdir()
+    (leftover / "index.sqlite").write_bytes(b"x")
+    Index.discard(tmp_path / "index")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -16,7 +16,8 @@ from web3 import Web3
 
 from tantieme.chain import EMBEDDED_CHAIN_ID, Connection, connect, dev_account, open_embedded
 from tantieme.chain.embedded import DEV_BALANCE, GAS_LIMIT
-from tantieme.errors import ChainLockedError, ConfigError
+from tantieme.locking import default_lock_timeout
+from tantieme.errors import ChainError, ChainLockedError, ConfigError
 
 from .conftest import store_artifact
 
@@ -170,27 +171,118 @@ def test_kill_9__while_mining__leaves_last_committed_block() -> None:
 # ------------------------------------------------------------------ lock --
 
 
+def _hold() -> subprocess.Popen[str]:
+    holder = spawn("hold")
+    assert holder.stdout is not None
+    word, pid = holder.stdout.readline().split()
+    assert word == "ready" and int(pid) == holder.pid
+    return holder
+
+
+def _send(holder: subprocess.Popen[str]) -> int:
+    assert holder.stdin is not None and holder.stdout is not None
+    holder.stdin.write("tx\n")
+    holder.stdin.flush()
+    return int(holder.stdout.readline())
+
+
 @pytest.mark.timeout(120)
-def test_second_writer__another_process__chain_locked_error() -> None:
-    with spawn("hold") as holder:
-        assert holder.stdin is not None and holder.stdout is not None
-        word, pid = holder.stdout.readline().split()
-        assert word == "ready" and int(pid) == holder.pid
+def test_second_writer__another_process__waits_then_chain_locked_error() -> None:
+    with _hold() as holder:
+        started = time.monotonic()
         with pytest.raises(ChainLockedError) as raised:
-            connect()
-        message = str(raised.value)
-        assert f"is in use by process {holder.pid}; stop it or use --chain rpc" in message
-        holder.stdin.write("tx\n")
-        holder.stdin.flush()
-        assert holder.stdout.readline().strip() == "1"  # the holder still works
+            connect(lock_timeout=0.5)
+        assert time.monotonic() - started >= 0.5
+        assert str(raised.value).startswith(
+            f"the embedded chain at {Path(os.environ['TANTIEME_HOME']) / 'chain'} is in use by "
+            f"process {holder.pid} (chainproc.py hold) for 0.5 s; try again when it finishes "
+            "(or wait longer: TANTIEME_LOCK_TIMEOUT=SECONDS)"
+        )
+        assert _send(holder) == 1  # the holder still works
+        assert holder.stdin is not None
         holder.stdin.close()
         assert holder.wait(timeout=30) == 0
     with connect() as conn:  # released at exit
         assert conn.w3.eth.block_number == 1
 
 
-def test_second_writer__same_process__chain_locked_error(embedded: Connection) -> None:
-    with pytest.raises(ChainLockedError, match=f"in use by process {os.getpid()}"):
-        open_embedded()
+@pytest.mark.timeout(120)
+def test_second_writer__waits_for_the_lock_and_says_so() -> None:
+    heard: list[str] = []
+    with _hold() as holder:
+        assert holder.stdin is not None
+
+        def waiting(message: str) -> None:
+            heard.append(message)
+            holder.stdin.close()  # the holder finishes once the other writer waits
+
+        with connect(lock_timeout=60, on_wait=waiting) as conn:
+            assert holder.wait(timeout=30) == 0
+            assert conn.transact({"to": dev_account(1).address, "value": 1}, gas=21_000)["blockNumber"] == 1
+    assert heard == [
+        f"waiting for process {holder.pid} (chainproc.py hold) to finish with the embedded chain (up to 60 s)"
+    ]
+
+
+@pytest.mark.timeout(120)
+def test_reader__beside_a_writer__sees_committed_blocks_and_cannot_write() -> None:
+    with _hold() as holder:
+        assert _send(holder) == 1
+        with connect(readonly=True) as reader:
+            assert reader.w3.eth.block_number == 1
+            assert _send(holder) == 2
+            assert reader.w3.eth.block_number == 2
+            assert reader.w3.eth.get_balance(dev_account(1).address) == DEV_BALANCE + 2
+            with pytest.raises(ChainError, match="this connection to the chain is read-only"):
+                reader.transact({"to": dev_account(1).address, "value": 1}, gas=21_000)
+            raw = dev_account(1).sign_transaction({
+                "to": dev_account(2).address, "value": 1, "gas": 21_000, "gasPrice": 2 * 10**9,
+                "nonce": 0, "chainId": reader.chain_id,
+            })
+            with pytest.raises(ChainError, match="is open read-only here"):
+                reader.w3.eth.send_raw_transaction(raw.raw_transaction)
+        assert holder.stdin is not None
+        holder.stdin.close()
+        assert holder.wait(timeout=30) == 0
+
+
+def test_reader__no_chain_yet__says_run_init() -> None:
+    with pytest.raises(ConfigError, match="there is no embedded chain at .*: run `tantieme init` first"):
+        open_embedded(readonly=True)
+
+
+def test_second_writer__same_process__chain_locked_error_at_once(embedded: Connection) -> None:
+    started = time.monotonic()
+    with pytest.raises(ChainLockedError, match=f"in use by process {os.getpid()} \\(this one"):
+        open_embedded(lock_timeout=30)
+    assert time.monotonic() - started < 5
     embedded.close()
     open_embedded().close()
+
+
+def test_lock_timeout__from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TANTIEME_LOCK_TIMEOUT", "7.5")
+    assert default_lock_timeout() == 7.5
+    for bad in ("soon", "-1", "nan"):
+        monkeypatch.setenv("TANTIEME_LOCK_TIMEOUT", bad)
+        with pytest.raises(ConfigError, match="is not a number of seconds"):
+            default_lock_timeout()
+
+
+# ---------------------------------------------------------------- damage --
+
+
+@pytest.mark.parametrize("keep", [100, 0.5])
+def test_damaged_database__clear_chain_error(tantieme_home: Path, keep: float) -> None:
+    with connect() as conn:
+        for value in range(1, 40):
+            conn.transact({"to": dev_account(1).address, "value": value}, gas=21_000)
+    db = tantieme_home / "chain" / "chain.sqlite3"
+    size = db.stat().st_size
+    os.truncate(db, keep if isinstance(keep, int) else int(size * keep))
+    for readonly in (False, True):
+        with pytest.raises(ChainError, match="is damaged .*restore a backup with `tantieme restore FILE`"):
+            with connect(readonly=readonly) as conn:
+                for number in range(conn.w3.eth.block_number + 1):
+                    conn.w3.eth.get_block(number, full_transactions=True)
+                conn.w3.eth.get_balance(dev_account(1).address)

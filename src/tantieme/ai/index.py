@@ -18,6 +18,11 @@ Updates are incremental and atomic:
   compacted away into a new matrix file once they outnumber the live ones.
 - Writers take a file lock; readers in other processes notice a new
   ``generation`` in SQLite and reload.
+- Damaged files (a truncated database or matrix, rows the matrix lacks) raise
+  :class:`~tantieme.errors.IndexDamagedError` on opening; the index holds nothing
+  that cannot be rebuilt, so :meth:`Index.discard` deletes it and the caller
+  indexes the works again (one atomic ``add_work`` at a time: a rebuild that is
+  killed resumes where it stopped).
 
 Lexical scoring is exact BM25 (the Lucene variant that ``bm25s`` uses by
 default: ``idf * tf / (tf + k1 * (1 - b + b * dl / avgdl))`` with
@@ -38,7 +43,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import sqlite3
+import shutil
 import threading
 import time
 from collections import Counter
@@ -49,16 +54,21 @@ from typing import Callable, Iterable
 import numpy as np
 from filelock import FileLock
 
+from tantieme import sqlitefile
 from tantieme.ai.chunking import chunk_text
 from tantieme.ai.embeddings import Embedder, default_embedder
 from tantieme.ai.threads import limit_blas_threads
-from tantieme.errors import AIError
+from tantieme.errors import AIError, IndexDamagedError
 
-__all__ = ["Hit", "Index", "Work", "bm25_terms", "Allowed"]
+__all__ = ["MAX_WORK_CHARS", "Hit", "Index", "Work", "bm25_terms", "Allowed"]
 
 Allowed = Callable[[int], bool] | set[int] | frozenset[int] | None
 
 RRF_K = 60
+# The longest work the index takes, in characters (about a novel, ~1,200
+# passages: `bench/state.py` times it). Longer texts are refused, not indexed for
+# minutes while a question waits and other writers queue behind it.
+MAX_WORK_CHARS = 500_000
 BM25_K1 = 1.5
 BM25_B = 0.75
 
@@ -198,19 +208,45 @@ class Index:
         self.chunk_overlap = chunk_overlap
         self._lock = threading.RLock()
         self._flock = FileLock(str(self.path / ".write.lock"))
-        self._db = sqlite3.connect(self.path / "index.sqlite", check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        # a removed work's text is overwritten on disk, not left in free pages
-        self._db.execute("PRAGMA secure_delete=ON")
-        self._db.executescript(_SCHEMA)
-        with self._flock:
-            self._init_meta()
-            self._recover()
-        self._generation = -1
-        self._load()
+        self._db = sqlitefile.connect(
+            self.path / "index.sqlite", self._damaged, check_same_thread=False, isolation_level=None
+        )
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            # a removed work's text is overwritten on disk, not left in free pages
+            self._db.execute("PRAGMA secure_delete=ON")
+            self._db.executescript(_SCHEMA)
+            with self._flock:
+                self._init_meta()
+                self._recover()
+            self._generation = -1
+            self._load()
+        except BaseException:
+            self._db.close()
+            raise
 
     # -- housekeeping ------------------------------------------------------ #
+
+    def _damaged(self, reason: str) -> IndexDamagedError:
+        return IndexDamagedError(
+            f"the index at {self.path} is damaged ({reason}); it is rebuilt from the chain and "
+            "the store at the next question, or by `tantieme doctor --repair`"
+        )
+
+    @staticmethod
+    def discard(path: str | Path) -> None:
+        """Delete the index at ``path`` (damaged: it is rebuilt by indexing the works again).
+
+        The directory is first renamed away, so no process ever opens a
+        half-deleted index; leftovers of an earlier, interrupted discard go too.
+        """
+        path = Path(path)
+        trash = path.with_name(f".{path.name}.discarded-{os.getpid()}")
+        if path.exists():
+            os.replace(path, trash)
+        for leftover in path.parent.glob(f".{path.name}.discarded-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
     @property
     def embedder(self) -> Embedder:
@@ -254,9 +290,14 @@ class Index:
         current = self._matrix_path()
         if not current.exists():
             if rows:
-                raise AIError(f"the index at {self.path} lost its matrix file {current.name}")
+                raise self._damaged(f"its matrix file {current.name} is missing")
             current.touch()
         size = rows * dim * 4
+        if current.stat().st_size < size:
+            raise self._damaged(f"{current.name} holds fewer than its {rows} rows")
+        last = self._db.execute("SELECT MAX(row) FROM chunks").fetchone()[0]
+        if last is not None and last >= rows:
+            raise self._damaged(f"a passage points past the matrix's {rows} rows")
         if current.stat().st_size > size:
             with open(current, "r+b") as f:
                 f.truncate(size)
@@ -382,6 +423,11 @@ class Index:
         """Index a work's text (replacing a previous version of the same asset)."""
         if not text or not text.strip():
             raise AIError(f"asset {asset_id} has no text to index")
+        if len(text) > MAX_WORK_CHARS:
+            raise AIError(
+                f"asset {asset_id} holds {len(text):,} characters of text; the index takes works "
+                f"of up to {MAX_WORK_CHARS:,}: split it into parts"
+            )
         chunks = chunk_text(text, self.chunk_tokens, self.chunk_overlap)
         vectors = self.embedder.encode([f"{title}\n{c.text}" for c in chunks])
         if vectors.shape != (len(chunks), self.dim):

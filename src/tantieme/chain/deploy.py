@@ -3,7 +3,9 @@
 Addresses are recorded per chain id in `TANTIEME_HOME/deployments/<chain id>.json`
 and reused while code is found at them; a chain that was reset (an anvil
 restarted without state) is deployed again. A deployment is recorded only when
-complete, so a crash half-way deploys afresh on the next run.
+complete, so a crash half-way deploys afresh on the next run. A damaged record
+is an error, never a reason to deploy again: `from_ledger` recovers the
+addresses from the chain (the ledger knows its token, registry and router).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from web3.contract import Contract
 from tantieme.chain import artifacts
 from tantieme.chain.backend import Connection
 from tantieme.config import home
+from tantieme.errors import ConfigError
 
 TOKEN_NAME = "tantieme AI Token"
 TOKEN_SYMBOL = "TAI"
@@ -51,19 +54,67 @@ def deployment_path(chain_id: int) -> Path:
     return home() / "deployments" / f"{chain_id}.json"
 
 
-def load_deployment(conn: Connection) -> Deployment | None:
-    """The recorded deployment on this chain, if its code is still there."""
-    path = deployment_path(conn.chain_id)
+def recorded_deployment(chain_id: int) -> Deployment | None:
+    """The deployment this home recorded for `chain_id`, if any; `ConfigError` if damaged."""
+    path = deployment_path(chain_id)
     if not path.is_file():
         return None
     try:
-        recorded = Deployment(**json.loads(path.read_text()))
-    except (TypeError, ValueError):  # an older or damaged record: deploy afresh
-        return None
-    for address in (recorded.token, recorded.registry, recorded.router, recorded.ledger):
-        if not conn.w3.eth.get_code(address):
-            return None
-    return recorded
+        return Deployment(**json.loads(path.read_text()))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"the deployment record {path} is damaged ({type(exc).__name__}: {exc}); "
+            "run `tantieme doctor --repair` to recover it from the chain"
+        ) from None
+
+
+def is_live(conn: Connection, deployment: Deployment) -> bool:
+    """Whether the chain still has code at every address of `deployment`."""
+    addresses = (deployment.token, deployment.registry, deployment.router, deployment.ledger)
+    return all(conn.w3.eth.get_code(address) for address in addresses)
+
+
+def load_deployment(conn: Connection) -> Deployment | None:
+    """The recorded deployment on this chain, if its code is still there."""
+    recorded = recorded_deployment(conn.chain_id)
+    return recorded if recorded is not None and is_live(conn, recorded) else None
+
+
+def from_ledger(conn: Connection, ledger: str) -> Deployment:
+    """The deployment an `InteractionLedger` at `ledger` belongs to, read from the chain.
+
+    `block` is the block that created the ledger (found by bisection on its code).
+    """
+    w3 = conn.w3
+    if not w3.eth.get_code(ledger):
+        raise ConfigError(f"there is no contract at {ledger} on chain {conn.chain_id}")
+    bound = contract(conn, "interaction_ledger", ledger).functions
+    try:
+        token, registry, router = bound.token().call(), bound.registry().call(), bound.router().call()
+        commons = bound.commons().call()
+    except Exception:  # noqa: BLE001  (any other contract: web3 raises several kinds)
+        raise ConfigError(f"{ledger} on chain {conn.chain_id} is not a tantieme InteractionLedger") from None
+    low, high = 0, w3.eth.block_number
+    while low < high:
+        middle = (low + high) // 2
+        if w3.eth.get_code(ledger, block_identifier=middle):
+            high = middle
+        else:
+            low = middle + 1
+    return Deployment(
+        chain_id=conn.chain_id, token=token, registry=registry, router=router, ledger=ledger,
+        commons=commons, block=low,
+    )
+
+
+def record(deployment: Deployment) -> None:
+    """Write `deployment` as this home's record for its chain (atomically)."""
+    path = deployment_path(deployment.chain_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".deploy-")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(asdict(deployment), handle, indent=2)
+    os.replace(tmp, path)
 
 
 def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool) -> tuple[Deployment, bool]:
@@ -99,7 +150,7 @@ def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool
         commons=commons,
         block=receipt["blockNumber"],
     )
-    _record(deployment)
+    record(deployment)
     return deployment, True
 
 
@@ -113,12 +164,3 @@ def _deploy(conn: Connection, name: str, *args: object) -> Contract:
     factory = conn.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     receipt = conn.transact(factory.constructor(*args), gas=_DEPLOY_GAS)
     return contract(conn, name, receipt["contractAddress"])
-
-
-def _record(deployment: Deployment) -> None:
-    path = deployment_path(deployment.chain_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".deploy-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(asdict(deployment), handle, indent=2)
-    os.replace(tmp, path)

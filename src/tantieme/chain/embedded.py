@@ -12,19 +12,23 @@ and its state. Receipts, logs and the transaction-hash index are py-evm's own
 (persisted tries and lookup keys), so they survive a restart; only eth-tester's
 filters (`eth_newFilter`) and snapshots live in memory, as on a restarted node.
 
-One writer: the directory is locked (`flock`) while open; a second process gets a
-`ChainLockedError` naming the owner's PID.
+One writer, many readers: a writer locks the directory (`flock`) while open; a
+second writer waits for it (up to `lock_timeout` seconds, `TANTIEME_LOCK_TIMEOUT`,
+default 120), then gets a `ChainLockedError` naming the owner. Readers
+(`readonly=True`) take no lock: they read the last committed block through
+SQLite's WAL while a writer mines, and cannot write.
+
+A damaged database (a truncated or overwritten file) raises `ChainError` saying
+so, wherever py-evm first reads the damaged page.
 """
 
 from __future__ import annotations
 
 import copy
-import fcntl
 import json
-import os
-import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +59,11 @@ from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.defaults import API_ENDPOINTS
 from web3.types import RPCEndpoint, RPCResponse
 
+from tantieme import sqlitefile
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS
+from tantieme.locking import DirectoryLock
 from tantieme.config import home
-from tantieme.errors import ChainError, ChainLockedError, ConfigError
+from tantieme.errors import ChainError, ConfigError
 
 __all__ = [
     "CHAIN_ID",
@@ -78,7 +84,6 @@ DEV_BALANCE = to_wei(10_000, "ether")
 
 SCHEMA_VERSION = 1
 DB_FILE = "chain.sqlite3"
-LOCK_FILE = "LOCK"
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 
 
@@ -86,23 +91,37 @@ ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 
 
 class SQLiteDB(BaseDB):
-    """py-evm's key-value store in one SQLite table; writes stay uncommitted until `commit()`."""
+    """py-evm's key-value store in one SQLite table; writes stay uncommitted until `commit()`.
 
-    def __init__(self, path: Path) -> None:
+    `readonly` opens the file read-only (it must exist): reads see the last
+    committed block, and any write raises `ChainError`.
+    """
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
+        self.readonly = readonly
         # Autocommit mode: this class issues BEGIN / COMMIT itself.
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: a crashed process never loses a committed block; only a
-        # power cut may drop the last few (never corrupts).
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA cache_size=-32000")  # 32 MB
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS kv "
-            "(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
+        self._conn = sqlitefile.connect(
+            path, self._damaged, readonly=readonly, isolation_level=None, check_same_thread=False
         )
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        if not readonly:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: a crashed process never loses a committed block; only a
+            # power cut may drop the last few (never corrupts).
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS kv "
+                "(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
+            )
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+        self._conn.execute("PRAGMA cache_size=-32000")  # 32 MB
+
+    def _damaged(self, reason: str) -> ChainError:
+        return ChainError(
+            f"the embedded chain database {self.path} is damaged ({reason}); "
+            "restore a backup with `tantieme restore FILE`, or see `tantieme doctor`"
         )
 
     def __getitem__(self, key: bytes) -> bytes:
@@ -124,6 +143,11 @@ class SQLiteDB(BaseDB):
         return self._conn.execute("SELECT 1 FROM kv WHERE key = ?", (key,)).fetchone() is not None
 
     def _begin(self) -> None:
+        if self.readonly:
+            raise ChainError(
+                f"the embedded chain at {self.path.parent} is open read-only here; "
+                "writing needs a node opened for writing"
+            )
         if not self._conn.in_transaction:
             self._conn.execute("BEGIN")
 
@@ -150,32 +174,8 @@ class SQLiteDB(BaseDB):
         self._conn.close()
 
 
-class _DirectoryLock:
-    """An exclusive `flock` on `LOCK` in the chain directory, holding the owner's PID."""
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / LOCK_FILE
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            if owner == str(os.getpid()):
-                owner += " (this one: close the other connection first)"
-            raise ChainLockedError(
-                f"the embedded chain at {directory} is in use by process {owner}; "
-                "stop it or use --chain rpc --rpc-url URL to share one node"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._fd: int | None = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            os.close(self._fd)  # closing the descriptor releases the flock
-            self._fd = None
+CHAIN = "the embedded chain"
+_SHARE = ", or use --chain rpc --rpc-url URL to share one node"
 
 
 # ------------------------------------------------------------------ chain --
@@ -259,6 +259,12 @@ class _SQLiteBackend(PyEVMBackend):
             hashes.extend(super().mine_blocks(1, coinbase))
             self._db.commit()
         return tuple(hashes)
+
+    def follow_head(self) -> None:
+        """Build on the committed head, if another process has mined since (readers)."""
+        head = self.chain.get_canonical_head()
+        if self.chain.header.parent_hash != head.hash:
+            self.chain.header = self.chain.create_header_from_parent(head)
 
     def revert_to_snapshot(self, snapshot: bytes) -> None:
         super().revert_to_snapshot(snapshot)
@@ -396,18 +402,24 @@ class EmbeddedProvider(EthereumTesterProvider):
     """`EthereumTesterProvider` that answers errors as a JSON-RPC node does.
 
     Requests are serialised with a lock: py-evm is not thread-safe, and an API
-    server may call from several threads.
+    server may call from several threads. A reader's provider first catches up
+    with the blocks that the writing process has committed since (`follow_head`).
     """
 
-    def __init__(self, tester: EthereumTester, chain_id: int) -> None:
+    def __init__(
+        self, tester: EthereumTester, chain_id: int, follow_head: Callable[[], None] | None = None
+    ) -> None:
         endpoints = copy.copy(API_ENDPOINTS)
         endpoints["eth"] = {**API_ENDPOINTS["eth"], "chainId": lambda *_: chain_id}
         endpoints["net"] = {**API_ENDPOINTS["net"], "version": lambda *_: str(chain_id)}
         super().__init__(ethereum_tester=tester, api_endpoints=endpoints)
         self._lock = threading.RLock()
+        self._follow_head = follow_head
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         with self._lock:
+            if self._follow_head is not None:
+                self._follow_head()
             request_id = self._current_request_id
             self._current_request_id += 1
             namespace, _, endpoint = method.partition("_")
@@ -441,13 +453,20 @@ class EmbeddedChain:
     Use `open_embedded()` to get one; use it as a context manager.
     """
 
-    def __init__(self, directory: Path, lock: _DirectoryLock, db: SQLiteDB, chain: _PyEVMChain):
+    def __init__(
+        self, directory: Path, lock: DirectoryLock | None, db: SQLiteDB, chain: _PyEVMChain
+    ) -> None:
         self.directory = directory
         self._lock = lock
         self._db = db
         self.backend = _SQLiteBackend(chain, db)
         self.tester = _Tester(backend=self.backend, auto_mine_transactions=True)
-        self.w3 = Web3(EmbeddedProvider(self.tester, CHAIN_ID))
+        follow = self.backend.follow_head if db.readonly else None
+        self.w3 = Web3(EmbeddedProvider(self.tester, CHAIN_ID, follow))
+
+    @property
+    def readonly(self) -> bool:
+        return self._db is not None and self._db.readonly
 
     @property
     def block_number(self) -> int:
@@ -459,7 +478,8 @@ class EmbeddedChain:
         if self._db is not None:
             self._db.close()
             self._db = None  # type: ignore[assignment]
-            self._lock.release()
+            if self._lock is not None:
+                self._lock.release()
 
     def __enter__(self) -> EmbeddedChain:
         return self
@@ -468,18 +488,41 @@ class EmbeddedChain:
         self.close()
 
 
-def open_embedded(directory: str | Path | None = None) -> EmbeddedChain:
-    """Open the embedded chain in `directory` (default `TANTIEME_HOME/chain`), creating it.
+def open_embedded(
+    directory: str | Path | None = None,
+    *,
+    readonly: bool = False,
+    lock_timeout: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> EmbeddedChain:
+    """Open the embedded chain in `directory` (default `TANTIEME_HOME/chain`).
 
-    Raises `ChainLockedError` if another process has it open.
+    For writing (the default) the chain is created if missing and locked; a
+    lock held by another process is waited for up to `lock_timeout` seconds
+    (default `TANTIEME_LOCK_TIMEOUT`, 120), telling `on_wait` once, then `ChainLockedError`.
+    `readonly=True` takes no lock and never creates: the chain must exist.
     """
     directory = Path(directory) if directory is not None else home() / "chain"
+    if readonly:
+        if not (directory / DB_FILE).is_file():
+            raise ConfigError(f"there is no embedded chain at {directory}: run `tantieme init` first")
+        return _open(directory, None, SQLiteDB(directory / DB_FILE, readonly=True))
     directory.mkdir(parents=True, exist_ok=True)
-    lock = _DirectoryLock(directory)
-    db: SQLiteDB | None = None
+    lock = DirectoryLock(directory, CHAIN, lock_timeout, on_wait, advice=_SHARE)
     try:
         db = SQLiteDB(directory / DB_FILE)
+    except BaseException:
+        lock.release()
+        raise
+    return _open(directory, lock, db)
+
+
+def _open(directory: Path, lock: DirectoryLock | None, db: SQLiteDB) -> EmbeddedChain:
+    """The chain in `db` (made at genesis if empty and writable); closes `db` and `lock` on failure."""
+    try:
         meta = db.meta()
+        if not meta and db.readonly:
+            raise ConfigError(f"the embedded chain at {directory} is empty: run `tantieme init` first")
         if not meta:
             params = get_default_genesis_params(
                 {"gas_limit": GAS_LIMIT, "timestamp": int(time.time())}
@@ -503,10 +546,13 @@ def open_embedded(directory: str | Path | None = None) -> EmbeddedChain:
             try:
                 chain = _PyEVMChain(AtomicDB(db))
             except HeaderNotFound as e:
-                raise ChainError(f"the embedded chain at {directory} is damaged: {e}") from e
+                raise ChainError(
+                    f"the embedded chain at {directory} is damaged ({e}); restore a backup "
+                    "with `tantieme restore FILE`, or see `tantieme doctor`"
+                ) from None
         return EmbeddedChain(directory, lock, db, chain)
     except BaseException:
-        if db is not None:
-            db.close()
-        lock.release()
+        db.close()
+        if lock is not None:
+            lock.release()
         raise

@@ -24,16 +24,20 @@ def passphrase_prompt(new: bool = False) -> Callable[[], str] | None:
 
 
 @contextlib.contextmanager
-def open_node() -> Iterator[Node]:
+def open_node(readonly: bool = False) -> Iterator[Node]:
     """The node `tantieme init` set up (web3 and the chain load here, not at start-up).
 
-    When the command is done with it, the read view is refreshed for the chain as the
-    command left it (see `view`), so the next read starts without web3.
+    A reader (`readonly`) runs beside a command that writes, and needs no key; a
+    writer waits for another writer of this home, saying on stderr whom it waits for.
+    When the command is done with the node, the read view is refreshed for the chain
+    as the command left it (see `view`), so the next read starts without web3.
     """
     from tantieme.cli import view
+    from tantieme.cli.output import waiting
     from tantieme.node import Node
 
-    with Node.open(passphrase_prompt()) as node:
+    on_wait = None if readonly else waiting
+    with Node.open(None if readonly else passphrase_prompt(), readonly=readonly, on_wait=on_wait) as node:
         yield node
         view.refresh(node)
 

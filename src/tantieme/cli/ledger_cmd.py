@@ -1,8 +1,12 @@
-"""`tantieme history`, `settle`, `verify`."""
+"""`tantieme history`, `settle`, `export`, `verify`, `dat`."""
 
 from __future__ import annotations
 
 import datetime
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -12,6 +16,10 @@ from tantieme.cli import app
 from tantieme.cli.common import open_node
 from tantieme.cli.output import JsonOption, console, emit
 
+if TYPE_CHECKING:
+    from tantieme.chain import Connection
+    from tantieme.ledger.journal import Journal, RecordRow
+
 
 @app.command()
 def history(
@@ -20,6 +28,9 @@ def history(
     as_json: bool = JsonOption,
 ) -> None:
     """List this node's interaction records (Data Anchoring Tokens).
+
+    With --json each record carries in full ("full"): its EIP-712 typed data and
+    signature, its batch's typed data and signature, its Merkle proof and its anchor.
 
     Example: tantieme history --pending
     """
@@ -41,6 +52,7 @@ def history(
             "payer": r.signed.record.payer,
             "status": "pending" if r.batch_id is None else batches[r.batch_id].status,
             "batch": batches[r.batch_id].chain_batch_id if r.batch_id else None,
+            **({"full": _full(book, r)} if as_json else {}),
         }
         for r in rows
     ]
@@ -81,37 +93,145 @@ def settle(as_json: bool = JsonOption) -> None:
 
 
 @app.command()
-def verify(
-    target: str = typer.Argument(..., help="A record id (local number or digest prefix) or an answer file."),
+def export(
+    record: str = typer.Argument(..., help="A record id (local number or digest prefix) or an answer file."),
+    output: Path = typer.Option(None, "--output", "-o", help="The bundle file (default: ./answer-<record>.bundle.json)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Check an answer's record, signature, Merkle proof, anchor and credential; show its provenance.
+    """Write an answer's bundle: all anyone needs to verify it against the chain, in one JSON file.
 
-    Exits non-zero if any check fails.
+    The bundle holds the record (EIP-712 typed data and the payer's signature),
+    its batch and Merkle proof once settled, the anchor (chain id, ledger, batch
+    id, transaction), the question, the answer as text and JSON with their C2PA
+    credentials, and this node's CA certificate (the credentials' trust anchor).
 
-    Example: tantieme verify 1
+    Example: tantieme export 1 -o answer.json
     """
-    from tantieme.interaction import node_ca
-    from tantieme.ledger import settlement
-    from tantieme.ledger.verify import verify as verify_record
+    from tantieme.ledger.bundle import export as export_bundle
+    from tantieme.ledger.journal import journal
 
-    with open_node() as node:
-        report = verify_record(node, settlement.journal(), target, node_ca().root_cert_pem)
+    with open_node(readonly=True) as node:
+        bundle = export_bundle(node, journal(), record)
+    path = output or Path(f"answer-{bundle['record']['digest'][2:18]}.bundle.json")
+    _write_bundle(path, bundle)
+    data = {"bundle": str(path), "record": bundle["record"]["digest"], "status": bundle["status"]}
+    emit(data, as_json, lambda d: console.print(f"{d['status']} record {d['record'][:18]}… → {d['bundle']}"))
+
+
+@app.command()
+def verify(
+    target: str = typer.Argument(..., help="A bundle file, a record id (local number or digest prefix) or an answer file."),
+    rpc_url: str = typer.Option(None, "--rpc-url", help="Check a bundle against this JSON-RPC node."),
+    chain_dir: Path = typer.Option(None, "--chain-dir", help="Check a bundle against the embedded chain in this folder (read-only)."),
+    ca: Path = typer.Option(None, "--ca", help="Trust this CA certificate (PEM) instead of the one in the bundle."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Check an answer: record, signatures, Merkle proof, anchor and credentials; show its provenance.
+
+    A bundle (from `tantieme export`) is checked from itself and the chain alone,
+    on any machine: the chain is this home's, or --rpc-url / --chain-dir. The
+    credentials are trusted against the CA certificate in the bundle, which is
+    the answering node's own CA (or --ca).
+
+    Exit codes: 0 verified; 1 a check failed; 2 usage error; 3 pending (the
+    record is signed by its payer but not settled yet: no anchor yet).
+
+    Example: tantieme verify answer.json --rpc-url http://127.0.0.1:8545
+    """
+    from tantieme.ledger.bundle import export as export_bundle
+    from tantieme.ledger.journal import journal
+    from tantieme.ledger.verify import verify as verify_bundle
+
+    anchor = _read_ca(ca) if ca else None
+    bundle = _bundle_at(Path(target))
+    if bundle is None:
+        with open_node(readonly=True) as node:
+            report = verify_bundle(node.conn, export_bundle(node, journal(), target), trust_anchor_pem=anchor)
+    else:
+        with _chain(bundle, rpc_url, chain_dir) as conn:
+            report = verify_bundle(conn, bundle, trust_anchor_pem=anchor)
 
     def render(_: object) -> None:
         for check in report.checks:
             mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
             console.print(f"{mark} {check.name}: {check.detail}")
+        console.print(f"[dim]credentials trusted against {report.trust_anchor}[/]")
         console.print("\n[bold]provenance[/] (paid by this record, after royalties flow upstream)")
         for link in report.provenance:
             indent = "  " * link.depth
             console.print(f"{indent}#{link.asset} {link.title or ''} [dim]({link.kind}, {link.role})[/] {format_amount(link.paid)} TAI")
         console.print(f"commons pool {format_amount(report.commons)} TAI · operator {format_amount(report.operator)} TAI")
-        console.print("[green]verified[/]" if report.ok else "[red]verification failed[/]")
+        console.print({
+            "verified": "[green]verified[/]",
+            "pending": "[yellow]pending[/]: recorded and signed by its payer, not settled yet; "
+                       "export it again after `tantieme settle` for its anchor",
+            "failed": "[red]verification failed[/]",
+        }[report.status])
 
     emit(report, as_json, render)
-    if not report.ok:
-        raise typer.Exit(1)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
+
+
+def _full(book: Journal, row: RecordRow) -> dict:
+    """A record in full for `history --json` (loaded only then: it reads Merkle trees)."""
+    from tantieme.ledger.bundle import record_entry
+
+    return record_entry(book, row)
+
+
+def _bundle_at(path: Path) -> dict | None:
+    """The bundle in `path`, or None if `path` is not a bundle (a record id, an answer file)."""
+    from tantieme.ledger.bundle import is_bundle
+
+    if not path.is_file() or path.suffix.lower() != ".json":
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if is_bundle(data) else None
+
+
+def _chain(bundle: dict, rpc_url: str | None, chain_dir: Path | None) -> Connection:
+    """A read-only connection to the chain a bundle is anchored on."""
+    from tantieme.chain import connect, dev_account
+    from tantieme.errors import ConfigError
+    from tantieme.node import Settings
+
+    if rpc_url:
+        return connect("rpc", rpc_url=rpc_url, account=dev_account(0), readonly=True)
+    if chain_dir:
+        return connect("embedded", directory=chain_dir, readonly=True, account=dev_account(0))
+    if not Settings.path().is_file():
+        chain_id = (bundle.get("anchor") or {}).get("chain_id")
+        raise ConfigError(
+            f"which chain? the answer is anchored on chain {chain_id}: pass --rpc-url URL "
+            "(or --chain-dir DIR for an embedded chain), or verify from a home set up on that chain"
+        )
+    settings = Settings.load()
+    return connect(settings.chain, rpc_url=settings.rpc_url, account=dev_account(0), readonly=True)
+
+
+def _write_bundle(path: Path, bundle: dict) -> None:
+    from tantieme.errors import ConfigError
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(bundle, indent=2) + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write the bundle to {path}: {exc.strerror}") from None
+
+
+def _read_ca(path: Path) -> bytes:
+    from tantieme.errors import ConfigError
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the CA certificate {path}: {exc.strerror}") from None
 
 
 @app.command("dat")

@@ -20,19 +20,22 @@ def init(
         "embedded", help="embedded (in-process EVM, no setup) or rpc.", autocompletion=completes("embedded", "rpc")
     ),
     rpc_url: str = typer.Option(None, "--rpc-url", envvar="TANTIEME_RPC_URL", help="JSON-RPC URL for --chain rpc."),
+    force: bool = typer.Option(False, "--force", help="Switch chains or deploy anew even if this home holds records or works (backed up first)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Set up this node: account, contracts, and test funds on a local chain.
 
     On the embedded chain or a local dev node the account is a public dev key
     (for testing only); on any other chain a passphrase-encrypted keystore is
-    created (passphrase from TANTIEME_PASSPHRASE or a prompt). Safe to re-run.
+    created (passphrase from TANTIEME_PASSPHRASE or a prompt). Safe to re-run:
+    it never redeploys or switches chains under a home that holds records,
+    works or models, unless --force (which backs the home up first).
 
     Example: tantieme init --chain rpc --rpc-url http://127.0.0.1:8545
     """
     from tantieme import node as node_mod
 
-    result = node_mod.init(chain, rpc_url, passphrase_prompt(new=True))
+    result = node_mod.init(chain, rpc_url, passphrase_prompt(new=True), force=force)
 
     def render(r: node_mod.InitResult) -> None:
         marker = " [yellow](public dev key: local testing only)[/]" if r.signer == "dev" else ""
@@ -42,6 +45,8 @@ def init(
         console.print(f"contracts {state}: token {r.deployment.token}, registry {r.deployment.registry}, router {r.deployment.router}")
         if r.funded:
             console.print(f"faucet    +{format_amount(r.funded)} TAI")
+        if r.backup:
+            console.print(f"backup    of the home before --force: {r.backup}")
         console.print(f"balance   {format_amount(r.balance)} TAI")
 
     emit(result, as_json, render)
@@ -53,7 +58,7 @@ def chain_status(as_json: bool = JsonOption) -> None:
 
     Example: tantieme chain status --json
     """
-    with open_node() as node:
+    with open_node(readonly=True) as node:
         w3 = node.conn.w3
         data = {
             "backend": node.conn.backend,

@@ -71,6 +71,11 @@ def to_json(data: Any, amount: bool = False) -> Any:
     return str(data)
 
 
+def waiting(message: str) -> None:
+    """Tell the user, on stderr, why a command has not started yet (one line)."""
+    err_console.print(f"[yellow]{message}…[/]", soft_wrap=True)
+
+
 def fail(message: str, kind: str, as_json: bool) -> None:
     """Report an error: one line on stderr, or one JSON document on stdout."""
     if as_json:

@@ -39,10 +39,11 @@ def quickstart(as_json: bool = JsonOption) -> None:
         for e in r.earnings:
             table.add_row(e.party, e.role, e.account[:10] + "…", format_amount(e.amount))
         console.print(table)
-        console.print("\n[bold]6. anyone can verify an answer from its record alone[/]")
+        console.print("\n[bold]6. anyone can verify an answer from its bundle and the chain alone[/]")
         for check in r.verification.checks:
             mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
             console.print(f"{mark} {check.name}: {check.detail}")
+        console.print(f"[dim]credentials trusted against {r.verification.trust_anchor}[/]")
 
     data = {
         "home": str(where),

@@ -71,7 +71,7 @@ def read(name: str, **args: Any) -> Any:
             with contextlib.suppress(OSError):
                 os.utime(path)  # recently used: refreshed by the next command that opens the node
             return kept["data"]
-    with open_node() as node:
+    with open_node(readonly=True) as node:
         data, cost = _compute(node, name, args)
         if stamp is not None and _stamp() == stamp:  # nothing moved while computing
             _save(path, name, args, stamp, data, cost)

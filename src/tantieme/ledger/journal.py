@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tantieme import sqlitefile
 from tantieme.config import home
 from tantieme.errors import LedgerError
 from tantieme.ledger.merkle import StandardMerkleTree
@@ -143,13 +144,20 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.path = path
+        self.db = sqlitefile.connect(path, self._damaged, isolation_level=None, timeout=30)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a killed process loses no committed record (a power cut may lose the last few).
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+
+    def _damaged(self, reason: str) -> LedgerError:
+        return LedgerError(
+            f"the journal {self.path} is damaged ({reason}); restore a backup with "
+            "`tantieme restore FILE` (records signed since then are lost), or see `tantieme doctor`"
+        )
 
     def _migrate(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at INTEGER)")
@@ -247,6 +255,16 @@ class Journal:
             (chain_id, ledger),
         )
         return [(r[0], r[1], r[2]) for r in rows]
+
+    def owed(self, payer: str, chain_id: int, ledger: str) -> tuple[int, int]:
+        """(fees in token wei, count) of `payer`'s records not yet settled: pending or in a signed batch."""
+        rows = self.db.execute(
+            "SELECT r.fee FROM records r LEFT JOIN batches b ON r.batch_id = b.id "
+            "WHERE r.payer = ? AND r.chain_id = ? AND r.ledger = ? "
+            "AND (r.batch_id IS NULL OR b.status = 'signed')",
+            (payer, chain_id, ledger),
+        ).fetchall()
+        return sum(int(r[0]) for r in rows), len(rows)
 
     # -- batches --
 

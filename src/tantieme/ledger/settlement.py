@@ -26,6 +26,7 @@ from web3.logs import DISCARD
 
 from tantieme.chain.permit import sign_permit
 from tantieme.errors import ChainError, LedgerError
+from tantieme.ledger import funds
 from tantieme.ledger.journal import BatchRow, Journal, RecordRow, journal
 from tantieme.ledger.netting import Split, net
 from tantieme.ledger.records import Batch, Domain, InteractionRecord, asset_tree, record_tree
@@ -175,6 +176,10 @@ def finish(node: Node, row: BatchRow, payers: dict[str, LocalAccount], book: Jou
         row = book.batch(row.id)
     signed = row.signed
     batch = signed.batch
+    funds.require(
+        node, funds.funds(node, row.payer, None, permit=payer is not None), batch.total,
+        f"batch {row.id} ({batch.count} records) costs", "run `tantieme settle` again (its records wait, signed, until then)",
+    )
     args = (_batch_struct(batch), row.payer, *_vrs(signed.signature), f"tantieme:batch:{row.root}")
     funded = ledger.deposits(row.payer).call() >= batch.total or (
         node.token.functions.allowance(row.payer, node.deployment.ledger).call() >= batch.total
