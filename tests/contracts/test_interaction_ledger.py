@@ -25,6 +25,7 @@ from eth_utils import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tantieme.chain.permit import sign_receive_authorization
 from tantieme.ledger.merkle import StandardMerkleTree, standard_leaf_hash
 from tantieme.ledger.records import (
     BATCH_TYPEHASH,
@@ -36,6 +37,8 @@ from tantieme.ledger.records import (
     record_leaf_hash,
     record_tree,
 )
+from tantieme.ledger.settlement import BATCH_DEADLINE_S
+from tantieme.payments.deposit import authorization_nonce
 
 from .conftest import FUZZ, LOCAL_CHAIN_ID, MAX_UINT256, ONE_TOKEN, ZERO_ADDRESS, events, fresh_state
 from .ledger_fixtures import (  # noqa: F401 (fixtures)
@@ -72,6 +75,9 @@ from .ledger_fixtures import (  # noqa: F401 (fixtures)
 
 VECTORS = Path(__file__).resolve().parents[1] / "ledger" / "data" / "eip712_vectors.json"
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+WITHDRAWAL_DELAY = 2 * 86_400
+"""Seconds a requested withdrawal waits (`InteractionLedger.WITHDRAWAL_DELAY`)."""
 
 
 def forged(batch: Batch, **changes) -> Batch:
@@ -324,12 +330,12 @@ def test_settle__from_allowance(world, payer, operator, commons_pool):
     assert ledger.batchOfRoot(operator, batch.root) == 1
     assert ledger.batchNonces(payer.address, operator) == 1
     assert ledger.batchCount() == 1
-    assert ledger.deposits(payer.address) == 0
+    assert ledger.deposits(payer.address, world.operator) == 0
 
 
 def test_settle__from_deposit(world, payer, operator, commons_pool):
     ledger, token = world.ledger, world.token
-    ledger.deposit(10 * ONE_TOKEN, sender=payer.address)
+    ledger.deposit(world.operator, 10 * ONE_TOKEN, sender=payer.address)
     token.approve(ledger.address, 0, sender=payer.address)  # the deposit alone pays
     total = 4 * ONE_TOKEN
     commons_fee, operator_fee, to_assets = split(total)
@@ -339,15 +345,15 @@ def test_settle__from_deposit(world, payer, operator, commons_pool):
 
     after = balances(world, payer.address, ledger.address, commons_pool, operator, world.router.address)
     assert [a - b for a, b in zip(after, before)] == [0, -total, commons_fee, operator_fee, to_assets]
-    assert ledger.deposits(payer.address) == 6 * ONE_TOKEN
+    assert ledger.deposits(payer.address, world.operator) == 6 * ONE_TOKEN
 
 
 def test_settle__deposit_too_small__takes_the_allowance(world, payer):
     ledger, token = world.ledger, world.token
-    ledger.deposit(ONE_TOKEN, sender=payer.address)
+    ledger.deposit(world.operator, ONE_TOKEN, sender=payer.address)
     before = token.balanceOf(payer.address)
     settle(world, payer, make_batch(world, payer, 2 * ONE_TOKEN))
-    assert ledger.deposits(payer.address) == ONE_TOKEN
+    assert ledger.deposits(payer.address, world.operator) == ONE_TOKEN
     assert token.balanceOf(payer.address) == before - 2 * ONE_TOKEN
     assert token.balanceOf(ledger.address) == ONE_TOKEN
 
@@ -516,12 +522,12 @@ def test_settle__replayed__reverts(world, payer):
 
 
 def test_settle__replayed_from_deposit__reverts(world, payer):
-    world.ledger.deposit(10 * ONE_TOKEN, sender=payer.address)
+    world.ledger.deposit(world.operator, 10 * ONE_TOKEN, sender=payer.address)
     batch = make_batch(world, payer, ONE_TOKEN)
     settle(world, payer, batch)
     with boa.reverts("ledger: wrong batch nonce"):
         settle(world, payer, batch)
-    assert world.ledger.deposits(payer.address) == 9 * ONE_TOKEN
+    assert world.ledger.deposits(payer.address, world.operator) == 9 * ONE_TOKEN
 
 
 def test_settle__same_root_again__reverts(world, payer):
@@ -679,11 +685,11 @@ def test_settle_with_permit__expired_permit_but_allowance(world, payer):
 
 
 def test_settle_with_permit__bad_permit_but_deposit(world, payer):
-    world.ledger.deposit(ONE_TOKEN, sender=payer.address)
+    world.ledger.deposit(world.operator, ONE_TOKEN, sender=payer.address)
     world.token.approve(world.ledger.address, 0, sender=payer.address)
     permit = (27, b"\x01" * 32, b"\x01" * 32)
     assert _settle_with_permit(world, payer, make_batch(world, payer, ONE_TOKEN), permit, ONE_TOKEN, FAR) == 1
-    assert world.ledger.deposits(payer.address) == 0
+    assert world.ledger.deposits(payer.address, world.operator) == 0
 
 
 def test_settle_with_permit__bad_permit_and_no_allowance__reverts(world, payer, payer_b):
@@ -699,50 +705,214 @@ def test_settle_with_permit__bad_permit_and_no_allowance__reverts(world, payer, 
 def test_deposit(world, payer):
     ledger, token = world.ledger, world.token
     before = token.balanceOf(payer.address)
-    ledger.deposit(3 * ONE_TOKEN, sender=payer.address)
+    ledger.deposit(world.operator, 3 * ONE_TOKEN, sender=payer.address)
     [log] = events(ledger, "Deposited")
-    assert (log.payer, log.amount) == (payer.address, 3 * ONE_TOKEN)
-    assert ledger.deposits(payer.address) == 3 * ONE_TOKEN
+    assert (log.payer, log.operator, log.amount) == (payer.address, world.operator, 3 * ONE_TOKEN)
+    assert ledger.deposits(payer.address, world.operator) == 3 * ONE_TOKEN
     assert token.balanceOf(payer.address) == before - 3 * ONE_TOKEN
     assert token.balanceOf(ledger.address) == 3 * ONE_TOKEN
 
 
-def test_deposit__zero__reverts(ledger, payer):
+def test_deposit__zero__reverts(world, payer):
     with boa.reverts("ledger: zero amount"):
-        ledger.deposit(0, sender=payer.address)
+        world.ledger.deposit(world.operator, 0, sender=payer.address)
 
 
-def test_deposit__without_allowance__reverts(ledger, stranger):
+def test_deposit__for_the_zero_operator__reverts(world, payer):
+    with boa.reverts("ledger: operator is the zero address"):
+        world.ledger.deposit(ZERO_ADDRESS, 1, sender=payer.address)
+
+
+def test_deposit__without_allowance__reverts(world, stranger):
     with boa.reverts("erc20: insufficient allowance"):
-        ledger.deposit(1, sender=stranger)
+        world.ledger.deposit(world.operator, 1, sender=stranger)
 
 
-def test_withdraw(world, payer):
+def test_deposit__earmarked__another_operator_cannot_draw_on_it(world, payer, stranger):
+    """A payer cannot spend one deposit with two operators: each draws on its own."""
+    world.ledger.deposit(world.operator, ONE_TOKEN, sender=payer.address)
+    world.token.approve(world.ledger.address, 0, sender=payer.address)
+    with boa.reverts("erc20: insufficient allowance"):
+        settle(world, payer, make_batch(world, payer, ONE_TOKEN, operator=stranger))
+    assert world.ledger.deposits(payer.address, stranger) == 0
+    settle(world, payer, make_batch(world, payer, ONE_TOKEN))
+    assert world.ledger.deposits(payer.address, world.operator) == 0
+
+
+def test_deposit_with_permit(world, payer):
     ledger, token = world.ledger, world.token
-    ledger.deposit(3 * ONE_TOKEN, sender=payer.address)
+    token.approve(ledger.address, 0, sender=payer.address)
+    permit = permit_signature(token, payer, ledger.address, 2 * ONE_TOKEN, FAR)
+    ledger.depositWithPermit(world.operator, 2 * ONE_TOKEN, FAR, *permit, sender=payer.address)
+    assert ledger.deposits(payer.address, world.operator) == 2 * ONE_TOKEN
+    assert token.allowance(payer.address, ledger.address) == 0
+    assert token.balanceOf(ledger.address) == 2 * ONE_TOKEN
+
+
+def test_deposit_with_permit__front_run_permit(world, payer, stranger):
+    ledger, token = world.ledger, world.token
+    token.approve(ledger.address, 0, sender=payer.address)
+    permit = permit_signature(token, payer, ledger.address, ONE_TOKEN, FAR)
+    token.permit(payer.address, ledger.address, ONE_TOKEN, FAR, *permit, sender=stranger)
+    ledger.depositWithPermit(world.operator, ONE_TOKEN, FAR, *permit, sender=payer.address)
+    assert ledger.deposits(payer.address, world.operator) == ONE_TOKEN
+
+
+def test_deposit_with_permit__bad_permit_and_no_allowance__reverts(world, payer, payer_b):
+    ledger, token = world.ledger, world.token
+    token.approve(ledger.address, ONE_TOKEN - 1, sender=payer.address)
+    permit = permit_signature(token, payer_b, ledger.address, ONE_TOKEN, FAR)  # wrong signer
+    with boa.reverts("ledger: permit failed and allowance is too low"):
+        ledger.depositWithPermit(world.operator, ONE_TOKEN, FAR, *permit, sender=payer.address)
+
+
+def _authorization(world, payer, amount, *, operator=None, salt=b"\x07" * 32, before=FAR):
+    nonce = authorization_nonce(operator or world.operator, salt)
+    v, r, s = sign_receive_authorization(payer, world.token.eip712Domain(), world.ledger.address, amount, 0, before, nonce)
+    return (payer.address, operator or world.operator, amount, 0, before, salt, v, r, s), nonce
+
+
+def test_deposit_with_authorization__anyone_submits(world, payer, stranger):
+    ledger, token = world.ledger, world.token
+    token.approve(ledger.address, 0, sender=payer.address)  # no allowance needed
     before = token.balanceOf(payer.address)
-    ledger.withdraw(ONE_TOKEN, sender=payer.address)
+    args, nonce = _authorization(world, payer, 3 * ONE_TOKEN)
+    ledger.depositWithAuthorization(*args, sender=stranger)
+    [log] = events(ledger, "Deposited")
+    assert (log.payer, log.operator, log.amount) == (payer.address, world.operator, 3 * ONE_TOKEN)
+    assert ledger.deposits(payer.address, world.operator) == 3 * ONE_TOKEN
+    assert token.balanceOf(payer.address) == before - 3 * ONE_TOKEN
+    assert token.authorizationState(payer.address, nonce)
+
+
+def test_deposit_with_authorization__replayed__reverts(world, payer, stranger):
+    args, _ = _authorization(world, payer, ONE_TOKEN)
+    world.ledger.depositWithAuthorization(*args, sender=stranger)
+    with boa.reverts("ai_token: authorization is used or canceled"):
+        world.ledger.depositWithAuthorization(*args, sender=stranger)
+    assert world.ledger.deposits(payer.address, world.operator) == ONE_TOKEN
+
+
+def test_deposit_with_authorization__for_another_operator__reverts(world, payer, stranger):
+    """The nonce names the operator: nobody can earmark the payer's tokens for another."""
+    args, _ = _authorization(world, payer, ONE_TOKEN)
+    stolen = (args[0], stranger, *args[2:])
+    with boa.reverts("ai_token: invalid signature"):
+        world.ledger.depositWithAuthorization(*stolen, sender=stranger)
+    assert world.ledger.deposits(payer.address, stranger) == 0
+
+
+def test_deposit_with_authorization__more_than_signed__reverts(world, payer, stranger):
+    args, _ = _authorization(world, payer, ONE_TOKEN)
+    with boa.reverts("ai_token: invalid signature"):
+        world.ledger.depositWithAuthorization(args[0], args[1], ONE_TOKEN + 1, *args[3:], sender=stranger)
+
+
+def test_deposit_with_authorization__expired__reverts(world, payer, stranger):
+    args, _ = _authorization(world, payer, ONE_TOKEN, before=boa.env.timestamp)
+    with boa.reverts("ai_token: authorization is expired"):
+        world.ledger.depositWithAuthorization(*args, sender=stranger)
+
+
+def _request(world, payer, amount):
+    world.ledger.requestWithdrawal(world.operator, amount, sender=payer.address)
+    return boa.env.timestamp + WITHDRAWAL_DELAY
+
+
+def test_withdrawal_delay_is_longer_than_a_batch_deadline(ledger):
+    assert ledger.WITHDRAWAL_DELAY() == WITHDRAWAL_DELAY == 2 * 86_400 > BATCH_DEADLINE_S
+
+
+def test_request_withdrawal(world, payer):
+    ledger = world.ledger
+    ledger.deposit(world.operator, 3 * ONE_TOKEN, sender=payer.address)
+    ready_at = _request(world, payer, ONE_TOKEN)
+    [log] = events(ledger, "WithdrawalRequested")
+    assert (log.payer, log.operator, log.amount, log.ready_at) == (payer.address, world.operator, ONE_TOKEN, ready_at)
+    assert ledger.withdrawals(payer.address, world.operator) == (ONE_TOKEN, ready_at)
+    assert ledger.deposits(payer.address, world.operator) == 3 * ONE_TOKEN  # nothing moves yet
+
+
+def test_request_withdrawal__more_than_deposited__reverts(world, payer):
+    world.ledger.deposit(world.operator, ONE_TOKEN, sender=payer.address)
+    with boa.reverts("ledger: deposit too low"):
+        world.ledger.requestWithdrawal(world.operator, ONE_TOKEN + 1, sender=payer.address)
+
+
+def test_request_withdrawal__zero__reverts(world, payer):
+    with boa.reverts("ledger: zero amount"):
+        world.ledger.requestWithdrawal(world.operator, 0, sender=payer.address)
+
+
+def test_withdraw__after_the_delay(world, payer):
+    ledger, token = world.ledger, world.token
+    ledger.deposit(world.operator, 3 * ONE_TOKEN, sender=payer.address)
+    ready_at = _request(world, payer, ONE_TOKEN)
+    boa.env.time_travel(seconds=ready_at - boa.env.timestamp)
+    before = token.balanceOf(payer.address)
+    assert ledger.withdraw(world.operator, sender=payer.address) == ONE_TOKEN
     [log] = events(ledger, "Withdrawn")
-    assert (log.payer, log.amount) == (payer.address, ONE_TOKEN)
-    assert ledger.deposits(payer.address) == 2 * ONE_TOKEN
+    assert (log.payer, log.operator, log.amount) == (payer.address, world.operator, ONE_TOKEN)
+    assert ledger.deposits(payer.address, world.operator) == 2 * ONE_TOKEN
+    assert ledger.withdrawals(payer.address, world.operator) == (0, 0)
     assert token.balanceOf(payer.address) == before + ONE_TOKEN
 
 
-def test_withdraw__more_than_deposited__reverts(ledger, payer):
-    ledger.deposit(ONE_TOKEN, sender=payer.address)
-    with boa.reverts("ledger: deposit too low"):
-        ledger.withdraw(ONE_TOKEN + 1, sender=payer.address)
+def test_withdraw__early__reverts(world, payer):
+    ledger = world.ledger
+    ledger.deposit(world.operator, ONE_TOKEN, sender=payer.address)
+    ready_at = _request(world, payer, ONE_TOKEN)
+    boa.env.time_travel(seconds=ready_at - boa.env.timestamp - 1)
+    with boa.reverts("ledger: withdrawal not ready"):
+        ledger.withdraw(world.operator, sender=payer.address)
+    assert ledger.deposits(payer.address, world.operator) == ONE_TOKEN
 
 
-def test_withdraw__another_payers_deposit__reverts(ledger, payer, stranger):
-    ledger.deposit(ONE_TOKEN, sender=payer.address)
-    with boa.reverts("ledger: deposit too low"):
-        ledger.withdraw(1, sender=stranger)
+def test_withdraw__a_new_request_restarts_the_delay(world, payer):
+    ledger = world.ledger
+    ledger.deposit(world.operator, 2 * ONE_TOKEN, sender=payer.address)
+    _request(world, payer, ONE_TOKEN)
+    boa.env.time_travel(seconds=WITHDRAWAL_DELAY - 10)
+    ready_at = _request(world, payer, 2 * ONE_TOKEN)
+    boa.env.time_travel(seconds=10)
+    with boa.reverts("ledger: withdrawal not ready"):
+        ledger.withdraw(world.operator, sender=payer.address)
+    boa.env.time_travel(seconds=ready_at - boa.env.timestamp)
+    assert ledger.withdraw(world.operator, sender=payer.address) == 2 * ONE_TOKEN
 
 
-def test_withdraw__zero__reverts(ledger, payer):
-    with boa.reverts("ledger: zero amount"):
-        ledger.withdraw(0, sender=payer.address)
+def test_withdraw__without_request__reverts(world, payer):
+    world.ledger.deposit(world.operator, ONE_TOKEN, sender=payer.address)
+    with boa.reverts("ledger: no withdrawal requested"):
+        world.ledger.withdraw(world.operator, sender=payer.address)
+
+
+def test_withdraw__another_payers_request__reverts(world, payer, stranger):
+    world.ledger.deposit(world.operator, ONE_TOKEN, sender=payer.address)
+    _request(world, payer, ONE_TOKEN)
+    boa.env.time_travel(seconds=WITHDRAWAL_DELAY)
+    with boa.reverts("ledger: no withdrawal requested"):
+        world.ledger.withdraw(world.operator, sender=stranger)
+    with boa.reverts("ledger: no withdrawal requested"):
+        world.ledger.withdraw(stranger, sender=payer.address)  # from another operator's deposit
+
+
+def test_withdraw__settlement_draws_on_the_deposit_meanwhile(world, payer):
+    """A batch signed before the request still settles from the deposit during
+    the delay; the withdrawal pays what is left."""
+    ledger, token = world.ledger, world.token
+    ledger.deposit(world.operator, 3 * ONE_TOKEN, sender=payer.address)
+    token.approve(ledger.address, 0, sender=payer.address)
+    batch = make_batch(world, payer, 2 * ONE_TOKEN, deadline=boa.env.timestamp + BATCH_DEADLINE_S)
+    ready_at = _request(world, payer, 3 * ONE_TOKEN)
+    boa.env.time_travel(seconds=BATCH_DEADLINE_S)
+    settle(world, payer, batch)
+    assert ledger.deposits(payer.address, world.operator) == ONE_TOKEN
+    boa.env.time_travel(seconds=ready_at - boa.env.timestamp)
+    before = token.balanceOf(payer.address)
+    assert ledger.withdraw(world.operator, sender=payer.address) == ONE_TOKEN
+    assert token.balanceOf(payer.address) == before + ONE_TOKEN
+    assert ledger.deposits(payer.address, world.operator) == 0
 
 
 # ------------------------------------------------------------- claims --
@@ -1119,7 +1289,7 @@ def test_settle_and_credit__conserve_every_wei(
         tree = shares_tree(owed)
         batch = make_batch(world, payer, total, tree=tree, split_bps=(commons_bps, operator_bps))
         if from_deposit:
-            ledger.deposit(total + 1, sender=payer.address)
+            ledger.deposit(world.operator, total + 1, sender=payer.address)
         holders = [payer.address, ledger.address, router.address, world.commons, world.operator]
         before = balances(world, *holders)
         pending = {a: router.pending(a) for a in assets}
@@ -1141,8 +1311,8 @@ def test_settle_and_credit__conserve_every_wei(
             operator_fee,
         ]
         assert {a: router.pending(a) - pending[a] for a in assets} == owed
-        assert token.balanceOf(ledger.address) == ledger.deposits(payer.address)
-        assert ledger.deposits(payer.address) == (1 if from_deposit else 0)
+        assert token.balanceOf(ledger.address) == ledger.deposits(payer.address, world.operator)
+        assert ledger.deposits(payer.address, world.operator) == (1 if from_deposit else 0)
         assert router.totalUnassigned() == 0
         assert router.surplus() == 0
 
@@ -1184,7 +1354,7 @@ def test_gas(token_deployer, registry_deployer, router_deployer, ledger_deployer
         # The first batch writes fresh slots everywhere (nonce, balances, pool).
         report["settle, first batch"] = settle_gas(make_batch(w, payer, total, tree=first))
         report["settle, later batch"] = settle_gas(make_batch(w, payer, ONE_TOKEN, tree=first))
-        w.ledger.deposit(10 * ONE_TOKEN, sender=payer.address)
+        w.ledger.deposit(w.operator, 10 * ONE_TOKEN, sender=payer.address)
         report["settle, later batch, from the deposit"] = settle_gas(make_batch(w, payer, ONE_TOKEN, tree=first))
 
         # 1,000 real records: neither records nor assets cost anything on chain.

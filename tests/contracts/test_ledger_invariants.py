@@ -1,6 +1,8 @@
 """Stateful fuzzing of the InteractionLedger against a Python model.
 
-A hypothesis `RuleBasedStateMachine` deposits, withdraws, settles batches
+A hypothesis `RuleBasedStateMachine` deposits (plainly, by EIP-2612 permit and
+by EIP-3009 authorization, for either operator), requests withdrawals and
+withdraws (too early, without a request: both must fail), settles batches
 (random totals, records, cumulative asset trees, funding from deposit or
 allowance, by two operators), tries every kind of bad settlement (replays, a
 re-used root, a split or commons pool other than the current one, another
@@ -11,7 +13,8 @@ claims DATs (by the payer, twice, by a stranger, more than was paid for) and
 sends stray tokens to the ledger. The model predicts every outcome; after
 every step we check (SPEC.md):
 
-- LI1 `token.balanceOf(ledger) == Σ deposits + stray tokens`;
+- LI1 `token.balanceOf(ledger) == Σ deposits + stray tokens`; each pending
+  withdrawal equals the model's, and none is paid before its delay;
 - LI2 no token is created or lost: the holders' balances sum to the supply,
   and each holder's balance, each asset's router pending, each pool's
   unassigned amount and each payer's deposit equal the model's (so the
@@ -34,7 +37,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
+from tantieme.chain.permit import sign_receive_authorization
 from tantieme.ledger.records import asset_tree, record_tree
+from tantieme.payments.deposit import authorization_nonce
 
 from .conftest import MAX_UINT256, Signer
 from .ledger_fixtures import (  # noqa: F401 (fixtures)
@@ -48,6 +53,7 @@ from .ledger_fixtures import (  # noqa: F401 (fixtures)
     make_batch,
     make_records,
     payer_b,
+    permit_signature,
     proof_of,
     record_abi,
     settle,
@@ -57,6 +63,8 @@ from .ledger_fixtures import (  # noqa: F401 (fixtures)
 
 ASSETS = 12  # the first assets of the pool the machine pays
 STEPS = 10_000  # at least this many steps in all (SPEC.md)
+WITHDRAWAL_DELAY = 2 * 86_400
+FAR = 2**63
 _steps = [0]
 _record_nonces = itertools.count(1_000_000)
 
@@ -88,7 +96,8 @@ class Pool:
 @dataclass
 class Model:
     balances: dict[str, int]
-    deposits: list[int]
+    deposits: dict[tuple[int, int], int]  # (payer, operator) →
+    withdrawals: dict[tuple[int, int], tuple[int, int]]  # (payer, operator) → (amount, ready at)
     nonces: dict[tuple[int, int], int]  # (payer, operator) →
     commons: str
     split: tuple[int, int] = (COMMONS_BPS, OPERATOR_BPS)
@@ -124,7 +133,8 @@ class LedgerMachine(RuleBasedStateMachine):
         ]
         self.model = Model(
             balances={h: self.token.balanceOf(h) for h in self.holders},
-            deposits=[self.ledger.deposits(p.address) for p in payers],
+            deposits={(p, o): 0 for p in range(2) for o in range(2)},
+            withdrawals={(p, o): (0, 0) for p in range(2) for o in range(2)},
             nonces={(p, o): 0 for p in range(2) for o in range(2)},
             commons=self.ledger.commons(),
             pending={a: self.router.pending(a) for a in self.assets},
@@ -137,7 +147,7 @@ class LedgerMachine(RuleBasedStateMachine):
         try:
             m = self.model
             self.dirty = {
-                "holders": set(self.holders), "deposits": {0, 1}, "assets": set(self.assets), "pools": set(m.pools),
+                "holders": set(self.holders), "deposits": set(m.deposits), "assets": set(self.assets), "pools": set(m.pools),
                 "nonces": set(m.nonces), "batches": set(range(self.first_batch, self.first_batch + len(m.batches))),
                 "claims": set(m.claimed),
             }
@@ -191,25 +201,62 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # --------------------------------------------------------------- rules --
 
-    @rule(who=st.integers(0, 1), amount=st.integers(1, 10**21))
-    def deposit(self, who, amount):
-        payer = self.payers[who].address
-        self.ledger.deposit(amount, sender=payer)
-        self.model.deposits[who] += amount
-        self.dirty["deposits"].add(who)
-        self.move(payer, self.ledger.address, amount)
+    @rule(who=st.integers(0, 1), op=st.integers(0, 1), amount=st.integers(1, 10**21),
+          how=st.sampled_from(["plain", "permit", "authorization"]), salt=st.binary(min_size=32, max_size=32))
+    def deposit(self, who, op, amount, how, salt):
+        payer, operator = self.payers[who], self.operators[op]
+        if how == "plain":
+            self.ledger.deposit(operator, amount, sender=payer.address)
+        elif how == "permit":
+            permit = permit_signature(self.token, payer, self.ledger.address, amount, FAR)
+            self.ledger.depositWithPermit(operator, amount, FAR, *permit, sender=payer.address)
+            self.token.approve(self.ledger.address, MAX_UINT256, sender=payer.address)
+        else:  # anyone submits the payer's authorization; it names the operator
+            nonce = authorization_nonce(operator, salt)
+            if self.token.authorizationState(payer.address, nonce):
+                return
+            v, r, s = sign_receive_authorization(
+                payer, self.token.eip712Domain(), self.ledger.address, amount, 0, FAR, nonce
+            )
+            args = (payer.address, operator, amount, 0, FAR, salt, v, r, s)
+            with boa.reverts("ai_token: invalid signature"):  # earmarked for the other operator
+                self.ledger.depositWithAuthorization(args[0], self.operators[1 - op], *args[2:], sender=self.stranger)
+            self.ledger.depositWithAuthorization(*args, sender=self.stranger)
+            with boa.reverts("ai_token: authorization is used or canceled"):
+                self.ledger.depositWithAuthorization(*args, sender=self.stranger)
+        self.model.deposits[(who, op)] += amount
+        self.dirty["deposits"].add((who, op))
+        self.move(payer.address, self.ledger.address, amount)
 
-    @rule(who=st.integers(0, 1), amount=st.integers(1, 10**21))
-    def withdraw(self, who, amount):
-        payer = self.payers[who].address
-        if amount > self.model.deposits[who]:
+    @rule(who=st.integers(0, 1), op=st.integers(0, 1), amount=st.integers(1, 10**21))
+    def request_withdrawal(self, who, op, amount):
+        payer, operator = self.payers[who].address, self.operators[op]
+        if amount > self.model.deposits[(who, op)]:
             with boa.reverts("ledger: deposit too low"):
-                self.ledger.withdraw(amount, sender=payer)
+                self.ledger.requestWithdrawal(operator, amount, sender=payer)
             return
-        self.ledger.withdraw(amount, sender=payer)
-        self.model.deposits[who] -= amount
-        self.dirty["deposits"].add(who)
-        self.move(self.ledger.address, payer, amount)
+        self.ledger.requestWithdrawal(operator, amount, sender=payer)
+        self.model.withdrawals[(who, op)] = (amount, boa.env.timestamp + WITHDRAWAL_DELAY)
+        self.dirty["deposits"].add((who, op))
+
+    @rule(who=st.integers(0, 1), op=st.integers(0, 1))
+    def withdraw(self, who, op):
+        payer, operator = self.payers[who].address, self.operators[op]
+        amount, ready_at = self.model.withdrawals[(who, op)]
+        if amount == 0:
+            with boa.reverts("ledger: no withdrawal requested"):
+                self.ledger.withdraw(operator, sender=payer)
+            return
+        if boa.env.timestamp < ready_at:  # an early withdrawal
+            with boa.reverts("ledger: withdrawal not ready"):
+                self.ledger.withdraw(operator, sender=payer)
+            return
+        paid = min(amount, self.model.deposits[(who, op)])  # settlements drew on it meanwhile
+        assert self.ledger.withdraw(operator, sender=payer) == paid
+        self.model.deposits[(who, op)] -= paid
+        self.model.withdrawals[(who, op)] = (0, 0)
+        self.dirty["deposits"].add((who, op))
+        self.move(self.ledger.address, payer, paid)
 
     @rule(
         who=st.integers(0, 1),
@@ -232,9 +279,9 @@ class LedgerMachine(RuleBasedStateMachine):
         m.batches.append(Settled(batch.root, who, op, records, total, boa.env.timestamp, signed, tree, batch))
         self.dirty["nonces"].add((who, op))
         self.dirty["batches"].add(batch_id)
-        self.dirty["deposits"].add(who)
-        if m.deposits[who] >= total:
-            m.deposits[who] -= total
+        self.dirty["deposits"].add((who, op))
+        if m.deposits[(who, op)] >= total:
+            m.deposits[(who, op)] -= total
         else:
             self.move(payer.address, self.ledger.address, total)
         self.move(self.ledger.address, m.commons, commons)
@@ -380,12 +427,14 @@ class LedgerMachine(RuleBasedStateMachine):
         _steps[0] += 1
         m, d = self.model, self.dirty
         # LI1 the ledger holds the deposits (and stray tokens), nothing else.
-        assert self.token.balanceOf(self.ledger.address) == sum(m.deposits) + m.stray
+        assert self.token.balanceOf(self.ledger.address) == sum(m.deposits.values()) + m.stray
         # LI2 every wei where the model says; no tree credited more than was paid in.
         for holder in d["holders"]:
             assert self.token.balanceOf(holder) == m.balances[holder]
-        for who in d["deposits"]:
-            assert self.ledger.deposits(self.payers[who].address) == m.deposits[who]
+        for who, op in d["deposits"]:
+            payer, operator = self.payers[who].address, self.operators[op]
+            assert self.ledger.deposits(payer, operator) == m.deposits[(who, op)]
+            assert self.ledger.withdrawals(payer, operator) == m.withdrawals[(who, op)]
         for asset in d["assets"]:
             assert self.router.pending(asset) == m.pending[asset]
         for key in d["pools"]:

@@ -1,4 +1,8 @@
-"""EIP-2612 permits: an owner lets a spender take tokens by signature, without gas."""
+"""Signed token approvals: an owner lets others move its tokens by signature, without gas.
+
+EIP-2612 `permit` (a spender may take up to a value) and EIP-3009
+`ReceiveWithAuthorization` (one transfer to a payee, which the payee submits).
+"""
 
 from __future__ import annotations
 
@@ -23,16 +27,37 @@ PERMIT_TYPES = {
     ],
 }
 
+RECEIVE_AUTHORIZATION_TYPES = {
+    "EIP712Domain": PERMIT_TYPES["EIP712Domain"],
+    "ReceiveWithAuthorization": [
+        {"name": "from", "type": "address"},
+        {"name": "to", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "validAfter", "type": "uint256"},
+        {"name": "validBefore", "type": "uint256"},
+        {"name": "nonce", "type": "bytes32"},
+    ],
+}
+
+
+def _token_domain(domain: tuple[Any, ...]) -> dict[str, Any]:
+    _, name, version, chain_id, verifying, *_ = domain
+    return {"name": name, "version": version, "chainId": chain_id, "verifyingContract": str(verifying)}
+
+
+def _vrs(owner: LocalAccount, data: dict[str, Any]) -> tuple[int, bytes, bytes]:
+    signature = bytes(Account.sign_typed_data(owner.key, full_message=data).signature)
+    return signature[64], signature[:32], signature[32:64]
+
 
 def permit_typed_data(
     domain: tuple[Any, ...], owner: str, spender: str, value: int, nonce: int, deadline: int
 ) -> dict[str, Any]:
     """The typed data of a permit; `domain` is the token's EIP-5267 `eip712Domain()` result."""
-    _, name, version, chain_id, verifying, *_ = domain
     return {
         "types": PERMIT_TYPES,
         "primaryType": "Permit",
-        "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": str(verifying)},
+        "domain": _token_domain(domain),
         "message": {"owner": owner, "spender": spender, "value": value, "nonce": nonce, "deadline": deadline},
     }
 
@@ -41,6 +66,21 @@ def sign_permit(
     owner: LocalAccount, domain: tuple[Any, ...], spender: str, value: int, nonce: int, deadline: int
 ) -> tuple[int, bytes, bytes]:
     """`owner`'s permit signature as (v, r, s)."""
-    data = permit_typed_data(domain, owner.address, spender, value, nonce, deadline)
-    signature = bytes(Account.sign_typed_data(owner.key, full_message=data).signature)
-    return signature[64], signature[:32], signature[32:64]
+    return _vrs(owner, permit_typed_data(domain, owner.address, spender, value, nonce, deadline))
+
+
+def sign_receive_authorization(
+    owner: LocalAccount, domain: tuple[Any, ...], to: str, value: int, valid_after: int, valid_before: int,
+    nonce: bytes,
+) -> tuple[int, bytes, bytes]:
+    """`owner`'s EIP-3009 `ReceiveWithAuthorization` of `value` to `to` as (v, r, s);
+    `domain` is the token's `eip712Domain()`."""
+    message = {
+        "from": owner.address, "to": to, "value": value, "validAfter": valid_after,
+        "validBefore": valid_before, "nonce": nonce,
+    }
+    data = {
+        "types": RECEIVE_AUTHORIZATION_TYPES, "primaryType": "ReceiveWithAuthorization",
+        "domain": _token_domain(domain), "message": message,
+    }
+    return _vrs(owner, data)

@@ -19,7 +19,14 @@
           the assets credit by proof (`RoyaltyRouter.credit`) and which
           keeps flowing upstream from there. O(1) gas: neither the
           records nor the assets cost anything on chain;
-        - `deposit` / `withdraw` manage the prepaid deposits;
+        - deposits: a payer prepays an operator by `deposit`,
+          `depositWithPermit` (EIP-2612) or `depositWithAuthorization`
+          (an EIP-3009 `receiveWithAuthorization` that anyone may submit,
+          so an x402-style signed payment funds it), and takes it back by
+          `requestWithdrawal` then, after `WITHDRAWAL_DELAY`, `withdraw`:
+          settlement keeps drawing from the deposit meanwhile, so an
+          operator that settles its payers' signed batches before their
+          deadline is always paid;
         - `claimRecord` mints one record of a settled batch as an ERC-721
           Data Anchoring Token (DAT, id `uint256(record digest)`) to its
           payer: the ledger hashes the record itself and checks its leaf's
@@ -41,9 +48,12 @@
                  wei, count < 2**56 records) so an anchor packs in three
                  storage slots. Changing the split voids batches signed but
                  not yet settled (they carry the split they were signed
-                 under). Deposits can be withdrawn at any time: a signed
-                 batch is paid only if its payer's deposit or allowance
-                 still covers it when it is settled.
+                 under). A deposit is earmarked for one operator (so a
+                 payer cannot spend it twice across operators) and is
+                 withdrawn only `WITHDRAWAL_DELAY` after a request, longer
+                 than any batch deadline the SDK signs; a batch paid from
+                 an allowance is paid only if the allowance still covers
+                 it when it is settled.
 """
 
 
@@ -78,6 +88,22 @@ interface IRoyaltyRouter:
     def poolId(funder: address, key: bytes32) -> bytes32: view
     def token() -> address: view
     def registry() -> address: view
+
+
+# @dev The token's EIP-3009 transfer that the payee submits: how a payer's
+# signed authorization becomes a deposit.
+interface IEIP3009:
+    def receiveWithAuthorization(
+        from_: address,
+        to: address,
+        amount: uint256,
+        valid_after: uint256,
+        valid_before: uint256,
+        nonce: bytes32,
+        v: uint8,
+        r: bytes32,
+        s: bytes32,
+    ): nonpayable
 
 
 # @dev The renderer of a DAT's metadata JSON (`dat_metadata.vy`).
@@ -236,6 +262,14 @@ struct Claimed:
     count: uint256
 
 
+# @dev A requested withdrawal, as `withdrawals` returns it.
+struct Withdrawal:
+    # @dev What the payer asked for, in token wei (zero: none pending).
+    amount: uint256
+    # @dev Unix time in seconds from which `withdraw` pays it.
+    ready_at: uint256
+
+
 # @dev A settled batch in storage, packed in three slots (`_settle`
 # writes it, `batches` and `_anchor` read it).
 struct _StoredAnchor:
@@ -299,6 +333,12 @@ _EIP712_NAME: constant(String[26]) = "tantieme InteractionLedger"
 _EIP712_VERSION: constant(String[1]) = "1"
 
 
+# @dev How long a requested withdrawal waits, in seconds: two days, longer
+# than the one-day deadline of the batches the SDK signs (and accepts), so
+# a batch signed before a request settles before the withdrawal is ready.
+WITHDRAWAL_DELAY: public(constant(uint256)) = 2 * 86_400
+
+
 # @dev Exclusive bounds of the packed anchor fields.
 _MAX_TOTAL: constant(uint256) = 2**96
 _MAX_COUNT: constant(uint256) = 2**56
@@ -345,8 +385,14 @@ operator_bps: public(uint16)
 batchNonces: public(HashMap[address, HashMap[address, uint256]])
 
 
-# @dev Each payer's prepaid deposit, in token wei.
-deposits: public(HashMap[address, uint256])
+# @dev Each payer's prepaid deposit with each operator, in token wei
+# (payer → operator → amount): only that operator's batches draw on it.
+deposits: public(HashMap[address, HashMap[address, uint256]])
+
+
+# @dev Each payer's pending withdrawal from its deposit with each operator
+# (payer → operator): what it asked for and when it may take it.
+withdrawals: public(HashMap[address, HashMap[address, Withdrawal]])
 
 
 # @dev Number of settled batches; batch ids run from 1 to it.
@@ -392,15 +438,25 @@ event RecordClaimed:
     fee: uint256
 
 
-# @dev Emitted when a payer prepays.
+# @dev Emitted when a payer prepays an operator.
 event Deposited:
     payer: indexed(address)
+    operator: indexed(address)
     amount: uint256
+
+
+# @dev Emitted when a payer asks to take back (part of) a deposit.
+event WithdrawalRequested:
+    payer: indexed(address)
+    operator: indexed(address)
+    amount: uint256
+    ready_at: uint256
 
 
 # @dev Emitted when a payer takes back prepaid tokens.
 event Withdrawn:
     payer: indexed(address)
+    operator: indexed(address)
     amount: uint256
 
 
@@ -542,7 +598,7 @@ def settleWithPermit(
     )
     if not permitted:
         assert (
-            self.deposits[payer] >= batch.total or staticcall token.allowance(payer, self) >= batch.total
+            self.deposits[payer][batch.operator] >= batch.total or staticcall token.allowance(payer, self) >= batch.total
         ), "ledger: permit failed and allowance is too low"
     return self._settle(batch, payer, v, r, s, uri)
 
@@ -552,32 +608,124 @@ def settleWithPermit(
 
 @external
 @nonreentrant
-def deposit(amount: uint256):
+def deposit(operator: address, amount: uint256):
     """
-    @dev Prepays `amount` for the caller's future batches; pulls it from
-         the caller, who approved the ledger.
+    @dev Prepays `amount` for the caller's batches with `operator`; pulls
+         it from the caller, who approved the ledger.
+    @param operator The operator whose batches may draw on it, non-zero.
     @param amount The amount in token wei, non-zero.
     """
-    assert amount != 0, "ledger: zero amount"
-    self.deposits[msg.sender] += amount
-    log Deposited(payer=msg.sender, amount=amount)
+    self._deposit(msg.sender, operator, amount)
     self._pull(msg.sender, amount)
 
 
 @external
 @nonreentrant
-def withdraw(amount: uint256):
+def depositWithPermit(operator: address, amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32):
     """
-    @dev Sends `amount` of the caller's deposit back to the caller.
+    @dev `deposit`, after the caller's EIP-2612 permit of the ledger for
+         `amount`, in one transaction. A failed permit (already used,
+         front-run) is tolerated if the allowance still covers `amount`.
+    @param operator The operator whose batches may draw on it, non-zero.
+    @param amount The amount in token wei, non-zero; the permit's value.
+    @param deadline Unix time in seconds until which the permit is valid.
+    @param v The permit signature parameter `v`.
+    @param r The permit signature parameter `r`.
+    @param s The permit signature parameter `s`.
+    """
+    permitted: bool = raw_call(
+        token.address,
+        abi_encode(
+            msg.sender,
+            self,
+            amount,
+            deadline,
+            v,
+            r,
+            s,
+            method_id=method_id("permit(address,address,uint256,uint256,uint8,bytes32,bytes32)"),
+        ),
+        revert_on_failure=False,
+    )
+    if not permitted:
+        assert staticcall token.allowance(msg.sender, self) >= amount, "ledger: permit failed and allowance is too low"
+    self._deposit(msg.sender, operator, amount)
+    self._pull(msg.sender, amount)
+
+
+@external
+@nonreentrant
+def depositWithAuthorization(
+    payer: address,
+    operator: address,
+    amount: uint256,
+    valid_after: uint256,
+    valid_before: uint256,
+    salt: bytes32,
+    v: uint8,
+    r: bytes32,
+    s: bytes32,
+):
+    """
+    @dev Deposits `amount` for `payer` with `operator` by the payer's
+         EIP-3009 `ReceiveWithAuthorization` to the ledger, which anyone
+         may submit (the payer needs no gas). The authorization's nonce is
+         `keccak256(abi.encode(operator, salt))`, so the signature names
+         the operator and nobody can earmark the tokens for another.
+    @param payer The payer, who signed the authorization.
+    @param operator The operator whose batches may draw on it, non-zero.
+    @param amount The amount in token wei, non-zero.
+    @param valid_after Unix time in seconds after which it is valid.
+    @param valid_before Unix time in seconds before which it is valid.
+    @param salt The payer's 32 bytes that make the nonce unique.
+    @param v The signature parameter `v` (27 or 28).
+    @param r The signature parameter `r`.
+    @param s The signature parameter `s` (low half only).
+    """
+    self._deposit(payer, operator, amount)
+    extcall IEIP3009(token.address).receiveWithAuthorization(
+        payer, self, amount, valid_after, valid_before, keccak256(abi_encode(operator, salt)), v, r, s
+    )
+
+
+@external
+def requestWithdrawal(operator: address, amount: uint256):
+    """
+    @dev Asks to take back `amount` of the caller's deposit with
+         `operator`; `withdraw` pays it from `WITHDRAWAL_DELAY` seconds
+         on. A new request replaces a pending one and restarts the delay.
+         The operator's batches keep drawing on the deposit meanwhile.
+    @param operator The operator the deposit is for.
     @param amount The amount in token wei, non-zero, at most the deposit.
     """
     assert amount != 0, "ledger: zero amount"
-    balance: uint256 = self.deposits[msg.sender]
-    assert balance >= amount, "ledger: deposit too low"
-    # Cannot underflow: checked just above.
-    self.deposits[msg.sender] = unsafe_sub(balance, amount)
-    log Withdrawn(payer=msg.sender, amount=amount)
+    assert self.deposits[msg.sender][operator] >= amount, "ledger: deposit too low"
+    ready_at: uint256 = block.timestamp + WITHDRAWAL_DELAY
+    self.withdrawals[msg.sender][operator] = Withdrawal(amount=amount, ready_at=ready_at)
+    log WithdrawalRequested(payer=msg.sender, operator=operator, amount=amount, ready_at=ready_at)
+
+
+@external
+@nonreentrant
+def withdraw(operator: address) -> uint256:
+    """
+    @dev Sends the caller its requested withdrawal from its deposit with
+         `operator`, once the delay has passed: what it asked for, or
+         what settlements left of the deposit if that is less.
+    @param operator The operator the deposit is for.
+    @return uint256 The amount sent, in token wei.
+    """
+    request: Withdrawal = self.withdrawals[msg.sender][operator]
+    assert request.amount != 0, "ledger: no withdrawal requested"
+    assert block.timestamp >= request.ready_at, "ledger: withdrawal not ready"
+    balance: uint256 = self.deposits[msg.sender][operator]
+    amount: uint256 = min(request.amount, balance)
+    # Cannot underflow: `amount` is at most `balance`.
+    self.deposits[msg.sender][operator] = unsafe_sub(balance, amount)
+    self.withdrawals[msg.sender][operator] = empty(Withdrawal)
+    log Withdrawn(payer=msg.sender, operator=operator, amount=amount)
     self._push(msg.sender, amount)
+    return amount
 
 
 # DATA ANCHORING TOKENS #
@@ -850,10 +998,10 @@ def _settle(batch: Batch, payer: address, v: uint8, r: bytes32, s: bytes32, uri:
     )
 
     # Fund: the deposit if it covers the total, else the allowance.
-    balance: uint256 = self.deposits[payer]
+    balance: uint256 = self.deposits[payer][msg.sender]
     if balance >= batch.total:
         # Cannot underflow: checked just above.
-        self.deposits[payer] = unsafe_sub(balance, batch.total)
+        self.deposits[payer][msg.sender] = unsafe_sub(balance, batch.total)
     else:
         self._pull(payer, batch.total)
 
@@ -1057,6 +1205,21 @@ def _set_commons(commons: address):
     assert commons != empty(address), "ledger: commons is the zero address"
     log CommonsChanged(previous_commons=self.commons, new_commons=commons)
     self.commons = commons
+
+
+@internal
+def _deposit(payer: address, operator: address, amount: uint256):
+    """
+    @dev Credits `amount` to `payer`'s deposit with `operator` (the
+         caller then brings the tokens in).
+    @param payer The payer.
+    @param operator The operator, non-zero.
+    @param amount The amount in token wei, non-zero.
+    """
+    assert amount != 0, "ledger: zero amount"
+    assert operator != empty(address), "ledger: operator is the zero address"
+    self.deposits[payer][operator] += amount
+    log Deposited(payer=payer, operator=operator, amount=amount)
 
 
 @internal

@@ -55,7 +55,7 @@ def funds(node: Node, payer: str, book: Journal | None, *, permit: bool) -> Fund
     return Funds(
         payer=payer,
         balance=token.balanceOf(payer).call(),
-        deposit=node.ledger.functions.deposits(payer).call(),
+        deposit=node.ledger.functions.deposits(payer, node.address).call(),
         allowance=token.allowance(payer, ledger).call(),
         owed=owed,
         records=records,

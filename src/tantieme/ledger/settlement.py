@@ -181,7 +181,7 @@ def finish(node: Node, row: BatchRow, payers: dict[str, LocalAccount], book: Jou
         f"batch {row.id} ({batch.count} records) costs", "run `tantieme settle` again (its records wait, signed, until then)",
     )
     args = (_batch_struct(batch), row.payer, *_vrs(signed.signature), f"tantieme:batch:{row.root}")
-    funded = ledger.deposits(row.payer).call() >= batch.total or (
+    funded = ledger.deposits(row.payer, row.operator).call() >= batch.total or (
         node.token.functions.allowance(row.payer, node.deployment.ledger).call() >= batch.total
     )
     if funded or payer is None:
