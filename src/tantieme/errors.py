@@ -43,3 +43,7 @@ class ProvenanceError(TantiemeError):
 
 class LedgerError(TantiemeError):
     """An interaction record, batch, signature or Merkle proof is invalid."""
+
+
+class PaymentError(TantiemeError):
+    """A payment is refused: a signature, an amount, the funds or the terms are wrong."""

@@ -21,7 +21,7 @@ from tantieme import sqlitefile
 from tantieme.config import home
 from tantieme.errors import LedgerError
 from tantieme.ledger.merkle import StandardMerkleTree
-from tantieme.ledger.records import SignedBatch, SignedRecord, asset_tree
+from tantieme.ledger.records import InteractionRecord, SignedBatch, SignedRecord, asset_tree
 
 
 def _script(db: sqlite3.Connection, sql: str) -> None:
@@ -86,7 +86,47 @@ def _m002_asset_trees(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_asset_trees]
+def _m003_deposit_mode(db: sqlite3.Connection) -> None:
+    # Deposit mode (`tantieme.payments.deposit`): records a remote payer signed
+    # itself (`deposit` = 1) settle through its latest voucher, never through
+    # `pending`; an answer waits as an invoice (the record the payer is asked
+    # to sign) until the payer signs it; the latest voucher per payer and
+    # operator is the batch of all its unsettled records, signed by the payer
+    # (on the node, the one it received; on the payer's machine, the one it
+    # signed), with what that batch owes each asset and the pool's cumulative
+    # amounts after it.
+    _script(
+        db,
+        """
+        ALTER TABLE records ADD COLUMN deposit INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE invoices (
+            digest TEXT PRIMARY KEY,
+            payer TEXT NOT NULL,
+            chain_id INTEGER NOT NULL,
+            ledger TEXT NOT NULL,
+            record TEXT NOT NULL,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            details TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX invoices_payer ON invoices(payer, chain_id, ledger);
+        CREATE TABLE vouchers (
+            payer TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            chain_id INTEGER NOT NULL,
+            ledger TEXT NOT NULL,
+            signed TEXT NOT NULL,
+            owed TEXT NOT NULL,
+            cumulative TEXT NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (payer, operator, chain_id, ledger)
+        )
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_asset_trees, _m003_deposit_mode]
 
 
 @dataclass(frozen=True)
@@ -106,6 +146,35 @@ class RecordRow:
     @property
     def digest(self) -> str:
         return "0x" + self.signed.digest.hex()
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    """An answer delivered to a deposit-mode payer: the record it is asked to sign."""
+
+    record: InteractionRecord
+    question: str
+    answer: str
+    details: dict
+    created_at: int
+
+
+@dataclass(frozen=True)
+class VoucherRow:
+    """A payer's latest signed batch of all its unsettled records with an operator.
+
+    `owed` is what the batch owes each asset, `cumulative` the pool's amounts
+    after it (its `assetsRoot`'s tree).
+    """
+
+    payer: str
+    operator: str
+    chain_id: int
+    ledger: str
+    signed: SignedBatch
+    owed: dict[int, int]
+    cumulative: dict[int, int]
+    updated_at: int
 
 
 @dataclass(frozen=True)
@@ -189,18 +258,24 @@ class Journal:
     def add_record(
         self, signed: SignedRecord, chain_id: int, ledger: str, question: str, answer: str, details: dict
     ) -> RecordRow:
+        with self.transaction() as db:
+            return self._insert_record(db, signed, chain_id, ledger, question, answer, details, deposit=False)
+
+    def _insert_record(
+        self, db: sqlite3.Connection, signed: SignedRecord, chain_id: int, ledger: str, question: str, answer: str,
+        details: dict, *, deposit: bool,
+    ) -> RecordRow:
         record = signed.record
         created_at = record.timestamp
-        with self.transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO records (digest, payer, chain_id, ledger, model, fee, created_at, signed, "
-                "question, answer, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    "0x" + signed.digest.hex(), record.payer, chain_id, ledger, record.model,
-                    str(record.fee), record.timestamp, signed.to_json(), question, answer,
-                    json.dumps(details, sort_keys=True),
-                ),
-            )
+        cursor = db.execute(
+            "INSERT INTO records (digest, payer, chain_id, ledger, model, fee, created_at, signed, "
+            "question, answer, details, deposit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                "0x" + signed.digest.hex(), record.payer, chain_id, ledger, record.model,
+                str(record.fee), record.timestamp, signed.to_json(), question, answer,
+                json.dumps(details, sort_keys=True), int(deposit),
+            ),
+        )
         return RecordRow(
             id=cursor.lastrowid, signed=signed, chain_id=chain_id, ledger=ledger, question=question,
             answer=answer, details=details, created_at=created_at, batch_id=None,
@@ -239,10 +314,11 @@ class Journal:
         return [_record_row(r) for r in self.db.execute(sql)]
 
     def pending(self, payer: str, chain_id: int, ledger: str, limit: int) -> list[RecordRow]:
-        """A payer's records not yet in a batch, oldest first."""
+        """A payer's records not yet in a batch, oldest first (deposit-mode records settle
+        through their voucher instead)."""
         rows = self.db.execute(
-            "SELECT * FROM records WHERE batch_id IS NULL AND payer = ? AND chain_id = ? AND ledger = ? "
-            "ORDER BY id LIMIT ?",
+            "SELECT * FROM records WHERE batch_id IS NULL AND deposit = 0 AND payer = ? AND chain_id = ? "
+            "AND ledger = ? ORDER BY id LIMIT ?",
             (payer, chain_id, ledger, limit),
         )
         return [_record_row(r) for r in rows]
@@ -250,7 +326,7 @@ class Journal:
     def pending_payers(self, chain_id: int, ledger: str) -> list[tuple[str, int, int]]:
         """(payer, count, oldest created_at) of every payer with pending records."""
         rows = self.db.execute(
-            "SELECT payer, COUNT(*), MIN(created_at) FROM records WHERE batch_id IS NULL "
+            "SELECT payer, COUNT(*), MIN(created_at) FROM records WHERE batch_id IS NULL AND deposit = 0 "
             "AND chain_id = ? AND ledger = ? GROUP BY payer ORDER BY payer",
             (chain_id, ledger),
         )
@@ -266,6 +342,124 @@ class Journal:
         ).fetchall()
         return sum(int(r[0]) for r in rows), len(rows)
 
+    # -- deposit mode --
+
+    def add_invoice(self, record: InteractionRecord, digest: bytes, chain_id: int, ledger: str, question: str,
+                    answer: str, details: dict) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO invoices (digest, payer, chain_id, ledger, record, question, answer, details, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    "0x" + digest.hex(), record.payer, chain_id, ledger, record.to_json(), question, answer,
+                    json.dumps(details, sort_keys=True), int(time.time()),
+                ),
+            )
+
+    def invoices(self, payer: str, chain_id: int, ledger: str) -> dict[str, InvoiceRow]:
+        """A payer's unsigned invoices by the digest it is asked to sign, oldest first."""
+        rows = self.db.execute(
+            "SELECT * FROM invoices WHERE payer = ? AND chain_id = ? AND ledger = ? ORDER BY created_at, digest",
+            (payer, chain_id, ledger),
+        )
+        return {
+            r["digest"]: InvoiceRow(
+                InteractionRecord.from_json(r["record"]), r["question"], r["answer"], json.loads(r["details"]),
+                r["created_at"],
+            )
+            for r in rows
+        }
+
+    def reissue_invoice(self, old_digest: str, record: InteractionRecord, digest: bytes) -> None:
+        """Replace an unsigned invoice's record (a new nonce once its batch settled)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE invoices SET digest = ?, record = ? WHERE digest = ?",
+                ("0x" + digest.hex(), record.to_json(), old_digest),
+            )
+
+    def add_paid_record(
+        self, signed: SignedRecord, voucher: VoucherRow, question: str, answer: str, details: dict, *,
+        open_records: int,
+    ) -> RecordRow:
+        """Journal a deposit-mode record with the voucher that now covers it and close its
+        invoice, atomically, if the payer's open batch still holds `open_records` records."""
+        with self.transaction() as db:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM records WHERE batch_id IS NULL AND deposit = 1 AND payer = ? AND chain_id = ? "
+                "AND ledger = ?",
+                (voucher.payer, voucher.chain_id, voucher.ledger),
+            ).fetchone()
+            if count != open_records:
+                raise LedgerError(
+                    "another record of this payer was accepted or settled meanwhile: fetch the terms again"
+                )
+            row = self._insert_record(
+                db, signed, voucher.chain_id, voucher.ledger, question, answer, details, deposit=True
+            )
+            db.execute("DELETE FROM invoices WHERE digest = ?", ("0x" + signed.digest.hex(),))
+            self._put_voucher(db, voucher)
+        return row
+
+    def put_voucher(self, voucher: VoucherRow) -> None:
+        with self.transaction() as db:
+            self._put_voucher(db, voucher)
+
+    def _put_voucher(self, db: sqlite3.Connection, v: VoucherRow) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO vouchers (payer, operator, chain_id, ledger, signed, owed, cumulative, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                v.payer, v.operator, v.chain_id, v.ledger, v.signed.to_json(), _amounts_json(v.owed),
+                _amounts_json(v.cumulative), v.updated_at,
+            ),
+        )
+
+    def voucher(self, payer: str, operator: str, chain_id: int, ledger: str) -> VoucherRow | None:
+        """The latest voucher of `payer` with `operator`, if any is open."""
+        row = self.db.execute(
+            "SELECT * FROM vouchers WHERE payer = ? AND operator = ? AND chain_id = ? AND ledger = ?",
+            (payer, operator, chain_id, ledger),
+        ).fetchone()
+        return None if row is None else _voucher_row(row)
+
+    def vouchers(self, operator: str, chain_id: int, ledger: str) -> list[VoucherRow]:
+        """Every open voucher with `operator`."""
+        rows = self.db.execute(
+            "SELECT * FROM vouchers WHERE operator = ? AND chain_id = ? AND ledger = ? ORDER BY payer",
+            (operator, chain_id, ledger),
+        )
+        return [_voucher_row(r) for r in rows]
+
+    def open_records(self, payer: str, chain_id: int, ledger: str) -> list[RecordRow]:
+        """A payer's deposit-mode records not yet in a batch: what its next voucher covers, in order."""
+        rows = self.db.execute(
+            "SELECT * FROM records WHERE batch_id IS NULL AND deposit = 1 AND payer = ? AND chain_id = ? "
+            "AND ledger = ? ORDER BY id",
+            (payer, chain_id, ledger),
+        )
+        return [_record_row(r) for r in rows]
+
+    def close_voucher(self, voucher: VoucherRow, tree: dict, record_ids: list[int]) -> BatchRow:
+        """Turn a voucher into a journaled batch of its records (to be settled), atomically."""
+        with self.transaction() as db:
+            batch_id = self._insert_batch(
+                db, voucher.signed, voucher.payer, voucher.chain_id, voucher.ledger, tree, record_ids,
+                voucher.owed, voucher.cumulative,
+            )
+            db.execute(
+                "DELETE FROM vouchers WHERE payer = ? AND operator = ? AND chain_id = ? AND ledger = ?",
+                (voucher.payer, voucher.operator, voucher.chain_id, voucher.ledger),
+            )
+        return self.batch(batch_id)
+
+    def drop_voucher(self, voucher: VoucherRow) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM vouchers WHERE payer = ? AND operator = ? AND chain_id = ? AND ledger = ?",
+                (voucher.payer, voucher.operator, voucher.chain_id, voucher.ledger),
+            )
+
     # -- batches --
 
     def add_batch(
@@ -274,24 +468,31 @@ class Journal:
     ) -> BatchRow:
         """Journal a signed batch and assign its records to it, atomically."""
         with self.transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO batches (root, payer, operator, chain_id, ledger, batch_nonce, signed, tree, owed, "
-                "cumulative, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'signed', ?)",
-                (
-                    "0x" + signed.batch.root.hex(), payer, signed.batch.operator, chain_id, ledger,
-                    signed.batch.batch_nonce, signed.to_json(), json.dumps(tree), _amounts_json(owed),
-                    _amounts_json(cumulative), int(time.time()),
-                ),
-            )
-            batch_id = cursor.lastrowid
-            marks = ",".join("?" * len(record_ids))
-            changed = db.execute(
-                f"UPDATE records SET batch_id = ? WHERE batch_id IS NULL AND id IN ({marks})",
-                (batch_id, *record_ids),
-            ).rowcount
-            if changed != len(record_ids):
-                raise LedgerError("records were batched by another process meanwhile; settle again")
+            batch_id = self._insert_batch(db, signed, payer, chain_id, ledger, tree, record_ids, owed, cumulative)
         return self.batch(batch_id)
+
+    def _insert_batch(
+        self, db: sqlite3.Connection, signed: SignedBatch, payer: str, chain_id: int, ledger: str, tree: dict,
+        record_ids: list[int], owed: dict[int, int], cumulative: dict[int, int],
+    ) -> int:
+        cursor = db.execute(
+            "INSERT INTO batches (root, payer, operator, chain_id, ledger, batch_nonce, signed, tree, owed, "
+            "cumulative, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'signed', ?)",
+            (
+                "0x" + signed.batch.root.hex(), payer, signed.batch.operator, chain_id, ledger,
+                signed.batch.batch_nonce, signed.to_json(), json.dumps(tree), _amounts_json(owed),
+                _amounts_json(cumulative), int(time.time()),
+            ),
+        )
+        batch_id = cursor.lastrowid
+        marks = ",".join("?" * len(record_ids))
+        changed = db.execute(
+            f"UPDATE records SET batch_id = ? WHERE batch_id IS NULL AND id IN ({marks})",
+            (batch_id, *record_ids),
+        ).rowcount
+        if changed != len(record_ids):
+            raise LedgerError("records were batched by another process meanwhile; settle again")
+        return batch_id
 
     def resign(
         self, batch_id: int, signed: SignedBatch, owed: dict[int, int] | None = None,
@@ -382,6 +583,19 @@ def _batch_row(row: sqlite3.Row) -> BatchRow:
         chain_batch_id=row["chain_batch_id"],
         created_at=row["created_at"],
         settled_at=row["settled_at"],
+    )
+
+
+def _voucher_row(row: sqlite3.Row) -> VoucherRow:
+    return VoucherRow(
+        payer=row["payer"],
+        operator=row["operator"],
+        chain_id=row["chain_id"],
+        ledger=row["ledger"],
+        signed=SignedBatch.from_json(row["signed"]),
+        owed=_amounts(row["owed"]),
+        cumulative=_amounts(row["cumulative"]),
+        updated_at=row["updated_at"],
     )
 
 

@@ -75,8 +75,31 @@ def record(
     """Sign an interaction as `payer` and journal it; `node`'s account is the operator."""
     book = book or journal()
     dom = domain(node)
-    rec = InteractionRecord(
-        payer=payer.address,
+    rec = unsigned_record(
+        node, payer.address, model=model, question=question, answer=answer, sources=sources, weights=weights,
+        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, fee=fee, nonce=time.time_ns(),
+    )
+    signed = rec.sign(payer, dom)
+    return book.add_record(signed, dom.chain_id, dom.verifying_contract, question, answer, details)
+
+
+def unsigned_record(
+    node: Node,
+    payer: str,
+    *,
+    model: int,
+    question: str,
+    answer: str,
+    sources: list[int],
+    weights: list[float],
+    prompt_tokens: int,
+    completion_tokens: int,
+    fee: int,
+    nonce: int,
+) -> InteractionRecord:
+    """The record of an answer `node` (the operator) gave `payer`, for the payer to sign."""
+    return InteractionRecord(
+        payer=payer,
         operator=node.address,
         model=model,
         prompt_hash=sha256(question),
@@ -86,11 +109,9 @@ def record(
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         fee=fee,
-        nonce=time.time_ns(),
+        nonce=nonce,
         timestamp=int(time.time()),
     )
-    signed = rec.sign(payer, dom)
-    return book.add_record(signed, dom.chain_id, dom.verifying_contract, question, answer, details)
 
 
 @dataclass(frozen=True)
@@ -160,7 +181,7 @@ def finish(node: Node, row: BatchRow, payers: dict[str, LocalAccount], book: Jou
             "settles for this node"
         )
     payer = payers.get(row.payer)
-    rules = _rules(node)
+    rules = current_rules(node)
     if rules != (row.signed.batch.commons, row.signed.batch.commons_bps, row.signed.batch.operator_bps):
         if payer is None:
             raise LedgerError(
@@ -203,7 +224,7 @@ def finish(node: Node, row: BatchRow, payers: dict[str, LocalAccount], book: Jou
     return _settled(row, chain_batch_id, receipt["gasUsed"], tx)
 
 
-def _rules(node: Node) -> tuple[str, int, int]:
+def current_rules(node: Node) -> tuple[str, int, int]:
     """The ledger's current split: (commons pool, commons bps, operator bps)."""
     ledger = node.ledger.functions
     return ledger.commons().call(), ledger.commons_bps().call(), ledger.operator_bps().call()
@@ -216,7 +237,7 @@ def _sign_batch(node: Node, payer: LocalAccount, records: list[RecordRow], book:
     nonce = node.ledger.functions.batchNonces(payer.address, node.address).call()
     previous = book.previous_in_pool(payer.address, node.address, dom.chain_id, dom.verifying_contract)
     batch, owed, cumulative = _batch(
-        node, [s.record for s in signed_records], tree.root, nonce, previous, _rules(node)
+        node, [s.record for s in signed_records], tree.root, nonce, previous, current_rules(node)
     )
     signed = batch.sign(payer, dom)
     return book.add_batch(
@@ -230,23 +251,36 @@ def _batch(
     rules: tuple[str, int, int],
 ) -> tuple[Batch, dict[int, int], dict[int, int]]:
     """A batch of `records` under `rules`, after the pool's `previous` batch: (batch, owed, cumulative)."""
+    return batch_of(
+        records, root, nonce, node.address, previous.cumulative if previous is not None else {}, rules,
+        int(time.time()) + BATCH_DEADLINE_S,
+    )
+
+
+def batch_of(
+    records: list[InteractionRecord], root: str | bytes, nonce: int, operator: str, previous: dict[int, int],
+    rules: tuple[str, int, int], deadline: int,
+) -> tuple[Batch, dict[int, int], dict[int, int]]:
+    """The batch of `records` (under the Merkle `root`) with `operator`, netted under `rules`
+    (commons pool, commons bps, operator bps) on top of the pool's `previous` cumulative
+    amounts: (batch, what it owes each asset, the pool's cumulative amounts after it)."""
     commons, commons_bps, operator_bps = rules
     netted = net(records, commons_bps, operator_bps)
     owed = netted.owed()
-    cumulative = dict(previous.cumulative) if previous is not None else {}
+    cumulative = dict(previous)
     for asset, amount in owed.items():
         cumulative[asset] = cumulative.get(asset, 0) + amount
     batch = Batch(
         root=root,
         count=len(records),
         batch_nonce=nonce,
-        operator=node.address,
+        operator=operator,
         commons=commons,
         commons_bps=commons_bps,
         operator_bps=operator_bps,
         assets_root=asset_tree(cumulative).root if cumulative else bytes(32),
         total=netted.total,
-        deadline=int(time.time()) + BATCH_DEADLINE_S,
+        deadline=deadline,
     )
     return batch, owed, cumulative
 

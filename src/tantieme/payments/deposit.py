@@ -1,15 +1,619 @@
-"""Deposit mode: a payer prepays the ledger for one operator, then signs each answer.
+"""Deposit mode: a payer prepays the ledger for one operator, then signs each answer itself.
 
-(Filled in below.)
+A frequent payer (a person or an agent on another machine) deposits once with
+the `InteractionLedger`, earmarked for one operator (`deposit`; by EIP-2612
+permit, so one transaction). For each answer the node sends an *invoice*: the
+EIP-712 `Interaction` record it asks the payer to sign (its fee is what the
+node metered). The payer signs the record **and** the updated *voucher*: the
+`Batch` of all its unsettled records with this operator, this one included
+(same batch nonce, a growing root, count, total and cumulative asset tree).
+The latest voucher supersedes the previous one, so the node always holds a
+batch the payer signed and can settle it whenever it wants, without the payer
+online; records settle in batches as in `tantieme.ledger.settlement`, one
+transaction per voucher.
+
+Neither side trusts the other:
+
+- the payer (`pay`) signs only a voucher it rebuilt itself from records it
+  signed (`check_terms`: every record is signed by it, for this operator, under
+  the current batch nonce; the previous cumulative asset amounts are the
+  router's current root for its pool; the split and commons pool are the
+  ledger's current ones), with the total their fees' sum and the asset amounts
+  their netting (`tantieme.ledger.netting`), and only an invoice for its own
+  question and the answer it received, at most the fee it accepts;
+- the node (`accept`) takes a record only if it is the invoice it issued (so
+  the fee is the metered one, the operator this node, the nonce unused), signed
+  by its payer, with a voucher that is exactly the open batch plus this record,
+  signed by the payer, leaving the node time to settle it, and covered by the
+  payer's deposit with this node minus its pending withdrawal.
+
+Record nonces carry the batch nonce in their high 128 bits: a record can only
+be paid in the batch it was signed for, so no voucher can charge a settled
+record again. A withdrawal waits `WITHDRAWAL_DELAY` (two days), longer than a
+voucher's deadline (at most a day), so a node that settles its vouchers before
+their deadline is always paid. SPEC.md has the threat model.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from eth_abi import encode as abi_encode
+from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
+
+from tantieme.assets.royalties import format_amount
+from tantieme.chain.permit import sign_permit, sign_receive_authorization
+from tantieme.errors import LedgerError, PaymentError
+from tantieme.ledger import settlement
+from tantieme.ledger.journal import Journal, RecordRow, VoucherRow
+from tantieme.ledger.records import (
+    Batch,
+    Domain,
+    InteractionRecord,
+    SignedBatch,
+    SignedRecord,
+    asset_tree,
+    record_tree,
+)
+from tantieme.ledger.settlement import BATCH_DEADLINE_S, Settled, batch_of, domain, sha256
+from tantieme.node import Node
+
+WITHDRAWAL_DELAY_S = 2 * 86_400
+"""`InteractionLedger.WITHDRAWAL_DELAY`: longer than any voucher's deadline."""
+
+MIN_VOUCHER_LIFE_S = 3_600
+"""A voucher must leave the node at least this long to settle it."""
+
+MAX_VOUCHER_LIFE_S = BATCH_DEADLINE_S + 300
+"""And run out within a day (and a few minutes of clock skew): before any withdrawal
+requested after it was signed is ready."""
+
+SETTLE_MARGIN_S = 2 * 3_600
+"""`due` settles a voucher this long before its deadline, or a pending withdrawal's."""
+
+MAX_UNPAID = 1
+"""Answers a payer may hold unsigned: the node's risk is one answer's fee."""
+
+_NONCE_SHIFT = 128
+_GAS = 200_000
 
 
 def authorization_nonce(operator: str, salt: bytes) -> bytes:
     """The EIP-3009 nonce of a deposit by authorization: `keccak256(abi.encode(operator, salt))`,
     so the payer's signature names the operator its tokens are earmarked for."""
     return keccak(abi_encode(["address", "bytes32"], [operator, salt]))
+
+
+def record_nonce(batch_nonce: int) -> int:
+    """A fresh record nonce for the batch `batch_nonce`: the batch nonce in the high 128 bits."""
+    return (batch_nonce << _NONCE_SHIFT) | secrets.randbits(_NONCE_SHIFT)
+
+
+def batch_nonce_of(record: InteractionRecord) -> int:
+    """The batch a deposit-mode record may be paid in."""
+    return record.nonce >> _NONCE_SHIFT
+
+
+# -- what both sides agree on ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a payer needs to sign its next record and voucher with a node.
+
+    `rules` is the split (commons pool, commons bps, operator bps); `records`
+    the open batch so far (signed by the payer, oldest first); `previous` the
+    pool's cumulative amount per asset before it (its last settled batch's);
+    `invoices` the answers waiting for the payer's signature.
+    """
+
+    domain: Domain
+    payer: str
+    operator: str
+    rules: tuple[str, int, int]
+    batch_nonce: int
+    records: tuple[SignedRecord, ...]
+    previous: dict[int, int]
+    invoices: tuple[InteractionRecord, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        commons, commons_bps, operator_bps = self.rules
+        return {
+            "domain": self.domain.as_dict() | {"chainId": str(self.domain.chain_id)},
+            "payer": self.payer,
+            "operator": self.operator,
+            "commons": commons,
+            "commonsBps": commons_bps,
+            "operatorBps": operator_bps,
+            "batchNonce": str(self.batch_nonce),
+            "records": [r.to_dict() for r in self.records],
+            "previous": {str(a): str(v) for a, v in sorted(self.previous.items())},
+            "invoices": [r.to_dict() for r in self.invoices],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Terms:
+        try:
+            return cls(
+                domain=Domain.from_dict(data["domain"]),
+                payer=data["payer"],
+                operator=data["operator"],
+                rules=(data["commons"], int(data["commonsBps"]), int(data["operatorBps"])),
+                batch_nonce=int(data["batchNonce"]),
+                records=tuple(SignedRecord.from_dict(r) for r in data["records"]),
+                previous={int(a): int(v) for a, v in data["previous"].items()},
+                invoices=tuple(InteractionRecord.from_dict(r) for r in data["invoices"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise PaymentError(f"the node's deposit terms are malformed ({exc!r})") from None
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A payer's signed record of one answer and its updated voucher."""
+
+    record: SignedRecord
+    voucher: SignedBatch
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"record": self.record.to_dict(), "voucher": self.voucher.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Payment:
+        if not isinstance(data, Mapping) or set(data) != {"record", "voucher"}:
+            raise PaymentError("a deposit payment is an object with a signed 'record' and a signed 'voucher'")
+        return cls(SignedRecord.from_dict(data["record"]), SignedBatch.from_dict(data["voucher"]))
+
+
+def voucher_of(
+    terms: Terms, records: list[SignedRecord], deadline: int
+) -> tuple[Batch, dict[int, int], dict[int, int], dict]:
+    """The voucher covering `records` (the open batch and the new record) under `terms`:
+    (batch, what it owes each asset, the pool's cumulative amounts after it, its record tree)."""
+    tree = record_tree(records)
+    batch, owed, cumulative = batch_of(
+        [r.record for r in records], tree.root, terms.batch_nonce, terms.operator, terms.previous, terms.rules,
+        deadline,
+    )
+    return batch, owed, cumulative, tree.dump()
+
+
+# -- the payer's side ----------------------------------------------------------
+
+
+def check_terms(node: Node, payer: str, terms: Terms) -> None:
+    """Refuse terms that would let the node charge `payer` for anything it did not sign:
+    checked against the chain (`node`: the payer's own connection) and its signatures."""
+    expected = domain(node)
+    if terms.domain != expected:
+        raise PaymentError(
+            f"the node signs for ledger {terms.domain.verifying_contract} on chain {terms.domain.chain_id}, "
+            f"not this chain's ledger {expected.verifying_contract} on chain {expected.chain_id}"
+        )
+    if terms.payer != payer:
+        raise PaymentError(f"the node's terms are for {terms.payer}, not for {payer}")
+    if terms.rules != settlement.current_rules(node):
+        raise PaymentError("the node's split or commons pool is not the ledger's current one")
+    nonce = node.ledger.functions.batchNonces(payer, terms.operator).call()
+    if terms.batch_nonce != nonce:
+        raise PaymentError(f"the node's batch nonce is {terms.batch_nonce}, the ledger's {nonce}")
+    pool = node.ledger.functions.assetPool(payer, terms.operator).call()
+    root = node.router.functions.pools(pool).call()[0]
+    previous = asset_tree(terms.previous).root if terms.previous else "0x" + "00" * 32
+    if bytes.fromhex(previous[2:]) != bytes(root):
+        raise PaymentError(
+            "the node's cumulative asset amounts are not the ones this payer last paid (the router's root differs)"
+        )
+    for signed in terms.records:
+        _check_own(signed.record, terms, "the open batch holds a record")
+        if not signed.verify(terms.domain):
+            raise PaymentError(f"the open batch holds a record 0x{signed.digest.hex()} this payer did not sign")
+
+
+def _check_own(record: InteractionRecord, terms: Terms, what: str) -> None:
+    if record.payer != terms.payer or record.operator != terms.operator:
+        raise PaymentError(f"{what} of payer {record.payer} with operator {record.operator}")
+    if batch_nonce_of(record) != terms.batch_nonce:
+        raise PaymentError(
+            f"{what} for batch {batch_nonce_of(record)}, not the open batch {terms.batch_nonce} "
+            "(a record is paid only in the batch it was signed for)"
+        )
+
+
+def pay(
+    node: Node,
+    payer: LocalAccount,
+    terms: Terms,
+    invoice: InteractionRecord,
+    *,
+    question: str,
+    answer: str,
+    max_fee: int,
+    book: Journal | None = None,
+) -> Payment:
+    """Sign `invoice` (the answer to `question`) and the voucher of the open batch with it.
+
+    Checks everything first (`check_terms`, and that the invoice is this payer's
+    record of this question and answer, for at most `max_fee` token wei); keeps
+    the voucher in the payer's journal (`status` reads it).
+    """
+    check_terms(node, payer.address, terms)
+    _check_own(invoice, terms, "the invoice is a record")
+    if invoice.prompt_hash != sha256(question) or invoice.output_hash != sha256(answer):
+        raise PaymentError("the invoice is not for this question and answer (their hashes differ)")
+    if invoice.fee > max_fee:
+        raise PaymentError(
+            f"the invoice asks {format_amount(invoice.fee)} TAI, more than the {format_amount(max_fee)} TAI accepted"
+        )
+    signed = invoice.sign(payer, terms.domain)
+    batch, owed, cumulative, _ = voucher_of(
+        terms, [*terms.records, signed], int(time.time()) + BATCH_DEADLINE_S
+    )
+    voucher = batch.sign(payer, terms.domain)
+    if book is not None:
+        book.put_voucher(_voucher_row(terms, voucher, owed, cumulative))
+    return Payment(signed, voucher)
+
+
+def _voucher_row(terms: Terms, voucher: SignedBatch, owed: dict[int, int], cumulative: dict[int, int]) -> VoucherRow:
+    return VoucherRow(
+        payer=terms.payer, operator=terms.operator, chain_id=terms.domain.chain_id,
+        ledger=terms.domain.verifying_contract, signed=voucher, owed=owed, cumulative=cumulative,
+        updated_at=int(time.time()),
+    )
+
+
+# -- the node's side -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credit:
+    """A payer's standing with an operator, in token wei.
+
+    `withdrawing` is its pending withdrawal (payable from `ready_at`, unix
+    seconds), `vouchered` the total of its latest unsettled voucher and
+    `invoiced` the fees of answers it has not signed yet.
+    """
+
+    payer: str
+    operator: str
+    deposit: int
+    withdrawing: int
+    ready_at: int
+    vouchered: int
+    invoiced: int
+    unpaid: int
+    """How many answers wait for the payer's signature."""
+
+    @property
+    def available(self) -> int:
+        """What the node may still serve on credit: the deposit it can count on, less what is owed."""
+        return max(0, self.deposit - self.withdrawing - self.vouchered - self.invoiced)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "payer": self.payer, "operator": self.operator, "deposit": str(self.deposit),
+            "withdrawing": str(self.withdrawing), "ready_at": self.ready_at, "unsettled": str(self.vouchered),
+            "invoiced": str(self.invoiced), "available": str(self.available),
+        }
+
+
+def credit(node: Node, payer: str, book: Journal, operator: str | None = None) -> Credit:
+    """`payer`'s deposit with `operator` (default: this node) and what it owes it, as this
+    journal knows: on the node, the vouchers it holds; on the payer's machine, those it signed."""
+    operator = operator or node.address
+    dom = domain(node)
+    ledger = node.ledger.functions
+    withdrawing, ready_at = ledger.withdrawals(payer, operator).call()
+    voucher = _open_voucher(node, book, payer, operator)
+    invoices = book.invoices(payer, dom.chain_id, dom.verifying_contract) if operator == node.address else {}
+    return Credit(
+        payer=payer,
+        operator=operator,
+        deposit=ledger.deposits(payer, operator).call(),
+        withdrawing=withdrawing,
+        ready_at=ready_at,
+        vouchered=voucher.signed.batch.total if voucher is not None else 0,
+        invoiced=sum(i.record.fee for i in invoices.values()),
+        unpaid=len(invoices),
+    )
+
+
+def _open_voucher(node: Node, book: Journal, payer: str, operator: str) -> VoucherRow | None:
+    """The latest voucher of `payer` with `operator`, unless the chain settled its batch already."""
+    dom = domain(node)
+    voucher = book.voucher(payer, operator, dom.chain_id, dom.verifying_contract)
+    if voucher is None:
+        return None
+    if node.ledger.functions.batchNonces(payer, operator).call() > voucher.signed.batch.batch_nonce:
+        return None
+    return voucher
+
+
+def require_credit(node: Node, payer: str, amount: int, book: Journal) -> Credit:
+    """Refuse to answer `payer` (`amount`: the most the answer may cost) unless its deposit
+    with this node covers it on top of what it owes, and it signed its earlier answers."""
+    standing = credit(node, payer, book)
+    if standing.unpaid >= MAX_UNPAID:
+        raise PaymentError(
+            f"the payer {payer} has {standing.unpaid} answer(s) to sign first: sign the invoice, then ask again"
+        )
+    if standing.available < amount:
+        raise PaymentError(
+            f"this answer may cost up to {format_amount(amount)} TAI, but the payer {payer} has "
+            f"{format_amount(standing.available)} TAI of credit with this node (deposit "
+            f"{format_amount(standing.deposit)}, withdrawing {format_amount(standing.withdrawing)}, unsettled "
+            f"{format_amount(standing.vouchered)}): deposit more (`tantieme deposit AMOUNT --operator "
+            f"{node.address}`), then ask again"
+        )
+    return standing
+
+
+def terms(node: Node, payer: str, book: Journal) -> Terms:
+    """The terms this node offers `payer` now: its open batch and waiting invoices."""
+    dom = domain(node)
+    previous = book.previous_in_pool(payer, node.address, dom.chain_id, dom.verifying_contract)
+    return Terms(
+        domain=dom,
+        payer=payer,
+        operator=node.address,
+        rules=settlement.current_rules(node),
+        batch_nonce=node.ledger.functions.batchNonces(payer, node.address).call(),
+        records=tuple(r.signed for r in book.open_records(payer, dom.chain_id, dom.verifying_contract)),
+        previous=dict(previous.cumulative) if previous is not None else {},
+        invoices=tuple(i.record for i in book.invoices(payer, dom.chain_id, dom.verifying_contract).values()),
+    )
+
+
+def invoice(
+    node: Node,
+    payer: str,
+    *,
+    model: int,
+    question: str,
+    answer: str,
+    sources: list[int],
+    weights: list[float],
+    prompt_tokens: int,
+    completion_tokens: int,
+    fee: int,
+    details: dict[str, Any],
+    book: Journal,
+) -> InteractionRecord:
+    """Journal the record of an answer for `payer` to sign (its fee: what this node metered)."""
+    dom = domain(node)
+    nonce = record_nonce(node.ledger.functions.batchNonces(payer, node.address).call())
+    record = settlement.unsigned_record(
+        node, payer, model=model, question=question, answer=answer, sources=sources, weights=weights,
+        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, fee=fee, nonce=nonce,
+    )
+    book.add_invoice(record, record.digest(dom), dom.chain_id, dom.verifying_contract, question, answer, details)
+    return record
+
+
+def accept(node: Node, payment: Payment, book: Journal, *, now: int | None = None) -> RecordRow:
+    """Check a payer's signed record and voucher and journal them; the record is then paid
+    for, whenever the node settles the voucher (`settle`)."""
+    now = int(time.time()) if now is None else now
+    dom = domain(node)
+    signed, voucher = payment.record, payment.voucher
+    record = signed.record
+    payer = record.payer
+    if record.operator != node.address:
+        raise PaymentError(f"the record names operator {record.operator}, not this node {node.address}")
+    if not signed.verify(dom):
+        raise PaymentError(f"the record's signature is not its payer's ({payer}) in this ledger's domain")
+    digest = "0x" + signed.digest.hex()
+    invoice_row = book.invoices(payer, dom.chain_id, dom.verifying_contract).get(digest)
+    if invoice_row is None:
+        try:
+            book.record(digest)
+        except LedgerError:
+            raise PaymentError(
+                "this node invoiced no such record: sign the invoice exactly as sent "
+                "(fetch the terms again if the batch settled meanwhile)"
+            ) from None
+        raise PaymentError(f"record {digest} is paid already (its nonce is used)")
+    if not voucher.verify(dom, payer):
+        raise PaymentError(f"the voucher is not signed by the record's payer {payer}")
+    batch = voucher.batch
+    if not now + MIN_VOUCHER_LIFE_S <= batch.deadline <= now + MAX_VOUCHER_LIFE_S:
+        raise PaymentError(
+            f"the voucher's deadline must be between {MIN_VOUCHER_LIFE_S // 3600} hour and "
+            f"{BATCH_DEADLINE_S // 3600} hours away, so the node can settle it before any withdrawal"
+        )
+    current = terms(node, payer, book)
+    expected, owed, cumulative, _ = voucher_of(current, [*current.records, signed], batch.deadline)
+    if batch != expected:
+        wrong = [f for f in Batch.__dataclass_fields__ if getattr(batch, f) != getattr(expected, f)]
+        raise PaymentError(
+            f"the voucher is not the open batch with this record (its {', '.join(wrong)} differ): "
+            "fetch the terms again and sign the voucher they give"
+        )
+    standing = credit(node, payer, book)
+    covered = standing.deposit - standing.withdrawing
+    if batch.total > covered:
+        raise PaymentError(
+            f"the voucher's total {format_amount(batch.total)} TAI exceeds the payer's deposit with this node "
+            f"less its pending withdrawal ({format_amount(max(0, covered))} TAI): deposit more"
+        )
+    row = _voucher_row(current, voucher, owed, cumulative)
+    return book.add_paid_record(
+        signed, row, invoice_row.question, invoice_row.answer, invoice_row.details, open_records=len(current.records)
+    )
+
+
+def due(node: Node, book: Journal, *, batch_size: int, max_age_s: int, now: int | None = None) -> list[VoucherRow]:
+    """Vouchers to settle now: full, old, near their deadline, or their payer asked to withdraw."""
+    now = int(time.time()) if now is None else now
+    dom = domain(node)
+    ledger = node.ledger.functions
+    due_now = []
+    for voucher in book.vouchers(node.address, dom.chain_id, dom.verifying_contract):
+        batch = voucher.signed.batch
+        withdrawing = ledger.withdrawals(voucher.payer, node.address).call()[0]
+        if (
+            batch.count >= batch_size
+            or now - voucher.updated_at >= max_age_s
+            or batch.deadline - now <= SETTLE_MARGIN_S
+            or withdrawing
+        ):
+            due_now.append(voucher)
+    return due_now
+
+
+def settle(node: Node, book: Journal, vouchers: list[VoucherRow] | None = None) -> list[Settled]:
+    """Settle the latest voucher of each payer (or `vouchers`): one transaction each, from
+    the payer's deposit with this node; waiting invoices move to the next batch."""
+    dom = domain(node)
+    if vouchers is None:
+        vouchers = book.vouchers(node.address, dom.chain_id, dom.verifying_contract)
+    rules = settlement.current_rules(node)
+    done = []
+    for voucher in vouchers:
+        batch = voucher.signed.batch
+        if (batch.commons, batch.commons_bps, batch.operator_bps) != rules:
+            continue  # signed under an old split: the payer's next voucher carries the new one
+        records = book.open_records(voucher.payer, dom.chain_id, dom.verifying_contract)
+        tree = record_tree([r.signed for r in records])
+        if bytes.fromhex(tree.root[2:]) != batch.root:
+            raise LedgerError(f"the journal's open records of {voucher.payer} are not its voucher's")
+        row = book.close_voucher(voucher, tree.dump(), [r.id for r in records])
+        done.append(settlement.finish(node, row, {}, book))
+        _reissue_invoices(node, voucher.payer, book)
+    return done
+
+
+def _reissue_invoices(node: Node, payer: str, book: Journal) -> None:
+    """Give invoices of a settled batch a nonce of the next one (the payer had not signed them)."""
+    dom = domain(node)
+    nonce = node.ledger.functions.batchNonces(payer, node.address).call()
+    for digest, row in book.invoices(payer, dom.chain_id, dom.verifying_contract).items():
+        if batch_nonce_of(row.record) < nonce:
+            fresh = dataclasses.replace(row.record, nonce=record_nonce(nonce))
+            book.reissue_invoice(digest, fresh, fresh.digest(dom))
+
+
+# -- the payer's deposit on chain -------------------------------------------------
+
+
+def deposit(node: Node, amount: int, operator: str | None = None) -> str:
+    """Deposit `amount` token wei from this node's account for `operator` (default: this
+    node) in one transaction (an EIP-2612 permit of the ledger); returns the transaction hash."""
+    operator = operator or node.address
+    if amount <= 0:
+        raise PaymentError("a deposit must be more than 0 TAI")
+    balance = node.balance()
+    if balance < amount:
+        raise PaymentError(
+            f"{node.address} holds {format_amount(balance)} TAI, less than the {format_amount(amount)} TAI to deposit"
+        )
+    token = node.token.functions
+    deadline = int(time.time()) + 3_600
+    v, r, s = sign_permit(
+        node.account, token.eip712Domain().call(), node.deployment.ledger, amount,
+        token.nonces(node.address).call(), deadline,
+    )
+    receipt = node.conn.transact(
+        node.ledger.functions.depositWithPermit(operator, amount, deadline, v, r, s), gas=_GAS
+    )
+    return receipt["transactionHash"].to_0x_hex()
+
+
+@dataclass(frozen=True)
+class DepositAuthorization:
+    """A payer's EIP-3009 `ReceiveWithAuthorization` of a deposit for an operator, which
+    anyone (the node, say) may submit: the payer needs no gas and no approval."""
+
+    payer: str
+    operator: str
+    amount: int
+    valid_before: int
+    salt: bytes
+    signature: tuple[int, bytes, bytes]
+
+    def to_dict(self) -> dict[str, Any]:
+        v, r, s = self.signature
+        return {
+            "payer": self.payer, "operator": self.operator, "amount": str(self.amount),
+            "validBefore": str(self.valid_before), "salt": "0x" + self.salt.hex(),
+            "signature": "0x" + (r + s + bytes([v])).hex(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DepositAuthorization:
+        try:
+            signature = bytes.fromhex(data["signature"][2:])
+            return cls(
+                payer=data["payer"], operator=data["operator"], amount=int(data["amount"]),
+                valid_before=int(data["validBefore"]), salt=bytes.fromhex(data["salt"][2:]),
+                signature=(signature[64], signature[:32], signature[32:64]),
+            )
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise PaymentError(f"the deposit authorization is malformed ({exc!r})") from None
+
+
+def authorize_deposit(node: Node, amount: int, operator: str, valid_s: int = 3_600) -> DepositAuthorization:
+    """Sign, as this node's account, a deposit of `amount` token wei for `operator`."""
+    salt = secrets.token_bytes(32)
+    valid_before = int(time.time()) + valid_s
+    signature = sign_receive_authorization(
+        node.account, node.token.functions.eip712Domain().call(), node.deployment.ledger, amount, 0,
+        valid_before, authorization_nonce(operator, salt),
+    )
+    return DepositAuthorization(node.address, operator, amount, valid_before, salt, signature)
+
+
+def submit_deposit(node: Node, authorization: DepositAuthorization) -> str:
+    """Submit a payer's signed deposit (any account may); returns the transaction hash."""
+    a = authorization
+    call = node.ledger.functions.depositWithAuthorization(
+        a.payer, a.operator, a.amount, 0, a.valid_before, a.salt, *a.signature
+    )
+    return node.conn.transact(call, gas=_GAS)["transactionHash"].to_0x_hex()
+
+
+def request_withdrawal(node: Node, amount: int, operator: str | None = None) -> int:
+    """Ask to take back `amount` token wei of the deposit with `operator`; returns when
+    (unix seconds) `withdraw` can take it."""
+    operator = operator or node.address
+    held = node.ledger.functions.deposits(node.address, operator).call()
+    if not 0 < amount <= held:
+        raise PaymentError(
+            f"the deposit of {node.address} with {operator} is {format_amount(held)} TAI: "
+            f"request between 0 and that, not {format_amount(amount)} TAI"
+        )
+    node.conn.transact(node.ledger.functions.requestWithdrawal(operator, amount), gas=_GAS)
+    return node.ledger.functions.withdrawals(node.address, operator).call()[1]
+
+
+def withdraw(node: Node, operator: str | None = None) -> int:
+    """Take back the requested withdrawal once its delay has passed; returns the amount (token
+    wei): what was requested, or what settlements left of the deposit."""
+    operator = operator or node.address
+    ledger = node.ledger.functions
+    amount, ready_at = ledger.withdrawals(node.address, operator).call()
+    if amount == 0:
+        raise PaymentError(
+            f"no withdrawal requested from the deposit with {operator}: run `tantieme withdraw --request AMOUNT` first"
+        )
+    now = node.conn.w3.eth.get_block("latest")["timestamp"]
+    if now < ready_at:
+        raise PaymentError(
+            f"the withdrawal of {format_amount(amount)} TAI is ready in {_duration(ready_at - now)} "
+            f"(at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(ready_at))}): run `tantieme withdraw` then"
+        )
+    held = ledger.deposits(node.address, operator).call()
+    node.conn.transact(ledger.withdraw(operator), gas=_GAS)
+    return min(amount, held)
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3_600)
+    return f"{hours} h {rest // 60} min" if hours else f"{max(1, rest // 60)} min"

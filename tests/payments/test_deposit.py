@@ -1,0 +1,324 @@
+"""Deposit mode on a real chain (embedded and anvil): a payer deposits once, signs each
+answer's record and the updated voucher; the node checks and journals them and settles
+the latest voucher; neither side can make the other pay or lose what it did not agree to."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+
+from tantieme.chain.accounts import dev_account
+from tantieme.errors import PaymentError
+from tantieme.ledger.journal import Journal
+from tantieme.ledger.netting import net
+from tantieme.ledger.records import SignedRecord, asset_tree
+from tantieme.payments import deposit
+
+PAYER = dev_account(5)
+ONE = 10**18
+FEE = 10**15
+MODEL, WORKS = 7, [3, 4]
+
+
+@pytest.fixture
+def payer(node):
+    """The payer's own view of the chain (another account on this machine), funded."""
+    node.faucet(PAYER.address)
+    return node.as_account(PAYER)
+
+
+@pytest.fixture
+def books(tmp_path):
+    """The node's journal and the payer's (another machine's)."""
+    return Journal(tmp_path / "node.db"), Journal(tmp_path / "payer.db")
+
+
+def _answer(node, book, i: int, fee: int = FEE):
+    question, answer = f"question {i}", f"answer {i}"
+    record = deposit.invoice(
+        node, PAYER.address, model=MODEL, question=question, answer=answer, sources=WORKS, weights=[0.5, 0.25],
+        prompt_tokens=100, completion_tokens=10 + i, fee=fee, details={"i": i}, book=book,
+    )
+    return record, question, answer
+
+
+def _ask(node, payer, books, i: int, fee: int = FEE):
+    """One answer, paid from the deposit: invoice, the payer's checks and signatures, the node's checks."""
+    book, payer_book = books
+    deposit.require_credit(node, PAYER.address, fee, book)
+    record, question, answer = _answer(node, book, i, fee)
+    terms = deposit.Terms.from_dict(deposit.terms(node, PAYER.address, book).to_dict())  # over the wire
+    payment = deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=fee, book=payer_book)
+    return deposit.accept(node, deposit.Payment.from_dict(payment.to_dict()), book), payment
+
+
+def _advance(node, monkeypatch, seconds: int) -> None:
+    """Move the chain's clock (and, on the embedded chain, which follows the wall clock, ours)."""
+    if node.settings.chain == "embedded":
+        now = time.time() + seconds
+        monkeypatch.setattr(time, "time", lambda: now)
+        node.faucet(node.address, 1)  # a block at the new time
+    else:
+        node.conn.w3.provider.make_request("evm_increaseTime", [seconds])
+        node.conn.w3.provider.make_request("evm_mine", [])
+
+
+def test_deposit_answers_settle__one_batch_from_the_deposit(node, payer, books):
+    book, payer_book = books
+    deposit.deposit(payer, ONE, node.address)
+    balance = node.balance(PAYER.address)
+    commons_before, operator_before = node.balance(node.deployment.commons), node.balance(node.address)
+
+    rows = [_ask(node, payer, books, i)[0] for i in range(3)]
+
+    standing = deposit.credit(node, PAYER.address, book)
+    assert (standing.deposit, standing.vouchered, standing.invoiced) == (ONE, 3 * FEE, 0)
+    assert standing.available == ONE - 3 * FEE
+    # The payer's own journal knows what it owes this operator.
+    assert deposit.credit(payer, PAYER.address, payer_book, node.address).vouchered == 3 * FEE
+
+    (done,) = deposit.settle(node, book)
+
+    netted = net([r.signed.record for r in rows], 500, 1000)
+    assert (done.records, done.total) == (3, 3 * FEE)
+    assert node.balance(PAYER.address) == balance  # paid from the deposit
+    assert node.ledger.functions.deposits(PAYER.address, node.address).call() == ONE - 3 * FEE
+    assert node.balance(node.deployment.commons) - commons_before == netted.split.commons
+    assert node.balance(node.address) - operator_before == netted.split.operator
+    pool = node.ledger.functions.assetPool(PAYER.address, node.address).call()
+    assert tuple(node.router.functions.pools(pool).call()) == (
+        bytes.fromhex(asset_tree(netted.owed()).root[2:]), netted.split.assets
+    )
+    assert deposit.credit(node, PAYER.address, book).vouchered == 0
+    assert deposit.credit(payer, PAYER.address, payer_book, node.address).vouchered == 0
+    assert deposit.settle(node, book) == []
+
+    # The next batch starts from the settled pool: cumulative amounts, nonce 1.
+    _ask(node, payer, books, 3)
+    (second,) = deposit.settle(node, book)
+    assert second.records == 1
+    assert node.ledger.functions.batchNonces(PAYER.address, node.address).call() == 2
+
+
+def test_deposit_by_authorization__the_node_submits_it(node, payer, books):
+    authorization = deposit.DepositAuthorization.from_dict(deposit.authorize_deposit(payer, ONE, node.address).to_dict())
+    balance = node.balance(PAYER.address)
+    deposit.submit_deposit(node, authorization)  # the node pays the gas
+    assert node.ledger.functions.deposits(PAYER.address, node.address).call() == ONE
+    assert node.balance(PAYER.address) == balance - ONE
+    with pytest.raises(Exception, match="authorization is used or canceled"):
+        deposit.submit_deposit(node, authorization)
+
+
+def test_require_credit__no_deposit__refused(node, payer, books):
+    with pytest.raises(PaymentError, match="has 0 TAI of credit with this node"):
+        deposit.require_credit(node, PAYER.address, FEE, books[0])
+
+
+def test_require_credit__an_unsigned_answer_first(node, payer, books):
+    deposit.deposit(payer, ONE, node.address)
+    _answer(node, books[0], 0)
+    with pytest.raises(PaymentError, match="1 answer\\(s\\) to sign first"):
+        deposit.require_credit(node, PAYER.address, FEE, books[0])
+
+
+def test_require_credit__counts_the_pending_withdrawal(node, payer, books):
+    deposit.deposit(payer, 10 * FEE, node.address)
+    _ask(node, payer, books, 0)
+    deposit.request_withdrawal(payer, 5 * FEE, node.address)
+    standing = deposit.credit(node, PAYER.address, books[0])
+    assert standing.available == 10 * FEE - 5 * FEE - FEE
+    with pytest.raises(PaymentError, match="credit with this node"):
+        deposit.require_credit(node, PAYER.address, 5 * FEE, books[0])
+
+
+# -- the payer refuses what it did not agree to ---------------------------------
+
+
+def _terms(node, payer, books, **changes):
+    record, question, answer = _answer(node, books[0], 9)
+    terms = dataclasses.replace(deposit.terms(node, PAYER.address, books[0]), **changes)
+    return terms, record, question, answer
+
+
+def test_pay__a_record_the_payer_did_not_sign__refused(node, payer, books):
+    """A node that inflates the batch with a record of its own making."""
+    deposit.deposit(payer, ONE, node.address)
+    _ask(node, payer, books, 0)
+    terms, record, question, answer = _terms(node, payer, books)
+    inflated_record = dataclasses.replace(terms.records[0].record, fee=FEE * 10)
+    forged = SignedRecord(inflated_record, terms.records[0].signature, inflated_record.digest(terms.domain))
+    inflated = dataclasses.replace(terms, records=(*terms.records, forged))
+    with pytest.raises(PaymentError, match="this payer did not sign"):
+        deposit.pay(payer, PAYER, inflated, record, question=question, answer=answer, max_fee=FEE)
+
+
+def test_pay__a_record_of_a_settled_batch__refused(node, payer, books):
+    """A node that replays a record the payer signed and already paid for."""
+    deposit.deposit(payer, ONE, node.address)
+    _, first = _ask(node, payer, books, 0)
+    deposit.settle(node, books[0])
+    terms, record, question, answer = _terms(node, payer, books)
+    replayed = dataclasses.replace(terms, records=(first.record,))
+    with pytest.raises(PaymentError, match="a record is paid only in the batch it was signed for"):
+        deposit.pay(payer, PAYER, replayed, record, question=question, answer=answer, max_fee=FEE)
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"previous": {MODEL: 10**18}}, "the router's root differs"),
+        ({"rules": ("0x" + "11" * 20, 500, 1000)}, "split or commons pool is not the ledger's current one"),
+        ({"batch_nonce": 5}, "batch nonce is 5, the ledger's 0"),
+        ({"operator": dev_account(6).address}, "batch nonce|invoice is a record"),
+    ],
+)
+def test_pay__terms_that_do_not_match_the_chain__refused(node, payer, books, changes, reason):
+    terms, record, question, answer = _terms(node, payer, books, **changes)
+    with pytest.raises(PaymentError, match=reason):
+        deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=FEE)
+
+
+def test_pay__an_invoice_above_the_accepted_fee__refused(node, payer, books):
+    terms, record, question, answer = _terms(node, payer, books)
+    with pytest.raises(PaymentError, match="more than the 0.000999999999999999 TAI accepted"):
+        deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=FEE - 1)
+
+
+def test_pay__an_invoice_for_another_answer__refused(node, payer, books):
+    terms, record, question, _ = _terms(node, payer, books)
+    with pytest.raises(PaymentError, match="not for this question and answer"):
+        deposit.pay(payer, PAYER, terms, record, question=question, answer="what I was shown", max_fee=FEE)
+
+
+# -- the node refuses what it was not given -------------------------------------
+
+
+def _signed(node, payer, books, i=0):
+    book = books[0]
+    record, question, answer = _answer(node, book, i)
+    terms = deposit.terms(node, PAYER.address, book)
+    return terms, deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=FEE)
+
+
+def test_accept__replayed__refused(node, payer, books):
+    deposit.deposit(payer, ONE, node.address)
+    _, payment = _ask(node, payer, books, 0)
+    with pytest.raises(PaymentError, match="is paid already \\(its nonce is used\\)"):
+        deposit.accept(node, payment, books[0])
+
+
+def test_accept__a_record_not_invoiced__refused(node, payer, books):
+    """The payer lowers the metered fee (or changes anything else) before signing."""
+    deposit.deposit(payer, ONE, node.address)
+    terms, payment = _signed(node, payer, books)
+    cheaper = dataclasses.replace(payment.record.record, fee=1).sign(PAYER, terms.domain)
+    with pytest.raises(PaymentError, match="this node invoiced no such record"):
+        deposit.accept(node, deposit.Payment(cheaper, payment.voucher), books[0])
+
+
+def test_accept__a_record_for_another_operator__refused(node, payer, books):
+    terms, payment = _signed(node, payer, books)
+    other = dataclasses.replace(payment.record.record, operator=dev_account(6).address).sign(PAYER, terms.domain)
+    with pytest.raises(PaymentError, match="not this node"):
+        deposit.accept(node, deposit.Payment(other, payment.voucher), books[0])
+
+
+def test_accept__a_voucher_that_leaves_out_records__refused(node, payer, books):
+    """A payer signing two conflicting vouchers: the one without its earlier record is refused."""
+    deposit.deposit(payer, ONE, node.address)
+    _ask(node, payer, books, 0)
+    terms, payment = _signed(node, payer, books, 1)
+    short, *_ = deposit.voucher_of(dataclasses.replace(terms, records=()), [payment.record], payment.voucher.batch.deadline)
+    with pytest.raises(PaymentError, match="its root, count, assets_root, total differ"):
+        deposit.accept(node, deposit.Payment(payment.record, short.sign(PAYER, terms.domain)), books[0])
+    assert deposit.credit(node, PAYER.address, books[0]).vouchered == FEE
+
+
+def test_accept__a_voucher_signed_by_another__refused(node, payer, books):
+    deposit.deposit(payer, ONE, node.address)
+    terms, payment = _signed(node, payer, books)
+    stranger = payment.voucher.batch.sign(dev_account(6), terms.domain)
+    with pytest.raises(PaymentError, match="the voucher is not signed by the record's payer"):
+        deposit.accept(node, deposit.Payment(payment.record, stranger), books[0])
+
+
+def test_accept__a_voucher_expiring_too_soon_or_too_late__refused(node, payer, books):
+    deposit.deposit(payer, ONE, node.address)
+    terms, payment = _signed(node, payer, books)
+    for deadline in (int(time.time()) + 60, int(time.time()) + 3 * 86_400):
+        batch = dataclasses.replace(payment.voucher.batch, deadline=deadline)
+        with pytest.raises(PaymentError, match="the voucher's deadline must be between"):
+            deposit.accept(node, deposit.Payment(payment.record, batch.sign(PAYER, terms.domain)), books[0])
+
+
+def test_accept__beyond_the_deposit__refused(node, payer, books):
+    deposit.deposit(payer, FEE, node.address)
+    _ask(node, payer, books, 0)
+    terms, payment = _signed(node, payer, books, 1)
+    with pytest.raises(PaymentError, match="exceeds the payer's deposit with this node"):
+        deposit.accept(node, payment, books[0])
+
+
+def test_accept__deposit_with_another_operator_does_not_count(node, payer, books):
+    deposit.deposit(payer, ONE, dev_account(6).address)
+    _, payment = _signed(node, payer, books)
+    with pytest.raises(PaymentError, match="exceeds the payer's deposit with this node"):
+        deposit.accept(node, payment, books[0])
+
+
+# -- withdrawals and settlement timing ------------------------------------------
+
+
+def test_withdrawal__waits_the_delay_while_settlement_draws_on_the_deposit(node, payer, books, monkeypatch):
+    book = books[0]
+    deposit.deposit(payer, 10 * FEE, node.address)
+    _ask(node, payer, books, 0)
+    _ask(node, payer, books, 1)
+    ready_at = deposit.request_withdrawal(payer, 10 * FEE, node.address)
+    assert ready_at >= int(time.time()) + deposit.WITHDRAWAL_DELAY_S - 5
+    assert node.ledger.functions.WITHDRAWAL_DELAY().call() == deposit.WITHDRAWAL_DELAY_S
+    with pytest.raises(PaymentError, match="is ready in 4[78] h"):
+        deposit.withdraw(payer, node.address)
+    # The node sees the request and settles before the delay ends.
+    assert [v.payer for v in deposit.due(node, book, batch_size=100, max_age_s=3_600)] == [PAYER.address]
+    (done,) = deposit.settle(node, book)
+    assert done.total == 2 * FEE
+    _advance(node, monkeypatch, deposit.WITHDRAWAL_DELAY_S)
+    balance = node.balance(PAYER.address)
+    assert deposit.withdraw(payer, node.address) == 8 * FEE
+    assert node.balance(PAYER.address) == balance + 8 * FEE
+    assert node.ledger.functions.deposits(PAYER.address, node.address).call() == 0
+    with pytest.raises(PaymentError, match="no withdrawal requested"):
+        deposit.withdraw(payer, node.address)
+
+
+def test_due__full_old_or_near_its_deadline(node, payer, books):
+    book = books[0]
+    deposit.deposit(payer, ONE, node.address)
+    _ask(node, payer, books, 0)
+    assert deposit.due(node, book, batch_size=100, max_age_s=3_600) == []
+    assert len(deposit.due(node, book, batch_size=1, max_age_s=3_600)) == 1
+    assert len(deposit.due(node, book, batch_size=100, max_age_s=0)) == 1
+    later = int(time.time()) + deposit.BATCH_DEADLINE_S - deposit.SETTLE_MARGIN_S
+    assert len(deposit.due(node, book, batch_size=100, max_age_s=10**9, now=later)) == 1
+
+
+def test_settle__an_unsigned_invoice_moves_to_the_next_batch(node, payer, books):
+    book = books[0]
+    deposit.deposit(payer, ONE, node.address)
+    _ask(node, payer, books, 0)
+    record, question, answer = _answer(node, book, 1)
+    deposit.settle(node, book)
+    terms = deposit.terms(node, PAYER.address, book)
+    (reissued,) = terms.invoices
+    assert deposit.batch_nonce_of(record) == 0 and deposit.batch_nonce_of(reissued) == 1
+    assert dataclasses.replace(reissued, nonce=record.nonce) == record
+    with pytest.raises(PaymentError, match="a record is paid only in the batch it was signed for"):
+        deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=FEE)
+    payment = deposit.pay(payer, PAYER, terms, reissued, question=question, answer=answer, max_fee=FEE)
+    deposit.accept(node, payment, book)
+    (done,) = deposit.settle(node, book)
+    assert done.records == 1
