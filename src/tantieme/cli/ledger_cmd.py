@@ -72,12 +72,17 @@ def history(
 def settle(as_json: bool = JsonOption) -> None:
     """Settle pending records: one Merkle root and one netted payment per batch.
 
+    Records paid from deposits settle too: the latest batch each payer signed.
+
     Example: tantieme settle
     """
     from tantieme.ledger import settlement
+    from tantieme.ledger.journal import journal
+    from tantieme.payments import deposit
 
     with open_node() as node:
-        done = settlement.settle(node, {node.address: node.account})
+        book = journal()
+        done = settlement.settle(node, {node.address: node.account}, book=book) + deposit.settle(node, book)
 
     def render(_: object) -> None:
         if not done:

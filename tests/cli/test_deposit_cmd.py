@@ -1,0 +1,77 @@
+"""`tantieme deposit` and `withdraw` as a user sees them (embedded chain)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tantieme.chain.accounts import dev_account
+
+from .conftest import run, run_json
+
+ONE = 10**18
+OTHER = dev_account(6).address
+
+
+@pytest.fixture
+def initialised():
+    return run_json("init")
+
+
+def test_deposit_status_withdraw__round_trip(initialised, json_rules, monkeypatch):
+    node = initialised["address"]
+    balance = int(run_json("balance")["balance"])
+    done = run_json("deposit", "2.5")
+    json_rules(done)
+    assert (done["deposited"], done["deposit"], done["operator"]) == (str(25 * ONE // 10), str(25 * ONE // 10), node)
+    assert done["tx"].startswith("0x")
+    assert int(run_json("balance")["balance"]) == balance - 25 * ONE // 10
+
+    assert "deposit 2.5 TAI with" in run("deposit", "--status").output
+    requested = run_json("withdraw", "--request", "1")
+    json_rules(requested)
+    assert requested["requested"] == str(ONE)
+    assert requested["ready_at"] >= int(time.time()) + 2 * 86_400 - 5
+    status = run_json("deposit", "--status")
+    json_rules(status)
+    assert (status["deposit"], status["withdrawing"], status["unsettled"], status["available"]) == (
+        str(25 * ONE // 10), str(ONE), "0", str(15 * ONE // 10)
+    )
+
+    early = run("withdraw", ok=False)
+    assert "is ready in 4" in early.output and "run `tantieme withdraw` then" in early.output
+    assert run_json("withdraw", ok=False)["kind"] == "PaymentError"
+
+    later = time.time() + 2 * 86_400 + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    run("transfer", OTHER, "0.001")  # a block at the new time
+    withdrawn = run_json("withdraw")
+    json_rules(withdrawn)
+    assert withdrawn["withdrawn"] == str(ONE)
+    assert run_json("deposit", "--status")["deposit"] == str(15 * ONE // 10)
+    assert "no withdrawal requested" in run("withdraw", ok=False).output
+
+
+def test_deposit__for_another_operator(initialised):
+    run("deposit", "1", "--operator", OTHER)
+    assert run_json("deposit", "--status", "--operator", OTHER)["deposit"] == str(ONE)
+    assert run_json("deposit", "--status")["deposit"] == "0"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("deposit",), "give an AMOUNT to deposit, or --status"),
+        (("deposit", "1", "--status"), "give an AMOUNT to deposit, or --status"),
+        (("deposit", "0"), "greater than zero"),
+        (("deposit", "10000000"), "less than the 10000000 TAI to deposit"),
+        (("deposit", "1", "--operator", "0x12"), "0x12"),
+        (("withdraw", "--request", "1"), "request between 0 and that"),
+        (("withdraw",), "no withdrawal requested"),
+    ],
+)
+def test_deposit_withdraw__bad_input__one_clear_line(initialised, args, message):
+    result = run(*args, ok=False)
+    assert message in result.output
+    assert "Traceback" not in result.output
