@@ -35,23 +35,28 @@ def books(tmp_path):
     return Journal(tmp_path / "node.db"), Journal(tmp_path / "payer.db")
 
 
-def _answer(node, book, i: int, fee: int = FEE):
+@pytest.fixture
+def desk(node, books):
+    """The node's deposit desk, reading the chain afresh each time."""
+    return deposit.Desk(node, books[0], ttl_s=0)
+
+
+def _answer(desk, i: int, fee: int = FEE):
     question, answer = f"question {i}", f"answer {i}"
-    record = deposit.invoice(
-        node, PAYER.address, model=MODEL, question=question, answer=answer, sources=WORKS, weights=[0.5, 0.25],
-        prompt_tokens=100, completion_tokens=10 + i, fee=fee, details={"i": i}, book=book,
+    record = desk.invoice(
+        PAYER.address, model=MODEL, question=question, answer=answer, sources=WORKS, weights=[0.5, 0.25],
+        prompt_tokens=100, completion_tokens=10 + i, fee=fee, details={"i": i},
     )
     return record, question, answer
 
 
-def _ask(node, payer, books, i: int, fee: int = FEE):
+def _ask(desk, payer, books, i: int, fee: int = FEE):
     """One answer, paid from the deposit: invoice, the payer's checks and signatures, the node's checks."""
-    book, payer_book = books
-    deposit.require_credit(node, PAYER.address, fee, book)
-    record, question, answer = _answer(node, book, i, fee)
-    terms = deposit.Terms.from_dict(deposit.terms(node, PAYER.address, book).to_dict())  # over the wire
-    payment = deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=fee, book=payer_book)
-    return deposit.accept(node, deposit.Payment.from_dict(payment.to_dict()), book), payment
+    desk.require_credit(PAYER.address, fee)
+    record, question, answer = _answer(desk, i, fee)
+    terms = deposit.Terms.from_dict(desk.terms(PAYER.address).to_dict())  # over the wire
+    payment = deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=fee, book=books[1])
+    return desk.accept(deposit.Payment.from_dict(payment.to_dict())), payment
 
 
 def _advance(node, monkeypatch, seconds: int) -> None:
@@ -65,21 +70,21 @@ def _advance(node, monkeypatch, seconds: int) -> None:
         node.conn.w3.provider.make_request("evm_mine", [])
 
 
-def test_deposit_answers_settle__one_batch_from_the_deposit(node, payer, books):
+def test_deposit_answers_settle__one_batch_from_the_deposit(node, payer, books, desk):
     book, payer_book = books
     deposit.deposit(payer, ONE, node.address)
     balance = node.balance(PAYER.address)
     commons_before, operator_before = node.balance(node.deployment.commons), node.balance(node.address)
 
-    rows = [_ask(node, payer, books, i)[0] for i in range(3)]
+    rows = [_ask(desk, payer, books, i)[0] for i in range(3)]
 
-    standing = deposit.credit(node, PAYER.address, book)
+    standing = desk.standing(PAYER.address)
     assert (standing.deposit, standing.vouchered, standing.invoiced) == (ONE, 3 * FEE, 0)
     assert standing.available == ONE - 3 * FEE
     # The payer's own journal knows what it owes this operator.
     assert deposit.credit(payer, PAYER.address, payer_book, node.address).vouchered == 3 * FEE
 
-    (done,) = deposit.settle(node, book)
+    (done,) = desk.settle()
 
     netted = net([r.signed.record for r in rows], 500, 1000)
     assert (done.records, done.total) == (3, 3 * FEE)
@@ -91,18 +96,18 @@ def test_deposit_answers_settle__one_batch_from_the_deposit(node, payer, books):
     assert tuple(node.router.functions.pools(pool).call()) == (
         bytes.fromhex(asset_tree(netted.owed()).root[2:]), netted.split.assets
     )
-    assert deposit.credit(node, PAYER.address, book).vouchered == 0
+    assert desk.standing(PAYER.address).vouchered == 0
     assert deposit.credit(payer, PAYER.address, payer_book, node.address).vouchered == 0
-    assert deposit.settle(node, book) == []
+    assert desk.settle() == []
 
     # The next batch starts from the settled pool: cumulative amounts, nonce 1.
-    _ask(node, payer, books, 3)
-    (second,) = deposit.settle(node, book)
+    _ask(desk, payer, books, 3)
+    (second,) = desk.settle()
     assert second.records == 1
     assert node.ledger.functions.batchNonces(PAYER.address, node.address).call() == 2
 
 
-def test_deposit_by_authorization__the_node_submits_it(node, payer, books):
+def test_deposit_by_authorization__the_node_submits_it(node, payer, books, desk):
     authorization = deposit.DepositAuthorization.from_dict(deposit.authorize_deposit(payer, ONE, node.address).to_dict())
     balance = node.balance(PAYER.address)
     deposit.submit_deposit(node, authorization)  # the node pays the gas
@@ -112,42 +117,42 @@ def test_deposit_by_authorization__the_node_submits_it(node, payer, books):
         deposit.submit_deposit(node, authorization)
 
 
-def test_require_credit__no_deposit__refused(node, payer, books):
+def test_require_credit__no_deposit__refused(node, payer, books, desk):
     with pytest.raises(PaymentError, match="has 0 TAI of credit with this node"):
-        deposit.require_credit(node, PAYER.address, FEE, books[0])
+        desk.require_credit(PAYER.address, FEE)
 
 
-def test_require_credit__an_unsigned_answer_first(node, payer, books):
+def test_require_credit__an_unsigned_answer_first(node, payer, books, desk):
     deposit.deposit(payer, ONE, node.address)
-    _answer(node, books[0], 0)
+    _answer(desk, 0)
     with pytest.raises(PaymentError, match="1 answer\\(s\\) to sign first"):
-        deposit.require_credit(node, PAYER.address, FEE, books[0])
+        desk.require_credit(PAYER.address, FEE)
 
 
-def test_require_credit__counts_the_pending_withdrawal(node, payer, books):
+def test_require_credit__counts_the_pending_withdrawal(node, payer, books, desk):
     deposit.deposit(payer, 10 * FEE, node.address)
-    _ask(node, payer, books, 0)
+    _ask(desk, payer, books, 0)
     deposit.request_withdrawal(payer, 5 * FEE, node.address)
-    standing = deposit.credit(node, PAYER.address, books[0])
+    standing = desk.standing(PAYER.address)
     assert standing.available == 10 * FEE - 5 * FEE - FEE
     with pytest.raises(PaymentError, match="credit with this node"):
-        deposit.require_credit(node, PAYER.address, 5 * FEE, books[0])
+        desk.require_credit(PAYER.address, 5 * FEE)
 
 
 # -- the payer refuses what it did not agree to ---------------------------------
 
 
-def _terms(node, payer, books, **changes):
-    record, question, answer = _answer(node, books[0], 9)
-    terms = dataclasses.replace(deposit.terms(node, PAYER.address, books[0]), **changes)
+def _terms(desk, **changes):
+    record, question, answer = _answer(desk, 9)
+    terms = dataclasses.replace(desk.terms(PAYER.address), **changes)
     return terms, record, question, answer
 
 
-def test_pay__a_record_the_payer_did_not_sign__refused(node, payer, books):
+def test_pay__a_record_the_payer_did_not_sign__refused(node, payer, books, desk):
     """A node that inflates the batch with a record of its own making."""
     deposit.deposit(payer, ONE, node.address)
-    _ask(node, payer, books, 0)
-    terms, record, question, answer = _terms(node, payer, books)
+    _ask(desk, payer, books, 0)
+    terms, record, question, answer = _terms(desk)
     inflated_record = dataclasses.replace(terms.records[0].record, fee=FEE * 10)
     forged = SignedRecord(inflated_record, terms.records[0].signature, inflated_record.digest(terms.domain))
     inflated = dataclasses.replace(terms, records=(*terms.records, forged))
@@ -155,12 +160,12 @@ def test_pay__a_record_the_payer_did_not_sign__refused(node, payer, books):
         deposit.pay(payer, PAYER, inflated, record, question=question, answer=answer, max_fee=FEE)
 
 
-def test_pay__a_record_of_a_settled_batch__refused(node, payer, books):
+def test_pay__a_record_of_a_settled_batch__refused(node, payer, books, desk):
     """A node that replays a record the payer signed and already paid for."""
     deposit.deposit(payer, ONE, node.address)
-    _, first = _ask(node, payer, books, 0)
-    deposit.settle(node, books[0])
-    terms, record, question, answer = _terms(node, payer, books)
+    _, first = _ask(desk, payer, books, 0)
+    desk.settle()
+    terms, record, question, answer = _terms(desk)
     replayed = dataclasses.replace(terms, records=(first.record,))
     with pytest.raises(PaymentError, match="a record is paid only in the batch it was signed for"):
         deposit.pay(payer, PAYER, replayed, record, question=question, answer=answer, max_fee=FEE)
@@ -175,20 +180,20 @@ def test_pay__a_record_of_a_settled_batch__refused(node, payer, books):
         ({"operator": dev_account(6).address}, "batch nonce|invoice is a record"),
     ],
 )
-def test_pay__terms_that_do_not_match_the_chain__refused(node, payer, books, changes, reason):
-    terms, record, question, answer = _terms(node, payer, books, **changes)
+def test_pay__terms_that_do_not_match_the_chain__refused(node, payer, books, desk, changes, reason):
+    terms, record, question, answer = _terms(desk, **changes)
     with pytest.raises(PaymentError, match=reason):
         deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=FEE)
 
 
-def test_pay__an_invoice_above_the_accepted_fee__refused(node, payer, books):
-    terms, record, question, answer = _terms(node, payer, books)
+def test_pay__an_invoice_above_the_accepted_fee__refused(node, payer, books, desk):
+    terms, record, question, answer = _terms(desk)
     with pytest.raises(PaymentError, match="more than the 0.000999999999999999 TAI accepted"):
         deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=FEE - 1)
 
 
-def test_pay__an_invoice_for_another_answer__refused(node, payer, books):
-    terms, record, question, _ = _terms(node, payer, books)
+def test_pay__an_invoice_for_another_answer__refused(node, payer, books, desk):
+    terms, record, question, _ = _terms(desk)
     with pytest.raises(PaymentError, match="not for this question and answer"):
         deposit.pay(payer, PAYER, terms, record, question=question, answer="what I was shown", max_fee=FEE)
 
@@ -196,95 +201,93 @@ def test_pay__an_invoice_for_another_answer__refused(node, payer, books):
 # -- the node refuses what it was not given -------------------------------------
 
 
-def _signed(node, payer, books, i=0):
-    book = books[0]
-    record, question, answer = _answer(node, book, i)
-    terms = deposit.terms(node, PAYER.address, book)
+def _signed(desk, payer, i=0):
+    record, question, answer = _answer(desk, i)
+    terms = desk.terms(PAYER.address)
     return terms, deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=FEE)
 
 
-def test_accept__replayed__refused(node, payer, books):
+def test_accept__replayed__refused(node, payer, books, desk):
     deposit.deposit(payer, ONE, node.address)
-    _, payment = _ask(node, payer, books, 0)
+    _, payment = _ask(desk, payer, books, 0)
     with pytest.raises(PaymentError, match="is paid already \\(its nonce is used\\)"):
-        deposit.accept(node, payment, books[0])
+        desk.accept(payment)
 
 
-def test_accept__a_record_not_invoiced__refused(node, payer, books):
+def test_accept__a_record_not_invoiced__refused(node, payer, books, desk):
     """The payer lowers the metered fee (or changes anything else) before signing."""
     deposit.deposit(payer, ONE, node.address)
-    terms, payment = _signed(node, payer, books)
+    terms, payment = _signed(desk, payer)
     cheaper = dataclasses.replace(payment.record.record, fee=1).sign(PAYER, terms.domain)
     with pytest.raises(PaymentError, match="this node invoiced no such record"):
-        deposit.accept(node, deposit.Payment(cheaper, payment.voucher), books[0])
+        desk.accept(deposit.Payment(cheaper, payment.voucher))
 
 
-def test_accept__a_record_for_another_operator__refused(node, payer, books):
-    terms, payment = _signed(node, payer, books)
+def test_accept__a_record_for_another_operator__refused(node, payer, books, desk):
+    terms, payment = _signed(desk, payer)
     other = dataclasses.replace(payment.record.record, operator=dev_account(6).address).sign(PAYER, terms.domain)
     with pytest.raises(PaymentError, match="not this node"):
-        deposit.accept(node, deposit.Payment(other, payment.voucher), books[0])
+        desk.accept(deposit.Payment(other, payment.voucher))
 
 
-def test_accept__a_voucher_that_leaves_out_records__refused(node, payer, books):
+def test_accept__a_voucher_that_leaves_out_records__refused(node, payer, books, desk):
     """A payer signing two conflicting vouchers: the one without its earlier record is refused."""
     deposit.deposit(payer, ONE, node.address)
-    _ask(node, payer, books, 0)
-    terms, payment = _signed(node, payer, books, 1)
+    _ask(desk, payer, books, 0)
+    terms, payment = _signed(desk, payer, 1)
     short, *_ = deposit.voucher_of(dataclasses.replace(terms, records=()), [payment.record], payment.voucher.batch.deadline)
     with pytest.raises(PaymentError, match="its root, count, assets_root, total differ"):
-        deposit.accept(node, deposit.Payment(payment.record, short.sign(PAYER, terms.domain)), books[0])
-    assert deposit.credit(node, PAYER.address, books[0]).vouchered == FEE
+        desk.accept(deposit.Payment(payment.record, short.sign(PAYER, terms.domain)))
+    assert desk.standing(PAYER.address).vouchered == FEE
 
 
-def test_accept__a_voucher_signed_by_another__refused(node, payer, books):
+def test_accept__a_voucher_signed_by_another__refused(node, payer, books, desk):
     deposit.deposit(payer, ONE, node.address)
-    terms, payment = _signed(node, payer, books)
+    terms, payment = _signed(desk, payer)
     stranger = payment.voucher.batch.sign(dev_account(6), terms.domain)
     with pytest.raises(PaymentError, match="the voucher is not signed by the record's payer"):
-        deposit.accept(node, deposit.Payment(payment.record, stranger), books[0])
+        desk.accept(deposit.Payment(payment.record, stranger))
 
 
-def test_accept__a_voucher_expiring_too_soon_or_too_late__refused(node, payer, books):
+def test_accept__a_voucher_expiring_too_soon_or_too_late__refused(node, payer, books, desk):
     deposit.deposit(payer, ONE, node.address)
-    terms, payment = _signed(node, payer, books)
+    terms, payment = _signed(desk, payer)
     for deadline in (int(time.time()) + 60, int(time.time()) + 3 * 86_400):
         batch = dataclasses.replace(payment.voucher.batch, deadline=deadline)
         with pytest.raises(PaymentError, match="the voucher's deadline must be between"):
-            deposit.accept(node, deposit.Payment(payment.record, batch.sign(PAYER, terms.domain)), books[0])
+            desk.accept(deposit.Payment(payment.record, batch.sign(PAYER, terms.domain)))
 
 
-def test_accept__beyond_the_deposit__refused(node, payer, books):
+def test_accept__beyond_the_deposit__refused(node, payer, books, desk):
     deposit.deposit(payer, FEE, node.address)
-    _ask(node, payer, books, 0)
-    terms, payment = _signed(node, payer, books, 1)
+    _ask(desk, payer, books, 0)
+    terms, payment = _signed(desk, payer, 1)
     with pytest.raises(PaymentError, match="exceeds the payer's deposit with this node"):
-        deposit.accept(node, payment, books[0])
+        desk.accept(payment)
 
 
-def test_accept__deposit_with_another_operator_does_not_count(node, payer, books):
+def test_accept__deposit_with_another_operator_does_not_count(node, payer, books, desk):
     deposit.deposit(payer, ONE, dev_account(6).address)
-    _, payment = _signed(node, payer, books)
+    _, payment = _signed(desk, payer)
     with pytest.raises(PaymentError, match="exceeds the payer's deposit with this node"):
-        deposit.accept(node, payment, books[0])
+        desk.accept(payment)
 
 
 # -- withdrawals and settlement timing ------------------------------------------
 
 
-def test_withdrawal__waits_the_delay_while_settlement_draws_on_the_deposit(node, payer, books, monkeypatch):
-    book = books[0]
+def test_withdrawal__waits_the_delay_while_settlement_draws_on_the_deposit(node, payer, books, desk, monkeypatch):
     deposit.deposit(payer, 10 * FEE, node.address)
-    _ask(node, payer, books, 0)
-    _ask(node, payer, books, 1)
+    _ask(desk, payer, books, 0)
+    _ask(desk, payer, books, 1)
     ready_at = deposit.request_withdrawal(payer, 10 * FEE, node.address)
     assert ready_at >= int(time.time()) + deposit.WITHDRAWAL_DELAY_S - 5
     assert node.ledger.functions.WITHDRAWAL_DELAY().call() == deposit.WITHDRAWAL_DELAY_S
     with pytest.raises(PaymentError, match="is ready in 4[78] h"):
         deposit.withdraw(payer, node.address)
     # The node sees the request and settles before the delay ends.
-    assert [v.payer for v in deposit.due(node, book, batch_size=100, max_age_s=3_600)] == [PAYER.address]
-    (done,) = deposit.settle(node, book)
+    assert [v.payer for v in desk.due(batch_size=100, max_age_s=3_600)] == [PAYER.address]
+    (done,) = desk.settle()
     assert done.total == 2 * FEE
     _advance(node, monkeypatch, deposit.WITHDRAWAL_DELAY_S)
     balance = node.balance(PAYER.address)
@@ -295,30 +298,28 @@ def test_withdrawal__waits_the_delay_while_settlement_draws_on_the_deposit(node,
         deposit.withdraw(payer, node.address)
 
 
-def test_due__full_old_or_near_its_deadline(node, payer, books):
-    book = books[0]
+def test_due__full_old_or_near_its_deadline(node, payer, books, desk):
     deposit.deposit(payer, ONE, node.address)
-    _ask(node, payer, books, 0)
-    assert deposit.due(node, book, batch_size=100, max_age_s=3_600) == []
-    assert len(deposit.due(node, book, batch_size=1, max_age_s=3_600)) == 1
-    assert len(deposit.due(node, book, batch_size=100, max_age_s=0)) == 1
+    _ask(desk, payer, books, 0)
+    assert desk.due(batch_size=100, max_age_s=3_600) == []
+    assert len(desk.due(batch_size=1, max_age_s=3_600)) == 1
+    assert len(desk.due(batch_size=100, max_age_s=0)) == 1
     later = int(time.time()) + deposit.BATCH_DEADLINE_S - deposit.SETTLE_MARGIN_S
-    assert len(deposit.due(node, book, batch_size=100, max_age_s=10**9, now=later)) == 1
+    assert len(desk.due(batch_size=100, max_age_s=10**9, now=later)) == 1
 
 
-def test_settle__an_unsigned_invoice_moves_to_the_next_batch(node, payer, books):
-    book = books[0]
+def test_settle__an_unsigned_invoice_moves_to_the_next_batch(node, payer, books, desk):
     deposit.deposit(payer, ONE, node.address)
-    _ask(node, payer, books, 0)
-    record, question, answer = _answer(node, book, 1)
-    deposit.settle(node, book)
-    terms = deposit.terms(node, PAYER.address, book)
+    _ask(desk, payer, books, 0)
+    record, question, answer = _answer(desk, 1)
+    desk.settle()
+    terms = desk.terms(PAYER.address)
     (reissued,) = terms.invoices
     assert deposit.batch_nonce_of(record) == 0 and deposit.batch_nonce_of(reissued) == 1
     assert dataclasses.replace(reissued, nonce=record.nonce) == record
     with pytest.raises(PaymentError, match="a record is paid only in the batch it was signed for"):
         deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=FEE)
     payment = deposit.pay(payer, PAYER, terms, reissued, question=question, answer=answer, max_fee=FEE)
-    deposit.accept(node, payment, book)
-    (done,) = deposit.settle(node, book)
+    desk.accept(payment)
+    (done,) = desk.settle()
     assert done.records == 1

@@ -362,13 +362,12 @@ class Journal:
             "SELECT * FROM invoices WHERE payer = ? AND chain_id = ? AND ledger = ? ORDER BY created_at, digest",
             (payer, chain_id, ledger),
         )
-        return {
-            r["digest"]: InvoiceRow(
-                InteractionRecord.from_json(r["record"]), r["question"], r["answer"], json.loads(r["details"]),
-                r["created_at"],
-            )
-            for r in rows
-        }
+        return {r["digest"]: _invoice_row(r) for r in rows}
+
+    def invoice(self, digest: str) -> InvoiceRow | None:
+        """The unsigned invoice whose record has this digest (0x hex), if any."""
+        row = self.db.execute("SELECT * FROM invoices WHERE digest = ?", (digest,)).fetchone()
+        return None if row is None else _invoice_row(row)
 
     def reissue_invoice(self, old_digest: str, record: InteractionRecord, digest: bytes) -> None:
         """Replace an unsigned invoice's record (a new nonce once its batch settled)."""
@@ -452,13 +451,6 @@ class Journal:
                 (voucher.payer, voucher.operator, voucher.chain_id, voucher.ledger),
             )
         return self.batch(batch_id)
-
-    def drop_voucher(self, voucher: VoucherRow) -> None:
-        with self.transaction() as db:
-            db.execute(
-                "DELETE FROM vouchers WHERE payer = ? AND operator = ? AND chain_id = ? AND ledger = ?",
-                (voucher.payer, voucher.operator, voucher.chain_id, voucher.ledger),
-            )
 
     # -- batches --
 
@@ -583,6 +575,13 @@ def _batch_row(row: sqlite3.Row) -> BatchRow:
         chain_batch_id=row["chain_batch_id"],
         created_at=row["created_at"],
         settled_at=row["settled_at"],
+    )
+
+
+def _invoice_row(row: sqlite3.Row) -> InvoiceRow:
+    return InvoiceRow(
+        InteractionRecord.from_json(row["record"]), row["question"], row["answer"], json.loads(row["details"]),
+        row["created_at"],
     )
 
 

@@ -64,28 +64,56 @@ def record_shares(record: InteractionRecord, commons_bps: int, operator_bps: int
     return shares
 
 
+class Netting:
+    """A running netting of a batch: add records one at a time (a deposit-mode batch
+    grows by one record per answer); `netted()` is what `net` gives for them all."""
+
+    def __init__(self, commons_bps: int, operator_bps: int) -> None:
+        Split.of(0, commons_bps, operator_bps)  # checks the split
+        self.commons_bps, self.operator_bps = commons_bps, operator_bps
+        self.total = 0
+        self.count = 0
+        self._exact: dict[int, Fraction] = {}
+        self._models: set[int] = set()
+
+    def add(self, record: InteractionRecord) -> Netting:
+        """Add a record's fee and shares; returns self."""
+        self.total += record.fee
+        self.count += 1
+        for asset, share in record_shares(record, self.commons_bps, self.operator_bps).items():
+            self._exact[asset] = self._exact.get(asset, Fraction(0)) + share
+        self._models.add(record.model)
+        return self
+
+    def copy(self) -> Netting:
+        other = Netting(self.commons_bps, self.operator_bps)
+        other.total, other.count = self.total, self.count
+        other._exact, other._models = dict(self._exact), set(self._models)
+        return other
+
+    def netted(self) -> Netted:
+        """One amount per asset, floored; the dust goes to the model asset owed most."""
+        if not self.count:
+            raise LedgerError("a batch needs at least one record")
+        split = Split.of(self.total, self.commons_bps, self.operator_bps)
+        exact = self._exact
+        floored = {asset: int(value) for asset, value in exact.items()}
+        dust = split.assets - sum(floored.values())
+        if dust:
+            heir = max(self._models, key=lambda m: (exact[m], -m))
+            floored[heir] += dust
+        paid = sorted((a, v) for a, v in floored.items() if v > 0)
+        return Netted(
+            total=self.total,
+            split=split,
+            assets=tuple(a for a, _ in paid),
+            amounts=tuple(v for _, v in paid),
+        )
+
+
 def net(records: Iterable[InteractionRecord], commons_bps: int, operator_bps: int) -> Netted:
     """Net a batch's records into one amount per asset, conserving every wei."""
-    records = list(records)
-    if not records:
-        raise LedgerError("a batch needs at least one record")
-    total = sum(r.fee for r in records)
-    split = Split.of(total, commons_bps, operator_bps)
-    exact: dict[int, Fraction] = {}
-    model_amounts: dict[int, Fraction] = {}
+    netting = Netting(commons_bps, operator_bps)
     for record in records:
-        for asset, share in record_shares(record, commons_bps, operator_bps).items():
-            exact[asset] = exact.get(asset, Fraction(0)) + share
-        model_amounts[record.model] = exact[record.model]
-    floored = {asset: int(value) for asset, value in exact.items()}
-    dust = split.assets - sum(floored.values())
-    if dust:
-        heir = max(model_amounts, key=lambda m: (exact[m], -m))
-        floored[heir] += dust
-    paid = sorted((a, v) for a, v in floored.items() if v > 0)
-    return Netted(
-        total=total,
-        split=split,
-        assets=tuple(a for a, _ in paid),
-        amounts=tuple(v for _, v in paid),
-    )
+        netting.add(record)
+    return netting.netted()

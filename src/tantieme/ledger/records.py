@@ -242,9 +242,19 @@ def _sign(account: Any, domain: Domain, struct_hash: bytes) -> bytes:
 
 
 def _recover(domain: Domain, struct_hash: bytes, signature: bytes | str) -> str:
-    from eth_account import Account
+    # secp256k1 recovery by coincurve (what eth_account uses too, minus its overhead:
+    # a node checks two signatures per deposit-mode answer).
+    from coincurve import PublicKey
 
-    return Account.recover_message(_signable(domain, struct_hash), signature=_signature(signature))
+    signature = _signature(signature)
+    digest = keccak(b"\x19\x01" + domain.separator + struct_hash)
+    try:
+        public = PublicKey.from_signature_and_message(
+            signature[:64] + bytes([signature[64] - 27]), digest, hasher=None
+        )
+    except ValueError:
+        raise LedgerError("signature does not recover to any key") from None
+    return to_checksum_address(keccak(public.format(compressed=False)[1:])[-20:])
 
 
 def _signer_address(account: Any) -> str:

@@ -28,7 +28,7 @@ from tantieme.chain.permit import sign_permit
 from tantieme.errors import ChainError, LedgerError
 from tantieme.ledger import funds
 from tantieme.ledger.journal import BatchRow, Journal, RecordRow, journal
-from tantieme.ledger.netting import Split, net
+from tantieme.ledger.netting import Netted, Split, net
 from tantieme.ledger.records import Batch, Domain, InteractionRecord, asset_tree, record_tree
 from tantieme.node import Node
 
@@ -252,27 +252,27 @@ def _batch(
 ) -> tuple[Batch, dict[int, int], dict[int, int]]:
     """A batch of `records` under `rules`, after the pool's `previous` batch: (batch, owed, cumulative)."""
     return batch_of(
-        records, root, nonce, node.address, previous.cumulative if previous is not None else {}, rules,
-        int(time.time()) + BATCH_DEADLINE_S,
+        net(records, rules[1], rules[2]), root, len(records), nonce, node.address,
+        previous.cumulative if previous is not None else {}, rules, int(time.time()) + BATCH_DEADLINE_S,
     )
 
 
 def batch_of(
-    records: list[InteractionRecord], root: str | bytes, nonce: int, operator: str, previous: dict[int, int],
+    netted: Netted, root: str | bytes, count: int, nonce: int, operator: str, previous: dict[int, int],
     rules: tuple[str, int, int], deadline: int,
 ) -> tuple[Batch, dict[int, int], dict[int, int]]:
-    """The batch of `records` (under the Merkle `root`) with `operator`, netted under `rules`
-    (commons pool, commons bps, operator bps) on top of the pool's `previous` cumulative
-    amounts: (batch, what it owes each asset, the pool's cumulative amounts after it)."""
-    commons, commons_bps, operator_bps = rules
-    netted = net(records, commons_bps, operator_bps)
+    """The batch of `count` records (under the Merkle `root`), `netted` under `rules`
+    (commons pool, commons bps, operator bps), with `operator`, on top of the pool's
+    `previous` cumulative amounts: (batch, what it owes each asset, the pool's cumulative
+    amounts after it)."""
     owed = netted.owed()
     cumulative = dict(previous)
     for asset, amount in owed.items():
         cumulative[asset] = cumulative.get(asset, 0) + amount
+    commons, commons_bps, operator_bps = rules
     batch = Batch(
         root=root,
-        count=len(records),
+        count=count,
         batch_nonce=nonce,
         operator=operator,
         commons=commons,

@@ -52,6 +52,8 @@ from tantieme.chain.permit import sign_permit, sign_receive_authorization
 from tantieme.errors import LedgerError, PaymentError
 from tantieme.ledger import settlement
 from tantieme.ledger.journal import Journal, RecordRow, VoucherRow
+from tantieme.ledger.merkle import root_of_leaf_hashes, to_bytes32
+from tantieme.ledger.netting import Netting, net
 from tantieme.ledger.records import (
     Batch,
     Domain,
@@ -59,6 +61,7 @@ from tantieme.ledger.records import (
     SignedBatch,
     SignedRecord,
     asset_tree,
+    record_leaf_hash,
     record_tree,
 )
 from tantieme.ledger.settlement import BATCH_DEADLINE_S, Settled, batch_of, domain, sha256
@@ -171,17 +174,14 @@ class Payment:
         return cls(SignedRecord.from_dict(data["record"]), SignedBatch.from_dict(data["voucher"]))
 
 
-def voucher_of(
-    terms: Terms, records: list[SignedRecord], deadline: int
-) -> tuple[Batch, dict[int, int], dict[int, int], dict]:
+def voucher_of(terms: Terms, records: list[SignedRecord], deadline: int) -> tuple[Batch, dict[int, int], dict[int, int]]:
     """The voucher covering `records` (the open batch and the new record) under `terms`:
-    (batch, what it owes each asset, the pool's cumulative amounts after it, its record tree)."""
+    (batch, what it owes each asset, the pool's cumulative amounts after it)."""
     tree = record_tree(records)
-    batch, owed, cumulative = batch_of(
-        [r.record for r in records], tree.root, terms.batch_nonce, terms.operator, terms.previous, terms.rules,
-        deadline,
+    netted = net([r.record for r in records], terms.rules[1], terms.rules[2])
+    return batch_of(
+        netted, tree.root, len(records), terms.batch_nonce, terms.operator, terms.previous, terms.rules, deadline
     )
-    return batch, owed, cumulative, tree.dump()
 
 
 # -- the payer's side ----------------------------------------------------------
@@ -252,9 +252,7 @@ def pay(
             f"the invoice asks {format_amount(invoice.fee)} TAI, more than the {format_amount(max_fee)} TAI accepted"
         )
     signed = invoice.sign(payer, terms.domain)
-    batch, owed, cumulative, _ = voucher_of(
-        terms, [*terms.records, signed], int(time.time()) + BATCH_DEADLINE_S
-    )
+    batch, owed, cumulative = voucher_of(terms, [*terms.records, signed], int(time.time()) + BATCH_DEADLINE_S)
     voucher = batch.sign(payer, terms.domain)
     if book is not None:
         book.put_voucher(_voucher_row(terms, voucher, owed, cumulative))
@@ -296,208 +294,289 @@ class Credit:
         """What the node may still serve on credit: the deposit it can count on, less what is owed."""
         return max(0, self.deposit - self.withdrawing - self.vouchered - self.invoiced)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "payer": self.payer, "operator": self.operator, "deposit": str(self.deposit),
-            "withdrawing": str(self.withdrawing), "ready_at": self.ready_at, "unsettled": str(self.vouchered),
-            "invoiced": str(self.invoiced), "available": str(self.available),
-        }
 
-
-def credit(node: Node, payer: str, book: Journal, operator: str | None = None) -> Credit:
-    """`payer`'s deposit with `operator` (default: this node) and what it owes it, as this
-    journal knows: on the node, the vouchers it holds; on the payer's machine, those it signed."""
-    operator = operator or node.address
+def credit(node: Node, payer: str, book: Journal, operator: str) -> Credit:
+    """`payer`'s deposit with `operator` and its latest voucher in `book`, unless settled:
+    what the payer's own machine knows of its standing (the node's: `Desk.standing`)."""
     dom = domain(node)
     ledger = node.ledger.functions
     withdrawing, ready_at = ledger.withdrawals(payer, operator).call()
-    voucher = _open_voucher(node, book, payer, operator)
-    invoices = book.invoices(payer, dom.chain_id, dom.verifying_contract) if operator == node.address else {}
-    return Credit(
-        payer=payer,
-        operator=operator,
-        deposit=ledger.deposits(payer, operator).call(),
-        withdrawing=withdrawing,
-        ready_at=ready_at,
-        vouchered=voucher.signed.batch.total if voucher is not None else 0,
-        invoiced=sum(i.record.fee for i in invoices.values()),
-        unpaid=len(invoices),
-    )
-
-
-def _open_voucher(node: Node, book: Journal, payer: str, operator: str) -> VoucherRow | None:
-    """The latest voucher of `payer` with `operator`, unless the chain settled its batch already."""
-    dom = domain(node)
     voucher = book.voucher(payer, operator, dom.chain_id, dom.verifying_contract)
-    if voucher is None:
-        return None
-    if node.ledger.functions.batchNonces(payer, operator).call() > voucher.signed.batch.batch_nonce:
-        return None
-    return voucher
-
-
-def require_credit(node: Node, payer: str, amount: int, book: Journal) -> Credit:
-    """Refuse to answer `payer` (`amount`: the most the answer may cost) unless its deposit
-    with this node covers it on top of what it owes, and it signed its earlier answers."""
-    standing = credit(node, payer, book)
-    if standing.unpaid >= MAX_UNPAID:
-        raise PaymentError(
-            f"the payer {payer} has {standing.unpaid} answer(s) to sign first: sign the invoice, then ask again"
-        )
-    if standing.available < amount:
-        raise PaymentError(
-            f"this answer may cost up to {format_amount(amount)} TAI, but the payer {payer} has "
-            f"{format_amount(standing.available)} TAI of credit with this node (deposit "
-            f"{format_amount(standing.deposit)}, withdrawing {format_amount(standing.withdrawing)}, unsettled "
-            f"{format_amount(standing.vouchered)}): deposit more (`tantieme deposit AMOUNT --operator "
-            f"{node.address}`), then ask again"
-        )
-    return standing
-
-
-def terms(node: Node, payer: str, book: Journal) -> Terms:
-    """The terms this node offers `payer` now: its open batch and waiting invoices."""
-    dom = domain(node)
-    previous = book.previous_in_pool(payer, node.address, dom.chain_id, dom.verifying_contract)
-    return Terms(
-        domain=dom,
-        payer=payer,
-        operator=node.address,
-        rules=settlement.current_rules(node),
-        batch_nonce=node.ledger.functions.batchNonces(payer, node.address).call(),
-        records=tuple(r.signed for r in book.open_records(payer, dom.chain_id, dom.verifying_contract)),
-        previous=dict(previous.cumulative) if previous is not None else {},
-        invoices=tuple(i.record for i in book.invoices(payer, dom.chain_id, dom.verifying_contract).values()),
+    if voucher is not None and ledger.batchNonces(payer, operator).call() > voucher.signed.batch.batch_nonce:
+        voucher = None  # settled
+    return Credit(
+        payer=payer, operator=operator, deposit=ledger.deposits(payer, operator).call(), withdrawing=withdrawing,
+        ready_at=ready_at, vouchered=voucher.signed.batch.total if voucher is not None else 0, invoiced=0, unpaid=0,
     )
 
 
-def invoice(
-    node: Node,
-    payer: str,
-    *,
-    model: int,
-    question: str,
-    answer: str,
-    sources: list[int],
-    weights: list[float],
-    prompt_tokens: int,
-    completion_tokens: int,
-    fee: int,
-    details: dict[str, Any],
-    book: Journal,
-) -> InteractionRecord:
-    """Journal the record of an answer for `payer` to sign (its fee: what this node metered)."""
-    dom = domain(node)
-    nonce = record_nonce(node.ledger.functions.batchNonces(payer, node.address).call())
-    record = settlement.unsigned_record(
-        node, payer, model=model, question=question, answer=answer, sources=sources, weights=weights,
-        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, fee=fee, nonce=nonce,
-    )
-    book.add_invoice(record, record.digest(dom), dom.chain_id, dom.verifying_contract, question, answer, details)
-    return record
+@dataclass
+class _Chain:
+    """What the ledger says of a payer with this operator, as last read."""
+
+    deposit: int
+    withdrawing: int
+    ready_at: int
+    batch_nonce: int
+    read_at: float
 
 
-def accept(node: Node, payment: Payment, book: Journal, *, now: int | None = None) -> RecordRow:
-    """Check a payer's signed record and voucher and journal them; the record is then paid
-    for, whenever the node settles the voucher (`settle`)."""
-    now = int(time.time()) if now is None else now
-    dom = domain(node)
-    signed, voucher = payment.record, payment.voucher
-    record = signed.record
-    payer = record.payer
-    if record.operator != node.address:
-        raise PaymentError(f"the record names operator {record.operator}, not this node {node.address}")
-    if not signed.verify(dom):
-        raise PaymentError(f"the record's signature is not its payer's ({payer}) in this ledger's domain")
-    digest = "0x" + signed.digest.hex()
-    invoice_row = book.invoices(payer, dom.chain_id, dom.verifying_contract).get(digest)
-    if invoice_row is None:
-        try:
-            book.record(digest)
-        except LedgerError:
+@dataclass
+class _Open:
+    """A payer's open batch: its records, their leaf hashes and running netting."""
+
+    batch_nonce: int
+    records: list[RecordRow]
+    leaves: list[bytes]
+    netting: Netting
+    previous: dict[int, int]
+    vouchered: int
+
+
+class Desk:
+    """The node's side of deposit mode, over its journal: credit checks, invoices, the
+    payer's signed records and vouchers, and their settlement.
+
+    One per node process (the server keeps one; it is not thread-safe: call it from
+    one thread). It caches what the chain says of each payer for `ttl_s` seconds,
+    which is safe: only this operator's settlements lower a deposit earmarked for it,
+    and a withdrawal waits two days. Its own settlements refresh the cache.
+    """
+
+    def __init__(self, node: Node, book: Journal, *, ttl_s: float = 10.0) -> None:
+        self.node, self.book, self.ttl_s = node, book, ttl_s
+        self.domain = domain(node)
+        self._rules: tuple[tuple[str, int, int], float] | None = None
+        self._chain: dict[str, _Chain] = {}
+        self._open: dict[str, _Open] = {}
+
+    # -- what the chain says, cached
+
+    def rules(self) -> tuple[str, int, int]:
+        """The ledger's split (commons pool, commons bps, operator bps)."""
+        if self._rules is None or time.monotonic() - self._rules[1] > self.ttl_s:
+            self._rules = (settlement.current_rules(self.node), time.monotonic())
+        return self._rules[0]
+
+    def _on_chain(self, payer: str) -> _Chain:
+        known = self._chain.get(payer)
+        if known is None or time.monotonic() - known.read_at > self.ttl_s:
+            ledger = self.node.ledger.functions
+            operator = self.node.address
+            withdrawing, ready_at = ledger.withdrawals(payer, operator).call()
+            known = self._chain[payer] = _Chain(
+                ledger.deposits(payer, operator).call(), withdrawing, ready_at,
+                ledger.batchNonces(payer, operator).call(), time.monotonic(),
+            )
+        return known
+
+    def _open_batch(self, payer: str) -> _Open:
+        nonce = self._on_chain(payer).batch_nonce
+        state = self._open.get(payer)
+        if state is None or state.batch_nonce != nonce:
+            dom = self.domain
+            rows = self.book.open_records(payer, dom.chain_id, dom.verifying_contract)
+            rules = self.rules()
+            netting = Netting(rules[1], rules[2])
+            for row in rows:
+                netting.add(row.signed.record)
+            previous = self.book.previous_in_pool(payer, self.node.address, dom.chain_id, dom.verifying_contract)
+            voucher = self.book.voucher(payer, self.node.address, dom.chain_id, dom.verifying_contract)
+            state = self._open[payer] = _Open(
+                batch_nonce=nonce,
+                records=rows,
+                leaves=[to_bytes32(record_leaf_hash(r.signed)) for r in rows],
+                netting=netting,
+                previous=dict(previous.cumulative) if previous is not None else {},
+                vouchered=voucher.signed.batch.total if voucher is not None else 0,
+            )
+        return state
+
+    # -- before an answer
+
+    def standing(self, payer: str) -> Credit:
+        """`payer`'s deposit with this node and what it owes it."""
+        chain = self._on_chain(payer)
+        invoices = self.book.invoices(payer, self.domain.chain_id, self.domain.verifying_contract)
+        return Credit(
+            payer=payer, operator=self.node.address, deposit=chain.deposit, withdrawing=chain.withdrawing,
+            ready_at=chain.ready_at, vouchered=self._open_batch(payer).vouchered,
+            invoiced=sum(i.record.fee for i in invoices.values()), unpaid=len(invoices),
+        )
+
+    def require_credit(self, payer: str, amount: int) -> Credit:
+        """Refuse to answer `payer` (`amount`: the most the answer may cost) unless its deposit
+        with this node covers it on top of what it owes, and it signed its earlier answers."""
+        standing = self.standing(payer)
+        if standing.unpaid >= MAX_UNPAID:
             raise PaymentError(
-                "this node invoiced no such record: sign the invoice exactly as sent "
-                "(fetch the terms again if the batch settled meanwhile)"
-            ) from None
-        raise PaymentError(f"record {digest} is paid already (its nonce is used)")
-    if not voucher.verify(dom, payer):
-        raise PaymentError(f"the voucher is not signed by the record's payer {payer}")
-    batch = voucher.batch
-    if not now + MIN_VOUCHER_LIFE_S <= batch.deadline <= now + MAX_VOUCHER_LIFE_S:
-        raise PaymentError(
-            f"the voucher's deadline must be between {MIN_VOUCHER_LIFE_S // 3600} hour and "
-            f"{BATCH_DEADLINE_S // 3600} hours away, so the node can settle it before any withdrawal"
-        )
-    current = terms(node, payer, book)
-    expected, owed, cumulative, _ = voucher_of(current, [*current.records, signed], batch.deadline)
-    if batch != expected:
-        wrong = [f for f in Batch.__dataclass_fields__ if getattr(batch, f) != getattr(expected, f)]
-        raise PaymentError(
-            f"the voucher is not the open batch with this record (its {', '.join(wrong)} differ): "
-            "fetch the terms again and sign the voucher they give"
-        )
-    standing = credit(node, payer, book)
-    covered = standing.deposit - standing.withdrawing
-    if batch.total > covered:
-        raise PaymentError(
-            f"the voucher's total {format_amount(batch.total)} TAI exceeds the payer's deposit with this node "
-            f"less its pending withdrawal ({format_amount(max(0, covered))} TAI): deposit more"
-        )
-    row = _voucher_row(current, voucher, owed, cumulative)
-    return book.add_paid_record(
-        signed, row, invoice_row.question, invoice_row.answer, invoice_row.details, open_records=len(current.records)
-    )
+                f"the payer {payer} has {standing.unpaid} answer(s) to sign first: sign the invoice, then ask again"
+            )
+        if standing.available < amount:
+            raise PaymentError(
+                f"this answer may cost up to {format_amount(amount)} TAI, but the payer {payer} has "
+                f"{format_amount(standing.available)} TAI of credit with this node (deposit "
+                f"{format_amount(standing.deposit)}, withdrawing {format_amount(standing.withdrawing)}, unsettled "
+                f"{format_amount(standing.vouchered)}): deposit more (`tantieme deposit AMOUNT --operator "
+                f"{self.node.address}`), then ask again"
+            )
+        return standing
 
+    # -- an answer: the invoice, then the payer's signatures
 
-def due(node: Node, book: Journal, *, batch_size: int, max_age_s: int, now: int | None = None) -> list[VoucherRow]:
-    """Vouchers to settle now: full, old, near their deadline, or their payer asked to withdraw."""
-    now = int(time.time()) if now is None else now
-    dom = domain(node)
-    ledger = node.ledger.functions
-    due_now = []
-    for voucher in book.vouchers(node.address, dom.chain_id, dom.verifying_contract):
-        batch = voucher.signed.batch
-        withdrawing = ledger.withdrawals(voucher.payer, node.address).call()[0]
-        if (
-            batch.count >= batch_size
+    def terms(self, payer: str) -> Terms:
+        """The terms this node offers `payer` now: its open batch and waiting invoices."""
+        state = self._open_batch(payer)
+        dom = self.domain
+        return Terms(
+            domain=dom,
+            payer=payer,
+            operator=self.node.address,
+            rules=self.rules(),
+            batch_nonce=state.batch_nonce,
+            records=tuple(r.signed for r in state.records),
+            previous=dict(state.previous),
+            invoices=tuple(i.record for i in self.book.invoices(payer, dom.chain_id, dom.verifying_contract).values()),
+        )
+
+    def invoice(
+        self,
+        payer: str,
+        *,
+        model: int,
+        question: str,
+        answer: str,
+        sources: list[int],
+        weights: list[float],
+        prompt_tokens: int,
+        completion_tokens: int,
+        fee: int,
+        details: dict[str, Any],
+    ) -> InteractionRecord:
+        """Journal the record of an answer for `payer` to sign (its fee: what this node metered)."""
+        dom = self.domain
+        record = settlement.unsigned_record(
+            self.node, payer, model=model, question=question, answer=answer, sources=sources, weights=weights,
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, fee=fee,
+            nonce=record_nonce(self._on_chain(payer).batch_nonce),
+        )
+        self.book.add_invoice(record, record.digest(dom), dom.chain_id, dom.verifying_contract, question, answer, details)
+        return record
+
+    def accept(self, payment: Payment, *, now: int | None = None) -> RecordRow:
+        """Check a payer's signed record and voucher and journal them; the record is then
+        paid for, whenever the node settles the voucher (`settle`)."""
+        now = int(time.time()) if now is None else now
+        dom = self.domain
+        signed, voucher = payment.record, payment.voucher
+        record = signed.record
+        payer = record.payer
+        if record.operator != self.node.address:
+            raise PaymentError(f"the record names operator {record.operator}, not this node {self.node.address}")
+        if not signed.verify(dom):
+            raise PaymentError(f"the record's signature is not its payer's ({payer}) in this ledger's domain")
+        digest = "0x" + signed.digest.hex()
+        invoice_row = self.book.invoice(digest)
+        if invoice_row is None:
+            try:
+                self.book.record(digest)
+            except LedgerError:
+                raise PaymentError(
+                    "this node invoiced no such record: sign the invoice exactly as sent "
+                    "(fetch the terms again if the batch settled meanwhile)"
+                ) from None
+            raise PaymentError(f"record {digest} is paid already (its nonce is used)")
+        if not voucher.verify(dom, payer):
+            raise PaymentError(f"the voucher is not signed by the record's payer {payer}")
+        batch = voucher.batch
+        if not now + MIN_VOUCHER_LIFE_S <= batch.deadline <= now + MAX_VOUCHER_LIFE_S:
+            raise PaymentError(
+                f"the voucher's deadline must be between {MIN_VOUCHER_LIFE_S // 3600} hour and "
+                f"{BATCH_DEADLINE_S // 3600} hours away, so the node can settle it before any withdrawal"
+            )
+        state = self._open_batch(payer)
+        netting = state.netting.copy().add(record)
+        leaves = [*state.leaves, to_bytes32(record_leaf_hash(signed))]
+        expected, owed, cumulative = batch_of(
+            netting.netted(), root_of_leaf_hashes(leaves), netting.count, state.batch_nonce, self.node.address,
+            state.previous, self.rules(), batch.deadline,
+        )
+        if batch != expected:
+            wrong = [f for f in Batch.__dataclass_fields__ if getattr(batch, f) != getattr(expected, f)]
+            raise PaymentError(
+                f"the voucher is not the open batch with this record (its {', '.join(wrong)} differ): "
+                "fetch the terms again and sign the voucher they give"
+            )
+        chain = self._on_chain(payer)
+        covered = chain.deposit - chain.withdrawing
+        if batch.total > covered:
+            raise PaymentError(
+                f"the voucher's total {format_amount(batch.total)} TAI exceeds the payer's deposit with this node "
+                f"less its pending withdrawal ({format_amount(max(0, covered))} TAI): deposit more"
+            )
+        row = self.book.add_paid_record(
+            signed,
+            VoucherRow(
+                payer=payer, operator=self.node.address, chain_id=dom.chain_id, ledger=dom.verifying_contract,
+                signed=voucher, owed=owed, cumulative=cumulative, updated_at=now,
+            ),
+            invoice_row.question, invoice_row.answer, invoice_row.details, open_records=len(state.records),
+        )
+        state.records.append(row)
+        state.leaves = leaves
+        state.netting = netting
+        state.vouchered = batch.total
+        return row
+
+    # -- settling
+
+    def due(self, *, batch_size: int, max_age_s: int, now: int | None = None) -> list[VoucherRow]:
+        """Vouchers to settle now: full, old, near their deadline, or their payer asked to withdraw."""
+        now = int(time.time()) if now is None else now
+        dom = self.domain
+        return [
+            voucher
+            for voucher in self.book.vouchers(self.node.address, dom.chain_id, dom.verifying_contract)
+            if voucher.signed.batch.count >= batch_size
             or now - voucher.updated_at >= max_age_s
-            or batch.deadline - now <= SETTLE_MARGIN_S
-            or withdrawing
-        ):
-            due_now.append(voucher)
-    return due_now
+            or voucher.signed.batch.deadline - now <= SETTLE_MARGIN_S
+            or self._on_chain(voucher.payer).withdrawing
+        ]
 
+    def settle(self, vouchers: list[VoucherRow] | None = None) -> list[Settled]:
+        """Settle the latest voucher of each payer (or `vouchers`): one transaction each, from
+        the payer's deposit with this node; waiting invoices move to the next batch."""
+        dom = self.domain
+        if vouchers is None:
+            vouchers = self.book.vouchers(self.node.address, dom.chain_id, dom.verifying_contract)
+        self._rules = None
+        rules = self.rules()
+        done = []
+        for voucher in vouchers:
+            batch = voucher.signed.batch
+            if (batch.commons, batch.commons_bps, batch.operator_bps) != rules:
+                continue  # signed under an old split: the payer's next voucher carries the new one
+            records = self.book.open_records(voucher.payer, dom.chain_id, dom.verifying_contract)
+            tree = record_tree([r.signed for r in records])
+            if bytes.fromhex(tree.root[2:]) != batch.root:
+                raise LedgerError(f"the journal's open records of {voucher.payer} are not its voucher's")
+            row = self.book.close_voucher(voucher, tree.dump(), [r.id for r in records])
+            try:
+                done.append(settlement.finish(self.node, row, {}, self.book))
+            finally:
+                self._chain.pop(voucher.payer, None)
+                self._open.pop(voucher.payer, None)
+            self._reissue_invoices(voucher.payer)
+        return done
 
-def settle(node: Node, book: Journal, vouchers: list[VoucherRow] | None = None) -> list[Settled]:
-    """Settle the latest voucher of each payer (or `vouchers`): one transaction each, from
-    the payer's deposit with this node; waiting invoices move to the next batch."""
-    dom = domain(node)
-    if vouchers is None:
-        vouchers = book.vouchers(node.address, dom.chain_id, dom.verifying_contract)
-    rules = settlement.current_rules(node)
-    done = []
-    for voucher in vouchers:
-        batch = voucher.signed.batch
-        if (batch.commons, batch.commons_bps, batch.operator_bps) != rules:
-            continue  # signed under an old split: the payer's next voucher carries the new one
-        records = book.open_records(voucher.payer, dom.chain_id, dom.verifying_contract)
-        tree = record_tree([r.signed for r in records])
-        if bytes.fromhex(tree.root[2:]) != batch.root:
-            raise LedgerError(f"the journal's open records of {voucher.payer} are not its voucher's")
-        row = book.close_voucher(voucher, tree.dump(), [r.id for r in records])
-        done.append(settlement.finish(node, row, {}, book))
-        _reissue_invoices(node, voucher.payer, book)
-    return done
-
-
-def _reissue_invoices(node: Node, payer: str, book: Journal) -> None:
-    """Give invoices of a settled batch a nonce of the next one (the payer had not signed them)."""
-    dom = domain(node)
-    nonce = node.ledger.functions.batchNonces(payer, node.address).call()
-    for digest, row in book.invoices(payer, dom.chain_id, dom.verifying_contract).items():
-        if batch_nonce_of(row.record) < nonce:
-            fresh = dataclasses.replace(row.record, nonce=record_nonce(nonce))
-            book.reissue_invoice(digest, fresh, fresh.digest(dom))
+    def _reissue_invoices(self, payer: str) -> None:
+        """Give invoices of a settled batch a nonce of the next one (the payer had not signed them)."""
+        dom = self.domain
+        nonce = self._on_chain(payer).batch_nonce
+        for digest, row in self.book.invoices(payer, dom.chain_id, dom.verifying_contract).items():
+            if batch_nonce_of(row.record) < nonce:
+                fresh = dataclasses.replace(row.record, nonce=record_nonce(nonce))
+                self.book.reissue_invoice(digest, fresh, fresh.digest(dom))
 
 
 # -- the payer's deposit on chain -------------------------------------------------

@@ -1,0 +1,113 @@
+"""Deposit mode: signed records per second the node accepts, and gas per interaction settled.
+
+On a fresh embedded chain, through the code a node runs for a deposit-mode
+payer (minus inference): the payer deposits once; the node journals an
+invoice per answer, the payer checks the terms against the chain and signs
+each record and the updated voucher, and the node checks both and journals
+them (`Desk.accept`, timed back to back as "accepted records/s": check +
+journal, the node's cache of the chain warm as in a busy node). Then the node
+settles the latest voucher, one transaction from the deposit. Anchors: ≥ 1,000
+accepted records/s (issue 8), and x402's 61,000–90,000 gas per payment (one
+token transfer per answer).
+
+    python bench/deposit.py [--json] [--sizes 1,100,1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+from rich.console import Console
+from rich.table import Table
+
+TARGET_RECORDS_PER_S = 1_000
+X402_GAS = (61_000, 90_000)
+FEE = 10**15
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--sizes", default="1,100,1000", help="records per settled batch, comma-separated")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    os.environ["TANTIEME_HOME"] = tempfile.mkdtemp(prefix="tantieme-bench-")
+
+    from tantieme import node as node_mod
+    from tantieme.chain.accounts import dev_account
+    from tantieme.ledger.journal import journal
+    from tantieme.node import Node
+    from tantieme.payments import deposit
+
+    node_mod.init("embedded")
+    payer_account = dev_account(5)
+    rows = []
+    with Node.open() as node:
+        node.faucet(payer_account.address)
+        payer = node.as_account(payer_account)
+        deposit.deposit(payer, FEE * (sum(sizes) + 10), node.address)
+        desk = deposit.Desk(node, journal())
+        for size in sizes:
+            # The node invoices `size` answers; the payer signs each record and the voucher
+            # of the batch so far (its terms grow by the records it signed); then the node
+            # accepts them all, one after another: what a busy node does.
+            invoices = [
+                desk.invoice(
+                    payer_account.address, model=1, question=f"q{size}-{i}", answer=f"a{size}-{i}",
+                    sources=[2 + i % 7, 9 + i % 5, 14], weights=[0.5, 0.25, 0.125], prompt_tokens=300,
+                    completion_tokens=60, fee=FEE, details={},
+                )
+                for i in range(size)
+            ]
+            terms = desk.terms(payer_account.address)
+            payments, pay_s = [], []
+            for i, record in enumerate(invoices):
+                started = time.perf_counter()
+                payment = deposit.pay(
+                    payer, payer_account, terms, record, question=f"q{size}-{i}", answer=f"a{size}-{i}", max_fee=FEE
+                )
+                pay_s.append(time.perf_counter() - started)
+                payments.append(payment)
+                terms = dataclasses.replace(terms, records=(*terms.records, payment.record))
+            accept_s = []
+            for payment in payments:
+                started = time.perf_counter()
+                desk.accept(payment)
+                accept_s.append(time.perf_counter() - started)
+            (settled,) = desk.settle()
+            assert settled.records == size
+            rows.append({
+                "records": size,
+                "accepted_per_s": round(len(accept_s) / sum(accept_s)),
+                "accept_p50_ms": round(statistics.median(accept_s) * 1000, 2),
+                "payer_p50_ms": round(statistics.median(pay_s) * 1000, 2),
+                "settle_gas": settled.gas,
+                "gas_per_interaction": settled.gas // size,
+            })
+
+    if args.json:
+        json.dump({"rows": rows, "target_records_per_s": TARGET_RECORDS_PER_S, "x402_gas": X402_GAS}, sys.stdout, indent=2)
+        print()
+        return
+    table = Table(
+        "records per batch", "accepted records/s", "accept p50 (ms)", "payer checks + signs p50 (ms)",
+        "settle gas", "gas per interaction",
+        title=f"deposit mode (target ≥ {TARGET_RECORDS_PER_S:,} records/s; x402: {X402_GAS[0]:,}–{X402_GAS[1]:,} gas per payment)",
+    )
+    for r in rows:
+        table.add_row(
+            f"{r['records']:,}", f"{r['accepted_per_s']:,}", str(r["accept_p50_ms"]), str(r["payer_p50_ms"]),
+            f"{r['settle_gas']:,}", f"{r['gas_per_interaction']:,}",
+        )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
