@@ -1421,6 +1421,28 @@ def test_gas(token_deployer, registry_deployer, router_deployer, ledger_deployer
         ledger.claimRecord(ledger.batchCount(), record_abi(second.record), proof_of(small, 0), sender=payer.address)
         report["claimRecord, a later DAT"] = receipt_gas(ledger)
 
+        # Deposits, earmarked per operator, and the delayed withdrawal.
+        def payer_gas(call, *args) -> int:
+            begin_tx(payer.address, ledger.address)
+            call(*args, sender=payer.address)
+            return receipt_gas(ledger)
+
+        fresh, other = boa.env.generate_address("fresh operator"), boa.env.generate_address("other operator")
+        report["deposit, first with an operator"] = payer_gas(ledger.deposit, fresh, ONE_TOKEN)
+        report["deposit, later"] = payer_gas(ledger.deposit, fresh, ONE_TOKEN)
+        w.token.approve(ledger.address, 0, sender=payer.address)
+        permit = permit_signature(w.token, payer, ledger.address, ONE_TOKEN, FAR)
+        report["depositWithPermit, first with an operator"] = payer_gas(
+            ledger.depositWithPermit, other, ONE_TOKEN, FAR, *permit
+        )
+        args, _ = _authorization(w, payer, ONE_TOKEN, operator=fresh)
+        begin_tx(operator, ledger.address)
+        ledger.depositWithAuthorization(*args, sender=operator)
+        report["depositWithAuthorization, later (sent by the node)"] = receipt_gas(ledger)
+        report["requestWithdrawal"] = payer_gas(ledger.requestWithdrawal, fresh, ONE_TOKEN)
+        boa.env.time_travel(seconds=WITHDRAWAL_DELAY)
+        report["withdraw"] = payer_gas(ledger.withdraw, fresh)
+
     with capsys.disabled():
         print("\nInteractionLedger and RoyaltyRouter.credit gas (receipt gasUsed):")
         for name, gas in report.items():
