@@ -381,6 +381,8 @@ class Desk:
             for row in rows:
                 netting.add(row.signed.record)
             previous = self.book.previous_in_pool(payer, self.node.address, dom.chain_id, dom.verifying_contract)
+            if nonce > settlement.known_batches(previous):
+                settlement.next_batch_nonce(self.node, payer, previous)  # says why and what to do
             voucher = self.book.voucher(payer, self.node.address, dom.chain_id, dom.verifying_contract)
             state = self._open[payer] = _Open(
                 batch_nonce=nonce,
