@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tantieme.chain.accounts import dev_account
-from tantieme.errors import PaymentError
+from tantieme.errors import LedgerError, PaymentError
 from tantieme.ledger.journal import Journal
 from tantieme.ledger.netting import net
 from tantieme.ledger.records import SignedRecord, asset_tree
@@ -323,3 +323,29 @@ def test_settle__an_unsigned_invoice_moves_to_the_next_batch(node, payer, books,
     desk.accept(payment)
     (done,) = desk.settle()
     assert done.records == 1
+
+
+def test_settled_deposit_record__verifies_from_its_bundle_and_the_chain(node, payer, books, desk):
+    """What the payer signed is what the chain anchored: the record's bundle checks out."""
+    from tantieme.ledger.bundle import export
+    from tantieme.ledger.verify import verify
+
+    deposit.deposit(payer, ONE, node.address)
+    row, _ = _ask(desk, payer, books, 0)
+    _ask(desk, payer, books, 1)
+    desk.settle()
+    report = verify(node.conn, export(node, books[0], row.digest))
+    passed = {c.name for c in report.checks if c.ok}
+    assert {
+        "record digest", "payer signature", "batch signature", "merkle proof", "anchored", "proof on chain",
+        "settlement transaction",
+    } <= passed, report.checks
+
+
+def test_desk__a_journal_older_than_the_chain__refused(node, payer, books, desk, tmp_path):
+    deposit.deposit(payer, ONE, node.address)
+    _ask(desk, payer, books, 0)
+    desk.settle()
+    stale = deposit.Desk(node, Journal(tmp_path / "restored.db"), ttl_s=0)
+    with pytest.raises(LedgerError, match="the journal is older than the chain"):
+        stale.terms(PAYER.address)
