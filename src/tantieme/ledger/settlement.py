@@ -63,24 +63,17 @@ def record(
     node: Node,
     payer: LocalAccount,
     *,
-    model: int,
     question: str,
     answer: str,
-    sources: list[int],
-    weights: list[float],
-    prompt_tokens: int,
-    completion_tokens: int,
-    fee: int,
     details: dict[str, Any],
     book: Journal | None = None,
+    **metered: Any,
 ) -> RecordRow:
-    """Sign an interaction as `payer` and journal it; `node`'s account is the operator."""
+    """Sign an interaction as `payer` and journal it; `node`'s account is the operator.
+    `metered`: the model, sources, weights, token counts and fee (`unsigned_record`)."""
     book = book or journal()
     dom = domain(node)
-    rec = unsigned_record(
-        node, payer.address, model=model, question=question, answer=answer, sources=sources, weights=weights,
-        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, fee=fee, nonce=time.time_ns(),
-    )
+    rec = unsigned_record(node, payer.address, question=question, answer=answer, nonce=time.time_ns(), **metered)
     signed = rec.sign(payer, dom)
     return book.add_record(signed, dom.chain_id, dom.verifying_contract, question, answer, details)
 

@@ -441,26 +441,13 @@ class Desk:
             invoices=tuple(i.record for i in self.book.invoices(payer, dom.chain_id, dom.verifying_contract).values()),
         )
 
-    def invoice(
-        self,
-        payer: str,
-        *,
-        model: int,
-        question: str,
-        answer: str,
-        sources: list[int],
-        weights: list[float],
-        prompt_tokens: int,
-        completion_tokens: int,
-        fee: int,
-        details: dict[str, Any],
-    ) -> InteractionRecord:
-        """Journal the record of an answer for `payer` to sign (its fee: what this node metered)."""
+    def invoice(self, payer: str, *, question: str, answer: str, details: dict[str, Any], **metered: Any) -> InteractionRecord:
+        """Journal the record of an answer for `payer` to sign. `metered`: the model, sources,
+        weights, token counts and fee this node metered (`settlement.unsigned_record`)."""
         dom = self.domain
         record = settlement.unsigned_record(
-            self.node, payer, model=model, question=question, answer=answer, sources=sources, weights=weights,
-            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, fee=fee,
-            nonce=record_nonce(self._on_chain(payer).batch_nonce),
+            self.node, payer, question=question, answer=answer, nonce=record_nonce(self._on_chain(payer).batch_nonce),
+            **metered,
         )
         self.book.add_invoice(record, record.digest(dom), dom.chain_id, dom.verifying_contract, question, answer, details)
         return record
