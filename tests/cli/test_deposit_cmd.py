@@ -75,3 +75,27 @@ def test_deposit_withdraw__bad_input__one_clear_line(initialised, args, message)
     result = run(*args, ok=False)
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_settle__settles_the_deposit_vouchers_too(initialised):
+    """A remote payer's signed voucher settles with `tantieme settle`, from its deposit."""
+    from tantieme.ledger.journal import journal
+    from tantieme.node import Node
+    from tantieme.payments import deposit
+
+    account = dev_account(5)
+    with Node.open() as node:
+        node.faucet(account.address)
+        payer = node.as_account(account)
+        deposit.deposit(payer, ONE, node.address)
+        desk = deposit.Desk(node, journal())
+        record = desk.invoice(
+            account.address, question="q", answer="a", details={}, model=1, sources=[2], weights=[0.5],
+            prompt_tokens=10, completion_tokens=5, fee=10**15,
+        )
+        terms = desk.terms(account.address)
+        desk.accept(deposit.pay(payer, account, terms, record, question="q", answer="a", max_fee=10**15))
+
+    (done,) = run_json("settle")
+    assert (done["payer"], done["records"], done["total"]) == (account.address, 1, str(10**15))
+    assert run_json("settle") == []

@@ -82,7 +82,7 @@ def settle(as_json: bool = JsonOption) -> None:
 
     with open_node() as node:
         book = journal()
-        done = settlement.settle(node, {node.address: node.account}, book=book) + deposit.settle(node, book)
+        done = settlement.settle(node, {node.address: node.account}, book=book) + deposit.Desk(node, book).settle()
 
     def render(_: object) -> None:
         if not done:
