@@ -65,3 +65,17 @@ def test_stop__finishes_every_question_already_queued(served_home):
             service.submit(QUESTION, priced, payment)
         assert refused.value.status == 503
     assert records() == 3
+
+
+def test_serve__not_initialised__says_run_init(tmp_path):
+    from .served import tantieme
+
+    done = tantieme(tmp_path / "empty", "serve")
+    assert done.returncode == 1 and "tantieme init" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve__off_loopback_without_admin_token__refused(tmp_path):
+    from .served import tantieme
+
+    done = tantieme(tmp_path / "empty", "serve", "--host", "0.0.0.0")
+    assert done.returncode == 1 and "TANTIEME_ADMIN_TOKEN" in done.stderr
