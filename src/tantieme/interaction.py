@@ -353,11 +353,13 @@ def ask(
     status: Callable[[str], None] = lambda _msg: None,
     priced: Quote | None = None,
     nonce: int | None = None,
+    sync: bool = True,
 ) -> Interaction:
     """Answer `question` from consenting works, charge `payer`, journal and credential it.
 
     `priced` is the question's `quote` when the caller took it already (it names the
-    model and `max_tokens`); `nonce` binds the record to a payment (default: the time).
+    model and `max_tokens`); `nonce` binds the record to a payment (default: the time);
+    `sync=False` when the caller keeps `index` in step with the chain itself.
     """
     from tantieme import ai
 
@@ -373,8 +375,9 @@ def ask(
         "this answer may cost up to", "ask again",
     )
     with contextlib.nullcontext(index) if index is not None else open_index(status) as index:
-        status("updating the index")
-        sync_index(node, index, status)
+        if sync:
+            status("updating the index")
+            sync_index(node, index, status)
         status("answering")
         answer = ai.ask(
             question, index, model, consents_to_retrieval(node), k=k, max_tokens=max_tokens, attribution=attribution
@@ -441,8 +444,8 @@ def write_answer(node: Node, row: RecordRow, entry: ModelEntry) -> tuple[Path, P
     rec = row.signed.record
     sources = []
     for asset_id, weight in zip(rec.sources, rec.weights, strict=True):
-        asset = registry.get(node, asset_id)
-        sources.append(Source(asset_id=asset_id, title=asset.title or "", weight_bps=weight, consent=Consent(**asset.consent)))
+        consent = Consent(**registry.effective_consent(node, asset_id))
+        sources.append(Source(asset_id=asset_id, title=registry.title(node, asset_id) or "", weight_bps=weight, consent=consent))
     text = answer_file(row)
     text.parent.mkdir(parents=True, exist_ok=True)
     text.write_text(row.answer)

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -189,19 +190,20 @@ class Node:
         """True on the embedded chain or a local dev node (public dev keys, faucet)."""
         return self.conn.chain_id in LOCAL_CHAIN_IDS
 
-    @property
+    # Bound once per node: building a binding validates its ABI (~14 ms).
+    @cached_property
     def token(self) -> Contract:
         return contract(self.conn, "ai_token", self.deployment.token)
 
-    @property
+    @cached_property
     def registry(self) -> Contract:
         return contract(self.conn, "ip_asset_registry", self.deployment.registry)
 
-    @property
+    @cached_property
     def router(self) -> Contract:
         return contract(self.conn, "royalty_router", self.deployment.router)
 
-    @property
+    @cached_property
     def ledger(self) -> Contract:
         return contract(self.conn, "interaction_ledger", self.deployment.ledger)
 

@@ -117,6 +117,7 @@ class Service:
         self._failed: BaseException | None = None
         self._threads: list[threading.Thread] = []
         self._settle_lock = threading.Lock()
+        self._indexed_through = -1
 
     # ------------------------------------------------------------ lifecycle --
 
@@ -172,7 +173,7 @@ class Service:
         try:
             book = settlement.journal()
             index = interaction.open_index()
-            interaction.sync_index(self.node, index, lambda msg: log.warning("%s", msg))
+            self._sync(index)
             index.search("warm", 1)  # loads the query embedder
         except BaseException as exc:  # the service does not start: `start` raises it
             self._failed = exc
@@ -190,13 +191,24 @@ class Service:
         index.close()
         book.close()
 
+    def _sync(self, index: ai.Index) -> None:
+        """Index the works registered since the last question. Consent only narrows (and
+        `ai.ask` checks it live), so a work skipped once stays skipped: only new assets count."""
+        from tantieme import interaction
+
+        total = self.node.registry.functions.totalAssets().call()
+        if total != self._indexed_through:
+            interaction.sync_index(self.node, index, lambda msg: log.warning("%s", msg))
+            self._indexed_through = total
+
     def _answer(self, job: _Job, index: ai.Index, book) -> Interaction:
         from tantieme import interaction
 
         try:
+            self._sync(index)
             return interaction.ask(
                 self.node, job.question, payer=job.payment.account, index=index, book=book,
-                priced=job.quote, nonce=job.payment.record_nonce,
+                priced=job.quote, nonce=job.payment.record_nonce, sync=False,
             )
         except PromptTooLongError as exc:
             raise ApiError(400, str(exc), code="context_length_exceeded", param="messages") from None
