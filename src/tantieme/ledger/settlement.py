@@ -67,13 +67,16 @@ def record(
     answer: str,
     details: dict[str, Any],
     book: Journal | None = None,
+    nonce: int | None = None,
     **metered: Any,
 ) -> RecordRow:
     """Sign an interaction as `payer` and journal it; `node`'s account is the operator.
-    `metered`: the model, sources, weights, token counts and fee (`unsigned_record`)."""
+    `metered`: the model, sources, weights, token counts and fee (`unsigned_record`);
+    `nonce` makes the record unique (default: the time in nanoseconds)."""
     book = book or journal()
     dom = domain(node)
-    rec = unsigned_record(node, payer.address, question=question, answer=answer, nonce=time.time_ns(), **metered)
+    nonce = time.time_ns() if nonce is None else nonce
+    rec = unsigned_record(node, payer.address, question=question, answer=answer, nonce=nonce, **metered)
     signed = rec.sign(payer, dom)
     return book.add_record(signed, dom.chain_id, dom.verifying_contract, question, answer, details)
 
