@@ -323,8 +323,15 @@ def ask(
     attribution: str = "ablation",
     book: Journal | None = None,
     status: Callable[[str], None] = lambda _msg: None,
+    nonce: int | None = None,
+    charge: Callable[[int], None] | None = None,
 ) -> Interaction:
-    """Answer `question` from consenting works, charge `payer`, journal and credential it."""
+    """Answer `question` from consenting works, charge `payer`, journal and credential it.
+
+    `charge(fee)`, if given, runs once the answer is made and metered, before the
+    record is signed: if it raises, nothing is recorded (an x402 payment settles
+    there). `nonce` is the record's (default: the time in ns).
+    """
     from tantieme import ai
 
     if not question or not question.strip():
@@ -347,6 +354,8 @@ def ask(
             question, index, model, consents_to_retrieval(node), k=k, max_tokens=max_tokens, attribution=attribution
         )
     fee = ai.fee(entry.offer, answer.prompt_tokens, answer.completion_tokens)
+    if charge is not None:
+        charge(fee)
     details = {
         "model": entry.name,
         "sources": [asdict(s) for s in answer.sources],
@@ -359,7 +368,7 @@ def ask(
         node, payer, model=entry.asset_id, question=answer.question, answer=answer.text,
         sources=[s.asset_id for s in answer.sources], weights=[s.weight for s in answer.sources],
         prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
-        fee=fee, details=details, book=book,
+        fee=fee, details=details, book=book, nonce=nonce,
     )
     status("signing the content credential")
     answer_path, credential = write_answer(node, row, entry)

@@ -86,7 +86,23 @@ def _m002_asset_trees(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_asset_trees]
+def _m003_x402_payments(db: sqlite3.Connection) -> None:
+    # A record answered for an x402 payment: the payment as JSON (payer, EIP-3009
+    # authorization and signature, quote, settlement transaction, refund), and the
+    # refund's transaction once sent.
+    _script(
+        db,
+        """
+        CREATE TABLE payments (
+            record_id INTEGER PRIMARY KEY REFERENCES records(id),
+            payment TEXT NOT NULL,
+            refund_tx TEXT
+        )
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_asset_trees, _m003_x402_payments]
 
 
 @dataclass(frozen=True)
@@ -226,6 +242,23 @@ class Journal:
         if row is None:
             raise LedgerError(f"no record {key} in this node's journal (see `tantieme history`)")
         return _record_row(row)
+
+    def add_payment(self, record_id: int, payment: dict) -> None:
+        """The x402 payment a record was answered for (`tantieme.payments.per_request`)."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO payments (record_id, payment) VALUES (?, ?)", (record_id, json.dumps(payment, sort_keys=True)))
+
+    def refunded(self, record_id: int, tx_hash: str) -> None:
+        """The transaction that refunded the payer of a record's payment what its quote held above the fee."""
+        with self.transaction() as db:
+            db.execute("UPDATE payments SET refund_tx = ? WHERE record_id = ?", (tx_hash, record_id))
+
+    def payment(self, record_id: int) -> dict | None:
+        """A record's x402 payment, with its refund transaction; None for a record without one."""
+        row = self.db.execute("SELECT payment, refund_tx FROM payments WHERE record_id = ?", (record_id,)).fetchone()
+        if row is None:
+            return None
+        return {**json.loads(row["payment"]), "refund_tx": row["refund_tx"]}
 
     def records(self, limit: int | None = None, pending: bool | None = None) -> list[RecordRow]:
         sql = "SELECT * FROM records"

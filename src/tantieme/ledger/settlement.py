@@ -71,8 +71,13 @@ def record(
     fee: int,
     details: dict[str, Any],
     book: Journal | None = None,
+    nonce: int | None = None,
 ) -> RecordRow:
-    """Sign an interaction as `payer` and journal it; `node`'s account is the operator."""
+    """Sign an interaction as `payer` and journal it; `node`'s account is the operator.
+
+    `nonce` makes the record unique among the payer's (default: the time in ns);
+    a record paid over x402 carries the payment's (`tantieme.payments.per_request.record_nonce`).
+    """
     book = book or journal()
     dom = domain(node)
     rec = InteractionRecord(
@@ -86,7 +91,7 @@ def record(
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         fee=fee,
-        nonce=time.time_ns(),
+        nonce=time.time_ns() if nonce is None else nonce,
         timestamp=int(time.time()),
     )
     signed = rec.sign(payer, dom)

@@ -1,0 +1,299 @@
+"""Pay per request over x402 v2 (scheme `exact`, EIP-3009), with the official SDK.
+
+An unpaid request gets the SDK's 402: network `eip155:<chain id>`, asset the AI
+token (`extra`: its EIP-712 name and version), payTo the node's operator
+account, amount the quote, an upper bound of the metered fee. A paid request is
+verified before it is queued; once the answer is made, the payment settles on
+chain (the payer's authorization moves the quote to the operator), the record is
+journaled with the operator as its payer and bound to the payment, and the
+operator refunds quote − metered fee in one transfer: the payer's balance falls
+by exactly the metered fee. An answer that fails settles nothing and records
+nothing.
+
+    gate = PayPerRequest(node, price)       # price(body) -> the quote in token wei
+    verdict = gate.verify(request, body)    # a Payment, or the SDK's refusal (402 / 400)
+    paid = answer(node, gate, verdict, question, max_tokens=...)  # in the model worker
+
+The record's nonce binds it to the payment:
+`uint256(keccak256(abi.encode(x402 payer, authorization nonce)))`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from eth_abi import encode
+from eth_utils import keccak
+
+from tantieme.errors import TantiemeError
+from tantieme.payments.facilitator import facilitator, network
+
+if TYPE_CHECKING:
+    from x402.schemas import PaymentPayload, PaymentRequirements
+
+    from tantieme.interaction import Interaction
+    from tantieme.ledger.journal import Journal
+    from tantieme.node import Node
+
+__all__ = ["ROUTE", "Paid", "Payment", "PaymentRefused", "PayPerRequest", "answer", "record_nonce"]
+
+ROUTE = "POST /v1/chat/completions"
+# How long a payer's authorization must stay valid: the wait in the queue and the answer.
+MAX_TIMEOUT_S = 300
+_REFUND_GAS = 100_000
+# The SDK's reasons, said for people.
+_REASONS = {
+    "Payment required": "this answer must be paid: pay the quote with an x402 client (PAYMENT-SIGNATURE header)",
+    "No matching payment requirements": (
+        "the payment does not match the quote: pay the network, asset, payee and amount of the 402 "
+        "response for this very request"
+    ),
+    "invalid_exact_evm_nonce_already_used": "this payment authorization was used already: sign a new one",
+    "invalid_exact_evm_insufficient_balance": "the payer's balance is below the quote",
+    "invalid_exact_evm_authorization_valid_before": "the payment authorization has expired: sign a new one",
+    "invalid_exact_evm_authorization_valid_after": "the payment authorization is not valid yet",
+    "invalid_exact_evm_payload_authorization_valid_before": "the payment authorization has expired: sign a new one",
+    "invalid_exact_evm_payload_authorization_valid_after": "the payment authorization is not valid yet",
+    "invalid_exact_evm_payload_signature": "the payment authorization's signature is not the payer's",
+    "invalid_exact_evm_payload_recipient_mismatch": "the payment authorization pays someone else than this node",
+    "invalid_exact_evm_payload_authorization_value_mismatch": "the payment authorization's amount is not the quote",
+    "network_mismatch": "the payment is for another chain",
+}
+
+
+def record_nonce(payer: str, authorization_nonce: str | bytes) -> int:
+    """The record nonce that binds a record to an x402 payment:
+    uint256(keccak256(abi.encode(payer, authorization nonce)))."""
+    nonce = bytes.fromhex(authorization_nonce[2:]) if isinstance(authorization_nonce, str) else authorization_nonce
+    return int.from_bytes(keccak(encode(["address", "bytes32"], [payer, nonce])), "big")
+
+
+class PaymentRefused(TantiemeError):
+    """The SDK refused a payment (HTTP 402 or 400): `status`, `headers` and a JSON `body`."""
+
+    def __init__(self, message: str, status: int = 402, headers: Mapping[str, str] | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = dict(headers or {})
+        self.reason = reason
+
+    @property
+    def body(self) -> dict[str, str]:
+        return {"error": str(self), "kind": "payment", "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A verified x402 payment, not settled yet: the payer's EIP-3009 authorization of the quote."""
+
+    payload: PaymentPayload
+    requirements: PaymentRequirements
+
+    @property
+    def authorization(self) -> dict[str, Any]:
+        """`from`, `to`, `value`, `validAfter`, `validBefore`, `nonce`, as the payer signed them."""
+        return dict(self.payload.payload["authorization"])
+
+    @property
+    def signature(self) -> str:
+        return self.payload.payload["signature"]
+
+    @property
+    def payer(self) -> str:
+        return self.authorization["from"]
+
+    @property
+    def quote(self) -> int:
+        return int(self.requirements.amount)
+
+    @property
+    def record_nonce(self) -> int:
+        return record_nonce(self.payer, self.authorization["nonce"])
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.payer.lower(), self.authorization["nonce"].lower()
+
+
+@dataclass(frozen=True)
+class Paid:
+    """A paid answer: the interaction, the settlement and the refund."""
+
+    interaction: Interaction
+    payment: Payment
+    settlement_tx: str
+    refund: int
+    refund_tx: str | None
+    headers: dict[str, str] = field(default_factory=dict)
+    """The SDK's `PAYMENT-RESPONSE` header, for the answer's response."""
+
+
+class PayPerRequest:
+    """The x402 resource server of one route of a node, with its facilitator.
+
+    `price(body)` is the quote of a request in token wei (the most its answer
+    can cost); it is called with the parsed JSON body, already validated.
+    """
+
+    def __init__(
+        self,
+        node: Node,
+        price: Callable[[Mapping[str, Any]], int],
+        *,
+        facilitator_url: str | None = None,
+        route: str = ROUTE,
+    ) -> None:
+        from x402 import x402ResourceServerSync
+        from x402.http import PaymentOption, RouteConfig, x402HTTPResourceServerSync
+        from x402.mechanisms.evm.exact import register_exact_evm_server
+
+        self.node = node
+        self.network = network(node.conn.chain_id)
+        _, name, version, *_ = node.token.functions.eip712Domain().call()
+        self.asset = node.deployment.token
+        self.extra = {"name": name, "version": version}
+        self._price = price
+        server = register_exact_evm_server(
+            x402ResourceServerSync(facilitator(node, facilitator_url)), self.network
+        )
+        option = PaymentOption(
+            scheme="exact", pay_to=node.address, price=self._asset_amount, network=self.network,
+            max_timeout_seconds=MAX_TIMEOUT_S,
+        )
+        self._http = x402HTTPResourceServerSync(server, {route: RouteConfig(
+            accepts=option, description="an attributed answer, paid per request", mime_type="application/json",
+        )})
+        self._http.initialize()
+        self._lock = threading.Lock()
+        self._in_flight: set[tuple[str, str]] = set()
+
+    def _asset_amount(self, context: Any) -> dict[str, Any]:
+        return {"amount": str(self._price(context.adapter.get_body())), "asset": self.asset, "extra": self.extra}
+
+    def quote(self, body: Mapping[str, Any]) -> int:
+        return self._price(body)
+
+    def verify(self, request: Any, body: Mapping[str, Any]) -> Payment:
+        """Check the payment of `request` (a Starlette request whose JSON is `body`).
+
+        Unpaid, or paid wrongly: `PaymentRefused` with the SDK's 402 (its
+        `PAYMENT-REQUIRED` header) and why. A payment verified here is held for
+        this request: the same authorization in another request is refused
+        until this one is done (`release`).
+        """
+        from x402.http import HTTPRequestContext, decode_payment_required_header
+        from x402.http.middleware.fastapi import FastAPIAdapter
+
+        class Adapter(FastAPIAdapter):
+            def get_body(self) -> Any:
+                return body
+
+        adapter = Adapter(request)
+        context = HTTPRequestContext(
+            adapter=adapter, path=request.url.path, method=request.method,
+            payment_header=adapter.get_header("payment-signature"),
+        )
+        result = self._http.process_http_request(context)
+        if result.type == "payment-verified":
+            payment = Payment(result.payment_payload, result.payment_requirements)
+            with self._lock:
+                if payment.key in self._in_flight:
+                    raise PaymentRefused(
+                        "this payment authorization is being used by another request: sign a new one",
+                        409, reason="authorization_in_use",
+                    )
+                self._in_flight.add(payment.key)
+            return payment
+        response = result.response
+        if response is None:  # the route is not priced: a configuration error of the server
+            raise PaymentRefused(f"{request.method} {request.url.path} is not a paid route", 500, reason="not_priced")
+        required = response.headers.get("PAYMENT-REQUIRED")
+        reason = decode_payment_required_header(required).error if required else None
+        if reason is None and isinstance(response.body, Mapping):
+            reason = response.body.get("error")
+        reason = reason or "payment refused"
+        raise PaymentRefused(_REASONS.get(reason, reason), response.status, response.headers, reason)
+
+    def release(self, payment: Payment) -> None:
+        """Done with a verified payment (answered, or failed)."""
+        with self._lock:
+            self._in_flight.discard(payment.key)
+
+    def settle(self, payment: Payment) -> tuple[str, dict[str, str]]:
+        """Settle a verified payment on chain: the settlement transaction and the SDK's headers."""
+        with self._lock:
+            result = self._http.process_settlement(payment.payload, payment.requirements)
+        if not result.success:
+            reason = result.error_reason or "settlement failed"
+            headers = result.response.headers if result.response is not None else result.headers
+            raise PaymentRefused(f"the payment did not settle: {_REASONS.get(reason, reason)}", 402, headers, reason)
+        return result.transaction, dict(result.headers)
+
+    def refund(self, payment: Payment, fee: int) -> tuple[int, str | None]:
+        """Pay `payment`'s payer back what its quote holds above `fee`, in one transfer."""
+        refund = payment.quote - fee
+        if refund <= 0:
+            return 0, None
+        with self._lock:
+            receipt = self.node.conn.transact(
+                self.node.token.functions.transfer(payment.payer, refund), gas=_REFUND_GAS
+            )
+        return refund, receipt["transactionHash"].to_0x_hex()
+
+
+def answer(
+    node: Node,
+    gate: PayPerRequest,
+    payment: Payment,
+    question: str,
+    *,
+    book: Journal | None = None,
+    **options: Any,
+) -> Paid:
+    """Answer `question` for a verified `payment`: settle it once the answer is made, journal
+    the record (the operator its payer, bound to the payment), then refund quote − fee.
+
+    `options` go to `tantieme.interaction.ask` (model, max_tokens, index...). A
+    failed answer, or a payment that does not settle, leaves no record and no charge.
+    """
+    from tantieme import interaction
+    from tantieme.ledger import settlement
+
+    book = book or settlement.journal()
+    settled: dict[str, Any] = {}
+
+    def charge(fee: int) -> None:
+        if fee > payment.quote:  # the quote bounds the fee: a mispriced route
+            raise PaymentRefused(f"the metered fee {fee} is above the quote {payment.quote}", 500, reason="quote_too_low")
+        settled["tx"], settled["headers"] = gate.settle(payment)
+
+    try:
+        done = interaction.ask(
+            node, question, payer=node.account, nonce=payment.record_nonce, charge=charge, book=book, **options
+        )
+        book.add_payment(done.record.id, _journal_entry(gate, payment, settled["tx"], payment.quote - done.fee))
+        refund, refund_tx = gate.refund(payment, done.fee)
+        if refund_tx is not None:
+            book.refunded(done.record.id, refund_tx)
+    finally:
+        gate.release(payment)
+    return Paid(done, payment, settled["tx"], refund, refund_tx, settled["headers"])
+
+
+def _journal_entry(gate: PayPerRequest, payment: Payment, settlement_tx: str, refund: int) -> dict[str, Any]:
+    """The payment as the journal and the bundle keep it (amounts as decimal strings)."""
+    return {
+        "scheme": "exact",
+        "network": gate.network,
+        "asset": gate.asset,
+        "payer": payment.payer,
+        "authorization": payment.authorization,
+        "signature": payment.signature,
+        "quote": str(payment.quote),
+        "settlement_tx": settlement_tx,
+        "refund": str(refund),
+        "refund_tx": None,
+    }

@@ -1,0 +1,165 @@
+"""A paid node behind a minimal FastAPI app, served over real HTTP, and the official x402 client."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from tantieme import interaction
+from tantieme.assets import registry
+from tantieme.assets.terms import preset
+from tantieme.chain.accounts import dev_account
+from tantieme.errors import TantiemeError
+from tantieme.node import Node
+from tantieme.payments.per_request import PaymentRefused, PayPerRequest, answer
+from tantieme.quickstart import SAMPLES_DIR
+
+ASKER = dev_account(6)
+QUESTION = "How many hives can a flat roof of forty square metres hold?"
+
+
+def price(node: Node):
+    """The quote of a chat request: the most its answer can cost (`interaction.max_fee`)."""
+    from tantieme import ai
+
+    def quote(body: dict[str, Any]) -> int:
+        entry = interaction.Models.load().get()
+        model = ai.load_model(entry.backend, **entry.options)
+        return interaction.max_fee(entry, model.context_window, int(body.get("max_tokens", 96)))
+
+    return quote
+
+
+def make_app(node: Node, gate: PayPerRequest):
+    """The paid route as `tantieme serve` has it: verify before the work, answer, settle, refund."""
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request):
+        body = await request.json()
+        try:
+            payment = await run_in_threadpool(gate.verify, request, body)
+        except PaymentRefused as refused:
+            return JSONResponse(refused.body, refused.status, refused.headers)
+        question = body["messages"][-1]["content"]
+        try:
+            paid = await run_in_threadpool(
+                answer, node, gate, payment, question, max_tokens=int(body.get("max_tokens", 96)),
+            )
+        except PaymentRefused as refused:
+            return JSONResponse(refused.body, refused.status, refused.headers)
+        except TantiemeError as exc:  # the answer failed
+            return JSONResponse({"error": str(exc), "kind": type(exc).__name__}, 500)
+        done = paid.interaction
+        return JSONResponse({
+            "object": "chat.completion",
+            "model": done.model.name,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": done.answer.text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": done.answer.prompt_tokens, "completion_tokens": done.answer.completion_tokens},
+            "tantieme": {
+                "record": done.record.digest,
+                "fee": str(done.fee),
+                "sources": [{"asset": s.asset_id, "title": s.title, "weight": s.weight} for s in done.answer.sources],
+                "own_knowledge": done.answer.own_knowledge,
+            },
+        }, headers=paid.headers)
+
+    return app
+
+
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    """`app` on a loopback port, in a thread, for as long as the block runs."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def paid_node(node: Node, creator: Node, stub_model) -> Node:
+    """A node serving the stub model over one open work, and a funded asker (dev account 6)."""
+    registry.register(creator, SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open"), title="Bees")
+    interaction.register_model(node, backend="stub")
+    node.faucet(ASKER.address)
+    return node
+
+
+@pytest.fixture
+def gate(paid_node: Node) -> PayPerRequest:
+    return PayPerRequest(paid_node, price(paid_node))
+
+
+@pytest.fixture
+def url(paid_node: Node, gate: PayPerRequest) -> Iterator[str]:
+    with serving(make_app(paid_node, gate)) as base:
+        yield base
+
+
+def x402_client(account=ASKER, node: Node | None = None, cap: int | None = None):
+    """The official x402 client (sync), paying from `account`, allowing the node's AI token."""
+    from x402 import x402ClientSync
+    from x402.mechanisms.evm import EthAccountSigner
+    from x402.mechanisms.evm.exact import register_exact_evm_client
+
+    client = register_exact_evm_client(x402ClientSync(), EthAccountSigner(account))
+    if node is not None:
+        allowed: dict[str, Any] = {"network": f"eip155:{node.conn.chain_id}", "asset": node.deployment.token}
+        if cap is not None:
+            allowed["max_amount_per_payment"] = str(cap)
+        client.set_spend_controls({"allowed_assets": [allowed]})
+    return client
+
+
+def pay(url: str, body: dict[str, Any], payload) -> Any:
+    """POST `body` to the paid route with `payload` in the PAYMENT-SIGNATURE header."""
+    import requests
+    from x402.http import encode_payment_signature_header
+
+    return requests.post(
+        f"{url}/v1/chat/completions", json=body,
+        headers={"PAYMENT-SIGNATURE": encode_payment_signature_header(payload)},
+    )
+
+
+def payment_required(url: str, body: dict[str, Any]):
+    """The SDK's PaymentRequired of an unpaid request."""
+    import requests
+    from x402.http import decode_payment_required_header
+
+    response = requests.post(f"{url}/v1/chat/completions", json=body)
+    assert response.status_code == 402
+    return decode_payment_required_header(response.headers["PAYMENT-REQUIRED"])
+
+
+def paying_session(client):
+    """A requests session that pays 402s with `client` (the SDK's requests wrapper)."""
+    import requests
+    from x402.http.clients import wrapRequestsWithPayment
+
+    return wrapRequestsWithPayment(requests.Session(), client)
+
+
+def chat_body(question: str = QUESTION, max_tokens: int = 32) -> dict[str, Any]:
+    return {"model": "tantieme", "messages": [{"role": "user", "content": question}], "max_tokens": max_tokens}

@@ -1,0 +1,157 @@
+"""Pay per request over x402 with the official client, on the embedded chain and on anvil."""
+
+from __future__ import annotations
+
+import pytest
+
+from tantieme.ledger import settlement
+from tantieme.payments.per_request import record_nonce
+
+from .conftest import ASKER, chat_body, pay, payment_required, paying_session, x402_client
+
+
+def test_unpaid__402_with_the_quote(paid_node, gate, url):
+    import requests
+    from x402.http import decode_payment_required_header
+
+    response = requests.post(f"{url}/v1/chat/completions", json=chat_body(max_tokens=32))
+    assert response.status_code == 402
+    required = decode_payment_required_header(response.headers["PAYMENT-REQUIRED"])
+    (accepts,) = required.accepts
+    assert accepts.scheme == "exact"
+    assert accepts.network == f"eip155:{paid_node.conn.chain_id}"
+    assert accepts.asset == paid_node.deployment.token
+    assert accepts.pay_to == paid_node.address
+    assert accepts.extra == {"name": "tantieme AI Token", "version": "1"}
+    assert int(accepts.amount) == gate.quote(chat_body(max_tokens=32))
+    assert response.json()["kind"] == "payment"
+
+
+def test_paid__payer_pays_exactly_the_metered_fee(paid_node, gate, url):
+    book = settlement.journal()
+    before = paid_node.balance(ASKER.address)
+    operator_before = paid_node.balance()
+    session = paying_session(x402_client(node=paid_node))
+    response = session.post(f"{url}/v1/chat/completions", json=chat_body())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    fee = int(body["tantieme"]["fee"])
+    assert 0 < fee < gate.quote(chat_body())
+    assert paid_node.balance(ASKER.address) == before - fee
+    assert paid_node.balance() == operator_before + fee
+    (row,) = book.records()
+    assert row.digest == body["tantieme"]["record"]
+    rec = row.signed.record
+    assert rec.payer == paid_node.address and rec.fee == fee
+    payment = book.payment(row.id)
+    assert payment["payer"] == ASKER.address
+    assert rec.nonce == record_nonce(ASKER.address, payment["authorization"]["nonce"])
+    assert int(payment["quote"]) - int(payment["refund"]) == fee
+    assert payment["settlement_tx"].startswith("0x") and payment["refund_tx"].startswith("0x")
+    assert paid_node.token.functions.authorizationState(ASKER.address, payment["authorization"]["nonce"]).call()
+
+
+def _nothing_charged(node, book, before: int, payer=ASKER) -> None:
+    assert node.balance(payer.address) == before
+    assert book.records() == []
+
+
+def test_answer_fails__no_charge_no_record(paid_node, url, stub_model, monkeypatch):
+    from tantieme.errors import AIError
+
+    def broken(self, messages, max_tokens=256, stop=()):
+        raise AIError("the model failed")
+
+    monkeypatch.setattr(stub_model, "generate", broken)
+    book = settlement.journal()
+    before = paid_node.balance(ASKER.address)
+    client = x402_client(node=paid_node)
+    payload = client.create_payment_payload(payment_required(url, chat_body()))
+    response = pay(url, chat_body(), payload)
+    assert response.status_code == 500
+    assert response.json()["error"] == "the model failed"
+    _nothing_charged(paid_node, book, before)
+    nonce = payload.payload["authorization"]["nonce"]
+    assert not paid_node.token.functions.authorizationState(ASKER.address, nonce).call()
+
+
+def test_replayed_authorization__refused_without_charge(paid_node, url):
+    book = settlement.journal()
+    client = x402_client(node=paid_node)
+    payload = client.create_payment_payload(payment_required(url, chat_body()))
+    first = pay(url, chat_body(), payload)
+    assert first.status_code == 200, first.text
+    after = paid_node.balance(ASKER.address)
+    again = pay(url, chat_body(), payload)
+    assert again.status_code == 402
+    assert again.json() == {
+        "error": "this payment authorization was used already: sign a new one",
+        "kind": "payment",
+        "reason": "invalid_exact_evm_nonce_already_used",
+    }
+    assert paid_node.balance(ASKER.address) == after
+    assert len(book.records()) == 1
+
+
+def test_expired_authorization__refused(paid_node, url, monkeypatch):
+    import time
+
+    import x402.mechanisms.evm.exact.client as exact_client
+
+    book = settlement.journal()
+    before = paid_node.balance(ASKER.address)
+    required = payment_required(url, chat_body())
+    an_hour_ago = time.time() - 3600
+    with monkeypatch.context() as patched:  # signed an hour ago, valid for five minutes
+        patched.setattr(exact_client.time, "time", lambda: an_hour_ago)
+        payload = x402_client(node=paid_node).create_payment_payload(required)
+    response = pay(url, chat_body(), payload)
+    assert response.status_code == 402
+    assert response.json()["reason"] == "invalid_exact_evm_payload_authorization_valid_before"
+    _nothing_charged(paid_node, book, before)
+
+
+def test_underfunded_payer__refused(paid_node, gate, url):
+    from tantieme.chain.accounts import dev_account
+
+    poor = dev_account(7)
+    paid_node.faucet(poor.address, gate.quote(chat_body()) - 1)
+    book = settlement.journal()
+    payload = x402_client(poor, node=paid_node).create_payment_payload(payment_required(url, chat_body()))
+    response = pay(url, chat_body(), payload)
+    assert response.status_code == 402
+    assert response.json()["reason"] == "invalid_exact_evm_insufficient_balance"
+    _nothing_charged(paid_node, book, gate.quote(chat_body()) - 1, poor)
+
+
+TAMPERED = {
+    "wrong chain": ({"network": "eip155:1"}, "invalid_exact_evm_payload_signature"),
+    "wrong asset": ({"asset": "0x" + "11" * 20}, "invalid_exact_evm_payload_signature"),
+    "wrong payTo": ({"pay_to": ASKER.address}, "invalid_exact_evm_payload_recipient_mismatch"),
+    "below the quote": ({"amount": "quote - 1"}, "invalid_exact_evm_payload_authorization_value_mismatch"),
+}
+
+
+@pytest.mark.parametrize("claims", ["as signed", "as quoted"])
+@pytest.mark.parametrize("case", list(TAMPERED))
+def test_payment_not_the_quote__refused(paid_node, url, case, claims):
+    """An authorization for another chain, asset, payee or amount: refused whether the payment
+    says what it signed (no requirement matches) or claims the quote (the facilitator checks)."""
+    book = settlement.journal()
+    before = paid_node.balance(ASKER.address)
+    required = payment_required(url, chat_body())
+    (quoted,) = required.accepts
+    change, reason = TAMPERED[case]
+    if change.get("amount") == "quote - 1":
+        change = {"amount": str(int(quoted.amount) - 1)}
+    client = x402_client(node=paid_node)
+    client.set_spend_controls(False)
+    payload = client.create_payment_payload(required.model_copy(update={"accepts": [quoted.model_copy(update=change)]}))
+    if claims == "as quoted":
+        payload = payload.model_copy(update={"accepted": quoted})
+    else:
+        reason = "No matching payment requirements"
+    response = pay(url, chat_body(), payload)
+    assert response.status_code == 402
+    assert response.json()["kind"] == "payment" and response.json()["reason"] == reason
+    _nothing_charged(paid_node, book, before)
