@@ -155,3 +155,49 @@ def test_payment_not_the_quote__refused(paid_node, url, case, claims):
     assert response.status_code == 402
     assert response.json()["kind"] == "payment" and response.json()["reason"] == reason
     _nothing_charged(paid_node, book, before)
+
+
+def _paid_record(paid_node, url):
+    session = paying_session(x402_client(node=paid_node))
+    response = session.post(f"{url}/v1/chat/completions", json=chat_body())
+    assert response.status_code == 200, response.text
+    return response.json()["tantieme"]["record"]
+
+
+PAYMENT_CHECKS = ("payment binding", "payment authorization", "authorization used", "payment settled", "refund")
+
+
+def test_bundle__payment_verified_on_chain(paid_node, url, tmp_path, monkeypatch):
+    import json
+
+    from tantieme.ledger.bundle import export
+    from tantieme.ledger.verify import verify
+
+    digest = _paid_record(paid_node, url)
+    settlement.settle(paid_node, {paid_node.address: paid_node.account})
+    bundle = export(paid_node, settlement.journal(), digest)
+    payment = bundle["payment"]
+    assert payment["payer"] == ASKER.address and payment["authorization"]["from"] == ASKER.address
+    assert payment["settlement_tx"].startswith("0x") and payment["refund_tx"].startswith("0x")
+    json.dumps(bundle)  # one JSON document
+    report = verify(paid_node.conn, bundle)
+    checks = {c.name: c.ok for c in report.checks}
+    assert report.status == "verified", report.checks
+    assert all(checks[name] for name in PAYMENT_CHECKS), report.checks
+
+
+@pytest.mark.parametrize("tamper, failing", [
+    (lambda p: p.update(refund=str(int(p["refund"]) + 1)), ["refund"]),
+    (lambda p: p["authorization"].update(nonce="0x" + "22" * 32), ["payment binding", "payment authorization", "authorization used"]),
+    (lambda p: p.update(settlement_tx=p["refund_tx"]), ["payment settled"]),
+    (lambda p: p.update(signature="0x" + "11" * 65), ["payment authorization"]),
+])
+def test_bundle__tampered_payment_fails(paid_node, url, tamper, failing):
+    from tantieme.ledger.bundle import export
+    from tantieme.ledger.verify import verify
+
+    bundle = export(paid_node, settlement.journal(), _paid_record(paid_node, url))
+    tamper(bundle["payment"])
+    report = verify(paid_node.conn, bundle)
+    assert report.status == "failed"
+    assert [c.name for c in report.checks if not c.ok] == failing
