@@ -324,13 +324,10 @@ def ask(
     book: Journal | None = None,
     status: Callable[[str], None] = lambda _msg: None,
     nonce: int | None = None,
-    charge: Callable[[int], None] | None = None,
 ) -> Interaction:
     """Answer `question` from consenting works, charge `payer`, journal and credential it.
 
-    `charge(fee)`, if given, runs once the answer is made and metered, before the
-    record is signed: if it raises, nothing is recorded (an x402 payment settles
-    there). `nonce` is the record's (default: the time in ns).
+    `nonce` binds the record to a payment (default: the time).
     """
     from tantieme import ai
 
@@ -354,8 +351,6 @@ def ask(
             question, index, model, consents_to_retrieval(node), k=k, max_tokens=max_tokens, attribution=attribution
         )
     fee = ai.fee(entry.offer, answer.prompt_tokens, answer.completion_tokens)
-    if charge is not None:
-        charge(fee)
     details = {
         "model": entry.name,
         "sources": [asdict(s) for s in answer.sources],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import queue
 import socket
 import threading
 import time
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from tantieme import interaction
@@ -20,58 +22,63 @@ from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
 from tantieme.errors import TantiemeError
 from tantieme.node import Node
-from tantieme.payments.per_request import PaymentRefused, PayPerRequest, answer
+from tantieme.payments.per_request import PaymentRefused, PayPerRequest
 from tantieme.quickstart import SAMPLES_DIR
 
 ASKER = dev_account(6)
 QUESTION = "How many hives can a flat roof of forty square metres hold?"
 
 
-def price(node: Node):
+def quote(body: dict[str, Any]) -> int:
     """The quote of a chat request: the most its answer can cost (`interaction.max_fee`)."""
     from tantieme import ai
 
-    def quote(body: dict[str, Any]) -> int:
-        entry = interaction.Models.load().get()
-        model = ai.load_model(entry.backend, **entry.options)
-        return interaction.max_fee(entry, model.context_window, int(body.get("max_tokens", 96)))
-
-    return quote
+    entry = interaction.Models.load().get()
+    model = ai.load_model(entry.backend, **entry.options)
+    return interaction.max_fee(entry, model.context_window, int(body.get("max_tokens", 96)))
 
 
-def make_app(node: Node, gate: PayPerRequest):
-    """The paid route as `tantieme serve` has it: verify before the work, answer, settle, refund."""
+def make_app(node: Node, gate: PayPerRequest, delivered: queue.Queue):
+    """The paid route as `tantieme serve` runs it: priced, verified before the work, answered,
+    and once the response is sent, settled and refunded (each delivery put in `delivered`)."""
     app = FastAPI()
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
         body = await request.json()
         try:
-            payment = await run_in_threadpool(gate.verify, request, body)
+            payment = await run_in_threadpool(gate.verify, request, quote(body))
         except PaymentRefused as refused:
             return JSONResponse(refused.body, refused.status, refused.headers)
-        question = body["messages"][-1]["content"]
         try:
-            paid = await run_in_threadpool(
-                answer, node, gate, payment, question, max_tokens=int(body.get("max_tokens", 96)),
+            done = await run_in_threadpool(
+                interaction.ask, node, body["messages"][-1]["content"], payer=node.account,
+                nonce=payment.record_nonce, max_tokens=int(body.get("max_tokens", 96)),
             )
-        except PaymentRefused as refused:
-            return JSONResponse(refused.body, refused.status, refused.headers)
-        except TantiemeError as exc:  # the answer failed
+        except TantiemeError as exc:  # the answer failed: nothing to settle
+            gate.release(payment)
             return JSONResponse({"error": str(exc), "kind": type(exc).__name__}, 500)
-        done = paid.interaction
+
+        def deliver() -> None:
+            try:
+                delivered.put(gate.deliver(payment, done))
+            except PaymentRefused as refused:
+                delivered.put(refused)
+
         return JSONResponse({
             "object": "chat.completion",
-            "model": done.model.name,
+            "model": str(done.model.asset_id),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": done.answer.text}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": done.answer.prompt_tokens, "completion_tokens": done.answer.completion_tokens},
             "tantieme": {
                 "record": done.record.digest,
                 "fee": str(done.fee),
+                "quote": str(payment.quote),
+                "payer": payment.payer,
                 "sources": [{"asset": s.asset_id, "title": s.title, "weight": s.weight} for s in done.answer.sources],
                 "own_knowledge": done.answer.own_knowledge,
             },
-        }, headers=paid.headers)
+        }, background=BackgroundTask(deliver))
 
     return app
 
@@ -108,12 +115,18 @@ def paid_node(node: Node, creator: Node, stub_model) -> Node:
 
 @pytest.fixture
 def gate(paid_node: Node) -> PayPerRequest:
-    return PayPerRequest(paid_node, price(paid_node))
+    return PayPerRequest(paid_node)
 
 
 @pytest.fixture
-def url(paid_node: Node, gate: PayPerRequest) -> Iterator[str]:
-    with serving(make_app(paid_node, gate)) as base:
+def delivered() -> queue.Queue:
+    """What each delivered answer's payment became: a `Delivery`, or `PaymentRefused`."""
+    return queue.Queue()
+
+
+@pytest.fixture
+def url(paid_node: Node, gate: PayPerRequest, delivered) -> Iterator[str]:
+    with serving(make_app(paid_node, gate, delivered)) as base:
         yield base
 
 

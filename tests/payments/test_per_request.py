@@ -7,10 +7,10 @@ import pytest
 from tantieme.ledger import settlement
 from tantieme.payments.per_request import record_nonce
 
-from .conftest import ASKER, chat_body, pay, payment_required, paying_session, x402_client
+from .conftest import ASKER, quote, chat_body, pay, payment_required, paying_session, x402_client
 
 
-def test_unpaid__402_with_the_quote(paid_node, gate, url):
+def test_unpaid__402_with_the_quote(paid_node, url):
     import requests
     from x402.http import decode_payment_required_header
 
@@ -23,11 +23,11 @@ def test_unpaid__402_with_the_quote(paid_node, gate, url):
     assert accepts.asset == paid_node.deployment.token
     assert accepts.pay_to == paid_node.address
     assert accepts.extra == {"name": "tantieme AI Token", "version": "1"}
-    assert int(accepts.amount) == gate.quote(chat_body(max_tokens=32))
+    assert int(accepts.amount) == quote(chat_body(max_tokens=32))
     assert response.json()["kind"] == "payment"
 
 
-def test_paid__payer_pays_exactly_the_metered_fee(paid_node, gate, url):
+def test_paid__payer_pays_exactly_the_metered_fee(paid_node, url, delivered):
     book = settlement.journal()
     before = paid_node.balance(ASKER.address)
     operator_before = paid_node.balance()
@@ -36,7 +36,9 @@ def test_paid__payer_pays_exactly_the_metered_fee(paid_node, gate, url):
     assert response.status_code == 200, response.text
     body = response.json()
     fee = int(body["tantieme"]["fee"])
-    assert 0 < fee < gate.quote(chat_body())
+    assert 0 < fee < quote(chat_body()) == int(body["tantieme"]["quote"])
+    delivery = delivered.get(timeout=30)
+    assert delivery.refund == quote(chat_body()) - fee
     assert paid_node.balance(ASKER.address) == before - fee
     assert paid_node.balance() == operator_before + fee
     (row,) = book.records()
@@ -75,12 +77,13 @@ def test_answer_fails__no_charge_no_record(paid_node, url, stub_model, monkeypat
     assert not paid_node.token.functions.authorizationState(ASKER.address, nonce).call()
 
 
-def test_replayed_authorization__refused_without_charge(paid_node, url):
+def test_replayed_authorization__refused_without_charge(paid_node, url, delivered):
     book = settlement.journal()
     client = x402_client(node=paid_node)
     payload = client.create_payment_payload(payment_required(url, chat_body()))
     first = pay(url, chat_body(), payload)
     assert first.status_code == 200, first.text
+    delivered.get(timeout=30)
     after = paid_node.balance(ASKER.address)
     again = pay(url, chat_body(), payload)
     assert again.status_code == 402
@@ -111,17 +114,17 @@ def test_expired_authorization__refused(paid_node, url, monkeypatch):
     _nothing_charged(paid_node, book, before)
 
 
-def test_underfunded_payer__refused(paid_node, gate, url):
+def test_underfunded_payer__refused(paid_node, url):
     from tantieme.chain.accounts import dev_account
 
     poor = dev_account(7)
-    paid_node.faucet(poor.address, gate.quote(chat_body()) - 1)
+    paid_node.faucet(poor.address, quote(chat_body()) - 1)
     book = settlement.journal()
     payload = x402_client(poor, node=paid_node).create_payment_payload(payment_required(url, chat_body()))
     response = pay(url, chat_body(), payload)
     assert response.status_code == 402
     assert response.json()["reason"] == "invalid_exact_evm_insufficient_balance"
-    _nothing_charged(paid_node, book, gate.quote(chat_body()) - 1, poor)
+    _nothing_charged(paid_node, book, quote(chat_body()) - 1, poor)
 
 
 TAMPERED = {
@@ -157,23 +160,24 @@ def test_payment_not_the_quote__refused(paid_node, url, case, claims):
     _nothing_charged(paid_node, book, before)
 
 
-def _paid_record(paid_node, url):
+def _paid_record(paid_node, url, delivered):
     session = paying_session(x402_client(node=paid_node))
     response = session.post(f"{url}/v1/chat/completions", json=chat_body())
     assert response.status_code == 200, response.text
+    delivered.get(timeout=30)
     return response.json()["tantieme"]["record"]
 
 
 PAYMENT_CHECKS = ("payment binding", "payment authorization", "authorization used", "payment settled", "refund")
 
 
-def test_bundle__payment_verified_on_chain(paid_node, url, tmp_path, monkeypatch):
+def test_bundle__payment_verified_on_chain(paid_node, url, delivered):
     import json
 
     from tantieme.ledger.bundle import export
     from tantieme.ledger.verify import verify
 
-    digest = _paid_record(paid_node, url)
+    digest = _paid_record(paid_node, url, delivered)
     settlement.settle(paid_node, {paid_node.address: paid_node.account})
     bundle = export(paid_node, settlement.journal(), digest)
     payment = bundle["payment"]
@@ -192,11 +196,11 @@ def test_bundle__payment_verified_on_chain(paid_node, url, tmp_path, monkeypatch
     (lambda p: p.update(settlement_tx=p["refund_tx"]), ["payment settled"]),
     (lambda p: p.update(signature="0x" + "11" * 65), ["payment authorization"]),
 ])
-def test_bundle__tampered_payment_fails(paid_node, url, tamper, failing):
+def test_bundle__tampered_payment_fails(paid_node, url, delivered, tamper, failing):
     from tantieme.ledger.bundle import export
     from tantieme.ledger.verify import verify
 
-    bundle = export(paid_node, settlement.journal(), _paid_record(paid_node, url))
+    bundle = export(paid_node, settlement.journal(), _paid_record(paid_node, url, delivered))
     tamper(bundle["payment"])
     report = verify(paid_node.conn, bundle)
     assert report.status == "failed"

@@ -75,8 +75,7 @@ def record(
 ) -> RecordRow:
     """Sign an interaction as `payer` and journal it; `node`'s account is the operator.
 
-    `nonce` makes the record unique among the payer's (default: the time in ns);
-    a record paid over x402 carries the payment's (`tantieme.payments.per_request.record_nonce`).
+    `nonce` makes the record unique (default: the time in nanoseconds).
     """
     book = book or journal()
     dom = domain(node)

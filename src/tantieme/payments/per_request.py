@@ -3,16 +3,18 @@
 An unpaid request gets the SDK's 402: network `eip155:<chain id>`, asset the AI
 token (`extra`: its EIP-712 name and version), payTo the node's operator
 account, amount the quote, an upper bound of the metered fee. A paid request is
-verified before it is queued; once the answer is made, the payment settles on
-chain (the payer's authorization moves the quote to the operator), the record is
-journaled with the operator as its payer and bound to the payment, and the
-operator refunds quote − metered fee in one transfer: the payer's balance falls
-by exactly the metered fee. An answer that fails settles nothing and records
-nothing.
+verified before it is queued; the answer's record is journaled with the
+operator as its payer and bound to the payment (`record_nonce`); once the
+answer is delivered, the payment settles on chain (the payer's authorization
+moves the quote to the operator) and the operator refunds quote − metered fee
+in one transfer: the payer's balance falls by exactly the metered fee. A
+request whose answer fails is released: nothing settles, nothing is recorded.
 
-    gate = PayPerRequest(node, price)       # price(body) -> the quote in token wei
-    verdict = gate.verify(request, body)    # a Payment, or the SDK's refusal (402 / 400)
-    paid = answer(node, gate, verdict, question, max_tokens=...)  # in the model worker
+    gate = PayPerRequest(node)
+    payment = gate.verify(request, quote)      # or PaymentRefused: the SDK's 402 and why
+    done = interaction.ask(node, question, payer=node.account, nonce=payment.record_nonce, ...)
+    gate.deliver(payment, done)                # settle, journal the payment, refund
+    gate.release(payment)                      # instead, when the answer failed
 
 The record's nonce binds it to the payment:
 `uint256(keccak256(abi.encode(x402 payer, authorization nonce)))`.
@@ -21,7 +23,7 @@ The record's nonce binds it to the payment:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     from tantieme.ledger.journal import Journal
     from tantieme.node import Node
 
-__all__ = ["ROUTE", "Paid", "Payment", "PaymentRefused", "PayPerRequest", "answer", "record_nonce"]
+__all__ = ["ROUTE", "Delivery", "Payment", "PaymentRefused", "PayPerRequest", "record_nonce"]
 
 ROUTE = "POST /v1/chat/completions"
 # How long a payer's authorization must stay valid: the wait in the queue and the answer.
@@ -119,33 +121,21 @@ class Payment:
 
 
 @dataclass(frozen=True)
-class Paid:
-    """A paid answer: the interaction, the settlement and the refund."""
+class Delivery:
+    """A delivered answer's payment, settled and refunded."""
 
-    interaction: Interaction
-    payment: Payment
     settlement_tx: str
     refund: int
+    """quote − metered fee, in token wei, sent back to the payer."""
     refund_tx: str | None
     headers: dict[str, str] = field(default_factory=dict)
-    """The SDK's `PAYMENT-RESPONSE` header, for the answer's response."""
+    """The SDK's `PAYMENT-RESPONSE` header (the settlement, for the payer)."""
 
 
 class PayPerRequest:
-    """The x402 resource server of one route of a node, with its facilitator.
+    """The x402 resource server of a node's paid route, with its facilitator (`facilitator`)."""
 
-    `price(body)` is the quote of a request in token wei (the most its answer
-    can cost); it is called with the parsed JSON body, already validated.
-    """
-
-    def __init__(
-        self,
-        node: Node,
-        price: Callable[[Mapping[str, Any]], int],
-        *,
-        facilitator_url: str | None = None,
-        route: str = ROUTE,
-    ) -> None:
+    def __init__(self, node: Node, *, facilitator_url: str | None = None, route: str = ROUTE) -> None:
         from x402 import x402ResourceServerSync
         from x402.http import PaymentOption, RouteConfig, x402HTTPResourceServerSync
         from x402.mechanisms.evm.exact import register_exact_evm_server
@@ -155,7 +145,6 @@ class PayPerRequest:
         _, name, version, *_ = node.token.functions.eip712Domain().call()
         self.asset = node.deployment.token
         self.extra = {"name": name, "version": version}
-        self._price = price
         server = register_exact_evm_server(
             x402ResourceServerSync(facilitator(node, facilitator_url)), self.network
         )
@@ -167,17 +156,18 @@ class PayPerRequest:
             accepts=option, description="an attributed answer, paid per request", mime_type="application/json",
         )})
         self._http.initialize()
-        self._lock = threading.Lock()
+        # The authorizations being used by a request, and one writer of the operator's
+        # transactions (settlements and refunds: the facilitator keeps its own nonces).
+        self._held = threading.Lock()
         self._in_flight: set[tuple[str, str]] = set()
+        self._sending = threading.Lock()
 
     def _asset_amount(self, context: Any) -> dict[str, Any]:
-        return {"amount": str(self._price(context.adapter.get_body())), "asset": self.asset, "extra": self.extra}
+        """The SDK's dynamic price: the quote of the request being verified."""
+        return {"amount": str(context.adapter.quote), "asset": self.asset, "extra": self.extra}
 
-    def quote(self, body: Mapping[str, Any]) -> int:
-        return self._price(body)
-
-    def verify(self, request: Any, body: Mapping[str, Any]) -> Payment:
-        """Check the payment of `request` (a Starlette request whose JSON is `body`).
+    def verify(self, request: Any, quote: int) -> Payment:
+        """Check that `request` (a Starlette request) pays `quote` token wei.
 
         Unpaid, or paid wrongly: `PaymentRefused` with the SDK's 402 (its
         `PAYMENT-REQUIRED` header) and why. A payment verified here is held for
@@ -187,11 +177,8 @@ class PayPerRequest:
         from x402.http import HTTPRequestContext, decode_payment_required_header
         from x402.http.middleware.fastapi import FastAPIAdapter
 
-        class Adapter(FastAPIAdapter):
-            def get_body(self) -> Any:
-                return body
-
-        adapter = Adapter(request)
+        adapter = FastAPIAdapter(request)
+        adapter.quote = quote
         context = HTTPRequestContext(
             adapter=adapter, path=request.url.path, method=request.method,
             payment_header=adapter.get_header("payment-signature"),
@@ -199,7 +186,7 @@ class PayPerRequest:
         result = self._http.process_http_request(context)
         if result.type == "payment-verified":
             payment = Payment(result.payment_payload, result.payment_requirements)
-            with self._lock:
+            with self._held:
                 if payment.key in self._in_flight:
                     raise PaymentRefused(
                         "this payment authorization is being used by another request: sign a new one",
@@ -219,81 +206,47 @@ class PayPerRequest:
 
     def release(self, payment: Payment) -> None:
         """Done with a verified payment (answered, or failed)."""
-        with self._lock:
+        with self._held:
             self._in_flight.discard(payment.key)
 
-    def settle(self, payment: Payment) -> tuple[str, dict[str, str]]:
-        """Settle a verified payment on chain: the settlement transaction and the SDK's headers."""
-        with self._lock:
-            result = self._http.process_settlement(payment.payload, payment.requirements)
-        if not result.success:
-            reason = result.error_reason or "settlement failed"
-            headers = result.response.headers if result.response is not None else result.headers
-            raise PaymentRefused(f"the payment did not settle: {_REASONS.get(reason, reason)}", 402, headers, reason)
-        return result.transaction, dict(result.headers)
+    def deliver(self, payment: Payment, done: Interaction, book: Journal | None = None) -> Delivery:
+        """The answer to `payment` is delivered: settle it, journal it beside the record, and
+        refund the payer quote − metered fee in one transfer. `PaymentRefused` if it does not settle."""
+        from tantieme.ledger import settlement
 
-    def refund(self, payment: Payment, fee: int) -> tuple[int, str | None]:
-        """Pay `payment`'s payer back what its quote holds above `fee`, in one transfer."""
-        refund = payment.quote - fee
-        if refund <= 0:
-            return 0, None
-        with self._lock:
-            receipt = self.node.conn.transact(
-                self.node.token.functions.transfer(payment.payer, refund), gas=_REFUND_GAS
-            )
-        return refund, receipt["transactionHash"].to_0x_hex()
+        own = book is None  # a journal of this thread's own: deliveries run on any thread
+        book = book or settlement.journal()
+        try:
+            with self._sending:
+                result = self._http.process_settlement(payment.payload, payment.requirements)
+                if not result.success:
+                    reason = result.error_reason or "settlement failed"
+                    raise PaymentRefused(f"the payment did not settle: {_REASONS.get(reason, reason)}", 402, result.headers, reason)
+                refund = payment.quote - done.fee
+                book.add_payment(done.record.id, self._entry(payment, result.transaction, refund))
+                refund_tx = None
+                if refund > 0:
+                    receipt = self.node.conn.transact(
+                        self.node.token.functions.transfer(payment.payer, refund), gas=_REFUND_GAS
+                    )
+                    refund_tx = receipt["transactionHash"].to_0x_hex()
+                    book.refunded(done.record.id, refund_tx)
+        finally:
+            self.release(payment)
+            if own:
+                book.close()
+        return Delivery(result.transaction, refund, refund_tx, dict(result.headers))
 
-
-def answer(
-    node: Node,
-    gate: PayPerRequest,
-    payment: Payment,
-    question: str,
-    *,
-    book: Journal | None = None,
-    **options: Any,
-) -> Paid:
-    """Answer `question` for a verified `payment`: settle it once the answer is made, journal
-    the record (the operator its payer, bound to the payment), then refund quote − fee.
-
-    `options` go to `tantieme.interaction.ask` (model, max_tokens, index...). A
-    failed answer, or a payment that does not settle, leaves no record and no charge.
-    """
-    from tantieme import interaction
-    from tantieme.ledger import settlement
-
-    book = book or settlement.journal()
-    settled: dict[str, Any] = {}
-
-    def charge(fee: int) -> None:
-        if fee > payment.quote:  # the quote bounds the fee: a mispriced route
-            raise PaymentRefused(f"the metered fee {fee} is above the quote {payment.quote}", 500, reason="quote_too_low")
-        settled["tx"], settled["headers"] = gate.settle(payment)
-
-    try:
-        done = interaction.ask(
-            node, question, payer=node.account, nonce=payment.record_nonce, charge=charge, book=book, **options
-        )
-        book.add_payment(done.record.id, _journal_entry(gate, payment, settled["tx"], payment.quote - done.fee))
-        refund, refund_tx = gate.refund(payment, done.fee)
-        if refund_tx is not None:
-            book.refunded(done.record.id, refund_tx)
-    finally:
-        gate.release(payment)
-    return Paid(done, payment, settled["tx"], refund, refund_tx, settled["headers"])
-
-
-def _journal_entry(gate: PayPerRequest, payment: Payment, settlement_tx: str, refund: int) -> dict[str, Any]:
-    """The payment as the journal and the bundle keep it (amounts as decimal strings)."""
-    return {
-        "scheme": "exact",
-        "network": gate.network,
-        "asset": gate.asset,
-        "payer": payment.payer,
-        "authorization": payment.authorization,
-        "signature": payment.signature,
-        "quote": str(payment.quote),
-        "settlement_tx": settlement_tx,
-        "refund": str(refund),
-        "refund_tx": None,
-    }
+    def _entry(self, payment: Payment, settlement_tx: str, refund: int) -> dict[str, Any]:
+        """The payment as the journal and the bundle keep it (amounts as decimal strings)."""
+        return {
+            "scheme": "exact",
+            "network": self.network,
+            "asset": self.asset,
+            "payer": payment.payer,
+            "authorization": payment.authorization,
+            "signature": payment.signature,
+            "quote": str(payment.quote),
+            "settlement_tx": settlement_tx,
+            "refund": str(refund),
+        }
