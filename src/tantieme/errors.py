@@ -43,3 +43,12 @@ class ProvenanceError(TantiemeError):
 
 class LedgerError(TantiemeError):
     """An interaction record, batch, signature or Merkle proof is invalid."""
+
+
+class PaymentError(TantiemeError):
+    """A payment between an asker and a node cannot be made: a quote above the cap, short
+    funds, or a payment the node or its facilitator refused."""
+
+
+class RemoteNodeError(TantiemeError):
+    """A remote node cannot be reached, or answered something tantieme cannot read."""

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from eth_abi import encode
 from eth_utils import keccak
 
-from tantieme.errors import TantiemeError
+from tantieme.errors import PaymentError
 from tantieme.payments.facilitator import facilitator, network
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def record_nonce(payer: str, authorization_nonce: str | bytes) -> int:
     return int.from_bytes(keccak(encode(["address", "bytes32"], [payer, nonce])), "big")
 
 
-class PaymentRefused(TantiemeError):
+class PaymentRefused(PaymentError):
     """The SDK refused a payment (HTTP 402 or 400): `status`, `headers` and a JSON `body`."""
 
     def __init__(self, message: str, status: int = 402, headers: Mapping[str, str] | None = None, reason: str = "") -> None:
