@@ -7,7 +7,7 @@ import pytest
 from tantieme.ledger import settlement
 from tantieme.payments.per_request import record_nonce
 
-from .conftest import ASKER, quote, chat_body, pay, payment_required, paying_session, x402_client
+from .conftest import ASKER, QUESTION, quote, chat_body, pay, payment_required, paying_session, x402_client
 
 
 def test_unpaid__402_with_the_quote(paid_node, url):
@@ -205,3 +205,46 @@ def test_bundle__tampered_payment_fails(paid_node, url, delivered, tamper, faili
     report = verify(paid_node.conn, bundle)
     assert report.status == "failed"
     assert [c.name for c in report.checks if not c.ok] == failing
+
+
+def test_same_authorization_in_concurrent_requests__paid_once(paid_node, url, delivered):
+    from concurrent.futures import ThreadPoolExecutor
+
+    book = settlement.journal()
+    before = paid_node.balance(ASKER.address)
+    payload = x402_client(node=paid_node).create_payment_payload(payment_required(url, chat_body()))
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda _: pay(url, chat_body(), payload), range(4)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses[0] == 200 and all(s in (402, 409) for s in statuses[1:]), [r.text for r in responses]
+    delivery = delivered.get(timeout=30)
+    (row,) = book.records()
+    assert paid_node.balance(ASKER.address) == before - row.signed.record.fee
+    assert delivery.refund == int(payload.accepted.amount) - row.signed.record.fee
+
+
+def test_payer_spends_the_quote_before_delivery__settlement_refused(paid_node, gate, url):
+    """The payer empties the account between verification and delivery: the payment does not
+    settle (the SDK says why), nothing moves, and the journal keeps no payment for the record."""
+    from starlette.requests import Request
+    from x402.http import encode_payment_signature_header
+
+    from tantieme import interaction
+    from tantieme.payments.per_request import PaymentRefused
+
+    payload = x402_client(node=paid_node).create_payment_payload(payment_required(url, chat_body()))
+    request = Request({
+        "type": "http", "method": "POST", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
+        "query_string": b"", "scheme": "http", "server": ("127.0.0.1", 80),
+        "headers": [(b"payment-signature", encode_payment_signature_header(payload).encode())],
+    })
+    payment = gate.verify(request, quote(chat_body()))
+    done = interaction.ask(paid_node, QUESTION, payer=paid_node.account, nonce=payment.record_nonce, max_tokens=32)
+    asker = paid_node.as_account(ASKER)
+    asker.conn.transact(asker.token.functions.transfer(paid_node.address, paid_node.balance(ASKER.address)), gas=100_000)
+    operator = paid_node.balance()
+    with pytest.raises(PaymentRefused, match="did not settle") as refused:
+        gate.deliver(payment, done)
+    assert refused.value.status == 402 and refused.value.reason
+    assert paid_node.balance() == operator and paid_node.balance(ASKER.address) == 0
+    assert settlement.journal().payment(done.record.id) is None

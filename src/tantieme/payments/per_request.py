@@ -23,6 +23,7 @@ The record's nonce binds it to the payment:
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -156,10 +157,11 @@ class PayPerRequest:
             accepts=option, description="an attributed answer, paid per request", mime_type="application/json",
         )})
         self._http.initialize()
-        # The authorizations being used by a request, and one writer of the operator's
-        # transactions (settlements and refunds: the facilitator keeps its own nonces).
+        # Authorizations taken by a request (→ their validBefore): held until they expire, so a
+        # copy verified before the first one settled is refused too. And one writer of the
+        # operator's transactions (settlements, refunds: the facilitator keeps its own nonces).
         self._held = threading.Lock()
-        self._in_flight: set[tuple[str, str]] = set()
+        self._taken: dict[tuple[str, str], int] = {}
         self._sending = threading.Lock()
 
     def _asset_amount(self, context: Any) -> dict[str, Any]:
@@ -170,9 +172,9 @@ class PayPerRequest:
         """Check that `request` (a Starlette request) pays `quote` token wei.
 
         Unpaid, or paid wrongly: `PaymentRefused` with the SDK's 402 (its
-        `PAYMENT-REQUIRED` header) and why. A payment verified here is held for
-        this request: the same authorization in another request is refused
-        until this one is done (`release`).
+        `PAYMENT-REQUIRED` header) and why. A payment verified here is taken by
+        this request: the same authorization in another request is refused (409)
+        unless this one fails first (`release`).
         """
         from x402.http import HTTPRequestContext, decode_payment_required_header
         from x402.http.middleware.fastapi import FastAPIAdapter
@@ -186,13 +188,15 @@ class PayPerRequest:
         result = self._http.process_http_request(context)
         if result.type == "payment-verified":
             payment = Payment(result.payment_payload, result.payment_requirements)
+            now = time.time()
             with self._held:
-                if payment.key in self._in_flight:
+                self._taken = {k: until for k, until in self._taken.items() if until > now}
+                if payment.key in self._taken:
                     raise PaymentRefused(
-                        "this payment authorization is being used by another request: sign a new one",
+                        "this payment authorization is taken by another request: sign a new one",
                         409, reason="authorization_in_use",
                     )
-                self._in_flight.add(payment.key)
+                self._taken[payment.key] = int(payment.authorization["validBefore"])
             return payment
         response = result.response
         if response is None:  # the route is not priced: a configuration error of the server
@@ -205,9 +209,10 @@ class PayPerRequest:
         raise PaymentRefused(_REASONS.get(reason, reason), response.status, response.headers, reason)
 
     def release(self, payment: Payment) -> None:
-        """Done with a verified payment (answered, or failed)."""
+        """The request of a verified payment failed before its answer: nothing settles, and
+        the authorization may pay another request."""
         with self._held:
-            self._in_flight.discard(payment.key)
+            self._taken.pop(payment.key, None)
 
     def deliver(self, payment: Payment, done: Interaction, book: Journal | None = None) -> Delivery:
         """The answer to `payment` is delivered: settle it, journal it beside the record, and
@@ -232,7 +237,6 @@ class PayPerRequest:
                     refund_tx = receipt["transactionHash"].to_0x_hex()
                     book.refunded(done.record.id, refund_tx)
         finally:
-            self.release(payment)
             if own:
                 book.close()
         return Delivery(result.transaction, refund, refund_tx, dict(result.headers))
