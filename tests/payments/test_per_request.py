@@ -223,14 +223,12 @@ def test_same_authorization_in_concurrent_requests__paid_once(paid_node, url, de
     assert delivery.refund == int(payload.accepted.amount) - row.signed.record.fee
 
 
-def test_payer_spends_the_quote_before_delivery__settlement_refused(paid_node, gate, url):
-    """The payer empties the account between verification and delivery: the payment does not
-    settle (the SDK says why), nothing moves, and the journal keeps no payment for the record."""
+def _verified_and_answered(paid_node, gate, url):
+    """A payment verified by `gate` outside HTTP, and its answer journaled, ready to deliver."""
     from starlette.requests import Request
     from x402.http import encode_payment_signature_header
 
     from tantieme import interaction
-    from tantieme.payments.per_request import PaymentRefused
 
     payload = x402_client(node=paid_node).create_payment_payload(payment_required(url, chat_body()))
     request = Request({
@@ -240,6 +238,15 @@ def test_payer_spends_the_quote_before_delivery__settlement_refused(paid_node, g
     })
     payment = gate.verify(request, quote(chat_body()))
     done = interaction.ask(paid_node, QUESTION, payer=paid_node.account, nonce=payment.record_nonce, max_tokens=32)
+    return payment, done
+
+
+def test_payer_spends_the_quote_before_delivery__settlement_refused(paid_node, gate, url):
+    """The payer empties the account between verification and delivery: the payment does not
+    settle (the SDK says why), nothing moves, and the journal keeps no payment for the record."""
+    from tantieme.payments.per_request import PaymentRefused
+
+    payment, done = _verified_and_answered(paid_node, gate, url)
     asker = paid_node.as_account(ASKER)
     asker.conn.transact(asker.token.functions.transfer(paid_node.address, paid_node.balance(ASKER.address)), gas=100_000)
     operator = paid_node.balance()
@@ -248,3 +255,37 @@ def test_payer_spends_the_quote_before_delivery__settlement_refused(paid_node, g
     assert refused.value.status == 402 and refused.value.reason
     assert paid_node.balance() == operator and paid_node.balance(ASKER.address) == 0
     assert settlement.journal().payment(done.record.id) is None
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.mark.parametrize("crash_at", ["before settling", "after settling", "after refunding"])
+def test_delivery_cut_short__recover_finishes_it_once(paid_node, gate, url, monkeypatch, crash_at):
+    """A crash at any step of a delivery: `recover` leaves the payer down exactly the fee (or
+    nothing, when the payment never settled), never refunding twice."""
+    from tantieme.ledger.journal import Journal
+
+    before = paid_node.balance(ASKER.address)
+    payment, done = _verified_and_answered(paid_node, gate, url)
+
+    def crash(*_args, **_kwargs):
+        raise Crash(crash_at)
+
+    with monkeypatch.context() as patched:
+        if crash_at == "before settling":
+            patched.setattr(gate._http, "process_settlement", crash)
+        else:
+            patched.setattr(Journal, "payment_settled" if crash_at == "after settling" else "refunded", crash)
+        with pytest.raises(Crash):
+            gate.deliver(payment, done)
+    book = settlement.journal()
+    assert gate.recover(book) == [done.record.id]
+    assert gate.recover(book) == []
+    paid = book.payment(done.record.id)
+    if crash_at == "before settling":
+        assert paid is None and paid_node.balance(ASKER.address) == before
+        return
+    assert paid_node.balance(ASKER.address) == before - done.fee
+    assert paid["settlement_tx"] and paid["refund_tx"]

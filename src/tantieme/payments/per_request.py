@@ -13,8 +13,9 @@ request whose answer fails is released: nothing settles, nothing is recorded.
     gate = PayPerRequest(node)
     payment = gate.verify(request, quote)      # or PaymentRefused: the SDK's 402 and why
     done = interaction.ask(node, question, payer=node.account, nonce=payment.record_nonce, ...)
-    gate.deliver(payment, done)                # settle, journal the payment, refund
+    gate.deliver(payment, done)                # settle, refund (journaled step by step)
     gate.release(payment)                      # instead, when the answer failed
+    gate.recover(book)                         # at start: finish deliveries a crash cut short
 
 The record's nonce binds it to the payment:
 `uint256(keccak256(abi.encode(x402 payer, authorization nonce)))`.
@@ -215,33 +216,85 @@ class PayPerRequest:
             self._taken.pop(payment.key, None)
 
     def deliver(self, payment: Payment, done: Interaction, book: Journal | None = None) -> Delivery:
-        """The answer to `payment` is delivered: settle it, journal it beside the record, and
-        refund the payer quote − metered fee in one transfer. `PaymentRefused` if it does not settle."""
+        """The answer to `payment` is delivered: settle it and refund the payer quote − metered
+        fee in one transfer. `PaymentRefused` if it does not settle.
+
+        The journal knows each step before the chain does (the payment, then each
+        transaction once mined), so `recover` finishes a delivery a crash interrupted.
+        """
         from tantieme.ledger import settlement
 
         own = book is None  # a journal of this thread's own: deliveries run on any thread
         book = book or settlement.journal()
+        refund = payment.quote - done.fee
         try:
             with self._sending:
+                book.add_payment(done.record.id, self._entry(payment, refund))
                 result = self._http.process_settlement(payment.payload, payment.requirements)
                 if not result.success:
+                    book.drop_payment(done.record.id)
                     reason = result.error_reason or "settlement failed"
                     raise PaymentRefused(f"the payment did not settle: {_REASONS.get(reason, reason)}", 402, result.headers, reason)
-                refund = payment.quote - done.fee
-                book.add_payment(done.record.id, self._entry(payment, result.transaction, refund))
-                refund_tx = None
-                if refund > 0:
-                    receipt = self.node.conn.transact(
-                        self.node.token.functions.transfer(payment.payer, refund), gas=_REFUND_GAS
-                    )
-                    refund_tx = receipt["transactionHash"].to_0x_hex()
-                    book.refunded(done.record.id, refund_tx)
+                book.payment_settled(done.record.id, result.transaction)
+                refund_tx = self._refund(book, done.record.id, payment.payer, refund)
         finally:
             if own:
                 book.close()
         return Delivery(result.transaction, refund, refund_tx, dict(result.headers))
 
-    def _entry(self, payment: Payment, settlement_tx: str, refund: int) -> dict[str, Any]:
+    def _refund(self, book: Journal, record_id: int, payer: str, refund: int) -> str | None:
+        if refund <= 0:
+            return None
+        receipt = self.node.conn.transact(self.node.token.functions.transfer(payer, refund), gas=_REFUND_GAS)
+        tx = receipt["transactionHash"].to_0x_hex()
+        book.refunded(record_id, tx)
+        return tx
+
+    def recover(self, book: Journal) -> list[int]:
+        """Finish the deliveries a crash interrupted; the records whose payment it touched.
+
+        A payment the journal holds unsettled is settled already if the AI token marks
+        its authorization used (the transaction is found in the token's log), and
+        forgotten otherwise. A refund not journaled as sent is looked for on chain (a
+        transfer of that amount from the operator to the payer since the settlement,
+        not journaled for another record) and sent only if it is not there.
+        """
+        token = self.node.token
+        touched = []
+        with self._sending:
+            for record_id, paid in book.unfinished_payments():
+                auth, tx = paid["authorization"], paid["settlement_tx"]
+                if tx is None:
+                    used = token.events.AuthorizationUsed().get_logs(
+                        from_block=self.node.deployment.block,
+                        argument_filters={"authorizer": auth["from"], "nonce": bytes.fromhex(auth["nonce"][2:])},
+                    )
+                    if not used:
+                        book.drop_payment(record_id)
+                        touched.append(record_id)
+                        continue
+                    tx = used[0]["transactionHash"].to_0x_hex()
+                    book.payment_settled(record_id, tx)
+                refund = int(paid["refund"])
+                if refund > 0 and paid["refund_tx"] is None:
+                    block = self.node.conn.w3.eth.get_transaction_receipt(tx)["blockNumber"]
+                    known = book.refund_txs()
+                    sent = [
+                        log["transactionHash"].to_0x_hex()
+                        for log in token.events.Transfer().get_logs(
+                            from_block=block, argument_filters={"sender": auth["to"], "receiver": auth["from"]},
+                        )
+                        if log["args"]["value"] == refund
+                    ]
+                    sent = [t for t in sent if t not in known]
+                    if sent:
+                        book.refunded(record_id, sent[0])
+                    else:
+                        self._refund(book, record_id, auth["from"], refund)
+                touched.append(record_id)
+        return touched
+
+    def _entry(self, payment: Payment, refund: int) -> dict[str, Any]:
         """The payment as the journal and the bundle keep it (amounts as decimal strings)."""
         return {
             "scheme": "exact",
@@ -251,6 +304,5 @@ class PayPerRequest:
             "authorization": payment.authorization,
             "signature": payment.signature,
             "quote": str(payment.quote),
-            "settlement_tx": settlement_tx,
             "refund": str(refund),
         }
