@@ -118,6 +118,36 @@ def test_finish__split_changed_and_no_payer_key__clear_error(node, market):
         settlement.finish(node, row, {}, book)
 
 
+def test_settle__journal_older_than_the_chain__refused_and_nothing_paid(node, market, tantieme_home):
+    """After restoring an older journal its pending records may already be paid: settle refuses
+    (and doctor says why) instead of charging the payer again."""
+    import shutil
+    import sqlite3
+
+    from tantieme.maintenance import doctor
+
+    _record(node, market, fee=10**15, i=0)
+    journal_db, older = tantieme_home / "ledger.db", tantieme_home.parent / "older.db"
+    source, copy = sqlite3.connect(journal_db), sqlite3.connect(older)
+    source.backup(copy)
+    source.close(), copy.close()
+    settlement.settle(node, {PAYER.address: PAYER})
+    for leftover in tantieme_home.glob("ledger.db*"):
+        leftover.unlink()
+    shutil.copy(older, journal_db)
+    _record(node, market, fee=10**15, i=1)
+    balance = node.balance(PAYER.address)
+
+    with pytest.raises(LedgerError, match="anchored 1 batch of .* journal knows 0: the journal is older than the chain"):
+        settlement.settle(node, {PAYER.address: PAYER})
+
+    assert node.balance(PAYER.address) == balance
+    assert settlement.journal().unsettled_batches() == []
+    (finding,) = [f for f in doctor.run().findings if f.name == "journal"]
+    assert not finding.ok and f"{PAYER.address}: 1 batches anchored, 0 journaled" in finding.detail
+    assert "restore the newest backup" in finding.fix
+
+
 def test_finish__already_anchored_batch__marks_settled_without_paying_again(node, market):
     _record(node, market, fee=10**15)
     (done,) = settlement.settle(node, {PAYER.address: PAYER})

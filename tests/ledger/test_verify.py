@@ -60,6 +60,20 @@ def test_export_verify__pending_then_verified(node, make_answer):
     assert sum(link.paid for link in report.provenance) + report.commons + report.operator == row.signed.record.fee
 
 
+def test_verify__split_changed_after_settlement__reports_what_the_batch_paid(node, make_answer):
+    """Provenance follows the split the payer signed, not the ledger's current one."""
+    row = make_answer(node)
+    settle(node)
+    bundle = export(node, settlement.journal(), row.digest)
+    paid = verify(node.conn, bundle)
+    node.conn.transact(node.ledger.functions.setSplit(2_000, 300), gas=100_000)
+    later = verify(node.conn, bundle)
+    assert later.status == "verified", later.checks
+    assert (later.commons, later.operator) == (paid.commons, paid.operator)
+    assert (later.commons, later.operator) == (row.signed.record.fee * 500 // 10_000, row.signed.record.fee * 1_000 // 10_000)
+    assert [(link.asset, link.paid) for link in later.provenance] == [(link.asset, link.paid) for link in paid.provenance]
+
+
 def test_bundle__is_plain_json_with_big_integers_as_strings(node, make_answer):
     row = make_answer(node, fee=10**17)  # above 2**53
     settle(node)

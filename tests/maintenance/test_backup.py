@@ -89,16 +89,18 @@ def test_restore__damaged_backup__refused_and_home_untouched(used_home, tmp_path
     made = backups.backup(tmp_path / "node.tar.gz").path
     data = made.read_bytes()
     if damage == "truncated":
-        made.write_bytes(data[: len(data) // 2])
-    elif damage == "flipped byte":
-        made.write_bytes(data[:1000] + bytes([data[1000] ^ 0xFF]) + data[1001:])
+        damaged = [data[: len(data) // 2]]
+    elif damage == "flipped byte":  # anywhere: headers, file data, a file's padding, the trailer
+        damaged = [data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :] for i in range(0, len(data), max(1, len(data) // 40))]
     else:
-        made.write_bytes(b"hello")
+        damaged = [b"hello"]
     elsewhere = tmp_path / "restored"
     monkeypatch.setenv("TANTIEME_HOME", str(elsewhere))
-    with pytest.raises(ConfigError, match="is (damaged|not a readable tantieme backup)"):
-        backups.restore(made)
-    assert holdings().empty and not (elsewhere / "node.json").exists()
+    for content in damaged:
+        made.write_bytes(content)
+        with pytest.raises(ConfigError, match="is (damaged|not a readable tantieme backup)"):
+            backups.restore(made)
+        assert holdings().empty and not (elsewhere / "node.json").exists()
 
 
 def test_backup__bad_targets__clear_errors(used_home, tantieme_home, tmp_path):

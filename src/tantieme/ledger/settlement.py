@@ -9,6 +9,8 @@ and amounts, and only then sends it, from the operator's account. A crash
 anywhere leaves a journal that `settle` finishes: a batch the chain already
 anchored is marked settled, one it has not is sent again; the contract's batch
 nonce per payer and operator and its root check make paying twice impossible.
+A journal older than the chain (restored from an older backup) is refused
+before any batch is signed: its pending records may have been paid already.
 The assets then credit their cumulative amounts by proof from the journal's
 trees (`tantieme.assets.royalties.credit`).
 """
@@ -213,12 +215,40 @@ def _rules(node: Node) -> tuple[str, int, int]:
     return ledger.commons().call(), ledger.commons_bps().call(), ledger.operator_bps().call()
 
 
+def known_batches(previous: BatchRow | None) -> int:
+    """How many batches of a pool the chain should have anchored, by the journal whose latest is `previous`."""
+    if previous is None:
+        return 0
+    return previous.batch_nonce + (1 if previous.status == "settled" else 0)
+
+
+def next_batch_nonce(node: Node, payer: str, previous: BatchRow | None) -> int:
+    """The nonce of the pool's next batch on chain. Refuses when the chain anchored batches of
+    this pool that the journal does not know (an older journal, restored or started afresh):
+    its pending records may be paid already, and the pool's cumulative amounts would fall
+    behind what the assets have credited."""
+    on_chain = node.ledger.functions.batchNonces(payer, node.address).call()
+    known = known_batches(previous)
+    if on_chain > known:
+        raise LedgerError(
+            f"the ledger anchored {_batches(on_chain)} of {payer} with operator {node.address} but "
+            f"this node's journal knows {known}: the journal is older than the chain (restored from an older "
+            "backup?), and settling could charge again for records already paid. Restore the newest "
+            "backup (`tantieme restore FILE --force`); `tantieme doctor` checks it"
+        )
+    return on_chain
+
+
+def _batches(n: int) -> str:
+    return f"{n} batch" if n == 1 else f"{n} batches"
+
+
 def _sign_batch(node: Node, payer: LocalAccount, records: list[RecordRow], book: Journal) -> BatchRow:
     signed_records = [r.signed for r in records]
     tree = record_tree(signed_records)
     dom = domain(node)
-    nonce = node.ledger.functions.batchNonces(payer.address, node.address).call()
     previous = book.previous_in_pool(payer.address, node.address, dom.chain_id, dom.verifying_contract)
+    nonce = next_batch_nonce(node, payer.address, previous)
     batch, owed, cumulative = _batch(
         node, [s.record for s in signed_records], tree.root, nonce, previous, _rules(node)
     )

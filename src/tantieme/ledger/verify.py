@@ -127,7 +127,7 @@ def verify(conn: Connection, bundle: Mapping[str, Any], *, trust_anchor_pem: byt
     if bundle.get("payment") is not None:
         _check_payment(report, on_chain, bundle["payment"], record)
     if on_chain is not None:
-        _provenance(on_chain, report, record)
+        _provenance(on_chain, report, record, _signed_split(bundle))
     report.status = "failed" if not report.ok else "verified" if anchored else "pending"
     return report
 
@@ -386,9 +386,20 @@ def _check_credentials(
         report.add("answer document", same, "names this record, with the same question and answer")
 
 
-def _provenance(node: Node, report: Report, rec: InteractionRecord) -> None:
+def _signed_split(bundle: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The (commons, operator) shares in basis points the payer signed in the batch, if any."""
+    try:
+        batch = Batch.from_dict(bundle["batch"]["typed_data"]["message"])
+    except Exception:  # noqa: BLE001  (no batch yet, or a malformed one: reported by the batch check)
+        return None
+    return batch.commons_bps, batch.operator_bps
+
+
+def _provenance(node: Node, report: Report, rec: InteractionRecord, split: tuple[int, int] | None) -> None:
+    """Who this record paid: under the split its batch pinned, or the ledger's current one while pending."""
     ledger = node.ledger.functions
-    netted = net([rec], ledger.commons_bps().call(), ledger.operator_bps().call())
+    commons_bps, operator_bps = split or (ledger.commons_bps().call(), ledger.operator_bps().call())
+    netted = net([rec], commons_bps, operator_bps)
     report.commons, report.operator = netted.split.commons, netted.split.operator
     assets = registry.all_assets(node)
     by_id = {a.id: a for a in assets}

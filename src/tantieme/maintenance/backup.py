@@ -18,6 +18,7 @@ then every command refuses to run on the half-swapped home.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -25,6 +26,7 @@ import os
 import shutil
 import tarfile
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
@@ -264,6 +266,7 @@ class _Hashing(io.RawIOBase):
 def _read_manifest(source: Path) -> dict[str, Any]:
     if not source.is_file():
         raise ConfigError(f"{source} does not exist")
+    _check_stream(source)
     try:
         with tarfile.open(source, "r:gz") as tar:
             member = tar.extractfile(MANIFEST)
@@ -276,6 +279,19 @@ def _read_manifest(source: Path) -> dict[str, Any]:
         if not _safe_name(name):
             raise ConfigError(f"{source} holds a file outside the home ({name!r}): refusing it")
     return manifest
+
+
+def _check_stream(source: Path) -> None:
+    """Read the whole gzip stream, so that its CRC is checked: tar stops at its end-of-archive
+    marker, and a damaged byte in a file's padding would otherwise pass unseen."""
+    try:
+        with gzip.open(source) as stream:
+            while stream.read(_CHUNK):
+                pass
+    except gzip.BadGzipFile as exc:
+        raise ConfigError(f"{source} is damaged or not a tantieme backup ({exc})") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ConfigError(f"{source} is damaged ({exc})") from None
 
 
 def _safe_name(name: str) -> bool:

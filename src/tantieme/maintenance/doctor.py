@@ -37,6 +37,7 @@ from tantieme.node import Node, Settings, no_writers
 
 if TYPE_CHECKING:
     from tantieme.interaction import Models
+    from tantieme.ledger.journal import Journal
 
 __all__ = ["Diagnosis", "Finding", "run"]
 
@@ -175,12 +176,37 @@ def _journal(d: Diagnosis, node: Node | None) -> None:
         total = book.db.execute("SELECT COUNT(*) FROM records").fetchone()[0]
         pending = book.db.execute("SELECT COUNT(*) FROM records WHERE batch_id IS NULL").fetchone()[0]
         unsettled = book.unsettled_batches()
+        behind = _behind_the_chain(book, node) if node is not None else []
     finally:
         book.close()
     detail = f"{total} records, {pending} pending"
     if unsettled:
         detail += f", {len(unsettled)} batches signed and not sent yet (`tantieme settle` sends them)"
+    if behind:
+        d.add(
+            "journal", False, f"{detail}; older than the chain: " + "; ".join(behind) + " (settle refuses it, "
+            "so nothing is paid twice)",
+            "restore the newest backup (`tantieme restore FILE --force`)",
+        )
+        return
     d.add("journal", True, detail)
+
+
+def _behind_the_chain(book: Journal, node: Node) -> list[str]:
+    """The node's pools whose batches the chain anchored and the journal does not know."""
+    from tantieme.ledger.settlement import known_batches
+
+    chain_id, ledger = node.conn.chain_id, node.deployment.ledger
+    payers = book.db.execute(
+        "SELECT DISTINCT payer FROM records WHERE chain_id = ? AND ledger = ? ORDER BY payer", (chain_id, ledger)
+    ).fetchall()
+    behind = []
+    for (payer,) in payers:
+        known = known_batches(book.previous_in_pool(payer, node.address, chain_id, ledger))
+        on_chain = node.ledger.functions.batchNonces(payer, node.address).call()
+        if on_chain > known:
+            behind.append(f"{payer}: {on_chain} batches anchored, {known} journaled")
+    return behind
 
 
 def _store(d: Diagnosis, repair: bool) -> None:
