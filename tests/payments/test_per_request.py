@@ -289,3 +289,24 @@ def test_delivery_cut_short__recover_finishes_it_once(paid_node, gate, url, monk
         return
     assert paid_node.balance(ASKER.address) == before - done.fee
     assert paid["settlement_tx"] and paid["refund_tx"]
+
+
+def test_node_served_read_only__a_writer_opened_to_settle(paid_node, delivered):
+    """As `tantieme serve` runs it: the node open read-only (other writers run beside it), a
+    writer opened only while a payment settles and refunds."""
+    from tantieme.node import Node
+    from tantieme.payments.per_request import PayPerRequest
+
+    from .conftest import make_app, serving
+
+    paid_node.close()
+    with Node.open(readonly=True) as reader:
+        gate = PayPerRequest(reader, writer=Node.open)
+        with serving(make_app(reader, gate, delivered)) as url:
+            before = reader.balance(ASKER.address)
+            response = paying_session(x402_client(node=reader)).post(f"{url}/v1/chat/completions", json=chat_body())
+            assert response.status_code == 200, response.text
+            delivery = delivered.get(timeout=30)
+        with Node.open() as writer:  # no lock left behind
+            assert writer.balance(ASKER.address) == before - int(response.json()["tantieme"]["fee"])
+        assert delivery.refund_tx is not None

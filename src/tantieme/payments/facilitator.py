@@ -16,6 +16,8 @@ them, so no third party holds anything.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from web3 import Web3
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
     from tantieme.node import Node
 
-__all__ = ["ConnectionSigner", "facilitator", "network"]
+__all__ = ["ConnectionSigner", "facilitator", "network", "signer"]
 
 # transferWithAuthorization costs ≈ 60k gas; the limit only caps a runaway call.
 _WRITE_GAS = 200_000
@@ -45,11 +47,23 @@ class ConnectionSigner:
     Reads are calls through the connection's web3; writes are signed by the
     connection's account and sent through `Connection.transact`, which keeps one
     pending nonce per signer for the node's own transactions and the facilitator's.
+    A node served read-only lends the signer a writer's connection while it settles
+    (`sending`).
     """
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._w3 = conn.w3
+        self._sender: Connection | None = None
+
+    @contextlib.contextmanager
+    def sending(self, conn: Connection) -> Iterator[None]:
+        """Send the transactions of this block through `conn` (a writer of the same chain)."""
+        self._sender = conn
+        try:
+            yield
+        finally:
+            self._sender = None
 
     def get_addresses(self) -> list[str]:
         return [self._conn.account.address]
@@ -89,7 +103,8 @@ class ConnectionSigner:
         return self.send_transaction(address, bytes.fromhex(data[2:] + (data_suffix or "").removeprefix("0x")))
 
     def send_transaction(self, to: str, data: bytes) -> str:
-        receipt = self._conn.transact({"to": Web3.to_checksum_address(to), "data": data}, gas=_WRITE_GAS)
+        sender = self._sender or self._conn
+        receipt = sender.transact({"to": Web3.to_checksum_address(to), "data": data}, gas=_WRITE_GAS)
         return receipt["transactionHash"].to_0x_hex()
 
     def wait_for_transaction_receipt(self, tx_hash: str) -> TransactionReceipt:
@@ -112,23 +127,27 @@ class ConnectionSigner:
         return bytes(self._w3.eth.get_code(Web3.to_checksum_address(address)))
 
 
-def facilitator(node: Node, url: str | None = None) -> FacilitatorClientSync:
-    """The facilitator that verifies and settles this node's x402 payments.
+def signer(node: Node) -> Any:
+    """The SDK's `FacilitatorEvmSigner` acting as the node's account on its chain: over the
+    node's own connection on the embedded chain, the SDK's `FacilitatorWeb3Signer` over the
+    node's JSON-RPC URL on any other."""
+    if node.conn.backend == "embedded":
+        return ConnectionSigner(node.conn)
+    from x402.mechanisms.evm import FacilitatorWeb3Signer
 
-    With `url`, a hosted one; otherwise one in this process, acting as the node's
-    account: over the node's own connection on the embedded chain, over the
-    node's JSON-RPC URL (the SDK's `FacilitatorWeb3Signer`) on any other chain.
-    """
+    return FacilitatorWeb3Signer(private_key=node.account.key.to_0x_hex(), rpc_url=node.settings.rpc_url)
+
+
+def facilitator(node: Node, url: str | None = None, evm_signer: Any = None) -> FacilitatorClientSync:
+    """The facilitator that verifies and settles this node's x402 payments: a hosted one at
+    `url`, or the SDK's in this process, acting through `evm_signer` (default: `signer(node)`)."""
     if url is not None:
         from x402.http import FacilitatorConfig, HTTPFacilitatorClientSync
 
         return HTTPFacilitatorClientSync(FacilitatorConfig(url=url))
     from x402 import x402FacilitatorSync
-    from x402.mechanisms.evm import FacilitatorWeb3Signer
     from x402.mechanisms.evm.exact import register_exact_evm_facilitator
 
-    if node.conn.backend == "embedded":
-        signer: Any = ConnectionSigner(node.conn)
-    else:
-        signer = FacilitatorWeb3Signer(private_key=node.account.key.to_0x_hex(), rpc_url=node.settings.rpc_url)
-    return register_exact_evm_facilitator(x402FacilitatorSync(), signer, networks=network(node.conn.chain_id))
+    return register_exact_evm_facilitator(
+        x402FacilitatorSync(), evm_signer or signer(node), networks=network(node.conn.chain_id)
+    )

@@ -23,9 +23,11 @@ The record's nonce binds it to the payment:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import ContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +35,7 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from tantieme.errors import PaymentError
-from tantieme.payments.facilitator import facilitator, network
+from tantieme.payments.facilitator import ConnectionSigner, facilitator, network, signer
 
 if TYPE_CHECKING:
     from x402.schemas import PaymentPayload, PaymentRequirements
@@ -137,7 +139,16 @@ class Delivery:
 class PayPerRequest:
     """The x402 resource server of a node's paid route, with its facilitator (`facilitator`)."""
 
-    def __init__(self, node: Node, *, facilitator_url: str | None = None, route: str = ROUTE) -> None:
+    def __init__(
+        self,
+        node: Node,
+        *,
+        facilitator_url: str | None = None,
+        writer: Callable[[], ContextManager[Node]] | None = None,
+        route: str = ROUTE,
+    ) -> None:
+        """`node` reads the chain; `writer()` opens the node for writing while a payment
+        settles and refunds (default: `node` itself, open for writing)."""
         from x402 import x402ResourceServerSync
         from x402.http import PaymentOption, RouteConfig, x402HTTPResourceServerSync
         from x402.mechanisms.evm.exact import register_exact_evm_server
@@ -147,8 +158,10 @@ class PayPerRequest:
         _, name, version, *_ = node.token.functions.eip712Domain().call()
         self.asset = node.deployment.token
         self.extra = {"name": name, "version": version}
+        self._writer = writer or (lambda: contextlib.nullcontext(node))
+        self._signer = signer(node) if facilitator_url is None else None
         server = register_exact_evm_server(
-            x402ResourceServerSync(facilitator(node, facilitator_url)), self.network
+            x402ResourceServerSync(facilitator(node, facilitator_url, self._signer)), self.network
         )
         option = PaymentOption(
             scheme="exact", pay_to=node.address, price=self._asset_amount, network=self.network,
@@ -163,7 +176,7 @@ class PayPerRequest:
         # operator's transactions (settlements, refunds: the facilitator keeps its own nonces).
         self._held = threading.Lock()
         self._taken: dict[tuple[str, str], int] = {}
-        self._sending = threading.Lock()
+        self._lock_sending = threading.Lock()
 
     def _asset_amount(self, context: Any) -> dict[str, Any]:
         """The SDK's dynamic price: the quote of the request being verified."""
@@ -228,7 +241,7 @@ class PayPerRequest:
         book = book or settlement.journal()
         refund = payment.quote - done.fee
         try:
-            with self._sending:
+            with self._sending() as writer:
                 book.add_payment(done.record.id, self._entry(payment, refund))
                 result = self._http.process_settlement(payment.payload, payment.requirements)
                 if not result.success:
@@ -236,16 +249,27 @@ class PayPerRequest:
                     reason = result.error_reason or "settlement failed"
                     raise PaymentRefused(f"the payment did not settle: {_REASONS.get(reason, reason)}", 402, result.headers, reason)
                 book.payment_settled(done.record.id, result.transaction)
-                refund_tx = self._refund(book, done.record.id, payment.payer, refund)
+                refund_tx = self._refund(writer, book, done.record.id, payment.payer, refund)
         finally:
             if own:
                 book.close()
         return Delivery(result.transaction, refund, refund_tx, dict(result.headers))
 
-    def _refund(self, book: Journal, record_id: int, payer: str, refund: int) -> str | None:
+    @contextlib.contextmanager
+    def _sending(self) -> Iterator[Node]:
+        """One sender of the operator's transactions at a time (the facilitator keeps its own
+        nonces), through a writer of the node for as long as it takes."""
+        with self._lock_sending, self._writer() as writer:
+            if isinstance(self._signer, ConnectionSigner):
+                with self._signer.sending(writer.conn):
+                    yield writer
+            else:
+                yield writer
+
+    def _refund(self, writer: Node, book: Journal, record_id: int, payer: str, refund: int) -> str | None:
         if refund <= 0:
             return None
-        receipt = self.node.conn.transact(self.node.token.functions.transfer(payer, refund), gas=_REFUND_GAS)
+        receipt = writer.conn.transact(writer.token.functions.transfer(payer, refund), gas=_REFUND_GAS)
         tx = receipt["transactionHash"].to_0x_hex()
         book.refunded(record_id, tx)
         return tx
@@ -259,14 +283,14 @@ class PayPerRequest:
         transfer of that amount from the operator to the payer since the settlement,
         not journaled for another record) and sent only if it is not there.
         """
-        token = self.node.token
         touched = []
-        with self._sending:
+        with self._sending() as writer:
+            token = writer.token
             for record_id, paid in book.unfinished_payments():
                 auth, tx = paid["authorization"], paid["settlement_tx"]
                 if tx is None:
                     used = token.events.AuthorizationUsed().get_logs(
-                        from_block=self.node.deployment.block,
+                        from_block=writer.deployment.block,
                         argument_filters={"authorizer": auth["from"], "nonce": bytes.fromhex(auth["nonce"][2:])},
                     )
                     if not used:
@@ -277,7 +301,7 @@ class PayPerRequest:
                     book.payment_settled(record_id, tx)
                 refund = int(paid["refund"])
                 if refund > 0 and paid["refund_tx"] is None:
-                    block = self.node.conn.w3.eth.get_transaction_receipt(tx)["blockNumber"]
+                    block = writer.conn.w3.eth.get_transaction_receipt(tx)["blockNumber"]
                     known = book.refund_txs()
                     sent = [
                         log["transactionHash"].to_0x_hex()
@@ -290,7 +314,7 @@ class PayPerRequest:
                     if sent:
                         book.refunded(record_id, sent[0])
                     else:
-                        self._refund(book, record_id, auth["from"], refund)
+                        self._refund(writer, book, record_id, auth["from"], refund)
                 touched.append(record_id)
         return touched
 
