@@ -17,6 +17,10 @@ class ConfigError(TantiemeError):
     """The node is not set up, or its settings are wrong."""
 
 
+class UnknownModelError(ConfigError):
+    """The node serves no model of that id (or none at all)."""
+
+
 class ChainError(TantiemeError):
     """The chain refused an operation (revert) or cannot be reached."""
 
@@ -31,6 +35,10 @@ class AssetError(TantiemeError):
 
 class AIError(TantiemeError):
     """The model, the index or a question is unusable."""
+
+
+class PromptTooLongError(AIError):
+    """A question (with `max_tokens` reserved for the answer) does not fit the model's context."""
 
 
 class IndexDamagedError(AIError):

@@ -26,7 +26,7 @@ from tantieme.assets import registry
 from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import LicenseTerms, preset
 from tantieme.config import home
-from tantieme.errors import AIError, AssetError, ConfigError, IndexDamagedError
+from tantieme.errors import AIError, AssetError, ConfigError, IndexDamagedError, UnknownModelError
 from tantieme.ledger import funds, settlement
 from tantieme.ledger.journal import Journal, RecordRow
 from tantieme.node import Node
@@ -99,10 +99,10 @@ class Models:
     def get(self, asset_id: int | None = None) -> ModelEntry:
         key = asset_id if asset_id is not None else self.default
         if key is None:
-            raise ConfigError("no model is registered on this node: run `tantieme model register` first")
+            raise UnknownModelError("no model is registered on this node: run `tantieme model register` first")
         if str(key) not in self.models:
             served = ", ".join(f"#{k}" for k in self.models) or "none"
-            raise ConfigError(f"this node does not serve model {key} (it serves: {served}; see `tantieme model list`)")
+            raise UnknownModelError(f"this node does not serve model {key} (it serves: {served}; see `tantieme model list`)")
         return self.models[str(key)]
 
     def set_default(self, asset_id: int) -> ModelEntry:
@@ -311,6 +311,34 @@ class Interaction:
     credential_path: Path
 
 
+@dataclass(frozen=True)
+class Quote:
+    """The model a question goes to, loaded, and the most its answer may cost (token wei)."""
+
+    entry: ModelEntry
+    model: ai.Model
+    max_tokens: int
+    amount: int
+
+
+def quote(model_id: int | None = None, max_tokens: int = 96) -> Quote:
+    """Price a question before it is asked: its model (`UnknownModelError` if this node
+    does not serve it), loaded once per process, and the most its answer may cost.
+
+    `ask` charges at most `amount`; `tantieme serve` asks for a payment of it.
+    """
+    from tantieme import ai
+
+    entry = Models.load().get(model_id)
+    model = ai.load_model(entry.backend, **entry.options)
+    if not 1 <= max_tokens < model.context_window:
+        raise AIError(
+            f"max_tokens must be from 1 to {model.context_window - 1} ({entry.name} attends to "
+            f"{model.context_window} tokens, question and answer together)"
+        )
+    return Quote(entry, model, max_tokens, max_fee(entry, model.context_window, max_tokens))
+
+
 def ask(
     node: Node,
     question: str,
@@ -323,11 +351,15 @@ def ask(
     attribution: str = "ablation",
     book: Journal | None = None,
     status: Callable[[str], None] = lambda _msg: None,
+    priced: Quote | None = None,
     nonce: int | None = None,
+    sync: bool = True,
 ) -> Interaction:
     """Answer `question` from consenting works, charge `payer`, journal and credential it.
 
-    `nonce` binds the record to a payment (default: the time).
+    `priced` is the question's `quote` when the caller took it already (it names the
+    model and `max_tokens`); `nonce` binds the record to a payment (default: the time);
+    `sync=False` when the caller keeps `index` in step with the chain itself.
     """
     from tantieme import ai
 
@@ -335,17 +367,17 @@ def ask(
         raise AIError("the question is empty: ask something, e.g. tantieme ask \"How many hives fit on a roof?\"")
     payer = payer or node.account
     book = book or settlement.journal()
-    entry = Models.load().get(model_id)
     status("loading the model")
-    model = ai.load_model(entry.backend, **entry.options)
-    quote = max_fee(entry, model.context_window, max_tokens)
+    priced = priced or quote(model_id, max_tokens)
+    entry, model, max_tokens = priced.entry, priced.model, priced.max_tokens
     funds.require(
-        node, funds.funds(node, payer.address, book, permit=True), quote,
+        node, funds.funds(node, payer.address, book, permit=True), priced.amount,
         "this answer may cost up to", "ask again",
     )
     with contextlib.nullcontext(index) if index is not None else open_index(status) as index:
-        status("updating the index")
-        sync_index(node, index, status)
+        if sync:
+            status("updating the index")
+            sync_index(node, index, status)
         status("answering")
         answer = ai.ask(
             question, index, model, consents_to_retrieval(node), k=k, max_tokens=max_tokens, attribution=attribution
@@ -412,8 +444,8 @@ def write_answer(node: Node, row: RecordRow, entry: ModelEntry) -> tuple[Path, P
     rec = row.signed.record
     sources = []
     for asset_id, weight in zip(rec.sources, rec.weights, strict=True):
-        asset = registry.get(node, asset_id)
-        sources.append(Source(asset_id=asset_id, title=asset.title or "", weight_bps=weight, consent=Consent(**asset.consent)))
+        consent = Consent(**registry.effective_consent(node, asset_id))
+        sources.append(Source(asset_id=asset_id, title=registry.title(node, asset_id) or "", weight_bps=weight, consent=consent))
     text = answer_file(row)
     text.parent.mkdir(parents=True, exist_ok=True)
     text.write_text(row.answer)

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -134,18 +135,20 @@ class Node:
         *,
         readonly: bool = False,
         on_wait: Callable[[str], None] | None = None,
+        account: LocalAccount | None = None,
     ) -> Node:
         """Open the node that `tantieme init` set up.
 
         `readonly` reads beside a running writer: no lock, no transactions, no key
         (a keystore node asks no passphrase). A writer waits for another writer of
         this home (the embedded chain's lock, or the home's on a JSON-RPC chain),
-        telling `on_wait` whom it waits for.
+        telling `on_wait` whom it waits for. `account` is the node's key, unlocked
+        already (`signer`): a long-running process opens the node many times.
         """
         settings = Settings.load()
         lock = None if readonly or settings.chain == "embedded" else DirectoryLock(home(), HOME, on_wait=on_wait)
         try:
-            conn = _connect(settings, passphrase, readonly=readonly, on_wait=on_wait)
+            conn = _connect(settings, passphrase, readonly=readonly, on_wait=on_wait, account=account)
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -187,19 +190,20 @@ class Node:
         """True on the embedded chain or a local dev node (public dev keys, faucet)."""
         return self.conn.chain_id in LOCAL_CHAIN_IDS
 
-    @property
+    # Bound once per node: building a binding validates its ABI (~14 ms).
+    @cached_property
     def token(self) -> Contract:
         return contract(self.conn, "ai_token", self.deployment.token)
 
-    @property
+    @cached_property
     def registry(self) -> Contract:
         return contract(self.conn, "ip_asset_registry", self.deployment.registry)
 
-    @property
+    @cached_property
     def router(self) -> Contract:
         return contract(self.conn, "royalty_router", self.deployment.router)
 
-    @property
+    @cached_property
     def ledger(self) -> Contract:
         return contract(self.conn, "interaction_ledger", self.deployment.ledger)
 
@@ -378,14 +382,25 @@ def _deployment_problem(conn: Connection) -> str | None:
     return None
 
 
+def signer(settings: Settings, passphrase: Callable[[], str] | None = None) -> LocalAccount:
+    """The node's signing key: dev key 0, or its keystore unlocked (`TANTIEME_PRIVATE_KEY`,
+    `TANTIEME_PASSPHRASE` or `passphrase()`)."""
+    from tantieme.chain.accounts import load_account
+
+    return dev_account(0) if settings.signer == "dev" else load_account(settings.keystore, passphrase)
+
+
 def _connect(
     settings: Settings,
     passphrase: Callable[[], str] | None,
     *,
     readonly: bool = False,
     on_wait: Callable[[str], None] | None = None,
+    account: LocalAccount | None = None,
 ) -> Connection:
     access = {"readonly": readonly, "on_wait": on_wait}
+    if account is not None:
+        return connect(settings.chain, rpc_url=settings.rpc_url, account=account, **access)
     if settings.signer == "dev" or readonly:  # reading needs no key: dev key 0 stands in, never signs
         return connect(settings.chain, rpc_url=settings.rpc_url, account=dev_account(0), **access)
     return connect(

@@ -19,7 +19,7 @@ from tantieme.ai.guard import instructions, is_keyword_list, near_duplicate, shi
 from tantieme.ai.index import Hit, Index
 from tantieme.ai.models import Generation, Model
 from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, build_messages
-from tantieme.errors import AIError
+from tantieme.errors import AIError, PromptTooLongError
 
 __all__ = ["Answer", "Source", "ask", "first_sentences", "generate", "guard_passages", "relevant", "select_sources", "trim_repetition"]
 
@@ -180,7 +180,7 @@ def select_sources(
 
     base = size({})
     if base > budget:
-        raise AIError(
+        raise PromptTooLongError(
             f"the question is too long: the prompt without sources takes {base} tokens, "
             f"but only {budget} of the model's {model.context_window} are left after "
             f"reserving {max_tokens} for the answer; shorten the question or lower max_tokens"
@@ -263,7 +263,7 @@ def ask(
     # Too long whatever the sources? Say so before any retrieval.
     reserve = model.context_window - max_tokens
     if model.count_tokens(question) > reserve:
-        raise AIError(
+        raise PromptTooLongError(
             f"the question is too long: {model.count_tokens(question)} tokens, "
             f"the model's context is {model.context_window} tokens with {max_tokens} reserved for the answer"
         )

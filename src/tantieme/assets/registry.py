@@ -221,6 +221,11 @@ def effective_consent(node: Node, asset_id: int) -> dict[str, bool]:
     return dict(zip(LicenseTerms().ai_consent(), node.registry.functions.aiConsent(asset_id).call(), strict=True))
 
 
+def title(node: Node, asset_id: int) -> str | None:
+    """The asset's title from its metadata (one call: cheaper than `get`)."""
+    return _read_metadata(node, node.registry.functions.metadataURI(asset_id).call()).get("name")
+
+
 def _named(use: str) -> str:
     """An AI use as the CLI names it (`fine_tuning` → `fine-tuning`)."""
     return use.replace("_", "-")

@@ -121,6 +121,7 @@ def export(
 @app.command()
 def verify(
     target: str = typer.Argument(..., help="A bundle file, a record id (local number or digest prefix) or an answer file."),
+    node_url: str = typer.Option(None, "--node", metavar="URL", help="Fetch the record's bundle from this node (`tantieme serve`)."),
     rpc_url: str = typer.Option(None, "--rpc-url", help="Check a bundle against this JSON-RPC node."),
     chain_dir: Path = typer.Option(None, "--chain-dir", help="Check a bundle against the embedded chain in this folder (read-only)."),
     ca: Path = typer.Option(None, "--ca", help="Trust this CA certificate (PEM) instead of the one in the bundle."),
@@ -131,7 +132,9 @@ def verify(
     A bundle (from `tantieme export`) is checked from itself and the chain alone,
     on any machine: the chain is this home's, or --rpc-url / --chain-dir. The
     credentials are trusted against the CA certificate in the bundle, which is
-    the answering node's own CA (or --ca).
+    the answering node's own CA (or --ca). With --node URL, TARGET is a record's
+    digest and its bundle comes from that node (GET /records/ID); the chain is
+    still yours to choose, never the node's word.
 
     Exit codes: 0 verified; 1 a check failed; 2 usage error; 3 pending (the
     record is signed by its payer but not settled yet: no anchor yet).
@@ -143,7 +146,7 @@ def verify(
     from tantieme.ledger.verify import verify as verify_bundle
 
     anchor = _read_ca(ca) if ca else None
-    bundle = _bundle_at(Path(target))
+    bundle = _remote_bundle(node_url, target) if node_url else _bundle_at(Path(target))
     if bundle is None:
         with open_node(readonly=True) as node:
             report = verify_bundle(node.conn, export_bundle(node, journal(), target), trust_anchor_pem=anchor)
@@ -191,6 +194,30 @@ def _bundle_at(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return data if is_bundle(data) else None
+
+
+def _remote_bundle(url: str, record: str) -> dict:
+    """The bundle of `record` from the node at `url` (`GET /records/ID`)."""
+    import httpx
+
+    from tantieme.errors import ConfigError, LedgerError
+    from tantieme.ledger.bundle import is_bundle
+
+    where = f"{url.rstrip('/')}/records/{record}"
+    try:
+        response = httpx.get(where, timeout=30)
+    except httpx.HTTPError as exc:
+        raise ConfigError(f"cannot reach the node at {url}: {exc}") from None
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if response.status_code != 200:
+        message = (data or {}).get("error", {}).get("message") if isinstance(data, dict) else None
+        raise LedgerError(f"{where} answered {response.status_code}: {message or response.reason_phrase}")
+    if not is_bundle(data):
+        raise LedgerError(f"{where} did not answer with a tantieme bundle")
+    return data
 
 
 def _chain(bundle: dict, rpc_url: str | None, chain_dir: Path | None) -> Connection:

@@ -1,0 +1,169 @@
+"""`tantieme serve` on loopback: warm answers, `/v1/models` and the unpaid 402, timed by a client.
+
+A home with the quickstart corpus (as `bench/e2e.py` sets it up: the sample works
+registered by their creators, the local model with its training dataset) is served by a
+real `tantieme serve` process on 127.0.0.1; a client asks the quickstart questions one
+after another, `--rounds` times, after one warm-up question, and times each answer as
+a client sees it (attribution by ablation, record, credential; no settlement inside:
+the batch size is set high). Then it times `GET /v1/models`, and `POST
+/v1/chat/completions` on a second server without a payment method (the 402 with the
+quote). Bounded: at most `--rounds` × 3 answers and `--max-seconds` in all.
+
+Targets (issue 8): warm answer p50 <= 1.5 s with attribution; 402 quote p50 <= 20 ms.
+Payment figures (x402, deposits) come with the payment gates.
+
+    .venv/bin/python bench/serve.py [--rounds 5] [--requests 50] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "bench"))
+from e2e import SETUP  # noqa: E402  (the same home as the cold-ask benchmark)
+
+HOST = "127.0.0.1"  # loopback only
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(env: dict, *args: str):
+    port = _port()
+    url = f"http://{HOST}:{port}"
+    process = subprocess.Popen([str(BIN / "tantieme"), "serve", "--host", HOST, "--port", str(port), *args],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            httpx.get(f"{url}/healthz", timeout=2).raise_for_status()
+            break
+        except httpx.HTTPError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise SystemExit(f"tantieme serve did not start: {process.stderr.read()[-2000:]}") from None
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(120)
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50": statistics.median(ordered), "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+            "n": len(ordered)}
+
+
+def _inside(home: Path, records: list[str]) -> list[float]:
+    """Seconds each answer spent in `tantieme.ai.ask` (retrieval, generation, attribution), from the journal."""
+    from tantieme.ledger.journal import Journal
+
+    book = Journal(home / "ledger.db")
+    try:
+        return [book.record(r).details["timings"]["total_s"] for r in records]
+    finally:
+        book.close()
+
+
+def run(rounds: int, requests: int, max_seconds: float) -> dict:
+    from tantieme.quickstart import Catalog
+
+    questions = [q["question"] for q in Catalog.load().questions]
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "TANTIEME_HOME": str(Path(tmp) / "home")}
+        subprocess.run([str(BIN / "python"), "-c", SETUP], env=env, check=True, capture_output=True)
+        with httpx.Client(timeout=300) as client:
+            with serving(env, "--self-pay", "--rate", "100000") as url:
+                chat = f"{url}/v1/chat/completions"
+                client.post(chat, json={"messages": [{"role": "user", "content": "warm-up: how are hives strapped down?"}]})
+                answers, attributed, records = [], 0, []
+                for _ in range(rounds):
+                    for q in questions:
+                        if time.monotonic() - started > max_seconds:
+                            break
+                        t0 = time.perf_counter()
+                        response = client.post(chat, json={"messages": [{"role": "user", "content": q}]})
+                        answers.append(time.perf_counter() - t0)
+                        response.raise_for_status()
+                        attributed += bool(response.json()["tantieme"]["sources"])
+                        records.append(response.json()["tantieme"]["record"])
+                models = []
+                for _ in range(requests):
+                    t0 = time.perf_counter()
+                    client.get(f"{url}/v1/models").raise_for_status()
+                    models.append(time.perf_counter() - t0)
+            with serving(env) as url:
+                unpaid = []
+                body = {"messages": [{"role": "user", "content": questions[0]}]}
+                for _ in range(requests):
+                    t0 = time.perf_counter()
+                    response = client.post(f"{url}/v1/chat/completions", json=body)
+                    unpaid.append(time.perf_counter() - t0)
+                    assert response.status_code == 402, response.text
+        inside = _inside(Path(tmp) / "home", records)
+    around = [total - model for total, model in zip(answers, inside)]
+    return {
+        "warm_answer_s": percentiles(answers),
+        "inside_ai_ask_s": percentiles(inside),
+        "around_ai_ask_s": percentiles(around),
+        "warm_answer_p50_target_s": 1.5,
+        "answers_with_sources": attributed,
+        "models_s": percentiles(models),
+        "quote_402_s": percentiles(unpaid),
+        "quote_402_p50_target_s": 0.020,
+        "load_average_1m": os.getloadavg()[0],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="rounds over the 3 quickstart questions")
+    parser.add_argument("--requests", type=int, default=50, help="requests timed for /v1/models and the 402")
+    parser.add_argument("--max-seconds", type=float, default=600, help="stop asking after this long")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    r = run(args.rounds, args.requests, args.max_seconds)
+    if args.json:
+        print(json.dumps(r, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="tantieme serve on loopback, as a client sees it")
+    for column, justify in (("measure", "left"), ("p50", "right"), ("p95", "right"), ("n", "right"), ("target", "right")):
+        table.add_column(column, justify=justify)
+    w, m, q = r["warm_answer_s"], r["models_s"], r["quote_402_s"]
+    table.add_row("warm answer (attribution, record, credential)", f"{w['p50']:.2f} s", f"{w['p95']:.2f} s", str(w["n"]), "p50 ≤ 1.5 s")
+    for key, label in (("inside_ai_ask_s", "  of which the model pipeline (ai.ask)"), ("around_ai_ask_s", "  of which the service around it")):
+        table.add_row(label, f"{r[key]['p50']:.2f} s", f"{r[key]['p95']:.2f} s", str(r[key]["n"]), "")
+    table.add_row("GET /v1/models", f"{m['p50'] * 1000:.1f} ms", f"{m['p95'] * 1000:.1f} ms", str(m["n"]), "")
+    table.add_row("unpaid chat: 402 with the quote", f"{q['p50'] * 1000:.1f} ms", f"{q['p95'] * 1000:.1f} ms", str(q["n"]), "p50 ≤ 20 ms")
+    Console().print(table)
+    Console().print(f"answers with sources: {r['answers_with_sources']} of {w['n']}; "
+                    f"1-minute load average at the end: {r['load_average_1m']:.2f} (2 cores)")
+
+
+if __name__ == "__main__":
+    main()

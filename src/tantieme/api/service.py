@@ -1,0 +1,240 @@
+"""The running service: one node, its index and models kept loaded, and one model worker.
+
+llama.cpp is not thread-safe, so every answer is made by one worker thread, in
+arrival order, from a bounded queue: a full queue is answered 503 with
+`Retry-After`. The node is open read-only (no writer's lock while idle: the CLI's
+`settle` and `register` keep working beside it) and signs records with the node's
+key; settling (`--settle-every`, `POST /admin/settle`) opens a writer for the
+moment it takes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tantieme.api.errors import ApiError
+from tantieme.api.metrics import Metrics
+from tantieme.api.payments import Gate, Payment
+from tantieme.errors import AIError, LedgerError, PromptTooLongError, TantiemeError
+
+if TYPE_CHECKING:
+    from tantieme import ai
+    from tantieme.interaction import Interaction, Quote
+    from tantieme.ledger.settlement import Settled
+    from tantieme.node import Node
+
+__all__ = ["Limits", "RateLimiter", "Service"]
+
+log = logging.getLogger("tantieme.api")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask, and how much the service takes at once."""
+
+    queue: int = 8
+    """Questions waiting for the model worker; more are answered 503."""
+    max_body_bytes: int = 65_536
+    """Largest request body; larger ones are answered 413."""
+    max_tokens: int = 512
+    """Largest `max_tokens` a request may ask for; above it, 400."""
+    default_max_tokens: int = 96
+    """`max_tokens` of a request that names none (as `tantieme ask`)."""
+    rate_per_minute: int = 60
+    """Questions per payer and minute (bursts up to as many); above it, 429."""
+    retry_after_s: int = 2
+    """`Retry-After` of a full queue."""
+
+
+class RateLimiter:
+    """A token bucket per payer: `per_minute` questions a minute, bursts up to as many."""
+
+    def __init__(self, per_minute: int, clock=time.monotonic) -> None:
+        self.capacity = float(per_minute)
+        self.refill = per_minute / 60.0
+        self.clock = clock
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    def check(self, key: str) -> None:
+        """Take one question from `key`'s bucket, or `ApiError(429)` with `Retry-After`."""
+        with self.lock:
+            now = self.clock()
+            tokens, then = self.buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - then) * self.refill)
+            if tokens < 1:
+                self.buckets[key] = (tokens, now)
+                wait = math.ceil((1 - tokens) / self.refill)
+                raise ApiError(
+                    429, f"{key} asks more than {self.capacity:g} questions a minute: retry in {wait} s",
+                    type="rate_limit_error", code="rate_limit_exceeded", headers={"Retry-After": str(wait)},
+                )
+            self.buckets[key] = (tokens - 1, now)
+
+
+@dataclass
+class _Job:
+    question: str
+    quote: Quote
+    payment: Payment
+    future: Future = field(default_factory=Future)
+
+
+class Service:
+    """A node answering over HTTP: `start()` loads everything, `stop()` finishes the answer
+    in progress (and those queued before it) and stops.
+
+    `node` is open read-only and signs as the node's account (`Node.open(readonly=True,
+    account=...)`); `settle_every` settles the node's pending records every so many seconds.
+    """
+
+    def __init__(
+        self,
+        node: Node,
+        gate: Gate,
+        *,
+        limits: Limits = Limits(),
+        settle_every: float | None = None,
+        admin_token: str | None = None,
+    ) -> None:
+        self.node = node
+        self.gate = gate
+        self.limits = limits
+        self.settle_every = settle_every
+        self.admin_token = admin_token
+        self.limiter = RateLimiter(limits.rate_per_minute)
+        self.metrics = Metrics(lambda: self._queue.qsize())
+        self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=limits.queue)
+        self._ready = threading.Event()
+        self._stopping = threading.Event()
+        self._failed: BaseException | None = None
+        self._threads: list[threading.Thread] = []
+        self._settle_lock = threading.Lock()
+        self._indexed_through = -1
+
+    # ------------------------------------------------------------ lifecycle --
+
+    def start(self) -> None:
+        """Load the default model, the index and the query embedder, then take questions."""
+        from tantieme import interaction
+
+        interaction.quote(None, self.limits.default_max_tokens)  # loads the default model: warm answers
+        worker = threading.Thread(target=self._work, name="tantieme-model", daemon=True)
+        worker.start()
+        self._threads.append(worker)
+        self._ready.wait()
+        if self._failed is not None:
+            raise self._failed
+        if self.settle_every:
+            settler = threading.Thread(target=self._settle_loop, name="tantieme-settle", daemon=True)
+            settler.start()
+            self._threads.append(settler)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._threads and self._threads[0].is_alive():
+            self._queue.put(None)  # after every question already queued
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+    # -------------------------------------------------------------- answers --
+
+    @property
+    def queued(self) -> int:
+        return self._queue.qsize()
+
+    def submit(self, question: str, quote: Quote, payment: Payment) -> Future:
+        """Queue a paid question for the model worker; `ApiError(503)` when the queue is full."""
+        if self._stopping.is_set():
+            raise ApiError(503, "the node is shutting down", type="server_error", code="shutting_down",
+                           headers={"Retry-After": str(self.limits.retry_after_s)})
+        job = _Job(question, quote, payment)
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            raise ApiError(
+                503, f"the node is busy: {self.limits.queue} questions are waiting for its model; retry shortly",
+                type="server_error", code="queue_full", headers={"Retry-After": str(self.limits.retry_after_s)},
+            ) from None
+        return job.future
+
+    def _work(self) -> None:
+        from tantieme import interaction
+        from tantieme.ledger import settlement
+
+        try:
+            book = settlement.journal()
+            index = interaction.open_index()
+            self._sync(index)
+            index.search("warm", 1)  # loads the query embedder
+        except BaseException as exc:  # the service does not start: `start` raises it
+            self._failed = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        while (job := self._queue.get()) is not None:
+            if job.future.set_running_or_notify_cancel():
+                started = time.perf_counter()
+                try:
+                    job.future.set_result(self._answer(job, index, book))
+                except BaseException as exc:
+                    job.future.set_exception(exc)
+                self.metrics.answer.observe(time.perf_counter() - started)
+        index.close()
+        book.close()
+
+    def _sync(self, index: ai.Index) -> None:
+        """Index the works registered since the last question. Consent only narrows (and
+        `ai.ask` checks it live), so a work skipped once stays skipped: only new assets count."""
+        from tantieme import interaction
+
+        total = self.node.registry.functions.totalAssets().call()
+        if total != self._indexed_through:
+            interaction.sync_index(self.node, index, lambda msg: log.warning("%s", msg))
+            self._indexed_through = total
+
+    def _answer(self, job: _Job, index: ai.Index, book) -> Interaction:
+        from tantieme import interaction
+
+        try:
+            self._sync(index)
+            return interaction.ask(
+                self.node, job.question, payer=job.payment.account, index=index, book=book,
+                priced=job.quote, nonce=job.payment.record_nonce, sync=False,
+            )
+        except PromptTooLongError as exc:
+            raise ApiError(400, str(exc), code="context_length_exceeded", param="messages") from None
+        except AIError as exc:
+            raise ApiError(400, str(exc), code="invalid_question", param="messages") from None
+        except LedgerError as exc:  # the payer's account cannot pay the quote
+            raise ApiError(402, str(exc), type="payment_required", code="insufficient_funds") from None
+        except TantiemeError as exc:
+            log.error("cannot answer: %s", exc)
+            raise ApiError(503, str(exc), type="server_error", code="node_unavailable") from None
+
+    # ----------------------------------------------------------- settlement --
+
+    def settle(self) -> list[Settled]:
+        """Settle the node's pending records now (a writer for as long as it takes)."""
+        from tantieme.ledger import settlement
+        from tantieme.node import Node
+
+        account = self.node.account
+        with self._settle_lock, Node.open(account=account, on_wait=log.info) as writer:
+            return settlement.settle(writer, {account.address: account})
+
+    def _settle_loop(self) -> None:
+        while not self._stopping.wait(self.settle_every):
+            try:
+                for batch in self.settle():
+                    log.info("settled batch %s: %s records, %s token wei", batch.chain_batch_id, batch.records, batch.total)
+            except TantiemeError as exc:
+                log.warning("periodic settlement failed (it is tried again): %s", exc)

@@ -1,0 +1,71 @@
+"""A node served in this process through FastAPI's TestClient, on the stub model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tantieme import interaction
+from tantieme import node as node_mod
+from tantieme.api import Limits, SelfPay, Service, Unpaid, create_app
+from tantieme.assets import registry
+from tantieme.assets.terms import preset
+from tantieme.chain.accounts import dev_account
+from tantieme.node import Node
+
+QUESTION = "How many hives can a flat roof of forty square metres hold?"
+BEES = "# Bees\n\nA flat roof of forty square metres can hold four hives, spaced two metres apart.\n"
+
+
+def chat(content: str = QUESTION, **fields: object) -> dict:
+    return {"model": "default", "messages": [{"role": "user", "content": content}], **fields}
+
+
+@pytest.fixture
+def served_home(stub_model, make_file) -> dict:
+    """An embedded node with an open work and the stub model as its default (writer closed)."""
+    node_mod.init("embedded")
+    with Node.open() as node:
+        work = registry.register(node, make_file(BEES), terms=preset("open"), title="Bees").id
+        model = interaction.register_model(node, backend="stub").asset_id
+    return {"work": work, "model": model}
+
+
+@pytest.fixture
+def make_client(served_home) -> Iterator[Callable[..., TestClient]]:
+    """A factory of started services in TestClients: `make_client(gate="self", admin_token=None,
+    settle_every=None, **limits)`."""
+    opened: list[tuple[TestClient, Node]] = []
+
+    def make(gate: str = "self", admin_token: str | None = None, settle_every: float | None = None, **limits: object) -> TestClient:
+        account = dev_account(0)
+        node = Node.open(readonly=True, account=account)
+        payments = SelfPay(account, "127.0.0.1") if gate == "self" else Unpaid()
+        service = Service(node, payments, limits=Limits(**limits), admin_token=admin_token, settle_every=settle_every)
+        client = TestClient(create_app(service))
+        client.__enter__()
+        opened.append((client, node))
+        return client
+
+    yield make
+    for client, node in opened:
+        client.__exit__(None, None, None)
+        node.close()
+
+
+@pytest.fixture
+def client(make_client) -> TestClient:
+    """A service whose node pays for itself (`--self-pay`)."""
+    return make_client()
+
+
+def records() -> int:
+    from tantieme.ledger.settlement import journal
+
+    book = journal()
+    try:
+        return len(book.records())
+    finally:
+        book.close()

@@ -1,0 +1,69 @@
+"""A real `tantieme serve` process on a loopback port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env(home: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "TANTIEME_HOME": str(home), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+            "COLUMNS": "200", **extra}
+
+
+def healthy(url: str) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            return json.loads(response.read())
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def serving(home: Path, *args: str, command: str | None = None, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`tantieme serve --port PORT ARGS` (or a shell `command`), until its /healthz answers; stopped after."""
+    port = port or free_port()
+    argv = ["bash", "-c", command] if command else [str(BIN / "tantieme"), "serve", "--port", str(port), *args]
+    process = subprocess.Popen(argv, env=env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while healthy(url) is None:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            out, err = process.communicate()
+            raise AssertionError(f"tantieme serve did not start ({process.returncode}):\n{out}\n{err}")
+        time.sleep(0.2)
+    try:
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream:
+                stream.close()
+
+
+def tantieme(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "tantieme"), *args], env=env(home), capture_output=True, text=True, timeout=timeout)
