@@ -153,7 +153,7 @@ def test_payment_not_the_quote__refused(paid_node, url, case, claims):
     if claims == "as quoted":
         payload = payload.model_copy(update={"accepted": quoted})
     else:
-        reason = "No matching payment requirements"
+        reason = "no_matching_requirements"
     response = pay(url, chat_body(), payload)
     assert response.status_code == 402
     assert response.json()["kind"] == "payment" and response.json()["reason"] == reason

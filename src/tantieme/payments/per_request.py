@@ -51,9 +51,11 @@ ROUTE = "POST /v1/chat/completions"
 MAX_TIMEOUT_S = 300
 _REFUND_GAS = 100_000
 # The SDK's reasons, said for people.
+# The SDK's reasons of its own (as codes), and what they all mean for people.
+_CODES = {"Payment required": "payment_required", "No matching payment requirements": "no_matching_requirements"}
 _REASONS = {
-    "Payment required": "this answer must be paid: pay the quote with an x402 client (PAYMENT-SIGNATURE header)",
-    "No matching payment requirements": (
+    "payment_required": "this answer must be paid: pay the quote with an x402 client (PAYMENT-SIGNATURE header)",
+    "no_matching_requirements": (
         "the payment does not match the quote: pay the network, asset, payee and amount of the 402 "
         "response for this very request"
     ),
@@ -219,7 +221,7 @@ class PayPerRequest:
         reason = decode_payment_required_header(required).error if required else None
         if reason is None and isinstance(response.body, Mapping):
             reason = response.body.get("error")
-        reason = reason or "payment refused"
+        reason = _CODES.get(reason or "", reason or "payment_refused")
         raise PaymentRefused(_REASONS.get(reason, reason), response.status, response.headers, reason)
 
     def release(self, payment: Payment) -> None:
