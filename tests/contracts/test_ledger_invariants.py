@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 
 import boa
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from tantieme.ledger.records import asset_tree, record_tree
 
 from .conftest import MAX_UINT256, Signer
+from .stateful import run_steps
 from .ledger_fixtures import (  # noqa: F401 (fixtures)
     COMMONS_BPS,
     OPERATOR_BPS,
@@ -440,13 +440,4 @@ def world(token_deployer, registry_deployer, router_deployer, ledger_deployer, d
 
 
 def test_ledger_invariants(world, payer, payer_b, deployer, stranger):
-    run_state_machine_as_test(
-        lambda: LedgerMachine(world, [payer, payer_b], deployer, stranger),
-        settings=settings(
-            max_examples=125,
-            stateful_step_count=100,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-        ),
-    )
-    assert _steps[0] >= STEPS, f"only {_steps[0]:,} steps"
+    run_steps(lambda: LedgerMachine(world, [payer, payer_b], deployer, stranger), _steps, STEPS)

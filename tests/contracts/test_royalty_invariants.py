@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 
 import boa
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -40,7 +39,6 @@ from hypothesis.stateful import (
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
 from tantieme.ledger.records import asset_tree
@@ -61,6 +59,7 @@ from .conftest import (
     next_block,
     register_asset,
 )
+from .stateful import run_steps
 
 AI_FIELDS = ("ai_training", "ai_fine_tuning", "ai_retrieval", "ai_output_commercial")
 CONSENT_REASONS = (
@@ -592,14 +591,4 @@ class RoyaltyMachine(RuleBasedStateMachine):
 def test_royalty_invariants(system, deployer, creator, operator, asker, stranger, half):
     """At least 10,000 steps in all, in two halves (each within the
     per-test timeout on a busy machine)."""
-    _steps[0] = 0
-    run_state_machine_as_test(
-        lambda: RoyaltyMachine(system, [creator, operator, asker, stranger], deployer),
-        settings=settings(
-            max_examples=63,
-            stateful_step_count=100,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
-    )
-    assert _steps[0] >= STEPS // 2, f"only {_steps[0]:,} steps"
+    run_steps(lambda: RoyaltyMachine(system, [creator, operator, asker, stranger], deployer), _steps, STEPS // 2)

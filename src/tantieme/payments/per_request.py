@@ -27,7 +27,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import ContextManager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,6 @@ ROUTE = "POST /v1/chat/completions"
 # How long a payer's authorization must stay valid: the wait in the queue and the answer.
 MAX_TIMEOUT_S = 300
 _REFUND_GAS = 100_000
-# The SDK's reasons, said for people.
 # The SDK's reasons of its own (as codes), and what they all mean for people.
 _CODES = {"Payment required": "payment_required", "No matching payment requirements": "no_matching_requirements"}
 _REASONS = {
@@ -61,8 +60,6 @@ _REASONS = {
     ),
     "invalid_exact_evm_nonce_already_used": "this payment authorization was used already: sign a new one",
     "invalid_exact_evm_insufficient_balance": "the payer's balance is below the quote",
-    "invalid_exact_evm_authorization_valid_before": "the payment authorization has expired: sign a new one",
-    "invalid_exact_evm_authorization_valid_after": "the payment authorization is not valid yet",
     "invalid_exact_evm_payload_authorization_valid_before": "the payment authorization has expired: sign a new one",
     "invalid_exact_evm_payload_authorization_valid_after": "the payment authorization is not valid yet",
     "invalid_exact_evm_payload_signature": "the payment authorization's signature is not the payer's",
@@ -80,7 +77,8 @@ def record_nonce(payer: str, authorization_nonce: str | bytes) -> int:
 
 
 class PaymentRefused(PaymentError):
-    """The SDK refused a payment (HTTP 402 or 400): `status`, `headers` and a JSON `body`."""
+    """A payment refused (the SDK's 402 and its headers, or 409 for an authorization another
+    request took): `status`, `headers`, the SDK's `reason` code, and a JSON `body`."""
 
     def __init__(self, message: str, status: int = 402, headers: Mapping[str, str] | None = None, reason: str = "") -> None:
         super().__init__(message)
@@ -146,7 +144,7 @@ class PayPerRequest:
         node: Node,
         *,
         facilitator_url: str | None = None,
-        writer: Callable[[], ContextManager[Node]] | None = None,
+        writer: Callable[[], AbstractContextManager[Node]] | None = None,
         route: str = ROUTE,
     ) -> None:
         """`node` reads the chain; `writer()` opens the node for writing while a payment
