@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import queue
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +13,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from tantieme import interaction
+from tantieme.api.app import running
 from tantieme.assets import registry
 from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
@@ -83,27 +80,6 @@ def make_app(node: Node, gate: PayPerRequest, delivered: queue.Queue):
     return app
 
 
-@contextlib.contextmanager
-def serving(app) -> Iterator[str]:
-    """`app` on a loopback port, in a thread, for as long as the block runs."""
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 @pytest.fixture
 def paid_node(node: Node, creator: Node, stub_model) -> Node:
     """A node serving the stub model over one open work, and a funded asker (dev account 6)."""
@@ -126,7 +102,7 @@ def delivered() -> queue.Queue:
 
 @pytest.fixture
 def url(paid_node: Node, gate: PayPerRequest, delivered) -> Iterator[str]:
-    with serving(make_app(paid_node, gate, delivered)) as base:
+    with running(make_app(paid_node, gate, delivered)) as base:
         yield base
 
 

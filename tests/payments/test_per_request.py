@@ -297,12 +297,14 @@ def test_node_served_read_only__a_writer_opened_to_settle(paid_node, delivered):
     from tantieme.node import Node
     from tantieme.payments.per_request import PayPerRequest
 
-    from .conftest import make_app, serving
+    from tantieme.api.app import running
+
+    from .conftest import make_app
 
     paid_node.close()
     with Node.open(readonly=True) as reader:
         gate = PayPerRequest(reader, writer=Node.open)
-        with serving(make_app(reader, gate, delivered)) as url:
+        with running(make_app(reader, gate, delivered)) as url:
             before = reader.balance(ASKER.address)
             response = paying_session(x402_client(node=reader)).post(f"{url}/v1/chat/completions", json=chat_body())
             assert response.status_code == 200, response.text

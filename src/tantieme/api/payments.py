@@ -211,12 +211,15 @@ class X402:
     async def delivered(self, payment: Payment, interaction: Interaction) -> None:
         from starlette.concurrency import run_in_threadpool
 
+        from tantieme.errors import TantiemeError
         from tantieme.payments.per_request import PaymentRefused
 
         try:
             await run_in_threadpool(self.gate.deliver, payment.proof, interaction)
         except PaymentRefused as refused:  # the answer is out: the operator pays its split unpaid
             log.warning("the x402 payment of record %s did not settle: %s", interaction.record.digest, refused)
+        except TantiemeError as exc:  # the chain failed midway: the journal knows where, `recover` finishes it
+            log.error("the x402 delivery of record %s stopped (finished at the next start): %s", interaction.record.digest, exc)
 
     async def cancelled(self, payment: Payment) -> None:
         self.gate.release(payment.proof)
