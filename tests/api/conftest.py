@@ -36,13 +36,13 @@ def served_home(stub_model, make_file) -> dict:
 @pytest.fixture
 def make_client(served_home) -> Iterator[Callable[..., TestClient]]:
     """A factory of started services in TestClients: `make_client(gate="self", admin_token=None,
-    settle_every=None, **limits)`."""
+    settle_every=None, **limits)`; `gate` is "self", "none" or a `Gate`."""
     opened: list[tuple[TestClient, Node]] = []
 
-    def make(gate: str = "self", admin_token: str | None = None, settle_every: float | None = None, **limits: object) -> TestClient:
+    def make(gate: object = "self", admin_token: str | None = None, settle_every: float | None = None, **limits: object) -> TestClient:
         account = dev_account(0)
         node = Node.open(readonly=True, account=account)
-        payments = SelfPay(account, "127.0.0.1") if gate == "self" else Unpaid()
+        payments = {"self": lambda: SelfPay(account, "127.0.0.1"), "none": Unpaid}[gate]() if isinstance(gate, str) else gate
         service = Service(node, payments, limits=Limits(**limits), admin_token=admin_token, settle_every=settle_every)
         client = TestClient(create_app(service))
         client.__enter__()

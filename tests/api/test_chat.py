@@ -177,3 +177,56 @@ def test_chat__payments_metric_counts_admitted_and_delivered(client):
     assert 'tantieme_payments_total{method="self",outcome="delivered"} 1.0' in text
     assert 'tantieme_requests_total{route="/v1/chat/completions",status="404"} 1.0' in text
     assert "tantieme_answer_seconds_count 1.0" in text
+
+
+
+class RecordingGate:
+    """A gate as a payment protocol plugs in: its own middleware, a payment bound to the
+    record by its nonce, and what it is told after the answer."""
+
+    name = "test"
+
+    def __init__(self) -> None:
+        self.quotes: list[list[str]] = []
+        self.events: list[tuple] = []
+
+    def install(self, app) -> None:
+        @app.middleware("http")
+        async def middleware(request, call_next):
+            if request.url.path == "/v1/chat/completions":
+                self.quotes.append(request.headers.getlist("x-tantieme-quote"))
+            return await call_next(request)
+
+    async def admit(self, request, quote):
+        from tantieme.api import Payment
+        from tantieme.chain.accounts import dev_account
+
+        if request.headers.get("x-pay") != "yes":
+            from tantieme.api.errors import ApiError
+
+            raise ApiError(402, "pay first", type="payment_required", code="payment_required")
+        self.events.append(("admit", quote.amount))
+        return Payment(payer="0x" + "77" * 20, account=dev_account(0), quote=quote.amount, record_nonce=12345, method="test")
+
+    async def delivered(self, payment, interaction):
+        self.events.append(("delivered", interaction.fee, interaction.record.signed.record.nonce))
+
+    async def cancelled(self, payment):
+        self.events.append(("cancelled",))
+
+
+def test_gate__quote_header_nonce_delivered_and_cancelled(make_client, served_home):
+    gate = RecordingGate()
+    client = make_client(gate=gate, rate_per_minute=1)
+    unpaid = client.post("/v1/chat/completions", json=chat(), headers={"X-Tantieme-Quote": "1"})
+    assert unpaid.status_code == 402 and gate.events == [] and records() == 0
+    body = client.post("/v1/chat/completions", json=chat(), headers={"X-Tantieme-Quote": "1", "X-Pay": "yes"}).json()
+    quote = body["tantieme"]["quote"]
+    assert gate.quotes == [[quote], [quote]] and quote != "1"  # the client's own quote header is replaced
+    assert gate.events == [("admit", int(quote)), ("delivered", int(body["tantieme"]["fee"]), 12345)]
+    assert body["tantieme"]["payer"] == "0x" + "77" * 20
+    limited = client.post("/v1/chat/completions", json=chat(), headers={"X-Pay": "yes"})
+    assert limited.status_code == 429  # the payer's rate: refused after admission, so cancelled
+    assert gate.events[-1] == ("cancelled",) and records() == 1
+    text = client.get("/metrics").text
+    assert 'tantieme_payments_total{method="test",outcome="cancelled"} 1.0' in text

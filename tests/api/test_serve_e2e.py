@@ -96,7 +96,8 @@ def embedded_home(tantieme_home):
     return tantieme_home
 
 
-def test_serve__sigterm_during_an_answer__delivers_it_journals_it_exits_0(embedded_home):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_serve__stopped_during_an_answer__delivers_it_journals_it_exits_0(embedded_home, stop):
     from tantieme.ledger.settlement import journal
 
     with serving(embedded_home, "--self-pay") as (url, process):
@@ -112,7 +113,7 @@ def test_serve__sigterm_during_an_answer__delivers_it_journals_it_exits_0(embedd
         for _ in range(200):  # the question is with the model worker
             if "tantieme_answer_seconds_count" in httpx.get(f"{url}/metrics").text and _busy(url):
                 break
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop)
         asking.join(300)
         assert process.wait(300) == 0, process.stderr.read()
         out = process.stdout.read()
@@ -129,11 +130,15 @@ def _busy(url: str) -> bool:
 
 
 def test_serve__no_gate__402_quote_and_models_without_a_charge(embedded_home):
-    with serving(embedded_home) as (url, _process):
+    with serving(embedded_home, "--json") as (url, process):
         response = httpx.post(f"{url}/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}]})
         assert response.status_code == 402
         assert response.json()["error"]["code"] == "payment_required"
         assert httpx.get(f"{url}/v1/models").status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(120) == 0
+        started = json.loads(process.stdout.read())
+    assert started["url"] == url and started["payments"] == "none" and started["registered_model"] == started["model"]
     assert tantieme(embedded_home, "history", "--json").stdout.strip() == "[]"
 
 

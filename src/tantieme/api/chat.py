@@ -33,9 +33,11 @@ if TYPE_CHECKING:
     from tantieme.api.service import Service
     from tantieme.interaction import Interaction, Quote
 
-__all__ = ["CHAT_PATH", "ChatRequest", "Priced", "Pricing", "completion", "router"]
+__all__ = ["CHAT_PATH", "QUOTE_HEADER", "ChatRequest", "Priced", "Pricing", "completion", "router"]
 
 CHAT_PATH = "/v1/chat/completions"
+#: the request header in which the pricing step passes the quote (token wei) to the gate
+QUOTE_HEADER = b"x-tantieme-quote"
 router = APIRouter()
 
 
@@ -130,7 +132,8 @@ def price(body: bytes, max_tokens_limit: int, default_max_tokens: int) -> Priced
 
 class Pricing:
     """ASGI middleware, outside any payment gate: reads the chat request's body (413 above
-    the limit), checks and prices it, and leaves it in `request.state.priced`."""
+    the limit), checks and prices it, and leaves it in `request.state.priced` and the quote
+    in the `X-Tantieme-Quote` request header."""
 
     def __init__(self, app: ASGIApp, service: Service) -> None:
         self.app = app
@@ -147,6 +150,11 @@ class Pricing:
         except ApiError as exc:
             return await exc.response()(scope, receive, send)
         scope.setdefault("state", {})["priced"] = priced
+        # The quote, for a gate in middleware that reads headers (x402's dynamic price); a
+        # client's own header of that name is replaced, never believed.
+        scope["headers"] = [(k, v) for k, v in scope["headers"] if k != QUOTE_HEADER] + [
+            (QUOTE_HEADER, str(priced.quote.amount).encode())
+        ]
         replayed = False
 
         async def replay() -> Message:

@@ -18,9 +18,13 @@ A request to `POST /v1/chat/completions` goes through these steps, in order:
    that fails after admission gets `Gate.cancelled` instead: no charge, no record.
 
 A gate that lives in ASGI middleware (x402's `PaymentMiddlewareASGI`, with a
-dynamic price) reads the quote where step 1 leaves it, in the request's state
-(`request.state.priced.quote.amount`), and `install`s itself on the app; its
-`admit` then reads what the middleware verified.
+dynamic price) `install`s itself on the app and reads the quote where step 1 leaves
+it: the `X-Tantieme-Quote` request header (token wei; set by the pricing step, a
+client's own is replaced), e.g. `context.adapter.get_header("x-tantieme-quote")` in
+x402's `DynamicPrice`, or `request.state.priced`. Its `admit` then reads what the
+middleware verified (`request.state.payment_payload`); x402's middleware settles
+after the handler returns, before the body is sent, and not at all for a status of
+400 or more, so such a gate refunds quote − fee in `delivered`.
 
 The gate `tantieme serve` runs is `X402`: pay per request over x402 with the
 official SDK (`tantieme.payments.per_request`). `SelfPay` has the node's own
