@@ -159,7 +159,7 @@ JSON_SAFE_INTEGER = 2**53 - 1
 JSON_AMOUNT_KEYS = {
     "amount", "balance", "eth_balance", "token_balance", "fee", "minting_fee", "total", "claimed", "claimable",
     "collectable", "pending", "uncredited", "paid", "funded", "gas", "token_id", "price_prompt_per_million",
-    "price_completion_per_million",
+    "price_completion_per_million", "quote", "refund",
 }
 
 

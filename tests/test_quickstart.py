@@ -49,6 +49,10 @@ def test_quickstart__runs_everything_and_verifies_in_its_own_home(tantieme_home,
     assert sum(earned.values()) == int(batch["total"])  # every wei accounted for
     assert data["verified"] is True
     assert {c["name"] for c in data["checks"]} >= {"payer signature", "merkle proof", "proof on chain", "content credential"}
+    # A second account asked over HTTP, paid per request over x402: exactly the metered fee.
+    http = data["over_http"]
+    assert http["question"] == catalog.questions[0]["question"] and http["answer"]
+    assert int(http["paid"]) == int(http["fee"]) > 0 and int(http["quote"]) > int(http["fee"])
 
     again = runner.invoke(app, ["quickstart"], catch_exceptions=False)
     assert again.exit_code == 0, again.output

@@ -54,4 +54,9 @@ class LedgerError(TantiemeError):
 
 
 class PaymentError(TantiemeError):
-    """A payment is refused: a signature, an amount, the funds or the terms are wrong."""
+    """A payment is refused or cannot be made: a signature, an amount, the funds or the terms
+    are wrong, a quote is above the cap, or the node or its facilitator refused it."""
+
+
+class RemoteNodeError(TantiemeError):
+    """A remote node cannot be reached, or answered something tantieme cannot read."""

@@ -12,18 +12,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
+from tantieme.amounts import format_amount
 from tantieme.assets import registry
 from tantieme.assets.royalties import claim, mint_license
 from tantieme.assets.store import sha256_file
 from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
 from tantieme.config import ENV_HOME, home
+from tantieme.errors import ConfigError
 from tantieme.node import Node
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "samples"
@@ -199,6 +202,48 @@ def _flow(node: Node, say: Callable[[str], None], show_answer: Callable[[object]
 
     report = verify(node.conn, export(node, book, answers[0].record.digest))
     return Result(registered, entry.asset_id, answers, refused_read, settled, earnings, report)
+
+
+def ask_over_http(say: Callable[[str], None] = print):
+    """A second account on this machine asks the node over HTTP (`tantieme serve`'s app, in a
+    thread) and pays per request over x402 with the official client; the node refunds all
+    above the metered fee once the answer is delivered. Returns the answer and what the
+    second account paid (token wei). Call it inside `own_home()`, after `run`."""
+    from tantieme.api import Limits, Service, X402, create_app
+    from tantieme.api.app import running
+    from tantieme.ledger import settlement
+    from tantieme.payments.client import ask_node
+
+    catalog = Catalog.load()
+    second = dev_account(_FIRST_CREATOR_ACCOUNT + len(catalog.creators()) + 1)
+    with Node.open() as writer:
+        if writer.balance(second.address) == 0:
+            writer.faucet(second.address)
+    question = catalog.questions[0]["question"]
+    with Node.open(readonly=True) as node:
+        before = node.balance(second.address)
+        with running(create_app(Service(node, X402(node, node.account), limits=Limits()))) as url:
+            say(f"\n[bold]7. a second account ({second.address[:10]}…) asks the node over HTTP ({url}) and pays per request with x402[/]")
+            answer = ask_node(url, question, second, max_fee=10**18)
+            book = settlement.journal()
+            try:
+                record = book.record(answer.record).id
+                deadline = time.monotonic() + 60  # the payment settles once the answer is delivered
+                while (book.payment(record) or {}).get("settlement_tx") is None or (
+                    int(book.payment(record)["refund"]) > 0 and book.payment(record)["refund_tx"] is None
+                ):
+                    if time.monotonic() > deadline:
+                        raise ConfigError("the node did not settle the x402 payment within 60 s")
+                    time.sleep(0.05)
+            finally:
+                book.close()
+        paid = before - node.balance(second.address)
+    say(f"[bold]Q:[/] {question}\n\n{answer.text}\n")
+    say(
+        f"quote {format_amount(answer.quote)} TAI (the most it may cost), fee {format_amount(answer.fee)} TAI; "
+        f"the second account paid {format_amount(paid)} TAI: the metered fee, to the wei · record {answer.record[:18]}…"
+    )
+    return answer, paid
 
 
 def _roles(catalog: Catalog, registered: Registered) -> dict[str, str]:

@@ -129,16 +129,16 @@ def _busy(url: str) -> bool:
     return 'tantieme_payments_total{method="self",outcome="admitted"} 1.0' in text
 
 
-def test_serve__no_gate__402_quote_and_models_without_a_charge(embedded_home):
+def test_serve__x402_by_default__unpaid_402_quote_and_models_without_a_charge(embedded_home):
     with serving(embedded_home, "--json") as (url, process):
         response = httpx.post(f"{url}/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}]})
-        assert response.status_code == 402
+        assert response.status_code == 402 and "PAYMENT-REQUIRED" in response.headers
         assert response.json()["error"]["code"] == "payment_required"
         assert httpx.get(f"{url}/v1/models").status_code == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(120) == 0
         started = json.loads(process.stdout.read())
-    assert started["url"] == url and started["payments"] == "none" and started["registered_model"] == started["model"]
+    assert started["url"] == url and started["payments"] == "x402" and started["registered_model"] == started["model"]
     assert tantieme(embedded_home, "history", "--json").stdout.strip() == "[]"
 
 

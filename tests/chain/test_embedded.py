@@ -286,3 +286,36 @@ def test_damaged_database__clear_chain_error(tantieme_home: Path, keep: float) -
                 for number in range(conn.w3.eth.block_number + 1):
                     conn.w3.eth.get_block(number, full_transactions=True)
                 conn.w3.eth.get_balance(dev_account(1).address)
+
+
+@pytest.mark.timeout(120)
+def test_reader__calls_while_a_writer_mines__each_sees_one_block() -> None:
+    """A reader's calls, made while a writer in another thread mines block after block, each
+    read one consistent block (no half-followed head: a call's nonce never mismatches)."""
+    import threading
+
+    writer = connect()
+    errors: list[Exception] = []
+    done = threading.Event()
+
+    def mine() -> None:
+        try:
+            for _ in range(40):
+                writer.transact({"to": dev_account(1).address, "value": 1}, gas=21_000)
+        finally:
+            done.set()
+
+    with connect(readonly=True, account=dev_account(0)) as reader:
+        thread = threading.Thread(target=mine)
+        thread.start()
+        calls = 0
+        while not done.is_set():
+            try:
+                reader.w3.eth.call({"from": dev_account(0).address, "to": dev_account(1).address, "value": 0})
+                reader.w3.eth.get_transaction_count(dev_account(0).address)
+                calls += 1
+            except Exception as exc:  # noqa: BLE001  (any failure is the bug)
+                errors.append(exc)
+        thread.join()
+    writer.close()
+    assert errors == [] and calls > 0

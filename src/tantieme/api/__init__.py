@@ -13,7 +13,7 @@ paid for; `app.create_app` makes the FastAPI app. docs/api.md documents the API.
 """
 
 from tantieme.api.app import create_app
-from tantieme.api.payments import Gate, Payment, SelfPay, Unpaid
+from tantieme.api.payments import X402, Gate, Payment, SelfPay, Unpaid
 from tantieme.api.service import Limits, Service
 
-__all__ = ["Gate", "Limits", "Payment", "SelfPay", "Service", "Unpaid", "create_app"]
+__all__ = ["X402", "Gate", "Limits", "Payment", "SelfPay", "Service", "Unpaid", "create_app"]

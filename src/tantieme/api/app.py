@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -42,3 +47,25 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     app.add_middleware(chat.Pricing, service=service)
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)
     return app
+
+
+@contextlib.contextmanager
+def running(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
+    """`app` served by uvicorn in a thread of this process, on a free port of `host`, for as
+    long as the block runs (its lifespan included); the URL. For the quickstart and tests."""
+    import uvicorn
+
+    listening = socket.socket()
+    listening.bind((host, 0))
+    port = listening.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        listening.close()

@@ -26,14 +26,16 @@ middleware verified (`request.state.payment_payload`); x402's middleware settles
 after the handler returns, before the body is sent, and not at all for a status of
 400 or more, so such a gate refunds quote − fee in `delivered`.
 
-Until a payment protocol is plugged in, the only gate is `SelfPay`: the node's
-own account pays for every answer, a development mode allowed only on a
-loopback address and only when asked for (`tantieme serve --self-pay`).
-Without a gate (`Unpaid`) every question is answered 402.
+The gate `tantieme serve` runs is `X402`: pay per request over x402 with the
+official SDK (`tantieme.payments.per_request`). `SelfPay` has the node's own
+account pay for every answer, a development mode allowed only on a loopback
+address and only when asked for (`tantieme serve --self-pay`). Without a gate
+(`Unpaid`) every question is answered 402.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -44,8 +46,11 @@ from tantieme.api.errors import ApiError
 
 if TYPE_CHECKING:
     from tantieme.interaction import Interaction, Quote
+    from tantieme.node import Node
 
-__all__ = ["Gate", "Payment", "SelfPay", "Unpaid", "is_loopback"]
+log = logging.getLogger("tantieme.api")
+
+__all__ = ["Gate", "Payment", "SelfPay", "Unpaid", "X402", "is_loopback"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class Payment:
     """The record's nonce, when it binds the record to the payment (default: the time)."""
     method: str = "self"
     """How it was paid (`self`, `x402`, ...): a label of the payments metric."""
+    proof: object | None = None
+    """What the gate settles at delivery (an x402 gate: the verified `per_request.Payment`)."""
 
 
 class Gate(Protocol):
@@ -155,3 +162,68 @@ class SelfPay:
 
     async def cancelled(self, payment: Payment) -> None:
         pass
+
+
+class X402:
+    """Pay per request over x402 v2 (`exact`) with the official SDK (`tantieme.payments.per_request`).
+
+    `admit` verifies the payment of the quote before the question is queued (the
+    SDK's 402 with its `PAYMENT-REQUIRED` header otherwise); the record is signed
+    by the operator's account and bound to the payment; `delivered` settles the
+    payment (a writer of the node opened meanwhile) and refunds quote − fee;
+    `cancelled` releases it unsettled. On start it finishes the deliveries a crash
+    cut short. The facilitator runs in this process on the node's chain, or is
+    the one at `facilitator_url`.
+    """
+
+    name = "x402"
+
+    def __init__(self, node: Node, account: LocalAccount, facilitator_url: str | None = None) -> None:
+        from tantieme.ledger import settlement
+        from tantieme.node import Node
+        from tantieme.payments.per_request import PayPerRequest
+
+        self.account = account
+        self.gate = PayPerRequest(
+            node, facilitator_url=facilitator_url, writer=lambda: Node.open(account=account, on_wait=log.info),
+        )
+        book = settlement.journal()
+        try:
+            for record in self.gate.recover(book):
+                log.warning("finished the x402 delivery of record %s, cut short before", record)
+        finally:
+            book.close()
+
+    def install(self, app: FastAPI) -> None:
+        pass
+
+    async def admit(self, request: Request, quote: Quote) -> Payment:
+        from starlette.concurrency import run_in_threadpool
+
+        from tantieme.payments.per_request import PaymentRefused
+
+        try:
+            paid = await run_in_threadpool(self.gate.verify, request, quote.amount)
+        except PaymentRefused as refused:
+            kind = "payment_required" if refused.status == 402 else "invalid_request_error"
+            raise ApiError(refused.status, str(refused), type=kind, code=refused.reason, headers=refused.headers) from None
+        return Payment(
+            payer=paid.payer, account=self.account, quote=paid.quote, record_nonce=paid.record_nonce,
+            method=self.name, proof=paid,
+        )
+
+    async def delivered(self, payment: Payment, interaction: Interaction) -> None:
+        from starlette.concurrency import run_in_threadpool
+
+        from tantieme.errors import TantiemeError
+        from tantieme.payments.per_request import PaymentRefused
+
+        try:
+            await run_in_threadpool(self.gate.deliver, payment.proof, interaction)
+        except PaymentRefused as refused:  # the answer is out: the operator pays its split unpaid
+            log.warning("the x402 payment of record %s did not settle: %s", interaction.record.digest, refused)
+        except TantiemeError as exc:  # the chain failed midway: the journal knows where, `recover` finishes it
+            log.error("the x402 delivery of record %s stopped (finished at the next start): %s", interaction.record.digest, exc)
+
+    async def cancelled(self, payment: Payment) -> None:
+        self.gate.release(payment.proof)

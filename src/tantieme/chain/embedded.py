@@ -24,11 +24,12 @@ so, wherever py-evm first reads the damaged page.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,19 @@ class SQLiteDB(BaseDB):
 
     def commit(self) -> None:
         if self._conn.in_transaction:
+            self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A reader's reads in this block see one committed state of the chain, whatever a
+        writer commits meanwhile (a WAL read transaction)."""
+        if not self.readonly or self._conn.in_transaction:
+            yield
+            return
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
             self._conn.execute("COMMIT")
 
     def rollback(self) -> None:
@@ -403,11 +417,17 @@ class EmbeddedProvider(EthereumTesterProvider):
 
     Requests are serialised with a lock: py-evm is not thread-safe, and an API
     server may call from several threads. A reader's provider first catches up
-    with the blocks that the writing process has committed since (`follow_head`).
+    with the blocks that a writer has committed since (`follow_head`), and answers
+    each request from one committed state (`snapshot`), so a block committed
+    meanwhile never mixes into it.
     """
 
     def __init__(
-        self, tester: EthereumTester, chain_id: int, follow_head: Callable[[], None] | None = None
+        self,
+        tester: EthereumTester,
+        chain_id: int,
+        follow_head: Callable[[], None] | None = None,
+        snapshot: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
     ) -> None:
         endpoints = copy.copy(API_ENDPOINTS)
         endpoints["eth"] = {**API_ENDPOINTS["eth"], "chainId": lambda *_: chain_id}
@@ -415,9 +435,10 @@ class EmbeddedProvider(EthereumTesterProvider):
         super().__init__(ethereum_tester=tester, api_endpoints=endpoints)
         self._lock = threading.RLock()
         self._follow_head = follow_head
+        self._snapshot = snapshot
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
-        with self._lock:
+        with self._lock, self._snapshot():
             if self._follow_head is not None:
                 self._follow_head()
             request_id = self._current_request_id
@@ -461,8 +482,11 @@ class EmbeddedChain:
         self._db = db
         self.backend = _SQLiteBackend(chain, db)
         self.tester = _Tester(backend=self.backend, auto_mine_transactions=True)
-        follow = self.backend.follow_head if db.readonly else None
-        self.w3 = Web3(EmbeddedProvider(self.tester, CHAIN_ID, follow))
+        if db.readonly:
+            provider = EmbeddedProvider(self.tester, CHAIN_ID, self.backend.follow_head, db.snapshot)
+        else:
+            provider = EmbeddedProvider(self.tester, CHAIN_ID)
+        self.w3 = Web3(provider)
 
     @property
     def readonly(self) -> bool:

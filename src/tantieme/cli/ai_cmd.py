@@ -164,11 +164,20 @@ def ask(
         autocompletion=completes(*_ATTRIBUTION),
     ),
     model: int = IdOption(None, "--model", help="Model asset id (default: the node's default model)."),
+    node_url: str = typer.Option(
+        None, "--node", metavar="URL", help="Ask a remote node (`tantieme serve`) and pay it over x402.",
+    ),
+    max_fee: str = typer.Option(
+        None, "--max-fee", help="With --node: the most you pay for the answer, in AI tokens (a higher quote is refused).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Answer a question from consenting works; pay, record and credential the answer.
 
     The first question on a node without a model registers the embedded local model.
+    With --node URL, a remote node answers and is paid per request over x402 from
+    your account (TANTIEME_PRIVATE_KEY, or this home's): its quote is the most the
+    answer may cost, and it refunds all above the metered fee.
 
     Example: tantieme ask "How many hives can a flat roof hold?"
     """
@@ -177,6 +186,13 @@ def ask(
 
     if not question.strip():
         raise typer.BadParameter("the question is empty", param_hint="'QUESTION'")
+    if node_url is not None:
+        cap = None if max_fee is None else parse_amount(max_fee, allow_zero=True)
+        result = _ask_remote(node_url, question, max_tokens=max_tokens, model=model, max_fee=cap)
+        emit(remote_json(result) if as_json else result, as_json, render_remote)
+        return
+    if max_fee is not None:
+        raise typer.BadParameter("--max-fee caps what a remote node may charge: use it with --node URL", param_hint="'--max-fee'")
     if attribution not in _ATTRIBUTION:
         raise typer.BadParameter(f"{attribution!r}: choose ablation or retrieval", param_hint="'--attribution'")
     with open_node() as node:
@@ -198,3 +214,82 @@ def ask(
     data = {**answer_json(result), "registered_model": registered.asset_id if registered else None}
     emit(data if as_json else result, as_json, render_answer)
 
+
+
+def _ask_remote(url: str, question: str, *, max_tokens: int, model: int | None, max_fee: int | None):
+    from tantieme.payments.client import ask_node
+
+    if not url.startswith(("http://", "https://")):
+        raise typer.BadParameter(f"{url!r} is not a node URL: give http://HOST:PORT", param_hint="'--node'")
+    account, token, balance = _payer()
+    with console.status(f"asking {url}", spinner="dots"):
+        return ask_node(
+            url, question, account, max_fee=max_fee, max_tokens=max_tokens,
+            model=str(model) if model is not None else "default", token=token, balance=balance,
+        )
+
+
+def _payer():
+    """Who pays a remote node: `TANTIEME_PRIVATE_KEY`, else this home's account; the AI token
+    and a balance reader when this home is on a JSON-RPC chain (an embedded chain is this
+    home's own, not the node's)."""
+    import os
+
+    from tantieme.chain.accounts import ENV_PRIVATE_KEY, dev_account, load_account
+    from tantieme.cli.common import passphrase_prompt
+    from tantieme.errors import ConfigError
+    from tantieme.node import Settings
+
+    settings = Settings.load() if Settings.path().is_file() else None
+    if os.environ.get(ENV_PRIVATE_KEY) or (settings and settings.signer == "keystore"):
+        account = load_account(settings.keystore if settings else None, passphrase_prompt())
+    elif settings is not None:
+        account = dev_account(0)
+    else:
+        raise ConfigError(f"no account to pay from: set {ENV_PRIVATE_KEY}, or `tantieme init` this home")
+    if settings is None or settings.chain != "rpc":
+        return account, None, lambda _chain, _asset: None
+    from tantieme.chain import connect
+    from tantieme.chain.deploy import recorded_deployment
+
+    conn = connect("rpc", rpc_url=settings.rpc_url, account=dev_account(0), readonly=True)
+    deployment = recorded_deployment(conn.chain_id)
+
+    def balance(chain_id: int, asset: str) -> int | None:
+        if chain_id != conn.chain_id or deployment is None or asset.lower() != deployment.token.lower():
+            return None
+        from tantieme.chain.deploy import contract
+
+        return contract(conn, "ai_token", deployment.token).functions.balanceOf(account.address).call()
+
+    return account, deployment.token if deployment else None, balance
+
+
+def remote_json(r) -> dict:
+    return {
+        "node": r.node,
+        "answer": {
+            "question": r.question, "text": r.text, "sources": r.sources, "own_knowledge": r.own_knowledge,
+            "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
+        },
+        "fee": str(r.fee),
+        "quote": str(r.quote),
+        "model": r.model,
+        "record": r.record,
+        "payer": r.payer,
+        "tantieme": r.extension,
+    }
+
+
+def render_remote(r) -> None:
+    console.print(f"\n{r.text}\n")
+    table = Table("", "source", "weight")
+    for n, s in enumerate(r.sources, start=1):
+        table.add_row(f"[{n}]", f"#{s.get('asset')} {s.get('title', '')}", f"{float(s.get('weight', 0)):.1%}")
+    if r.own_knowledge is not None:
+        table.add_row("", "[dim]model's own knowledge[/]", f"{float(r.own_knowledge):.1%}")
+    console.print(table)
+    console.print(
+        f"{r.prompt_tokens} prompt + {r.completion_tokens} completion tokens · fee {format_amount(r.fee)} TAI "
+        f"(quote {format_amount(r.quote)}, the rest refunded) · record {r.record[:18]}… · node {r.node}"
+    )

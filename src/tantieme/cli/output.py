@@ -40,7 +40,7 @@ MAX_SAFE_INTEGER = 2**53 - 1
 AMOUNT_KEYS = frozenset({
     "amount", "balance", "token_balance", "eth_balance", "fee", "minting_fee", "total", "commons",
     "operator", "owed", "paid", "claimed", "claimable", "collectable", "pending", "uncredited", "funded",
-    "price_prompt_per_million", "price_completion_per_million", "gas", "token_id",
+    "price_prompt_per_million", "price_completion_per_million", "gas", "token_id", "quote", "refund",
 })
 EXIT_USAGE = 2
 EXIT_BUG = 70

@@ -18,7 +18,8 @@ def quickstart(as_json: bool = JsonOption) -> None:
     from your assets and records), registers the sample works from several
     creators (one refusing AI use, one derivative, one training dataset),
     registers the local model, asks three questions, settles them as one batch,
-    shows who earned what, and verifies one answer's record, proof and credential.
+    shows who earned what, verifies one answer's record, proof and credential, and
+    has a second account ask the node over HTTP, paying per request with x402.
 
     Example: tantieme quickstart
     """
@@ -33,19 +34,30 @@ def quickstart(as_json: bool = JsonOption) -> None:
                 soft_wrap=True,
             )
         result = qs.run(say, None if as_json else render_answer)
+        if not as_json:
+            render(result)
+        over_http, paid = qs.ask_over_http(say)
+    if as_json:
+        emit(_data(where, result, over_http, paid), True, render)
+    if not result.verification.ok or result.refused_read or paid != over_http.fee:
+        raise typer.Exit(1)
 
-    def render(r: qs.Result) -> None:
-        table = Table("party", "role", "account", "earned (TAI)")
-        for e in r.earnings:
-            table.add_row(e.party, e.role, e.account[:10] + "…", format_amount(e.amount))
-        console.print(table)
-        console.print("\n[bold]6. anyone can verify an answer from its bundle and the chain alone[/]")
-        for check in r.verification.checks:
-            mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
-            console.print(f"{mark} {check.name}: {check.detail}")
-        console.print(f"[dim]credentials trusted against {r.verification.trust_anchor}[/]")
 
-    data = {
+def render(r) -> None:
+    """Steps 5 and 6: who earned what, and the verification of one answer."""
+    table = Table("party", "role", "account", "earned (TAI)")
+    for e in r.earnings:
+        table.add_row(e.party, e.role, e.account[:10] + "…", format_amount(e.amount))
+    console.print(table)
+    console.print("\n[bold]6. anyone can verify an answer from its bundle and the chain alone[/]")
+    for check in r.verification.checks:
+        mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+        console.print(f"{mark} {check.name}: {check.detail}")
+    console.print(f"[dim]credentials trusted against {r.verification.trust_anchor}[/]")
+
+
+def _data(where, result, over_http, paid: int) -> dict:
+    return {
         "home": str(where),
         "assets": result.registered.assets,
         "model": result.model,
@@ -56,7 +68,8 @@ def quickstart(as_json: bool = JsonOption) -> None:
         "earnings": result.earnings,
         "verified": result.verification.ok,
         "checks": result.verification.checks,
+        "over_http": {
+            "question": over_http.question, "answer": over_http.text, "record": over_http.record,
+            "payer": over_http.payer, "quote": over_http.quote, "fee": over_http.fee, "paid": paid,
+        },
     }
-    emit(result if not as_json else data, as_json, render)
-    if not result.verification.ok or result.refused_read:
-        raise typer.Exit(1)

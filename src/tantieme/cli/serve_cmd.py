@@ -26,6 +26,10 @@ def serve(
     settle_every: float = typer.Option(
         None, "--settle-every", min=1, metavar="SECONDS", help="Settle the node's pending records this often.",
     ),
+    facilitator_url: str = typer.Option(
+        None, "--facilitator-url", metavar="URL",
+        help="An x402 facilitator to verify and settle payments (default: one in this process, on the node's chain).",
+    ),
     queue: int = typer.Option(8, min=1, max=1024, help="Questions that may wait for the model; more get 503."),
     rate: int = typer.Option(60, min=1, help="Questions a payer may ask per minute; more get 429."),
     as_json: bool = JsonOption,
@@ -33,9 +37,10 @@ def serve(
     """Serve this node over HTTP: OpenAI-compatible chat (POST /v1/chat/completions), models,
     assets, record bundles and answers with their credentials (docs/api.md).
 
-    The node, its index and the default model stay loaded, so answers are warm. Without a
-    payment method every question is answered 402; --self-pay has the node's own account
-    pay (a development mode, loopback only). An address other than loopback needs an admin
+    The node, its index and the default model stay loaded, so answers are warm. Askers pay
+    per request over x402 (the 402 quotes the most an answer may cost; all above the metered
+    fee is refunded); --self-pay has the node's own account pay instead (a development mode,
+    loopback only). An address other than loopback needs an admin
     token (TANTIEME_ADMIN_TOKEN), which also guards POST /admin/settle. Ctrl-C or SIGTERM
     finishes the answers under way, journals them and exits.
 
@@ -43,7 +48,7 @@ def serve(
     """
     from tantieme import interaction
     from tantieme import node as node_mod
-    from tantieme.api import Limits, SelfPay, Service, Unpaid, create_app
+    from tantieme.api import Limits, SelfPay, Service, X402, create_app
     from tantieme.api.payments import is_loopback
     from tantieme.errors import ConfigError
 
@@ -56,11 +61,13 @@ def serve(
     settings = node_mod.Settings.load()
     _check_port(host, port)
     account = node_mod.signer(settings, passphrase_prompt())
-    gate = SelfPay(account, host) if self_pay else Unpaid()
+    if self_pay and facilitator_url:
+        raise typer.BadParameter("--self-pay takes no payment: leave out --facilitator-url", param_hint="'--facilitator-url'")
     with node_mod.Node.open(account=account, on_wait=waiting) as writer:
         registered = interaction.ensure_default_model(writer)
     node = node_mod.Node.open(readonly=True, account=account)
     try:
+        gate = SelfPay(account, host) if self_pay else X402(node, account, facilitator_url)
         service = Service(
             node, gate, limits=Limits(queue=queue, rate_per_minute=rate), settle_every=settle_every, admin_token=token,
         )
@@ -92,7 +99,7 @@ def _run(api, host: str, port: int, ready: dict, as_json: bool) -> None:
     def render(d: dict) -> None:
         if d["registered_model"]:
             console.print(f"registered the local model as asset #{d['registered_model']}, this node's default")
-        payments = "the node's own account pays (development only)" if d["payments"] == "self" else "none: questions are answered 402"
+        payments = "the node's own account pays (development only)" if d["payments"] == "self" else "x402, per request"
         console.print(f"serving {d['url']} · model #{d['model']} · payments: {payments} · Ctrl-C to stop")
 
     emit(ready, as_json, render)

@@ -8,6 +8,8 @@ A bundle (`BUNDLE_FORMAT`) holds:
 - the batch as EIP-712 typed data with the payer's signature, and the record's
   Merkle proof to the batch's root (none while the record is pending);
 - the anchor: chain id, ledger, batch id, settlement transaction;
+- for an answer paid over x402, the payment: payer, EIP-3009 authorization and
+  signature, quote, settlement transaction, refund and its transaction (none otherwise);
 - the answering node's own CA certificate, the trust anchor of the credentials.
 
 Large integers are decimal strings (JavaScript reads them exactly); eth-account
@@ -72,6 +74,7 @@ def record_entry(book: Journal, row: RecordRow, node: Node | None = None) -> dic
         "proof": None,
         "anchor": {"chain_id": row.chain_id, "ledger": row.ledger, "batch_id": None, "tx_hash": None, "root": None},
         "status": "pending",
+        "payment": book.payment(row.id),
     }
     if row.batch_id is None:
         return _js_safe(entry)

@@ -126,7 +126,26 @@ def _m003_deposit_mode(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_asset_trees, _m003_deposit_mode]
+def _m004_x402_payments(db: sqlite3.Connection) -> None:
+    # A record answered for an x402 payment: the payment as JSON (payer, EIP-3009
+    # authorization and signature, quote, refund), written before it settles; then
+    # its settlement transaction and its refund's, each once sent.
+    _script(
+        db,
+        """
+        CREATE TABLE payments (
+            record_id INTEGER PRIMARY KEY REFERENCES records(id),
+            payment TEXT NOT NULL,
+            settlement_tx TEXT,
+            refund_tx TEXT
+        )
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m001_initial, _m002_asset_trees, _m003_deposit_mode, _m004_x402_payments,
+]
 
 
 @dataclass(frozen=True)
@@ -301,6 +320,41 @@ class Journal:
         if row is None:
             raise LedgerError(f"no record {key} in this node's journal (see `tantieme history`)")
         return _record_row(row)
+
+    def add_payment(self, record_id: int, payment: dict) -> None:
+        """The x402 payment a record is answered for (`tantieme.payments.per_request`), before it settles."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO payments (record_id, payment) VALUES (?, ?)", (record_id, json.dumps(payment, sort_keys=True)))
+
+    def payment_settled(self, record_id: int, tx_hash: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE payments SET settlement_tx = ? WHERE record_id = ?", (tx_hash, record_id))
+
+    def refunded(self, record_id: int, tx_hash: str) -> None:
+        """The transaction that refunded the payer of a record's payment what its quote held above the fee."""
+        with self.transaction() as db:
+            db.execute("UPDATE payments SET refund_tx = ? WHERE record_id = ?", (tx_hash, record_id))
+
+    def drop_payment(self, record_id: int) -> None:
+        """Forget a payment that did not settle (the record stays, unpaid)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM payments WHERE record_id = ?", (record_id,))
+
+    def payment(self, record_id: int) -> dict | None:
+        """A record's x402 payment with its transactions; None for a record without one."""
+        row = self.db.execute("SELECT * FROM payments WHERE record_id = ?", (record_id,)).fetchone()
+        return None if row is None else _payment(row)
+
+    def unfinished_payments(self) -> list[tuple[int, dict]]:
+        """Payments not settled yet, or settled and owing a refund not sent yet."""
+        rows = self.db.execute(
+            "SELECT * FROM payments WHERE settlement_tx IS NULL OR refund_tx IS NULL ORDER BY record_id"
+        ).fetchall()
+        owing = [(row["record_id"], _payment(row)) for row in rows]
+        return [(rid, p) for rid, p in owing if p["settlement_tx"] is None or int(p["refund"]) > 0]
+
+    def refund_txs(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT refund_tx FROM payments WHERE refund_tx IS NOT NULL")}
 
     def records(self, limit: int | None = None, pending: bool | None = None) -> list[RecordRow]:
         sql = "SELECT * FROM records"
@@ -596,6 +650,10 @@ def _voucher_row(row: sqlite3.Row) -> VoucherRow:
         cumulative=_amounts(row["cumulative"]),
         updated_at=row["updated_at"],
     )
+
+
+def _payment(row: sqlite3.Row) -> dict:
+    return {**json.loads(row["payment"]), "settlement_tx": row["settlement_tx"], "refund_tx": row["refund_tx"]}
 
 
 def _amounts_json(amounts: dict[int, int]) -> str:

@@ -124,6 +124,8 @@ def verify(conn: Connection, bundle: Mapping[str, Any], *, trust_anchor_pem: byt
     elif bundle.get("batch"):
         _check_batch(report, bundle, record, digest, domain)
     _check_credentials(report, bundle, digest, domain, trust_anchor_pem)
+    if bundle.get("payment") is not None:
+        _check_payment(report, on_chain, bundle["payment"], record)
     if on_chain is not None:
         _provenance(on_chain, report, record, _signed_split(bundle))
     report.status = "failed" if not report.ok else "verified" if anchored else "pending"
@@ -257,6 +259,82 @@ def _settled_in(node: Node, tx: str | None, batch_id: int, root: bytes) -> bool:
     events = node.ledger.events.BatchSettled().process_receipt(receipt, errors=DISCARD)
     return receipt["status"] == 1 and any(
         e["address"] == node.deployment.ledger and e["args"]["batch_id"] == batch_id and bytes(e["args"]["root"]) == root
+        for e in events
+    )
+
+
+_EIP3009_TYPES = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "TransferWithAuthorization": [
+        {"name": "from", "type": "address"},
+        {"name": "to", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "validAfter", "type": "uint256"},
+        {"name": "validBefore", "type": "uint256"},
+        {"name": "nonce", "type": "bytes32"},
+    ],
+}
+
+
+def _check_payment(report: Report, node: Node | None, payment: Mapping[str, Any], record: InteractionRecord) -> None:
+    """An answer paid over x402: the record is bound to the payer's EIP-3009 authorization, which
+    the token used, moving the quote to the operator, who refunded the payer all above the fee."""
+    from tantieme.payments.per_request import record_nonce
+
+    try:
+        auth = payment["authorization"]
+        payer, operator, nonce = auth["from"], auth["to"], auth["nonce"]
+        quote, refund = int(auth["value"]), int(payment["refund"])
+        bound = record.nonce == record_nonce(payer, nonce) and record.payer == record.operator == operator
+    except (KeyError, TypeError, ValueError) as exc:
+        report.add("payment", False, f"the payment in the bundle is malformed: {exc}")
+        return
+    report.add(
+        "payment binding", bound,
+        f"record nonce = keccak256(abi.encode(payer {payer[:10]}…, authorization nonce)), paid to the operator",
+    )
+    if node is None:
+        return
+    token = node.token
+    same_token = str(payment.get("asset", "")).lower() == node.deployment.token.lower()
+    try:
+        _, name, version, chain_id, contract, *_ = token.functions.eip712Domain().call()
+        typed = {
+            "types": _EIP3009_TYPES, "primaryType": "TransferWithAuthorization",
+            "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": contract},
+            "message": {**auth, "value": quote, "validAfter": int(auth["validAfter"]), "validBefore": int(auth["validBefore"])},
+        }
+        signer = Account.recover_message(encode_typed_data(full_message=typed), signature=bytes.fromhex(payment["signature"].removeprefix("0x")))
+    except Exception as exc:  # noqa: BLE001  (malformed fields or signature: several kinds)
+        report.add("payment authorization", False, f"the authorization does not recover: {exc}")
+        return
+    report.add("payment authorization", same_token and signer == payer, f"EIP-3009 on the AI token, signed by {signer}")
+    used = token.functions.authorizationState(payer, nonce).call()
+    report.add("authorization used", used, "AI token authorizationState")
+    paid = _transferred(node, payment.get("settlement_tx"), payer, operator, quote)
+    report.add("payment settled", paid, f"{quote} token wei from the payer to the operator in {str(payment.get('settlement_tx'))[:18]}…")
+    refunded = quote - refund == record.fee and (
+        _transferred(node, payment.get("refund_tx"), operator, payer, refund) if refund else not payment.get("refund_tx")
+    )
+    report.add("refund", refunded, f"quote − fee = {refund} token wei back to the payer")
+
+
+def _transferred(node: Node, tx: str | None, sender: str, to: str, value: int) -> bool:
+    """Whether `tx` moved exactly `value` AI tokens from `sender` to `to`."""
+    if not tx:
+        return False
+    try:
+        receipt = node.conn.w3.eth.get_transaction_receipt(tx)
+    except Exception:  # noqa: BLE001  (unknown or malformed hash)
+        return False
+    events = node.token.events.Transfer().process_receipt(receipt, errors=DISCARD)
+    return receipt["status"] == 1 and any(
+        e["address"] == node.deployment.token and (e["args"]["sender"], e["args"]["receiver"], e["args"]["value"]) == (sender, to, value)
         for e in events
     )
 

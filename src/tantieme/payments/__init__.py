@@ -1,1 +1,3 @@
-"""Paying a node for answers: per request over x402, or from a deposit with the ledger."""
+"""Paying a node for answers: per request over x402 (`per_request`) with the official SDK,
+its facilitator on the node's chain (`facilitator`) and the asking side (`client`); or
+from a deposit with the ledger (`deposit`)."""

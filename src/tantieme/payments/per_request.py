@@ -1,0 +1,332 @@
+"""Pay per request over x402 v2 (scheme `exact`, EIP-3009), with the official SDK.
+
+An unpaid request gets the SDK's 402: network `eip155:<chain id>`, asset the AI
+token (`extra`: its EIP-712 name and version), payTo the node's operator
+account, amount the quote, an upper bound of the metered fee. A paid request is
+verified before it is queued; the answer's record is journaled with the
+operator as its payer and bound to the payment (`record_nonce`); once the
+answer is delivered, the payment settles on chain (the payer's authorization
+moves the quote to the operator) and the operator refunds quote − metered fee
+in one transfer: the payer's balance falls by exactly the metered fee. A
+request whose answer fails is released: nothing settles, nothing is recorded.
+
+    gate = PayPerRequest(node)
+    payment = gate.verify(request, quote)      # or PaymentRefused: the SDK's 402 and why
+    done = interaction.ask(node, question, payer=node.account, nonce=payment.record_nonce, ...)
+    gate.deliver(payment, done)                # settle, refund (journaled step by step)
+    gate.release(payment)                      # instead, when the answer failed
+    gate.recover(book)                         # at start: finish deliveries a crash cut short
+
+The record's nonce binds it to the payment:
+`uint256(keccak256(abi.encode(x402 payer, authorization nonce)))`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from eth_abi import encode
+from eth_utils import keccak
+
+from tantieme.errors import PaymentError
+from tantieme.payments.facilitator import ConnectionSigner, facilitator, network, signer
+
+if TYPE_CHECKING:
+    from x402.schemas import PaymentPayload, PaymentRequirements
+
+    from tantieme.interaction import Interaction
+    from tantieme.ledger.journal import Journal
+    from tantieme.node import Node
+
+__all__ = ["ROUTE", "Delivery", "Payment", "PaymentRefused", "PayPerRequest", "record_nonce"]
+
+ROUTE = "POST /v1/chat/completions"
+# How long a payer's authorization must stay valid: the wait in the queue and the answer.
+MAX_TIMEOUT_S = 300
+_REFUND_GAS = 100_000
+# The SDK's reasons of its own (as codes), and what they all mean for people.
+_CODES = {"Payment required": "payment_required", "No matching payment requirements": "no_matching_requirements"}
+_REASONS = {
+    "payment_required": "this answer must be paid: pay the quote with an x402 client (PAYMENT-SIGNATURE header)",
+    "no_matching_requirements": (
+        "the payment does not match the quote: pay the network, asset, payee and amount of the 402 "
+        "response for this very request"
+    ),
+    "invalid_exact_evm_nonce_already_used": "this payment authorization was used already: sign a new one",
+    "invalid_exact_evm_insufficient_balance": "the payer's balance is below the quote",
+    "invalid_exact_evm_payload_authorization_valid_before": "the payment authorization has expired: sign a new one",
+    "invalid_exact_evm_payload_authorization_valid_after": "the payment authorization is not valid yet",
+    "invalid_exact_evm_payload_signature": "the payment authorization's signature is not the payer's",
+    "invalid_exact_evm_payload_recipient_mismatch": "the payment authorization pays someone else than this node",
+    "invalid_exact_evm_payload_authorization_value_mismatch": "the payment authorization's amount is not the quote",
+    "network_mismatch": "the payment is for another chain",
+}
+
+
+def record_nonce(payer: str, authorization_nonce: str | bytes) -> int:
+    """The record nonce that binds a record to an x402 payment:
+    uint256(keccak256(abi.encode(payer, authorization nonce)))."""
+    nonce = bytes.fromhex(authorization_nonce[2:]) if isinstance(authorization_nonce, str) else authorization_nonce
+    return int.from_bytes(keccak(encode(["address", "bytes32"], [payer, nonce])), "big")
+
+
+class PaymentRefused(PaymentError):
+    """A payment refused (the SDK's 402 and its headers, or 409 for an authorization another
+    request took): `status`, `headers`, the SDK's `reason` code, and a JSON `body`."""
+
+    def __init__(self, message: str, status: int = 402, headers: Mapping[str, str] | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = dict(headers or {})
+        self.reason = reason
+
+    @property
+    def body(self) -> dict[str, str]:
+        return {"error": str(self), "kind": "payment", "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A verified x402 payment, not settled yet: the payer's EIP-3009 authorization of the quote."""
+
+    payload: PaymentPayload
+    requirements: PaymentRequirements
+
+    @property
+    def authorization(self) -> dict[str, Any]:
+        """`from`, `to`, `value`, `validAfter`, `validBefore`, `nonce`, as the payer signed them."""
+        return dict(self.payload.payload["authorization"])
+
+    @property
+    def signature(self) -> str:
+        return self.payload.payload["signature"]
+
+    @property
+    def payer(self) -> str:
+        return self.authorization["from"]
+
+    @property
+    def quote(self) -> int:
+        return int(self.requirements.amount)
+
+    @property
+    def record_nonce(self) -> int:
+        return record_nonce(self.payer, self.authorization["nonce"])
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.payer.lower(), self.authorization["nonce"].lower()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivered answer's payment, settled and refunded."""
+
+    settlement_tx: str
+    refund: int
+    """quote − metered fee, in token wei, sent back to the payer."""
+    refund_tx: str | None
+    headers: dict[str, str] = field(default_factory=dict)
+    """The SDK's `PAYMENT-RESPONSE` header (the settlement, for the payer)."""
+
+
+class PayPerRequest:
+    """The x402 resource server of a node's paid route, with its facilitator (`facilitator`)."""
+
+    def __init__(
+        self,
+        node: Node,
+        *,
+        facilitator_url: str | None = None,
+        writer: Callable[[], AbstractContextManager[Node]] | None = None,
+        route: str = ROUTE,
+    ) -> None:
+        """`node` reads the chain; `writer()` opens the node for writing while a payment
+        settles and refunds (default: `node` itself, open for writing)."""
+        from x402 import x402ResourceServerSync
+        from x402.http import PaymentOption, RouteConfig, x402HTTPResourceServerSync
+        from x402.mechanisms.evm.exact import register_exact_evm_server
+
+        self.node = node
+        self.network = network(node.conn.chain_id)
+        _, name, version, *_ = node.token.functions.eip712Domain().call()
+        self.asset = node.deployment.token
+        self.extra = {"name": name, "version": version}
+        self._writer = writer or (lambda: contextlib.nullcontext(node))
+        self._signer = signer(node) if facilitator_url is None else None
+        server = register_exact_evm_server(
+            x402ResourceServerSync(facilitator(node, facilitator_url, self._signer)), self.network
+        )
+        option = PaymentOption(
+            scheme="exact", pay_to=node.address, price=self._asset_amount, network=self.network,
+            max_timeout_seconds=MAX_TIMEOUT_S,
+        )
+        self._http = x402HTTPResourceServerSync(server, {route: RouteConfig(
+            accepts=option, description="an attributed answer, paid per request", mime_type="application/json",
+        )})
+        self._http.initialize()
+        # Authorizations taken by a request (→ their validBefore): held until they expire, so a
+        # copy verified before the first one settled is refused too. And one writer of the
+        # operator's transactions (settlements, refunds: the facilitator keeps its own nonces).
+        self._held = threading.Lock()
+        self._taken: dict[tuple[str, str], int] = {}
+        self._lock_sending = threading.Lock()
+
+    def _asset_amount(self, context: Any) -> dict[str, Any]:
+        """The SDK's dynamic price: the quote of the request being verified."""
+        return {"amount": str(context.adapter.quote), "asset": self.asset, "extra": self.extra}
+
+    def verify(self, request: Any, quote: int) -> Payment:
+        """Check that `request` (a Starlette request) pays `quote` token wei.
+
+        Unpaid, or paid wrongly: `PaymentRefused` with the SDK's 402 (its
+        `PAYMENT-REQUIRED` header) and why. A payment verified here is taken by
+        this request: the same authorization in another request is refused (409)
+        unless this one fails first (`release`).
+        """
+        from x402.http import HTTPRequestContext, decode_payment_required_header
+        from x402.http.middleware.fastapi import FastAPIAdapter
+
+        adapter = FastAPIAdapter(request)
+        adapter.quote = quote
+        context = HTTPRequestContext(
+            adapter=adapter, path=request.url.path, method=request.method,
+            payment_header=adapter.get_header("payment-signature"),
+        )
+        result = self._http.process_http_request(context)
+        if result.type == "payment-verified":
+            payment = Payment(result.payment_payload, result.payment_requirements)
+            now = time.time()
+            with self._held:
+                self._taken = {k: until for k, until in self._taken.items() if until > now}
+                if payment.key in self._taken:
+                    raise PaymentRefused(
+                        "this payment authorization is taken by another request: sign a new one",
+                        409, reason="authorization_in_use",
+                    )
+                self._taken[payment.key] = int(payment.authorization["validBefore"])
+            return payment
+        response = result.response
+        if response is None:  # the route is not priced: a configuration error of the server
+            raise PaymentRefused(f"{request.method} {request.url.path} is not a paid route", 500, reason="not_priced")
+        required = response.headers.get("PAYMENT-REQUIRED")
+        reason = decode_payment_required_header(required).error if required else None
+        if reason is None and isinstance(response.body, Mapping):
+            reason = response.body.get("error")
+        reason = _CODES.get(reason or "", reason or "payment_refused")
+        raise PaymentRefused(_REASONS.get(reason, reason), response.status, response.headers, reason)
+
+    def release(self, payment: Payment) -> None:
+        """The request of a verified payment failed before its answer: nothing settles, and
+        the authorization may pay another request."""
+        with self._held:
+            self._taken.pop(payment.key, None)
+
+    def deliver(self, payment: Payment, done: Interaction, book: Journal | None = None) -> Delivery:
+        """The answer to `payment` is delivered: settle it and refund the payer quote − metered
+        fee in one transfer. `PaymentRefused` if it does not settle.
+
+        The journal knows each step before the chain does (the payment, then each
+        transaction once mined), so `recover` finishes a delivery a crash interrupted.
+        """
+        from tantieme.ledger import settlement
+
+        own = book is None  # a journal of this thread's own: deliveries run on any thread
+        book = book or settlement.journal()
+        refund = payment.quote - done.fee
+        try:
+            with self._sending() as writer:
+                book.add_payment(done.record.id, self._entry(payment, refund))
+                result = self._http.process_settlement(payment.payload, payment.requirements)
+                if not result.success:
+                    book.drop_payment(done.record.id)
+                    reason = result.error_reason or "settlement failed"
+                    raise PaymentRefused(f"the payment did not settle: {_REASONS.get(reason, reason)}", 402, result.headers, reason)
+                book.payment_settled(done.record.id, result.transaction)
+                refund_tx = self._refund(writer, book, done.record.id, payment.payer, refund)
+        finally:
+            if own:
+                book.close()
+        return Delivery(result.transaction, refund, refund_tx, dict(result.headers))
+
+    @contextlib.contextmanager
+    def _sending(self) -> Iterator[Node]:
+        """One sender of the operator's transactions at a time (the facilitator keeps its own
+        nonces), through a writer of the node for as long as it takes."""
+        with self._lock_sending, self._writer() as writer:
+            if isinstance(self._signer, ConnectionSigner):
+                with self._signer.sending(writer.conn):
+                    yield writer
+            else:
+                yield writer
+
+    def _refund(self, writer: Node, book: Journal, record_id: int, payer: str, refund: int) -> str | None:
+        if refund <= 0:
+            return None
+        receipt = writer.conn.transact(writer.token.functions.transfer(payer, refund), gas=_REFUND_GAS)
+        tx = receipt["transactionHash"].to_0x_hex()
+        book.refunded(record_id, tx)
+        return tx
+
+    def recover(self, book: Journal) -> list[int]:
+        """Finish the deliveries a crash interrupted; the records whose payment it touched.
+
+        A payment the journal holds unsettled is settled already if the AI token marks
+        its authorization used (the transaction is found in the token's log), and
+        forgotten otherwise. A refund not journaled as sent is looked for on chain (a
+        transfer of that amount from the operator to the payer since the settlement,
+        not journaled for another record) and sent only if it is not there.
+        """
+        touched = []
+        with self._sending() as writer:
+            token = writer.token
+            for record_id, paid in book.unfinished_payments():
+                auth, tx = paid["authorization"], paid["settlement_tx"]
+                if tx is None:
+                    used = token.events.AuthorizationUsed().get_logs(
+                        from_block=writer.deployment.block,
+                        argument_filters={"authorizer": auth["from"], "nonce": bytes.fromhex(auth["nonce"][2:])},
+                    )
+                    if not used:
+                        book.drop_payment(record_id)
+                        touched.append(record_id)
+                        continue
+                    tx = used[0]["transactionHash"].to_0x_hex()
+                    book.payment_settled(record_id, tx)
+                refund = int(paid["refund"])
+                if refund > 0 and paid["refund_tx"] is None:
+                    block = writer.conn.w3.eth.get_transaction_receipt(tx)["blockNumber"]
+                    known = book.refund_txs()
+                    sent = [
+                        log["transactionHash"].to_0x_hex()
+                        for log in token.events.Transfer().get_logs(
+                            from_block=block, argument_filters={"sender": auth["to"], "receiver": auth["from"]},
+                        )
+                        if log["args"]["value"] == refund
+                    ]
+                    sent = [t for t in sent if t not in known]
+                    if sent:
+                        book.refunded(record_id, sent[0])
+                    else:
+                        self._refund(writer, book, record_id, auth["from"], refund)
+                touched.append(record_id)
+        return touched
+
+    def _entry(self, payment: Payment, refund: int) -> dict[str, Any]:
+        """The payment as the journal and the bundle keep it (amounts as decimal strings)."""
+        return {
+            "scheme": "exact",
+            "network": self.network,
+            "asset": self.asset,
+            "payer": payment.payer,
+            "authorization": payment.authorization,
+            "signature": payment.signature,
+            "quote": str(payment.quote),
+            "refund": str(refund),
+        }

@@ -1,0 +1,88 @@
+"""`tantieme ask --node URL`: a remote node answers, paid from the local account over x402."""
+
+from __future__ import annotations
+
+import pytest
+
+from tantieme.amounts import format_amount
+from tantieme.chain.accounts import ENV_PRIVATE_KEY, dev_account
+from tantieme.ledger import settlement
+
+from cli.conftest import run, run_json
+from .conftest import ASKER, QUESTION, chat_body, quote
+
+
+@pytest.fixture
+def asker(monkeypatch) -> None:
+    """The CLI pays as the asker (dev account 6), whatever this home's own account."""
+    monkeypatch.setenv(ENV_PRIVATE_KEY, ASKER.key.to_0x_hex())
+
+
+def test_ask_node__answer_paid_at_the_metered_fee(paid_node, url, delivered, asker, json_rules):
+    before = paid_node.balance(ASKER.address)
+    data = run_json("ask", "--node", url, QUESTION, "--max-tokens", "32", "--max-fee", "10")
+    json_rules(data)
+    fee = int(data["fee"])
+    assert data["answer"]["text"] == "Four hives."
+    assert data["quote"] == str(quote(chat_body(max_tokens=32)))
+    assert data["record"] == settlement.journal().records()[0].digest
+    assert data["payer"] == ASKER.address
+    delivered.get(timeout=30)
+    assert paid_node.balance(ASKER.address) == before - fee
+
+
+def test_ask_node__shows_answer_fee_and_record(paid_node, url, delivered, asker):
+    out = " ".join(run("ask", "--node", url, QUESTION, "--max-tokens", "32").output.split())
+    delivered.get(timeout=30)
+    (row,) = settlement.journal().records()
+    assert "Four hives." in out and "#1 Bees" in out
+    assert f"fee {format_amount(row.signed.record.fee)} TAI (quote {format_amount(quote(chat_body(max_tokens=32)))}" in out
+    assert f"record {row.digest[:18]}…" in out
+
+
+def test_ask_node__quote_above_cap__refused_before_paying(paid_node, url, asker):
+    before = paid_node.balance(ASKER.address)
+    data = run_json("ask", "--node", url, QUESTION, "--max-tokens", "32", "--max-fee", "0.001", ok=False)
+    assert data["kind"] == "PaymentError"
+    assert "above your cap --max-fee 0.001" in data["error"]
+    assert paid_node.balance(ASKER.address) == before
+    assert settlement.journal().records() == []
+
+
+def test_ask_node__unreachable(paid_node, asker):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = run_json("ask", "--node", f"http://127.0.0.1:{port}", QUESTION, ok=False)
+    assert data["kind"] == "RemoteNodeError"
+    assert data["error"].startswith(f"cannot reach the node at http://127.0.0.1:{port}")
+
+
+def test_ask_node__insufficient_balance_says_what_is_missing(paid_node, url, monkeypatch):
+    poor = dev_account(7)
+    needed = quote(chat_body(max_tokens=32))
+    paid_node.faucet(poor.address, needed - 10**15)
+    monkeypatch.setenv(ENV_PRIVATE_KEY, poor.key.to_0x_hex())
+    data = run_json("ask", "--node", url, QUESTION, "--max-tokens", "32", ok=False)
+    assert data["kind"] == "PaymentError"
+    assert "is below the quote of" in data["error"]
+    if paid_node.conn.backend == "rpc":  # this home reads the node's chain: the shortfall to the wei
+        assert "0.001 TAI missing" in data["error"]
+    assert paid_node.balance(poor.address) == needed - 10**15
+    assert settlement.journal().records() == []
+
+
+def test_ask_node__payment_refused(paid_node, url, asker, monkeypatch):
+    import time
+
+    import x402.mechanisms.evm.exact.client as exact_client
+
+    an_hour_ago = time.time() - 3600
+    monkeypatch.setattr(exact_client.time, "time", lambda: an_hour_ago)  # a payer's clock an hour late
+    data = run_json("ask", "--node", url, QUESTION, ok=False)
+    assert data == {
+        "error": "the node refused the payment: the payment authorization has expired: sign a new one",
+        "kind": "PaymentError",
+    }
