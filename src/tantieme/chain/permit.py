@@ -27,16 +27,21 @@ PERMIT_TYPES = {
     ],
 }
 
+_AUTHORIZATION_FIELDS = [
+    {"name": "from", "type": "address"},
+    {"name": "to", "type": "address"},
+    {"name": "value", "type": "uint256"},
+    {"name": "validAfter", "type": "uint256"},
+    {"name": "validBefore", "type": "uint256"},
+    {"name": "nonce", "type": "bytes32"},
+]
 RECEIVE_AUTHORIZATION_TYPES = {
     "EIP712Domain": PERMIT_TYPES["EIP712Domain"],
-    "ReceiveWithAuthorization": [
-        {"name": "from", "type": "address"},
-        {"name": "to", "type": "address"},
-        {"name": "value", "type": "uint256"},
-        {"name": "validAfter", "type": "uint256"},
-        {"name": "validBefore", "type": "uint256"},
-        {"name": "nonce", "type": "bytes32"},
-    ],
+    "ReceiveWithAuthorization": _AUTHORIZATION_FIELDS,
+}
+TRANSFER_AUTHORIZATION_TYPES = {
+    "EIP712Domain": PERMIT_TYPES["EIP712Domain"],
+    "TransferWithAuthorization": _AUTHORIZATION_FIELDS,
 }
 
 

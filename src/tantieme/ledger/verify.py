@@ -31,6 +31,7 @@ from web3.logs import DISCARD
 from tantieme.assets import registry
 from tantieme.assets.royalties import simulate
 from tantieme.chain import Connection
+from tantieme.chain.permit import TRANSFER_AUTHORIZATION_TYPES
 from tantieme.chain.deploy import from_ledger
 from tantieme.errors import LedgerError, ProvenanceError, TantiemeError
 from tantieme.ledger.bundle import settlement_tx
@@ -263,24 +264,6 @@ def _settled_in(node: Node, tx: str | None, batch_id: int, root: bytes) -> bool:
     )
 
 
-_EIP3009_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
-    "TransferWithAuthorization": [
-        {"name": "from", "type": "address"},
-        {"name": "to", "type": "address"},
-        {"name": "value", "type": "uint256"},
-        {"name": "validAfter", "type": "uint256"},
-        {"name": "validBefore", "type": "uint256"},
-        {"name": "nonce", "type": "bytes32"},
-    ],
-}
-
-
 def _check_payment(report: Report, node: Node | None, payment: Mapping[str, Any], record: InteractionRecord) -> None:
     """An answer paid over x402: the record is bound to the payer's EIP-3009 authorization, which
     the token used, moving the quote to the operator, who refunded the payer all above the fee."""
@@ -305,7 +288,7 @@ def _check_payment(report: Report, node: Node | None, payment: Mapping[str, Any]
     try:
         _, name, version, chain_id, contract, *_ = token.functions.eip712Domain().call()
         typed = {
-            "types": _EIP3009_TYPES, "primaryType": "TransferWithAuthorization",
+            "types": TRANSFER_AUTHORIZATION_TYPES, "primaryType": "TransferWithAuthorization",
             "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": contract},
             "message": {**auth, "value": quote, "validAfter": int(auth["validAfter"]), "validBefore": int(auth["validBefore"])},
         }
