@@ -18,7 +18,16 @@ adds per request inside the server, timed alone: `bench/payments.py`.
 Targets (issue 8): warm answer p50 <= 1.5 s with attribution; 402 quote p50 <= 20 ms;
 payment overhead p50 <= 150 ms on the embedded chain.
 
-    .venv/bin/python bench/serve.py [--rounds 5] [--requests 50] [--json]
+`--load` runs the service under load instead (`bench/load.py`): `--clients` clients at
+once, each with its own funded account, share `--requests` paid questions in each mode
+(`--mode x402`: the official x402 client per request; `--mode self`: `--self-pay`),
+with short answers (`--max-tokens`, 8 by default, so a thousand answers fit in minutes
+on 2 cores), bounded by `--max-seconds` per mode; 503 and 429 are retried after their
+`Retry-After`. It prints p50/p95 latency, throughput, the retries and the checks read
+from the chain and the journal, and exits 1 if a check fails.
+
+    .venv/bin/python bench/serve.py [--rounds 5] [--probes 50] [--json]
+    .venv/bin/python bench/serve.py --load [--clients 50] [--requests 1000] [--max-tokens 8] [--mode x402 --mode self]
 """
 
 from __future__ import annotations
@@ -44,6 +53,53 @@ sys.path.insert(0, str(ROOT / "bench"))
 from e2e import SETUP  # noqa: E402  (the same home as the cold-ask benchmark)
 
 HOST = "127.0.0.1"  # loopback only
+
+
+def serve_in(env: dict):
+    """`serving` in the home of `env`, as `load.measure` starts it: a context giving the URL."""
+    return lambda *args: serving(env, *args)
+
+
+def run_load(modes: list[str], clients: int, requests: int, max_tokens: int, max_seconds: float) -> dict:
+    import load
+    from tantieme.quickstart import Catalog
+
+    questions = [q["question"] for q in Catalog.load().questions]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["TANTIEME_HOME"] = str(Path(tmp) / "home")  # this process checks the same node
+        env = dict(os.environ)
+        subprocess.run([str(BIN / "python"), "-c", SETUP], env=env, check=True, capture_output=True)
+        for name in modes:
+            ran, checks = load.measure(load.MODES[name], serve_in(env), questions, clients=clients,
+                                       requests=requests, max_tokens=max_tokens, max_seconds=max_seconds)
+            results[name] = {**ran, "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks},
+                             "load_average_1m": os.getloadavg()[0]}
+    return {"clients": clients, "requests": requests, "max_tokens": max_tokens, "modes": results}
+
+
+def show_load(r: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"{r['clients']} clients, {r['requests']} paid requests per mode, answers of at most "
+                  f"{r['max_tokens']} tokens (short, so a thousand answers fit in minutes on 2 cores)")
+    for name, m in r["modes"].items():
+        table = Table(title=f"mode {name}: tantieme serve under load, as the clients saw it")
+        for column, justify in (("measure", "left"), ("p50", "right"), ("p95", "right"), ("n", "right")):
+            table.add_column(column, justify=justify)
+        for key, label in (("latency_s", "answered request (payment included)"),
+                           ("waited_s", "question to answer (retries included)")):
+            table.add_row(label, f"{m[key]['p50']:.2f} s", f"{m[key]['p95']:.2f} s", str(m[key]["n"]))
+        console.print(table)
+        console.print(f"{m['answered']} answers in {m['seconds']:.0f} s: {m['answers_per_s']:.2f} answers/s; "
+                      f"retries after 503: {m['retries_503']}, after 429: {m['retries_429']}; errors: {m['errors']}"
+                      f"{' (timed out)' if m['timed_out'] else ''}; 1-minute load average {m['load_average_1m']:.2f} (2 cores)")
+        for error in m["first_errors"]:
+            console.print(f"  error: {error}")
+        for check, c in m["checks"].items():
+            console.print(f"{'✓' if c['ok'] else '✗'} {check}: {c['detail']}")
 
 
 def _port() -> int:
@@ -204,11 +260,21 @@ def _gas(env: dict, tx: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="rounds over the 3 quickstart questions")
-    parser.add_argument("--requests", type=int, default=50, help="requests timed for /v1/models and the 402")
-    parser.add_argument("--max-seconds", type=float, default=600, help="stop asking after this long")
+    parser.add_argument("--probes", type=int, default=50, help="requests timed for /v1/models and the 402")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="stop asking after this long (default 600; with --load, 1800 per mode)")
+    parser.add_argument("--load", action="store_true", help="the load run (bench/load.py) instead")
+    parser.add_argument("--clients", type=int, default=50, help="--load: clients at once, each its own account")
+    parser.add_argument("--requests", type=int, default=1000, help="--load: paid requests per mode")
+    parser.add_argument("--max-tokens", type=int, default=8, help="--load: max_tokens of each answer")
+    parser.add_argument("--mode", action="append", choices=["x402", "self"], help="--load: modes (default: both)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    r = run(args.rounds, args.requests, args.max_seconds)
+    if args.load:
+        r = run_load(args.mode or ["x402", "self"], args.clients, args.requests, args.max_tokens, args.max_seconds or 1800)
+        print(json.dumps(r, indent=1)) if args.json else show_load(r)
+        raise SystemExit(0 if all(c["ok"] for m in r["modes"].values() for c in m["checks"].values()) else 1)
+    r = run(args.rounds, args.probes, args.max_seconds or 600)
     if args.json:
         print(json.dumps(r, indent=1))
         return

@@ -60,3 +60,13 @@ class PaymentError(TantiemeError):
 
 class RemoteNodeError(TantiemeError):
     """A remote node cannot be reached, or answered something tantieme cannot read."""
+
+
+class NodeBusyError(RemoteNodeError):
+    """A remote node is busy (503: its model's queue is full) or the payer asks too often
+    (429): ask again after `retry_after` seconds (its `Retry-After`)."""
+
+    def __init__(self, message: str, status: int, retry_after: float) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after

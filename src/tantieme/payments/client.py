@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tantieme.amounts import format_amount
-from tantieme.errors import PaymentError, RemoteNodeError
+from tantieme.errors import NodeBusyError, PaymentError, RemoteNodeError
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -152,6 +152,13 @@ def _required(response: Any, url: str) -> PaymentRequirements:
 
 
 def _answer(url: str, question: str, response: Any, quote: int | None) -> RemoteAnswer:
+    if response.status_code in (429, 503):  # nothing was charged: ask again later
+        retry_after = _seconds(response.headers.get("Retry-After"))
+        raise NodeBusyError(
+            f"the node did not answer (HTTP {response.status_code}): {_error(response).get('error') or 'busy'}; "
+            f"nothing was charged: ask again in {retry_after:g} s",
+            response.status_code, retry_after,
+        )
     if response.status_code != 200:
         raise RemoteNodeError(f"the node did not answer (HTTP {response.status_code}): {_error(response).get('error', response.text[:200])}")
     try:
@@ -182,6 +189,14 @@ def _answer(url: str, question: str, response: Any, quote: int | None) -> Remote
         )
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise RemoteNodeError(f"the node at {url} sent an answer tantieme cannot read ({type(exc).__name__}: {exc})") from None
+
+
+def _seconds(retry_after: str | None) -> float:
+    """A `Retry-After` in seconds (1 when absent, or an HTTP date this client does not read)."""
+    try:
+        return max(0.0, float(retry_after or 1))
+    except ValueError:
+        return 1.0
 
 
 def _error(response: Any) -> dict[str, Any]:
