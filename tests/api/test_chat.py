@@ -8,7 +8,9 @@ import threading
 
 import pytest
 
+from tantieme.api import SelfPay
 from tantieme.api.chat import ChatRequest, _chunks
+from tantieme.chain.accounts import dev_account
 from .conftest import chat, records
 
 
@@ -127,8 +129,21 @@ def test_chat__payer_over_its_rate__429_with_retry_after(make_client):
     assert records() == 2
 
 
-def test_chat__queue_full__503_with_retry_after(make_client, stub_model, monkeypatch):
-    client = make_client(queue=1)
+class CountingGate(SelfPay):
+    """The node pays (as `--self-pay`), and the gate counts the payments it was asked to admit."""
+
+    def __init__(self) -> None:
+        super().__init__(dev_account(0), "127.0.0.1")
+        self.admitted = 0
+
+    async def admit(self, request, quote):
+        self.admitted += 1
+        return await super().admit(request, quote)
+
+
+def test_chat__queue_full__503_before_payment_retry_after_from_the_pace(make_client, stub_model, monkeypatch):
+    gate = CountingGate()
+    client = make_client(gate=gate, queue=1)
     release = threading.Event()
     entered = threading.Event()
     generate = stub_model.generate
@@ -152,12 +167,16 @@ def test_chat__queue_full__503_with_retry_after(make_client, stub_model, monkeyp
         threading.Event().wait(0.01)
     response = client.post("/v1/chat/completions", json=chat())
     _error(response, 503, "queue_full")
-    assert response.headers["Retry-After"] == "2"
+    assert response.headers["Retry-After"] == "2"  # no answer timed yet: the least wait
+    assert gate.admitted == 2  # turned away before its payment was asked for or verified
     assert "tantieme_queue_length 1.0" in client.get("/metrics").text
+    service.answer_s = 10.0  # answers take 10 s: half of the 1 question waiting is answered in 5 s
+    assert client.post("/v1/chat/completions", json=chat()).headers["Retry-After"] == "5"
     release.set()
     first.join()
     second.join()
-    assert results == [200, 200] and records() == 2
+    assert results == [200, 200] and records() == 2 and gate.admitted == 2
+    assert service.answer_s > 0  # the worker timed its answers
 
 
 def test_chat__payer_cannot_pay_the_quote__402_no_record(client, served_home, stub_model):

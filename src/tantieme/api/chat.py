@@ -196,6 +196,7 @@ async def chat_completions(request: Request, service: ServiceDep) -> Any:
     """Answer a question, paid through the service's gate (see `tantieme.api.payments`)."""
     priced: Priced = request.state.priced
     gate = service.gate
+    service.check_room()  # a full queue turns the question away before any payment is asked for
     payment = await gate.admit(request, priced.quote)
     service.metrics.payments.labels(payment.method, "admitted").inc()
     try:

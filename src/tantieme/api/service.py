@@ -118,6 +118,8 @@ class Service:
         self._threads: list[threading.Thread] = []
         self._settle_lock = threading.Lock()
         self._indexed_through = -1
+        self.answer_s = 0.0
+        """Seconds the model worker takes per answer: a moving average, the recent answers weighted most."""
 
     # ------------------------------------------------------------ lifecycle --
 
@@ -151,20 +153,35 @@ class Service:
     def queued(self) -> int:
         return self._queue.qsize()
 
-    def submit(self, question: str, quote: Quote, payment: Payment) -> Future:
-        """Queue a paid question for the model worker; `ApiError(503)` when the queue is full."""
+    def check_room(self) -> None:
+        """`ApiError(503)` with `Retry-After` when no question can be queued now (the queue is
+        full, or the node stops): asked before a payment is, so a busy node costs nobody a
+        payment's verification."""
         if self._stopping.is_set():
             raise ApiError(503, "the node is shutting down", type="server_error", code="shutting_down",
                            headers={"Retry-After": str(self.limits.retry_after_s)})
+        if self._queue.full():
+            raise self._full()
+
+    def submit(self, question: str, quote: Quote, payment: Payment) -> Future:
+        """Queue a paid question for the model worker; `ApiError(503)` when the queue is full."""
+        self.check_room()
         job = _Job(question, quote, payment)
         try:
             self._queue.put_nowait(job)
         except queue.Full:
-            raise ApiError(
-                503, f"the node is busy: {self.limits.queue} questions are waiting for its model; retry shortly",
-                type="server_error", code="queue_full", headers={"Retry-After": str(self.limits.retry_after_s)},
-            ) from None
+            raise self._full() from None
         return job.future
+
+    def _full(self) -> ApiError:
+        """A full queue's 503. `Retry-After`: until half the queue is answered, at the pace of
+        the recent answers (`answer_s`), or `Limits.retry_after_s` if that is longer; so the
+        clients turned away come back when there is room, not all at once, again and again."""
+        wait = max(self.limits.retry_after_s, math.ceil(self._queue.qsize() * self.answer_s / 2))
+        return ApiError(
+            503, f"the node is busy: {self.limits.queue} questions are waiting for its model; retry in {wait} s",
+            type="server_error", code="queue_full", headers={"Retry-After": str(wait)},
+        )
 
     def _work(self) -> None:
         from tantieme import interaction
@@ -187,7 +204,9 @@ class Service:
                     job.future.set_result(self._answer(job, index, book))
                 except BaseException as exc:
                     job.future.set_exception(exc)
-                self.metrics.answer.observe(time.perf_counter() - started)
+                took = time.perf_counter() - started
+                self.metrics.answer.observe(took)
+                self.answer_s = took if not self.answer_s else 0.8 * self.answer_s + 0.2 * took
         index.close()
         book.close()
 

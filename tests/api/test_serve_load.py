@@ -1,0 +1,41 @@
+"""`tantieme serve` under load, small: the load run of `bench/serve.py --load` (bench/load.py)
+on a real process, the real model and the embedded chain, with its checks from the chain
+and the journal."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from pathlib import Path
+
+import pytest
+
+from .served import serving
+from .test_serve_e2e import QUESTION, embedded_home  # noqa: F401  (a node with the bees work)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import load  # noqa: E402  (bench/load.py)
+
+pytestmark = pytest.mark.slow
+
+
+@contextlib.contextmanager
+def _serve(home: Path, *args: str):
+    with serving(home, *args, "--queue", "1") as (url, _process):  # a short queue: some questions wait
+        yield url
+
+
+def test_serve_under_load__x402__none_lost_none_charged_twice_conserved(embedded_home):  # noqa: F811
+    ran, checks = load.measure(
+        load.MODES["x402"], functools.partial(_serve, embedded_home), [QUESTION],
+        clients=3, requests=12, max_tokens=4, max_seconds=600,
+    )
+    assert ran["answered"] == 12 and ran["errors"] == 0 and not ran["timed_out"], ran
+    assert ran["retries_503"] > 0  # three clients, room for two questions: some were turned away and retried
+    assert [c.name for c in checks if not c.ok] == [], [c for c in checks if not c.ok]
+    assert {c.name for c in checks} >= {
+        "0 lost records", "no record without an answer", "0 authorizations settled twice",
+        "every record in a settled batch", "each batch's split adds up to its total",
+        "0 double charges: each payer paid exactly its fees", "conservation to the wei",
+    }
