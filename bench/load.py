@@ -103,10 +103,12 @@ def measure(
     requests: int,
     max_tokens: int,
     max_seconds: float,
+    settle_every: float | None = None,
 ) -> tuple[dict[str, Any], list[Check]]:
     """One mode's load run on the node of `TANTIEME_HOME` (no server running): its payers
-    funded, `serve(*mode.serve_args)` started (a context giving the URL), the run, every
-    delivery finished, `tantieme settle` beside the server, then the checks."""
+    funded, `serve(*mode.serve_args)` started (a context giving the URL; settling by itself
+    every `settle_every` seconds while it answers), the run, every delivery finished,
+    `tantieme settle` beside the server for the rest, then the checks."""
     from tantieme.ledger.settlement import journal
     from tantieme.node import Node
 
@@ -116,7 +118,8 @@ def measure(
     try:
         with Node.open(readonly=True) as node:
             before = snapshot(node, book)
-        with serve(*mode.serve_args) as url:
+        settling = ("--settle-every", f"{settle_every:g}") if settle_every else ()
+        with serve(*mode.serve_args, *settling) as url:
             run = load(url, asks, questions, requests=requests, max_tokens=max_tokens, max_seconds=max_seconds)
             deadline = time.monotonic() + 300
             while not delivered(book, before) and time.monotonic() < deadline:

@@ -23,7 +23,7 @@ once, each with its own funded account, share `--requests` paid questions in eac
 (`--mode x402`: the official x402 client per request; `--mode self`: `--self-pay`),
 with short answers (`--max-tokens`, 8 by default, so a thousand answers fit in minutes
 on 2 cores), bounded by `--max-seconds` per mode; 503 and 429 are retried after their
-`Retry-After`. It prints p50/p95 latency, throughput, the retries and the checks read
+`Retry-After`; the server settles every `--settle-every` seconds (30) while it answers. It prints p50/p95 latency, throughput, the retries and the checks read
 from the chain and the journal, and exits 1 if a check fails.
 
     .venv/bin/python bench/serve.py [--rounds 5] [--probes 50] [--json]
@@ -60,7 +60,8 @@ def serve_in(env: dict):
     return lambda *args: serving(env, *args)
 
 
-def run_load(modes: list[str], clients: int, requests: int, max_tokens: int, max_seconds: float) -> dict:
+def run_load(modes: list[str], clients: int, requests: int, max_tokens: int, max_seconds: float,
+             settle_every: float) -> dict:
     import load
     from tantieme.quickstart import Catalog
 
@@ -72,10 +73,14 @@ def run_load(modes: list[str], clients: int, requests: int, max_tokens: int, max
         subprocess.run([str(BIN / "python"), "-c", SETUP], env=env, check=True, capture_output=True)
         for name in modes:
             ran, checks = load.measure(load.MODES[name], serve_in(env), questions, clients=clients,
-                                       requests=requests, max_tokens=max_tokens, max_seconds=max_seconds)
+                                       requests=requests, max_tokens=max_tokens, max_seconds=max_seconds,
+                                       settle_every=settle_every)
             results[name] = {**ran, "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks},
                              "load_average_1m": os.getloadavg()[0]}
-    return {"clients": clients, "requests": requests, "max_tokens": max_tokens, "modes": results}
+        log = (Path(tmp) / "serve.log").read_text().splitlines()
+    return {"clients": clients, "requests": requests, "max_tokens": max_tokens, "settle_every": settle_every,
+            "modes": results,
+            "server_log_lines": len(log), "server_log": log[:10]}
 
 
 def show_load(r: dict) -> None:
@@ -84,7 +89,8 @@ def show_load(r: dict) -> None:
 
     console = Console()
     console.print(f"{r['clients']} clients, {r['requests']} paid requests per mode, answers of at most "
-                  f"{r['max_tokens']} tokens (short, so a thousand answers fit in minutes on 2 cores)")
+                  f"{r['max_tokens']} tokens (short, so a thousand answers fit in minutes on 2 cores); the server "
+                  f"settles every {r['settle_every']:g} s while it answers, `tantieme settle` the rest after")
     for name, m in r["modes"].items():
         table = Table(title=f"mode {name}: tantieme serve under load, as the clients saw it")
         for column, justify in (("measure", "left"), ("p50", "right"), ("p95", "right"), ("n", "right")):
@@ -100,6 +106,9 @@ def show_load(r: dict) -> None:
             console.print(f"  error: {error}")
         for check, c in m["checks"].items():
             console.print(f"{'✓' if c['ok'] else '✗'} {check}: {c['detail']}")
+    console.print(f"server log: {r['server_log_lines']} lines")
+    for line in r["server_log"]:
+        console.print(f"  {line}")
 
 
 def _port() -> int:
@@ -110,10 +119,14 @@ def _port() -> int:
 
 @contextmanager
 def serving(env: dict, *args: str):
+    """A `tantieme serve` in the home of `env`, its log appended to `serve.log` beside that home
+    (a file, never a pipe nobody reads: a full pipe would stop the server mid-run)."""
     port = _port()
     url = f"http://{HOST}:{port}"
-    process = subprocess.Popen([str(BIN / "tantieme"), "serve", "--host", HOST, "--port", str(port), *args],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = Path(env["TANTIEME_HOME"]).parent / "serve.log"
+    with log.open("a") as stderr:
+        process = subprocess.Popen([str(BIN / "tantieme"), "serve", "--host", HOST, "--port", str(port), *args],
+                                   env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
     deadline = time.monotonic() + 300
     while True:
         try:
@@ -122,7 +135,7 @@ def serving(env: dict, *args: str):
         except httpx.HTTPError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise SystemExit(f"tantieme serve did not start: {process.stderr.read()[-2000:]}") from None
+                raise SystemExit(f"tantieme serve did not start: {log.read_text()[-2000:]}") from None
             time.sleep(0.2)
     try:
         yield url
@@ -267,11 +280,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50, help="--load: clients at once, each its own account")
     parser.add_argument("--requests", type=int, default=1000, help="--load: paid requests per mode")
     parser.add_argument("--max-tokens", type=int, default=8, help="--load: max_tokens of each answer")
+    parser.add_argument("--settle-every", type=float, default=30, help="--load: the server settles this often (s)")
     parser.add_argument("--mode", action="append", choices=["x402", "self"], help="--load: modes (default: both)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.load:
-        r = run_load(args.mode or ["x402", "self"], args.clients, args.requests, args.max_tokens, args.max_seconds or 1800)
+        r = run_load(args.mode or ["x402", "self"], args.clients, args.requests, args.max_tokens, args.max_seconds or 1800,
+                     args.settle_every)
         print(json.dumps(r, indent=1)) if args.json else show_load(r)
         raise SystemExit(0 if all(c["ok"] for m in r["modes"].values() for c in m["checks"].values()) else 1)
     r = run(args.rounds, args.probes, args.max_seconds or 600)

@@ -3,7 +3,9 @@
 A writer that finds the lock taken by another process waits for it, polling,
 up to `TANTIEME_LOCK_TIMEOUT` seconds (default 120) and says once whom it waits
 for; then it gives up with a `ChainLockedError` naming the owner's PID and
-command. Its own process's lock is never waited for (that would wait forever).
+command. So does a thread that finds the lock taken by another thread of its process
+(the service's model worker, payment deliveries and settlement take turns), but a
+thread never waits for a lock it holds itself (that would wait forever).
 The embedded chain locks its folder; a node on a JSON-RPC chain locks its home,
 so that two writers never race for the same account's nonce or batch.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +28,9 @@ __all__ = ["ENV_LOCK_TIMEOUT", "LOCK_FILE", "DirectoryLock", "default_lock_timeo
 LOCK_FILE = "LOCK"
 ENV_LOCK_TIMEOUT = "TANTIEME_LOCK_TIMEOUT"
 LOCK_TIMEOUT_S = 120.0
+
+# The locks this process holds: lock file → the thread that holds it.
+_held: dict[str, int] = {}
 
 
 class DirectoryLock:
@@ -53,7 +59,7 @@ class DirectoryLock:
                 break
             except BlockingIOError:
                 owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
-                mine = owner.split(" ", 1)[0] == str(os.getpid())
+                mine = _held.get(str(self.path)) == threading.get_ident()
                 if mine or time.monotonic() >= deadline:
                     os.close(fd)
                     if mine:
@@ -72,10 +78,12 @@ class DirectoryLock:
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, _owner_line().encode(), 0)
+        _held[str(self.path)] = threading.get_ident()
         self._fd: int | None = fd
 
     def release(self) -> None:
         if self._fd is not None:
+            _held.pop(str(self.path), None)
             os.ftruncate(self._fd, 0)
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None

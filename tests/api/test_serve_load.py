@@ -29,7 +29,7 @@ def _serve(home: Path, *args: str):
 def test_serve_under_load__x402__none_lost_none_charged_twice_conserved(embedded_home):  # noqa: F811
     ran, checks = load.measure(
         load.MODES["x402"], functools.partial(_serve, embedded_home), [QUESTION],
-        clients=3, requests=12, max_tokens=4, max_seconds=600,
+        clients=3, requests=12, max_tokens=4, max_seconds=600, settle_every=1,  # settling beside the deliveries
     )
     assert ran["answered"] == 12 and ran["errors"] == 0 and not ran["timed_out"], ran
     assert ran["retries_503"] > 0  # three clients, room for two questions: some were turned away and retried

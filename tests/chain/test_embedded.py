@@ -260,6 +260,28 @@ def test_second_writer__same_process__chain_locked_error_at_once(embedded: Conne
     open_embedded().close()
 
 
+def test_second_writer__another_thread_of_this_process__waits_its_turn(embedded: Connection) -> None:
+    import threading
+
+    opened: list[object] = []
+    waiting = threading.Thread(target=lambda: opened.append(_open_or_error()))
+    waiting.start()
+    time.sleep(0.5)
+    assert opened == []  # the service's threads take turns: it waits for this thread's writer
+    embedded.close()
+    waiting.join(30)
+    (second,) = opened
+    assert not isinstance(second, Exception), second
+    second.close()
+
+
+def _open_or_error() -> object:
+    try:
+        return open_embedded(lock_timeout=30)
+    except ChainLockedError as exc:
+        return exc
+
+
 def test_lock_timeout__from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TANTIEME_LOCK_TIMEOUT", "7.5")
     assert default_lock_timeout() == 7.5
