@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
     from tantieme.ledger.journal import Journal
     from tantieme.node import Node
     from tantieme.payments.client import RemoteAnswer
@@ -58,15 +60,20 @@ class Mode:
     payers: Callable[[Node, int], list[Ask]]
 
 
-def _x402_payers(node: Node, clients: int) -> list[Ask]:
-    """Each client its own account, paying per request with the official x402 client (`ask_node`)."""
+def x402_account(client: int) -> LocalAccount:
+    """The account of x402 client number `client` (the same in every run)."""
     from eth_account import Account
     from eth_utils import keccak
 
+    return Account.from_key(keccak(text=f"tantieme load client {client}"))
+
+
+def _x402_payers(node: Node, clients: int) -> list[Ask]:
+    """Each client its own account, paying per request with the official x402 client (`ask_node`)."""
     from tantieme.payments.client import ask_node
 
     token = node.deployment.token
-    accounts = [Account.from_key(keccak(text=f"tantieme load client {i}")) for i in range(clients)]
+    accounts = [x402_account(i) for i in range(clients)]
     for account in accounts:
         node.faucet(account.address, CLIENT_FUNDS)
 
@@ -104,11 +111,12 @@ def measure(
     max_tokens: int,
     max_seconds: float,
     settle_every: float | None = None,
-) -> tuple[dict[str, Any], list[Check]]:
+) -> tuple[Run, Snapshot, list[Check]]:
     """One mode's load run on the node of `TANTIEME_HOME` (no server running): its payers
     funded, `serve(*mode.serve_args)` started (a context giving the URL; settling by itself
     every `settle_every` seconds while it answers), the run, every delivery finished,
-    `tantieme settle` beside the server for the rest, then the checks."""
+    `tantieme settle` beside the server for the rest, then the checks: the run (`summary`
+    of it), the chain and journal before it, and the checks."""
     from tantieme.ledger.settlement import journal
     from tantieme.node import Node
 
@@ -132,7 +140,7 @@ def measure(
             checks = check(node, book, before, run, mode.name)
     finally:
         book.close()
-    return summary(run), checks
+    return run, before, checks
 
 
 @dataclass(frozen=True)

@@ -72,10 +72,10 @@ def run_load(modes: list[str], clients: int, requests: int, max_tokens: int, max
         env = dict(os.environ)
         subprocess.run([str(BIN / "python"), "-c", SETUP], env=env, check=True, capture_output=True)
         for name in modes:
-            ran, checks = load.measure(load.MODES[name], serve_in(env), questions, clients=clients,
+            ran, _, checks = load.measure(load.MODES[name], serve_in(env), questions, clients=clients,
                                        requests=requests, max_tokens=max_tokens, max_seconds=max_seconds,
                                        settle_every=settle_every)
-            results[name] = {**ran, "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks},
+            results[name] = {**load.summary(ran), "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks},
                              "load_average_1m": os.getloadavg()[0]}
         log = (Path(tmp) / "serve.log").read_text().splitlines()
     return {"clients": clients, "requests": requests, "max_tokens": max_tokens, "settle_every": settle_every,
