@@ -86,3 +86,38 @@ def test_ask_node__payment_refused(paid_node, url, asker, monkeypatch):
         "error": "the node refused the payment: the payment authorization has expired: sign a new one",
         "kind": "PaymentError",
     }
+
+
+@pytest.mark.parametrize(("status", "retry_after", "seconds"), [(503, "7", 7.0), (429, "30", 30.0), (503, None, 1.0)])
+def test_ask_node__busy_node__says_when_to_ask_again(status, retry_after, seconds):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from tantieme.errors import NodeBusyError
+    from tantieme.payments.client import ask_node
+
+    class Busy(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802  (http.server's name)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b'{"error": {"message": "the node is busy", "code": "queue_full"}}'
+            self.send_response(status)
+            if retry_after:
+                self.send_header("Retry-After", retry_after)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Busy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(NodeBusyError) as busy:
+            ask_node(f"http://127.0.0.1:{server.server_port}", QUESTION, ASKER)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (busy.value.status, busy.value.retry_after) == (status, seconds)
+    assert f"nothing was charged: ask again in {seconds:g} s" in str(busy.value)
