@@ -246,6 +246,8 @@ class Snapshot:
     supply: int
     balances: dict[str, int]
     """Every holder of the AI token (accounts and contracts) → its balance."""
+    deposits: dict[str, int]
+    """Every holder → its deposit with the node's operator (deposit mode), in the ledger's balance."""
 
 
 def _holders(node: Node) -> set[str]:
@@ -255,12 +257,18 @@ def _holders(node: Node) -> set[str]:
 
 def snapshot(node: Node, book: Journal) -> Snapshot:
     last = book.records(limit=1)
+    holders = _holders(node)
     return Snapshot(
         block=node.conn.w3.eth.block_number,
         last_record=last[0].id if last else 0,
         supply=node.token.functions.totalSupply().call(),
-        balances={a: node.balance(a) for a in _holders(node)},
+        balances={a: node.balance(a) for a in holders},
+        deposits={a: _deposit(node, a) for a in holders},
     )
+
+
+def _deposit(node: Node, payer: str) -> int:
+    return node.ledger.functions.deposits(payer, node.address).call()
 
 
 def delivered(book: Journal, before: Snapshot) -> bool:
@@ -329,14 +337,18 @@ def check(node: Node, book: Journal, before: Snapshot, run: Run, mode: str) -> l
     checks.extend(_splits(node, book, settled))
 
     commons = node.ledger.functions.commons().call()
-    for event in settled:  # each batch's payer pays its total: the commons and the operator get their parts
+    for event in settled:  # each batch's payer pays its total (from its balance or its deposit): the
+        # commons and the operator get their parts
         flows[event["args"]["payer"]] -= event["args"]["total"]
         flows[commons] += event["args"]["commons"]
         flows[event["args"]["operator"]] += event["args"]["operator_fee"]
     after = {a: node.balance(a) for a in _holders(node) | set(before.balances)}
-    payers = {a for a in flows if a not in (commons, node.deployment.router)}
-    wrong = [(a, after[a] - before.balances.get(a, 0), flows[a]) for a in payers
-             if after[a] - before.balances.get(a, 0) != flows[a]]
+    payers = {a for a in flows if a not in (commons, node.deployment.router, node.deployment.ledger)}
+
+    def moved(a: str) -> int:  # what the payer holds, its deposit with the operator included
+        return after[a] + _deposit(node, a) - before.balances.get(a, 0) - before.deposits.get(a, 0)
+
+    wrong = [(a, moved(a), flows[a]) for a in payers if moved(a) != flows[a]]
     add("0 double charges: each payer paid exactly its fees", not wrong,
         f"{len(payers)} payers (the operator included); balance changes off: {wrong[:3]}")
 
@@ -375,6 +387,7 @@ def _splits(node: Node, book: Journal, events: list[Any]) -> list[Check]:
         args = event["args"]
         receipt = node.conn.w3.eth.get_transaction_receipt(event["transactionHash"])
         moved = node.token.events.Transfer().process_receipt(receipt, errors=DISCARD)
+        # pulled from the payer's balance, or (0) drawn from its deposit with the operator
         into = sum(m["args"]["value"] for m in moved if m["args"]["receiver"] == ledger)
         out = Counter()
         for m in moved:
@@ -383,7 +396,7 @@ def _splits(node: Node, book: Journal, events: list[Any]) -> list[Check]:
         batch = book.batch(_batch_id(book, event))
         fees = sum(r.signed.record.fee for r in book.batch_records(batch.id))
         to_assets = args["total"] - args["commons"] - args["operator_fee"]
-        if not (fees == args["total"] == into == sum(out.values()) and out[router] == to_assets
+        if not (fees == args["total"] == sum(out.values()) and into in (0, args["total"]) and out[router] == to_assets
                 and sum(batch.owed.values()) == to_assets):
             off.append(args["batch_id"])
     return [Check("each batch's split adds up to its total", not off,

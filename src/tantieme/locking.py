@@ -4,7 +4,7 @@ A writer that finds the lock taken by another process waits for it, polling,
 up to `TANTIEME_LOCK_TIMEOUT` seconds (default 120) and says once whom it waits
 for; then it gives up with a `ChainLockedError` naming the owner's PID and
 command. So does a thread that finds the lock taken by another thread of its process
-(the service's model worker, payment deliveries and settlement take turns), but a
+(a served node's payment deliveries and its settlement take turns), but a
 thread never waits for a lock it holds itself (that would wait forever).
 The embedded chain locks its folder; a node on a JSON-RPC chain locks its home,
 so that two writers never race for the same account's nonce or batch.
