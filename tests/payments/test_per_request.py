@@ -312,3 +312,37 @@ def test_node_served_read_only__a_writer_opened_to_settle(paid_node, delivered):
         with Node.open() as writer:  # no lock left behind
             assert writer.balance(ASKER.address) == before - int(response.json()["tantieme"]["fee"])
         assert delivery.refund_tx is not None
+
+
+def _request(payload):
+    """A Starlette request to the paid route carrying `payload` (as the service hands it to `verify`)."""
+    from starlette.requests import Request
+    from x402.http import encode_payment_signature_header
+
+    header = encode_payment_signature_header(payload).encode()
+    return Request({"type": "http", "method": "POST", "path": "/v1/chat/completions", "query_string": b"",
+                    "headers": [(b"payment-signature", header)], "scheme": "http", "server": ("127.0.0.1", 80)})
+
+
+def test_payments_under_way__balance_must_cover_them_all(paid_node, url, gate, delivered):
+    """Two requests at once from a payer who can pay one quote: the second is refused before
+    the work, since both could not settle once answered (the operator would pay its split)."""
+    from tantieme.chain.accounts import dev_account
+    from tantieme.payments.per_request import PaymentRefused
+
+    payer = dev_account(7)
+    amount = quote(chat_body())
+    paid_node.faucet(payer.address, amount + amount // 2)
+    client = x402_client(payer, node=paid_node)
+    required = payment_required(url, chat_body())
+    first, second = (client.create_payment_payload(required) for _ in range(2))
+    held = gate.verify(_request(first), amount)
+    with pytest.raises(PaymentRefused) as refused:
+        gate.verify(_request(second), amount)
+    assert (refused.value.status, refused.value.reason) == (402, "insufficient_balance_under_way")
+    gate.release(held)  # the first request failed: its quote is free again
+    gate.release(gate.verify(_request(second), amount))
+    session = paying_session(client)
+    for _ in range(2):  # one after the other: each settled payment frees its quote
+        assert session.post(f"{url}/v1/chat/completions", json=chat_body()).status_code == 200
+        delivered.get(timeout=30)

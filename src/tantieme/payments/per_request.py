@@ -172,10 +172,13 @@ class PayPerRequest:
         )})
         self._http.initialize()
         # Authorizations taken by a request (→ their validBefore): held until they expire, so a
-        # copy verified before the first one settled is refused too. And one writer of the
-        # operator's transactions (settlements, refunds: the facilitator keeps its own nonces).
+        # copy verified before the first one settled is refused too. What each payer owes for
+        # the payments verified and not settled yet: its balance must cover all of them, or
+        # the later ones would not settle once answered. And one writer of the operator's
+        # transactions (settlements, refunds: the facilitator keeps its own nonces).
         self._held = threading.Lock()
         self._taken: dict[tuple[str, str], int] = {}
+        self._owing: dict[str, int] = {}
         self._lock_sending = threading.Lock()
 
     def _asset_amount(self, context: Any) -> dict[str, Any]:
@@ -188,7 +191,9 @@ class PayPerRequest:
         Unpaid, or paid wrongly: `PaymentRefused` with the SDK's 402 (its
         `PAYMENT-REQUIRED` header) and why. A payment verified here is taken by
         this request: the same authorization in another request is refused (409)
-        unless this one fails first (`release`).
+        unless this one fails first (`release`); and it holds its quote of the payer's
+        balance until it settles: a payment the balance cannot cover beside the payer's
+        others under way is refused (402), as each must settle once answered.
         """
         from x402.http import HTTPRequestContext, decode_payment_required_header
         from x402.http.middleware.fastapi import FastAPIAdapter
@@ -210,7 +215,14 @@ class PayPerRequest:
                         "this payment authorization is taken by another request: sign a new one",
                         409, reason="authorization_in_use",
                     )
+                owing = self._owing.get(payment.payer.lower(), 0) + payment.quote
+                if owing > self.node.balance(payment.payer):
+                    raise PaymentRefused(
+                        "the payer's balance is below the quotes of its payments under way with this node: "
+                        "wait for their answers, or top up", 402, reason="insufficient_balance_under_way",
+                    )
                 self._taken[payment.key] = int(payment.authorization["validBefore"])
+                self._owing[payment.payer.lower()] = owing
             return payment
         response = result.response
         if response is None:  # the route is not priced: a configuration error of the server
@@ -227,6 +239,14 @@ class PayPerRequest:
         the authorization may pay another request."""
         with self._held:
             self._taken.pop(payment.key, None)
+            self._settled(payment)
+
+    def _settled(self, payment: Payment) -> None:
+        """`payment` no longer holds its payer's balance (settled, or released); under `_held`."""
+        payer = payment.payer.lower()
+        left = self._owing.pop(payer, 0) - payment.quote
+        if left > 0:
+            self._owing[payer] = left
 
     def deliver(self, payment: Payment, done: Interaction, book: Journal | None = None) -> Delivery:
         """The answer to `payment` is delivered: settle it and refund the payer quote − metered
@@ -243,7 +263,11 @@ class PayPerRequest:
         try:
             with self._sending() as writer:
                 book.add_payment(done.record.id, self._entry(payment, refund))
-                result = self._http.process_settlement(payment.payload, payment.requirements)
+                try:
+                    result = self._http.process_settlement(payment.payload, payment.requirements)
+                finally:  # mined (or failed): the payer's balance says what it still holds
+                    with self._held:
+                        self._settled(payment)
                 if not result.success:
                     book.drop_payment(done.record.id)
                     reason = result.error_reason or "settlement failed"
