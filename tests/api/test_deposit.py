@@ -13,8 +13,12 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from tantieme import interaction
+from tantieme import node as node_mod
 from tantieme.api import DepositGate, Service, Unpaid, create_app
 from tantieme.api.app import running
+from tantieme.assets import registry
+from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
 from tantieme.ledger.records import InteractionRecord
 from tantieme.node import Node
@@ -22,7 +26,7 @@ from tantieme.payments import deposit
 from tantieme.payments.client import DepositClient
 from tantieme.payments.payer_auth import HEADER, sign
 
-from .conftest import QUESTION, chat, records
+from .conftest import BEES, QUESTION, chat, records
 
 PAYER, STRANGER = dev_account(5), dev_account(6)
 ONE = 10**18
@@ -51,11 +55,18 @@ class Served:
         return self.payer.ledger.functions.deposits(payer, self.service.node.address).call()
 
 
-@pytest.fixture
-def served(served_home) -> Iterator[Served]:
-    """The node (dev account 0) serving with deposit mode in front of no other payment; the
-    payer (dev account 5, funded) with its own view of the chain."""
+@pytest.fixture(params=["embedded", "anvil"])
+def served(request, stub_model, make_file) -> Iterator[Served]:
+    """The node (dev account 0) with an open work and the stub model, on the embedded chain and
+    on anvil, serving with deposit mode in front of no other payment; the payer (dev account 5,
+    funded) with its own view of the chain."""
+    if request.param == "embedded":
+        node_mod.init("embedded")
+    else:
+        node_mod.init("rpc", request.getfixturevalue("anvil"))
     with Node.open() as writer:
+        registry.register(writer, make_file(BEES), terms=preset("open"), title="Bees")
+        interaction.register_model(writer, backend="stub")
         writer.faucet(PAYER.address)
         writer.faucet(STRANGER.address)
     account = dev_account(0)
@@ -229,3 +240,28 @@ def test_deposit_authorizations__refused__400(served):
     assert "authorization is used or canceled" in error["message"]
     _error(requests.post(f"{served.url}/v1/deposit/authorizations", json={"payer": 1}), 400, "invalid_authorization")
     assert served.deposit_of() == ONE
+
+
+def test_deposit_mode__one_question_at_a_time__a_second_one_meanwhile_409(served, stub_model, monkeypatch):
+    """Two questions of one payer at once: the second could not be covered by the one invoice
+    the node risks, so it is refused until the first is answered and signed."""
+    import threading
+
+    served.client.deposit(ONE)
+    generate = stub_model.generate
+    started = threading.Event()
+
+    def slow(self, *args, **kwargs):
+        started.set()
+        time.sleep(1)
+        return generate(self, *args, **kwargs)
+
+    monkeypatch.setattr(stub_model, "generate", slow)
+    first: dict = {}
+    asking = threading.Thread(target=lambda: first.update(answer=served.client.ask(QUESTION, max_tokens=16)))
+    asking.start()
+    assert started.wait(30)
+    _error(served.post(chat(max_tokens=16)), 409, "answer_in_progress")
+    asking.join(60)
+    assert first["answer"].fee > 0 and records() == 1
+    assert served.client.ask(QUESTION, max_tokens=16).fee == first["answer"].fee
