@@ -89,9 +89,10 @@ def _error(response, status: int, code: str) -> dict:
     return error
 
 
-def test_deposit_mode__deposit_by_authorization_ask_pay_settle__the_deposit_falls_by_the_fees(served):
+def test_deposit_mode__deposit_by_authorization_ask_pay_settle__the_deposit_falls_by_the_fees(served, json_rules):
     balance = served.payer.balance(PAYER.address)
     done = served.client.deposit(ONE)
+    json_rules(done)
     assert (done["deposit"], done["deposited"], done["payer"]) == (str(ONE), str(ONE), PAYER.address)
     assert served.deposit_of() == ONE and served.payer.balance(PAYER.address) == balance - ONE  # no gas: the node paid it
 
@@ -104,6 +105,8 @@ def test_deposit_mode__deposit_by_authorization_ask_pay_settle__the_deposit_fall
         assert requests.get(f"{served.url}/answers/{a.record}.txt.c2pa").status_code == 200
     terms = served.terms()
     assert terms["invoices"] == [] and terms["answers"] == {} and len(terms["records"]) == 3
+    json_rules(terms)
+    json_rules(answers[0].extension)
 
     settled = requests.post(f"{served.url}/admin/settle", headers=ADMIN)
     assert settled.status_code == 200, settled.text
