@@ -21,6 +21,7 @@ from tantieme.assets import registry
 from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
 from tantieme.ledger.records import InteractionRecord
+from tantieme.ledger.settlement import journal
 from tantieme.node import Node
 from tantieme.payments import deposit
 from tantieme.payments.client import DepositClient
@@ -268,3 +269,31 @@ def test_deposit_mode__one_question_at_a_time__a_second_one_meanwhile_409(served
     asking.join(60)
     assert first["answer"].fee > 0 and records() == 1
     assert served.client.ask(QUESTION, max_tokens=16).fee == first["answer"].fee
+
+
+def test_deposit_mode__settled_beside_the_server__an_invoice_of_the_old_batch_is_reissued(served):
+    """`tantieme settle` beside the server settles the voucher while the server still trusts
+    the batch nonce it read: an invoice made then carries the settled batch's nonce, which the
+    payer refuses to sign; the terms give it again under the next batch's."""
+    from tantieme.errors import PaymentError
+
+    served.client.deposit(ONE)
+    served.client.ask(QUESTION, max_tokens=16)
+    with served.service.writer() as writer:  # what `tantieme settle` does, in another process
+        (batch,) = deposit.Desk(writer, journal()).settle()
+    assert batch.records == 1
+    try:
+        served.client.ask(QUESTION, max_tokens=16)  # invoiced under the cached nonce: refused by the payer
+        stale = False
+    except PaymentError as refused:
+        assert "the ledger's 1" in str(refused) or "paid only in the batch it was signed for" in str(refused)
+        stale = True
+    if stale:
+        time.sleep(DepositGate.TTL_S + 0.1)
+        terms = served.terms()
+        (invoice,) = terms["invoices"]
+        assert int(invoice["nonce"]) >> 128 == int(terms["batchNonce"]) == 1
+        payment = deposit.pay(served.payer, PAYER, deposit.Terms.from_dict(terms), InteractionRecord.from_dict(invoice),
+                              question=QUESTION, answer="Four hives.", max_fee=ONE)
+        assert requests.post(f"{served.url}/v1/deposit/payments", json=payment.to_dict()).status_code == 200
+    assert served.client.ask(QUESTION, max_tokens=16).fee > 0

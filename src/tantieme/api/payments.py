@@ -428,6 +428,7 @@ class DepositGate:
     def terms(self, desk, payer: str) -> dict:
         """`payer`'s terms (`Desk.terms`), and the question and answer of each invoice it has to sign."""
         dom = desk.domain
+        desk.reissue_invoices(payer)
         waiting = self._book.invoices(payer, dom.chain_id, dom.verifying_contract)
         return desk.terms(payer).to_dict() | {
             "answers": {digest: {"question": row.question, "answer": row.answer} for digest, row in waiting.items()}
