@@ -12,7 +12,8 @@ A request to `POST /v1/chat/completions` goes through these steps, in order:
    happens before the request is queued.
 3. **answered** by the model worker: the record is signed by `Payment.account`
    (the operator's account: it pays the split at settlement) with
-   `Payment.record_nonce`, journaled, and credentialed.
+   `Payment.record_nonce`, journaled, and credentialed; or, in deposit mode,
+   invoiced to the payer (`Payment.invoice`), who signs it later.
 4. **delivered** (`Gate.delivered`): called once the response is sent, with the
    metered interaction; a gate settles here (and refunds quote − fee). A request
    that fails after admission gets `Gate.cancelled` instead: no charge, no record.
@@ -26,11 +27,14 @@ middleware verified (`request.state.payment_payload`); x402's middleware settles
 after the handler returns, before the body is sent, and not at all for a status of
 400 or more, so such a gate refunds quote − fee in `delivered`.
 
-The gate `tantieme serve` runs is `X402`: pay per request over x402 with the
+The gate `tantieme serve` runs is `DepositGate` in front of `X402`: a request
+with an `X-Tantieme-Payer` header is paid from the payer's deposit (deposit
+mode, `tantieme.payments.deposit`), any other per request over x402 with the
 official SDK (`tantieme.payments.per_request`). `SelfPay` has the node's own
-account pay for every answer, a development mode allowed only on a loopback
+account pay instead of x402, a development mode allowed only on a loopback
 address and only when asked for (`tantieme serve --self-pay`). Without a gate
-(`Unpaid`) every question is answered 402.
+(`Unpaid`) every question is answered 402. The service's settlement asks the
+gate to settle what it holds (`Gate.settle`: deposit vouchers).
 """
 
 from __future__ import annotations
