@@ -1,7 +1,8 @@
 """The load run of `bench/serve.py --load`: many paying clients at once against a real
 `tantieme serve`, then checks of what happened, read from the chain and the node's journal.
 
-Each client is a thread with its own funded account; the clients share `requests`
+Each client is a thread with its own funded account (x402, deposit; the node's own in
+`self` mode); the clients share `requests`
 questions (the quickstart's, in turn) and stop when they are answered or after
 `max_seconds`. A 503 (the model's queue is full) or a 429 (the payer's rate limit) is
 retried after its `Retry-After`, and counted. A mode is one small function: it funds the
@@ -60,8 +61,8 @@ class Mode:
     payers: Callable[[Node, int], list[Ask]]
 
 
-def x402_account(client: int) -> LocalAccount:
-    """The account of x402 client number `client` (the same in every run)."""
+def client_account(client: int) -> LocalAccount:
+    """The account of client number `client` (the same in every run)."""
     from eth_account import Account
     from eth_utils import keccak
 
@@ -73,12 +74,37 @@ def _x402_payers(node: Node, clients: int) -> list[Ask]:
     from tantieme.payments.client import ask_node
 
     token = node.deployment.token
-    accounts = [x402_account(i) for i in range(clients)]
+    accounts = [client_account(i) for i in range(clients)]
     for account in accounts:
         node.faucet(account.address, CLIENT_FUNDS)
 
     def asker(account) -> Ask:
         return lambda url, question, max_tokens: ask_node(url, question, account, max_tokens=max_tokens, token=token)
+
+    return [asker(a) for a in accounts]
+
+
+def _deposit_payers(node: Node, clients: int) -> list[Ask]:
+    """Each client its own account with a deposit (an authorization the operator submits: no
+    gas), signing each answer's record and voucher itself (`DepositClient`)."""
+    from tantieme.node import Node
+    from tantieme.payments import deposit
+    from tantieme.payments.client import DepositClient
+
+    accounts = [client_account(i) for i in range(clients)]
+    for account in accounts:
+        node.faucet(account.address, CLIENT_FUNDS)
+        deposit.submit_deposit(node, deposit.authorize_deposit(node.as_account(account), CLIENT_FUNDS // 2, node.address))
+
+    def asker(account) -> Ask:
+        client: list[DepositClient] = []
+
+        def ask(url: str, question: str, max_tokens: int) -> RemoteAnswer:
+            if not client:  # the payer's own view of the chain, opened once the node serves
+                client.append(DepositClient(url, Node.open(readonly=True).as_account(account)))
+            return client[0].ask(question, max_tokens=max_tokens)
+
+        return ask
 
     return [asker(a) for a in accounts]
 
@@ -96,6 +122,8 @@ MODES = {
     "x402": Mode("x402", (), _x402_payers),
     # One payer (the node) for every client: the rate limit per payer is lifted.
     "self": Mode("self", ("--self-pay", "--rate", "1000000"), _self_payers),
+    # Deposit mode beside x402, as `tantieme serve` takes it by default.
+    "deposit": Mode("deposit", (), _deposit_payers),
 }
 
 

@@ -20,14 +20,15 @@ payment overhead p50 <= 150 ms on the embedded chain.
 
 `--load` runs the service under load instead (`bench/load.py`): `--clients` clients at
 once, each with its own funded account, share `--requests` paid questions in each mode
-(`--mode x402`: the official x402 client per request; `--mode self`: `--self-pay`),
+(`--mode x402`: the official x402 client per request; `--mode deposit`: deposit mode,
+each client signing its records and vouchers; `--mode self`: `--self-pay`),
 with short answers (`--max-tokens`, 8 by default, so a thousand answers fit in minutes
 on 2 cores), bounded by `--max-seconds` per mode; 503 and 429 are retried after their
 `Retry-After`; the server settles every `--settle-every` seconds (30) while it answers. It prints p50/p95 latency, throughput, the retries and the checks read
 from the chain and the journal, and exits 1 if a check fails.
 
     .venv/bin/python bench/serve.py [--rounds 5] [--probes 50] [--json]
-    .venv/bin/python bench/serve.py --load [--clients 50] [--requests 1000] [--max-tokens 8] [--mode x402 --mode self]
+    .venv/bin/python bench/serve.py --load [--clients 50] [--requests 1000] [--max-tokens 8] [--mode x402 --mode deposit --mode self]
 """
 
 from __future__ import annotations
@@ -281,11 +282,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="--load: paid requests per mode")
     parser.add_argument("--max-tokens", type=int, default=8, help="--load: max_tokens of each answer")
     parser.add_argument("--settle-every", type=float, default=30, help="--load: the server settles this often (s)")
-    parser.add_argument("--mode", action="append", choices=["x402", "self"], help="--load: modes (default: both)")
+    parser.add_argument("--mode", action="append", choices=["x402", "deposit", "self"], help="--load: modes (default: all)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.load:
-        r = run_load(args.mode or ["x402", "self"], args.clients, args.requests, args.max_tokens, args.max_seconds or 1800,
+        r = run_load(args.mode or ["x402", "deposit", "self"], args.clients, args.requests, args.max_tokens, args.max_seconds or 1800,
                      args.settle_every)
         print(json.dumps(r, indent=1)) if args.json else show_load(r)
         raise SystemExit(0 if all(c["ok"] for m in r["modes"].values() for c in m["checks"].values()) else 1)
