@@ -175,6 +175,7 @@ def measure(
 class Answered:
     """A 200 answer as the client saw it."""
 
+    client: int
     record: str
     fee: int
     payer: str
@@ -205,7 +206,7 @@ def load(url: str, asks: list[Ask], questions: list[str], *, requests: int, max_
     started = time.monotonic()
     deadline = started + max_seconds
 
-    def client(ask: Ask) -> None:
+    def client(number: int, ask: Ask) -> None:
         while True:
             with lock:
                 n = next(taken, None)
@@ -228,12 +229,13 @@ def load(url: str, asks: list[Ask], questions: list[str], *, requests: int, max_
                     with lock:
                         run.errors.append(str(exc))
                     break
-                done = Answered(answer.record, answer.fee, answer.payer, time.perf_counter() - sent, time.monotonic() - first)
+                done = Answered(number, answer.record, answer.fee, answer.payer, time.perf_counter() - sent,
+                                time.monotonic() - first)
                 with lock:
                     run.answered.append(done)
                 break
 
-    threads = [threading.Thread(target=client, args=(ask,), name=f"client-{i}") for i, ask in enumerate(asks)]
+    threads = [threading.Thread(target=client, args=(i, ask), name=f"client-{i}") for i, ask in enumerate(asks)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -251,6 +253,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 def summary(run: Run) -> dict[str, Any]:
     return {
         "answered": len(run.answered),
+        "clients_answered": len({a.client for a in run.answered}),
         "seconds": run.seconds,
         "answers_per_s": len(run.answered) / run.seconds if run.seconds else 0.0,
         "latency_s": percentiles([a.latency_s for a in run.answered]),

@@ -100,7 +100,8 @@ def show_load(r: dict) -> None:
                            ("waited_s", "question to answer (retries included)")):
             table.add_row(label, f"{m[key]['p50']:.2f} s", f"{m[key]['p95']:.2f} s", str(m[key]["n"]))
         console.print(table)
-        console.print(f"{m['answered']} answers in {m['seconds']:.0f} s: {m['answers_per_s']:.2f} answers/s; "
+        console.print(f"{m['answered']} answers in {m['seconds']:.0f} s: {m['answers_per_s']:.2f} answers/s, to "
+                      f"{m['clients_answered']} of {r['clients']} clients; "
                       f"retries after 503: {m['retries_503']}, after 429: {m['retries_429']}; errors: {m['errors']}"
                       f"{' (timed out)' if m['timed_out'] else ''}; 1-minute load average {m['load_average_1m']:.2f} (2 cores)")
         for error in m["first_errors"]:
