@@ -645,13 +645,19 @@ def asset_root(owed: Mapping[int, int]) -> str:
     """`asset_tree(owed).root`, hashed straight from the amounts (a deposit-mode node
     computes it for every answer's voucher)."""
     leaves = [
-        keccak(keccak(_word(_uint(asset, 256, "asset")) + _word(_uint(amount, 256, f"amount of asset {asset}"))))
+        _asset_leaf(_uint(asset, 256, "asset"), _uint(amount, 256, f"amount of asset {asset}"))
         for asset, amount in owed.items()
         if amount
     ]
     if not leaves:
         raise LedgerError("an asset tree needs at least one asset owed something")
     return root_of_leaf_hashes(leaves)
+
+
+@functools.lru_cache(maxsize=2**16)
+def _asset_leaf(asset: int, amount: int) -> bytes:
+    # cached: each answer changes the amounts of its own few assets only
+    return keccak(keccak(_word(asset) + _word(amount)))
 
 
 # -- batches ------------------------------------------------------------------

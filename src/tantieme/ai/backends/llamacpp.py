@@ -24,6 +24,14 @@ over several llama.cpp sequences of one unified KV cache:
   evaluation set's tuning questions: 78 % -> 81 % of answers state the fact);
   a quote may run on into the next sentence, which often holds the fact.
 
+The encoded blocks of a prompt's sources are kept in a block cache (the
+cells of each block, saved from llama.cpp, ``BLOCK_CACHE_MB`` at most, least
+recently used first out): when the same sources come again, as for a question
+asked again, they are restored bit for bit instead of re-read, so the prompt
+costs only its question, and the answer is the one a fresh encoding gives.
+While the answer is generated, the log-probability of each of its tokens is
+kept: attribution's scoring with all the sources is then already done.
+
 So a source's keys and values do not depend on the other sources, and
 leaving source *i* out of the prompt is exactly removing its cells from a copy
 of sequence 1 (``llama_memory_seq_cp`` then ``llama_memory_seq_rm``: no
