@@ -586,11 +586,12 @@ class Desk:
             finally:
                 self._chain.pop(voucher.payer, None)
                 self._open.pop(voucher.payer, None)
-            self._reissue_invoices(voucher.payer)
+            self.reissue_invoices(voucher.payer)
         return done
 
-    def _reissue_invoices(self, payer: str) -> None:
-        """Give invoices of a settled batch a nonce of the next one (the payer had not signed them)."""
+    def reissue_invoices(self, payer: str) -> None:
+        """Give invoices of a settled batch a nonce of the next one (the payer had not signed them;
+        another process's settlement, or this desk's cache of the chain, may have left some)."""
         dom = self.domain
         nonce = self._on_chain(payer).batch_nonce
         for digest, row in self.book.invoices(payer, dom.chain_id, dom.verifying_contract).items():
