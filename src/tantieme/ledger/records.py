@@ -603,7 +603,7 @@ def record_leaf_hash(signed: SignedRecord) -> str:
     return _leaf_hash(signed.leaf())
 
 
-@functools.lru_cache(maxsize=2**16)
+@functools.lru_cache(maxsize=2**15)
 def _leaf_hash(leaf: tuple[str, str, int, int]) -> str:
     # cached: a deposit-mode batch hashes its records' leaves again with every answer
     return standard_leaf_hash(RECORD_LEAF_ENCODING, leaf)

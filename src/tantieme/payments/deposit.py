@@ -209,9 +209,10 @@ def _netting(rules: tuple[str, int, int], records: tuple[SignedRecord, ...]) -> 
     return netting
 
 
-@functools.lru_cache(maxsize=2**16)
+@functools.lru_cache(maxsize=2 * settlement.MAX_BATCH_RECORDS)
 def _signed(signed: SignedRecord, dom: Domain) -> bool:
-    """`signed.verify(dom)`, cached: a payer checks its open batch's records with every invoice."""
+    """`signed.verify(dom)`, cached (for two full batches: a few tens of MB at most): a payer
+    checks its open batch's records with every invoice."""
     return signed.verify(dom)
 
 
