@@ -2,14 +2,14 @@
 `tantieme serve`, then checks of what happened, read from the chain and the node's journal.
 
 Each client is a thread with its own funded account (x402, deposit; the node's own in
-`self` mode); the clients share `requests`
-questions (the quickstart's, in turn) and stop when they are answered or after
-`max_seconds`. A 503 (the model's queue is full) or a 429 (the payer's rate limit) is
+`self` mode); the clients share `requests` questions (the quickstart's, in turn) and
+stop when they are answered or after `max_seconds`. A 503 (the model's queue is full) or a 429 (the payer's rate limit) is
 retried after its `Retry-After`, and counted. A mode is one small function: it funds the
 clients' payers and returns, per client, how it asks one question (`Mode`).
 
-    with serving(env, *mode.serve_args) as url:
-        run = load(url, asks, questions, requests=1000, max_tokens=8, max_seconds=1800)
+    run, before, checks = measure(MODES["x402"], serve, questions, clients=50, requests=1000,
+                                  max_tokens=8, max_seconds=1800, settle_every=30)
+    print(summary(run), [c for c in checks if not c.ok])
 
 After the run (`check`): every 200 answer has exactly one journaled record and every
 record of the run was delivered as a 200 answer; no x402 authorization settled twice;
@@ -31,8 +31,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
