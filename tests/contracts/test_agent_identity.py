@@ -12,13 +12,12 @@ from pathlib import Path
 
 import boa
 import pytest
-from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_utils import keccak
 
-from .conftest import CONTRACTS, Signer, events
+from .agent_fixtures import IDENTITY, abi_signatures, raw_events
+from .conftest import Signer, events
 
-IDENTITY = boa.load_partial(str(CONTRACTS / "agent_identity.vy"))
 WALLET = boa.load_partial(str(Path(__file__).parent / "mocks" / "erc1271_wallet.vy"))
 
 NOT_MANAGER = "identity: caller is not the owner or approved"
@@ -67,17 +66,6 @@ def agent(identity, operator) -> int:
     return identity.register(URI, sender=operator)
 
 
-def raw_events(contract, signature: str, data_types: list[str]) -> list[tuple]:
-    """The last call's logs of event `signature` as (indexed topics..., data
-    fields...): boa cannot decode events with an indexed string."""
-    topic = int.from_bytes(keccak(signature.encode()), "big")
-    return [
-        (*topics[1:], *abi_decode(data_types, data))
-        for _, topics, data in contract._computation.get_log_entries()
-        if topics[0] == topic
-    ]
-
-
 def metadata_set(identity) -> list[tuple[int, str, bytes]]:
     """The last call's `MetadataSet` logs as (agentId, key, value), the
     indexed key's topic checked."""
@@ -85,19 +73,6 @@ def metadata_set(identity) -> list[tuple[int, str, bytes]]:
     for _, key_topic, key, _ in logged:
         assert key_topic == int.from_bytes(keccak(key.encode()), "big")
     return [(agent_id, key, value) for agent_id, _, key, value in logged]
-
-
-def abi_signatures(contract, kind: str) -> set[str]:
-    def type_of(arg: dict) -> str:
-        if arg["type"].startswith("tuple"):
-            return "(" + ",".join(type_of(c) for c in arg["components"]) + ")" + arg["type"][5:]
-        return arg["type"]
-
-    return {
-        f"{item['name']}({','.join(type_of(a) for a in item['inputs'])})"
-        for item in contract.abi
-        if item["type"] == kind
-    }
 
 
 def sign_wallet(identity, signer: Signer, agent_id: int, wallet: str, owner: str, deadline: int) -> bytes:
