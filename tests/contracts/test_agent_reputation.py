@@ -18,6 +18,7 @@ from .agent_fixtures import (  # noqa: F401 (fixtures)
     abi_signatures,
     deposit_paid,
     market,
+    model_summary,
     new_record,
     node,
     raw_events,
@@ -516,28 +517,6 @@ FEEDBACK = st.tuples(
     st.sampled_from(["", "day"]),
     st.booleans(),  # revoked afterwards
 )
-
-
-def model_summary(rows, clients, tag1, tag2) -> tuple[int, int, int]:
-    """ERC-8004's summary, computed here: the average at 18 decimals
-    (truncated toward zero), shown at the most common decimals, saturated
-    to an int128."""
-    chosen = [
-        row for client in clients for row in rows
-        if row[0] == client and not row[5] and (not tag1 or row[3] == tag1) and (not tag2 or row[4] == tag2)
-    ]
-    if not chosen:
-        return 0, 0, 0
-
-    def tdiv(a: int, b: int) -> int:
-        q = abs(a) // abs(b)
-        return q if (a >= 0) == (b > 0) else -q
-
-    total = sum(value * 10 ** (18 - decimals) for _, value, decimals, *_ in chosen)
-    counts = [sum(1 for row in chosen if row[2] == d) for d in range(19)]
-    mode = counts.index(max(counts))
-    average = tdiv(tdiv(total, len(chosen)), 10 ** (18 - mode))
-    return len(chosen), max(min(average, 2**127 - 1), -(2**127)), mode
 
 
 @FUZZ
