@@ -415,10 +415,11 @@ def ask(
 
 
 def max_fee(entry: ModelEntry, context_window: int, max_tokens: int) -> int:
-    """The most an answer can cost: a prompt filling the model's context, and `max_tokens` more."""
+    """The most an answer can cost: the longest prompt that leaves `max_tokens` of the model's
+    context for the answer (`ai.ask` never sends a longer one), and `max_tokens` more."""
     from tantieme import ai
 
-    return ai.fee(entry.offer, context_window, max_tokens)
+    return ai.fee(entry.offer, context_window - max_tokens, max_tokens)
 
 
 def open_index(status: Callable[[str], None] = lambda _msg: None) -> ai.Index:

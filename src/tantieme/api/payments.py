@@ -4,9 +4,10 @@ A request to `POST /v1/chat/completions` goes through these steps, in order:
 
 1. **priced** (`tantieme.api.chat.Pricing`, before any gate): the body is read,
    checked and quoted with `tantieme.interaction.quote`: the most the answer may
-   cost, in token wei (a prompt filling the model's context and `max_tokens`
-   more, at the model's offer). A request that is malformed, too large, for an
-   unknown model or above the `max_tokens` limit ends here, with no charge.
+   cost, in token wei (the longest prompt that leaves `max_tokens` of the model's
+   context for the answer, and `max_tokens` more, at the model's offer). A request
+   that is malformed, too large, for an unknown model or above the `max_tokens`
+   limit ends here, with no charge.
 2. **admitted** (`Gate.admit`): the gate checks that the request is paid for up to
    its quote and says who pays (`Payment`), or answers 402 with a JSON error. This
    happens before the request is queued.
