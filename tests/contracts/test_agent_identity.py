@@ -200,10 +200,23 @@ def test_register__to_a_contract_that_refuses_tokens__reverts(identity, wallet_o
     assert identity.totalSupply() == 0
 
 
-def test_register__refuses_ether(identity, operator):
-    boa.env.set_balance(operator, 10**18)
-    with boa.reverts():
-        identity.register(URI, sender=operator, value=1)
+def test_no_function_takes_ether(identity):
+    assert all(
+        item["stateMutability"] != "payable" for item in identity.abi if item["type"] in ("function", "constructor")
+    )
+
+
+def test_approve(identity, operator, stranger, creator, agent):
+    with boa.reverts("erc721: approval to current owner"):
+        identity.approve(operator, agent, sender=operator)
+    with boa.reverts("erc721: approve caller is not token owner or approved for all"):
+        identity.approve(stranger, agent, sender=stranger)
+    identity.approve(stranger, agent, sender=operator)
+    [approval] = events(identity, "Approval")
+    assert (approval.owner, approval.approved, approval.token_id) == (operator, stranger, agent)
+    identity.setApprovalForAll(creator, True, sender=operator)
+    identity.approve(creator, agent, sender=creator)
+    assert identity.getApproved(agent) == creator
 
 
 # ---------------------------------------------------------- agent URI --

@@ -68,14 +68,14 @@ from snekmate.utils import ecdsa
 
 # @dev The ERC-721 surface of `erc721`. Left out: `transferFrom` and
 # `safeTransferFrom` (ours clear the agent wallet, as ERC-8004 asks, and are
-# nonpayable), `tokenURI` (ours returns the stored agent URI, longer than
+# nonpayable), `approve` (payable there: ether sent with it would be stuck
+# here, which has no way to return it; ours is the same, nonpayable), `tokenURI` (ours returns the stored agent URI, longer than
 # `erc721` stores), `supportsInterface` (ours, below), `safe_mint`,
 # `set_minter`, `is_minter` (agents are minted by `register` only), `burn`,
 # `permit`, `nonces` and the ownership functions.
 exports: (
     erc721.balanceOf,
     erc721.ownerOf,
-    erc721.approve,
     erc721.getApproved,
     erc721.setApprovalForAll,
     erc721.isApprovedForAll,
@@ -295,6 +295,22 @@ def unsetAgentWallet(agentId: uint256):
 
 
 # TRANSFERS #
+
+
+@external
+def approve(to: address, token_id: uint256):
+    """
+    @dev ERC-721 approval, as `erc721`'s but nonpayable: the owner or an
+         operator of the owner approves `to` for the agent.
+    @param to The account approved (zero: none).
+    @param token_id The agent id.
+    """
+    owner: address = erc721._owner_of(token_id)
+    assert to != owner, "erc721: approval to current owner"
+    assert (
+        msg.sender == owner or erc721.isApprovedForAll[owner][msg.sender]
+    ), "erc721: approve caller is not token owner or approved for all"
+    erc721._approve(to, token_id)
 
 
 @external
