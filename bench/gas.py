@@ -8,7 +8,8 @@ Story's one. Then pay / distribute / claim gas against the number of ancestors
 that walks every path of a graph with 1,024 ancestors (effective consent).
 Last, the ERC-8004 agent registries: registering an agent, and feedback from
 a client who paid (proving its record settled on the ledger, then rating it).
-The reference ERC-8004 implementation publishes no gas figures.
+The reference ERC-8004 implementation publishes no gas figures; SPEC.md gives
+its figures measured once by hand.
 
     python bench/gas.py [--json] [--max-depth 1024]
 """
