@@ -195,6 +195,7 @@ def test_register__a_registration_file_on_chain(identity, operator):
 
 def test_register__to_a_contract_that_refuses_tokens__reverts(identity, wallet_owner):
     wallet = WALLET.deploy([wallet_owner.address])
+    # It has no `onERC721Received`: the call reverts, with no reason to match.
     with boa.reverts():
         identity.register(URI, sender=wallet.address)
     assert identity.totalSupply() == 0
