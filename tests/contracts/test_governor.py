@@ -515,3 +515,33 @@ def test_beanstalk__fresh_account_after_the_snapshot__cannot_vote(dao, governor,
         governor.castVote(active, FOR, sender=borrower)
     assert governor.proposalVotes(active) == (0, 0, 0)
     assert WITHDRAWAL_DELAY > VOTING_PERIOD * 12 + TIMELOCK_DELAY
+
+
+def test_lifecycle__several_calls_go_as_one_batch(dao, governor, token, treasury, staked):
+    """Two calls are scheduled and executed together (`schedule_batch`)."""
+    alice, bob = staked[:2]
+    pay_alice, pay_bob = (pay_from_treasury(token, who, 3 * ONE_TOKEN) for who in (alice, bob))
+    proposal = Proposal(pay_alice.targets + pay_bob.targets, [0, 0], pay_alice.calldatas + pay_bob.calldatas,
+                        "pay alice and bob 3 TAI each")
+    proposal_id = pass_proposal(dao, proposal, alice, staked[:2])
+    scheduled = events(governor, "CallScheduled")
+    assert [e.index for e in scheduled] == [0, 1]
+    salt = (int.from_bytes(proposal.description_hash, "big") ^ (int(governor.address, 16) << 96)).to_bytes(32, "big")
+    assert dao.timelock.hash_operation_batch(*proposal.args()[:3], bytes(32), salt) == scheduled[0].id
+    governor.execute(*proposal.args(), sender=bob)
+    assert governor.state(proposal_id) == EXECUTED
+    assert (token.balanceOf(alice), token.balanceOf(bob)) == (3 * ONE_TOKEN, 3 * ONE_TOKEN)
+    assert token.balanceOf(dao.timelock.address) == treasury - 6 * ONE_TOKEN
+
+
+def test_lifecycle__one_call_is_one_timelock_operation(dao, governor, token, treasury, staked):
+    proposal = pay_from_treasury(token, staked[0], ONE_TOKEN)
+    proposal_id = propose(dao, proposal, staked[0])
+    open_voting(dao, proposal_id)
+    governor.castVote(proposal_id, FOR, sender=staked[0])
+    close_voting(dao, proposal_id)
+    governor.queue(*proposal.args(), sender=staked[0])
+    (scheduled,) = events(governor, "CallScheduled")
+    salt = (int.from_bytes(proposal.description_hash, "big") ^ (int(governor.address, 16) << 96)).to_bytes(32, "big")
+    assert dao.timelock.hash_operation(proposal.targets[0], 0, proposal.calldatas[0], bytes(32), salt) == scheduled.id
+    assert dao.timelock.is_operation_pending(scheduled.id)

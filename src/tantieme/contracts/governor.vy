@@ -44,18 +44,16 @@ interface IVotes:
     def getPastTotalSupply(timepoint: uint256) -> uint256: view
 
 
-# @dev The part of snekmate's `timelock_controller` the governor uses.
+# @dev The part of snekmate's `timelock_controller` the governor uses
+# (declared with this governor's bounds: the ABI is the same).
 interface ITimelock:
     def get_minimum_delay() -> uint256: view
     def is_operation_pending(id: bytes32) -> bool: view
     def is_operation_done(id: bytes32) -> bool: view
-    def hash_operation_batch(
-        targets: DynArray[address, MAX_ACTIONS],
-        amounts: DynArray[uint256, MAX_ACTIONS],
-        payloads: DynArray[Bytes[MAX_PAYLOAD], MAX_ACTIONS],
-        predecessor: bytes32,
-        salt: bytes32,
-    ) -> bytes32: pure
+    def schedule(
+        target: address, amount: uint256, payload: Bytes[MAX_PAYLOAD], predecessor: bytes32, salt: bytes32, delay: uint256
+    ): nonpayable
+    def execute(target: address, amount: uint256, payload: Bytes[MAX_PAYLOAD], predecessor: bytes32, salt: bytes32): payable
     def schedule_batch(
         targets: DynArray[address, MAX_ACTIONS],
         amounts: DynArray[uint256, MAX_ACTIONS],
@@ -365,7 +363,10 @@ def queue(
 ) -> uint256:
     """
     @dev Schedules a Succeeded proposal's calls in the timelock, with its
-         minimum delay; anyone may call it.
+         minimum delay, as one operation (OpenZeppelin's salt, no
+         predecessor): a single call with `schedule`, several with
+         `schedule_batch` (whose 255-call bounds cost about 3 million gas
+         in memory); anyone may call it.
     @param targets The proposal's targets.
     @param values The proposal's values.
     @param calldatas The proposal's calldatas.
@@ -376,12 +377,16 @@ def queue(
     assert self._state(proposal_id) == SUCCEEDED, "governor: proposal has not succeeded"
     salt: bytes32 = self._timelock_salt(description_hash)
     delay: uint256 = staticcall ITimelock(timelock).get_minimum_delay()
-    self._timelock_ids[proposal_id] = staticcall ITimelock(timelock).hash_operation_batch(
-        targets, values, calldatas, empty(bytes32), salt
-    )
     eta: uint256 = block.timestamp + delay
     self._proposals[proposal_id].eta = eta
-    extcall ITimelock(timelock).schedule_batch(targets, values, calldatas, empty(bytes32), salt, delay)
+    if len(targets) == 1:
+        self._timelock_ids[proposal_id] = keccak256(
+            abi_encode(targets[0], values[0], calldatas[0], empty(bytes32), salt)
+        )
+        extcall ITimelock(timelock).schedule(targets[0], values[0], calldatas[0], empty(bytes32), salt, delay)
+    else:
+        self._timelock_ids[proposal_id] = keccak256(abi_encode(targets, values, calldatas, empty(bytes32), salt))
+        extcall ITimelock(timelock).schedule_batch(targets, values, calldatas, empty(bytes32), salt, delay)
     log ProposalQueued(proposalId=proposal_id, etaSeconds=eta)
     return proposal_id
 
@@ -394,8 +399,9 @@ def execute(
     description_hash: bytes32,
 ) -> uint256:
     """
-    @dev Has the timelock make a Queued proposal's calls, once its delay
-         is over (the timelock checks it); anyone may call it.
+    @dev Has the timelock make a Queued proposal's calls (`execute` or
+         `execute_batch`, as queued), once its delay is over (the timelock
+         checks it); anyone may call it.
     @param targets The proposal's targets.
     @param values The proposal's values.
     @param calldatas The proposal's calldatas.
@@ -406,9 +412,11 @@ def execute(
     assert self._state(proposal_id) == QUEUED, "governor: proposal is not queued"
     self._proposals[proposal_id].executed = True
     self._timelock_ids[proposal_id] = empty(bytes32)
-    extcall ITimelock(timelock).execute_batch(
-        targets, values, calldatas, empty(bytes32), self._timelock_salt(description_hash)
-    )
+    salt: bytes32 = self._timelock_salt(description_hash)
+    if len(targets) == 1:
+        extcall ITimelock(timelock).execute(targets[0], values[0], calldatas[0], empty(bytes32), salt)
+    else:
+        extcall ITimelock(timelock).execute_batch(targets, values, calldatas, empty(bytes32), salt)
     log ProposalExecuted(proposalId=proposal_id)
     return proposal_id
 
