@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from web3 import Web3
 from web3.contract import Contract
 
 from tantieme.chain import artifacts
@@ -31,6 +32,22 @@ INITIAL_SUPPLY = 10**9 * 10**18
 # The machine tax and the operator's cut of every batch, until the DAO changes them.
 COMMONS_BPS = 500
 OPERATOR_BPS = 1000
+
+# The DAO at deployment (its own proposals change these later): proposals open
+# for votes the block after the next, for a week of 12-second blocks; a
+# proposer needs 1,000 staked TAI; 4 % of the stake must vote For or Abstain;
+# the timelock waits 2 days, and unstaked tokens return after 9 days (voting
+# and the timelock), so whoever voted keeps its stake until the outcome runs.
+DAO_NAME = "tantieme DAO"
+VOTING_DELAY = 1
+VOTING_PERIOD = 50_400
+PROPOSAL_THRESHOLD = 1_000 * 10**18
+QUORUM_PERCENT = 4
+TIMELOCK_DELAY = 2 * 86_400
+WITHDRAWAL_DELAY = 9 * 86_400
+# snekmate's timelock roles: keccak256 of their names, and the admin's (zero).
+_TIMELOCK_ROLES = tuple(Web3.keccak(text=role) for role in ("PROPOSER_ROLE", "CANCELLER_ROLE", "EXECUTOR_ROLE"))
+_ADMIN_ROLE = bytes(32)
 
 # Deployment gas, passed explicitly (no estimates); generous upper bounds.
 _DEPLOY_GAS = 8_000_000
@@ -152,6 +169,44 @@ def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool
     )
     record(deployment)
     return deployment, True
+
+
+@dataclass(frozen=True)
+class DaoDeployment:
+    """Where the DAO's contracts live: staked votes, timelock, governor."""
+
+    votes: str
+    timelock: str
+    governor: str
+
+
+def deploy_dao(
+    conn: Connection,
+    token: str,
+    *,
+    voting_delay: int = VOTING_DELAY,
+    voting_period: int = VOTING_PERIOD,
+    proposal_threshold: int = PROPOSAL_THRESHOLD,
+    quorum_percent: int = QUORUM_PERCENT,
+    timelock_delay: int = TIMELOCK_DELAY,
+    withdrawal_delay: int = WITHDRAWAL_DELAY,
+) -> DaoDeployment:
+    """Deploy staked votes over `token`, a timelock and a governor, and wire them.
+
+    The governor becomes the timelock's only proposer, canceller and executor;
+    the deploying account, the timelock's admin while it grants those roles,
+    renounces, so the timelock answers to proposals alone.
+    """
+    votes = _deploy(conn, "staked_votes", token, withdrawal_delay)
+    timelock = _deploy(conn, "timelock", timelock_delay, [], [], conn.account.address)
+    governor = _deploy(
+        conn, "governor", DAO_NAME, votes.address, timelock.address,
+        voting_delay, voting_period, proposal_threshold, quorum_percent,
+    )
+    for role in _TIMELOCK_ROLES:
+        conn.transact(timelock.functions.grantRole(role, governor.address), gas=_CALL_GAS)
+    conn.transact(timelock.functions.renounceRole(_ADMIN_ROLE, conn.account.address), gas=_CALL_GAS)
+    return DaoDeployment(votes=votes.address, timelock=timelock.address, governor=governor.address)
 
 
 def contract(conn: Connection, name: str, address: str) -> Contract:
