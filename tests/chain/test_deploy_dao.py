@@ -5,8 +5,6 @@ timelock, execute (a payment from the treasury)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from web3 import Web3
 
@@ -19,19 +17,8 @@ GAS = 3_000_000
 EXECUTED, QUEUED, SUCCEEDED, ACTIVE = 7, 5, 4, 1
 
 
-def _advance(node, monkeypatch, seconds: int) -> None:
-    """Move the chain's clock (the embedded chain follows the wall clock)."""
-    if node.settings.chain == "embedded":
-        now = time.time() + seconds
-        monkeypatch.setattr(time, "time", lambda: now)
-        node.faucet(node.address, 1)  # a block at the new time
-    else:
-        node.conn.w3.provider.make_request("evm_increaseTime", [seconds])
-        node.conn.w3.provider.make_request("evm_mine", [])
-
-
 @pytest.mark.slow
-def test_deploy_dao__a_proposal_runs_its_course(node, monkeypatch):
+def test_deploy_dao__a_proposal_runs_its_course(node, advance_clock):
     dao = deploy_dao(node.conn, node.deployment.token, voting_period=3, proposal_threshold=ONE,
                      timelock_delay=TIMELOCK_DELAY, withdrawal_delay=TIMELOCK_DELAY + 3_600)
     votes = contract(node.conn, "staked_votes", dao.votes)
@@ -65,7 +52,7 @@ def test_deploy_dao__a_proposal_runs_its_course(node, monkeypatch):
     assert governor.functions.state(proposal_id).call() == SUCCEEDED
     voter.conn.transact(as_voter.queue(*proposal, Web3.keccak(text=description)), gas=GAS)
     assert governor.functions.state(proposal_id).call() == QUEUED
-    _advance(node, monkeypatch, TIMELOCK_DELAY)
+    advance_clock(TIMELOCK_DELAY)
     voter.conn.transact(as_voter.execute(*proposal, Web3.keccak(text=description)), gas=GAS)
     assert governor.functions.state(proposal_id).call() == EXECUTED
     assert node.balance(payee) == 7 * ONE

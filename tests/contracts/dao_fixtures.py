@@ -149,14 +149,19 @@ def close_voting(dao: Dao, proposal_id: int) -> None:
     mine(dao.governor.proposalDeadline(proposal_id) + 1 - boa.env.evm.patch.block_number)
 
 
-def pass_proposal(dao: Dao, proposal: Proposal, proposer: str, voters: list[str]) -> int:
-    """Propose, vote For with `voters`, close voting, queue, wait out the
-    timelock: the proposal is ready to execute."""
+def carry(dao: Dao, proposal: Proposal, proposer: str, voters: list[str]) -> int:
+    """Propose, vote For with `voters`, close voting: Succeeded if they carry it."""
     proposal_id = propose(dao, proposal, proposer)
     open_voting(dao, proposal_id)
     for voter in voters:
         dao.governor.castVote(proposal_id, FOR, sender=voter)
     close_voting(dao, proposal_id)
+    return proposal_id
+
+
+def pass_proposal(dao: Dao, proposal: Proposal, proposer: str, voters: list[str]) -> int:
+    """`carry`, queue, wait out the timelock: the proposal is ready to execute."""
+    proposal_id = carry(dao, proposal, proposer, voters)
     dao.governor.queue(*proposal.args(), sender=proposer)
     boa.env.time_travel(seconds=TIMELOCK_DELAY)
     return proposal_id

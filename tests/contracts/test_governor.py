@@ -36,6 +36,7 @@ from .dao_fixtures import (  # noqa: F401 (fixtures)
     VOTING_PERIOD,
     WITHDRAWAL_DELAY,
     Proposal,
+    carry,
     close_voting,
     dao,
     mine,
@@ -230,29 +231,21 @@ def test_defeated__tie(dao, governor, token, staked):
     assert governor.state(proposal_id) == DEFEATED
 
 
-def test_defeated__below_quorum(dao, governor, token, stake, staked, stranger):
-    """4 % of 200 TAI is 8 TAI: a 5 TAI vote For alone does not carry."""
+@pytest.mark.parametrize(("abstain", "outcome"), [(False, DEFEATED), (True, SUCCEEDED)])
+def test_quorum__for_and_abstain_count(dao, governor, token, stake, staked, stranger, abstain, outcome):
+    """4 % of 205 TAI is 8.2 TAI: a 5 TAI vote For alone does not carry;
+    with 20 TAI abstaining it does."""
     stake(stranger, 5 * ONE_TOKEN)
     mine()
     proposal = pay_from_treasury(token, stranger, ONE_TOKEN)
     proposal_id = propose(dao, proposal, staked[0])
     open_voting(dao, proposal_id)
     governor.castVote(proposal_id, FOR, sender=stranger)
+    if abstain:
+        governor.castVote(proposal_id, ABSTAIN, sender=staked[3])
     close_voting(dao, proposal_id)
     assert governor.quorum(governor.proposalSnapshot(proposal_id)) == 205 * ONE_TOKEN * QUORUM // 100
-    assert governor.state(proposal_id) == DEFEATED
-
-
-def test_abstain__counts_towards_quorum(dao, governor, token, stake, staked, stranger):
-    stake(stranger, 5 * ONE_TOKEN)
-    mine()
-    proposal = pay_from_treasury(token, stranger, ONE_TOKEN)
-    proposal_id = propose(dao, proposal, staked[0])
-    open_voting(dao, proposal_id)
-    governor.castVote(proposal_id, FOR, sender=stranger)
-    governor.castVote(proposal_id, ABSTAIN, sender=staked[3])
-    close_voting(dao, proposal_id)
-    assert governor.state(proposal_id) == SUCCEEDED
+    assert governor.state(proposal_id) == outcome
 
 
 # --------------------------------------------------------------- canceled --
@@ -417,10 +410,7 @@ def test_vote_by_sig__wrong_voter_or_support__reverts(governor, voters, stranger
 
 def test_execute__before_the_timelock__reverts(dao, governor, token, treasury, staked):
     proposal = pay_from_treasury(token, staked[0], ONE_TOKEN)
-    proposal_id = propose(dao, proposal, staked[0])
-    open_voting(dao, proposal_id)
-    governor.castVote(proposal_id, FOR, sender=staked[0])
-    close_voting(dao, proposal_id)
+    proposal_id = carry(dao, proposal, staked[0], staked[:1])
     with boa.reverts("governor: proposal is not queued"):
         governor.execute(*proposal.args(), sender=staked[0])
     governor.queue(*proposal.args(), sender=staked[0])
@@ -536,12 +526,10 @@ def test_lifecycle__several_calls_go_as_one_batch(dao, governor, token, treasury
 
 def test_lifecycle__one_call_is_one_timelock_operation(dao, governor, token, treasury, staked):
     proposal = pay_from_treasury(token, staked[0], ONE_TOKEN)
-    proposal_id = propose(dao, proposal, staked[0])
-    open_voting(dao, proposal_id)
-    governor.castVote(proposal_id, FOR, sender=staked[0])
-    close_voting(dao, proposal_id)
+    proposal_id = carry(dao, proposal, staked[0], staked[:1])
     governor.queue(*proposal.args(), sender=staked[0])
     (scheduled,) = events(governor, "CallScheduled")
     salt = (int.from_bytes(proposal.description_hash, "big") ^ (int(governor.address, 16) << 96)).to_bytes(32, "big")
     assert dao.timelock.hash_operation(proposal.targets[0], 0, proposal.calldatas[0], bytes(32), salt) == scheduled.id
     assert dao.timelock.is_operation_pending(scheduled.id)
+    assert governor.state(proposal_id) == QUEUED
