@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -194,16 +195,16 @@ def main() -> None:
 
 
 def _dao_gas(node) -> dict[str, int]:
-    """The DAO on the node's token: stake, delegate, then a one-call proposal
+    """A DAO on the node's token: stake, delegate, then a one-call proposal
     voted on by voters whose last checkpoint is before its snapshot (the usual
     case), queued and executed (a timelock delay of 0 seconds here: the
     embedded chain keeps wall-clock time)."""
     from web3 import Web3
 
     from tantieme.chain.accounts import dev_account
-    from tantieme.chain.deploy import contract, deploy_dao
+    from tantieme.chain.deploy import LOCAL_DAO, contract, deploy_dao
 
-    dao = deploy_dao(node.conn, node.deployment.token, voting_period=4, proposal_threshold=1, timelock_delay=0)
+    dao = deploy_dao(node.conn, node.deployment.token, replace(LOCAL_DAO, timelock_delay=0))
     people = [node.as_account(dev_account(i)) for i in (5, 6, 7, 8)]
     ops: dict[str, int] = {}
 
