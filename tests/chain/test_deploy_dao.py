@@ -7,12 +7,13 @@ stake, propose, vote, queue, wait out the timelock, execute."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
 import pytest
 from web3 import Web3
 
 from tantieme.chain.accounts import dev_account
+from tantieme.maintenance import doctor
+from tantieme.node import Node
 from tantieme.chain.deploy import (
     LOCAL_DAO,
     contract,
@@ -23,6 +24,10 @@ from tantieme.chain.deploy import (
 )
 
 ONE = 10**18
+
+
+def findings(diagnosis) -> dict:
+    return {f.name: f for f in diagnosis.findings}
 GAS = 3_000_000
 ACTIVE, SUCCEEDED, QUEUED, EXECUTED = 1, 4, 5, 7
 
@@ -59,11 +64,17 @@ def test_record_without_the_dao__gains_it_once(node):
     assert ensure_deployed(node.conn, local=True) == (upgraded, False)
 
 
-def test_from_ledger__recovers_the_dao(node):
-    recovered = from_ledger(node.conn, node.deployment.ledger)
+def test_doctor_repair__recovers_the_dao_from_the_chain(node):
+    """A lost record is rebuilt from the ledger (`from_ledger`) and the DAO
+    found beside it (`with_dao`): `init` will not deploy a second DAO."""
     dao = ("votes", "timelock", "governor")
-    assert {k: v for k, v in asdict(recovered).items() if k in dao} == {
-        k: v for k, v in asdict(node.deployment).items() if k in dao}
+    assert all(getattr(from_ledger(node.conn, node.deployment.ledger), k) is None for k in dao)
+    deployment_path(node.conn.chain_id).unlink()
+    node.close()
+    assert findings(doctor.run(repair=True))["deployment"].repaired
+    with Node.open() as reopened:
+        assert {k: getattr(reopened.deployment, k) for k in dao} == {k: getattr(node.deployment, k) for k in dao}
+        assert ensure_deployed(reopened.conn, local=True)[1] is False
 
 
 @pytest.mark.slow

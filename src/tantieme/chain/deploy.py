@@ -94,8 +94,8 @@ def load_deployment(conn: Connection) -> Deployment | None:
 def from_ledger(conn: Connection, ledger: str) -> Deployment:
     """The deployment an `InteractionLedger` at `ledger` belongs to, read from the chain.
 
-    `block` is the block that created the ledger (found by bisection on its code);
-    the DAO is the first whose votes stake the ledger's token (`find_dao`).
+    `block` is the block that created the ledger (found by bisection on its code).
+    The DAO is not named by the ledger: `with_dao` finds it.
     """
     w3 = conn.w3
     if not w3.eth.get_code(ledger):
@@ -113,11 +113,16 @@ def from_ledger(conn: Connection, ledger: str) -> Deployment:
             high = middle
         else:
             low = middle + 1
-    dao = find_dao(conn, token, low)
     return Deployment(
         chain_id=conn.chain_id, token=token, registry=registry, router=router, ledger=ledger,
-        commons=commons, block=low, **(asdict(dao) if dao else {}),
+        commons=commons, block=low,
     )
+
+
+def with_dao(conn: Connection, deployment: Deployment) -> Deployment:
+    """`deployment` with its DAO, found on chain (`find_dao`), if there is one."""
+    dao = find_dao(conn, deployment.token, deployment.block)
+    return replace(deployment, **asdict(dao)) if dao else deployment
 
 
 def record(deployment: Deployment) -> None:
