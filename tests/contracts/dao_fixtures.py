@@ -84,10 +84,17 @@ def mine(blocks: int = 1) -> None:
 
 
 @pytest.fixture(scope="session")
-def dao(system, deployer) -> Dao:
+def dao_deployer() -> str:
+    return boa.env.generate_address("dao deployer")
+
+
+@pytest.fixture(scope="session")
+def dao(system, dao_deployer) -> Dao:
     """The DAO over the shared system's token, deployed once per session
-    outside every test's anchor."""
-    return deploy_dao(system.token, deployer)
+    outside every test's anchor, by its own deployer: no other test's
+    deployment can ever land at its addresses (titanoboa's storage traces
+    are kept per address, whatever contract lived there)."""
+    return deploy_dao(system.token, dao_deployer)
 
 
 @pytest.fixture(scope="session")

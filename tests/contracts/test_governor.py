@@ -39,6 +39,7 @@ from .dao_fixtures import (  # noqa: F401 (fixtures)
     carry,
     close_voting,
     dao,
+    dao_deployer,
     mine,
     open_voting,
     pass_proposal,
@@ -69,7 +70,7 @@ def staked(stake, voters) -> list[str]:
 # ------------------------------------------------------------------ wiring --
 
 
-def test_deployment__wiring_and_parameters(dao, governor, deployer):
+def test_deployment__wiring_and_parameters(dao, governor, dao_deployer):
     assert (governor.name(), governor.version(), governor.token(), governor.timelock()) == (
         DAO_NAME, "1", dao.votes.address, dao.timelock.address)
     assert (governor.votingDelay(), governor.votingPeriod(), governor.proposalThreshold()) == (
@@ -80,9 +81,9 @@ def test_deployment__wiring_and_parameters(dao, governor, deployer):
                                                          "mode=blocknumber&from=default")
     for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
         assert dao.timelock.hasRole(role, governor.address)
-        assert not dao.timelock.hasRole(role, deployer)
+        assert not dao.timelock.hasRole(role, dao_deployer)
         assert not dao.timelock.hasRole(role, ZERO_ADDRESS)  # execution is not open to anyone
-    assert not dao.timelock.hasRole(ADMIN_ROLE, deployer)
+    assert not dao.timelock.hasRole(ADMIN_ROLE, dao_deployer)
     assert dao.timelock.hasRole(ADMIN_ROLE, dao.timelock.address)
     assert dao.timelock.get_minimum_delay() == TIMELOCK_DELAY
 
