@@ -134,3 +134,26 @@ def test_claim_dat__before_settlement__clear_error(node, served):
     result = interaction.ask(node, "How hot is the deck oven?", attribution="retrieval")
     with pytest.raises(LedgerError, match="not settled yet"):
         settlement.claim_dat(node, node.account, result.record)
+
+
+def test_ask__invoiced__no_signed_record_and_no_files_until_its_payer_signs(node, served):
+    """Deposit mode's record step: the answer is invoiced to a remote payer (who holds no
+    tokens here: its deposit is checked by the server before asking), not signed by the node."""
+    from functools import partial
+
+    from tantieme.chain.accounts import dev_account
+    from tantieme.payments.deposit import Desk
+
+    payer = dev_account(9).address
+    book = settlement.journal()
+    desk = Desk(node, book)
+    result = interaction.ask(
+        node, "How many hives can a flat roof of forty square metres hold?", attribution="retrieval",
+        invoice=partial(desk.invoice, payer), book=book,
+    )
+    assert (result.record, result.answer_path, result.credential_path) == (None, None, None)
+    invoice = result.invoice
+    assert (invoice.payer, invoice.operator, invoice.fee) == (payer, node.address, result.fee)
+    assert invoice.output_hash == settlement.sha256(result.answer.text) and served["bees"] in invoice.sources
+    assert book.records() == [] and desk.terms(payer).invoices == (invoice,)
+    assert not interaction.answers_dir().exists() or not any(interaction.answers_dir().iterdir())

@@ -34,6 +34,7 @@ from tantieme.provenance import CA, Consent, ModelRef, Source, ensure_ca, sign_a
 
 if TYPE_CHECKING:
     from tantieme import ai
+    from tantieme.ledger.records import InteractionRecord
     from tantieme.ai.documents import Document
 
 # Default offer: AI-token wei per million tokens (1 TAI = 10**18 wei).
@@ -301,14 +302,16 @@ def sync_index(node: Node, index: ai.Index, warn: Callable[[str], None] = lambda
 
 @dataclass(frozen=True)
 class Interaction:
-    """An answered question: the answer, its fee, its journaled record and credential."""
+    """An answered question: the answer, its fee, its journaled record and credential; or,
+    invoiced (deposit mode), the record its payer is to sign, and no files yet."""
 
     answer: ai.Answer
     model: ModelEntry
     fee: int
-    record: RecordRow
-    answer_path: Path
-    credential_path: Path
+    record: RecordRow | None
+    answer_path: Path | None
+    credential_path: Path | None
+    invoice: InteractionRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -354,12 +357,17 @@ def ask(
     priced: Quote | None = None,
     nonce: int | None = None,
     sync: bool = True,
+    invoice: Callable[..., InteractionRecord] | None = None,
 ) -> Interaction:
     """Answer `question` from consenting works, charge `payer`, journal and credential it.
 
     `priced` is the question's `quote` when the caller took it already (it names the
     model and `max_tokens`); `nonce` binds the record to a payment (default: the time);
     `sync=False` when the caller keeps `index` in step with the chain itself.
+    `invoice` replaces the payer's signature (deposit mode, `payments.deposit.Desk.invoice`
+    for one payer, whose credit the caller checked): called with the question, answer,
+    details and what was metered, it journals the record for its payer to sign; the
+    answer's files and credential are written once it is signed (`write_answer`).
     """
     from tantieme import ai
 
@@ -370,10 +378,11 @@ def ask(
     status("loading the model")
     priced = priced or quote(model_id, max_tokens)
     entry, model, max_tokens = priced.entry, priced.model, priced.max_tokens
-    funds.require(
-        node, funds.funds(node, payer.address, book, permit=True), priced.amount,
-        "this answer may cost up to", "ask again",
-    )
+    if invoice is None:
+        funds.require(
+            node, funds.funds(node, payer.address, book, permit=True), priced.amount,
+            "this answer may cost up to", "ask again",
+        )
     with contextlib.nullcontext(index) if index is not None else open_index(status) as index:
         if sync:
             status("updating the index")
@@ -391,22 +400,26 @@ def ask(
         "timings": answer.timings,
         "truncated": list(answer.truncated),
     }
-    row = settlement.record(
-        node, payer, model=entry.asset_id, question=answer.question, answer=answer.text,
+    metered = dict(
+        model=entry.asset_id, question=answer.question, answer=answer.text,
         sources=[s.asset_id for s in answer.sources], weights=[s.weight for s in answer.sources],
-        prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
-        fee=fee, details=details, book=book, nonce=nonce,
+        prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens, fee=fee, details=details,
     )
+    if invoice is not None:
+        return Interaction(answer=answer, model=entry, fee=fee, record=None, answer_path=None, credential_path=None,
+                           invoice=invoice(**metered))
+    row = settlement.record(node, payer, book=book, nonce=nonce, **metered)
     status("signing the content credential")
     answer_path, credential = write_answer(node, row, entry)
     return Interaction(answer=answer, model=entry, fee=fee, record=row, answer_path=answer_path, credential_path=credential)
 
 
 def max_fee(entry: ModelEntry, context_window: int, max_tokens: int) -> int:
-    """The most an answer can cost: a prompt filling the model's context, and `max_tokens` more."""
+    """The most an answer can cost: the longest prompt that leaves `max_tokens` of the model's
+    context for the answer (`ai.ask` never sends a longer one), and `max_tokens` more."""
     from tantieme import ai
 
-    return ai.fee(entry.offer, context_window, max_tokens)
+    return ai.fee(entry.offer, context_window - max_tokens, max_tokens)
 
 
 def open_index(status: Callable[[str], None] = lambda _msg: None) -> ai.Index:

@@ -8,6 +8,8 @@ Settings live in `TANTIEME_HOME/node.json`; `init` writes them once.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 import tempfile
@@ -208,7 +210,8 @@ class Node:
         return contract(self.conn, "interaction_ledger", self.deployment.ledger)
 
     def as_account(self, account: LocalAccount) -> Node:
-        """The same node, signing as `account` (for scripts acting for several people)."""
+        """The same node, acting and signing as `account` (for scripts acting for several people,
+        or a payer's view of a node's chain, read-only)."""
         conn = Connection(
             w3=self.conn.w3,
             account=account,
@@ -217,7 +220,8 @@ class Node:
             embedded=None,
             readonly=self.conn.readonly,
         )
-        return Node(settings=self.settings, conn=conn, deployment=self.deployment, store=self.store)
+        settings = dataclasses.replace(self.settings, address=account.address)
+        return Node(settings=settings, conn=conn, deployment=self.deployment, store=self.store)
 
     def balance(self, address: str | None = None) -> int:
         """AI token balance in token wei."""

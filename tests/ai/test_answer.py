@@ -3,7 +3,7 @@ import math
 import pytest
 
 from tantieme.ai.answer import ask
-from tantieme.errors import AIError
+from tantieme.errors import AIError, PromptTooLongError
 
 
 
@@ -62,6 +62,22 @@ def test_ask__sources_truncated_to_fit__and_reported(sample_index, sample_consen
     assert any("cut to its first" in n or "dropped" in n for n in answer.truncated)
     assert model.prompt_tokens  # the prompt fitted
     assert answer.prompt_tokens + 32 <= 330
+
+
+def test_ask__model_meters_more_than_quoted__refused_not_charged(sample_index, sample_consents, catalog, make_fake_model):
+    """A backend whose count of the prompt exceeds what the question was quoted for (a remote
+    server's tokenizer, say) gets no answer through: its fee could exceed the quote."""
+    from tantieme.ai.models import Generation
+
+    class Overcounting(make_fake_model):
+        def generate(self, messages, max_tokens=256, stop=()):
+            made = super().generate(messages, max_tokens, stop)
+            return Generation(made.text, self.context_window - max_tokens + 1, made.completion_tokens, "stop")
+
+    question = catalog["questions"][1]["question"]
+    assert ask(question, sample_index, make_fake_model(), sample_consents, max_tokens=32).prompt_tokens <= 4096 - 32
+    with pytest.raises(PromptTooLongError, match="more than the 4064 and 32 this question was quoted for"):
+        ask(question, sample_index, Overcounting(), sample_consents, max_tokens=32)
 
 
 def test_ask__no_consenting_work__answers_from_own_knowledge(fake_model, sample_index):

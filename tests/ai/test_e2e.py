@@ -14,13 +14,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tantieme.ai import Index, ask, load_model
 from tantieme.ai.answer import STOP
 from tantieme.ai.backends.openai import OpenAICompatibleModel
 from tantieme.ai.documents import read_document
 from tantieme.ai.attribution import ablation_subsets, attribute, scores_of
-from tantieme.ai.prompt import PromptSource, build_messages
+from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, build_messages
 
 pytestmark = pytest.mark.slow
 
@@ -289,3 +291,93 @@ def test_openai_backend__ask_end_to_end__scoring_probe_decides_the_mode(llama_se
         assert answer.attribution_mode == "retrieval"
         assert "cannot score" in answer.attribution_note
     assert abs(sum(s.weight for s in answer.sources) + answer.own_knowledge - 1.0) < 1e-9
+
+
+class Decoded:
+    """Counts the tokens a model decodes (llama.cpp work), call by call."""
+
+    def __init__(self, model, monkeypatch) -> None:
+        self.calls: list[int] = []
+        real = model._decode
+
+        def counting(tokens, *args):
+            self.calls.append(len(tokens))
+            return real(tokens, *args)
+
+        monkeypatch.setattr(model, "_decode", counting)
+
+
+def test_block_cache__same_sources_again__restored_not_reread_same_answer_and_scores(real_model, monkeypatch):
+    q = "How many quince trees are in the Velmora orchard?"
+    sources = [ORCHARD, COMET]
+    subsets = ablation_subsets([1, 2])
+    decoded = Decoded(real_model, monkeypatch)
+    real_model._block_cache.clear()
+    real_model._block_cache_bytes = 0
+    real_model.generate(build_messages("something else", []), max_tokens=2)  # the same KV cache before each
+    decoded.calls.clear()
+    fresh = real_model.generate_grounded(q, sources, max_tokens=40, stop=STOP)
+    fresh_scores, fresh_work = real_model.subset_logprobs(q, sources, fresh.text, subsets), sum(decoded.calls)
+    real_model.generate(build_messages("something else", []), max_tokens=2)
+    decoded.calls.clear()
+    again = real_model.generate_grounded(q, sources, max_tokens=40, stop=STOP)
+    assert again.token_ids == fresh.token_ids and again.prompt_tokens == fresh.prompt_tokens
+    assert real_model.subset_logprobs(q, sources, again.text, subsets) == fresh_scores  # bit for bit
+    _, parts, _ = real_model._blocks(q, sources, SYSTEM_PROMPT)
+    assert sum(decoded.calls) == fresh_work - sum(map(len, parts))  # the sources were not read again
+
+
+def test_block_cache__least_recently_used_sources_go_first(real_model, monkeypatch):
+    real_model._block_cache.clear()
+    real_model._block_cache_bytes = 0
+    for n, source in enumerate((ORCHARD, COMET, HOSTILE)):
+        real_model.generate_grounded(f"question {n}", [source], max_tokens=1)
+    orchard, comet, hostile = real_model._block_cache
+    real_model.generate_grounded("question 0", [ORCHARD], max_tokens=1)  # used again: now the most recent
+    monkeypatch.setattr(real_model, "_block_cache_limit", real_model._block_cache_bytes)
+    real_model.generate_grounded("question 3", [PromptSource(1, "Short", "Short text.")], max_tokens=1)
+    assert list(real_model._block_cache)[:2] == [hostile, orchard] and comet not in real_model._block_cache
+    assert real_model._block_cache_bytes == sum(sum(map(len, v)) for v in real_model._block_cache.values())
+    assert real_model._block_cache_bytes <= real_model._block_cache_limit
+
+
+def test_ablation__full_prompt_scored_while_generating__not_again(real_model, monkeypatch):
+    q = "Who discovered Comet Tessaly-Urr?"
+    sources = [ORCHARD, COMET]
+    subsets = ablation_subsets([1, 2])
+    gen = real_model.generate_grounded(q, sources, max_tokens=40, stop=STOP)
+    decoded = Decoded(real_model, monkeypatch)
+    reused = real_model.subset_logprobs(q, sources, gen.text, subsets)
+    _, _, tail = real_model._blocks(q, sources, SYSTEM_PROMPT)
+    per_variant = len(tail) + len(real_model.tokenize(gen.text))
+    assert sum(decoded.calls) == per_variant * (len(subsets) - 1)  # every subset but all the sources
+    real_model.generate(build_messages("something else", []), max_tokens=2)
+    rescored = real_model.subset_logprobs(q, sources, gen.text, subsets)  # no generation to reuse
+    assert all(close(a, b) for a, b in zip(reused, rescored))
+
+
+@pytest.fixture(scope="module")
+def short_model():
+    """The real model with a short context, so that prompts fill it quickly."""
+    return load_model(n_ctx=320)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.integers(1, 120), max_tokens=st.integers(1, 64), which=st.integers(0, 2))
+def test_quote__bounds_the_metered_fee__whatever_the_question_and_max_tokens(
+    short_model, real_index, sample_consents, catalog, words, max_tokens, which
+):
+    from tantieme.ai.metering import Offer, fee
+    from tantieme.errors import PromptTooLongError
+    from tantieme.interaction import ModelEntry, max_fee
+
+    entry = ModelEntry(1, "m", "local", {}, "00", 100 * 10**18, 400 * 10**18)
+    question = catalog["questions"][which]["question"] + " Please explain" + " in detail" * words
+    try:
+        answer = ask(question, real_index, short_model, sample_consents, max_tokens=max_tokens, attribution="retrieval")
+    except PromptTooLongError:
+        return  # refused before any answer: nothing is charged
+    assert answer.prompt_tokens <= short_model.context_window - max_tokens and answer.completion_tokens <= max_tokens
+    charged = fee(Offer(entry.price_prompt_per_million, entry.price_completion_per_million),
+                  answer.prompt_tokens, answer.completion_tokens)
+    assert charged <= max_fee(entry, short_model.context_window, max_tokens)

@@ -15,6 +15,7 @@ import pytest
 from tantieme import node as node_mod
 from tantieme.assets import registry
 from tantieme.assets.terms import preset
+from tantieme.chain.accounts import dev_account
 from tantieme.node import Node
 from tantieme.quickstart import SAMPLES_DIR
 
@@ -25,15 +26,15 @@ pytestmark = pytest.mark.slow
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def examples() -> tuple[str, str, str]:
+def examples() -> tuple[str, str, str, str]:
     section = README.read_text().split("## Serving it over HTTP", 1)[1].split("\n## ", 1)[0]
-    server, curl = re.findall(r"```sh\n(.*?)```", section, re.S)
+    server, curl, deposit = re.findall(r"```sh\n(.*?)```", section, re.S)
     (python,) = re.findall(r"```python\n(.*?)```", section, re.S)
-    return server.strip(), curl.strip(), python
+    return server.strip(), curl.strip(), python, deposit
 
 
-def test_readme_serving__curl_and_openai_examples_as_written(tantieme_home, tmp_path):
-    server, curl, python = examples()
+def test_readme_serving__curl_openai_and_deposit_examples_as_written(tantieme_home, tmp_path):
+    server, curl, python, deposit = examples()
     assert server.startswith("tantieme serve ") and "8402" in curl and "8402" in python
     node_mod.init("embedded")
     with Node.open() as node:
@@ -52,3 +53,11 @@ def test_readme_serving__curl_and_openai_examples_as_written(tantieme_home, tmp_
         text, extra = ran.stdout.strip().split("\n", 1)
         assert text == body["choices"][0]["message"]["content"]  # greedy: the same answer
         assert f"'asset': {bees}" in extra and body["tantieme"]["fee"] in extra
+
+        paid = subprocess.run(["bash", "-c", deposit], env=env(tantieme_home), capture_output=True, text=True, timeout=300)
+        assert paid.returncode == 0, paid.stdout + paid.stderr
+        assert "deposited 1 TAI" in paid.stdout and "from your deposit, signed" in paid.stdout
+    with Node.open(readonly=True) as node:
+        payer = dev_account(7).address
+        assert node.ledger.functions.deposits(payer, node.address).call() == 10**18  # signed, settled later
+        assert node.balance(payer) == 4 * 10**18

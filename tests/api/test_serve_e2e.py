@@ -138,7 +138,7 @@ def test_serve__x402_by_default__unpaid_402_quote_and_models_without_a_charge(em
         process.send_signal(signal.SIGTERM)
         assert process.wait(120) == 0
         started = json.loads(process.stdout.read())
-    assert started["url"] == url and started["payments"] == "x402" and started["registered_model"] == started["model"]
+    assert started["url"] == url and started["payments"] == "x402+deposit" and started["registered_model"] == started["model"]
     assert tantieme(embedded_home, "history", "--json").stdout.strip() == "[]"
 
 

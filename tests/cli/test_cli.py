@@ -188,7 +188,7 @@ def test_unexpected_error__one_line_saying_it_is_a_bug(monkeypatch):
 # ---------------------------------------------------------------- JSON rules --
 
 def test_json__amounts_are_strings_and_no_number_beyond_2_53():
-    from tantieme.cli.output import to_json
+    from tantieme.jsonsafe import to_json
 
     assert to_json({"balance": 9999945730000000000000, "fee": 5, "id": 3, "gas": 21000, "token_id": 2**200}) == {
         "balance": "9999945730000000000000", "fee": "5", "id": 3, "gas": "21000", "token_id": str(2**200)

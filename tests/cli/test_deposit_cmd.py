@@ -69,6 +69,11 @@ def test_deposit__for_another_operator(initialised):
         (("deposit", "1", "--operator", "0x12"), "0x12"),
         (("withdraw", "--request", "1"), "request between 0 and that"),
         (("withdraw",), "no withdrawal requested"),
+        (("deposit", "1", "--node", "http://127.0.0.1:9", "--operator", OTHER), "leave out --operator"),
+        (("deposit", "1", "--node", "ftp://127.0.0.1:9"), "is not a node URL"),
+        (("deposit", "1", "--node", "http://127.0.0.1:9"), "cannot reach the node at http://127.0.0.1:9"),
+        (("ask", "--node", "http://127.0.0.1:9", "--deposit", "Bees?"), "cannot reach the node at http://127.0.0.1:9"),
+        (("ask", "--deposit", "Bees?"), "--deposit is for asking a remote node"),
     ],
 )
 def test_deposit_withdraw__bad_input__one_clear_line(initialised, args, message):

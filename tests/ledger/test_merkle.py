@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from tantieme.errors import LedgerError
 from tantieme.ledger.merkle import (
     MultiProof,
+    SortedLeaves,
     StandardMerkleTree,
     _Encoding,
     node_hash,
@@ -420,6 +421,31 @@ def test_ten_thousand_leaves__tree_and_all_proofs_in_well_under_seconds():
     assert elapsed < 5, f"10,000 leaves + proofs took {elapsed:.2f} s"
 
 
+# -- a tree grown one leaf at a time (a deposit-mode batch) ---------------------------------
+
+
+@given(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=60, unique=True), st.randoms())
+def test_sorted_leaves__grown_in_any_order__root_of_the_full_rebuild(digests, rnd):
+    rnd.shuffle(digests)
+    grown, values = SortedLeaves(), []
+    for digest in digests:
+        values.append(("0x" + digest.hex(),))
+        before, grown = grown, grown.with_leaf(standard_leaf_hash(["bytes32"], values[-1]))
+        assert len(before) == len(values) - 1  # the smaller batch is left as it was
+        assert grown.root == StandardMerkleTree.of(values, ["bytes32"]).root
+
+
+@given(st.lists(st.tuples(st.integers(0, 2**256 - 1), st.integers(0, 2**256 - 1)), min_size=1, max_size=80))
+def test_sorted_leaves__root_is_the_standard_trees(values):
+    tree = StandardMerkleTree.of(values, ASSET_LEAF)
+    assert SortedLeaves([tree.leaf_hash(v) for _, v in tree.entries()]).root == tree.root
+
+
+def test_sorted_leaves__empty__raises():
+    with pytest.raises(LedgerError, match="at least one value"):
+        SortedLeaves().root
+
+
 # -- live interop with OpenZeppelin's library --------------------------------------------
 
 
@@ -433,6 +459,16 @@ def _oz_available() -> bool:
         capture_output=True,
     )
     return probe.returncode == 0
+
+
+def grown_root(tree: StandardMerkleTree, rnd: random.Random) -> str:
+    """The root of `SortedLeaves` grown one leaf at a time, in a random order, to the tree's leaves."""
+    hashes = [tree.leaf_hash(value) for _, value in tree.entries()]
+    rnd.shuffle(hashes)
+    grown = SortedLeaves()
+    for h in hashes:
+        grown = grown.with_leaf(h)
+    return grown.root
 
 
 def random_record_leaf(rnd: random.Random) -> tuple:
@@ -489,11 +525,12 @@ def test_openzeppelin_library__agrees_on_random_trees(tmp_path):
                             **tree.get_multi_proof(indices).to_dict(),
                         },
                         "tree": tree,
+                        "grown": grown_root(tree, rnd) if sort_leaves else tree.root,
                     }
                 )
     path = tmp_path / "cases.json"
     path.write_text(
-        json.dumps({"cases": [{k: v for k, v in c.items() if k != "tree"} for c in cases]})
+        json.dumps({"cases": [{k: v for k, v in c.items() if k not in ("tree", "grown")} for c in cases]})
     )
     run = subprocess.run(
         [shutil.which("node"), str(OZ_SCRIPT), "check", str(path)],
@@ -506,7 +543,7 @@ def test_openzeppelin_library__agrees_on_random_trees(tmp_path):
     assert report["library"] == "1.0.8"
     for case, oz in zip(cases, report["results"], strict=True):
         tree = case["tree"]
-        assert oz["loadedRoot"] == oz["builtRoot"] == tree.root, case["name"]
+        assert oz["loadedRoot"] == oz["builtRoot"] == tree.root == case["grown"], case["name"]
         assert oz["builtDump"] == case["dump"], case["name"]
         assert oz["builtProofs"] == oz["loadedProofs"] == case["proofs"], case["name"]
         assert all(oz["ourProofsVerify"]) and oz["ourMultiVerifies"], case["name"]

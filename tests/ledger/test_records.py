@@ -10,6 +10,7 @@ ethers and OpenZeppelin's Merkle tree recompute them (`data/eip712_ethers.cjs`).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import replace
@@ -39,6 +40,7 @@ from tantieme.ledger.records import (
     InteractionRecord,
     SignedBatch,
     SignedRecord,
+    asset_root,
     asset_tree,
     batch_digest,
     record_leaf_hash,
@@ -705,3 +707,20 @@ def test_vectors__are_reproduced_and_agree_with_eth_account():
             == vector["digest"]
         )
         assert struct.recover(vector["signature"], domain) == pinned["signer"]
+
+
+@given(st.dictionaries(st.integers(0, 2**256 - 1), st.integers(0, 2**256 - 1), min_size=1, max_size=40))
+def test_asset_root__is_the_asset_trees_root(owed):
+    if not any(owed.values()):
+        with pytest.raises(LedgerError, match="at least one asset owed"):
+            asset_root(owed)
+        return
+    assert asset_root(owed) == asset_tree(owed).root
+
+
+@pytest.mark.parametrize("owed", [{-1: 5}, {1: 2**256}, {1: True}])
+def test_asset_root__bad_amounts__raise_as_the_tree(owed):
+    with pytest.raises(LedgerError) as tree_error:
+        asset_tree(owed)
+    with pytest.raises(LedgerError, match=re.escape(str(tree_error.value))):
+        asset_root(owed)

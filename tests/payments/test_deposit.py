@@ -96,6 +96,25 @@ def test_deposit_answers_settle__one_batch_from_the_deposit(node, payer, books, 
     assert node.ledger.functions.batchNonces(PAYER.address, node.address).call() == 2
 
 
+def test_vouchers__each_one_is_the_full_rebuild_of_its_batch(node, payer, books, desk):
+    """The payer adds each record to the batch it signed last, the node to the one it accepted
+    last: both give what building the batch's trees from all its records gives."""
+    from tantieme.ledger.records import record_tree
+
+    deposit.deposit(payer, ONE, node.address)
+    deposit._NETTINGS.clear()
+    signed = []
+    for i in range(6):
+        row, payment = _ask(desk, payer, books, i, fee=FEE + i)
+        signed.append(payment.record)
+        batch = payment.voucher.batch
+        owed = net([r.record for r in signed], batch.commons_bps, batch.operator_bps).owed()
+        assert batch.root == bytes.fromhex(record_tree(signed).root[2:]) and batch.count == i + 1
+        assert batch.assets_root == bytes.fromhex(asset_tree(owed).root[2:])
+        assert batch.total == sum(r.record.fee for r in signed)
+    assert len(deposit._NETTINGS) == 6
+
+
 def test_deposit_by_authorization__the_node_submits_it(node, payer, books, desk):
     authorization = deposit.DepositAuthorization.from_dict(deposit.authorize_deposit(payer, ONE, node.address).to_dict())
     balance = node.balance(PAYER.address)
@@ -224,7 +243,7 @@ def test_accept__a_voucher_that_leaves_out_records__refused(node, payer, books, 
     deposit.deposit(payer, ONE, node.address)
     _ask(desk, payer, books, 0)
     terms, payment = _signed(desk, payer, 1)
-    short, *_ = deposit.voucher_of(dataclasses.replace(terms, records=()), [payment.record], payment.voucher.batch.deadline)
+    short, *_ = deposit.voucher_of(dataclasses.replace(terms, records=()), payment.record, payment.voucher.batch.deadline)
     with pytest.raises(PaymentError, match="its root, count, assets_root, total differ"):
         desk.accept(deposit.Payment(payment.record, short.sign(PAYER, terms.domain)))
     assert desk.standing(PAYER.address).vouchered == FEE

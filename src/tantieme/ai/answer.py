@@ -21,7 +21,10 @@ from tantieme.ai.models import Generation, Model
 from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, build_messages
 from tantieme.errors import AIError, PromptTooLongError
 
-__all__ = ["Answer", "Source", "ask", "first_sentences", "generate", "guard_passages", "relevant", "select_sources", "trim_repetition"]
+__all__ = [
+    "Answer", "Source", "ask", "first_sentences", "generate", "guard_passages", "prompt_size", "relevant", "select_sources",
+    "trim_repetition",
+]
 
 Consents = Callable[[int], bool]
 
@@ -176,7 +179,7 @@ def select_sources(
         ]
 
     def size(parts: dict[int, list[tuple[Hit, str]]]) -> int:
-        return model.prompt_tokens(build_messages(question, build(parts), system=system))
+        return prompt_size(model, question, build(parts), system=system)
 
     base = size({})
     if base > budget:
@@ -224,6 +227,14 @@ def select_sources(
     sources = build(chosen)
     groups = [sorted((h for h, _ in g), key=lambda h: h.ordinal) for g in chosen.values()]
     return sources, groups, notes
+
+
+def prompt_size(model: Model, question: str, sources: Sequence[PromptSource], *, system: str = SYSTEM_PROMPT) -> int:
+    """Tokens of the prompt :func:`generate` sends for ``question`` over ``sources``: what the model meters."""
+    grounded = getattr(model, "grounded_prompt_tokens", None)
+    if grounded is not None:
+        return grounded(question, sources, system=system)
+    return model.prompt_tokens(build_messages(question, sources, system=system))
 
 
 def generate(model: Model, question: str, sources: Sequence[PromptSource], *, max_tokens: int) -> Generation:
@@ -282,6 +293,13 @@ def ask(
     t1 = time.perf_counter()
     sources, groups, notes = select_sources(model, question, hits, max_tokens=max_tokens)
     generation = generate(model, question, sources, max_tokens=max_tokens)
+    if generation.prompt_tokens > reserve or generation.completion_tokens > max_tokens:
+        # the quote (interaction.max_fee) bounds the fee by these two counts: never charge more
+        raise PromptTooLongError(
+            f"the model metered {generation.prompt_tokens} prompt and {generation.completion_tokens} "
+            f"completion tokens, more than the {reserve} and {max_tokens} this question was quoted for; "
+            "lower max_tokens or k and ask again"
+        )
     t2 = time.perf_counter()
     text = first_sentences(trim_repetition(generation.text))
     similarity = {s.number: max(h.dense for h in g) for s, g in zip(sources, groups)}

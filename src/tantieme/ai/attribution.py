@@ -41,7 +41,9 @@ Cost. Ablation needs ``2n + 2`` scorings of the answer for n >= 3 sources,
 4 for two and 2 for one (the subsets coincide). The embedded backend lays
 sources out as independent blocks, so every scoring is a copy of the cached
 prompt minus some blocks, followed by the question and the answer: the
-scorings re-read only those, in one batch (:mod:`tantieme.ai.backends.llamacpp`).
+scorings re-read only those, in one batch, and the one with all the sources
+is not re-read at all: it was scored while the answer was generated
+(:mod:`tantieme.ai.backends.llamacpp`).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tantieme.api.payments import Payment
     from tantieme.api.service import Service
     from tantieme.interaction import Interaction, Quote
+    from tantieme.node import Node
 
 __all__ = ["CHAT_PATH", "QUOTE_HEADER", "ChatRequest", "Priced", "Pricing", "completion", "router"]
 
@@ -210,7 +211,7 @@ async def chat_completions(request: Request, service: ServiceDep) -> Any:
         await gate.delivered(payment, answered)
         service.metrics.payments.labels(payment.method, "delivered").inc()
 
-    body = completion(answered, priced, payment)
+    body = completion(answered, priced, payment, service.node)
     if priced.request.stream:
         return StreamingResponse(
             _events(body), media_type="text/event-stream", background=BackgroundTask(delivered),
@@ -219,10 +220,14 @@ async def chat_completions(request: Request, service: ServiceDep) -> Any:
     return JSONResponse(body, background=BackgroundTask(delivered))
 
 
-def completion(answered: Interaction, priced: Priced, payment: Payment) -> dict[str, Any]:
-    """The OpenAI chat completion of an answered question, with the `tantieme` object."""
+def completion(answered: Interaction, priced: Priced, payment: Payment, node: Node) -> dict[str, Any]:
+    """The OpenAI chat completion of an answered question, with the `tantieme` object (and, in
+    deposit mode, the invoice: the record its payer is to sign; the links work once it is paid)."""
+    from tantieme.ledger.settlement import domain
+
     a = answered.answer
-    digest = answered.record.digest
+    invoice = answered.invoice
+    digest = answered.record.digest if invoice is None else "0x" + invoice.digest(domain(node)).hex()
     links = {
         "bundle": f"/records/{digest}",
         "answer": f"/answers/{digest}",
@@ -259,6 +264,7 @@ def completion(answered: Interaction, priced: Priced, payment: Payment) -> dict[
             "attribution": a.attribution_mode,
             "notes": list(a.truncated),
             "links": links,
+            **({"invoice": invoice.to_dict(), "pay": "/v1/deposit/payments"} if invoice is not None else {}),
         },
     }
 

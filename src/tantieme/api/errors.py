@@ -19,7 +19,8 @@ log = logging.getLogger("tantieme.api")
 
 
 class ApiError(Exception):
-    """An HTTP error with OpenAI's body; `headers` such as `Retry-After`."""
+    """An HTTP error with OpenAI's body (and `extra` fields in its error object); `headers`
+    such as `Retry-After`."""
 
     def __init__(
         self,
@@ -30,6 +31,7 @@ class ApiError(Exception):
         code: str | None = None,
         param: str | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, object] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -38,9 +40,11 @@ class ApiError(Exception):
         self.code = code
         self.param = param
         self.headers = headers or {}
+        self.extra = extra or {}
+        """More fields of the error object (what a 402 offers, say)."""
 
     def response(self) -> JSONResponse:
-        return error_response(self.status, self.message, self.type, self.code, self.param, self.headers)
+        return error_response(self.status, self.message, self.type, self.code, self.param, self.headers, self.extra)
 
 
 def error_response(
@@ -50,8 +54,9 @@ def error_response(
     code: str | None = None,
     param: str | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, object] | None = None,
 ) -> JSONResponse:
-    body = {"error": {"message": message, "type": type, "code": code, "param": param}}
+    body = {"error": {"message": message, "type": type, "code": code, "param": param, **(extra or {})}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -4,15 +4,17 @@ A request to `POST /v1/chat/completions` goes through these steps, in order:
 
 1. **priced** (`tantieme.api.chat.Pricing`, before any gate): the body is read,
    checked and quoted with `tantieme.interaction.quote`: the most the answer may
-   cost, in token wei (a prompt filling the model's context and `max_tokens`
-   more, at the model's offer). A request that is malformed, too large, for an
-   unknown model or above the `max_tokens` limit ends here, with no charge.
+   cost, in token wei (the longest prompt that leaves `max_tokens` of the model's
+   context for the answer, and `max_tokens` more, at the model's offer). A request
+   that is malformed, too large, for an unknown model or above the `max_tokens`
+   limit ends here, with no charge.
 2. **admitted** (`Gate.admit`): the gate checks that the request is paid for up to
    its quote and says who pays (`Payment`), or answers 402 with a JSON error. This
    happens before the request is queued.
 3. **answered** by the model worker: the record is signed by `Payment.account`
    (the operator's account: it pays the split at settlement) with
-   `Payment.record_nonce`, journaled, and credentialed.
+   `Payment.record_nonce`, journaled, and credentialed; or, in deposit mode,
+   invoiced to the payer (`Payment.invoice`), who signs it later.
 4. **delivered** (`Gate.delivered`): called once the response is sent, with the
    metered interaction; a gate settles here (and refunds quote − fee). A request
    that fails after admission gets `Gate.cancelled` instead: no charge, no record.
@@ -26,16 +28,20 @@ middleware verified (`request.state.payment_payload`); x402's middleware settles
 after the handler returns, before the body is sent, and not at all for a status of
 400 or more, so such a gate refunds quote − fee in `delivered`.
 
-The gate `tantieme serve` runs is `X402`: pay per request over x402 with the
+The gate `tantieme serve` runs is `DepositGate` in front of `X402`: a request
+with an `X-Tantieme-Payer` header is paid from the payer's deposit (deposit
+mode, `tantieme.payments.deposit`), any other per request over x402 with the
 official SDK (`tantieme.payments.per_request`). `SelfPay` has the node's own
-account pay for every answer, a development mode allowed only on a loopback
+account pay instead of x402, a development mode allowed only on a loopback
 address and only when asked for (`tantieme serve --self-pay`). Without a gate
-(`Unpaid`) every question is answered 402.
+(`Unpaid`) every question is answered 402. The service's settlement asks the
+gate to settle what it holds (`Gate.settle`: deposit vouchers).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -46,6 +52,8 @@ from tantieme.api.errors import ApiError
 
 if TYPE_CHECKING:
     from tantieme.interaction import Interaction, Quote
+    from tantieme.ledger.records import InteractionRecord
+    from tantieme.ledger.settlement import Settled
     from tantieme.node import Node
 
 log = logging.getLogger("tantieme.api")
@@ -69,6 +77,9 @@ class Payment:
     """How it was paid (`self`, `x402`, ...): a label of the payments metric."""
     proof: object | None = None
     """What the gate settles at delivery (an x402 gate: the verified `per_request.Payment`)."""
+    invoice: Callable[..., InteractionRecord] | None = None
+    """Deposit mode: the record is not signed by `account` but invoiced to the payer, who signs
+    it later (`interaction.ask`'s `invoice`)."""
 
 
 class Gate(Protocol):
@@ -90,6 +101,11 @@ class Gate(Protocol):
 
     async def cancelled(self, payment: Payment) -> None:
         """The request failed after `admit`: charge nothing."""
+        ...
+
+    def settle(self, writer: Node, *, everything: bool) -> list[Settled]:
+        """Settle what the gate holds besides the node's own records (deposit vouchers): those
+        due, or `everything`; `writer` is the node open for writing. Called by the service."""
         ...
 
 
@@ -131,6 +147,9 @@ class Unpaid:
     async def cancelled(self, payment: Payment) -> None:
         pass
 
+    def settle(self, writer: Node, *, everything: bool) -> list[Settled]:
+        return []
+
 
 class SelfPay:
     """DEVELOPMENT ONLY: the node's own account pays for every answer (loopback only).
@@ -162,6 +181,9 @@ class SelfPay:
 
     async def cancelled(self, payment: Payment) -> None:
         pass
+
+    def settle(self, writer: Node, *, everything: bool) -> list[Settled]:
+        return []  # its records are the node's own: the service settles them
 
 
 class X402:
@@ -227,3 +249,196 @@ class X402:
 
     async def cancelled(self, payment: Payment) -> None:
         self.gate.release(payment.proof)
+
+    def settle(self, writer: Node, *, everything: bool) -> list[Settled]:
+        return []  # its records are the operator's: the service settles them
+
+
+DEPOSIT_TERMS_PATH = "/v1/deposit/terms"
+
+
+class DepositGate:
+    """Deposit mode (`tantieme.payments.deposit`) for requests that carry `X-Tantieme-Payer`
+    (`tantieme.payments.payer_auth`); every other request goes to `fallback` (x402), whose
+    402 then names deposit mode too (`error.deposit`).
+
+    `admit` authenticates the payer, then asks the `Desk` for its credit: 402 when its
+    deposit with this node does not cover the quote on top of what it owes, 409 while it
+    has an answer under way or an invoice unsigned (one at a time: the node's risk is one
+    answer's fee). The model worker then invoices the answer instead of signing its record
+    (`Payment.invoice`); the payer signs the invoice and its voucher and posts them
+    (`accept`, `POST /v1/deposit/payments`), which journals the record and writes the
+    answer's files and credential. The service's settlement settles the due vouchers.
+
+    The desk, its journal and its cache of the chain live on one thread of their own (the
+    desk is not thread-safe, and a journal belongs to the thread that opened it): every
+    call goes through `_on_desk`.
+    """
+
+    method = "deposit"
+    TTL_S = 2.0
+    """How long the desk trusts what it read of a payer on chain: a deposit made on chain
+    counts after at most this long (one through `POST /v1/deposit/authorizations` at once)."""
+
+    def __init__(self, node: Node, account: LocalAccount, fallback: Gate) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from tantieme.payments.payer_auth import Authenticator
+
+        self.node, self.account, self.fallback = node, account, fallback
+        self.name = f"{fallback.name}+deposit"
+        self.auth = Authenticator(node.address, node.conn.chain_id)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="tantieme-deposit")
+        self._book = None
+        self._desk = None
+        self._asking: set[str] = set()  # payers with an answer under way, not yet invoiced
+
+    # -- the desk's thread
+
+    def _on_desk(self, call: Callable[..., object], *args: object, **kwargs: object):
+        """`call(desk, *args, **kwargs)` on the desk's thread: a future."""
+
+        def run():
+            if self._book is None:
+                from tantieme.ledger.settlement import journal
+
+                self._book = journal()
+            if self._desk is None:
+                from tantieme.payments.deposit import Desk
+
+                self._desk = Desk(self.node, self._book, ttl_s=self.TTL_S)
+            return call(self._desk, *args, **kwargs)
+
+        return self._thread.submit(run)
+
+    async def on_desk(self, call: Callable[..., object], *args: object, **kwargs: object):
+        """`call(desk, ...)` on the desk's thread, awaited."""
+        import asyncio
+
+        return await asyncio.wrap_future(self._on_desk(call, *args, **kwargs))
+
+    def _forget(self) -> None:
+        """Read everything from the chain afresh at the next call (on the desk's thread)."""
+        self._desk = None
+
+    @property
+    def book(self):
+        """The desk's journal (on the desk's thread only)."""
+        return self._book
+
+    # -- the gate
+
+    def install(self, app: FastAPI) -> None:
+        self.fallback.install(app)
+
+    async def admit(self, request: Request, quote: Quote) -> Payment:
+        from functools import partial
+
+        from tantieme.payments.payer_auth import HEADER
+
+        if HEADER not in request.headers:
+            try:
+                return await self.fallback.admit(request, quote)
+            except ApiError as exc:
+                if exc.status == 402:
+                    exc.extra = {**exc.extra, "deposit": self.offer()}
+                raise
+        payer = self.authenticate(request, await request.body())
+        await self.on_desk(self._reserve, payer, quote.amount)
+        return Payment(
+            payer=payer, account=self.account, quote=quote.amount, method=self.method,
+            invoice=partial(self._invoice, payer),
+        )
+
+    def offer(self) -> dict[str, str]:
+        """What a 402 says of deposit mode."""
+        from tantieme.payments.payer_auth import HEADER
+
+        return {"operator": self.node.address, "terms": DEPOSIT_TERMS_PATH, "header": HEADER}
+
+    def authenticate(self, request: Request, body: bytes) -> str:
+        """The payer that the request's `X-Tantieme-Payer` proves, or `ApiError` (401, 409, 503)."""
+        from tantieme.payments.payer_auth import HEADER, AuthRefused
+
+        try:
+            return self.auth.verify(request.headers.get(HEADER), request.method, request.url.path, body)
+        except AuthRefused as refused:
+            kind = "authentication_error" if refused.status == 401 else "invalid_request_error"
+            raise ApiError(refused.status, str(refused), type=kind, code=refused.code) from None
+
+    def _reserve(self, desk, payer: str, amount: int) -> None:
+        from tantieme.amounts import format_amount
+        from tantieme.errors import PaymentError
+
+        if payer in self._asking:
+            raise ApiError(409, f"{payer} has a question under way with this node: ask the next one after its answer",
+                           code="answer_in_progress")
+        standing = desk.standing(payer)
+        if standing.unpaid:
+            raise ApiError(
+                409, f"{payer} has an answer to sign first: sign the invoice sent with it (GET {DEPOSIT_TERMS_PATH} "
+                "lists it, with its question and answer), then ask again", code="invoice_unsigned",
+            )
+        try:
+            desk.require_credit(payer, amount)
+        except PaymentError:
+            short = amount - standing.available
+            raise ApiError(
+                402, f"this answer may cost up to {format_amount(amount)} TAI, but {payer} has "
+                f"{format_amount(standing.available)} TAI of credit with this node: deposit at least "
+                f"{format_amount(short)} TAI more (`tantieme deposit {format_amount(short)} --node URL`), then ask again",
+                type="payment_required", code="insufficient_deposit",
+                extra={"deposit": {**self.offer(), "available": str(standing.available), "needed": str(short)}},
+            ) from None
+        self._asking.add(payer)
+
+    def _invoice(self, payer: str, **metered: object) -> InteractionRecord:
+        """The model worker's record step for `payer` (see `interaction.ask`)."""
+
+        def invoice(desk):
+            try:
+                return desk.invoice(payer, **metered)
+            finally:
+                self._asking.discard(payer)
+
+        return self._on_desk(invoice).result()
+
+    async def delivered(self, payment: Payment, interaction: Interaction) -> None:
+        if payment.method != self.method:
+            await self.fallback.delivered(payment, interaction)
+        # deposit mode: the invoice is the charge, paid when its payer signs it
+
+    async def cancelled(self, payment: Payment) -> None:
+        if payment.method != self.method:
+            return await self.fallback.cancelled(payment)
+        await self.on_desk(lambda _desk: self._asking.discard(payment.payer))
+
+    def settle(self, writer: Node, *, everything: bool) -> list[Settled]:
+        from tantieme.payments.deposit import Desk
+
+        def settle(desk):
+            settings = self.node.settings
+            due = None if everything else desk.due(batch_size=settings.batch_size, max_age_s=settings.batch_max_age_s)
+            if due == []:
+                return []
+            try:
+                return Desk(writer, self._book).settle(due)
+            finally:
+                self._forget()
+
+        return self.fallback.settle(writer, everything=everything) + self._on_desk(settle).result()
+
+    # -- the deposit routes (`tantieme.api.deposit`)
+
+    def terms(self, desk, payer: str) -> dict:
+        """`payer`'s terms (`Desk.terms`), and the question and answer of each invoice it has to sign."""
+        dom = desk.domain
+        desk.reissue_invoices(payer)
+        waiting = self._book.invoices(payer, dom.chain_id, dom.verifying_contract)
+        return desk.terms(payer).to_dict() | {
+            "answers": {digest: {"question": row.question, "answer": row.answer} for digest, row in waiting.items()}
+        }
+
+    def deposited(self, desk) -> None:
+        """A deposit was made through the node: read the chain afresh."""
+        self._forget()

@@ -24,7 +24,7 @@ _ANSWER = re.compile(r"^(?P<id>(0x)?[0-9a-fA-F]{16,64})(?P<form>\.txt|\.json|\.t
 
 
 def _json(data: Any) -> Any:
-    from tantieme.cli.output import to_json  # amounts as strings, as the CLI's --json
+    from tantieme.jsonsafe import to_json
 
     return to_json(data)
 

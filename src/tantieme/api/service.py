@@ -10,11 +10,13 @@ moment it takes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -208,7 +210,7 @@ class Service:
             self._sync(index)
             return interaction.ask(
                 self.node, job.question, payer=job.payment.account, index=index, book=book,
-                priced=job.quote, nonce=job.payment.record_nonce, sync=False,
+                priced=job.quote, nonce=job.payment.record_nonce, sync=False, invoice=job.payment.invoice,
             )
         except PromptTooLongError as exc:
             raise ApiError(400, str(exc), code="context_length_exceeded", param="messages") from None
@@ -222,19 +224,28 @@ class Service:
 
     # ----------------------------------------------------------- settlement --
 
-    def settle(self) -> list[Settled]:
-        """Settle the node's pending records now (a writer for as long as it takes)."""
+    def settle(self, *, everything: bool = True) -> list[Settled]:
+        """Settle the node's pending records now, and the gate's deposit vouchers: all of them,
+        or only those due (a writer for as long as it takes)."""
         from tantieme.ledger import settlement
-        from tantieme.node import Node
 
         account = self.node.account
-        with self._settle_lock, Node.open(account=account, on_wait=log.info) as writer:
-            return settlement.settle(writer, {account.address: account})
+        with self.writer() as writer:
+            return settlement.settle(writer, {account.address: account}) + self.gate.settle(writer, everything=everything)
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Node]:
+        """The node open for writing as its account, for as long as the block runs: one at a
+        time in this process (the embedded chain takes one writer)."""
+        from tantieme.node import Node
+
+        with self._settle_lock, Node.open(account=self.node.account, on_wait=log.info) as writer:
+            yield writer
 
     def _settle_loop(self) -> None:
         while not self._stopping.wait(self.settle_every):
             try:
-                for batch in self.settle():
+                for batch in self.settle(everything=False):
                     log.info("settled batch %s: %s records, %s token wei", batch.chain_batch_id, batch.records, batch.total)
             except TantiemeError as exc:
                 log.warning("periodic settlement failed (it is tried again): %s", exc)

@@ -170,6 +170,9 @@ def ask(
     max_fee: str = typer.Option(
         None, "--max-fee", help="With --node: the most you pay for the answer, in AI tokens (a higher quote is refused).",
     ),
+    from_deposit: bool = typer.Option(
+        False, "--deposit", help="With --node: pay from your deposit with the node, signing the answer's record.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Answer a question from consenting works; pay, record and credential the answer.
@@ -177,7 +180,10 @@ def ask(
     The first question on a node without a model registers the embedded local model.
     With --node URL, a remote node answers and is paid per request over x402 from
     your account (TANTIEME_PRIVATE_KEY, or this home's): its quote is the most the
-    answer may cost, and it refunds all above the metered fee.
+    answer may cost, and it refunds all above the metered fee. With --deposit too,
+    it is paid from your deposit with it (`tantieme deposit AMOUNT --node URL`): you
+    check and sign the answer's record and the batch of your unsettled ones, which
+    the node settles later; this home must be on the node's chain.
 
     Example: tantieme ask "How many hives can a flat roof hold?"
     """
@@ -188,11 +194,13 @@ def ask(
         raise typer.BadParameter("the question is empty", param_hint="'QUESTION'")
     if node_url is not None:
         cap = None if max_fee is None else parse_amount(max_fee, allow_zero=True)
-        result = _ask_remote(node_url, question, max_tokens=max_tokens, model=model, max_fee=cap)
+        ask_it = _ask_deposit if from_deposit else _ask_remote
+        result = ask_it(node_url, question, max_tokens=max_tokens, model=model, max_fee=cap)
         emit(remote_json(result) if as_json else result, as_json, render_remote)
         return
-    if max_fee is not None:
-        raise typer.BadParameter("--max-fee caps what a remote node may charge: use it with --node URL", param_hint="'--max-fee'")
+    if max_fee is not None or from_deposit:
+        option = "--max-fee" if max_fee is not None else "--deposit"
+        raise typer.BadParameter(f"{option} is for asking a remote node: use it with --node URL", param_hint=f"'{option}'")
     if attribution not in _ATTRIBUTION:
         raise typer.BadParameter(f"{attribution!r}: choose ablation or retrieval", param_hint="'--attribution'")
     with open_node() as node:
@@ -221,7 +229,7 @@ def _ask_remote(url: str, question: str, *, max_tokens: int, model: int | None, 
 
     if not url.startswith(("http://", "https://")):
         raise typer.BadParameter(f"{url!r} is not a node URL: give http://HOST:PORT", param_hint="'--node'")
-    account, token, balance = _payer()
+    account, token, balance = remote_payer()
     with console.status(f"asking {url}", spinner="dots"):
         return ask_node(
             url, question, account, max_fee=max_fee, max_tokens=max_tokens,
@@ -229,7 +237,35 @@ def _ask_remote(url: str, question: str, *, max_tokens: int, model: int | None, 
         )
 
 
-def _payer():
+def _ask_deposit(url: str, question: str, *, max_tokens: int, model: int | None, max_fee: int | None):
+    with deposit_client(url) as client, console.status(f"asking {url}", spinner="dots"):
+        return client.ask(
+            question, max_fee=max_fee, max_tokens=max_tokens, model=str(model) if model is not None else "default"
+        )
+
+
+@contextlib.contextmanager
+def deposit_client(url: str):
+    """A `DepositClient` of the node at `url` for the payer (`remote_payer`), reading the chain
+    through this home; the vouchers kept in this home's journal, unless it is the node's own."""
+    from tantieme.ledger.settlement import journal
+    from tantieme.payments.client import DepositClient
+
+    if not url.startswith(("http://", "https://")):
+        raise typer.BadParameter(f"{url!r} is not a node URL: give http://HOST:PORT", param_hint="'--node'")
+    account = remote_payer()[0]
+    with open_node(readonly=True) as local:
+        client = DepositClient(url, local.as_account(account))
+        book = None if client.operator == local.address else journal()
+        client.book = book
+        try:
+            yield client
+        finally:
+            if book is not None:
+                book.close()
+
+
+def remote_payer():
     """Who pays a remote node: `TANTIEME_PRIVATE_KEY`, else this home's account; the AI token
     and a balance reader when this home is on a JSON-RPC chain (an embedded chain is this
     home's own, not the node's)."""
@@ -291,5 +327,6 @@ def render_remote(r) -> None:
     console.print(table)
     console.print(
         f"{r.prompt_tokens} prompt + {r.completion_tokens} completion tokens · fee {format_amount(r.fee)} TAI "
-        f"(quote {format_amount(r.quote)}, the rest refunded) · record {r.record[:18]}… · node {r.node}"
+        + ("from your deposit, signed" if "invoice" in r.extension else f"(quote {format_amount(r.quote)}, the rest refunded)")
+        + f" · record {r.record[:18]}… · node {r.node}"
     )

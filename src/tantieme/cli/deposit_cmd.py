@@ -27,6 +27,10 @@ def deposit(
     amount: str = typer.Argument(None, help="AI tokens to deposit, e.g. 10.", show_default=False),
     operator: str = OperatorOption,
     status: bool = typer.Option(False, "--status", help="Show the deposit, its pending withdrawal and unsettled credit."),
+    node_url: str = typer.Option(
+        None, "--node", metavar="URL",
+        help="Deposit with the node at URL through it: sign an authorization, the node pays the gas.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Prepay a node's answers: deposit AI tokens with the ledger, earmarked for one node.
@@ -34,9 +38,11 @@ def deposit(
     The node then answers on credit: each answer's record and the batch of all
     unsettled ones are signed by this account, and the node settles them in one
     transaction, from the deposit. Withdrawing takes two days' notice
-    (`tantieme withdraw --request AMOUNT`), so the node is always paid.
+    (`tantieme withdraw --request AMOUNT`), so the node is always paid. With
+    --node URL the account (TANTIEME_PRIVATE_KEY, or this home's) signs an EIP-3009
+    authorization that the node submits: no gas needed, only the tokens.
 
-    Example: tantieme deposit 10
+    Example: tantieme deposit 10 --node http://127.0.0.1:8402
     """
     from tantieme.ledger.journal import journal
     from tantieme.node import parse_address
@@ -45,6 +51,10 @@ def deposit(
     if status == (amount is not None):
         raise InputError("give an AMOUNT to deposit, or --status to see the deposit (not both)")
     wei = None if status else parse_amount(amount)
+    if node_url is not None:
+        if operator or status:
+            raise InputError("--node deposits with that node: leave out --operator and --status")
+        return _deposit_through(node_url, wei, as_json)
     target = parse_address(operator) if operator else None
     with open_node() as node:
         target = target or node.address
@@ -71,6 +81,21 @@ def deposit(
             line += f"; withdrawing {format_amount(int(d['withdrawing']))} TAI from {_when(d['ready_at'])}"
         line += f"; unsettled {format_amount(int(d['unsettled']))} TAI; available {format_amount(int(d['available']))} TAI"
         console.print(line)
+
+    emit(data, as_json, render)
+
+
+def _deposit_through(url: str, wei: int, as_json: bool) -> None:
+    from tantieme.cli.ai_cmd import deposit_client
+
+    with deposit_client(url) as client:
+        data = client.deposit(wei)
+
+    def render(d: dict) -> None:
+        console.print(
+            f"deposited {format_amount(int(d['deposited']))} TAI for {d['operator']} through the node "
+            f"(tx {d['tx'][:18]}…); deposit {format_amount(int(d['deposit']))} TAI"
+        )
 
     emit(data, as_json, render)
 

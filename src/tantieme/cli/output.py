@@ -6,14 +6,11 @@ stderr, or with `--json` as one JSON document `{"error", "kind"}` on stdout.
 Anything else is a bug: one line saying so (exit 70), or the traceback when
 `TANTIEME_DEBUG` is set (the tests set it, so bugs fail them).
 
-JSON never holds a number that JavaScript would round: amounts, balances, fees,
-gas and token ids are decimal strings whatever their size, and so is any other
-integer beyond 2^53 - 1.
+JSON never holds a number that JavaScript would round (`tantieme.jsonsafe`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -27,6 +24,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 from typer.core import TyperGroup
 
 from tantieme.errors import TantiemeError
+from tantieme.jsonsafe import to_json
 
 console = Console()
 err_console = Console(stderr=True)
@@ -34,14 +32,6 @@ err_console = Console(stderr=True)
 JsonOption = typer.Option(False, "--json", help="Print one machine-readable JSON document.")
 
 DEBUG_ENV = "TANTIEME_DEBUG"
-MAX_SAFE_INTEGER = 2**53 - 1
-# Keys whose integers are token amounts, gas or token ids: strings in JSON at any size,
-# together with everything beneath them (e.g. `owed`: asset id → amount).
-AMOUNT_KEYS = frozenset({
-    "amount", "balance", "token_balance", "eth_balance", "fee", "minting_fee", "total", "commons",
-    "operator", "owed", "paid", "claimed", "claimable", "collectable", "pending", "uncredited", "funded",
-    "price_prompt_per_million", "price_completion_per_million", "gas", "token_id", "quote", "refund",
-})
 EXIT_USAGE = 2
 EXIT_BUG = 70
 
@@ -52,23 +42,6 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
         sys.stdout.write(json.dumps(to_json(data), indent=2) + "\n")
     else:
         render(data)
-
-
-def to_json(data: Any, amount: bool = False) -> Any:
-    """Dataclasses, dicts, lists, bytes and paths as JSON-ready values (see the module's rules)."""
-    if dataclasses.is_dataclass(data) and not isinstance(data, type):
-        data = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)}
-    if isinstance(data, dict):
-        return {str(k): to_json(v, amount or k in AMOUNT_KEYS) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [to_json(v, amount) for v in data]
-    if isinstance(data, bool) or data is None or isinstance(data, (str, float)):
-        return data
-    if isinstance(data, int):
-        return str(data) if amount or abs(data) > MAX_SAFE_INTEGER else data
-    if isinstance(data, bytes):
-        return "0x" + data.hex()
-    return str(data)
 
 
 def waiting(message: str) -> None:

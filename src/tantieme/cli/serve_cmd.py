@@ -39,8 +39,9 @@ def serve(
 
     The node, its index and the default model stay loaded, so answers are warm. Askers pay
     per request over x402 (the 402 quotes the most an answer may cost; all above the metered
-    fee is refunded); --self-pay has the node's own account pay instead (a development mode,
-    loopback only). An address other than loopback needs an admin
+    fee is refunded), or from a deposit with this node, signing each answer's record (requests
+    with X-Tantieme-Payer: `tantieme ask --node URL --deposit`); --self-pay has the node's own
+    account pay instead of x402 (a development mode, loopback only). An address other than loopback needs an admin
     token (TANTIEME_ADMIN_TOKEN), which also guards POST /admin/settle. Ctrl-C or SIGTERM
     finishes the answers under way, journals them and exits.
 
@@ -48,7 +49,7 @@ def serve(
     """
     from tantieme import interaction
     from tantieme import node as node_mod
-    from tantieme.api import Limits, SelfPay, Service, X402, create_app
+    from tantieme.api import X402, DepositGate, Limits, SelfPay, Service, create_app
     from tantieme.api.payments import is_loopback
     from tantieme.errors import ConfigError
 
@@ -67,7 +68,7 @@ def serve(
         registered = interaction.ensure_default_model(writer)
     node = node_mod.Node.open(readonly=True, account=account)
     try:
-        gate = SelfPay(account, host) if self_pay else X402(node, account, facilitator_url)
+        gate = DepositGate(node, account, SelfPay(account, host) if self_pay else X402(node, account, facilitator_url))
         service = Service(
             node, gate, limits=Limits(queue=queue, rate_per_minute=rate), settle_every=settle_every, admin_token=token,
         )
@@ -99,7 +100,10 @@ def _run(api, host: str, port: int, ready: dict, as_json: bool) -> None:
     def render(d: dict) -> None:
         if d["registered_model"]:
             console.print(f"registered the local model as asset #{d['registered_model']}, this node's default")
-        payments = "the node's own account pays (development only)" if d["payments"] == "self" else "x402, per request"
+        payments = {
+            "self+deposit": "the node's own account pays (development only), or a payer's deposit",
+            "x402+deposit": "x402 per request, or a payer's deposit",
+        }[d["payments"]]
         console.print(f"serving {d['url']} · model #{d['model']} · payments: {payments} · Ctrl-C to stop")
 
     emit(ready, as_json, render)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from tantieme import __version__
 from tantieme.cli.common import open_node
-from tantieme.cli.output import to_json
+from tantieme.jsonsafe import to_json
 from tantieme.config import home
 from tantieme.errors import TantiemeError
 

@@ -29,6 +29,7 @@ only to 2**53), arrays are lists.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -46,7 +47,9 @@ if TYPE_CHECKING:  # eth_abi loads when a tree is built or checked, not when rec
 __all__ = [
     "FORMAT",
     "MultiProof",
+    "SortedLeaves",
     "StandardMerkleTree",
+    "checksum_address",
     "node_hash",
     "process_multi_proof",
     "process_proof",
@@ -203,9 +206,9 @@ def _parse_bytes(value: Any, size: int | None) -> bytes:
 
 
 @functools.lru_cache(maxsize=4096)
-def _checksum(raw: bytes) -> str:
-    # Cached: a batch's leaves repeat a few payers many times, and each
-    # checksum costs a keccak.
+def checksum_address(raw: bytes) -> str:
+    """The EIP-55 checksummed address of 20 bytes, cached: a batch's leaves and signatures
+    repeat a few payers many times, and each checksum costs a keccak."""
     return to_checksum_address(raw)
 
 
@@ -253,7 +256,7 @@ def _converter(abi_type: ABIType) -> _Convert:
 
         def convert_address(value: Any) -> tuple[Any, Any]:
             raw = _parse_bytes(value, 20)
-            return _checksum(raw), raw
+            return checksum_address(raw), raw
 
         return convert_address
     if base == "bool":
@@ -388,12 +391,64 @@ def _tree_of(leaves: Sequence[bytes]) -> list[bytes]:
     return tree
 
 
+def _root_of_sorted(leaves: Sequence[bytes]) -> bytes:
+    """The root of `_tree_of(leaves)`, hashing level by level without the array.
+
+    In the array layout, the last level holds the `b = 2n - 2^D` smallest leaves
+    (`2^D` the largest power of two below `2n`), pairs of neighbours in
+    descending order; the level above is complete: those pairs' parents, then
+    the other leaves, descending. From there every level halves.
+    """
+    n = len(leaves)
+    if n == 1:
+        return leaves[0]
+    b = 2 * n - (1 << ((2 * n - 1).bit_length() - 1))
+    k = keccak_256
+    bottom = leaves[b - 1 :: -1]
+    level = [k(x + y).digest() if x < y else k(y + x).digest() for x, y in zip(bottom[0::2], bottom[1::2])]
+    level += leaves[: b - 1 : -1]
+    while len(level) > 1:
+        level = [k(x + y).digest() if x < y else k(y + x).digest() for x, y in zip(level[0::2], level[1::2])]
+    return level[0]
+
+
 def root_of_leaf_hashes(leaf_hashes: Sequence[bytes]) -> HexStr:
     """The root of the (sorted) standard tree whose leaves hash to `leaf_hashes`: what
     `StandardMerkleTree.of(values, encoding).root` gives, from the leaves' hashes alone."""
     if not leaf_hashes:
         raise LedgerError("a Merkle tree needs at least one value")
-    return to_hex(_tree_of(sorted(leaf_hashes))[0])
+    return to_hex(_root_of_sorted(sorted(leaf_hashes)))
+
+
+class SortedLeaves:
+    """The leaf hashes of a standard tree that grows one value at a time, kept sorted, and
+    its root: the `StandardMerkleTree.of(values, encoding).root` of the values so far.
+
+    A new leaf takes its place by binary search (the values are not encoded and hashed
+    again, nor sorted). The root is then hashed again from the leaves: in OpenZeppelin's
+    array layout a leaf inserted among sorted ones moves every later leaf by one slot,
+    which pairs it with a new neighbour, so no inner node above the insertion survives it
+    (n - 1 hashes, level by level, a few hundred microseconds for a thousand leaves).
+    """
+
+    def __init__(self, leaf_hashes: Sequence[bytes | str] = ()) -> None:
+        self._leaves = sorted(to_bytes32(h, "leaf hash") for h in leaf_hashes)
+
+    def __len__(self) -> int:
+        return len(self._leaves)
+
+    def with_leaf(self, leaf_hash: bytes | str) -> SortedLeaves:
+        """These leaves and `leaf_hash` (a new object: this one is left as it is)."""
+        grown = SortedLeaves()
+        grown._leaves = list(self._leaves)
+        bisect.insort(grown._leaves, to_bytes32(leaf_hash, "leaf hash"))
+        return grown
+
+    @property
+    def root(self) -> HexStr:
+        if not self._leaves:
+            raise LedgerError("a Merkle tree needs at least one value")
+        return to_hex(_root_of_sorted(self._leaves))
 
 
 def standard_leaf_hash(leaf_encoding: Sequence[str], value: Sequence[Any]) -> HexStr:

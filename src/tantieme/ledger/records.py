@@ -54,11 +54,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eth_hash.auto import keccak
 from eth_utils import is_checksum_address, to_checksum_address
 
 from tantieme.errors import LedgerError
-from tantieme.ledger.merkle import StandardMerkleTree, standard_leaf_hash
+from tantieme.ledger.merkle import StandardMerkleTree, checksum_address, keccak, root_of_leaf_hashes, standard_leaf_hash
 
 if TYPE_CHECKING:
     from eth_account.messages import SignableMessage
@@ -242,19 +241,22 @@ def _sign(account: Any, domain: Domain, struct_hash: bytes) -> bytes:
 
 
 def _recover(domain: Domain, struct_hash: bytes, signature: bytes | str) -> str:
+    return _recover_digest(keccak(b"\x19\x01" + domain.separator + struct_hash), signature)
+
+
+def _recover_digest(digest: bytes, signature: bytes | str) -> str:
     # secp256k1 recovery by coincurve (what eth_account uses too, minus its overhead:
     # a node checks two signatures per deposit-mode answer).
     from coincurve import PublicKey
 
     signature = _signature(signature)
-    digest = keccak(b"\x19\x01" + domain.separator + struct_hash)
     try:
         public = PublicKey.from_signature_and_message(
             signature[:64] + bytes([signature[64] - 27]), digest, hasher=None
         )
     except ValueError:
         raise LedgerError("signature does not recover to any key") from None
-    return to_checksum_address(keccak(public.format(compressed=False)[1:])[-20:])
+    return checksum_address(keccak(public.format(compressed=False)[1:])[-20:])
 
 
 def _signer_address(account: Any) -> str:
@@ -564,7 +566,8 @@ class SignedRecord:
     def verify(self, domain: Domain) -> bool:
         """Whether the digest is the record's in `domain` and the payer signed it there."""
         return (
-            self.digest == self.record.digest(domain) and self.recover(domain) == self.record.payer
+            self.digest == self.record.digest(domain)
+            and _recover_digest(self.digest, self.signature) == self.record.payer
         )
 
     def leaf(self) -> tuple[str, str, int, int]:
@@ -597,7 +600,13 @@ class SignedRecord:
 
 def record_leaf_hash(signed: SignedRecord) -> str:
     """The leaf hash of a signed record, as the contract computes it."""
-    return standard_leaf_hash(RECORD_LEAF_ENCODING, signed.leaf())
+    return _leaf_hash(signed.leaf())
+
+
+@functools.lru_cache(maxsize=2**15)
+def _leaf_hash(leaf: tuple[str, str, int, int]) -> str:
+    # cached: a deposit-mode batch hashes its records' leaves again with every answer
+    return standard_leaf_hash(RECORD_LEAF_ENCODING, leaf)
 
 
 def record_tree(records: Sequence[SignedRecord]) -> StandardMerkleTree:
@@ -630,6 +639,25 @@ def asset_tree(owed: Mapping[int, int]) -> StandardMerkleTree:
     if not leaves:
         raise LedgerError("an asset tree needs at least one asset owed something")
     return StandardMerkleTree.of(leaves, ASSET_LEAF_ENCODING)
+
+
+def asset_root(owed: Mapping[int, int]) -> str:
+    """`asset_tree(owed).root`, hashed straight from the amounts (a deposit-mode node
+    computes it for every answer's voucher)."""
+    leaves = [
+        _asset_leaf(_uint(asset, 256, "asset"), _uint(amount, 256, f"amount of asset {asset}"))
+        for asset, amount in owed.items()
+        if amount
+    ]
+    if not leaves:
+        raise LedgerError("an asset tree needs at least one asset owed something")
+    return root_of_leaf_hashes(leaves)
+
+
+@functools.lru_cache(maxsize=2**16)
+def _asset_leaf(asset: int, amount: int) -> bytes:
+    # cached: each answer changes the amounts of its own few assets only
+    return keccak(keccak(_word(asset) + _word(amount)))
 
 
 # -- batches ------------------------------------------------------------------
@@ -812,6 +840,7 @@ __all__ = [
     "InteractionRecord",
     "SignedBatch",
     "SignedRecord",
+    "asset_root",
     "asset_tree",
     "batch_digest",
     "record_leaf_hash",

@@ -31,7 +31,7 @@ from tantieme.errors import ChainError, LedgerError
 from tantieme.ledger import funds
 from tantieme.ledger.journal import BatchRow, Journal, RecordRow, journal
 from tantieme.ledger.netting import Netted, Split, net
-from tantieme.ledger.records import Batch, Domain, InteractionRecord, asset_tree, record_tree
+from tantieme.ledger.records import Batch, Domain, InteractionRecord, asset_root, record_tree
 from tantieme.node import Node
 
 DEFAULT_BATCH_SIZE = 100
@@ -304,7 +304,7 @@ def batch_of(
         commons=commons,
         commons_bps=commons_bps,
         operator_bps=operator_bps,
-        assets_root=asset_tree(cumulative).root if cumulative else bytes(32),
+        assets_root=asset_root(cumulative) if cumulative else bytes(32),
         total=netted.total,
         deadline=deadline,
     )

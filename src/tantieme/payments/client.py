@@ -1,4 +1,5 @@
-"""Asking a remote node, and paying it per request with the official x402 client.
+"""Asking a remote node, and paying it per request with the official x402 client, or from a
+deposit with it (`DepositClient`).
 
     answer = ask_node("http://127.0.0.1:8402", "How many hives fit on a roof?", account, max_fee=10**17)
 
@@ -13,18 +14,22 @@ quote − metered fee.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tantieme.amounts import format_amount
-from tantieme.errors import PaymentError, RemoteNodeError
+from tantieme.errors import PaymentError, RemoteNodeError, TantiemeError
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
     from x402.schemas import PaymentRequirements
 
-__all__ = ["RemoteAnswer", "ask_node"]
+    from tantieme.ledger.journal import Journal
+    from tantieme.node import Node
+
+__all__ = ["DepositClient", "RemoteAnswer", "ask_node"]
 
 CHAT_PATH = "/v1/chat/completions"
 TIMEOUT_S = 300
@@ -209,3 +214,116 @@ def _short(quote: int, held: int | None) -> str:
         f"{format_amount(quote - held)} TAI missing (the most this answer may cost; you pay only the "
         "metered fee, the rest comes back)"
     )
+
+
+class DepositClient:
+    """Asking a node and paying from a deposit with it (deposit mode), one question at a time.
+
+        client = DepositClient("http://127.0.0.1:8402", payer)   # payer: a Node signing as the payer
+        client.deposit(10**18)                                   # through the node: no gas needed
+        answer = client.ask("How many hives fit on a roof?", max_fee=10**17)
+
+    `payer` is the payer's own view of the node's chain (`Node.as_account`): the terms the
+    node sends are checked against it (`deposit.check_terms`) before anything is signed.
+    Each request carries a fresh `X-Tantieme-Payer` header; `ask` posts the question,
+    checks the invoice sent with the answer (this question and answer, at most `max_fee`)
+    and the terms, signs the invoice and the voucher (`deposit.pay`) and posts them.
+    `book` keeps the payer's vouchers (`tantieme deposit --status` reads them).
+    """
+
+    def __init__(self, url: str, payer: Node, *, book: Journal | None = None) -> None:
+        import requests
+
+        self.url = url.rstrip("/")
+        self.payer = payer
+        self.book = book
+        self.session = requests.Session()
+        self._operator: str | None = None
+        self._signed_at = 0
+
+    @property
+    def operator(self) -> str:
+        """The node's operator, once its chain is checked to be the payer's."""
+        if self._operator is None:
+            health = self._send("GET", "/healthz", None)
+            if int(health["chain_id"]) != self.payer.conn.chain_id:
+                raise PaymentError(
+                    f"the node at {self.url} runs on chain {health['chain_id']}, your account's home on chain "
+                    f"{self.payer.conn.chain_id}: ask from a home set up on the node's chain"
+                )
+            self._operator = health["operator"]
+        return self._operator
+
+    def ask(self, question: str, *, max_fee: int | None = None, max_tokens: int = 96, model: str = "default") -> RemoteAnswer:
+        """Ask, and pay the answer's invoice from the deposit (at most `max_fee` token wei,
+        default: the node's quote)."""
+        from tantieme.ledger.records import InteractionRecord
+        from tantieme.payments import deposit
+
+        body = {"model": model, "messages": [{"role": "user", "content": question}], "max_tokens": max_tokens}
+        data = self._send("POST", CHAT_PATH, body, signed=True)
+        try:
+            extension = data["tantieme"]
+            invoice = InteractionRecord.from_dict(extension["invoice"])
+            text = data["choices"][0]["message"]["content"]
+            quote = int(extension["quote"])
+        except (KeyError, TypeError, IndexError, ValueError, TantiemeError) as exc:
+            raise RemoteNodeError(f"the node at {self.url} sent no invoice tantieme can read ({exc!r})") from None
+        terms = deposit.Terms.from_dict(self._send("GET", "/v1/deposit/terms", None, signed=True))
+        payment = deposit.pay(
+            self.payer, self.payer.account, terms, invoice, question=question.strip(), answer=text,
+            max_fee=quote if max_fee is None else max_fee, book=self.book,
+        )
+        paid = self._send("POST", "/v1/deposit/payments", payment.to_dict())
+        usage = data.get("usage") or {}
+        return RemoteAnswer(
+            node=self.url, question=question, text=text, quote=quote, fee=invoice.fee, record=paid["record"],
+            payer=self.payer.account.address, model=str(data.get("model", "")),
+            sources=list(extension.get("sources") or []), own_knowledge=extension.get("own_knowledge"),
+            prompt_tokens=int(usage.get("prompt_tokens", 0)), completion_tokens=int(usage.get("completion_tokens", 0)),
+            settlement=None, extension=extension,
+        )
+
+    def deposit(self, amount: int, valid_s: int = 3_600) -> dict[str, Any]:
+        """Deposit `amount` token wei with the node: the payer signs an EIP-3009 authorization,
+        the node submits it and pays the gas. The node's answer (`tx`, `deposit`, ...)."""
+        from tantieme.payments import deposit
+
+        if amount <= 0:
+            raise PaymentError("a deposit must be more than 0 TAI")
+        authorization = deposit.authorize_deposit(self.payer, amount, self.operator, valid_s)
+        return self._send("POST", "/v1/deposit/authorizations", authorization.to_dict())
+
+    def _send(self, method: str, path: str, body: dict[str, Any] | None, *, signed: bool = False) -> Any:
+        """The JSON of a 200 answer to `method path` with `body`, or the node's error, said plainly."""
+        import json
+
+        import requests
+
+        from tantieme.payments.payer_auth import HEADER, sign
+
+        raw = b"" if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if signed:  # each at its own millisecond, so no two are the same signature
+            self._signed_at = max(time.time_ns() // 1_000_000, self._signed_at + 1)
+            headers[HEADER] = sign(
+                self.payer.account, method, path, raw, self.operator, self.payer.conn.chain_id, self._signed_at
+            )
+        try:
+            response = self.session.request(method, self.url + path, data=raw or None, headers=headers, timeout=TIMEOUT_S)
+        except requests.ConnectionError:
+            raise RemoteNodeError(
+                f"cannot reach the node at {self.url}: is `tantieme serve` running there, and is the URL right?"
+            ) from None
+        except requests.RequestException as exc:
+            raise RemoteNodeError(f"asking the node at {self.url} failed: {exc}") from None
+        if response.status_code == 200:
+            try:
+                return response.json()
+            except ValueError:
+                raise RemoteNodeError(f"the node at {self.url} answered {path} with something other than JSON") from None
+        error = _error(response)
+        reason = error.get("error") or response.text[:200]
+        if response.status_code in (400, 402, 409):
+            raise PaymentError(f"the node refused: {reason}")
+        raise RemoteNodeError(f"the node at {self.url} did not answer {path} (HTTP {response.status_code}): {reason}")

@@ -37,8 +37,10 @@ their deadline is always paid. SPEC.md has the threat model.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -52,8 +54,8 @@ from tantieme.chain.permit import sign_permit, sign_receive_authorization
 from tantieme.errors import LedgerError, PaymentError
 from tantieme.ledger import settlement
 from tantieme.ledger.journal import Journal, RecordRow, VoucherRow
-from tantieme.ledger.merkle import root_of_leaf_hashes, to_bytes32
-from tantieme.ledger.netting import Netting, net
+from tantieme.ledger.merkle import SortedLeaves, root_of_leaf_hashes
+from tantieme.ledger.netting import Netting
 from tantieme.ledger.records import (
     Batch,
     Domain,
@@ -174,14 +176,44 @@ class Payment:
         return cls(SignedRecord.from_dict(data["record"]), SignedBatch.from_dict(data["voucher"]))
 
 
-def voucher_of(terms: Terms, records: list[SignedRecord], deadline: int) -> tuple[Batch, dict[int, int], dict[int, int]]:
-    """The voucher covering `records` (the open batch and the new record) under `terms`:
+def voucher_of(terms: Terms, signed: SignedRecord, deadline: int) -> tuple[Batch, dict[int, int], dict[int, int]]:
+    """The voucher covering the open batch of `terms` and the new record `signed`:
     (batch, what it owes each asset, the pool's cumulative amounts after it)."""
-    tree = record_tree(records)
-    netted = net([r.record for r in records], terms.rules[1], terms.rules[2])
+    records = [*terms.records, signed]
+    if len({r.digest for r in records}) != len(records):
+        raise PaymentError("the open batch holds a record twice (same digest)")
+    netting = _netting(terms.rules, terms.records).copy().add(signed.record)
+    _NETTINGS[(terms.rules, tuple(r.digest for r in records))] = netting
+    while len(_NETTINGS) > _KEPT:
+        _NETTINGS.popitem(last=False)
+    root = root_of_leaf_hashes([bytes.fromhex(record_leaf_hash(r)[2:]) for r in records])
     return batch_of(
-        netted, tree.root, len(records), terms.batch_nonce, terms.operator, terms.previous, terms.rules, deadline
+        netting.netted(), root, len(records), terms.batch_nonce, terms.operator, terms.previous, terms.rules, deadline
     )
+
+
+#: The nettings of the last open batches this process signed vouchers for, by split and
+#: records: the next voucher adds one record to one of them (a batch comes back whole
+#: with every invoice; netting it again would make each answer cost more than the last).
+_NETTINGS: OrderedDict[tuple, Netting] = OrderedDict()
+_KEPT = 64
+
+
+def _netting(rules: tuple[str, int, int], records: tuple[SignedRecord, ...]) -> Netting:
+    known = _NETTINGS.get((rules, tuple(r.digest for r in records)))
+    if known is not None:
+        return known
+    netting = Netting(rules[1], rules[2])
+    for signed in records:
+        netting.add(signed.record)
+    return netting
+
+
+@functools.lru_cache(maxsize=2 * settlement.MAX_BATCH_RECORDS)
+def _signed(signed: SignedRecord, dom: Domain) -> bool:
+    """`signed.verify(dom)`, cached (for two full batches: a few tens of MB at most): a payer
+    checks its open batch's records with every invoice."""
+    return signed.verify(dom)
 
 
 # -- the payer's side ----------------------------------------------------------
@@ -212,7 +244,7 @@ def check_terms(node: Node, payer: str, terms: Terms) -> None:
         )
     for signed in terms.records:
         _check_own(signed.record, terms, "the open batch holds a record")
-        if not signed.verify(terms.domain):
+        if not _signed(signed, terms.domain):
             raise PaymentError(f"the open batch holds a record 0x{signed.digest.hex()} this payer did not sign")
 
 
@@ -252,7 +284,7 @@ def pay(
             f"the invoice asks {format_amount(invoice.fee)} TAI, more than the {format_amount(max_fee)} TAI accepted"
         )
     signed = invoice.sign(payer, terms.domain)
-    batch, owed, cumulative = voucher_of(terms, [*terms.records, signed], int(time.time()) + BATCH_DEADLINE_S)
+    batch, owed, cumulative = voucher_of(terms, signed, int(time.time()) + BATCH_DEADLINE_S)
     voucher = batch.sign(payer, terms.domain)
     if book is not None:
         book.put_voucher(_voucher_row(terms, voucher, owed, cumulative))
@@ -327,7 +359,7 @@ class _Open:
 
     batch_nonce: int
     records: list[RecordRow]
-    leaves: list[bytes]
+    leaves: SortedLeaves
     netting: Netting
     previous: dict[int, int]
     vouchered: int
@@ -387,7 +419,7 @@ class Desk:
             state = self._open[payer] = _Open(
                 batch_nonce=nonce,
                 records=rows,
-                leaves=[to_bytes32(record_leaf_hash(r.signed)) for r in rows],
+                leaves=SortedLeaves([record_leaf_hash(r.signed) for r in rows]),
                 netting=netting,
                 previous=dict(previous.cumulative) if previous is not None else {},
                 vouchered=voucher.signed.batch.total if voucher is not None else 0,
@@ -485,9 +517,9 @@ class Desk:
             )
         state = self._open_batch(payer)
         netting = state.netting.copy().add(record)
-        leaves = [*state.leaves, to_bytes32(record_leaf_hash(signed))]
+        leaves = state.leaves.with_leaf(record_leaf_hash(signed))
         expected, owed, cumulative = batch_of(
-            netting.netted(), root_of_leaf_hashes(leaves), netting.count, state.batch_nonce, self.node.address,
+            netting.netted(), leaves.root, netting.count, state.batch_nonce, self.node.address,
             state.previous, self.rules(), batch.deadline,
         )
         if batch != expected:
@@ -555,11 +587,12 @@ class Desk:
             finally:
                 self._chain.pop(voucher.payer, None)
                 self._open.pop(voucher.payer, None)
-            self._reissue_invoices(voucher.payer)
+            self.reissue_invoices(voucher.payer)
         return done
 
-    def _reissue_invoices(self, payer: str) -> None:
-        """Give invoices of a settled batch a nonce of the next one (the payer had not signed them)."""
+    def reissue_invoices(self, payer: str) -> None:
+        """Give invoices of a settled batch a nonce of the next one (the payer had not signed them;
+        another process's settlement, or this desk's cache of the chain, may have left some)."""
         dom = self.domain
         nonce = self._on_chain(payer).batch_nonce
         for digest, row in self.book.invoices(payer, dom.chain_id, dom.verifying_contract).items():

@@ -24,6 +24,14 @@ over several llama.cpp sequences of one unified KV cache:
   evaluation set's tuning questions: 78 % -> 81 % of answers state the fact);
   a quote may run on into the next sentence, which often holds the fact.
 
+The encoded blocks of a prompt's sources are kept in a block cache (the
+cells of each block, saved from llama.cpp, ``BLOCK_CACHE_MB`` at most, least
+recently used first out): when the same sources come again, as for a question
+asked again, they are restored bit for bit instead of re-read, so the prompt
+costs only its question, and the answer is the one a fresh encoding gives.
+While the answer is generated, the log-probability of each of its tokens is
+kept: attribution's scoring with all the sources is then already done.
+
 So a source's keys and values do not depend on the other sources, and
 leaving source *i* out of the prompt is exactly removing its cells from a copy
 of sequence 1 (``llama_memory_seq_cp`` then ``llama_memory_seq_rm``: no
@@ -50,6 +58,7 @@ import os
 import re
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Sequence
 
@@ -88,6 +97,8 @@ def default_model_path() -> Path:
 
 
 _CACHE: dict[tuple, "LlamaCppModel"] = {}
+#: megabytes of encoded source blocks kept for the next questions (SmolLM2-135M: 23 kB a token)
+BLOCK_CACHE_MB = 256
 _CACHE_LOCK = threading.Lock()
 
 
@@ -97,16 +108,17 @@ def load(
     n_ctx: int = 2048,
     n_threads: int = 1,
     n_batch: int = 512,
+    block_cache_mb: int = BLOCK_CACHE_MB,
     name: str | None = None,
 ) -> "LlamaCppModel":
     """The embedded model, loaded once per process for each set of options."""
     path = Path(model_path) if model_path else default_model_path()
-    key = (str(path.resolve()), n_ctx, n_threads, n_batch, name)
+    key = (str(path.resolve()), n_ctx, n_threads, n_batch, block_cache_mb, name)
     with _CACHE_LOCK:
         model = _CACHE.get(key)
         if model is None:
             model = _CACHE[key] = LlamaCppModel(
-                path, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, name=name
+                path, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, block_cache_mb=block_cache_mb, name=name
             )
             # free llama.cpp's memory before the interpreter tears modules down
             atexit.register(model.close)
@@ -158,6 +170,7 @@ class LlamaCppModel:
         n_ctx: int = 2048,
         n_threads: int = 1,
         n_batch: int = 512,
+        block_cache_mb: int = BLOCK_CACHE_MB,
         name: str | None = None,
     ) -> None:
         path = Path(model_path)
@@ -216,8 +229,14 @@ class LlamaCppModel:
         self._b_nseq[:] = 1
         #: tokens of sequence 0, position by position
         self._kv: list[int] = []
-        #: the grounded prompt in sequence 1: (its token blocks, where each source starts and ends)
+        #: the grounded prompt in sequence 1: (its token blocks, where each source starts and ends,
+        #: cells used after them, the answer generated and its tokens' log-probabilities)
         self._grounded: tuple | None = None
+        #: encoded source blocks by their tokens (the head's and each block's), least recently
+        #: used first: llama.cpp's saved cells of each block, without the head
+        self._block_cache: OrderedDict[tuple, list[bytes]] = OrderedDict()
+        self._block_cache_limit = block_cache_mb * 2**20
+        self._block_cache_bytes = 0
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -343,12 +362,15 @@ class LlamaCppModel:
         stop: Sequence[str],
         copy: dict | None = None,
         sentences: int | None = None,
+        logps: list[float] | None = None,
     ) -> tuple[list[int], str]:
         """Greedy tokens after the logits row just decoded, in ``seq`` from ``pos``.
 
         With a ``copy`` table (:func:`_copy_table`), a token that continues a span
         the answer is quoting from a source gets ``COPY_BONUS`` nats. With
-        ``sentences``, the answer ends after that many sentences.
+        ``sentences``, the answer ends after that many sentences. With ``logps``,
+        the log-probability of each token taken (under the model's own logits,
+        without the bonus) is appended to it.
         """
         stops = [s.encode("utf-8") for s in stop if s]
         longest = max((len(s) for s in stops), default=0)
@@ -374,6 +396,9 @@ class LlamaCppModel:
                 if sentences is not None and ended >= sentences:
                     return out, "stop"
             out.append(token)
+            if logps is not None:
+                top = float(row.max())
+                logps.append(float(row[token]) - top - float(np.log(np.exp(row - top).sum())))
             if stops:
                 pieces.append(self._token_bytes(token))
                 tail = (tail + pieces[-1])[-(longest + 64) :]
@@ -436,20 +461,38 @@ class LlamaCppModel:
         parts = [self.tokenize(text) for text in (*b.sources, b.end)]
         return self._markup(b.head), parts, self.tokenize(b.question) + self._markup(b.closing)
 
+    def grounded_prompt_tokens(
+        self, question: str, sources: Sequence[PromptSource], *, system: str = SYSTEM_PROMPT
+    ) -> int:
+        """Tokens of the prompt :meth:`generate_grounded` reads (and meters) for ``question`` over ``sources``."""
+        head, parts, tail = self._blocks(question, sources, system)
+        return len(head) + sum(map(len, parts)) + len(tail)
+
     def _encode_grounded(self, head: list[int], parts: list[list[int]]) -> list[tuple[int, int]]:
-        """Fill sequence 1 with the head and the source blocks; returns each block's span."""
+        """Fill sequence 1 with the head and the source blocks; returns each block's span.
+
+        The blocks are encoded in one batch and kept in the block cache: when the
+        same sources come again (a question asked again, or reworded to the same
+        passages), their cells are restored bit for bit instead of re-read, so the
+        answer is the one a fresh encoding gives.
+        """
         if _FIRST_FREE + len(parts) > self._n_seq:
             raise AIError(f"at most {self._n_seq - _FIRST_FREE - 2} sources fit in one prompt")
         self._extend_head(head, len(head), last=False)
         mem, lib = self._memory, self._lib
         start = len(head)
-        tokens, pos, seqs = [], [], []
-        for j, part in enumerate(parts):
-            lib.llama_memory_seq_cp(mem, _HEAD, _FIRST_FREE + j, -1, -1)
-            tokens += part
-            pos += range(start, start + len(part))
-            seqs += [_FIRST_FREE + j] * len(part)
-        self._decode(tokens, pos, seqs, [-1] * len(tokens))
+        key = (tuple(head), tuple(map(tuple, parts)))
+        if not self._restore_blocks(key):
+            tokens, pos, seqs = [], [], []
+            for j, part in enumerate(parts):
+                lib.llama_memory_seq_cp(mem, _HEAD, _FIRST_FREE + j, -1, -1)
+                tokens += part
+                pos += range(start, start + len(part))
+                seqs += [_FIRST_FREE + j] * len(part)
+            self._decode(tokens, pos, seqs, [-1] * len(tokens))
+            for j in range(len(parts)):
+                lib.llama_memory_seq_rm(mem, _FIRST_FREE + j, 0, start)  # each block's own cells only
+            self._save_blocks(key, len(parts))
         lib.llama_memory_seq_cp(mem, _HEAD, _ANSWER, -1, -1)
         spans, offset = [], 0
         for j, part in enumerate(parts):
@@ -461,6 +504,37 @@ class LlamaCppModel:
             spans.append((start + offset, start + offset + len(part)))
             offset += len(part)
         return spans
+
+    def _save_blocks(self, key: tuple, count: int) -> None:
+        """Keep the cells of sequences 2.. (the encoded blocks) in the block cache, evicting the least recently used."""
+        saved = []
+        for seq in range(_FIRST_FREE, _FIRST_FREE + count):
+            size = self._lib.llama_state_seq_get_size(self._ctx, seq)
+            buf = (ctypes.c_uint8 * size)()
+            if self._lib.llama_state_seq_get_data(self._ctx, buf, size, seq) != size:
+                return
+            saved.append(bytes(buf))
+        size = sum(map(len, saved))
+        if size > self._block_cache_limit:
+            return
+        self._block_cache[key] = saved
+        self._block_cache_bytes += size
+        while self._block_cache_bytes > self._block_cache_limit:
+            self._block_cache_bytes -= sum(map(len, self._block_cache.popitem(last=False)[1]))
+
+    def _restore_blocks(self, key: tuple) -> bool:
+        """Put cached blocks' cells in sequences 2..; False when they are not cached (or find no room)."""
+        saved = self._block_cache.get(key)
+        if saved is None:
+            return False
+        self._block_cache.move_to_end(key)
+        for seq, data in enumerate(saved, start=_FIRST_FREE):
+            src = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+            if self._lib.llama_state_seq_set_data(self._ctx, src, len(data), seq) != len(data):
+                for done in range(_FIRST_FREE, seq + 1):
+                    self._lib.llama_memory_seq_rm(self._memory, done, -1, -1)
+                return False
+        return True
 
     def generate_grounded(
         self,
@@ -489,12 +563,16 @@ class LlamaCppModel:
                 at = spans[-1][1]
                 self._decode(tail, range(at, at + len(tail)), [_ANSWER] * len(tail), [-1] * (len(tail) - 1) + [-2])
                 t1 = time.perf_counter()
-                out, finish = self._greedy(_ANSWER, at + len(tail), max_tokens, stop, copy, sentences)
+                logps: list[float] = []
+                out, finish = self._greedy(_ANSWER, at + len(tail), max_tokens, stop, copy, sentences, logps)
             except AIError:
                 self._reuse_prefix([], 0)
                 raise
             t2 = time.perf_counter()
-            self._grounded = ((tuple(head), tuple(map(tuple, parts)), system), spans, len(tail) + len(out))
+            self._grounded = (
+                (tuple(head), tuple(map(tuple, parts)), system), spans, len(tail) + len(out),
+                (tuple(tail), tuple(out), tuple(logps)),
+            )
         return Generation(
             text=self._text(out), prompt_tokens=size, completion_tokens=len(out),
             finish_reason=finish, prefill_s=t1 - t0, decode_s=t2 - t1, token_ids=tuple(out),  # type: ignore[arg-type]
@@ -515,6 +593,9 @@ class LlamaCppModel:
         same prompt (and encodes them otherwise). Every subset is a copy of the
         prompt's cells minus the other sources' blocks, followed by the question
         and the answer; all are scored in as few batches as the free cells allow.
+        The subset of all sources is not scored again when the answer is (a prefix
+        of) what :meth:`generate_grounded` just generated for this prompt: its
+        tokens' log-probabilities were taken as they were generated.
         """
         head, parts, tail = self._blocks(question, sources, system)
         answer = self.tokenize(answer_text)
@@ -524,8 +605,8 @@ class LlamaCppModel:
         seq = tail + answer
         with self._lock:
             if self._grounded is None or self._grounded[0] != key:
-                self._grounded = (key, self._encode_grounded(head, parts), 0)
-            _, spans, used = self._grounded
+                self._grounded = (key, self._encode_grounded(head, parts), 0, None)
+            _, spans, used, generated = self._grounded
             at = spans[-1][1]
             if at + len(seq) > self.context_window:
                 raise AIError(
@@ -534,31 +615,34 @@ class LlamaCppModel:
                 )
             span_of = {source.number: span for source, span in zip(sources, spans)}
             dropped = [[span for n, span in span_of.items() if n not in subset] for subset in subsets]
+            known: dict[int, float] = {}
+            if generated is not None and generated[0] == tuple(tail) and tuple(answer) == generated[1][: len(answer)]:
+                known = {v: float(sum(generated[2][: len(answer)])) for v, spans_out in enumerate(dropped) if not spans_out}
+            todo = [v for v in range(len(dropped)) if v not in known]
             per_group = max(1, min(self._n_seq - _FIRST_FREE, (self._cells - at - used) // len(seq)))
             targets = [-1] * (len(tail) - 1) + seq[len(tail) :] + [-1]
-            totals: list[float] = []
             mem, lib = self._memory, self._lib
             try:
-                for g in range(0, len(dropped), per_group):
-                    group = dropped[g : g + per_group]
+                for g in range(0, len(todo), per_group):
+                    group = todo[g : g + per_group]
                     tokens, pos, seqs, want = [], [], [], []
-                    for v, spans_out in enumerate(group):
-                        copy = _FIRST_FREE + v
+                    for c, v in enumerate(group):
+                        copy = _FIRST_FREE + c
                         lib.llama_memory_seq_cp(mem, _ANSWER, copy, 0, at)
-                        for start, end in spans_out:
+                        for start, end in dropped[v]:
                             lib.llama_memory_seq_rm(mem, copy, start, end)
                         tokens += seq
                         pos += range(at, at + len(seq))
                         seqs += [copy] * len(seq)
                         want += targets
                     logps = self._decode(tokens, pos, seqs, want)
-                    totals += [float(x.sum()) for x in np.split(logps, len(group))]
-                    for v in range(len(group)):
-                        lib.llama_memory_seq_rm(mem, _FIRST_FREE + v, -1, -1)
+                    known.update(zip(group, (float(x.sum()) for x in np.split(logps, len(group)))))
+                    for c in range(len(group)):
+                        lib.llama_memory_seq_rm(mem, _FIRST_FREE + c, -1, -1)
             except AIError:
                 self._reuse_prefix([], 0)
                 raise
-        return totals
+        return [known[v] for v in range(len(dropped))]
 
     # -- scoring of plain chats -------------------------------------------- #
 
