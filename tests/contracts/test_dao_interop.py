@@ -18,6 +18,7 @@ from .dao_fixtures import (  # noqa: F401 (fixtures)
     FOR,
     VOTES_NAME,
     dao,
+    dao_deployer,
     mine,
     open_voting,
     pay_from_treasury,

@@ -45,6 +45,7 @@ from .dao_fixtures import (  # noqa: F401 (fixtures)
     WITHDRAWAL_DELAY,
     Proposal,
     dao,
+    dao_deployer,
     pay_from_treasury,
 )
 from .stateful import run_steps

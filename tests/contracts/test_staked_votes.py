@@ -14,6 +14,7 @@ from .dao_fixtures import (  # noqa: F401 (fixtures)
     VOTES_NAME,
     WITHDRAWAL_DELAY,
     dao,
+    dao_deployer,
     mine,
     sign_delegation,
 
