@@ -6,6 +6,12 @@ the same contract calls the SDK makes. Registration is two transactions
 Story's one. Then pay / distribute / claim gas against the number of ancestors
 (a chain of derivatives 1, 4, 16, 64, 256, 1024 deep), and the registration
 that walks every path of a graph with 1,024 ancestors (effective consent).
+Then the ERC-8004 agent registries: registering an agent, and feedback from
+a client who paid (proving its record settled on the ledger, then rating it).
+The reference ERC-8004 implementation publishes no gas figures; SPEC.md gives
+its figures measured once by hand.
+Last, the DAO: staking, a proposal's life, `castVote` beside an
+OpenZeppelin-based governor's (~107k).
 
     python bench/gas.py [--json] [--max-depth 1024]
 """
@@ -17,6 +23,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -30,7 +37,10 @@ STORY = {
     "register 1-parent derivative": 382_994,
     "pay": 104_928,  # pay minting fee
 }
+# A measured OpenZeppelin 4.8-based governor (see DESIGN.md "Governance").
+OZ_GOVERNOR = {"castVote": 107_000, "propose, 1 call": 277_000}
 TARGETS = {
+    "castVote": 100_000,
     "register with terms": 225_000,
     "mint licence": 140_000,
     "register 1-parent derivative: register": 200_000,
@@ -49,6 +59,69 @@ def _dense_graph(register, terms) -> int:
     level1 = [register(tuple(roots), free)[0] for _ in range(16)]
     upper = [register(tuple(level1), free)[0] for _ in range(3)] + [register(tuple(level1[:12]), free)[0]]
     return register(tuple(upper), free)[2]
+
+
+def _agent_gas(node, client) -> dict[str, int]:
+    """Gas of the ERC-8004 registries: register an agent (the node), then a
+    client pays it in a one-record batch it signed, proves the record and
+    rates it; twice, so the second feedback is a returning client's."""
+    from tantieme.chain import artifacts
+    from tantieme.chain.deploy import contract
+    from tantieme.ledger.records import Batch, InteractionRecord, asset_tree, record_tree
+    from tantieme.ledger.settlement import domain
+
+    def deploy(name: str, *args) -> object:
+        artifact = artifacts.load(name)
+        factory = node.conn.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        return contract(node.conn, name, node.conn.transact(factory.constructor(*args), gas=8_000_000)["contractAddress"])
+
+    def gas(conn_node, fn) -> int:
+        return conn_node.conn.transact(fn, gas=2_000_000)["gasUsed"]
+
+    identity = deploy("agent_identity")
+    reputation = deploy("agent_reputation", identity.address, node.deployment.ledger)
+    ops = {
+        "register agent, 60-character URI": gas(node, identity.functions.register("ipfs://bafy" + "a" * 49)),
+        "register agent, no URI": gas(client, identity.functions.register()),
+    }
+    agent = 1
+    ledger = node.ledger.functions
+    client.conn.transact(client.token.functions.approve(node.deployment.ledger, 2**256 - 1), gas=100_000)
+    for n in (1, 2):
+        record = InteractionRecord(
+            payer=client.address, operator=node.address, model=1, prompt_hash=bytes([n]) * 32,
+            output_hash=bytes([n + 1]) * 32, sources=(), weights=(), prompt_tokens=400, completion_tokens=100,
+            fee=10**15, nonce=n, timestamp=1_767_225_600 + n,
+        ).sign(client.account, domain(node))
+        tree = record_tree([record])
+        assets = asset_tree({1: ledger.split(record.record.fee).call()[2] * n})
+        commons, commons_bps, operator_bps = ledger.commons().call(), ledger.commons_bps().call(), ledger.operator_bps().call()
+        batch = Batch(
+            root=bytes.fromhex(tree.root[2:]), count=1, batch_nonce=ledger.batchNonces(client.address, node.address).call(),
+            operator=node.address, commons=commons, commons_bps=commons_bps, operator_bps=operator_bps,
+            assets_root=bytes.fromhex(assets.root[2:]), total=record.record.fee, deadline=2**40,
+        )
+        signature = batch.sign(client.account, domain(node)).signature
+        struct = (batch.root, 1, batch.batch_nonce, node.address, commons, commons_bps, operator_bps,
+                  batch.assets_root, batch.total, batch.deadline)
+        node.conn.transact(
+            ledger.settle(struct, client.address, signature[64], signature[:32], signature[32:64], ""), gas=1_000_000
+        )
+        r = record.record
+        fields = (r.payer, r.operator, r.model, r.prompt_hash, r.output_hash, [], [], r.prompt_tokens,
+                  r.completion_tokens, r.fee, r.nonce, r.timestamp)
+        proof = [bytes.fromhex(p[2:]) for p in tree.get_proof(0)]
+        which = "first" if n == 1 else "later"
+        ops[f"prove payment ({which} feedback)"] = gas(
+            client, reputation.functions.provePayment(agent, ledger.batchCount().call(), fields, proof, bytes(32))
+        )
+        ops[f"give feedback ({which} from this client)"] = gas(
+            client, reputation.functions.giveFeedback(agent, 87, 0, "starred", "", "", "", record.digest)
+        )
+        ops[f"prove + give feedback ({which})"] = (
+            ops[f"prove payment ({which} feedback)"] + ops[f"give feedback ({which} from this client)"]
+        )
+    return ops
 
 
 def main() -> None:
@@ -107,6 +180,7 @@ def main() -> None:
     node.conn.transact(node.token.functions.transfer(vault, 10**18), gas=100_000)
     ops["sweep a royalty vault"] = gas(node, router.sweep(child))
     ops["register under 1,024 ancestors (every path walked)"] = _dense_graph(register, terms)
+    ops.update(_agent_gas(node, creator))
 
     # The chains grant no AI use, so registering them walks no ancestors (that
     # cost is the dense-graph row above); pay, distribute and claim do not
@@ -144,12 +218,17 @@ def main() -> None:
                 }
             )
 
+    dao = _dao_gas(node)
     result = {
         "operations": {
             name: {"gas": value, "target": TARGETS.get(name), "story": STORY.get(name)}
             for name, value in ops.items()
         },
         "scaling": scaling,
+        "dao": {
+            name: {"gas": value, "target": TARGETS.get(name), "openzeppelin": OZ_GOVERNOR.get(name)}
+            for name, value in dao.items()
+        },
     }
     if args.json:
         json.dump(result, sys.stdout, indent=2)
@@ -172,6 +251,66 @@ def main() -> None:
     for row in scaling:
         table.add_row(*(f"{v:,}" for v in row.values()))
     console.print(table)
+    table = Table("operation", "gas", "target", "OpenZeppelin governor", title="the DAO")
+    for name, row in result["dao"].items():
+        table.add_row(
+            name,
+            f"{row['gas']:,}",
+            f"≤ {row['target']:,}" if row["target"] else "",
+            f"~{row['openzeppelin']:,}" if row["openzeppelin"] else "",
+        )
+    console.print(table)
+
+
+def _dao_gas(node) -> dict[str, int]:
+    """A DAO on the node's token: stake, delegate, then a one-call proposal
+    voted on by voters whose last checkpoint is before its snapshot (the usual
+    case), queued and executed (a timelock delay of 0 seconds here: the
+    embedded chain keeps wall-clock time)."""
+    from web3 import Web3
+
+    from tantieme.chain.accounts import dev_account
+    from tantieme.chain.deploy import LOCAL_DAO, contract, deploy_dao
+
+    dao = deploy_dao(node.conn, node.deployment.token, replace(LOCAL_DAO, timelock_delay=0))
+    people = [node.as_account(dev_account(i)) for i in (5, 6, 7, 8)]
+    ops: dict[str, int] = {}
+
+    def gas(person, fn) -> int:
+        return person.conn.transact(fn, gas=3_000_000)["gasUsed"]
+
+    def votes(person):
+        return contract(person.conn, "staked_votes", dao.votes).functions
+
+    def governor(person):
+        return contract(person.conn, "governor", dao.governor).functions
+
+    node.faucet(dao.timelock, 10**21)
+    for person in people:
+        node.faucet(person.address, 10**21)
+        person.conn.transact(person.token.functions.approve(dao.votes, 2**256 - 1), gas=100_000)
+    alice, bob, carol, dave = people
+    ops["stake, first (delegates to self)"] = gas(alice, votes(alice).stake(10**20))
+    ops["stake, again"] = gas(alice, votes(alice).stake(10**20))
+    for person in (bob, carol, dave):
+        gas(person, votes(person).stake(10**20))
+    ops["delegate"] = gas(dave, votes(dave).delegate(bob.address))
+    ops["requestWithdrawal"] = gas(carol, votes(carol).requestWithdrawal(10**18))
+    call = bytes.fromhex(node.token.functions.transfer(alice.address, 10**18)._encode_transaction_data()[2:])
+    proposal = ([node.deployment.token], [0], [call])
+    description = "pay alice 1 TAI from the treasury"
+    ops["propose, 1 call"] = gas(alice, governor(alice).propose(*proposal, description))
+    proposal_id = governor(alice).hashProposal(*proposal, Web3.keccak(text=description)).call()
+    while governor(alice).state(proposal_id).call() == 0:  # Pending
+        node.faucet(node.address, 1)
+    ops["castVote"] = gas(alice, governor(alice).castVote(proposal_id, 1))
+    ops["castVote, the first Against"] = gas(carol, governor(carol).castVote(proposal_id, 0))
+    ops["castVote, adding to a count"] = gas(bob, governor(bob).castVote(proposal_id, 1))
+    while governor(alice).state(proposal_id).call() == 1:  # Active
+        node.faucet(node.address, 1)
+    ops["queue, 1 call"] = gas(dave, governor(dave).queue(*proposal, Web3.keccak(text=description)))
+    ops["execute, 1 token transfer"] = gas(dave, governor(dave).execute(*proposal, Web3.keccak(text=description)))
+    return ops
 
 
 if __name__ == "__main__":

@@ -140,6 +140,23 @@ def other(node: Node) -> Node:
 
 
 @pytest.fixture
+def advance_clock(node: Node, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """Move the node's chain clock `seconds` ahead and mine a block there (the
+    embedded chain follows the wall clock: ours moves with it)."""
+
+    def advance(seconds: int) -> None:
+        if node.settings.chain == "embedded":
+            now = time.time() + seconds
+            monkeypatch.setattr(time, "time", lambda: now)
+            node.faucet(node.address, 1)  # a block at the new time
+        else:
+            node.conn.w3.provider.make_request("evm_increaseTime", [seconds])
+            node.conn.w3.provider.make_request("evm_mine", [])
+
+    return advance
+
+
+@pytest.fixture
 def make_file(tmp_path: Path) -> Callable[[str], Path]:
     """A fresh text file with the given content."""
     counter = iter(range(10**6))

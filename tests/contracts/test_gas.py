@@ -17,6 +17,8 @@ from web3 import EthereumTesterProvider, Web3
 
 from tantieme.ledger.records import asset_tree
 
+from eth_utils import keccak
+
 from .conftest import (
     CONTRACTS,
     MAX_UINT256,
@@ -29,6 +31,22 @@ from .conftest import (
     TOKEN_VERSION,
     commitment,
 )
+from .dao_fixtures import (
+    ADMIN_ROLE,
+    CANCELLER_ROLE,
+    DAO_NAME,
+    EXECUTOR_ROLE,
+    GOVERNOR,
+    PROPOSER_ROLE,
+    QUORUM,
+    THRESHOLD,
+    TIMELOCK,
+    TIMELOCK_DELAY,
+    VOTES,
+    VOTING_DELAY,
+    VOTING_PERIOD,
+    WITHDRAWAL_DELAY,
+)
 
 TARGETS = {
     "register root, 1st asset of a fresh account: commit + register": 225_000,
@@ -36,6 +54,7 @@ TARGETS = {
     "register 1-parent non-commercial derivative": 200_000,
     "mintLicense, first sale of the asset": 140_000,
     "pay, steady state": 60_000,
+    "castVote": 100_000,
 }
 ANOTHER_LICENCE = "https://example.org/licences/some-other-licence-text/v1"
 
@@ -151,6 +170,56 @@ def gas(token_deployer, registry_deployer, router_deployer) -> dict[str, int]:
     return figures
 
 
+@pytest.fixture(scope="module")
+def dao_gas(token_deployer, registry_deployer, router_deployer) -> dict[str, int]:
+    """The DAO: staking, delegation, a proposal's whole life (votes by
+    voters whose last checkpoint is before the snapshot, the usual case)."""
+    chain = Chain(token_deployer, registry_deployer, router_deployer)
+    tester = chain.w3.provider.ethereum_tester
+    alice, bob, carol, dave = chain.others[:4]
+    votes = chain.deploy(VOTES, chain.token.address, WITHDRAWAL_DELAY)
+    timelock = chain.deploy(TIMELOCK, TIMELOCK_DELAY, [], [], chain.deployer)
+    governor = chain.deploy(GOVERNOR, DAO_NAME, votes.address, timelock.address, VOTING_DELAY, VOTING_PERIOD,
+                            THRESHOLD, QUORUM)
+    for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
+        chain.send(timelock.functions.grantRole(role, governor.address), chain.deployer)
+    chain.send(timelock.functions.renounceRole(ADMIN_ROLE, chain.deployer), chain.deployer)
+    chain.send(chain.token.functions.transfer(timelock.address, 10**21), chain.deployer)
+    figures: dict[str, int] = {}
+    for account in (alice, bob, carol, dave):
+        chain.send(chain.token.functions.transfer(account, 10**21), chain.deployer)
+        chain.send(chain.token.functions.approve(votes.address, MAX_UINT256), account)
+    figures["stake, first (delegates to self)"] = chain.send(votes.functions.stake(10**20), alice)
+    figures["stake, again"] = chain.send(votes.functions.stake(10**20), alice)
+    for account in (bob, carol, dave):
+        chain.send(votes.functions.stake(10**20), account)
+    figures["delegate"] = chain.send(votes.functions.delegate(bob), dave)
+    figures["requestWithdrawal"] = chain.send(votes.functions.requestWithdrawal(10**18), carol)
+    tester.time_travel(chain.w3.eth.get_block("latest").timestamp + WITHDRAWAL_DELAY)
+    figures["withdraw"] = chain.send(votes.functions.withdraw(), carol)
+
+    call = chain.token.functions.transfer(alice, 10**18)._encode_transaction_data()
+    proposal = ([chain.token.address], [0], [bytes.fromhex(call[2:])])
+    description = "pay alice 1 TAI from the treasury"
+    figures["propose, 1 call"] = chain.send(governor.functions.propose(*proposal, description), alice)
+    proposal_id = governor.functions.hashProposal(*proposal, keccak(text=description)).call()
+    tester.mine_blocks(VOTING_DELAY + 1)
+    figures["castVote"] = chain.send(governor.functions.castVote(proposal_id, 1), alice)
+    figures["castVote, second voter"] = chain.send(governor.functions.castVote(proposal_id, 0), carol)
+    figures["castVoteWithReason, 24-byte reason"] = chain.send(
+        governor.functions.castVoteWithReason(proposal_id, 1, "pays for the docs, fair."), bob)
+    tester.mine_blocks(VOTING_PERIOD)
+    figures["queue, 1 call"] = chain.send(governor.functions.queue(*proposal, keccak(text=description)), dave)
+    tester.time_travel(chain.w3.eth.get_block("latest").timestamp + TIMELOCK_DELAY)
+    figures["execute, 1 token transfer"] = chain.send(
+        governor.functions.execute(*proposal, keccak(text=description)), dave)
+    assert governor.functions.state(proposal_id).call() == 7  # Executed
+    width = max(map(len, figures))
+    print("\n" + "\n".join(f"{name:<{width}}  {used:>9,}" for name, used in figures.items()))
+    return figures
+
+
 @pytest.mark.parametrize("scenario", sorted(TARGETS))
-def test_gas_target(gas, scenario):
-    assert gas[scenario] <= TARGETS[scenario], f"{scenario}: {gas[scenario]:,} over target"
+def test_gas_target(gas, dao_gas, scenario):
+    used = {**gas, **dao_gas}[scenario]
+    assert used <= TARGETS[scenario], f"{scenario}: {used:,} over target"

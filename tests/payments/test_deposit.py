@@ -59,17 +59,6 @@ def _ask(desk, payer, books, i: int, fee: int = FEE):
     return desk.accept(deposit.Payment.from_dict(payment.to_dict())), payment
 
 
-def _advance(node, monkeypatch, seconds: int) -> None:
-    """Move the chain's clock (and, on the embedded chain, which follows the wall clock, ours)."""
-    if node.settings.chain == "embedded":
-        now = time.time() + seconds
-        monkeypatch.setattr(time, "time", lambda: now)
-        node.faucet(node.address, 1)  # a block at the new time
-    else:
-        node.conn.w3.provider.make_request("evm_increaseTime", [seconds])
-        node.conn.w3.provider.make_request("evm_mine", [])
-
-
 def test_deposit_answers_settle__one_batch_from_the_deposit(node, payer, books, desk):
     book, payer_book = books
     deposit.deposit(payer, ONE, node.address)
@@ -295,7 +284,7 @@ def test_accept__deposit_with_another_operator_does_not_count(node, payer, books
 # -- withdrawals and settlement timing ------------------------------------------
 
 
-def test_withdrawal__waits_the_delay_while_settlement_draws_on_the_deposit(node, payer, books, desk, monkeypatch):
+def test_withdrawal__waits_the_delay_while_settlement_draws_on_the_deposit(node, payer, books, desk, advance_clock):
     deposit.deposit(payer, 10 * FEE, node.address)
     _ask(desk, payer, books, 0)
     _ask(desk, payer, books, 1)
@@ -308,7 +297,7 @@ def test_withdrawal__waits_the_delay_while_settlement_draws_on_the_deposit(node,
     assert [v.payer for v in desk.due(batch_size=100, max_age_s=3_600)] == [PAYER.address]
     (done,) = desk.settle()
     assert done.total == 2 * FEE
-    _advance(node, monkeypatch, deposit.WITHDRAWAL_DELAY_S)
+    advance_clock(deposit.WITHDRAWAL_DELAY_S)
     balance = node.balance(PAYER.address)
     assert deposit.withdraw(payer, node.address) == 8 * FEE
     assert node.balance(PAYER.address) == balance + 8 * FEE

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from web3 import Web3
 from web3.contract import Contract
 
 from tantieme.chain import artifacts
@@ -31,6 +32,11 @@ INITIAL_SUPPLY = 10**9 * 10**18
 # The machine tax and the operator's cut of every batch, until the DAO changes them.
 COMMONS_BPS = 500
 OPERATOR_BPS = 1000
+
+DAO_NAME = "tantieme DAO"
+# snekmate's timelock roles: keccak256 of their names, and the admin's (zero).
+_TIMELOCK_ROLES = tuple(Web3.keccak(text=role) for role in ("PROPOSER_ROLE", "CANCELLER_ROLE", "EXECUTOR_ROLE"))
+_ADMIN_ROLE = bytes(32)
 
 # Deployment gas, passed explicitly (no estimates); generous upper bounds.
 _DEPLOY_GAS = 8_000_000
@@ -48,6 +54,10 @@ class Deployment:
     ledger: str
     commons: str
     block: int
+    # The DAO (none in records written before it was deployed with the rest).
+    votes: str | None = None
+    timelock: str | None = None
+    governor: str | None = None
 
 
 def deployment_path(chain_id: int) -> Path:
@@ -70,8 +80,9 @@ def recorded_deployment(chain_id: int) -> Deployment | None:
 
 def is_live(conn: Connection, deployment: Deployment) -> bool:
     """Whether the chain still has code at every address of `deployment`."""
-    addresses = (deployment.token, deployment.registry, deployment.router, deployment.ledger)
-    return all(conn.w3.eth.get_code(address) for address in addresses)
+    addresses = (deployment.token, deployment.registry, deployment.router, deployment.ledger,
+                 deployment.votes, deployment.timelock, deployment.governor)
+    return all(conn.w3.eth.get_code(address) for address in addresses if address is not None)
 
 
 def load_deployment(conn: Connection) -> Deployment | None:
@@ -84,6 +95,7 @@ def from_ledger(conn: Connection, ledger: str) -> Deployment:
     """The deployment an `InteractionLedger` at `ledger` belongs to, read from the chain.
 
     `block` is the block that created the ledger (found by bisection on its code).
+    The DAO is not named by the ledger: `with_dao` finds it.
     """
     w3 = conn.w3
     if not w3.eth.get_code(ledger):
@@ -107,6 +119,12 @@ def from_ledger(conn: Connection, ledger: str) -> Deployment:
     )
 
 
+def with_dao(conn: Connection, deployment: Deployment) -> Deployment:
+    """`deployment` with its DAO, found on chain (`find_dao`), if there is one."""
+    dao = find_dao(conn, deployment.token, deployment.block)
+    return replace(deployment, **asdict(dao)) if dao else deployment
+
+
 def record(deployment: Deployment) -> None:
     """Write `deployment` as this home's record for its chain (atomically)."""
     path = deployment_path(deployment.chain_id)
@@ -125,9 +143,15 @@ def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool
     faucet mints); elsewhere the deployer receives `INITIAL_SUPPLY`, all there
     will ever be. Returns the deployment and whether it was deployed by this call.
     """
+    parameters = LOCAL_DAO if local else PUBLIC_DAO
     existing = load_deployment(conn)
     if existing is not None:
-        return existing, False
+        if existing.governor is not None:
+            return existing, False
+        # Recorded before the DAO was part of the deployment: add it, once.
+        existing = replace(existing, **asdict(deploy_dao(conn, existing.token, parameters)))
+        record(existing)
+        return existing, True
     supply = 0 if local else INITIAL_SUPPLY
     token = _deploy(conn, "ai_token", TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_EIP712_VERSION, supply)
     vault = _deploy(conn, "royalty_vault")
@@ -141,6 +165,7 @@ def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool
         conn, "interaction_ledger", token.address, registry.address, router.address,
         commons, COMMONS_BPS, OPERATOR_BPS, dat_metadata.address,
     )
+    dao = deploy_dao(conn, token.address, parameters)
     deployment = Deployment(
         chain_id=conn.chain_id,
         token=token.address,
@@ -149,9 +174,86 @@ def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool
         ledger=ledger.address,
         commons=commons,
         block=receipt["blockNumber"],
+        **asdict(dao),
     )
     record(deployment)
     return deployment, True
+
+
+@dataclass(frozen=True)
+class DaoParameters:
+    """The DAO's settings at deployment; its own proposals change them later."""
+
+    voting_delay: int  # blocks from a proposal to its snapshot (at least 1)
+    voting_period: int  # blocks of voting
+    proposal_threshold: int  # staked token wei a proposer needs
+    quorum_percent: int  # of the staked supply, For + Abstain
+    timelock_delay: int  # seconds between queueing and execution
+    withdrawal_delay: int  # seconds before unstaked tokens return
+
+
+# Public chains: voting opens the block after the next and lasts a week of
+# 12-second blocks; the timelock waits 2 days; unstaked tokens return after
+# 9 days (voting and the timelock), so whoever voted keeps its stake until
+# the outcome runs.
+PUBLIC_DAO = DaoParameters(
+    voting_delay=1, voting_period=50_400, proposal_threshold=1_000 * 10**18, quorum_percent=4,
+    timelock_delay=2 * 86_400, withdrawal_delay=9 * 86_400,
+)
+# Local chains (one block per transaction, wall-clock time): a proposal can
+# run its course in a demo.
+LOCAL_DAO = DaoParameters(
+    voting_delay=1, voting_period=5, proposal_threshold=10**18, quorum_percent=4,
+    timelock_delay=2, withdrawal_delay=60,
+)
+
+
+@dataclass(frozen=True)
+class DaoDeployment:
+    """Where the DAO's contracts live: staked votes, timelock, governor."""
+
+    votes: str
+    timelock: str
+    governor: str
+
+
+def deploy_dao(conn: Connection, token: str, parameters: DaoParameters = PUBLIC_DAO) -> DaoDeployment:
+    """Deploy staked votes over `token`, a timelock and a governor, and wire them.
+
+    The governor becomes the timelock's only proposer, canceller and executor;
+    the deploying account, the timelock's admin while it grants those roles,
+    renounces, so the timelock answers to proposals alone.
+    """
+    p = parameters
+    votes = _deploy(conn, "staked_votes", token, p.withdrawal_delay)
+    timelock = _deploy(conn, "timelock", p.timelock_delay, [], [], conn.account.address)
+    governor = _deploy(
+        conn, "governor", DAO_NAME, votes.address, timelock.address,
+        p.voting_delay, p.voting_period, p.proposal_threshold, p.quorum_percent,
+    )
+    for role in _TIMELOCK_ROLES:
+        conn.transact(timelock.functions.grantRole(role, governor.address), gas=_CALL_GAS)
+    conn.transact(timelock.functions.renounceRole(_ADMIN_ROLE, conn.account.address), gas=_CALL_GAS)
+    return DaoDeployment(votes=votes.address, timelock=timelock.address, governor=governor.address)
+
+
+def find_dao(conn: Connection, token: str, from_block: int) -> DaoDeployment | None:
+    """The first DAO deployed since `from_block` whose votes stake `token`.
+
+    Governors announce their timelock at deployment (`TimelockChange`, as
+    OpenZeppelin's do); tantieme's follows its ledger, so the first match is ours.
+    """
+    topic = Web3.to_hex(Web3.keccak(text="TimelockChange(address,address)"))
+    for log in conn.w3.eth.get_logs({"fromBlock": from_block, "toBlock": "latest", "topics": [topic]}):
+        governor = contract(conn, "governor", log["address"]).functions
+        try:
+            votes, timelock = governor.token().call(), governor.timelock().call()
+            asset = contract(conn, "staked_votes", votes).functions.asset().call()
+        except Exception:  # noqa: BLE001  (another project's governor: web3 raises several kinds)
+            continue
+        if asset == token:
+            return DaoDeployment(votes=votes, timelock=timelock, governor=log["address"])
+    return None
 
 
 def contract(conn: Connection, name: str, address: str) -> Contract:

@@ -1,0 +1,165 @@
+"""AgentReputation as a state machine: paid feedback against a Python model.
+
+Two paying clients (one also paying over x402), a Sybil that never paid and
+the agent's own node prove records, rate them, revoke and respond, in any
+order, for two agents. After every step the registry's summary, clients,
+indexes and response counts equal the model's, and every call the model
+refuses reverts with the reason it names (`SPEC.md` "AgentReputation").
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import boa
+import pytest
+from eth_utils import keccak
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from .agent_fixtures import deposit_paid, market, model_summary, node, rival_node, x402_paid  # noqa: F401 (fixtures)
+from .conftest import ZERO_ADDRESS
+from .ledger_fixtures import commons_pool, ledger_deployer, payer_b  # noqa: F401 (fixtures)
+from .stateful import run_steps
+
+STEPS = 10_000  # at least this many steps in all (SPEC.md)
+TAGS = ("", "starred", "uptime")
+
+_steps = [0]
+
+
+@pytest.fixture(scope="module")
+def stock(market, payer, payer_b):
+    """Paid records, none proved: twelve per client in deposit mode and four
+    of `payer`'s over x402, as (client index, Paid)."""
+    return (
+        [(0, paid) for paid in deposit_paid(market, payer, 12)]
+        + [(1, paid) for paid in deposit_paid(market, payer_b, 12)]
+        + [(0, paid) for paid in x402_paid(market, payer, 4)]
+    )
+
+
+class ReputationMachine(RuleBasedStateMachine):
+    """The registry against a model; one anchored state per run."""
+
+    def __init__(self, market, stock, callers: list[str]):
+        super().__init__()
+        self.anchor = boa.env.anchor()
+        self.anchor.__enter__()
+        self.m, self.stock, self.callers = market, stock, callers  # payer, payer_b, sybil, node
+        self.agents = [market.agent, market.rival]
+        self.proven: dict[bytes, tuple[int, int]] = {}  # digest → (caller, agent)
+        self.rated: set[bytes] = set()
+        # agent → caller → [[value, decimals, tag, revoked, responses]]
+        self.feedback = defaultdict(lambda: defaultdict(list))
+        self.clients = defaultdict(list)
+        self.touched = 0  # the agent the last step called on
+
+    def teardown(self):
+        try:
+            for agent in (0, 1):
+                self.check(agent, responses=True)
+        finally:
+            self.anchor.__exit__(None, None, None)
+
+    def refused(self, caller: int, agent: int) -> str | None:
+        """Why the registry refuses this caller anything on this agent, if it does."""
+        return "reputation: self-feedback not allowed" if caller == 3 and agent == 0 else None
+
+    @rule(caller=st.integers(0, 3), which=st.integers(0, 27), agent=st.integers(0, 1))
+    def prove(self, caller, which, agent):
+        self.touched = agent
+        client, paid = self.stock[which]
+        reason = self.refused(caller, agent)
+        if reason is None and agent == 1:
+            reason = "reputation: record of another agent"
+        if reason is None and caller != client:
+            reason = "reputation: caller is not the payer"
+        if reason is None and paid.digest in self.proven:
+            reason = "reputation: payment already proved"
+        if reason:
+            with boa.reverts(reason):
+                paid.prove(self.m, self.callers[caller], agent=self.agents[agent])
+            return
+        assert paid.prove(self.m, self.callers[caller], agent=self.agents[agent]) == paid.digest
+        self.proven[paid.digest] = (caller, agent)
+
+    @rule(caller=st.integers(0, 3), which=st.integers(0, 28), agent=st.integers(0, 1),
+          value=st.integers(-(10**38), 10**38) | st.integers(-100, 100), decimals=st.integers(0, 18),
+          tag=st.sampled_from(TAGS))
+    def give(self, caller, which, agent, value, decimals, tag):
+        self.touched = agent
+        digest = self.stock[which][1].digest if which < 28 else keccak(b"a record nobody paid")
+        reason = self.refused(caller, agent)
+        if reason is None and digest in self.rated:
+            reason = "reputation: interaction already rated"
+        if reason is None and self.proven.get(digest) != (caller, agent):
+            reason = "reputation: no paid interaction"
+        args = (self.agents[agent], value, decimals, tag, "", "", "", digest)
+        if reason:
+            with boa.reverts(reason):
+                self.m.reputation.giveFeedback(*args, sender=self.callers[caller])
+            return
+        self.m.reputation.giveFeedback(*args, sender=self.callers[caller])
+        self.rated.add(digest)
+        if caller not in self.clients[agent]:
+            self.clients[agent].append(caller)
+        self.feedback[agent][caller].append([value, decimals, tag, False, 0])
+
+    @rule(caller=st.integers(0, 3), agent=st.integers(0, 1), index=st.integers(0, 4))
+    def revoke(self, caller, agent, index):
+        self.touched = agent
+        rows = self.feedback[agent][caller]
+        reason = (
+            "reputation: feedback index is zero" if index == 0
+            else "reputation: feedback index out of bounds" if index > len(rows)
+            else "reputation: feedback already revoked" if rows[index - 1][3] else None
+        )
+        if reason:
+            with boa.reverts(reason):
+                self.m.reputation.revokeFeedback(self.agents[agent], index, sender=self.callers[caller])
+            return
+        self.m.reputation.revokeFeedback(self.agents[agent], index, sender=self.callers[caller])
+        rows[index - 1][3] = True
+
+    @rule(responder=st.integers(0, 3), client=st.integers(0, 3), agent=st.integers(0, 1), index=st.integers(0, 3))
+    def respond(self, responder, client, agent, index):
+        self.touched = agent
+        rows = self.feedback[agent][client]
+        args = (self.agents[agent], self.callers[client], index, "ipfs://response", bytes(32))
+        if index == 0 or index > len(rows):
+            with boa.reverts("reputation: feedback index is zero" if index == 0 else "reputation: feedback index out of bounds"):
+                self.m.reputation.appendResponse(*args, sender=self.callers[responder])
+            return
+        self.m.reputation.appendResponse(*args, sender=self.callers[responder])
+        rows[index - 1][4] += 1
+
+    @invariant()
+    def registry_matches_the_model(self):
+        """The summary and clients of the agent the last step touched (the
+        other cannot have changed: `teardown` checks everything)."""
+        _steps[0] += 1
+        self.check(self.touched, tags=("",))
+
+    def check(self, agent: int, tags=TAGS, responses: bool = False) -> None:
+        reputation, agent_id = self.m.reputation, self.agents[agent]
+        assert list(reputation.getClients(agent_id)) == [self.callers[c] for c in self.clients[agent]]
+        rows = [
+            (self.callers[c], value, decimals, tag, "", revoked)
+            for c in range(4) for value, decimals, tag, revoked, _ in self.feedback[agent][c]
+        ]
+        for tag in tags:
+            assert reputation.getSummary(agent_id, self.callers, tag, "") == model_summary(rows, self.callers, tag, "")
+        if responses:
+            assert reputation.getResponseCount(agent_id, ZERO_ADDRESS, 0, []) == sum(
+                row[4] for c in range(4) for row in self.feedback[agent][c]
+            )
+            for c, caller in enumerate(self.callers):
+                assert reputation.getLastIndex(agent_id, caller) == len(self.feedback[agent][c])
+        # The Sybil (2) never paid: nothing of it is ever recorded.
+        assert reputation.getLastIndex(agent_id, self.callers[2]) == 0
+
+
+def test_reputation_invariants(market, stock, payer, payer_b):
+    callers = [payer.address, payer_b.address, boa.env.generate_address("sybil"), market.node.address]
+    run_steps(lambda: ReputationMachine(market, stock, callers), _steps, STEPS)
