@@ -9,6 +9,7 @@ from tantieme.agents import identity
 from tantieme.agents.identity import REGISTRATION_TYPE, read_data_uri
 from tantieme.chain.accounts import dev_account
 from tantieme.errors import InputError
+from tantieme.node import Node
 
 
 def test_register__without_url__the_file_on_chain_names_its_agent(embedded_node):
@@ -109,3 +110,15 @@ def test_agents_paid_at__follows_the_wallet(embedded_node):
     registry = identity.identity_registry(embedded_node)
     embedded_node.conn.transact(registry.functions.unsetAgentWallet(1), gas=300_000)
     assert identity.agents_paid_at(embedded_node, embedded_node.address) == []
+
+
+def test_backup_restore__keeps_the_agent(embedded_node, tmp_path, monkeypatch):
+    from tantieme.maintenance import backup as backups
+
+    profile, _ = identity.register(embedded_node, name="Roof bees node")
+    embedded_node.close()
+    made = backups.backup(tmp_path / "node.tar.gz")
+    monkeypatch.setenv("TANTIEME_HOME", str(tmp_path / "restored"))
+    backups.restore(made.path)
+    with Node.open(readonly=True) as restored:
+        assert identity.load_profile(restored) == profile

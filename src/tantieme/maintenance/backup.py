@@ -53,7 +53,7 @@ MANIFEST = "tantieme-backup.json"
 # What a home holds, top level: a restore replaces exactly these. Anything else
 # (backups/, temporary files) is neither backed up nor touched.
 ENTRIES = (
-    "node.json", "models.json", "deployments", "keys", "ca", "store", "answers",
+    "node.json", "models.json", "deployments", "agents", "keys", "ca", "store", "answers",
     "ledger.db", "ledger.db-wal", "ledger.db-shm", "chain", "index",
 )
 # SQLite databases: snapshotted with the backup API, never copied as files
