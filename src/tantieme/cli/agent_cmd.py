@@ -8,7 +8,7 @@ import typer
 
 from tantieme.cli import app
 from tantieme.cli.common import IdArgument, IdOption, open_node
-from tantieme.cli.output import JsonOption, console, emit
+from tantieme.cli.output import JsonOption, console, emit, waiting
 
 agent_app = typer.Typer(help="The node as an agent (ERC-8004): identity, registration file, paid feedback.", no_args_is_help=True)
 app.add_typer(agent_app, name="agent")
@@ -122,15 +122,15 @@ def agent_feedback(
     from tantieme.cli.ledger_cmd import _bundle_at, _remote_bundle
     from tantieme.ledger.bundle import export
     from tantieme.ledger.journal import journal
+    from tantieme.node import Node
 
     bundle = _remote_bundle(node_url, target) if node_url else _bundle_at(Path(target))
-    account = remote_payer()[0]
-    with open_node() as node:
+    # The client signs: this home's chain, opened for writing with the payer's key only.
+    with Node.open(account=remote_payer()[0], on_wait=waiting) as client:
         if bundle is None:
-            bundle = export(node, journal(), target)
+            bundle = export(client, journal(), target)
         done = give_feedback(
-            node.as_account(account), bundle, value, agent_id=agent_id, tag1=tag1, tag2=tag2, endpoint=endpoint,
-            feedback_uri=feedback_uri,
+            client, bundle, value, agent_id=agent_id, tag1=tag1, tag2=tag2, endpoint=endpoint, feedback_uri=feedback_uri,
         )
     data = {**vars(done), "value": str(done.value)}
 
