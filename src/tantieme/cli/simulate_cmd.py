@@ -77,6 +77,11 @@ def _render(comparison: Comparison, swept: list[Outcome]) -> None:
         f"{comparison.steps} weeks, seed {comparison.seed}, automation shock after week "
         f"{comparison.today.shock_step}; weekly means after the shock, in TAI (productivity: wages + answer fees; equality: 1 − Gini)"
     )
+    before = comparison.outcomes[0].summary
+    console.print(
+        f"before the shock, without tax: mean purchasing power {_tai(before['before_mean_power'])}, "
+        f"bottom 50 % {_tai(before['before_bottom_half_power'])}"
+    )
     columns = {
         "no tax": "no tax",
         "machine tax + dividend": f"machine tax {_percent(today.commons_bps)} + dividend (today)",

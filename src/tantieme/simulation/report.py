@@ -7,8 +7,8 @@ work per step: wages plus answer fees), against three baselines:
 - **no tax**: no machine tax, no dividend;
 - **flat tax**: no machine tax; a flat tax on all of people's income (wages,
   royalties, profits), paid to the commons and out as the same dividend. Its rate is
-  revenue-neutral: what the machine tax raised over the run, over the income the
-  no-tax economy paid;
+  revenue-neutral: what the machine tax raised after the shock, over the income the
+  no-tax economy paid people in that time;
 - **machine tax with dividend**: today's rules (and a proposal's, given one).
 
 Summaries are taken after the automation shock (the whole run when there is none):
@@ -59,6 +59,10 @@ class Outcome:
     # Money in (wages, employers' purchases), out (spent outside) and held at the end.
     books: dict[str, int]
 
+    def after(self, key: str) -> list:
+        """A series' values from the shock on (all of them when the shock comes after the run)."""
+        return self.series[key][_start(self.shock_step, self.steps):]
+
     def to_json(self) -> dict:
         series = {k: [str(v) for v in vs] if k in MONEY_SERIES else [round(v, 6) for v in vs]
                   for k, vs in self.series.items()}
@@ -78,7 +82,7 @@ def run(name: str, rules: Rules, economy: Economy, steps: int, seed: int, progre
     after = {p: 0 for p in model.people}
     for _ in range(steps):
         model.step()
-        if model.shocked or model.shock_step >= steps:
+        if model.steps > _start(model.shock_step, steps):
             for person in model.people:
                 after[person] += person.power
         if progress:
@@ -88,12 +92,17 @@ def run(name: str, rules: Rules, economy: Economy, steps: int, seed: int, progre
     return Outcome(name, rules, steps, model.shock_step, series, _summary(series, model.shock_step, after), books)
 
 
+def _start(shock_step: int, steps: int) -> int:
+    """Where the summaries' window starts: the shock, or the first step when it comes after the run."""
+    return shock_step if shock_step < steps else 0
+
+
 def _mean(values: Sequence[int]) -> int:
     return sum(values) // len(values) if values else 0
 
 
 def _summary(series: dict[str, list], shock_step: int, after: dict) -> dict[str, int | float]:
-    start = shock_step if shock_step < len(series["gini"]) else 0
+    start = _start(shock_step, len(series["gini"]))
     window = {k: v[start:] for k, v in series.items()}
     before = {k: v[:start] for k, v in series.items()}
     equality = 1 - gini(list(after.values()))
@@ -172,8 +181,8 @@ def compare(
     economy = economy or Economy()
     untaxed = run("no tax", today.with_(commons_bps=0, flat_tax_bps=0), economy, steps, seed, progress)
     machine = run("machine tax + dividend", today, economy, steps, seed, progress)
-    raised = sum(machine.series["tax_raised"])
-    income = sum(untaxed.series["gross_income"])
+    raised = sum(machine.after("tax_raised"))
+    income = sum(untaxed.after("gross_income"))
     flat_bps = round(raised * 10_000 / income) if income else 0
     flat = run("flat tax + dividend", today.with_(commons_bps=0, flat_tax_bps=flat_bps), economy, steps, seed, progress)
     outcomes = [untaxed, machine, flat]
@@ -233,11 +242,7 @@ def write_plots(out: Path, comparison: Comparison, swept: Sequence[Outcome] = ()
         axis.axvline(comparison.today.shock_step, color="grey", linestyle=":", label="automation shock")
         axis.set_title(title)
         axis.set_xlabel("week")
-    axes[2].legend(fontsize="small")
-    figure.tight_layout()
-    paths.append(out / "power.png")
-    figure.savefig(paths[-1], dpi=100)
-    plt.close(figure)
+    paths.append(_save(figure, axes[2], out / "power.png"))
 
     if swept:
         figure, axes = plt.subplots(1, 2, figsize=(11, 4.5))
@@ -251,9 +256,16 @@ def write_plots(out: Path, comparison: Comparison, swept: Sequence[Outcome] = ()
         axes[1].set_title("Gini after the shock")
         for axis in axes:
             axis.set_xlabel("machine tax (%)")
-        axes[1].legend(fontsize="small")
-        figure.tight_layout()
-        paths.append(out / "sweep.png")
-        figure.savefig(paths[-1], dpi=100)
-        plt.close(figure)
-    return [str(p) for p in paths]
+        paths.append(_save(figure, axes[1], out / "sweep.png"))
+    return paths
+
+
+def _save(figure, legend, path: Path) -> str:  # noqa: ANN001 (matplotlib's Figure and Axes)
+    """Write `figure` as a PNG, the legend on the axes `legend`, and close it."""
+    from matplotlib import pyplot as plt
+
+    legend.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return str(path)
