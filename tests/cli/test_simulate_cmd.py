@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .conftest import run, run_json
 
 
@@ -47,6 +49,19 @@ def test_simulate__out_and_sweep__plots_and_the_document(tmp_path):
     assert len(document["sweep"]) == 18
     assert document["plots"] == [str(out / "power.png"), str(out / "sweep.png")]
     assert "sweep" in text and f"plot {out / 'sweep.png'}" in " ".join(text.split())
+
+
+@pytest.mark.parametrize("args", [
+    ["--bogus"], ["--steps", "-1"], ["--steps", "1041"], ["--seed", "abc"], ["--commons-bps", "-5"],
+    ["--commons-bps", "10001"], ["--out", "/dev/null/plots"], ["--out", "{file}"],
+])
+def test_simulate__hostile_input__one_line_and_nothing_written(args, tmp_path):
+    file = tmp_path / "file"
+    file.write_text("")
+    result = run("simulate", "--steps", "2", *[a.replace("{file}", str(file)) for a in args], ok=False)
+    assert result.exit_code in (1, 2)
+    assert result.output.startswith("error: ") and "Traceback" not in result.output
+    assert {p.name for p in tmp_path.iterdir()} <= {"file", "home"}  # no plots, no half-written folder
 
 
 def test_simulate__bad_input__one_line():

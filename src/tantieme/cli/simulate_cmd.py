@@ -121,6 +121,8 @@ def simulate_rules(
     """Run the comparison (and the sweep) and write the plots: what the command shows."""
     from tantieme.simulation import report
 
+    if out is not None:
+        _writable(out)
     total = steps * (report.runs(proposal) + (len(report.MACHINE_TAXES) * len(report.DIVIDENDS) if sweep else 0))
     with _progress(total, quiet) as progress:
         comparison = report.compare(today, proposal, steps=steps, seed=seed, source=source, progress=progress)
@@ -129,6 +131,19 @@ def simulate_rules(
         comparison.plots = report.write_plots(out, comparison, swept)
         (out / "simulation.json").write_text(json.dumps(_document(comparison, swept), indent=2) + "\n")
     return comparison, swept
+
+
+def _writable(out: Path) -> None:
+    """Make the output folder before the run, so a bad one fails at once and writes nothing."""
+    from tantieme.errors import InputError
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".tantieme-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write the plots to {out}: {exc.strerror or exc}; choose another --out folder") from None
 
 
 def _document(comparison: Comparison, swept: list[Outcome]) -> dict:
