@@ -39,7 +39,7 @@ def test_defaults__are_the_code_constants():
     ({"commons_bps": 9_500}, "add up to more than 10000 bps: choose a machine tax of at most 9000"),
     ({"commons_bps": -1}, "commons_bps must be a non-negative whole number"),
     ({"reserve_bps": 10_001}, "the reserve and the flat tax are shares of at most 10000 bps"),
-    ({"dividend_period": 0}, "the dividend period must be at least one step"),
+    ({"cycle_days": 0}, "the dividend's cycle must be at least one day"),
 ])
 def test_rules__bad_values__clear_error(changes, message):
     with pytest.raises(InputError, match=message):
@@ -53,7 +53,7 @@ def test_gini__known_values():
 
 
 def test_step__money_conserved_to_the_wei_and_fees_split_by_the_ledger_rule():
-    rules = TODAY.with_(commons_bps=1_500, flat_tax_bps=300, dividend_period=3, reserve_bps=2_500)
+    rules = TODAY.with_(commons_bps=1_500, flat_tax_bps=300, cycle_days=3, reserve_bps=2_500)
     model = EconomyModel(rules, replace(SMALL, shock_step=4), 12, seed=7)
     for _ in range(12):
         model.step()
@@ -75,12 +75,12 @@ def test_step__money_conserved_to_the_wei_and_fees_split_by_the_ledger_rule():
     seed=st.integers(0, 2**32 - 1),
     commons=st.integers(0, 9_000),
     flat=st.integers(0, 10_000),
-    period=st.integers(1, 6),
+    cycle=st.integers(1, 90),
     reserve=st.integers(0, 10_000),
     shock=st.integers(0, 6),
 )
-def test_any_rules__money_in_equals_money_out_plus_held(seed, commons, flat, period, reserve, shock):
-    rules = TODAY.with_(commons_bps=commons, flat_tax_bps=flat, dividend_period=period, reserve_bps=reserve)
+def test_any_rules__money_in_equals_money_out_plus_held(seed, commons, flat, cycle, reserve, shock):
+    rules = TODAY.with_(commons_bps=commons, flat_tax_bps=flat, cycle_days=cycle, reserve_bps=reserve)
     model = run_model(rules, replace(SMALL, people=20, employer_asks=3, shock_step=shock), steps=6, seed=seed)
     assert model.books.minted == model.books.burned + model.books.held()
     assert all(balance >= 0 for balance in model.books.balance.values())
@@ -97,11 +97,23 @@ def test_no_shock_and_no_tax__nothing_is_redistributed():
 
 
 def test_machine_tax__pays_the_commons_a_dividend_in_equal_shares():
-    model = run_model(TODAY.with_(commons_bps=2_000, dividend_period=1, reserve_bps=0), steps=8)
+    model = run_model(TODAY.with_(commons_bps=2_000, cycle_days=1, reserve_bps=0), steps=8)
     shares = {p.dividend for p in model.people}
     assert len(shares) == 1 and shares.pop() > 0
-    # Without a reserve, all but the rounding (< one wei per member) is paid out.
+    # A cycle of one day and no reserve: all but the rounding (< one wei per member) is paid out.
     assert model.books.balance[model.commons] < len(model.people)
+    # The pool's rule, day by day: (funds − reserve) / (cycle days × members) to each member.
+    model = run_model(TODAY.with_(commons_bps=2_000, cycle_days=30, reserve_bps=1_000), steps=4)
+    funds, paid = model.books.balance[model.commons], 0
+    for person in model.people:
+        person.dividend = 0
+    model.commons.pay_dividend()
+    for _ in range(7):
+        daily = (funds - funds * 1_000 // 10_000) // (30 * len(model.people))
+        funds -= daily * len(model.people)
+        paid += daily
+    assert paid > 0 and funds == model.books.balance[model.commons]
+    assert {p.dividend for p in model.people} == {paid}
 
 
 def test_settle__royalties_flow_up_the_graph_by_the_parents_terms():

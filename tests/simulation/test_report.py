@@ -44,7 +44,7 @@ def test_compare__same_seed_same_figures_other_seed_others():
 def test_sweep__every_machine_tax_and_dividend_setting():
     swept = report.sweep(TODAY, economy=SMALL, steps=8, seed=0, machine_taxes=(0, 1_000, 3_000),
                          dividends=((1, 0), (4, 5_000)))
-    assert [(o.rules.commons_bps, o.rules.dividend_period, o.rules.reserve_bps) for o in swept] == [
+    assert [(o.rules.commons_bps, o.rules.cycle_days, o.rules.reserve_bps) for o in swept] == [
         (0, 1, 0), (1_000, 1, 0), (3_000, 1, 0), (0, 4, 5_000), (1_000, 4, 5_000), (3_000, 4, 5_000),
     ]
     for line in (swept[:3], swept[3:]):

@@ -70,8 +70,8 @@ def _render(comparison: Comparison, swept: list[Outcome]) -> None:
     console.print(
         f"rules from {comparison.source}: machine tax {_percent(today.commons_bps)}, operator "
         f"{_percent(today.operator_bps)}, offer {_tai(today.price_prompt_per_million)} / "
-        f"{_tai(today.price_completion_per_million)} TAI per million prompt / completion tokens, dividend every "
-        f"{today.dividend_period} weeks with a reserve of {_percent(today.reserve_bps)}"
+        f"{_tai(today.price_completion_per_million)} TAI per million prompt / completion tokens, dividend: each day "
+        f"1/{today.cycle_days} of the commons' funds less a reserve of {_percent(today.reserve_bps)}"
     )
     console.print(
         f"{comparison.steps} weeks, seed {comparison.seed}, automation shock after week "
@@ -101,11 +101,11 @@ def _render(comparison: Comparison, swept: list[Outcome]) -> None:
         table.add_row(label, *cells)
     console.print(table)
     if swept:
-        sweep = Table("machine tax", "dividend every", "reserve", "bottom 50 %", "Gini", "dividend per person",
+        sweep = Table("machine tax", "dividend cycle", "reserve", "bottom 50 %", "Gini", "dividend per person",
                       "equality × productivity", title="sweep")
         for o in swept:
             sweep.add_row(
-                _percent(o.rules.commons_bps), f"{o.rules.dividend_period} weeks", _percent(o.rules.reserve_bps),
+                _percent(o.rules.commons_bps), f"{o.rules.cycle_days} days", _percent(o.rules.reserve_bps),
                 _tai(o.summary["bottom_half_power"]), f"{o.summary['gini']:.4f}",
                 _tai(o.summary["dividend_per_person"]), _tai(o.summary["welfare"]),
             )

@@ -22,8 +22,9 @@ Each step (a week):
 4. **Firms pay out**: operators and model owners pay all they hold to their owners
    (the best-paid `owner_bps` of people), in equal shares.
 5. **Taxes and the dividend.** A flat tax (baseline) takes its share of each person's
-   income into the commons; every `dividend_period` steps the commons pays its pool
-   less the reserve in equal shares to its members (everyone), GoodDollar-like.
+   income into the commons; each day of the week the commons pays every member
+   (everyone) (funds − reserve) / (cycle days × members), as the commons pool's
+   contract does (GoodDollar-like).
 6. **People spend**: purchasing power = wage + royalties + profits − flat tax +
    dividend; `ask_bps` of it (`ask_after_bps` after the shock: the services people
    bought from people now come as answers) is put aside for next step's answers and
@@ -54,6 +55,8 @@ __all__ = ["Books", "EconomyModel", "gini"]
 WORK_TERMS = (("open", 4), ("non-commercial", 4), ("no-ai", 2))
 DATASET_TERMS = "training-data"
 PPM = 1_000_000
+# Days in a step (a week): the dividend is paid daily.
+DAYS = 7
 
 
 def gini(values: list[int]) -> float:
@@ -170,14 +173,13 @@ class Commons(mesa.Agent):
 
     def pay_dividend(self) -> None:
         m = self.model
-        if m.steps % m.rules.dividend_period:
-            return
-        pool = m.books.balance.get(self, 0)
         members = m.people
-        share = (pool - pool * m.rules.reserve_bps // BPS) // len(members)
-        for person in members:
-            m.books.move(self, person, share)
-            person.dividend = share
+        for _ in range(DAYS):
+            funds = m.books.balance.get(self, 0)
+            daily = (funds - funds * m.rules.reserve_bps // BPS) // (m.rules.cycle_days * len(members))
+            for person in members:
+                m.books.move(self, person, daily)
+                person.dividend += daily
 
 
 class EconomyModel(mesa.Model):

@@ -38,8 +38,8 @@ MONEY_SUMMARY = (
     "mean_power", "bottom_half_power", "productivity", "welfare", "dividend_per_person",
     "tax_raised", "before_mean_power", "before_bottom_half_power",
 )
-DIVIDENDS = ((1, 0), (4, 2000), (13, 5000))
-"""Dividend settings a sweep tries: (period in steps, reserve in bps)."""
+DIVIDENDS = ((1, 0), (30, 1000), (90, 5000))
+"""Dividend settings a sweep tries: (cycle in days, reserve in bps)."""
 MACHINE_TAXES = (0, 250, 500, 1000, 2000, 3000)
 """Machine taxes a sweep tries, in bps."""
 
@@ -200,22 +200,17 @@ def sweep(
     dividends: Sequence[tuple[int, int]] = DIVIDENDS,
     progress: Progress | None = None,
 ) -> list[Outcome]:
-    """`today`'s rules with every machine tax × dividend setting (period, reserve)."""
+    """`today`'s rules with every machine tax × dividend setting (cycle, reserve)."""
     economy = economy or Economy()
     return [
         run(
-            f"machine tax {bps} bps, dividend every {period} steps, reserve {reserve} bps",
-            today.with_(commons_bps=bps, dividend_period=period, reserve_bps=reserve),
+            f"machine tax {bps} bps, dividend over {cycle} days, reserve {reserve} bps",
+            today.with_(commons_bps=bps, cycle_days=cycle, reserve_bps=reserve),
             economy, steps, seed, progress,
         )
-        for period, reserve in dividends
+        for cycle, reserve in dividends
         for bps in machine_taxes
     ]
-
-
-def _moving(values: Sequence[float], window: int) -> list[float]:
-    """Trailing means over `window` values (fewer at the start)."""
-    return [sum(values[max(0, i + 1 - window): i + 1]) / min(i + 1, window) for i in range(len(values))]
 
 
 def write_plots(out: Path, comparison: Comparison, swept: Sequence[Outcome] = ()) -> list[str]:
@@ -229,15 +224,13 @@ def write_plots(out: Path, comparison: Comparison, swept: Sequence[Outcome] = ()
     outcomes = comparison.outcomes + ([comparison.proposal] if comparison.proposal else [])
     paths = []
 
-    # Dividends come every few weeks: the lines are moving averages over the dividend's period.
-    window = comparison.today.rules.dividend_period
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     for outcome in outcomes:
         weeks = range(1, outcome.steps + 1)
-        axes[0].plot(weeks, _moving([v / 10**18 for v in outcome.series["mean_power"]], window), label=outcome.name)
-        axes[1].plot(weeks, _moving([v / 10**18 for v in outcome.series["bottom_half_power"]], window), label=outcome.name)
-        axes[2].plot(weeks, _moving(outcome.series["gini"], window), label=outcome.name)
-    titles = (f"mean purchasing power (TAI/week, {window}-week mean)", "bottom 50 % (TAI/week)", "Gini")
+        axes[0].plot(weeks, [v / 10**18 for v in outcome.series["mean_power"]], label=outcome.name)
+        axes[1].plot(weeks, [v / 10**18 for v in outcome.series["bottom_half_power"]], label=outcome.name)
+        axes[2].plot(weeks, outcome.series["gini"], label=outcome.name)
+    titles = ("mean purchasing power (TAI/week)", "bottom 50 % (TAI/week)", "Gini")
     for axis, title in zip(axes, titles, strict=True):
         axis.axvline(comparison.today.shock_step, color="grey", linestyle=":", label="automation shock")
         axis.set_title(title)
@@ -246,10 +239,10 @@ def write_plots(out: Path, comparison: Comparison, swept: Sequence[Outcome] = ()
 
     if swept:
         figure, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-        for period, reserve in sorted({(o.rules.dividend_period, o.rules.reserve_bps) for o in swept}):
-            line = [o for o in swept if (o.rules.dividend_period, o.rules.reserve_bps) == (period, reserve)]
+        for cycle, reserve in sorted({(o.rules.cycle_days, o.rules.reserve_bps) for o in swept}):
+            line = [o for o in swept if (o.rules.cycle_days, o.rules.reserve_bps) == (cycle, reserve)]
             taxes = [o.rules.commons_bps / 100 for o in line]
-            label = f"dividend every {period} weeks, reserve {reserve / 100:g} %"
+            label = f"dividend over {cycle} days, reserve {reserve / 100:g} %"
             axes[0].plot(taxes, [o.summary["bottom_half_power"] / 10**18 for o in line], marker="o", label=label)
             axes[1].plot(taxes, [o.summary["gini"] for o in line], marker="o", label=label)
         axes[0].set_title("bottom 50 % purchasing power after the shock (TAI/week)")

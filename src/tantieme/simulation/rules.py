@@ -27,16 +27,17 @@ TAI = 10**18
 @dataclass(frozen=True)
 class Rules:
     """A node's economic rules. Shares in basis points, prices in token wei per million
-    tokens, the dividend's period in steps."""
+    tokens."""
 
     commons_bps: int
     operator_bps: int
     price_prompt_per_million: int
     price_completion_per_million: int
-    # GoodDollar-like dividend: every `dividend_period` steps the commons pays its pool,
-    # less a reserve of `reserve_bps` of it, in equal shares to its members.
-    dividend_period: int = 4
-    reserve_bps: int = 2000
+    # The commons pool's dividend (GoodDollar-like): each day, every member is paid
+    # (funds − reserve_bps of them) / (cycle_days × members). The pool's deployment
+    # defaults: each day pays 1/30 of 90 % of the funds.
+    cycle_days: int = 30
+    reserve_bps: int = 1000
     # Baselines only: a flat tax on every person's income, paid to the commons.
     flat_tax_bps: int = 0
 
@@ -53,8 +54,8 @@ class Rules:
             ) from None
         if self.reserve_bps > BPS or self.flat_tax_bps > BPS:
             raise InputError(f"the reserve and the flat tax are shares of at most {BPS} bps")
-        if self.dividend_period < 1:
-            raise InputError("the dividend period must be at least one step")
+        if self.cycle_days < 1:
+            raise InputError("the dividend's cycle must be at least one day")
 
     @classmethod
     def defaults(cls) -> Rules:
