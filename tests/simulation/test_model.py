@@ -165,3 +165,12 @@ def test_higher_machine_tax__raises_the_bottom_half_and_lowers_gini_after_the_sh
     assert high.summary["gini"] < low.summary["gini"]
     assert high.summary["dividend_per_person"] > low.summary["dividend_per_person"]
     assert high.summary["creators_share"] < low.summary["creators_share"]
+
+
+def test_flat_tax__people_work_less_by_the_elasticity():
+    model = run_model(TODAY.with_(commons_bps=0, flat_tax_bps=2_000), SMALL.without_shock(), steps=2)
+    factor = round(1_000_000 * 0.8 ** SMALL.labour_elasticity)
+    assert model.labour_ppm == factor < 1_000_000
+    assert all(p.wage == p.base_wage * factor // 1_000_000 for p in model.people)
+    untaxed = run_model(TODAY.with_(commons_bps=0, flat_tax_bps=2_000), replace(SMALL.without_shock(), labour_elasticity=0.0), steps=2)
+    assert all(p.wage == p.base_wage for p in untaxed.people)
