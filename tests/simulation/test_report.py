@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from tantieme import node as node_mod
 from tantieme.interaction import ModelEntry, Models
-from tantieme.node import Node
 from tantieme.simulation import Economy, Rules
 from tantieme.simulation import report
 
@@ -70,12 +68,10 @@ def test_current__defaults_without_a_node():
     assert source.startswith("defaults")
 
 
-def test_current__reads_the_split_from_the_node_chain_and_the_default_model_offer():
-    node_mod.init("embedded")
-    with Node.open() as node:
-        node.conn.transact(node.ledger.functions.setSplit(700, 1_200), gas=100_000)
-        chain_id = node.conn.chain_id
-    rules, source = Rules.current()
+def test_current__reads_the_split_from_the_node_chain_and_the_default_model_offer(node):
+    node.conn.transact(node.ledger.functions.setSplit(700, 1_200), gas=100_000)
+    chain_id = node.conn.chain_id
+    rules, source = Rules.current()  # beside the open node, as a reader
     assert rules == replace(TODAY, commons_bps=700, operator_bps=1_200)
     assert source == f"this node's chain {chain_id}"
     entry = ModelEntry(7, "m", "local", {}, "0x" + "00" * 32, 3 * 10**18, 9 * 10**18)
