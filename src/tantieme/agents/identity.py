@@ -59,8 +59,8 @@ _DATA_URI = "data:application/json;base64,"
 MAX_URI = 4_096
 _MAX_NAME = 100
 _MAX_DESCRIPTION = 1_000
-_REGISTER_GAS = 3_000_000
-_SET_URI_GAS = 3_000_000
+# Storing an agent URI of MAX_URI characters takes 129 fresh slots (≈ 2.9 M gas).
+_URI_GAS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -210,18 +210,18 @@ def register(
     if profile.agent_id is not None:
         if registry.functions.tokenURI(profile.agent_id).call() != profile.uri:
             _check_length(profile.uri)
-            node.conn.transact(registry.functions.setAgentURI(profile.agent_id, profile.uri), gas=_SET_URI_GAS)
+            node.conn.transact(registry.functions.setAgentURI(profile.agent_id, profile.uri), gas=_URI_GAS)
         _save_profile(profile)
         return profile, False
     # A data: URI names the agent id it will get: the next one, unless another registration
     # comes first, in which case the URI is set again with the id it got.
     expected = replace(profile, agent_id=registry.functions.totalSupply().call() + 1)
     _check_length(expected.uri)
-    receipt = node.conn.transact(registry.get_function_by_signature("register(string)")(expected.uri), gas=_REGISTER_GAS)
+    receipt = node.conn.transact(registry.get_function_by_signature("register(string)")(expected.uri), gas=_URI_GAS)
     (event,) = registry.events.Registered().process_receipt(receipt, errors=DISCARD)
     profile = replace(profile, agent_id=event["args"]["agentId"])
     if profile.uri != expected.uri:
-        node.conn.transact(registry.functions.setAgentURI(profile.agent_id, profile.uri), gas=_SET_URI_GAS)
+        node.conn.transact(registry.functions.setAgentURI(profile.agent_id, profile.uri), gas=_URI_GAS)
     _save_profile(profile)
     return profile, True
 
