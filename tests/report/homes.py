@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from tantieme import interaction
 from tantieme.assets import registry, royalties
 from tantieme.assets.terms import LicenseTerms, preset
 from tantieme.chain.accounts import dev_account
@@ -26,10 +27,17 @@ def register(node: Node, who: str, kind: str, terms: LicenseTerms, parents: tupl
 
 
 def answer(node: Node, model: int, sources: list[int], weights: list[float], fee: int, question: str):
-    return settlement.record(
+    """A signed, journaled record and its credentialed answer files, as `ask` makes them (no model run)."""
+    row = settlement.record(
         node, PAYER, model=model, question=question, answer="Four hives.", sources=sources, weights=weights,
         prompt_tokens=120, completion_tokens=8, fee=fee, details={},
     )
+    entry = interaction.ModelEntry(
+        asset_id=model, name="m", backend="local", options={}, weights_hash="00" * 32,
+        price_prompt_per_million=1, price_completion_per_million=1,
+    )
+    interaction.write_answer(node, row, entry)
+    return row
 
 
 def build(node: Node) -> dict:

@@ -79,11 +79,12 @@ class Batch:
 
 @dataclass(frozen=True)
 class Answer:
-    """One journaled record and the batch (key) it is split with."""
+    """One journaled record, the batch (key) it is split with, and its question."""
 
     digest: str
     record: InteractionRecord
     batch: str
+    question: str = ""
 
 
 @dataclass(frozen=True)

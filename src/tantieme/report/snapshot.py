@@ -43,7 +43,7 @@ def read(node: Node, book: Journal, now: int | None = None) -> Snapshot:
             key = f"journal {row.batch_id}"
             if key not in batches:
                 batches[key] = _batch(node, book, row.batch_id, settled_logs)
-        answers.append(Answer(row.digest, record, batches[key].key))
+        answers.append(Answer(row.digest, record, batches[key].key, row.question))
         members.setdefault(batches[key].key, []).append(record)
     batches = {b.key: b for b in batches.values()}
     for key, batch in batches.items():
