@@ -79,3 +79,15 @@ def test_answer_page__verified_on_chain_only_when_it_is(page, make_client, fille
     client = make_client(gate="none")
     assert client.get(f"/answers/{settled.digest}").json()["record"] == settled.digest
     assert page("/answers/" + "0" * 64).status_code == 404
+
+
+def test_dashboard__queue_and_answer_times_come_from_the_services_metrics(make_client, filled):
+    from .conftest import chat
+
+    client = make_client()  # the node pays for itself: the stub model answers at once
+    before = client.get("/dashboard", headers=HTML).text
+    assert re.search(r'id="latency">–<', before)
+    assert client.post("/v1/chat/completions", json=chat()).status_code == 200
+    after = client.get("/dashboard", headers=HTML).text
+    assert re.search(r'id="latency">\d+\.\d\d s / [\d.]+ s<', after) and 'id="queue">0<' in after
+    assert 'id="records">5<' in after  # the home's four and this one
