@@ -17,7 +17,7 @@ test: $(STAMP) node_modules/.installed browser
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	for b in gas ledger deposit chain throughput retrieval attribution cli e2e state serve payments report; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in gas ledger deposit chain throughput retrieval attribution cli e2e state serve payments simulate report; do $(BIN)/python bench/$$b.py || exit 1; done
 
 install: $(STAMP) node_modules/.installed browser
 
