@@ -333,6 +333,8 @@ class Dao:
             return f"proposal #{n} passed but is not queued: `tantieme dao queue {n}` first"
         if state == "queued":
             return f"proposal #{n} is queued already: `tantieme dao execute {n}` from {_utc(status.eta)}"
+        if state == "executed":
+            return f"proposal #{n} was executed already"
         if state in ("pending", "active"):
             return f"proposal #{n} is {state}: voting ends after block {status.proposal.deadline} (now {status.block})"
         return f"proposal #{n} is {state}: it cannot be {step}"
