@@ -240,6 +240,11 @@ class Node:
         if not self.is_local:
             raise ConfigError("the faucet exists only on local chains; buy AI tokens on this chain")
         minter = self.as_account(dev_account(0))
+        if not minter.token.functions.is_minter(minter.address).call():
+            raise ConfigError(
+                "the faucet is closed: the AI token's minter role went to the DAO with `tantieme dao handover`; "
+                "get AI tokens from an account that holds some (`tantieme transfer`)"
+            )
         minter.conn.transact(minter.token.functions.mint(to, amount), gas=_CALL_GAS)
 
     def close(self) -> None:
