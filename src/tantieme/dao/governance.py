@@ -22,9 +22,11 @@ from functools import cached_property
 
 from eth_utils import keccak
 from web3.contract import Contract
+from web3.exceptions import ContractLogicError
 
 from tantieme.amounts import format_amount, format_percent
 from tantieme.chain.deploy import contract
+from tantieme.chain.transact import revert_reason
 from tantieme.errors import ChainError, ConfigError, InputError
 from tantieme.node import Node
 
@@ -38,6 +40,7 @@ SUPPORT = ("against", "for", "abstain")
 _MAX_BPS = 10_000
 _MAX_DESCRIPTION = 4_096  # bytes (the governor's bound)
 _MAX_CALLDATA = 1_024  # bytes (the timelock's bound)
+_GAS_ROOM = 50_000  # over 1.5 × the estimate: new vote checkpoints (about 22,000 gas each)
 
 
 # -- actions: what a proposal asks the timelock to do ---------------------------------
@@ -378,9 +381,17 @@ class Dao:
             self.node.conn.w3.provider.make_request("evm_mine", [])
 
     def _send(self, fn) -> str:
-        """Send `fn` (its gas estimated: a call that would revert is refused before it is sent)."""
+        """Send `fn`, estimated first: a call that would revert is refused before it is sent.
+
+        The estimate runs in the latest block and the transaction lands in a later one, where
+        a vote checkpoint may be new storage instead of an update: the gas given has room for it.
+        """
         try:
-            return self.node.conn.transact(fn)["transactionHash"].to_0x_hex()
+            estimate = self.node.conn.w3.eth.estimate_gas(fn.build_transaction({"from": self.node.address}))
+        except ContractLogicError as e:
+            raise ChainError(f"the chain refused it: {revert_reason(e)}") from None
+        try:
+            return self.node.conn.transact(fn, gas=estimate * 3 // 2 + _GAS_ROOM)["transactionHash"].to_0x_hex()
         except ChainError as e:
             raise ChainError(f"the chain refused it: {e}") from None
 
