@@ -188,6 +188,13 @@ def proposals(as_json: bool = JsonOption) -> None:
 # -- votes ----------------------------------------------------------------------------
 
 
+def _as_member(act, as_json: bool) -> None:
+    """Do `act(dao)`, and show the account's standing after it."""
+    with _dao() as dao:
+        data = member_json(act(dao))
+    emit(data, as_json, render_member)
+
+
 @dao_app.command()
 def stake(
     amount: str = typer.Argument(..., help="AI tokens to stake, e.g. 100.", show_default=False),
@@ -200,9 +207,7 @@ def stake(
     Example: tantieme dao stake 100
     """
     wei = parse_amount(amount)
-    with _dao() as dao:
-        data = member_json(dao.stake(wei))
-    emit(data, as_json, render_member)
+    _as_member(lambda dao: dao.stake(wei), as_json)
 
 
 @dao_app.command()
@@ -215,9 +220,7 @@ def unstake(
     Example: tantieme dao unstake 50
     """
     wei = parse_amount(amount)
-    with _dao() as dao:
-        data = member_json(dao.unstake(wei))
-    emit(data, as_json, render_member)
+    _as_member(lambda dao: dao.unstake(wei), as_json)
 
 
 @dao_app.command()
@@ -243,9 +246,7 @@ def delegate(
     from tantieme.node import parse_address
 
     address = parse_address(to)
-    with _dao() as dao:
-        data = member_json(dao.delegate(address))
-    emit(data, as_json, render_member)
+    _as_member(lambda dao: dao.delegate(address), as_json)
 
 
 # -- proposals ------------------------------------------------------------------------
@@ -324,6 +325,13 @@ def propose_call(
     _propose(lambda _node: call(address, data, value), description, as_json)
 
 
+def _step(act, as_json: bool) -> None:
+    """Take a proposal a step further with `act(dao)`, and show where it stands."""
+    with _dao() as dao:
+        data = status_json(act(dao))
+    emit(data, as_json, render_status)
+
+
 @dao_app.command()
 def vote(
     proposal: int = ProposalArgument,
@@ -336,9 +344,7 @@ def vote(
 
     Example: tantieme dao vote 1 for
     """
-    with _dao() as dao:
-        data = status_json(dao.vote(dao.find(proposal), support, reason, wait=wait))
-    emit(data, as_json, render_status)
+    _step(lambda dao: dao.vote(dao.find(proposal), support, reason, wait=wait), as_json)
 
 
 @dao_app.command()
@@ -347,9 +353,7 @@ def queue(proposal: int = ProposalArgument, wait: bool = WaitOption, as_json: bo
 
     Example: tantieme dao queue 1
     """
-    with _dao() as dao:
-        data = status_json(dao.queue(dao.find(proposal), wait=wait))
-    emit(data, as_json, render_status)
+    _step(lambda dao: dao.queue(dao.find(proposal), wait=wait), as_json)
 
 
 @dao_app.command()
@@ -358,7 +362,5 @@ def execute(proposal: int = ProposalArgument, wait: bool = WaitOption, as_json: 
 
     Example: tantieme dao execute 1
     """
-    with _dao() as dao:
-        data = status_json(dao.execute(dao.find(proposal), wait=wait))
-    emit(data, as_json, render_status)
+    _step(lambda dao: dao.execute(dao.find(proposal), wait=wait), as_json)
 
