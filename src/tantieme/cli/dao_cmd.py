@@ -35,14 +35,15 @@ DescriptionOption = typer.Option(..., "--description", "-d", help="What the prop
 
 
 @contextlib.contextmanager
-def _dao() -> Iterator[Dao]:
-    """The DAO, acting as TANTIEME_PRIVATE_KEY's account if set, else as this home's."""
+def _dao(readonly: bool = False) -> Iterator[Dao]:
+    """The DAO, acting as TANTIEME_PRIVATE_KEY's account if set, else as this home's (`readonly`:
+    reading beside a command that writes)."""
     import os
 
     from tantieme.chain.accounts import ENV_PRIVATE_KEY, load_account
     from tantieme.dao import Dao
 
-    with open_node() as node:
+    with open_node(readonly=readonly) as node:
         yield Dao(node.as_account(load_account()) if os.environ.get(ENV_PRIVATE_KEY) else node)
 
 
@@ -109,7 +110,7 @@ def status(
     """
     from tantieme.dao import state
 
-    with _dao() as dao:
+    with _dao(readonly=True) as dao:
         if proposal is not None:
             data = status_json(dao.status(dao.find(proposal)))
             return emit(data, as_json, render_status)
@@ -167,7 +168,7 @@ def proposals(as_json: bool = JsonOption) -> None:
 
     Example: tantieme dao proposals
     """
-    with _dao() as dao:
+    with _dao(readonly=True) as dao:
         data = [status_json(dao.status(p)) for p in dao.proposals()]
 
     def render(rows: list[dict]) -> None:
