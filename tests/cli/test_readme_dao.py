@@ -31,3 +31,6 @@ def test_readme_dao__every_line_works_as_written():
     with Node.open(readonly=True) as node:
         assert node.ledger.functions.commons_bps().call() == 800
         assert node.ledger.functions.owner().call() == node.deployment.timelock
+    # The faucet closed with the handover: `init` again is still harmless (it funds nothing).
+    assert "faucet" not in run("init").output
+    assert "the faucet is closed" in run("faucet", "1", ok=False).output
