@@ -17,7 +17,7 @@ test: $(STAMP) node_modules/.installed
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	for b in gas ledger deposit chain throughput retrieval attribution cli e2e state serve payments; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in gas ledger deposit chain throughput retrieval attribution cli e2e state serve payments simulate; do $(BIN)/python bench/$$b.py || exit 1; done
 
 install: $(STAMP) node_modules/.installed
 
