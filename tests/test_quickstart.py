@@ -53,7 +53,14 @@ def test_quickstart__runs_everything_and_verifies_in_its_own_home(tantieme_home,
     http = data["over_http"]
     assert http["question"] == catalog.questions[0]["question"] and http["answer"]
     assert int(http["paid"]) == int(http["fee"]) > 0 and int(http["quote"]) > int(http["fee"])
+    # The DAO raised the machine tax; the answer paid over x402 settled as the next batch, under it.
+    dao = data["dao"]
+    assert (dao["commons_bps_before"], dao["commons_bps"]) == (500, 800)
+    assert dao["proposal"]["state"] == "executed" and int(dao["proposal"]["for"]) > int(dao["proposal"]["against"]) > 0
+    assert dao["batch"]["records"] == 1 and int(dao["batch"]["total"]) == int(http["fee"])
+    assert int(dao["batch"]["commons"]) == int(http["fee"]) * 800 // 10_000
 
     again = runner.invoke(app, ["quickstart"], catch_exceptions=False)
     assert again.exit_code == 0, again.output
     assert f"home {tantieme_home / 'quickstart'}" in again.output
+    assert "the machine tax is 8 % already: the DAO raised it in an earlier run" in again.output
