@@ -16,7 +16,7 @@ import boa
 import pytest
 from eth_utils import keccak
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from .agent_fixtures import deposit_paid, market, model_summary, node, rival_node, x402_paid  # noqa: F401 (fixtures)
 from .conftest import ZERO_ADDRESS
@@ -27,6 +27,7 @@ STEPS = 10_000  # at least this many steps in all (SPEC.md)
 TAGS = ("", "starred", "uptime")
 
 _steps = [0]
+_rated = [0]  # feedback the registry accepted, over all runs
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +91,19 @@ class ReputationMachine(RuleBasedStateMachine):
           tag=st.sampled_from(TAGS))
     def give(self, caller, which, agent, value, decimals, tag):
         digest = self.stock[which][1].digest if which < 28 else keccak(b"a record nobody paid")
+        self.rate(caller, digest, agent, value, decimals, tag)
+
+    @precondition(lambda self: any(digest not in self.rated for digest in self.proven))
+    @rule(pick=st.integers(0, 27), value=st.integers(-100, 100), decimals=st.integers(0, 2), tag=st.sampled_from(TAGS))
+    def give_paid(self, pick, value, decimals, tag):
+        """The payer of a proved, unrated record rates it (random picks rarely line up)."""
+        waiting = [digest for digest in self.proven if digest not in self.rated]
+        digest = waiting[pick % len(waiting)]
+        caller, agent = self.proven[digest]
+        self.rate(caller, digest, agent, value, decimals, tag)
+
+    def rate(self, caller: int, digest: bytes, agent: int, value: int, decimals: int, tag: str) -> None:
+        """`giveFeedback` for `digest`, refused exactly when the model refuses it."""
         reason = self.refused(caller, agent)
         if reason is None and digest in self.rated:
             reason = "reputation: interaction already rated"
@@ -102,6 +116,7 @@ class ReputationMachine(RuleBasedStateMachine):
             return
         self.m.reputation.giveFeedback(*args, sender=self.callers[caller])
         self.rated.add(digest)
+        _rated[0] += 1
         if caller not in self.clients[agent]:
             self.clients[agent].append(caller)
         self.feedback[agent][caller].append([value, decimals, tag, False, 0])
@@ -162,4 +177,7 @@ class ReputationMachine(RuleBasedStateMachine):
 
 def test_reputation_invariants(market, stock, payer, payer_b):
     callers = [payer.address, payer_b.address, boa.env.generate_address("sybil"), market.node.address]
+    _rated[0] = 0
     run_steps(lambda: ReputationMachine(market, stock, callers), _steps, STEPS)
+    # The accepting path is exercised, not only the refusals.
+    assert _rated[0] >= STEPS // 100, _rated[0]
