@@ -18,8 +18,9 @@ def quickstart(as_json: bool = JsonOption) -> None:
     from your assets and records), registers the sample works from several
     creators (one refusing AI use, one derivative, one training dataset),
     registers the local model, asks three questions, settles them as one batch,
-    shows who earned what, verifies one answer's record, proof and credential, and
-    has a second account ask the node over HTTP, paying per request with x402.
+    shows who earned what, verifies one answer's record, proof and credential,
+    has a second account ask the node over HTTP, paying per request with x402, and
+    has a creator join the commons pool and claim the dividend of the machine tax.
 
     Example: tantieme quickstart
     """
@@ -37,8 +38,9 @@ def quickstart(as_json: bool = JsonOption) -> None:
         if not as_json:
             render(result)
         over_http, paid = qs.ask_over_http(say)
+        dividend = qs.commons_dividend(say)
     if as_json:
-        emit(_data(where, result, over_http, paid), True, render)
+        emit({**_data(where, result, over_http, paid), "commons": dividend}, True, render)
     if not result.verification.ok or result.refused_read or paid != over_http.fee:
         raise typer.Exit(1)
 
