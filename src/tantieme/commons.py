@@ -23,7 +23,7 @@ from tantieme.chain.transact import revert_reason
 from tantieme.errors import ChainError, CommonsError, ConfigError, TantiemeError
 from tantieme.node import Node
 
-__all__ = ["Claim", "Membership", "Status", "claim", "invite", "join", "leave", "pool", "status"]
+__all__ = ["Claim", "CommonsError", "Membership", "Status", "claim", "invite", "join", "leave", "pool", "status"]
 
 _GAS = 300_000
 _WORK = 0
