@@ -275,8 +275,12 @@ def main() -> None:
 def _commons_gas(node, creator, work: int) -> dict[str, int]:
     """The deployment's commons pool: the creator joins by its work and invites
     a second account (bonding for it); the machine tax arrives; both claim on
-    the same day, the first claim setting the day's amount; the invitee leaves
-    (its bond returns). Both members hold AI tokens already."""
+    the same day, the first claim setting the day's amount (and writing the
+    pool's first day and total); the invitee leaves (its bond returns); a day
+    later (the embedded chain follows the clock) the creator claims again: a
+    day's first claim in the steady state. Both members hold AI tokens already."""
+    import time
+
     from tantieme.chain.accounts import dev_account
     from tantieme.chain.deploy import contract
 
@@ -294,9 +298,12 @@ def _commons_gas(node, creator, work: int) -> dict[str, int]:
     gas(creator, creator.token.functions.approve(address, 2**256 - 1))
     ops["invite (bonds 1 TAI)"] = gas(creator, pool(creator).invite(invitee.address))
     node.conn.transact(node.token.functions.transfer(address, 10**21), gas=100_000)
-    ops["claim, the day's first (sets its amount)"] = gas(creator, pool(creator).claim())
+    ops["claim, the pool's first (sets the day's amount)"] = gas(creator, pool(creator).claim())
     ops["claim, later the same day"] = gas(invitee, pool(invitee).claim())
     ops["leave (the bond returns)"] = gas(invitee, pool(invitee).leave())
+    tomorrow = time.time() + 86_400
+    time.time = lambda: tomorrow
+    ops["claim, a later day's first (sets its amount)"] = gas(creator, pool(creator).claim())
     return ops
 
 
