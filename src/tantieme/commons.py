@@ -96,11 +96,6 @@ def status(node: Node, account: str | None = None) -> Status:
     member = bound.members(account).call()
     active, last, work, inviter, bonded = member
     today = bound.currentDay().call()
-    day, amount, _ = bound.dailyAmount().call()
-    claimable = bound.claimable(account).call()
-    if day != today:  # what the day's first claim would set
-        funds, members = bound.funds().call(), max(bound.memberCount().call(), 1)
-        amount = (funds - funds * bound.reserveBps().call() // 10_000) // (bound.cycleDays().call() * members)
     return Status(
         pool=bound_pool.address,
         owner=bound.owner().call(),
@@ -115,14 +110,14 @@ def status(node: Node, account: str | None = None) -> Status:
         reserve_bps=bound.reserveBps().call(),
         back_claim_cap=bound.backClaimCap().call(),
         day=today,
-        daily_amount=amount,
+        daily_amount=bound.todayAmount().call(),
         account=account,
         member=active,
         work=work or None,
         inviter=inviter if active and inviter != _ZERO else None,
         bonded=bonded,
         last_claimed=last,
-        claimable=claimable,
+        claimable=bound.claimable(account).call(),
         next_claim_at=bound.dayStart(today + 1).call() if active and last >= today else None,
     )
 

@@ -423,3 +423,16 @@ def test_transfer_ownership__the_new_owner_removes(commons, pool, people):
         pool.remove(people[0], sender=commons.owner)
     pool.remove(people[0], sender=dao)
     assert pool.owner() == dao
+
+
+def test_today_amount__what_the_next_claim_sets_then_what_it_set(commons, pool, people):
+    join(commons, 0)
+    join(commons, 1)
+    assert pool.todayAmount() == 0
+    pay_in(commons, 1_000 * ONE_TOKEN)
+    assert pool.todayAmount() == daily(1_000 * ONE_TOKEN, 2) == pool.claimable(people[0])
+    pool.claim(sender=people[0])
+    pay_in(commons, 1_000 * ONE_TOKEN)
+    assert pool.todayAmount() == daily(1_000 * ONE_TOKEN, 2)  # set for the day
+    next_day()
+    assert pool.todayAmount() == daily(pool.funds(), 2)

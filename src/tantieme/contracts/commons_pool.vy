@@ -455,6 +455,21 @@ def dailyAmount() -> (uint256, uint256, uint256):
 
 @external
 @view
+def todayAmount() -> uint256:
+    """
+    @dev Today's amount per member per day: as today's first claim set
+         it, or what a claim would set now.
+    @return uint256 The amount in token wei.
+    """
+    day_word: uint256 = self._day
+    today: uint256 = self._today()
+    if day_word & _DAY_MASK != today:
+        day_word = self._day_word(today)
+    return (day_word >> _AMOUNT_SHIFT) & _AMOUNT_MASK
+
+
+@external
+@view
 def currentDay() -> uint256:
     """
     @dev Today's number: day 1 began at deployment.
