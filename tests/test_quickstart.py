@@ -56,7 +56,7 @@ def test_quickstart__runs_everything_and_verifies_in_its_own_home(tantieme_home,
 
     # Last, ada joins the commons pool by her work and claims the machine tax's dividend: one
     # member, 1/30 of the pool's balance less the 10 % reserve, read back from her balance.
-    dividend = data["commons"]
+    dividend = data["dividend"]
     assert dividend["balance"] and int(dividend["balance"]) >= int(batch["commons"]) > 0
     assert dividend["work"] == data["assets"][catalog.works[0]["file"]]
     assert int(dividend["claimed"]) == int(dividend["balance"]) * 9 // 10 // 30 > 0

@@ -40,7 +40,7 @@ def quickstart(as_json: bool = JsonOption) -> None:
         over_http, paid = qs.ask_over_http(say)
         dividend = qs.commons_dividend(say)
     if as_json:
-        emit({**_data(where, result, over_http, paid), "commons": dividend}, True, render)
+        emit({**_data(where, result, over_http, paid), "dividend": dividend}, True, render)
     if not result.verification.ok or result.refused_read or paid != over_http.fee:
         raise typer.Exit(1)
 
