@@ -53,6 +53,12 @@ def test_quickstart__runs_everything_and_verifies_in_its_own_home(tantieme_home,
     http = data["over_http"]
     assert http["question"] == catalog.questions[0]["question"] and http["answer"]
     assert int(http["paid"]) == int(http["fee"]) > 0 and int(http["quote"]) > int(http["fee"])
+    # The DAO raised the machine tax; the answer paid over x402 settled as the next batch, under it.
+    dao = data["dao"]
+    assert (dao["commons_bps_before"], dao["commons_bps"]) == (500, 800)
+    assert dao["proposal"]["state"] == "executed" and int(dao["proposal"]["for"]) > int(dao["proposal"]["against"]) > 0
+    assert dao["batch"]["records"] == 1 and int(dao["batch"]["total"]) == int(http["fee"])
+    assert int(dao["batch"]["commons"]) == int(http["fee"]) * 800 // 10_000
 
     # Last, ada joins the commons pool by her work and claims the machine tax's dividend: one
     # member, 1/30 of the pool's balance less the 10 % reserve, read back from her balance.
@@ -66,3 +72,4 @@ def test_quickstart__runs_everything_and_verifies_in_its_own_home(tantieme_home,
     assert again.exit_code == 0, again.output
     assert "ada claimed her dividend today already: next claim at" in " ".join(again.output.split())
     assert f"home {tantieme_home / 'quickstart'}" in again.output
+    assert "the machine tax is 8 % already: the DAO raised it in an earlier run" in again.output

@@ -237,8 +237,18 @@ class Node:
         """Mint test tokens to `to` (local chains only: the node's dev key is the minter)."""
         if not self.is_local:
             raise ConfigError("the faucet exists only on local chains; buy AI tokens on this chain")
+        if not self.faucet_open:
+            raise ConfigError(
+                "the faucet is closed: the AI token's minter role went to the DAO with `tantieme dao handover`; "
+                "get AI tokens from an account that holds some (`tantieme transfer`)"
+            )
         minter = self.as_account(dev_account(0))
         minter.conn.transact(minter.token.functions.mint(to, amount), gas=_CALL_GAS)
+
+    @property
+    def faucet_open(self) -> bool:
+        """Whether the faucet's key (dev key 0) may mint: not once the DAO owns the AI token."""
+        return self.is_local and self.token.functions.is_minter(dev_account(0).address).call()
 
     def close(self) -> None:
         self.conn.close()
@@ -337,7 +347,7 @@ def init(
         probe.close()
     with Node.open(passphrase) as node:
         funded = 0
-        if node.is_local and node.balance() < FAUCET_AMOUNT:
+        if node.faucet_open and node.balance() < FAUCET_AMOUNT:
             funded = FAUCET_AMOUNT - node.balance()
             node.faucet(node.address, funded)
         node.ensure_allowance(FAUCET_AMOUNT)

@@ -246,6 +246,69 @@ def ask_over_http(say: Callable[[str], None] = print):
     return answer, paid
 
 
+# Step 8: the machine tax the DAO votes for (basis points), and who stakes how many AI tokens.
+RAISED_TAX_BPS = 800
+_STAKES = {"ada": 100, "bruno": 100, "chen": 50}  # chen delegates his votes to ada
+
+
+@dataclass
+class TaxRaised:
+    """Step 8: the proposal that raised the machine tax, and the next batch settled under it."""
+
+    proposal: object | None  # dao.Status, None when an earlier run raised the tax already
+    commons_bps_before: int
+    commons_bps: int  # read from the ledger after the proposal ran
+    batch: object | None  # settlement.Settled: the answer paid over x402, under the new split
+
+
+def dao_raises_the_tax(say: Callable[[str], None] = print) -> TaxRaised:
+    """The operator hands the parameters to the DAO; three creators stake (one delegates to
+    another); a proposal raises the commons share to `RAISED_TAX_BPS`, passes, waits out the
+    timelock and runs; the answer paid over x402 (step 7) settles as the next batch, whose
+    split is read from the chain. Call it inside `own_home()`, after `ask_over_http`."""
+    from tantieme.dao import Dao, handover, set_split
+    from tantieme.ledger import settlement
+
+    catalog = Catalog.load()
+    say("\n[bold]8. the DAO raises the machine tax: the operator hands it the parameters, members stake and vote[/]")
+    with Node.open() as node:
+        handover(node)
+        members = {name: Dao(node.as_account(creator_account(catalog, name))) for name in _STAKES}
+        for name, amount in _STAKES.items():
+            if members[name].member().staked == 0:
+                members[name].stake(amount * 10**18)
+        members["chen"].delegate(members["ada"].node.address)
+        say(f"ada, bruno and chen stake {', '.join(map(str, _STAKES.values()))} TAI; chen delegates his votes to ada")
+        ledger = node.ledger.functions
+        before, operator_bps = ledger.commons_bps().call(), ledger.operator_bps().call()
+        status = None
+        if before < RAISED_TAX_BPS:
+            ada = members["ada"]
+            proposal = ada.propose(
+                [set_split(node, RAISED_TAX_BPS, operator_bps)], f"Raise the machine tax to {RAISED_TAX_BPS // 100} %"
+            )
+            ada.vote(proposal, "for", wait=True)
+            members["bruno"].vote(proposal, "against")
+            ada.queue(proposal, wait=True)
+            status = ada.execute(proposal, wait=True)
+            say(
+                f"proposal #{proposal.number} \"{proposal.description}\": For {format_amount(status.for_)} · Against "
+                f"{format_amount(status.against)} TAI: passed, queued, run by the timelock "
+                f"{ada.timelock.functions.get_minimum_delay().call()} s later"
+            )
+        else:
+            say(f"the machine tax is {before / 100:g} % already: the DAO raised it in an earlier run")
+        after = ledger.commons_bps().call()
+        settled = settlement.settle(node, {node.address: node.account})  # x402 answers: the node pays the ledger
+    batch = settled[-1] if settled else None
+    if batch is not None:
+        say(
+            f"batch #{batch.chain_batch_id} (the answer paid over x402) settles under the new split: commons "
+            f"{after / 100:g} % = {format_amount(batch.commons)} of {format_amount(batch.total)} TAI"
+        )
+    return TaxRaised(status, before, after, batch)
+
+
 @dataclass
 class Dividend:
     """The last step: the commons pool's balance (the machine tax collected) and ada's dividend claim."""
@@ -275,7 +338,7 @@ def commons_dividend(say: Callable[[str], None] = print) -> Dividend:
         paid = commons.claim(ada) if commons.status(ada).claimable else None
         after = commons.status(ada)
         claimed = ada.balance() - balance
-    say("\n[bold]8. the commons pool pays the machine tax out as a dividend to its members[/]")
+    say("\n[bold]9. the commons pool pays the machine tax out as a dividend to its members[/]")
     pool = f"the commons pool holds {format_amount(before.balance)} TAI of machine tax"
     if paid is None:
         say(f"{pool}; ada claimed her dividend today already: next claim at "

@@ -82,6 +82,7 @@ def test_readme_walkthrough__every_line_works_as_written(folder, tmp_path, json_
     assert "Bees Above the Tram Depot" in output("tantieme assets")
     assert "verified" in output("tantieme verify 1")
     assert "10 % of derivatives' revenue" in output("tantieme show 1")
+    assert "where the fees went (7d)" in output("tantieme report")
 
     # The same lines with --json (in this process: faster), on another fresh home.
     monkeypatch.setenv("TANTIEME_HOME", str(tmp_path / "home-json"))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import boa
 import pytest
+from boa.contracts.vyper.vyper_contract import FrameDetail, StorageModel
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_utils import keccak
@@ -116,6 +117,23 @@ def terms_as_returned(terms: Terms, token: str) -> tuple:
 def _local_chain() -> None:
     """Every test starts on a local chain id (anchors restore it)."""
     boa.env.evm.patch.chain_id = LOCAL_CHAIN_ID
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_storage_dumps() -> Iterator[None]:
+    """Show a reverting contract without its storage.
+
+    titanoboa (0.2.8) writes the contract's storage into every revert's
+    message, expected reverts included, by decoding each slot the session
+    has ever written at that address (its trace of SSTOREs is never
+    cleared, anchors or not): on the session's shared deployment a revert
+    grows slower with every test, up to 0.2 s each in the state machines
+    (most of their time). The message keeps the contract, the function,
+    the source line and the reason.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(StorageModel, "dump", lambda self: FrameDetail("storage"))
+        yield
 
 
 @pytest.fixture(autouse=True)

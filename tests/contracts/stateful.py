@@ -3,6 +3,21 @@
 Hypothesis picks each run's length (up to `stateful_step_count`), so a fixed
 number of examples does not guarantee a number of steps: run rounds of fresh
 examples until the machine has taken `target` steps in all.
+
+Keeping a machine's steps cheap (every contract call runs on py-evm, about
+a millisecond for the cheapest view):
+
+- One anchored deployment per run: deploy once per session or module, open
+  `boa.env.anchor()` in the machine's `__init__` and close it in
+  `teardown`, instead of deploying per example.
+- After every step, read the global totals (a contract's balance, its
+  totals) and only the entries the step may have touched: rules add what
+  they change to "dirty" sets (accounts, assets, pools, proposals) that the
+  invariant reads and clears. `teardown` marks everything dirty and runs
+  the same check, so what a step could not have touched is still proven
+  unmoved at the end of each run.
+- Expected reverts are cheap because conftest's `_no_storage_dumps` keeps
+  titanoboa from writing the contract's storage into each revert message.
 """
 
 from __future__ import annotations

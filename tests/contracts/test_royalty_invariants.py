@@ -17,8 +17,8 @@ every step we check (SPEC.md):
   and no pool credits more than was paid into it;
 - I3 every asset's pending and claimable, every persona's token balance,
   licence balance and vault balance equal the model's: nobody receives
-  what is not theirs (after each step the entries the step may have
-  touched, plus every balance; at the end of each run, all of them), and
+  what is not theirs (after each step the entries, balances and pools the
+  step may have touched; at the end of each run, all of them), and
   no token is created or lost: personas + router + vaults hold the supply;
 - I4 no registration that breaks a derivative or consent rule succeeds;
 - I5 every asset's effective AI consent (`aiConsent`) is its own flags and
@@ -142,10 +142,13 @@ class RoyaltyMachine(RuleBasedStateMachine):
         self.token, self.registry, self.router = system.token, system.registry, system.router
         self.people = personas
         self.model = Model()
-        # Ledger entries the last step may have changed; the rest cannot
-        # have moved, and `teardown` re-reads everything to prove it.
+        # Ledger entries, personas and pools the last step may have changed;
+        # the rest cannot have moved, and `teardown` re-reads everything to
+        # prove it (the global totals of I1 and I2 are read after every step).
         self.dirty_assets: set[int] = set()
         self.dirty_licences: set[tuple[int, int]] = set()
+        self.dirty_people: set[int] = set()
+        self.dirty_pools: set[tuple[int, int]] = set()
         for person in personas:
             self.token.mint(person, FUNDS, sender=deployer)
             self.token.approve(self.router.address, MAX_UINT256, sender=person)
@@ -154,6 +157,8 @@ class RoyaltyMachine(RuleBasedStateMachine):
         try:
             self.dirty_assets = set(self.model.assets)
             self.dirty_licences = set(self.model.licences)
+            self.dirty_people = set(range(PERSONAS))
+            self.dirty_pools = set(self.model.pools)
             self.ledgers_match_the_model()
             for asset_id in self.model.assets:  # I5
                 assert self.registry.aiConsent(asset_id) == self.effective_ai(asset_id)
@@ -252,7 +257,12 @@ class RoyaltyMachine(RuleBasedStateMachine):
         if payer is None:
             self.model.assets[asset_id].vault -= amount
         else:
-            self.model.balances[payer] -= amount
+            self.receive(payer, -amount)
+
+    def receive(self, person: int, amount: int) -> None:
+        """The model's token balance of `person` changes by `amount` (wei)."""
+        self.model.balances[person] += amount
+        self.dirty_people.add(person)
 
     def register(self, owner: int, kind: int, parents: list[int], terms: Terms, uri: str) -> int:
         """Commit, then register in the next block."""
@@ -420,15 +430,17 @@ class RoyaltyMachine(RuleBasedStateMachine):
                                 sender=self.people[funder]) == pool.id
         pool.old_tree, pool.tree, pool.owed = pool.tree, tree, {a: m for a, m in cumulative.items() if m}
         pool.unassigned += amount
-        self.model.balances[funder] -= amount
+        self.dirty_pools.add((funder, key))
+        self.receive(funder, -amount)
         self.model.total_paid += amount
 
     @precondition(lambda self: any(p.tree for p in self.model.pools.values()))
     @rule(which=st.integers(0, 7), picks=st.data(), caller=st.integers(0, PERSONAS - 1),
           bad=st.sampled_from([None] * 6 + ["amount", "asset", "pool", "old root"]))
     def credit_from_pool(self, which, picks, caller, bad):
-        pools = [p for p in self.model.pools.values() if p.tree]
-        pool = pools[which % len(pools)]
+        funded = [key for key, p in self.model.pools.items() if p.tree]
+        pool_key = funded[which % len(funded)]
+        pool = self.model.pools[pool_key]
         if bad == "old root" and (pool.old_tree is None or pool.old_tree.root == pool.tree.root):
             bad = "amount"
         tree = pool.old_tree if bad == "old root" else pool.tree
@@ -463,6 +475,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
             self.model.assets[asset_id].pending += gain
             self.dirty_assets.add(asset_id)
         pool.unassigned -= total
+        self.dirty_pools.add(pool_key)
 
     @rule(caller=st.integers(0, PERSONAS - 1), asset_id=assets)
     def distribute(self, caller, asset_id):
@@ -482,7 +495,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
             return
         self.dirty_assets.add(asset_id)
         assert self.router.claim(asset_id, sender=self.people[caller]) == asset.claimable
-        self.model.balances[caller] += asset.claimable
+        self.receive(caller, asset.claimable)
         self.model.total_claimed += asset.claimable
         asset.claimable = 0
 
@@ -501,7 +514,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
         asset = self.model.assets[asset_id]
         asset.vault_address = asset.vault_address or self.registry.royaltyInfo(asset_id, amount)[0]
         self.token.transfer(asset.vault_address, amount, sender=self.people[sender])
-        self.model.balances[sender] -= amount
+        self.receive(sender, -amount)
         self.model.assets[asset_id].vault += amount
         self.dirty_assets.add(asset_id)
 
@@ -515,7 +528,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
     @rule(sender=st.integers(0, PERSONAS - 1), amount=st.integers(1, 10**20))
     def stray_transfer(self, sender, amount):
         self.token.transfer(self.router.address, amount, sender=self.people[sender])
-        self.model.balances[sender] -= amount
+        self.receive(sender, -amount)
         self.model.surplus += amount
 
     @rule(asset_id=assets, keep=st.tuples(*[st.booleans()] * 4))
@@ -561,9 +574,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
         in_vaults = sum(a.vault for a in assets)
         assert sum(self.model.balances) + owed + self.model.surplus + in_vaults == FUNDS * PERSONAS
         assert self.router.totalUnassigned() == unassigned
-        for pool in self.model.pools.values():
-            assert self.router.pools(pool.id)[1] == pool.unassigned
-            assert pool.unassigned >= 0
+        assert all(pool.unassigned >= 0 for pool in self.model.pools.values())
         assert self.router.totalPaid() == self.model.total_paid  # I2 (with the next line)
         assert self.router.totalClaimed() == self.model.total_claimed
         assert self.model.total_paid == owed + self.model.total_claimed
@@ -580,10 +591,15 @@ class RoyaltyMachine(RuleBasedStateMachine):
         for holder, asset_id in self.dirty_licences:
             held = self.registry.licenseBalance(self.people[holder], asset_id)
             assert held == self.model.licences[(holder, asset_id)]
+        for person in self.dirty_people:
+            assert self.token.balanceOf(self.people[person]) == self.model.balances[person]
+        for key in self.dirty_pools:
+            pool = self.model.pools[key]
+            assert self.router.pools(pool.id)[1] == pool.unassigned
         self.dirty_assets.clear()
         self.dirty_licences.clear()
-        for person, balance in zip(self.people, self.model.balances):
-            assert self.token.balanceOf(person) == balance
+        self.dirty_people.clear()
+        self.dirty_pools.clear()
         assert self.registry.totalAssets() == len(self.model.assets)  # I4: no stray registration
 
 

@@ -52,7 +52,7 @@ def findings(diagnosis) -> dict:
 def test_doctor__healthy_home__every_check_passes(indexed):
     diagnosis = doctor.run()
     assert diagnosis.ok, diagnosis.findings
-    assert list(findings(diagnosis)) == ["settings", "chain", "deployment", "journal", "store", "index", "ca", "models"]
+    assert list(findings(diagnosis)) == ["settings", "chain", "deployment", "handover", "journal", "store", "index", "ca", "models"]
     assert findings(diagnosis)["index"].detail.startswith("2 works,")
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from tantieme import __version__
-from tantieme.api import chat, deposit, errors, routes
+from tantieme.api import chat, dashboard, deposit, errors, routes
 from tantieme.api.metrics import MetricsMiddleware
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     app.state.service = service
     errors.install(app)
     app.include_router(chat.router)
+    app.include_router(dashboard.router)  # before routes: browsers asking for /answers/{id} get its page
     app.include_router(routes.router)
     app.include_router(deposit.router)
     # Outermost last: metrics see everything, pricing runs before any payment gate.

@@ -9,6 +9,7 @@ from tantieme.amounts import format_amount, parse_amount
 from tantieme.cli import app
 from tantieme.cli.common import completes, open_node, passphrase_prompt
 from tantieme.cli.output import JsonOption, console, emit
+from tantieme.jsonsafe import to_json
 
 chain_app = typer.Typer(help="The chain this node uses.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
@@ -21,6 +22,7 @@ def init(
     ),
     rpc_url: str = typer.Option(None, "--rpc-url", envvar="TANTIEME_RPC_URL", help="JSON-RPC URL for --chain rpc."),
     force: bool = typer.Option(False, "--force", help="Switch chains or deploy anew even if this home holds records or works (backed up first)."),
+    dao: bool = typer.Option(False, "--dao", help="Then give every owner role to the DAO (`tantieme dao handover`)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Set up this node: account, contracts, and test funds on a local chain.
@@ -31,11 +33,16 @@ def init(
     it never redeploys or switches chains under a home that holds records,
     works or models, unless --force (which backs the home up first).
 
+    The deploying account owns the parameters (the split, the commons pool, the
+    token's minter role) until `tantieme dao handover`, or --dao, gives them to
+    the DAO for good.
+
     Example: tantieme init --chain rpc --rpc-url http://127.0.0.1:8545
     """
     from tantieme import node as node_mod
 
     result = node_mod.init(chain, rpc_url, passphrase_prompt(new=True), force=force)
+    handed = _hand_over() if dao else None
 
     def render(r: node_mod.InitResult) -> None:
         marker = " [yellow](public dev key: local testing only)[/]" if r.signer == "dev" else ""
@@ -48,8 +55,21 @@ def init(
         if r.backup:
             console.print(f"backup    of the home before --force: {r.backup}")
         console.print(f"balance   {format_amount(r.balance)} TAI")
+        if handed is not None:
+            from tantieme.cli.dao_cmd import render_handed
 
-    emit(result, as_json, render)
+            render_handed(handed)
+
+    data = result if handed is None else {**to_json(result), "handover": handed}
+    emit(data, as_json, lambda _data: render(result))
+
+
+def _hand_over() -> list[dict]:
+    from tantieme.cli.dao_cmd import handed_json
+    from tantieme.dao import handover
+
+    with open_node() as node:
+        return handed_json(handover(node))
 
 
 @chain_app.command("status")

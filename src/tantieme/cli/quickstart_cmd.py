@@ -20,7 +20,9 @@ def quickstart(as_json: bool = JsonOption) -> None:
     registers the local model, asks three questions, settles them as one batch,
     shows who earned what, verifies one answer's record, proof and credential,
     has a second account ask the node over HTTP, paying per request with x402, and
-    has a creator join the commons pool and claim the dividend of the machine tax.
+    lets the DAO raise the machine tax (stake, propose, vote, queue, execute) before
+    that answer settles under the new split, and has a creator join the commons pool
+    and claim the dividend of the machine tax.
 
     Example: tantieme quickstart
     """
@@ -38,10 +40,12 @@ def quickstart(as_json: bool = JsonOption) -> None:
         if not as_json:
             render(result)
         over_http, paid = qs.ask_over_http(say)
+        tax = qs.dao_raises_the_tax(say)
         dividend = qs.commons_dividend(say)
     if as_json:
-        emit({**_data(where, result, over_http, paid), "dividend": dividend}, True, render)
-    if not result.verification.ok or result.refused_read or paid != over_http.fee:
+        emit({**_data(where, result, over_http, paid, tax), "dividend": dividend}, True, render)
+    taxed = tax.batch is None or tax.batch.commons == tax.batch.total * tax.commons_bps // 10_000
+    if not result.verification.ok or result.refused_read or paid != over_http.fee or not taxed:
         raise typer.Exit(1)
 
 
@@ -58,7 +62,7 @@ def render(r) -> None:
     console.print(f"[dim]credentials trusted against {r.verification.trust_anchor}[/]")
 
 
-def _data(where, result, over_http, paid: int) -> dict:
+def _data(where, result, over_http, paid: int, tax) -> dict:
     return {
         "home": str(where),
         "assets": result.registered.assets,
@@ -73,5 +77,12 @@ def _data(where, result, over_http, paid: int) -> dict:
         "over_http": {
             "question": over_http.question, "answer": over_http.text, "record": over_http.record,
             "payer": over_http.payer, "quote": over_http.quote, "fee": over_http.fee, "paid": paid,
+        },
+        "dao": {
+            "proposal": None if tax.proposal is None else {
+                "number": tax.proposal.proposal.number, "id": str(tax.proposal.proposal.id), "state": tax.proposal.state,
+                "for": str(tax.proposal.for_), "against": str(tax.proposal.against),
+            },
+            "commons_bps_before": tax.commons_bps_before, "commons_bps": tax.commons_bps, "batch": tax.batch,
         },
     }

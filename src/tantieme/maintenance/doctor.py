@@ -1,8 +1,8 @@
 """`tantieme doctor`: check a home's state, and repair what can be rebuilt (`--repair`).
 
 Checks, in order: an interrupted restore, the settings, the chain (its
-database's integrity on the embedded chain), the deployment record, the
-journal, the content store, the index, the credential CA and `models.json`.
+database's integrity on the embedded chain), the deployment record, who owns
+the parameters (a handover to the DAO cut short), the journal, the content store, the index, the credential CA and `models.json`.
 Each says what it found and, when something is wrong, how to fix it.
 
 What `--repair` rebuilds: an interrupted restore (finished), the deployment
@@ -75,6 +75,7 @@ def run(repair: bool = False, say: Say = lambda _m: None) -> Diagnosis:
     try:
         deployment = _deployment(diagnosis, conn, settings, repair) if conn and settings else None
         node = Node(settings, conn, deployment) if conn and settings and deployment else None
+        _handover(diagnosis, node)
         _journal(diagnosis, node)
         _store(diagnosis, repair)
         _index(diagnosis, node, repair, say)
@@ -155,6 +156,24 @@ def _deployment(d: Diagnosis, conn: Connection, settings: Settings, repair: bool
     record(found)
     d.add("deployment", True, f"{problem}: recovered ledger {found.ledger} from the chain", repaired=True)
     return found
+
+
+def _handover(d: Diagnosis, node: Node | None) -> None:
+    """Who owns the parameters: the deployer, the DAO, or (a handover cut short) some of each."""
+    from tantieme.dao import state
+
+    if node is None or node.deployment.timelock is None:
+        return
+    held = state(node)
+    if all(h.dao for h in held):
+        d.add("handover", True, "the DAO's timelock owns every parameter")
+        return
+    kept = ", ".join(f"the {h.name} ({h.owner})" for h in held if not h.dao)
+    if any(h.dao for h in held):
+        d.add("handover", False, f"a handover to the DAO stopped half-way: still owned elsewhere: {kept}",
+              "`tantieme dao handover` finishes it (as the owner's account)")
+    else:
+        d.add("handover", True, f"the deployer owns the parameters ({kept}); `tantieme dao handover` gives them to the DAO")
 
 
 def _journal(d: Diagnosis, node: Node | None) -> None:

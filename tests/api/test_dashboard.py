@@ -1,0 +1,93 @@
+"""The dashboard's pages through the app (the stub model; the embedded chain): the numbers
+equal the report's and the chain's, user text is escaped, `/answers/{id}` serves browsers a page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tantieme.node import Node
+from tantieme.report import report
+
+from report.homes import CREATORS, build  # tests/report/homes.py
+
+HTML = {"Accept": "text/html,application/xhtml+xml"}
+
+
+@pytest.fixture
+def filled(served_home):
+    with Node.open() as node:
+        return build(node)
+
+
+@pytest.fixture
+def page(make_client, filled):
+    client = make_client(gate="none")
+    return lambda path: client.get(path, headers=HTML)
+
+
+def wei(html: str, marker: str) -> int:
+    """The data-wei of the first element after `marker`."""
+    return int(re.search(r'data-wei="(\d+)"', html[html.index(marker):]).group(1))
+
+
+def test_dashboard__operator_view_shows_the_reports_and_the_chains_figures(page, filled):
+    response = page("/dashboard")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    html = response.text
+    with Node.open(readonly=True) as node:
+        data = report(node)
+        commons = node.balance(node.ledger.functions.commons().call())
+    everything = data["periods"][0]
+    assert wei(html, 'id="fees"') == int(everything["total"])
+    assert wei(html, 'id="commons-balance"') == commons > 0
+    for c in everything["classes"]:
+        assert wei(html, f'data-class="{c["class"]}"') == int(c["amount"])
+    assert "What &lt;script&gt;alert(1)&lt;/script&gt; bread?" in html and "<script>" not in html
+    assert "https://" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert html.count("<svg") >= 6  # the split, one per period, the creators' bars
+
+
+def test_dashboard__creator_view_lists_each_work_with_its_chain_figures(page, filled):
+    bruno = CREATORS["bruno"].address
+    html = page(f"/dashboard/creators/{bruno}").text
+    section = html[html.index(f'id="asset-{filled["remix"]}"'):]
+    with Node.open(readonly=True) as node:
+        (claim,) = node.router.events.Claimed().get_logs(from_block=0)
+        works = {w["asset"]: w for w in report(node)["works"]}
+    assert wei(section, 'class="num claimed"') == claim["args"]["amount"]
+    assert wei(section, 'data-period="all"') == int(works[filled["remix"]]["earned"])
+    assert "Honey &amp; rye" in html and "✗ training" in html and "✓ retrieval" in html
+    assert f'id="asset-{filled["bees"]}"' not in html  # ada's work
+    assert page("/dashboard/creators/0x1234").status_code == 404
+
+
+def test_answer_page__verified_on_chain_only_when_it_is(page, make_client, filled):
+    settled, pending = filled["settled"][1], filled["pending"]
+    html = page(f"/answers/{settled.digest}").text
+    assert "verified on chain" in html and settled.digest in html
+    assert "What &lt;script&gt;" in html
+    parts = [int(v) for v in re.findall(r'class="num wei">(\d+)<', html)]
+    assert sum(parts) == settled.signed.record.fee
+    with Node.open(readonly=True) as node:
+        (log,) = node.ledger.events.BatchSettled().get_logs(from_block=0)
+    assert f'id="anchor-tx">{log["transactionHash"].to_0x_hex()}<' in html
+    waiting = page(f"/answers/{pending.digest}").text
+    assert "not yet settled" in waiting and "verified on chain" not in waiting
+    # Clients that do not ask for HTML get the answer document, as before.
+    client = make_client(gate="none")
+    assert client.get(f"/answers/{settled.digest}").json()["record"] == settled.digest
+    assert page("/answers/" + "0" * 64).status_code == 404
+
+
+def test_dashboard__queue_and_answer_times_come_from_the_services_metrics(make_client, filled):
+    from .conftest import chat
+
+    client = make_client()  # the node pays for itself: the stub model answers at once
+    before = client.get("/dashboard", headers=HTML).text
+    assert re.search(r'id="latency">–<', before)
+    assert client.post("/v1/chat/completions", json=chat()).status_code == 200
+    after = client.get("/dashboard", headers=HTML).text
+    assert re.search(r'id="latency">\d+\.\d\d s / [\d.]+ s<', after) and 'id="queue">0<' in after
+    assert 'id="records">5<' in after  # the home's four and this one
