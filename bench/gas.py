@@ -10,8 +10,12 @@ Then the ERC-8004 agent registries: registering an agent, and feedback from
 a client who paid (proving its record settled on the ledger, then rating it).
 The reference ERC-8004 implementation publishes no gas figures; SPEC.md gives
 its figures measured once by hand.
-Last, the DAO: staking, a proposal's life, `castVote` beside an
-OpenZeppelin-based governor's (~107k).
+Then the DAO: staking, a proposal's life, `castVote` beside an
+OpenZeppelin-based governor's (~107k). Last, the commons pool: joining by a
+work, inviting with a bond, the dividend claim (the day's first, which sets
+the day's amount, and a later one). GoodDollar publishes no gas figure for
+its UBI claim (none in its docs, whitepaper or repositories' issues that we
+found), so the claim stands alone.
 
     python bench/gas.py [--json] [--max-depth 1024]
 """
@@ -219,6 +223,7 @@ def main() -> None:
             )
 
     dao = _dao_gas(node)
+    pool = _commons_gas(node, creator, root)
     result = {
         "operations": {
             name: {"gas": value, "target": TARGETS.get(name), "story": STORY.get(name)}
@@ -229,6 +234,7 @@ def main() -> None:
             name: {"gas": value, "target": TARGETS.get(name), "openzeppelin": OZ_GOVERNOR.get(name)}
             for name, value in dao.items()
         },
+        "commons": pool,
     }
     if args.json:
         json.dump(result, sys.stdout, indent=2)
@@ -260,6 +266,45 @@ def main() -> None:
             f"~{row['openzeppelin']:,}" if row["openzeppelin"] else "",
         )
     console.print(table)
+    table = Table("operation", "gas", title="the commons pool")
+    for name, value in result["commons"].items():
+        table.add_row(name, f"{value:,}")
+    console.print(table)
+
+
+def _commons_gas(node, creator, work: int) -> dict[str, int]:
+    """The deployment's commons pool: the creator joins by its work and invites
+    a second account (bonding for it); the machine tax arrives; both claim on
+    the same day, the first claim setting the day's amount (and writing the
+    pool's first day and total); the invitee leaves (its bond returns); a day
+    later (the embedded chain follows the clock) the creator claims again: a
+    day's first claim in the steady state. Both members hold AI tokens already."""
+    import time
+
+    from tantieme.chain.accounts import dev_account
+    from tantieme.chain.deploy import contract
+
+    address = node.deployment.commons_pool
+    invitee = node.as_account(dev_account(2))
+    node.faucet(invitee.address, 10**18)
+
+    def gas(person, fn) -> int:
+        return person.conn.transact(fn, gas=500_000)["gasUsed"]
+
+    def pool(person):
+        return contract(person.conn, "commons_pool", address).functions
+
+    ops = {"join, by a work": gas(creator, pool(creator).join(work))}
+    gas(creator, creator.token.functions.approve(address, 2**256 - 1))
+    ops["invite (bonds 1 TAI)"] = gas(creator, pool(creator).invite(invitee.address))
+    node.conn.transact(node.token.functions.transfer(address, 10**21), gas=100_000)
+    ops["claim, the pool's first (sets the day's amount)"] = gas(creator, pool(creator).claim())
+    ops["claim, later the same day"] = gas(invitee, pool(invitee).claim())
+    ops["leave (the bond returns)"] = gas(invitee, pool(invitee).leave())
+    tomorrow = time.time() + 86_400
+    time.time = lambda: tomorrow
+    ops["claim, a later day's first (sets its amount)"] = gas(creator, pool(creator).claim())
+    return ops
 
 
 def _dao_gas(node) -> dict[str, int]:

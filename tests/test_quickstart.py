@@ -60,7 +60,16 @@ def test_quickstart__runs_everything_and_verifies_in_its_own_home(tantieme_home,
     assert dao["batch"]["records"] == 1 and int(dao["batch"]["total"]) == int(http["fee"])
     assert int(dao["batch"]["commons"]) == int(http["fee"]) * 800 // 10_000
 
+    # Last, ada joins the commons pool by her work and claims the machine tax's dividend: one
+    # member, 1/30 of the pool's balance less the 10 % reserve, read back from her balance.
+    dividend = data["dividend"]
+    assert dividend["balance"] and int(dividend["balance"]) >= int(batch["commons"]) > 0
+    assert dividend["work"] == data["assets"][catalog.works[0]["file"]]
+    assert int(dividend["claimed"]) == int(dividend["balance"]) * 9 // 10 // 30 > 0
+    assert dividend["days"] == 1
+
     again = runner.invoke(app, ["quickstart"], catch_exceptions=False)
     assert again.exit_code == 0, again.output
+    assert "ada claimed her dividend today already: next claim at" in " ".join(again.output.split())
     assert f"home {tantieme_home / 'quickstart'}" in again.output
     assert "the machine tax is 8 % already: the DAO raised it in an earlier run" in again.output

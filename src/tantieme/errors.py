@@ -58,6 +58,10 @@ class PaymentError(TantiemeError):
     are wrong, a quote is above the cap, or the node or its facilitator refused it."""
 
 
+class CommonsError(TantiemeError):
+    """The commons pool refused a membership or a dividend claim (not a member, claimed today...)."""
+
+
 class RemoteNodeError(TantiemeError):
     """A remote node cannot be reached, or answered something tantieme cannot read."""
 

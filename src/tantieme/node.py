@@ -46,8 +46,6 @@ ANVIL_CHAIN_ID = 31337
 LOCAL_CHAIN_IDS = frozenset({EMBEDDED_CHAIN_ID, ANVIL_CHAIN_ID})
 FAUCET_AMOUNT = 10_000 * 10**TOKEN_DECIMALS
 _CALL_GAS = 300_000
-# On local chains the commons pool (machine tax) is this dev account, so it can be watched.
-COMMONS_DEV_ACCOUNT = 9
 
 
 def parse_address(text: str) -> str:
@@ -343,8 +341,7 @@ def init(
             settings.keystore = str(keystore_path())
             probe = _connect(settings, passphrase)
         settings.address = probe.account.address
-        commons = dev_account(COMMONS_DEV_ACCOUNT).address if local else None
-        deployment, deployed = ensure_deployed(probe, commons, local=local)
+        deployment, deployed = ensure_deployed(probe, local=local)
         settings.save()
     finally:
         probe.close()

@@ -309,6 +309,48 @@ def dao_raises_the_tax(say: Callable[[str], None] = print) -> TaxRaised:
     return TaxRaised(status, before, after, batch)
 
 
+@dataclass
+class Dividend:
+    """The last step: the commons pool's balance (the machine tax collected) and ada's dividend claim."""
+
+    pool: str
+    balance: int  # the pool's tokens before the claim, token wei
+    member: str  # ada
+    work: int  # the work she joined by
+    claimed: int  # what her balance grew by (0 when an earlier run claimed today)
+    days: int
+    next_claim_at: int | None  # when an earlier run claimed today: her next claim
+
+
+def commons_dividend(say: Callable[[str], None] = print) -> Dividend:
+    """Ada, a creator, joins the commons pool by her first work and claims her dividend; the
+    pool's balance and hers are read back from the chain. Call it inside `own_home()`,
+    as the last step."""
+    from tantieme import commons
+
+    catalog = Catalog.load()
+    with Node.open() as node:
+        ada = node.as_account(creator_account(catalog, "ada"))
+        before = commons.status(ada)
+        if not before.member:
+            commons.join(ada)
+        balance = ada.balance()
+        paid = commons.claim(ada) if commons.status(ada).claimable else None
+        after = commons.status(ada)
+        claimed = ada.balance() - balance
+    say("\n[bold]9. the commons pool pays the machine tax out as a dividend to its members[/]")
+    pool = f"the commons pool holds {format_amount(before.balance)} TAI of machine tax"
+    if paid is None:
+        say(f"{pool}; ada claimed her dividend today already: next claim at "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(after.next_claim_at))}")
+    else:
+        say(f"{pool}; ada joins by her work #{after.work} and claims her dividend: {format_amount(claimed)} TAI "
+            f"({paid.days} day, {after.members} member{'s' if after.members != 1 else ''}: "
+            f"1/{after.cycle_days} of the funds less a {after.reserve_bps / 100:g} % reserve)")
+    return Dividend(after.pool, before.balance, ada.address, after.work, claimed, paid.days if paid else 0,
+                    after.next_claim_at if paid is None else None)
+
+
 def _roles(catalog: Catalog, registered: Registered) -> dict[str, str]:
     roles: dict[str, list[str]] = {}
     for work in catalog.works:

@@ -20,6 +20,7 @@ def old_owner_calls(node) -> dict[str, list[tuple[object, str]]]:
     """Every call that changes a parameter, by contract of `OWNED`, with the reason it fails
     for the deploying account once the DAO owns the contract."""
     token, ledger = node.token.functions, node.ledger.functions
+    pool = contract(node.conn, "commons_pool", node.deployment.commons_pool).functions
     return {
         "AI token": [
             (token.set_minter(STRANGER, True), NOT_OWNER),
@@ -32,6 +33,13 @@ def old_owner_calls(node) -> dict[str, list[tuple[object, str]]]:
             (ledger.setCommons(STRANGER), NOT_OWNER),
             (ledger.transfer_ownership(STRANGER), NOT_OWNER),
             (ledger.renounce_ownership(), NOT_OWNER),
+        ],
+        "commons pool": [
+            (pool.remove(STRANGER), NOT_OWNER),
+            (pool.setBond(1), NOT_OWNER),
+            (pool.setDividendRules(30, 1000, 14), NOT_OWNER),
+            (pool.transfer_ownership(STRANGER), NOT_OWNER),
+            (pool.renounce_ownership(), NOT_OWNER),
         ],
     }
 

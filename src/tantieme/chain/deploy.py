@@ -63,6 +63,8 @@ class Deployment:
     # The ERC-8004 agent registries (none in records written before they were deployed).
     identity: str | None = None
     reputation: str | None = None
+    # The commons pool (none in records written before it was deployed with the rest).
+    commons_pool: str | None = None
 
 
 def deployment_path(chain_id: int) -> Path:
@@ -86,7 +88,7 @@ def recorded_deployment(chain_id: int) -> Deployment | None:
 def is_live(conn: Connection, deployment: Deployment) -> bool:
     """Whether the chain still has code at every address of `deployment`."""
     addresses = (deployment.token, deployment.registry, deployment.router, deployment.ledger,
-                 deployment.votes, deployment.timelock, deployment.governor,
+                 deployment.votes, deployment.timelock, deployment.governor, deployment.commons_pool,
                  deployment.identity, deployment.reputation)
     return all(conn.w3.eth.get_code(address) for address in addresses if address is not None)
 
@@ -101,7 +103,8 @@ def from_ledger(conn: Connection, ledger: str) -> Deployment:
     """The deployment an `InteractionLedger` at `ledger` belongs to, read from the chain.
 
     `block` is the block that created the ledger (found by bisection on its code).
-    The DAO is not named by the ledger: `with_dao` finds it.
+    The ledger's commons is the deployment's commons pool if it is one for this
+    registry. The DAO is not named by the ledger: `with_dao` finds it.
     """
     w3 = conn.w3
     if not w3.eth.get_code(ledger):
@@ -121,7 +124,7 @@ def from_ledger(conn: Connection, ledger: str) -> Deployment:
             low = middle + 1
     return Deployment(
         chain_id=conn.chain_id, token=token, registry=registry, router=router, ledger=ledger,
-        commons=commons, block=low,
+        commons=commons, block=low, commons_pool=commons if _is_commons_pool(conn, commons, registry) else None,
     )
 
 
@@ -141,28 +144,28 @@ def record(deployment: Deployment) -> None:
     os.replace(tmp, path)
 
 
-def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool) -> tuple[Deployment, bool]:
+def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]:
     """The deployment on this chain, deploying it first if needed.
 
-    `commons` receives the machine tax (default: the deploying account, until a
-    DAO's pool takes over). On a `local` chain the token starts empty (its
-    faucet mints); elsewhere the deployer receives `INITIAL_SUPPLY`, all there
-    will ever be. Returns the deployment and whether it was deployed by this call.
+    The commons pool receives the machine tax. On a `local` chain the token
+    starts empty (its faucet mints); elsewhere the deployer receives
+    `INITIAL_SUPPLY`, all there will ever be. A deployment recorded before the
+    DAO or the commons pool existed gains them, once. Returns the deployment
+    and whether this call deployed anything.
     """
-    parameters = LOCAL_DAO if local else PUBLIC_DAO
+    dao_parameters, commons_parameters = (LOCAL_DAO, LOCAL_COMMONS) if local else (PUBLIC_DAO, PUBLIC_COMMONS)
     existing = load_deployment(conn)
     if existing is not None:
-        added: dict[str, str] = {}
-        # Recorded before the DAO or the agent registries were part of the deployment: add them, once.
-        if existing.governor is None:
-            added.update(asdict(deploy_dao(conn, existing.token, parameters)))
-        if existing.identity is None:
-            added.update(asdict(deploy_agents(conn, existing.ledger)))
-        if not added:
-            return existing, False
-        existing = replace(existing, **added)
-        record(existing)
-        return existing, True
+        upgraded = existing
+        if upgraded.governor is None:  # recorded before the DAO was part of the deployment
+            upgraded = replace(upgraded, **asdict(deploy_dao(conn, upgraded.token, dao_parameters)))
+        if upgraded.commons_pool is None:  # recorded before the commons pool was
+            upgraded = add_commons_pool(conn, upgraded, commons_parameters)
+        if upgraded.identity is None:  # recorded before the agent registries were
+            upgraded = replace(upgraded, **asdict(deploy_agents(conn, upgraded.ledger)))
+        if upgraded != existing:
+            record(upgraded)
+        return upgraded, upgraded != existing
     supply = 0 if local else INITIAL_SUPPLY
     token = _deploy(conn, "ai_token", TOKEN_NAME, TOKEN_SYMBOL, TOKEN_NAME, TOKEN_EIP712_VERSION, supply)
     vault = _deploy(conn, "royalty_vault")
@@ -170,13 +173,13 @@ def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool
     registry = _deploy(conn, "ip_asset_registry", token.address, vault.address, metadata.address)
     router = _deploy(conn, "royalty_router", token.address, registry.address)
     receipt = conn.transact(registry.functions.setRoyaltyRouter(router.address), gas=_CALL_GAS)
-    commons = commons or conn.account.address
+    pool = deploy_commons_pool(conn, token.address, registry.address, commons_parameters)
     dat_metadata = _deploy(conn, "dat_metadata")
     ledger = _deploy(
         conn, "interaction_ledger", token.address, registry.address, router.address,
-        commons, COMMONS_BPS, OPERATOR_BPS, dat_metadata.address,
+        pool, COMMONS_BPS, OPERATOR_BPS, dat_metadata.address,
     )
-    dao = deploy_dao(conn, token.address, parameters)
+    dao = deploy_dao(conn, token.address, dao_parameters)
     agents = deploy_agents(conn, ledger.address)
     deployment = Deployment(
         chain_id=conn.chain_id,
@@ -184,9 +187,10 @@ def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool
         registry=registry.address,
         router=router.address,
         ledger=ledger.address,
-        commons=commons,
+        commons=pool,
         block=receipt["blockNumber"],
         **asdict(dao),
+        commons_pool=pool,
         **asdict(agents),
     )
     record(deployment)
@@ -321,6 +325,55 @@ def with_agents(conn: Connection, deployment: Deployment) -> Deployment:
     """`deployment` with its agent registries, found on chain (`find_agents`), if there are any."""
     agents = find_agents(conn, deployment.ledger, deployment.block)
     return replace(deployment, **asdict(agents)) if agents else deployment
+
+
+@dataclass(frozen=True)
+class CommonsParameters:
+    """The commons pool's settings at deployment; its owner (the DAO) changes them later."""
+
+    bond: int  # token wei an inviter deposits for its invitee
+    cycle_days: int  # days the funds are spread over
+    reserve_bps: int  # share of the funds kept back from the daily amount
+    back_claim_cap: int  # most days a member claims at once
+
+
+# Each day pays 1/30 of 90 % of the funds, shared equally; a member who misses
+# days claims up to two weeks of them at once (as Circles); an invitation
+# bonds 10 TAI (1 TAI on local chains, whose faucet hands out little).
+PUBLIC_COMMONS = CommonsParameters(bond=10 * 10**18, cycle_days=30, reserve_bps=1_000, back_claim_cap=14)
+LOCAL_COMMONS = replace(PUBLIC_COMMONS, bond=10**18)
+
+
+def deploy_commons_pool(conn: Connection, token: str, registry: str, parameters: CommonsParameters) -> str:
+    """Deploy the commons pool over `token` and `registry`; its address."""
+    p = parameters
+    pool = _deploy(conn, "commons_pool", token, registry, p.bond, p.cycle_days, p.reserve_bps, p.back_claim_cap)
+    return pool.address
+
+
+def add_commons_pool(conn: Connection, deployment: Deployment, parameters: CommonsParameters) -> Deployment:
+    """`deployment` with a commons pool, deployed now; the ledger's commons too if this account still owns it.
+
+    A ledger the DAO owns already keeps its commons until a proposal calls
+    `setCommons(pool)`. Batches signed for the previous commons are signed
+    again at settlement (`tantieme.ledger.settlement`).
+    """
+    pool = deploy_commons_pool(conn, deployment.token, deployment.registry, parameters)
+    ledger = contract(conn, "interaction_ledger", deployment.ledger)
+    if ledger.functions.owner().call() != conn.account.address:
+        return replace(deployment, commons_pool=pool)
+    conn.transact(ledger.functions.setCommons(pool), gas=_CALL_GAS)
+    return replace(deployment, commons_pool=pool, commons=pool)
+
+
+def _is_commons_pool(conn: Connection, address: str, registry: str) -> bool:
+    """Whether `address` is a commons pool over `registry`."""
+    if not conn.w3.eth.get_code(address):
+        return False
+    try:
+        return contract(conn, "commons_pool", address).functions.registry().call() == registry
+    except Exception:  # noqa: BLE001  (any other contract: web3 raises several kinds)
+        return False
 
 
 def contract(conn: Connection, name: str, address: str) -> Contract:

@@ -21,7 +21,8 @@ def quickstart(as_json: bool = JsonOption) -> None:
     shows who earned what, verifies one answer's record, proof and credential,
     has a second account ask the node over HTTP, paying per request with x402, and
     lets the DAO raise the machine tax (stake, propose, vote, queue, execute) before
-    that answer settles under the new split.
+    that answer settles under the new split, and has a creator join the commons pool
+    and claim the dividend of the machine tax.
 
     Example: tantieme quickstart
     """
@@ -40,8 +41,9 @@ def quickstart(as_json: bool = JsonOption) -> None:
             render(result)
         over_http, paid = qs.ask_over_http(say)
         tax = qs.dao_raises_the_tax(say)
+        dividend = qs.commons_dividend(say)
     if as_json:
-        emit(_data(where, result, over_http, paid, tax), True, render)
+        emit({**_data(where, result, over_http, paid, tax), "dividend": dividend}, True, render)
     taxed = tax.batch is None or tax.batch.commons == tax.batch.total * tax.commons_bps // 10_000
     if not result.verification.ok or result.refused_read or paid != over_http.fee or not taxed:
         raise typer.Exit(1)

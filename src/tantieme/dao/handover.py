@@ -41,6 +41,7 @@ class Owned:
 OWNED: tuple[Owned, ...] = (
     Owned("AI token", "token", "ai_token", "grants the minter role (the faucet, on local chains)"),
     Owned("interaction ledger", "ledger", "interaction_ledger", "sets the split and the commons pool"),
+    Owned("commons pool", "commons_pool", "commons_pool", "removes members, sets the bond and the dividend rules"),
 )
 
 

@@ -1,0 +1,95 @@
+"""`tantieme commons ...` as a user sees it (embedded chain): joining by a work,
+claiming the dividend, inviting with a bond, leaving; every refusal one line
+that says what to do, sending nothing."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tantieme import commons
+from tantieme.chain.accounts import dev_account
+from tantieme.node import Node
+
+from .conftest import run, run_json
+
+ONE = 10**18
+FRIEND = dev_account(6)
+
+
+@pytest.fixture
+def initialised():
+    return run_json("init")
+
+
+def balance() -> int:
+    return int(run_json("balance")["balance"])
+
+
+def refused(*args: str) -> str:
+    """Run a command that must fail: its one-line error (the JSON form says it is the pool's refusal)."""
+    assert run_json(*args, ok=False)["kind"] == "CommonsError"
+    return " ".join(run(*args, ok=False).output.split())
+
+
+def test_commons__join_claim_invite_leave(initialised, tmp_path, json_rules):
+    me = initialised["address"]
+    status = run_json("commons", "status")
+    json_rules(status)
+    assert (status["member"], status["receives_the_tax"], status["members"], status["funds"]) == (False, True, 0, "0")
+
+    before = balance()
+    assert "not a member: ask a member to invite you (`tantieme commons invite`) or register a work" in refused(
+        "commons", "claim")
+    assert "owns no registered work that could admit it" in refused("commons", "join")
+    assert "only members invite" in refused("commons", "invite", FRIEND.address)
+    work = tmp_path / "w.md"
+    work.write_text("# Roof Bees\n\nFour hives.")
+    run("register", str(work), "--terms", "open")
+    joined = run_json("commons", "join")
+    json_rules(joined)
+    assert (joined["member"], joined["work"], joined["inviter"]) == (me, 1, None)
+    assert "nothing to claim: the pool holds no dividend funds yet" in refused("commons", "claim")
+
+    pool = status["pool"]
+    run("transfer", pool, "3")  # the machine tax, as the ledger pays it
+    claimed = run_json("commons", "claim")
+    json_rules(claimed)
+    assert (claimed["amount"], claimed["days"], claimed["day"]) == (str(3 * ONE * 9 // 10 // 30), 1, 1)
+    assert balance() == before - 3 * ONE + int(claimed["amount"])
+    again = refused("commons", "claim")
+    next_day = run_json("commons", "status")["next_claim_at"]
+    assert f"already claimed today; next claim at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(next_day))}" in again
+    assert balance() == before - 3 * ONE + int(claimed["amount"])  # refusals send nothing
+
+    assert "you cannot invite yourself" in refused("commons", "invite", me)
+    invited = run_json("commons", "invite", FRIEND.address)
+    json_rules(invited)
+    assert (invited["member"], invited["inviter"], invited["bond"]) == (FRIEND.address, me, str(ONE))
+    assert f"{FRIEND.address} is a member already" in refused("commons", "invite", FRIEND.address)
+    friend = run_json("commons", "status", FRIEND.address)
+    assert (friend["member"], friend["inviter"], friend["bonded"]) == (True, me, str(ONE))
+    assert balance() == before - 4 * ONE + int(claimed["amount"])
+
+    with Node.open() as node:  # the friend leaves: the bond comes back to whoever bonded it
+        commons.leave(node.as_account(FRIEND))
+    assert balance() == before - 3 * ONE + int(claimed["amount"])
+    left = run_json("commons", "leave")
+    assert (left["member"], left["work"]) == (me, 1)
+    assert run_json("commons", "status")["members"] == 0
+    assert "not a member" in refused("commons", "leave")
+    assert run_json("commons", "join")["work"] == 1  # the work admits again
+
+
+def test_commons__join_by_someone_elses_work__refused(initialised, tmp_path):
+    work = tmp_path / "w.md"
+    work.write_text("# Roof Bees\n\nFour hives.")
+    run("register", str(work), "--terms", "open")
+    with Node.open() as node:
+        friend = node.as_account(FRIEND)
+        with pytest.raises(commons.CommonsError, match="work #1 is not .*'s: join with a work you own"):
+            commons.join(friend, 1)
+        with pytest.raises(commons.CommonsError, match="there is no asset #9"):
+            commons.join(friend, 9)
+        assert not commons.status(friend).member
