@@ -6,6 +6,7 @@
     GET  /records/{id}          a record's verification bundle (as `tantieme export`)
     GET  /answers/{id}[.txt|.json][.c2pa]   the answer and its content credentials
     GET  /healthz, /metrics     health and Prometheus metrics
+    GET  /.well-known/agent-registration.json   the node's ERC-8004 registration file
     GET  /v1/deposit/terms, POST /v1/deposit/payments, /v1/deposit/authorizations   deposit mode
     POST /admin/settle          settle now (only with TANTIEME_ADMIN_TOKEN)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from tantieme import __version__
-from tantieme.api import chat, deposit, errors, routes
+from tantieme.api import agent, chat, deposit, errors, routes
 from tantieme.api.metrics import MetricsMiddleware
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ def create_app(service: Service, *, manage: bool = True) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(routes.router)
     app.include_router(deposit.router)
+    app.include_router(agent.router)
     # Outermost last: metrics see everything, pricing runs before any payment gate.
     service.gate.install(app)
     app.add_middleware(chat.Pricing, service=service)

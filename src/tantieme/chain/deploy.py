@@ -34,6 +34,8 @@ COMMONS_BPS = 500
 OPERATOR_BPS = 1000
 
 DAO_NAME = "tantieme DAO"
+# The agent identity registry's ERC-721 name, by which `find_agents` knows it.
+_IDENTITY_NAME = "tantieme Agent Identity"
 # snekmate's timelock roles: keccak256 of their names, and the admin's (zero).
 _TIMELOCK_ROLES = tuple(Web3.keccak(text=role) for role in ("PROPOSER_ROLE", "CANCELLER_ROLE", "EXECUTOR_ROLE"))
 _ADMIN_ROLE = bytes(32)
@@ -58,6 +60,9 @@ class Deployment:
     votes: str | None = None
     timelock: str | None = None
     governor: str | None = None
+    # The ERC-8004 agent registries (none in records written before they were deployed).
+    identity: str | None = None
+    reputation: str | None = None
 
 
 def deployment_path(chain_id: int) -> Path:
@@ -81,7 +86,8 @@ def recorded_deployment(chain_id: int) -> Deployment | None:
 def is_live(conn: Connection, deployment: Deployment) -> bool:
     """Whether the chain still has code at every address of `deployment`."""
     addresses = (deployment.token, deployment.registry, deployment.router, deployment.ledger,
-                 deployment.votes, deployment.timelock, deployment.governor)
+                 deployment.votes, deployment.timelock, deployment.governor,
+                 deployment.identity, deployment.reputation)
     return all(conn.w3.eth.get_code(address) for address in addresses if address is not None)
 
 
@@ -146,10 +152,15 @@ def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool
     parameters = LOCAL_DAO if local else PUBLIC_DAO
     existing = load_deployment(conn)
     if existing is not None:
-        if existing.governor is not None:
+        added: dict[str, str] = {}
+        # Recorded before the DAO or the agent registries were part of the deployment: add them, once.
+        if existing.governor is None:
+            added.update(asdict(deploy_dao(conn, existing.token, parameters)))
+        if existing.identity is None:
+            added.update(asdict(deploy_agents(conn, existing.ledger)))
+        if not added:
             return existing, False
-        # Recorded before the DAO was part of the deployment: add it, once.
-        existing = replace(existing, **asdict(deploy_dao(conn, existing.token, parameters)))
+        existing = replace(existing, **added)
         record(existing)
         return existing, True
     supply = 0 if local else INITIAL_SUPPLY
@@ -166,6 +177,7 @@ def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool
         commons, COMMONS_BPS, OPERATOR_BPS, dat_metadata.address,
     )
     dao = deploy_dao(conn, token.address, parameters)
+    agents = deploy_agents(conn, ledger.address)
     deployment = Deployment(
         chain_id=conn.chain_id,
         token=token.address,
@@ -175,6 +187,7 @@ def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool
         commons=commons,
         block=receipt["blockNumber"],
         **asdict(dao),
+        **asdict(agents),
     )
     record(deployment)
     return deployment, True
@@ -254,6 +267,60 @@ def find_dao(conn: Connection, token: str, from_block: int) -> DaoDeployment | N
         if asset == token:
             return DaoDeployment(votes=votes, timelock=timelock, governor=log["address"])
     return None
+
+
+@dataclass(frozen=True)
+class AgentDeployment:
+    """Where the ERC-8004 agent registries live: identity and (paid) reputation."""
+
+    identity: str
+    reputation: str
+
+
+def deploy_agents(conn: Connection, ledger: str) -> AgentDeployment:
+    """Deploy the agent identity registry, then the reputation registry over it and `ledger`
+    (whose settled records prove the payments feedback needs). Neither has an owner."""
+    identity = _deploy(conn, "agent_identity")
+    reputation = _deploy(conn, "agent_reputation", identity.address, ledger)
+    return AgentDeployment(identity=identity.address, reputation=reputation.address)
+
+
+def find_agents(conn: Connection, ledger: str, from_block: int) -> AgentDeployment | None:
+    """The first agent registries deployed since `from_block` whose reputation reads `ledger`.
+
+    The identity registry announces its creation (snekmate's `ownable` logs
+    `OwnershipTransferred` from the zero address); `deploy_agents` deploys the
+    reputation registry as the same account's next transaction, so its address
+    follows from the creator's nonce.
+    """
+    from web3.utils.address import get_create_address
+
+    topic = Web3.to_hex(Web3.keccak(text="OwnershipTransferred(address,address)"))
+    logs = conn.w3.eth.get_logs({"fromBlock": from_block, "toBlock": "latest", "topics": [topic, "0x" + "00" * 32]})
+    for log in logs:
+        try:
+            if contract(conn, "agent_identity", log["address"]).functions.name().call() != _IDENTITY_NAME:
+                continue
+            tx = conn.w3.eth.get_transaction(log["transactionHash"])
+        except Exception:  # noqa: BLE001  (another contract: web3 raises several kinds)
+            continue
+        address = get_create_address(tx["from"], tx["nonce"] + 1)
+        if not conn.w3.eth.get_code(address):
+            continue
+        reputation = contract(conn, "agent_reputation", address).functions
+        try:
+            wired = reputation.getIdentityRegistry().call() == log["address"] and reputation.ledger().call() == ledger
+        except Exception:  # noqa: BLE001  (not a reputation registry)
+            continue
+        if wired:
+            return AgentDeployment(identity=log["address"], reputation=address)
+    return None
+
+
+def with_agents(conn: Connection, deployment: Deployment) -> Deployment:
+    """`deployment` with its agent registries, found on chain (`find_agents`), if there are any."""
+    agents = find_agents(conn, deployment.ledger, deployment.block)
+    return replace(deployment, **asdict(agents)) if agents else deployment
 
 
 def contract(conn: Connection, name: str, address: str) -> Contract:

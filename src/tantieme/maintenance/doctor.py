@@ -30,7 +30,15 @@ from eth_utils import keccak, to_checksum_address
 from tantieme import sqlitefile
 from tantieme.assets.store import sha256_file
 from tantieme.chain import Connection, connect, dev_account
-from tantieme.chain.deploy import Deployment, from_ledger, is_live, record, recorded_deployment, with_dao
+from tantieme.chain.deploy import (
+    Deployment,
+    from_ledger,
+    is_live,
+    record,
+    recorded_deployment,
+    with_agents,
+    with_dao,
+)
 from tantieme.config import home
 from tantieme.errors import ConfigError, IndexDamagedError, TantiemeError
 from tantieme.node import Node, Settings, no_writers
@@ -151,7 +159,7 @@ def _deployment(d: Diagnosis, conn: Connection, settings: Settings, repair: bool
     if not repair:
         d.add("deployment", False, f"{problem}; the chain has this node's ledger {found.ledger}", "`tantieme doctor --repair` records it again")
         return None
-    found = with_dao(conn, found)
+    found = with_agents(conn, with_dao(conn, found))
     record(found)
     d.add("deployment", True, f"{problem}: recovered ledger {found.ledger} from the chain", repaired=True)
     return found

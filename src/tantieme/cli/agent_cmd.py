@@ -1,0 +1,143 @@
+"""`tantieme agent register|show|feedback`: the node as an ERC-8004 agent, and paid feedback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tantieme.cli import app
+from tantieme.cli.common import IdArgument, IdOption, open_node
+from tantieme.cli.output import JsonOption, console, emit
+
+agent_app = typer.Typer(help="The node as an agent (ERC-8004): identity, registration file, paid feedback.", no_args_is_help=True)
+app.add_typer(agent_app, name="agent")
+
+
+@agent_app.command("register")
+def agent_register(
+    url: str = typer.Option(
+        None, "--url", metavar="BASE_URL",
+        help="Where the node is served (`tantieme serve`): the agent's URI is BASE_URL/.well-known/agent-registration.json.",
+        show_default=False,
+    ),
+    name: str = typer.Option(None, "--name", help="The agent's name (default: tantieme node ADDRESS).", show_default=False),
+    description: str = typer.Option(None, "--description", help="What the agent does.", show_default=False),
+    image: str = typer.Option(None, "--image", metavar="URL", help="The agent's image.", show_default=False),
+    as_json: bool = JsonOption,
+) -> None:
+    """Register this node's operator as an agent in the ERC-8004 identity registry.
+
+    The agent's URI is the registration file `tantieme serve` serves at
+    /.well-known/agent-registration.json under --url, or without --url the file
+    itself on chain (a data: URI). The agent id is kept in this home. Run again to
+    change the URL, name, description or image: the agent stays, its URI is updated.
+
+    Example: tantieme agent register --url http://127.0.0.1:8402 --name "Roof bees node"
+    """
+    from tantieme.agents import identity
+
+    with open_node() as node:
+        profile, registered = identity.register(node, name=name, description=description, image=image, url=url)
+        data = {
+            "agent_id": profile.agent_id,
+            "agent_registry": identity.agent_registry(profile.chain_id, profile.identity),
+            "registered": registered,
+            "owner": node.address,
+            "uri": profile.uri,
+            "registration": identity.registration_file(profile),
+        }
+
+    def render(d: dict) -> None:
+        done = "registered" if d["registered"] else "updated"
+        uri = d["uri"] if len(d["uri"]) <= 100 else d["uri"][:60] + "…"
+        console.print(f"{done} agent #{d['agent_id']} ({d['agent_registry']}) owned by {d['owner']}", soft_wrap=True)
+        console.print(f"agent URI {uri}", soft_wrap=True)
+
+    emit(data, as_json, render)
+
+
+@agent_app.command("show")
+def agent_show(
+    agent_id: int = IdArgument(None, help="An agent id (default: this node's agent)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Show an agent as the chain has it: owner, wallet, URI, metadata, and its reputation
+    from paying clients (ERC-8004 `getSummary` over every client who gave feedback).
+
+    Example: tantieme agent show 1
+    """
+    from tantieme.agents import identity
+    from tantieme.errors import ConfigError
+
+    with open_node(readonly=True) as node:
+        if agent_id is None:
+            profile = identity.load_profile(node)
+            if profile is None or profile.agent_id is None:
+                raise ConfigError("this node is not an agent yet: run `tantieme agent register`, or give an agent ID")
+            agent_id = profile.agent_id
+        data = identity.show(node, agent_id)
+
+    def render(d: dict) -> None:
+        uri = d["uri"] if len(d["uri"]) <= 100 else d["uri"][:60] + "…"
+        console.print(f"agent #{d['agent_id']} ({d['agent_registry']})")
+        console.print(f"owner {d['owner']} · paid at {d['wallet'] or '(no wallet)'}", soft_wrap=True)
+        console.print(f"URI {uri or '(none)'}", soft_wrap=True)
+        if d["registration"]:
+            console.print(f"registration file: {d['registration'].get('name')}")
+        for key, value in d["metadata"].items():
+            console.print(f"metadata {key} = {value}")
+        rep = d["reputation"]
+        if rep["count"]:
+            console.print(f"reputation {rep['average']} from {rep['count']} paid feedback by {rep['clients']} clients")
+        else:
+            console.print("reputation: no feedback from paying clients yet")
+
+    emit(data, as_json, render)
+
+
+@agent_app.command("feedback")
+def agent_feedback(
+    target: str = typer.Argument(..., metavar="RECORD_OR_BUNDLE", help="A bundle file, or a record (digest) with --node URL, or a record of this home."),
+    value: str = typer.Option(..., "--value", help="The rating, a plain decimal (e.g. 90, or 4.5).", show_default=False),
+    tag1: str = typer.Option("", "--tag1", help="A first tag (e.g. starred)."),
+    tag2: str = typer.Option("", "--tag2", help="A second tag."),
+    endpoint: str = typer.Option("", "--endpoint", help="The endpoint rated."),
+    feedback_uri: str = typer.Option("", "--feedback-uri", metavar="URI", help="An off-chain feedback file."),
+    agent_id: int = IdOption(None, "--agent", help="The agent rated (default: the one paid at the record's operator)."),
+    node_url: str = typer.Option(None, "--node", metavar="URL", help="Fetch the record's bundle from this node (`tantieme serve`)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Rate the agent that answered a question you paid for, once its batch is settled.
+
+    Your account (TANTIEME_PRIVATE_KEY, or this home's) proves its payment to the
+    reputation registry with the record and its Merkle proof, then gives the
+    feedback: one per paid answer, only by the account that paid it. An answer not
+    settled yet, someone else's, or one rated already is refused, and nothing is sent.
+
+    Example: tantieme agent feedback 0x6d2f68eea5f17afa… --node http://127.0.0.1:8402 --value 90 --tag1 starred
+    """
+    from tantieme.agents.reputation import give_feedback
+    from tantieme.cli.ai_cmd import remote_payer
+    from tantieme.cli.ledger_cmd import _bundle_at, _remote_bundle
+    from tantieme.ledger.bundle import export
+    from tantieme.ledger.journal import journal
+
+    bundle = _remote_bundle(node_url, target) if node_url else _bundle_at(Path(target))
+    account = remote_payer()[0]
+    with open_node() as node:
+        if bundle is None:
+            bundle = export(node, journal(), target)
+        done = give_feedback(
+            node.as_account(account), bundle, value, agent_id=agent_id, tag1=tag1, tag2=tag2, endpoint=endpoint,
+            feedback_uri=feedback_uri,
+        )
+    data = {**vars(done), "value": str(done.value)}
+
+    def render(d: dict) -> None:
+        console.print(
+            f"rated agent #{d['agent_id']} {value} for record {d['record'][:18]}… (batch {d['batch_id']}), "
+            f"feedback {d['index']} of {d['client']}"
+        )
+
+    emit(data, as_json, render)
