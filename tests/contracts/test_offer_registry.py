@@ -94,6 +94,8 @@ def test_deploy__zero_registries__revert(identity, registry, deployer):
 
 
 def test_deploy__wiring(offers, identity, registry):
+    logged = events(offers, "OfferRegistryDeployed")
+    assert [(e.identityRegistry, e.assetRegistry) for e in logged] == [(identity.address, registry.address)]
     assert (offers.identityRegistry(), offers.assetRegistry()) == (identity.address, registry.address)
     assert (offers.activeCount(), offers.MAX_PAGE(), offers.MAX_ENDPOINT(), offers.MAX_PRICE()) == (0, 64, 256, MAX_PRICE)
 

@@ -63,6 +63,8 @@ class Deployment:
     # The ERC-8004 agent registries (none in records written before they were deployed).
     identity: str | None = None
     reputation: str | None = None
+    # The model-offer registry over the identity registry (none in records written before).
+    offers: str | None = None
 
 
 def deployment_path(chain_id: int) -> Path:
@@ -87,7 +89,7 @@ def is_live(conn: Connection, deployment: Deployment) -> bool:
     """Whether the chain still has code at every address of `deployment`."""
     addresses = (deployment.token, deployment.registry, deployment.router, deployment.ledger,
                  deployment.votes, deployment.timelock, deployment.governor,
-                 deployment.identity, deployment.reputation)
+                 deployment.identity, deployment.reputation, deployment.offers)
     return all(conn.w3.eth.get_code(address) for address in addresses if address is not None)
 
 
@@ -158,6 +160,8 @@ def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool
             added.update(asdict(deploy_dao(conn, existing.token, parameters)))
         if existing.identity is None:
             added.update(asdict(deploy_agents(conn, existing.ledger)))
+        if existing.offers is None:
+            added["offers"] = deploy_offers(conn, added.get("identity", existing.identity), existing.registry)
         if not added:
             return existing, False
         existing = replace(existing, **added)
@@ -178,6 +182,7 @@ def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool
     )
     dao = deploy_dao(conn, token.address, parameters)
     agents = deploy_agents(conn, ledger.address)
+    offers = deploy_offers(conn, agents.identity, registry.address)
     deployment = Deployment(
         chain_id=conn.chain_id,
         token=token.address,
@@ -188,6 +193,7 @@ def ensure_deployed(conn: Connection, commons: str | None = None, *, local: bool
         block=receipt["blockNumber"],
         **asdict(dao),
         **asdict(agents),
+        offers=offers,
     )
     record(deployment)
     return deployment, True
@@ -321,6 +327,32 @@ def with_agents(conn: Connection, deployment: Deployment) -> Deployment:
     """`deployment` with its agent registries, found on chain (`find_agents`), if there are any."""
     agents = find_agents(conn, deployment.ledger, deployment.block)
     return replace(deployment, **asdict(agents)) if agents else deployment
+
+
+def deploy_offers(conn: Connection, identity: str, registry: str) -> str:
+    """Deploy the model-offer registry over the agents' `identity` registry and the asset
+    `registry`; it has no owner. Its address."""
+    return _deploy(conn, "offer_registry", identity, registry).address
+
+
+def find_offers(conn: Connection, identity: str, registry: str, from_block: int) -> str | None:
+    """The first offer registry deployed since `from_block` over `identity` and `registry`:
+    each logs `OfferRegistryDeployed` with both at its deployment."""
+    event = Web3.to_hex(Web3.keccak(text="OfferRegistryDeployed(address,address)"))
+    topics = [event, *("0x" + address[2:].lower().rjust(64, "0") for address in (identity, registry))]
+    for log in conn.w3.eth.get_logs({"fromBlock": from_block, "toBlock": "latest", "topics": topics}):
+        offers = contract(conn, "offer_registry", log["address"]).functions
+        if (offers.identityRegistry().call(), offers.assetRegistry().call()) == (identity, registry):
+            return log["address"]
+    return None
+
+
+def with_offers(conn: Connection, deployment: Deployment) -> Deployment:
+    """`deployment` with its offer registry, found on chain (`find_offers`), if it has one."""
+    if deployment.identity is None:
+        return deployment
+    offers = find_offers(conn, deployment.identity, deployment.registry, deployment.block)
+    return replace(deployment, offers=offers) if offers else deployment
 
 
 def contract(conn: Connection, name: str, address: str) -> Contract:

@@ -141,6 +141,13 @@ event OfferRemoved:
     sender: indexed(address)
 
 
+# @dev Logged once, at deployment, so that clients find the offer registry
+# of an identity registry in the logs.
+event OfferRegistryDeployed:
+    identityRegistry: indexed(address)
+    assetRegistry: indexed(address)
+
+
 @deploy
 def __init__(identity_registry: address, asset_registry: address):
     """
@@ -152,6 +159,7 @@ def __init__(identity_registry: address, asset_registry: address):
     assert asset_registry != empty(address), "offers: asset registry is the zero address"
     identityRegistry = IAgentIdentity(identity_registry)
     assetRegistry = IIPAssetRegistry(asset_registry)
+    log OfferRegistryDeployed(identityRegistry=identity_registry, assetRegistry=asset_registry)
 
 
 # OFFERS #

@@ -33,10 +33,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from tantieme.ai.metering import Offer as Prices
-from tantieme.ai.metering import fee
 from tantieme.config import home
 from tantieme.errors import ConfigError, InputError, RemoteNodeError, TantiemeError
 
@@ -65,6 +63,9 @@ KEEP_SAMPLES = 64
 
 T = TypeVar("T")
 
+if TYPE_CHECKING:
+    from tantieme.ai.metering import Offer as Prices
+
 
 @dataclass(frozen=True)
 class ModelOffer:
@@ -80,6 +81,8 @@ class ModelOffer:
 
     @property
     def prices(self) -> Prices:
+        from tantieme.ai.metering import Offer as Prices  # `tantieme.ai` loads the model stack: not at start-up
+
         return Prices(self.price_prompt_per_million, self.price_completion_per_million)
 
 
@@ -184,6 +187,8 @@ def route(
     """
     if strategy not in STRATEGIES:
         raise InputError(f"{strategy!r} is not a routing strategy: use {', '.join(STRATEGIES)}")
+    from tantieme.ai.metering import fee
+
     reputation, latency = reputation or {}, latency or {}
     choices = []
     for offer in offers:
