@@ -66,7 +66,8 @@ def offers_list(
                 "offers": [
                     _row(c.offer, measured) | {
                         "quote": c.quote, "score": c.score,
-                        **({"feedback": vars(scores[c.offer.agent_id])} if c.offer.agent_id in scores else {}),
+                        **({"feedback": {"positive": scores[c.offer.agent_id].positive,
+                                         "count": scores[c.offer.agent_id].total}} if c.offer.agent_id in scores else {}),
                     }
                     for c in chosen
                 ],
