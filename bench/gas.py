@@ -10,6 +10,9 @@ Then the ERC-8004 agent registries: registering an agent, and feedback from
 a client who paid (proving its record settled on the ledger, then rating it).
 The reference ERC-8004 implementation publishes no gas figures; SPEC.md gives
 its figures measured once by hand.
+Then the model-offer registry: setting an agent's offer, beside a baseline
+contract that stores the same arguments one field per slot with no checks
+and no list (`bench/data/offer_baseline.vy`).
 Then the DAO: staking, a proposal's life, `castVote` beside an
 OpenZeppelin-based governor's (~107k). Last, the commons pool: joining by a
 work, inviting with a bond, the dividend claim (the day's first, which sets
@@ -128,6 +131,49 @@ def _agent_gas(node, client) -> dict[str, int]:
     return ops
 
 
+# An endpoint of 44 characters (two words of string data).
+OFFER_ENDPOINT = "https://node.example.org/v1/chat/completions"
+
+
+def _offer_gas(node, model: int) -> dict[str, int]:
+    """Gas of the offer registry: the node sets its agent's offer (a new one,
+    then new prices), a second agent's offer joins the list, the first is
+    removed (the last moves into its place); and the baseline's first and
+    second `setOffer` with the same arguments."""
+    import vyper
+
+    from tantieme.chain import artifacts
+
+    def deploy(abi, bytecode, *args) -> object:
+        factory = node.conn.w3.eth.contract(abi=abi, bytecode=bytecode)
+        address = node.conn.transact(factory.constructor(*args), gas=8_000_000)["contractAddress"]
+        return node.conn.w3.eth.contract(address=address, abi=abi)
+
+    def gas(fn) -> int:
+        return node.conn.transact(fn, gas=1_000_000)["gasUsed"]
+
+    identity = artifacts.load("agent_identity")
+    identity = deploy(identity.abi, identity.bytecode)
+    registry = artifacts.load("offer_registry")
+    offers = deploy(registry.abi, registry.bytecode, identity.address, node.deployment.registry).functions
+    baseline = vyper.compile_code((Path(__file__).parent / "data" / "offer_baseline.vy").read_text(),
+                                  output_formats=["abi", "bytecode"])
+    baseline = deploy(baseline["abi"], baseline["bytecode"]).functions
+    first, second = 1, 2  # the node's agents
+    for _ in (first, second):
+        gas(identity.functions.register())
+    args = (model, 100 * 10**18, 400 * 10**18, OFFER_ENDPOINT, 1_200, 4)
+    new_prices = (model, 90 * 10**18, 350 * 10**18, OFFER_ENDPOINT, 1_200, 4)
+    return {
+        "set offer, the registry's first": gas(offers.setOffer(first, *args)),
+        "set offer, new prices": gas(offers.setOffer(first, *new_prices)),
+        "set offer, another agent's first": gas(offers.setOffer(second, *args)),
+        "remove offer (the last moves into its place)": gas(offers.removeOffer(first)),
+        "baseline: set offer one field per slot, first": gas(baseline.setOffer(first, *args)),
+        "baseline: set offer one field per slot, new prices": gas(baseline.setOffer(first, *new_prices)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON document")
@@ -152,7 +198,7 @@ def main() -> None:
     registry = creator.registry.functions
     counter = iter(range(10**9))
 
-    def register(parents: tuple[int, ...] = (), with_terms=terms) -> tuple[int, int, int]:
+    def register(parents: tuple[int, ...] = (), with_terms=terms, kind: int = 0) -> tuple[int, int, int]:
         """Commit, then register: the asset id and the gas of each step."""
         n = next(counter)
         content = n.to_bytes(32, "big") if n else b"\x01" + bytes(31)
@@ -160,7 +206,7 @@ def main() -> None:
         salt = bytes(31) + b"\x07"
         commit = gas(creator, registry.commitRegistration(commitment(creator.address, content, salt)), 100_000)
         receipt = creator.conn.transact(
-            registry.register(0, content, uri, list(parents), with_terms.as_struct(), salt), gas=5_000_000
+            registry.register(kind, content, uri, list(parents), with_terms.as_struct(), salt), gas=5_000_000
         )
         asset_id = registry.totalAssets().call()
         return asset_id, commit, receipt["gasUsed"]
@@ -185,6 +231,7 @@ def main() -> None:
     ops["sweep a royalty vault"] = gas(node, router.sweep(child))
     ops["register under 1,024 ancestors (every path walked)"] = _dense_graph(register, terms)
     ops.update(_agent_gas(node, creator))
+    ops.update(_offer_gas(node, register(kind=2)[0]))
 
     # The chains grant no AI use, so registering them walks no ancestors (that
     # cost is the dense-graph row above); pay, distribute and claim do not

@@ -65,6 +65,8 @@ class Deployment:
     reputation: str | None = None
     # The commons pool (none in records written before it was deployed with the rest).
     commons_pool: str | None = None
+    # The model-offer registry over the identity registry (none in records written before).
+    offers: str | None = None
 
 
 def deployment_path(chain_id: int) -> Path:
@@ -89,7 +91,7 @@ def is_live(conn: Connection, deployment: Deployment) -> bool:
     """Whether the chain still has code at every address of `deployment`."""
     addresses = (deployment.token, deployment.registry, deployment.router, deployment.ledger,
                  deployment.votes, deployment.timelock, deployment.governor, deployment.commons_pool,
-                 deployment.identity, deployment.reputation)
+                 deployment.identity, deployment.reputation, deployment.offers)
     return all(conn.w3.eth.get_code(address) for address in addresses if address is not None)
 
 
@@ -163,6 +165,8 @@ def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]
             upgraded = add_commons_pool(conn, upgraded, commons_parameters)
         if upgraded.identity is None:  # recorded before the agent registries were
             upgraded = replace(upgraded, **asdict(deploy_agents(conn, upgraded.ledger)))
+        if upgraded.offers is None:  # recorded before the offer registry was
+            upgraded = replace(upgraded, offers=deploy_offers(conn, upgraded.identity, upgraded.registry))
         if upgraded != existing:
             record(upgraded)
         return upgraded, upgraded != existing
@@ -181,6 +185,7 @@ def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]
     )
     dao = deploy_dao(conn, token.address, dao_parameters)
     agents = deploy_agents(conn, ledger.address)
+    offers = deploy_offers(conn, agents.identity, registry.address)
     deployment = Deployment(
         chain_id=conn.chain_id,
         token=token.address,
@@ -192,6 +197,7 @@ def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]
         **asdict(dao),
         commons_pool=pool,
         **asdict(agents),
+        offers=offers,
     )
     record(deployment)
     return deployment, True
@@ -374,6 +380,32 @@ def _is_commons_pool(conn: Connection, address: str, registry: str) -> bool:
         return contract(conn, "commons_pool", address).functions.registry().call() == registry
     except Exception:  # noqa: BLE001  (any other contract: web3 raises several kinds)
         return False
+
+
+def deploy_offers(conn: Connection, identity: str, registry: str) -> str:
+    """Deploy the model-offer registry over the agents' `identity` registry and the asset
+    `registry`; it has no owner. Its address."""
+    return _deploy(conn, "offer_registry", identity, registry).address
+
+
+def find_offers(conn: Connection, identity: str, registry: str, from_block: int) -> str | None:
+    """The first offer registry deployed since `from_block` over `identity` and `registry`:
+    each logs `OfferRegistryDeployed` with both at its deployment."""
+    event = Web3.to_hex(Web3.keccak(text="OfferRegistryDeployed(address,address)"))
+    topics = [event, *("0x" + address[2:].lower().rjust(64, "0") for address in (identity, registry))]
+    for log in conn.w3.eth.get_logs({"fromBlock": from_block, "toBlock": "latest", "topics": topics}):
+        offers = contract(conn, "offer_registry", log["address"]).functions
+        if (offers.identityRegistry().call(), offers.assetRegistry().call()) == (identity, registry):
+            return log["address"]
+    return None
+
+
+def with_offers(conn: Connection, deployment: Deployment) -> Deployment:
+    """`deployment` with its offer registry, found on chain (`find_offers`), if it has one."""
+    if deployment.identity is None:
+        return deployment
+    offers = find_offers(conn, deployment.identity, deployment.registry, deployment.block)
+    return replace(deployment, offers=offers) if offers else deployment
 
 
 def contract(conn: Connection, name: str, address: str) -> Contract:

@@ -1,0 +1,74 @@
+"""`tantieme offers [set|remove]` as a user types it, on the embedded chain."""
+
+from __future__ import annotations
+
+import os
+
+from tantieme import interaction
+from tantieme.assets import registry
+from tantieme.assets.terms import preset
+from tantieme.market.routing import Latencies
+from tantieme.node import Node
+
+from .conftest import run, run_json
+
+TAI = 10**18
+URL = "http://127.0.0.1:8402"
+
+
+def serve_a_model() -> int:
+    """A model asset this node serves at 100 / 400 TAI per million tokens (no weights loaded)."""
+    with Node.open() as node:
+        model = registry.register_hash(
+            node, os.urandom(32), kind="model", terms=preset("open"), title="m", media_type="application/octet-stream",
+        ).id
+    interaction.Models(default=model, models={str(model): interaction.ModelEntry(
+        asset_id=model, name="m", backend="local", options={}, weights_hash="00" * 32,
+        price_prompt_per_million=100 * TAI, price_completion_per_million=400 * TAI,
+    )}).save()
+    return model
+
+
+def test_offers__set_list_route_remove(json_rules):
+    run("init")
+    assert run_json("offers") == {"route": None, "offers": []}
+    assert "no model offers on chain yet" in run("offers").output
+    assert "not an agent on this chain yet: run `tantieme agent register --url URL` first" in run(
+        "offers", "set", "--latency-ms", "2500", ok=False).output
+    model = serve_a_model()
+    agent = run_json("agent", "register", "--url", URL)["agent_id"]
+
+    done = run_json("offers", "set", "--latency-ms", "2500")
+    json_rules(done)
+    offer = {
+        "agent_id": agent, "model": model, "price_prompt_per_million": str(100 * TAI),
+        "price_completion_per_million": str(400 * TAI), "endpoint": URL + "/v1/chat/completions",
+        "p95_latency_ms": 2500, "measured_p95_ms": None, "consent": ["retrieval"],
+    }
+    assert done["offer"] == offer and done["tx"].startswith("0x") and int(done["gas"]) > 0
+    text = run("offers", "set", "--latency-ms", "2500").output
+    assert "the offer is current, nothing sent: model" in text and "100 / 400 TAI per million prompt / completion" in text
+
+    listed = run_json("offers")
+    json_rules(listed)
+    assert listed == {"route": None, "offers": [offer]}
+    Latencies().record(offer["endpoint"], 3_100)
+    assert run_json("offers")["offers"][0]["measured_p95_ms"] == 3_100
+    assert "3,100 measured" in run("offers").output
+
+    # 512 prompt and 96 completion tokens at 100 / 400 TAI per million: 0.0896 TAI.
+    routed = run_json("offers", "--route", "best", "--cap", "0.0896")
+    assert [(o["agent_id"], o["quote"], o["score"], o["feedback"]) for o in routed["offers"]] == [
+        (agent, str(896 * 10**14), 0.0, {"positive": 0, "count": 0}),
+    ]
+    assert routed["need"] == {"prompt_tokens": 512, "completion_tokens": 96, "cap": str(896 * 10**14), "consent": ["retrieval"]}
+    assert run_json("offers", "--route", "cheapest", "--cap", "0.0895")["offers"] == []
+    assert run_json("offers", "--route", "fastest", "--consent", "output-commercial")["offers"] == []
+    assert "no offer fits" in run("offers", "--route", "fastest", "--cap", "0.01").output
+    assert "'smartest' is not a routing strategy" in run("offers", "--route", "smartest", ok=False).output
+    assert "'reading' is not an AI use" in run("offers", "--route", "best", "--consent", "reading", ok=False).output
+
+    removed = run_json("offers", "remove")
+    assert removed["agent_id"] == agent and removed["tx"].startswith("0x")
+    assert run_json("offers")["offers"] == []
+    assert f"agent #{agent} has no offer to remove" in run("offers", "remove", ok=False).output
