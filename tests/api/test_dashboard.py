@@ -10,7 +10,7 @@ import pytest
 from tantieme.node import Node
 from tantieme.report import report
 
-from report.homes import CREATORS, build  # tests/report/homes.py
+from report.homes import CREATORS, build, pool_members  # tests/report/homes.py
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
@@ -47,6 +47,19 @@ def test_dashboard__operator_view_shows_the_reports_and_the_chains_figures(page,
     assert "What &lt;script&gt;alert(1)&lt;/script&gt; bread?" in html and "<script>" not in html
     assert "https://" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert html.count("<svg") >= 6  # the split, one per period, the creators' bars
+
+
+def test_dashboard__operator_view_shows_the_commons_pool(make_client, filled):
+    with Node.open() as node:
+        paid = pool_members(node, filled)
+    html = make_client(gate="none").get("/dashboard", headers=HTML).text
+    with Node.open(readonly=True) as node:
+        pool = report(node)["commons_pool"]
+    assert re.search(r'id="commons-members">(\d+)<', html).group(1) == str(pool["members"]) == "2"
+    assert wei(html, 'id="commons-dividend"') == int(pool["today_amount"]) == paid.amount
+    assert wei(html, 'id="commons-paid"') == int(pool["paid"]) == paid.amount
+    assert wei(html, 'id="commons-funds"') == int(pool["funds"]) > 0
+    assert wei(html, 'id="commons-balance"') == int(pool["balance"])  # the pool receives the machine tax
 
 
 def test_dashboard__creator_view_lists_each_work_with_its_chain_figures(page, filled):

@@ -1,11 +1,12 @@
 """A node with answers that pay up a graph: a work and its derivative, a dataset and the
-model trained on it; three answers settled in one batch, one still pending, one asset claimed."""
+model trained on it; three answers settled in one batch, one still pending, one asset claimed;
+and (`pool_members`) the commons pool's members: one by a work, who claims, and one invited."""
 
 from __future__ import annotations
 
 import os
 
-from tantieme import interaction
+from tantieme import commons, interaction
 from tantieme.assets import registry, royalties
 from tantieme.assets.terms import LicenseTerms, preset
 from tantieme.chain.accounts import dev_account
@@ -61,3 +62,13 @@ def build(node: Node) -> dict:
         "bees": bees, "remix": remix, "data": data, "letters": letters, "model": model,
         "settled": settled, "pending": pending, "batch": batch,
     }
+
+
+def pool_members(node: Node, filled: dict) -> commons.Claim:
+    """Ada joins the commons pool by her work and claims today's dividend (the settled batch's
+    machine tax); she invites Bruno, bonding for him. Returns her claim."""
+    ada = node.as_account(CREATORS["ada"])
+    commons.join(ada, filled["bees"])
+    paid = commons.claim(ada)
+    commons.invite(ada, CREATORS["bruno"].address)
+    return paid

@@ -92,6 +92,7 @@ def test_flows__periods_and_unsettled_records():
     assert [p["period"] for p in doc["periods"]] == ["all", "1d", "7d", "30d", "90d"]
     assert [p["total"] for p in doc["periods"]] == ["7000", "4000", "6000", "6000", "7000"]
     assert all(isinstance(c["amount"], str) for p in doc["periods"] for c in p["classes"])
+    assert doc["commons_pool"] is None  # a deployment without a commons pool
 
 
 def test_gini__known_values():

@@ -9,13 +9,15 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from tantieme import commons
 from tantieme import node as node_mod
+from tantieme.amounts import format_amount
 from tantieme.cli import app
 from tantieme.cli.output import console
 from tantieme.node import Node
 from tantieme.report import report
 
-from .homes import CREATORS, build
+from .homes import CREATORS, build, pool_members
 
 
 def run(*args: str, ok: bool = True):
@@ -67,6 +69,28 @@ def test_report__settled_figures_are_the_chains_and_pending_ones_are_marked(fill
     assert 0 < everything["gini"] < 1 and everything["top10_share"] >= 0.1
     assert 0 < everything["to_people"] < 1
     assert {b["batch"] for b in data["batches"]} == {f"#{filled['batch'].chain_batch_id}", f"pending {filled['pending'].signed.record.payer} {filled['pending'].signed.record.operator}"}
+
+
+def test_report__commons_section_is_the_pools_on_chain(filled, json_rules, monkeypatch):
+    with Node.open() as node:
+        paid = pool_members(node, filled)
+    data = run_json("report")
+    json_rules(data)
+    with Node.open(readonly=True) as node:
+        pool = commons.pool(node)
+        chain = pool.functions
+        bond = chain.bond().call()
+        assert data["commons_pool"] == {
+            "pool": pool.address, "receives_the_tax": True, "balance": str(node.balance(pool.address)),
+            "funds": str(chain.funds().call()), "bonds_held": str(bond), "members": 2,
+            "day": chain.currentDay().call(), "today_amount": str(chain.todayAmount().call()),
+            "paid": str(paid.amount), "claims": 1,
+        }
+        assert chain.totalClaimed().call() == paid.amount == chain.todayAmount().call() > 0 and bond > 0
+        assert node.balance(pool.address) == chain.funds().call() + bond
+    monkeypatch.setattr(console, "width", 160)
+    table = run("report").stdout
+    assert f"commons pool {pool.address}" in table and f"{format_amount(paid.amount)} (1)" in table
 
 
 def test_report__one_period_as_csv_and_as_a_table(filled, monkeypatch):

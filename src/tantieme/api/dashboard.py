@@ -1,6 +1,7 @@
 """The dashboard: server-rendered pages of who profits (Jinja2, charts as inline SVG, offline).
 
-    GET /dashboard                      the operator's view: volume, batches, gas, commons, queue,
+    GET /dashboard                      the operator's view: volume, batches, gas, the commons pool
+                                        (balance, members, dividend per member, paid out), queue,
                                         latency, and where the fees went (`tantieme report`)
     GET /dashboard/creators/{address}   a creator's works: citations, attribution, earnings over
                                         periods, claimable and claimed, parents, consent
@@ -93,6 +94,7 @@ def operator_view(request: Request, service: ServiceDep) -> Response:
             "gas": gas, "gas_per_record": gas // settled_records if settled_records else None,
         },
         "commons": {"address": commons, "balance": node.balance(commons)},
+        "pool": data["commons_pool"],
         "service": {"queue": service.queued, "queue_limit": service.limits.queue, **_latency(service.metrics)},
         "recent": [
             {"digest": a.digest, "question": a.question, "fee": a.record.fee, "at": a.record.timestamp,

@@ -86,3 +86,12 @@ def _render(data: dict) -> None:
             format_amount(int(w["claimable"])), format_amount(int(w["claimed"])),
         )
     console.print(works)
+    pool = data["commons_pool"]
+    if pool is not None:
+        figures = Table("balance (TAI)", "of which bonds", "members", "dividend per member today", "paid out (claims)",
+                        title=f"commons pool {pool['pool']}" + ("" if pool["receives_the_tax"] else " (not the ledger's commons)"))
+        figures.add_row(
+            format_amount(int(pool["balance"])), format_amount(int(pool["bonds_held"])), str(pool["members"]),
+            format_amount(int(pool["today_amount"])), f"{format_amount(int(pool['paid']))} ({pool['claims']})",
+        )
+        console.print(figures)

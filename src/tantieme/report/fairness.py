@@ -43,7 +43,7 @@ from tantieme.ledger.netting import BPS, net
 from tantieme.ledger.records import InteractionRecord
 
 __all__ = [
-    "CLASSES", "PEOPLE", "PERIODS", "Answer", "Batch", "Flows", "Snapshot", "WorkStats",
+    "CLASSES", "PEOPLE", "PERIODS", "Answer", "Batch", "Commons", "Flows", "Snapshot", "WorkStats",
     "flows", "gini", "parse_period", "top_share", "works",
 ]
 
@@ -88,9 +88,30 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Commons:
+    """The commons pool on chain now (amounts in token wei): what it holds, its members, today's
+    dividend per member, what it has paid out (its `Claimed` events) and the bonds it holds."""
+
+    pool: str
+    receives_the_tax: bool
+    """The ledger's commons is this pool."""
+    balance: int
+    funds: int
+    """What the dividend is paid from: the balance less the bonds."""
+    bonds_held: int
+    members: int
+    day: int
+    today_amount: int
+    """Today's dividend per member (as today's first claim set it, or a claim would set it now)."""
+    paid: int
+    claims: int
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What the analytics read: answers, their batches, the asset graph, and per asset what
-    the router holds claimable and has paid out (token wei), at time `now` (unix seconds)."""
+    the router holds claimable and has paid out (token wei), at time `now` (unix seconds);
+    the commons pool, if the deployment has one."""
 
     now: int
     answers: Sequence[Answer]
@@ -98,6 +119,7 @@ class Snapshot:
     assets: Sequence[Asset]
     claimable: Mapping[int, int] = field(default_factory=dict)
     claimed: Mapping[int, int] = field(default_factory=dict)
+    commons: Commons | None = None
 
     def since(self, period: str) -> int:
         span = PERIODS[period]
@@ -248,6 +270,16 @@ def works(snapshot: Snapshot, result: Flows, since: int = 0) -> list[WorkStats]:
     ]
 
 
+def _commons(pool: Commons | None) -> dict | None:
+    if pool is None:
+        return None
+    return {
+        "pool": pool.pool, "receives_the_tax": pool.receives_the_tax, "balance": str(pool.balance),
+        "funds": str(pool.funds), "bonds_held": str(pool.bonds_held), "members": pool.members, "day": pool.day,
+        "today_amount": str(pool.today_amount), "paid": str(pool.paid), "claims": pool.claims,
+    }
+
+
 def _ratio(value: Fraction | None) -> float | None:
     return None if value is None else round(float(value), 6)
 
@@ -255,8 +287,8 @@ def _ratio(value: Fraction | None) -> float | None:
 def summary(snapshot: Snapshot, periods: Sequence[str] = tuple(PERIODS), works_period: str = "all") -> dict:
     """The report as JSON-ready data: per period the division by class (amounts as decimal
     strings, shares as fractions of 1), creator incomes, their Gini and top-10 % share; per
-    asset its figures over `works_period`; and the batches."""
-    out: dict = {"now": snapshot.now, "periods": [], "works": [], "batches": []}
+    asset its figures over `works_period`; the batches; and the commons pool (`commons_pool`, None without one)."""
+    out: dict = {"now": snapshot.now, "periods": [], "works": [], "batches": [], "commons_pool": _commons(snapshot.commons)}
     for period in periods:
         since = snapshot.since(period)
         result = flows(snapshot, since)

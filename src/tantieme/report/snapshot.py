@@ -4,20 +4,22 @@ A settled batch is taken as the chain holds it: its `BatchSettled` event (common
 fee, operator fee, total, transaction) must match what the journal's records net
 to, or the report refuses to guess. Records not settled yet are split as their
 signed batch says, or while pending as the ledger's current rule would split them.
-What the router holds claimable and has paid out per asset is read from the chain.
+What the router holds claimable and has paid out per asset is read from the chain, and
+so is the commons pool (`tantieme.commons.status`; its dividends paid from its `Claimed` events).
 """
 
 from __future__ import annotations
 
 import time
 
+from tantieme import commons
 from tantieme.assets.registry import all_assets
 from tantieme.errors import LedgerError
 from tantieme.ledger.journal import Journal
 from tantieme.ledger.netting import net
 from tantieme.ledger.settlement import current_rules
 from tantieme.node import Node
-from tantieme.report.fairness import Answer, Batch, Snapshot
+from tantieme.report.fairness import Answer, Batch, Commons, Snapshot
 
 __all__ = ["read"]
 
@@ -62,6 +64,20 @@ def read(node: Node, book: Journal, now: int | None = None) -> Snapshot:
         assets=assets,
         claimable={a.id: router.claimable(a.id).call() for a in assets},
         claimed=claimed,
+        commons=_commons(node),
+    )
+
+
+def _commons(node: Node) -> Commons | None:
+    if node.deployment.commons_pool is None:
+        return None
+    state = commons.status(node)
+    paid = [log["args"]["amount"]
+            for log in commons.pool(node).events.Claimed().get_logs(from_block=node.deployment.block)]
+    return Commons(
+        pool=state.pool, receives_the_tax=state.receives_the_tax, balance=state.balance, funds=state.funds,
+        bonds_held=state.bonds_held, members=state.members, day=state.day, today_amount=state.daily_amount,
+        paid=sum(paid), claims=len(paid),
     )
 
 
