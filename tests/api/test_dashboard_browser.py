@@ -15,7 +15,7 @@ import pytest
 from tantieme import node as node_mod
 from tantieme.node import Node
 
-from report.homes import CREATORS, build  # tests/report/homes.py
+from report.homes import CREATORS, build, pool_members  # tests/report/homes.py
 
 from .served import serving, tantieme
 
@@ -54,12 +54,14 @@ def test_dashboard_in_chromium__numbers_on_screen_are_the_chains(browser, tantie
     node_mod.init("embedded")
     with Node.open() as node:
         filled = build(node)
+        pool_members(node, filled)
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     with serving(tantieme_home) as (url, _process):
         done = tantieme(tantieme_home, "report", "--json")
         assert done.returncode == 0, done.stderr
-        everything = json.loads(done.stdout)["periods"][0]
+        reported = json.loads(done.stdout)
+        everything, pool = reported["periods"][0], reported["commons_pool"]
         with Node.open(readonly=True) as node:
             commons = node.balance(node.ledger.functions.commons().call())
             (claim,) = node.router.events.Claimed().get_logs(from_block=0)
@@ -74,6 +76,9 @@ def test_dashboard_in_chromium__numbers_on_screen_are_the_chains(browser, tantie
             row = f'#split tr[data-class="{c["class"]}"] .amount'
             assert tai(page.inner_text(row)) == wei(page, row) == int(c["amount"])
         assert page.inner_text("#records") == str(everything["records"])
+        assert page.inner_text("#commons-members") == str(pool["members"]) == "2"
+        for shown, figure in (("#commons-dividend", "today_amount"), ("#commons-paid", "paid"), ("#commons-funds", "funds")):
+            assert tai(page.inner_text(shown)) == wei(page, shown) == int(pool[figure]) > 0
         page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
 
         page.click(f'#creators a[href$="{CREATORS["bruno"].address}"]')
