@@ -3,10 +3,9 @@
 The proposal's actions are the governor's (`tantieme.dao.governance.Dao.find`). Of
 them the simulation understands the ledger's `setSplit(commons_bps, operator_bps)`
 and the commons pool's `setDividendRules(cycle_days, reserve_bps, back_claim_cap)`
-(the simulation's members are paid every day, so the cap on days claimed at once
-plays no part);
-the timelock runs the calls in order, so a later one wins. Other calls change nothing
-the simulation models; a proposal made only of them cannot be judged.
+(the simulation's members are paid every day, so the cap on days claimed at once plays
+no part); the timelock runs the calls in order, so a later one wins. Other calls change
+nothing the simulation models; a proposal made only of them cannot be judged.
 """
 
 from __future__ import annotations
