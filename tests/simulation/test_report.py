@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from tantieme.chain.deploy import PUBLIC_COMMONS, contract
 from tantieme.interaction import ModelEntry, Models
 from tantieme.simulation import Economy, Rules
 from tantieme.simulation import report
@@ -65,14 +66,17 @@ def test_write_plots__png_files(tmp_path):
 def test_current__defaults_without_a_node():
     rules, source = Rules.current()
     assert rules == TODAY
+    assert (TODAY.cycle_days, TODAY.reserve_bps) == (PUBLIC_COMMONS.cycle_days, PUBLIC_COMMONS.reserve_bps)
     assert source.startswith("defaults")
 
 
-def test_current__reads_the_split_from_the_node_chain_and_the_default_model_offer(node):
+def test_current__reads_the_split_and_dividend_from_the_node_chain_and_the_default_model_offer(node):
     node.conn.transact(node.ledger.functions.setSplit(700, 1_200), gas=100_000)
+    pool = contract(node.conn, "commons_pool", node.deployment.commons_pool)
+    node.conn.transact(pool.functions.setDividendRules(10, 500, 5), gas=100_000)
     chain_id = node.conn.chain_id
     rules, source = Rules.current()  # beside the open node, as a reader
-    assert rules == replace(TODAY, commons_bps=700, operator_bps=1_200)
+    assert rules == replace(TODAY, commons_bps=700, operator_bps=1_200, cycle_days=10, reserve_bps=500)
     assert source == f"this node's chain {chain_id}"
     entry = ModelEntry(7, "m", "local", {}, "0x" + "00" * 32, 3 * 10**18, 9 * 10**18)
     Models(default=7, models={"7": entry}).save()

@@ -77,6 +77,12 @@ def _render(comparison: Comparison, swept: list[Outcome]) -> None:
         f"{comparison.steps} weeks, seed {comparison.seed}, automation shock after week "
         f"{comparison.today.shock_step}; weekly means after the shock, in TAI (productivity: wages + answer fees; equality: 1 − Gini)"
     )
+    if comparison.proposal_from is not None:
+        proposal = comparison.proposal.rules
+        console.print(
+            f"judging {comparison.proposal_from}: machine tax {_percent(proposal.commons_bps)}, operator {_percent(proposal.operator_bps)}, "
+            f"dividend: each day 1/{proposal.cycle_days} of the funds less a reserve of {_percent(proposal.reserve_bps)}"
+        )
     before = comparison.outcomes[0].summary
     console.print(
         f"before the shock, without tax: mean purchasing power {_tai(before['before_mean_power'])}, "
@@ -116,9 +122,10 @@ def _render(comparison: Comparison, swept: list[Outcome]) -> None:
 
 def simulate_rules(
     today: Rules, proposal: Rules | None, *, steps: int, seed: int, source: str, sweep: bool,
-    out: Path | None, quiet: bool,
+    out: Path | None, quiet: bool, judged: str | None = None,
 ) -> tuple[Comparison, list[Outcome]]:
-    """Run the comparison (and the sweep) and write the plots: what the command shows."""
+    """Run the comparison (and the sweep) and write the plots: what the command shows.
+    `judged` says what the proposal is when it is a DAO's."""
     from tantieme.simulation import report
 
     if out is not None:
@@ -126,6 +133,7 @@ def simulate_rules(
     total = steps * (report.runs(proposal) + (len(report.MACHINE_TAXES) * len(report.DIVIDENDS) if sweep else 0))
     with _progress(total, quiet) as progress:
         comparison = report.compare(today, proposal, steps=steps, seed=seed, source=source, progress=progress)
+        comparison.proposal_from = judged
         swept = report.sweep(today, steps=steps, seed=seed, progress=progress) if sweep else []
     if out is not None:
         comparison.plots = report.write_plots(out, comparison, swept)
@@ -157,6 +165,9 @@ def simulate(
     commons_bps: int = typer.Option(
         None, "--commons-bps", min=0, max=10_000, help="A machine tax to judge (basis points) beside today's."
     ),
+    proposal_ref: int = typer.Option(
+        None, "--proposal", min=1, help="A DAO proposal to judge beside today's rules: its number (as `tantieme dao proposals` lists them) or its id."
+    ),
     sweep: bool = typer.Option(False, "--sweep", help="Also sweep the machine tax and the dividend's settings."),
     out: Path = typer.Option(None, "--out", help="Write PNG plots and simulation.json into this folder."),
     as_json: bool = JsonOption,
@@ -166,15 +177,24 @@ def simulate(
     Runs an agent-based model (people with wages, creators, employers, operators, model
     owners, the commons) under today's rules (this node's chain, or the defaults) against
     three baselines: no tax, a flat tax on all income, the machine tax with its dividend;
-    given --commons-bps, under that machine tax too, with the difference.
+    given --commons-bps, under that machine tax too, with the difference; given --proposal,
+    under the rules the DAO's proposal would set (its split, its dividend rules).
 
     Example: tantieme simulate --commons-bps 1000 --out sim
     """
+    from tantieme.errors import InputError
+    from tantieme.simulation.proposal import proposed
     from tantieme.simulation.rules import Rules
 
+    if commons_bps is not None and proposal_ref is not None:
+        raise InputError("judge either a machine tax (--commons-bps) or a DAO proposal (--proposal), not both at once")
     today, source = Rules.current()
-    proposal = today.with_(commons_bps=commons_bps) if commons_bps is not None else None
+    proposal, judged = None, None
+    if commons_bps is not None:
+        proposal = today.with_(commons_bps=commons_bps)
+    elif proposal_ref is not None:
+        proposal, judged = proposed(today, proposal_ref)
     comparison, swept = simulate_rules(
-        today, proposal, steps=steps, seed=seed, source=source, sweep=sweep, out=out, quiet=as_json,
+        today, proposal, steps=steps, seed=seed, source=source, sweep=sweep, out=out, quiet=as_json, judged=judged,
     )
     emit(_document(comparison, swept), as_json, lambda _: _render(comparison, swept))

@@ -133,6 +133,7 @@ class Comparison:
     flat_tax_bps: int
     outcomes: list[Outcome]
     proposal: Outcome | None = None
+    proposal_from: str | None = None  # the DAO proposal judged ("proposal #1: …"), when it is one
     plots: list[str] = field(default_factory=list)
 
     @property
@@ -155,6 +156,7 @@ class Comparison:
             "flat_tax_bps": self.flat_tax_bps,
             "scenarios": [o.to_json() for o in self.outcomes],
             "proposal": self.proposal.to_json() if self.proposal else None,
+            "proposal_from": self.proposal_from,
             "difference": None if difference is None else {
                 k: str(v) if k in MONEY_SUMMARY else round(v, 6) for k, v in difference.items()
             },

@@ -34,10 +34,9 @@ class Rules:
     price_prompt_per_million: int
     price_completion_per_million: int
     # The commons pool's dividend (GoodDollar-like): each day, every member is paid
-    # (funds − reserve_bps of them) / (cycle_days × members). The pool's deployment
-    # defaults: each day pays 1/30 of 90 % of the funds.
-    cycle_days: int = 30
-    reserve_bps: int = 1000
+    # (funds − reserve_bps of them) / (cycle_days × members).
+    cycle_days: int
+    reserve_bps: int
     # Baselines only: a flat tax on every person's income, paid to the commons.
     flat_tax_bps: int = 0
 
@@ -60,7 +59,7 @@ class Rules:
     @classmethod
     def defaults(cls) -> Rules:
         """The rules a new deployment and a new node start with (the code's own constants)."""
-        from tantieme.chain.deploy import COMMONS_BPS, OPERATOR_BPS
+        from tantieme.chain.deploy import COMMONS_BPS, OPERATOR_BPS, PUBLIC_COMMONS
         from tantieme.interaction import PRICE_COMPLETION_PER_MILLION, PRICE_PROMPT_PER_MILLION
 
         return cls(
@@ -68,23 +67,30 @@ class Rules:
             operator_bps=OPERATOR_BPS,
             price_prompt_per_million=PRICE_PROMPT_PER_MILLION,
             price_completion_per_million=PRICE_COMPLETION_PER_MILLION,
+            cycle_days=PUBLIC_COMMONS.cycle_days,
+            reserve_bps=PUBLIC_COMMONS.reserve_bps,
         )
 
     @classmethod
     def current(cls) -> tuple[Rules, str]:
         """Today's rules and where they come from: this home's node when it is set up
-        (the ledger's split, the default model's offer), else the code's defaults."""
+        (the ledger's split, the commons pool's dividend, the default model's offer),
+        else the code's defaults."""
         from tantieme.node import Node, Settings
 
         if not Settings.path().is_file():
             return cls.defaults(), "defaults (no node is set up in this home)"
+        from tantieme.chain.deploy import contract
         from tantieme.interaction import Models
         from tantieme.ledger.settlement import current_rules
 
         with Node.open(readonly=True) as node:
             _, commons_bps, operator_bps = current_rules(node)
+            rules = replace(cls.defaults(), commons_bps=commons_bps, operator_bps=operator_bps)
+            if node.deployment.commons_pool is not None:
+                pool = contract(node.conn, "commons_pool", node.deployment.commons_pool).functions
+                rules = replace(rules, cycle_days=pool.cycleDays().call(), reserve_bps=pool.reserveBps().call())
             chain_id = node.conn.chain_id
-        rules = replace(cls.defaults(), commons_bps=commons_bps, operator_bps=operator_bps)
         models = Models.load()
         if models.default is not None:
             offer = models.get().offer
