@@ -171,14 +171,9 @@ def _save_profile(profile: AgentProfile) -> None:
 
 def identity_registry(node: Node) -> Contract:
     """The node's chain's identity registry; a clear error where it is not deployed yet."""
-    from tantieme.chain.deploy import contract
+    from tantieme.chain.deploy import deployed_contract
 
-    if node.deployment.identity is None:
-        raise ConfigError(
-            f"the agent registries are not deployed on chain {node.conn.chain_id} yet: run `tantieme init` "
-            "(it adds them to this home's deployment)"
-        )
-    return contract(node.conn, "agent_identity", node.deployment.identity)
+    return deployed_contract(node.conn, node.deployment, "identity", "agent_identity", "agent identity registry")
 
 
 def register(

@@ -408,6 +408,17 @@ def with_offers(conn: Connection, deployment: Deployment) -> Deployment:
     return replace(deployment, offers=offers) if offers else deployment
 
 
+def deployed_contract(conn: Connection, deployment: Deployment, field: str, artifact: str, what: str) -> Contract:
+    """`deployment.<field>` bound as `contracts/<artifact>.vy`; a clear error where this deployment has none yet."""
+    address = getattr(deployment, field)
+    if address is None:
+        raise ConfigError(
+            f"the {what} is not deployed on chain {conn.chain_id} yet: run `tantieme init` "
+            "(it adds it to this home's deployment)"
+        )
+    return contract(conn, artifact, address)
+
+
 def contract(conn: Connection, name: str, address: str) -> Contract:
     """A web3 binding of `contracts/<name>.vy` at `address`."""
     return conn.w3.eth.contract(address=address, abi=artifacts.load(name).abi)

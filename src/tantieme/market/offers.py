@@ -62,14 +62,9 @@ class OfferChange:
 
 def offer_registry(node: Node) -> Contract:
     """The node's chain's offer registry; a clear error where it is not deployed yet."""
-    from tantieme.chain.deploy import contract
+    from tantieme.chain.deploy import deployed_contract
 
-    if node.deployment.offers is None:
-        raise ConfigError(
-            f"the offer registry is not deployed on chain {node.conn.chain_id} yet: run `tantieme init` "
-            "(it adds it to this home's deployment)"
-        )
-    return contract(node.conn, "offer_registry", node.deployment.offers)
+    return deployed_contract(node.conn, node.deployment, "offers", "offer_registry", "offer registry")
 
 
 def list_offers(node: Node) -> list[ModelOffer]:
