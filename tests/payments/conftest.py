@@ -77,6 +77,14 @@ def make_app(node: Node, gate: PayPerRequest, delivered: queue.Queue):
             },
         }, background=BackgroundTask(deliver))
 
+    @app.get("/records/{digest}")
+    def record(digest: str):
+        """The record's bundle, as `tantieme serve` answers `GET /records/ID`."""
+        from tantieme.ledger.bundle import export
+        from tantieme.ledger.settlement import journal
+
+        return export(node, journal(), digest)
+
     return app
 
 
