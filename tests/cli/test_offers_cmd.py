@@ -72,3 +72,22 @@ def test_offers__set_list_route_remove(json_rules):
     assert removed["agent_id"] == agent and removed["tx"].startswith("0x")
     assert run_json("offers")["offers"] == []
     assert f"agent #{agent} has no offer to remove" in run("offers", "remove", ok=False).output
+
+
+def test_model_price__the_nodes_offer_takes_the_new_prices(json_rules):
+    run("init")
+    model = serve_a_model()
+    priced = run_json("model", "price", str(model), "--prompt", "90")  # not an agent yet: no chain read
+    assert priced["offer"] is None
+    run_json("agent", "register", "--url", URL)
+    assert run_json("model", "price", str(model), "--prompt", "80")["offer"] is None  # an agent without an offer
+    offered = run_json("offers", "set", "--latency-ms", "2500")["offer"]
+
+    done = run_json("model", "price", str(model), "--prompt", "50", "--completion", "200")
+    json_rules(done)
+    assert done["offer"]["agent_id"] == offered["agent_id"] and done["offer"]["tx"].startswith("0x")
+    (now,) = run_json("offers")["offers"]
+    assert now == offered | {"price_prompt_per_million": str(50 * TAI), "price_completion_per_million": str(200 * TAI)}
+    assert "offer on chain takes these prices (tx 0x" in run("model", "price", str(model), "--prompt", "60").output
+    same = run_json("model", "price", str(model), "--prompt", "60")
+    assert same["offer"] == {"agent_id": offered["agent_id"], "model": model, "tx": None}  # current: nothing sent

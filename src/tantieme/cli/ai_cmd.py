@@ -110,7 +110,8 @@ def model_price(
     completion: str = typer.Option(None, help="AI tokens per million completion tokens."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Change a model's prices; they apply to the next answers.
+    """Change a model's prices; they apply to the next answers. When this node's agent
+    offers the model on chain (`tantieme offers set`), its offer takes the new prices.
 
     Example: tantieme model price 7 --prompt 50 --completion 200
     """
@@ -123,7 +124,26 @@ def model_price(
         prompt=None if prompt is None else parse_amount(prompt, allow_zero=True),
         completion=None if completion is None else parse_amount(completion, allow_zero=True),
     )
-    emit(entry, as_json, lambda e: _render_model(e.__dict__))
+    offer = None
+    if _is_agent():
+        from tantieme.cli.offers_cmd import keep_offer
+
+        with open_node() as node:
+            offer = keep_offer(node)
+
+    def render(d: dict) -> None:
+        _render_model(d)
+        if d["offer"] and d["offer"]["tx"]:
+            console.print(f"agent #{d['offer']['agent_id']}'s offer on chain takes these prices (tx {d['offer']['tx']})", soft_wrap=True)
+
+    emit({**entry.__dict__, "offer": offer}, as_json, render)
+
+
+def _is_agent() -> bool:
+    """Whether this home registered an agent on some chain (then its offer may need the new prices)."""
+    from tantieme.config import home
+
+    return any((home() / "agents").glob("*.json"))
 
 
 def render_answer(i: interaction.Interaction) -> None:
