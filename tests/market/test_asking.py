@@ -72,7 +72,9 @@ def test_ask_route__pays_the_chosen_offer_and_says_who_answered(paid_node, offer
     assert paid_node.balance(ASKER.address) == before - int(data["fee"])
     assert Latencies().samples == {offered.endpoint: [tried["ms"]]}
     (kept,) = routed_answers()
-    assert (kept.record, kept.agent_id, kept.fee, kept.rate) == (data["record"], offered.agent_id, data["fee"], "90")
+    assert (kept.record, kept.agent_id, kept.payer, kept.fee, kept.rate) == (
+        data["record"], offered.agent_id, ASKER.address, data["fee"], "90",
+    )
 
 
 def test_ask_route__prices_raised_after_the_offer__refused_before_paying(paid_node, offered, asker):

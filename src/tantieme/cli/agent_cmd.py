@@ -171,21 +171,23 @@ def agent_feedback(
 
 
 def _rate_routed(client) -> dict:
-    """Give the ratings `ask --route --rate` kept whose answers are settled: {rated, pending}."""
+    """Give the ratings `ask --route --rate` kept for answers this account paid, now settled:
+    {rated, pending}."""
     from tantieme.agents.reputation import give_feedback
     from tantieme.chain.deploy import contract
     from tantieme.cli.ledger_cmd import _remote_bundle
-    from tantieme.errors import ConfigError, LedgerError, RemoteNodeError
+    from tantieme.errors import TantiemeError
     from tantieme.market.asking import routed_answers
 
     is_rated = contract(client.conn, "agent_reputation", client.deployment.reputation).functions.isRated
     rated, pending = [], []
     for paid in routed_answers():
-        if paid.rate is None or paid.chain_id != client.conn.chain_id or is_rated(bytes.fromhex(paid.record[2:])).call():
+        mine = paid.payer == client.address and paid.chain_id == client.conn.chain_id
+        if paid.rate is None or not mine or is_rated(bytes.fromhex(paid.record[2:])).call():
             continue
         try:
             done = give_feedback(client, _remote_bundle(paid.node, paid.record), paid.rate, agent_id=paid.agent_id)
-        except (LedgerError, RemoteNodeError, ConfigError) as exc:  # not settled yet, or the node is away
+        except TantiemeError as exc:  # not settled yet, the node is away...: tried again next time
             pending.append({"record": paid.record, "agent_id": paid.agent_id, "reason": str(exc)})
             continue
         rated.append({**vars(done), "value": str(done.value)})

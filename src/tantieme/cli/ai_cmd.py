@@ -242,9 +242,9 @@ def ask(
 
     if not question.strip():
         raise typer.BadParameter("the question is empty", param_hint="'QUESTION'")
-    routing = {"--consent": consent, "--prompt-tokens": prompt_tokens, "--rate": rate}
-    if route is None and any(v for v in routing.values() if v is not None and v != []):
-        option = next(k for k, v in routing.items() if v is not None and v != [])
+    market_only = [name for name, v in (("--consent", consent), ("--prompt-tokens", prompt_tokens), ("--rate", rate)) if v not in (None, [])]
+    if route is None and market_only:
+        option = market_only[0]
         raise typer.BadParameter(f"{option} is for asking the market: use it with --route", param_hint=f"'{option}'")
     if route is not None:
         if node_url is not None or from_deposit:

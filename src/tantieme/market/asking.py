@@ -91,6 +91,7 @@ class Routed:
     node: str
     """The base URL of the node that answered (its bundles at `/records/ID`)."""
     chain_id: int
+    payer: str
     fee: str
     rate: str | None = None
     """The rating to give once the record is settled (`ask --route --rate`), if any."""
@@ -143,7 +144,9 @@ def ask_market(
 
     choice, answer, attempts = first_answer(order, ask, timeout=timeout, book=book)
     routed = RoutedAnswer(answer, choice, attempts, skipped)
-    _keep(Routed(answer.record, choice.offer.agent_id, _base(choice.offer), node.conn.chain_id, str(answer.fee), rate))
+    _keep(Routed(
+        answer.record, choice.offer.agent_id, _base(choice.offer), node.conn.chain_id, account.address, str(answer.fee), rate,
+    ))
     return routed
 
 
