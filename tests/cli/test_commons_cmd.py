@@ -1,15 +1,17 @@
 """`tantieme commons ...` as a user sees it (embedded chain): joining by a work,
 claiming the dividend, inviting with a bond, leaving; every refusal one line
-that says what to do, sending nothing."""
+that says what to do, sending nothing. On anvil, an outside tool (`cast`) reads
+the pool as the CLI does and claims for a member."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
 from tantieme import commons
-from tantieme.chain.accounts import dev_account
+from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
 from tantieme.node import Node
 
 from .conftest import run, run_json
@@ -93,3 +95,38 @@ def test_commons__join_by_someone_elses_work__refused(initialised, tmp_path):
         with pytest.raises(commons.CommonsError, match="there is no asset #9"):
             commons.join(friend, 9)
         assert not commons.status(friend).member
+
+
+def test_commons__read_and_claimed_by_cast__as_the_cli_says(anvil, cast, tmp_path):
+    """An outside tool (Foundry's `cast`) reads the pool as `commons status --json` does, and a
+    member claims with it (`cast send`, the member's key): the CLI then reads the claim."""
+    rpc = ("--rpc-url", anvil)
+    member = run_json("init", "--chain", "rpc", "--rpc-url", anvil)["address"]  # dev account 0's key
+    work = tmp_path / "w.md"
+    work.write_text("# Roof Bees\n\nFour hives.")
+    run("register", str(work), "--terms", "open")
+    run("commons", "join")
+    pool = run_json("commons", "status")["pool"]
+    run("transfer", pool, "3")
+
+    status = run_json("commons", "status", member)
+    assert status["claimable"] == str(3 * ONE * 9 // 10 // 30)
+    read = {
+        "daily_amount": "todayAmount()(uint256)", "funds": "funds()(uint256)", "members": "memberCount()(uint256)",
+        "day": "currentDay()(uint256)", "bonds_held": "bondsHeld()(uint256)", "total_claimed": "totalClaimed()(uint256)",
+    }
+    assert {key: int(cast("call", pool, sig, *rpc)[0]) for key, sig in read.items()} == {
+        key: int(status[key]) for key in read}
+    assert cast("call", pool, "claimable(address)(uint256)", member, *rpc) == [int(status["claimable"])]
+    assert cast("call", pool, "members(address)((bool,uint256,uint256,address,uint256))", member, *rpc) == [
+        [status["member"], status["last_claimed"], status["work"], "0x" + "00" * 20, int(status["bonded"])]]
+
+    before = balance()
+    receipt = cast("send", pool, "claim()", "--private-key", DEV_PRIVATE_KEYS[0], *rpc)
+    assert receipt["status"] == "0x1"
+    assert balance() - before == int(status["claimable"])
+    claimed = run_json("commons", "status", member)
+    assert (claimed["claimable"], claimed["last_claimed"], claimed["total_claimed"]) == (
+        "0", status["day"], status["claimable"])
+    refused = cast("send", pool, "claim()", "--private-key", DEV_PRIVATE_KEYS[0], *rpc, ok=False)
+    assert re.search(r"execution reverted: (.+?), data:", refused)[1] == "commons_pool: already claimed today"
