@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +23,7 @@ from urllib.parse import urlsplit
 
 from tantieme.config import home
 from tantieme.errors import ConfigError, InputError
+from tantieme.files import write_json
 
 if TYPE_CHECKING:
     from web3.contract import Contract
@@ -161,12 +160,7 @@ def node_profile(node: Node) -> AgentProfile:
 
 
 def _save_profile(profile: AgentProfile) -> None:
-    path = profile_path(profile.chain_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".agent-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(asdict(profile), handle, indent=2)
-    os.replace(tmp, path)
+    write_json(profile_path(profile.chain_id), asdict(profile))
 
 
 def identity_registry(node: Node) -> Contract:

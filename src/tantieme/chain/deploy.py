@@ -11,8 +11,6 @@ addresses from the chain (the ledger knows its token, registry and router).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from tantieme.chain import artifacts
 from tantieme.chain.backend import Connection
 from tantieme.config import home
 from tantieme.errors import ConfigError
+from tantieme.files import write_json
 
 TOKEN_NAME = "tantieme AI Token"
 TOKEN_SYMBOL = "TAI"
@@ -138,12 +137,7 @@ def with_dao(conn: Connection, deployment: Deployment) -> Deployment:
 
 def record(deployment: Deployment) -> None:
     """Write `deployment` as this home's record for its chain (atomically)."""
-    path = deployment_path(deployment.chain_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".deploy-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(asdict(deployment), handle, indent=2)
-    os.replace(tmp, path)
+    write_json(deployment_path(deployment.chain_id), asdict(deployment))
 
 
 def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]:
