@@ -18,7 +18,7 @@ from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
 from tantieme.amounts import format_amount
-from tantieme.chain.deploy import contract
+from tantieme.chain.deploy import contract, is_commons_pool
 from tantieme.chain.transact import revert_reason
 from tantieme.errors import ChainError, CommonsError, ConfigError, TantiemeError
 from tantieme.node import Node
@@ -82,7 +82,12 @@ class Claim:
 
 
 def pool(node: Node) -> Contract:
-    """The deployment's commons pool, bound."""
+    """The commons pool, bound: the ledger's commons when it is a commons pool over this
+    deployment's registry (a DAO proposal may have set another since the deployment was
+    recorded), else the deployment's own pool."""
+    current = node.ledger.functions.commons().call()
+    if current == node.deployment.commons_pool or is_commons_pool(node.conn, current, node.deployment.registry):
+        return contract(node.conn, "commons_pool", current)
     if node.deployment.commons_pool is None:
         raise ConfigError("this deployment has no commons pool yet: run `tantieme init` to deploy it")
     return contract(node.conn, "commons_pool", node.deployment.commons_pool)

@@ -10,9 +10,13 @@ import time
 
 import pytest
 
-from tantieme import commons
+from tantieme import commons, quickstart
+from tantieme.assets import registry
+from tantieme.assets.terms import preset
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
+from tantieme.chain.deploy import LOCAL_COMMONS, deploy_commons_pool
 from tantieme.node import Node
+from tantieme.quickstart import SAMPLES_DIR, Catalog, creator_account
 
 from .conftest import run, run_json
 
@@ -130,3 +134,32 @@ def test_commons__read_and_claimed_by_cast__as_the_cli_says(anvil, cast, tmp_pat
         "0", status["day"], status["claimable"])
     refused = cast("send", pool, "claim()", "--private-key", DEV_PRIVATE_KEYS[0], *rpc, ok=False)
     assert re.search(r"execution reverted: (.+?), data:", refused)[1] == "commons_pool: already claimed today"
+
+
+def test_commons__a_dao_sets_a_new_pool__status_report_and_quickstart_read_it(initialised):
+    """After a `set-commons` proposal to another commons pool runs, the deployment's record still
+    names the first pool, but `commons status`, `report` and the quickstart's dividend step follow
+    the ledger to the new one (the old one no longer receives the tax)."""
+    catalog = Catalog.load()
+    ada = creator_account(catalog, "ada")
+    with Node.open() as node:
+        old = node.deployment.commons_pool
+        new = deploy_commons_pool(node.conn, node.deployment.token, node.deployment.registry, LOCAL_COMMONS)
+        node.faucet(ada.address)
+        registry.register(node.as_account(ada), SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open"))
+    run("dao", "stake", "100")
+    run("dao", "handover")
+    run("dao", "propose", "set-commons", new, "-d", "A pool with new rules")
+    run("dao", "vote", "1", "for", "--wait")
+    run("dao", "queue", "1", "--wait")
+    assert run_json("dao", "execute", "1", "--wait")["state"] == "executed"
+    with Node.open(readonly=True) as node:
+        assert (node.deployment.commons_pool, node.ledger.functions.commons().call()) == (old, new)
+
+    run("transfer", new, "3")  # the machine tax, as the ledger now pays it
+    status = run_json("commons", "status")
+    assert (status["pool"], status["receives_the_tax"], status["funds"]) == (new, True, str(3 * ONE))
+    reported = run_json("report")["commons_pool"]
+    assert (reported["pool"], reported["receives_the_tax"], reported["balance"]) == (new, True, str(3 * ONE))
+    paid = quickstart.commons_dividend(say=lambda _line: None)  # the quickstart's last step, in this home
+    assert (paid.pool, paid.member, paid.balance, paid.claimed) == (new, ada.address, 3 * ONE, 3 * ONE * 9 // 10 // 30)

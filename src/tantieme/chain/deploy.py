@@ -53,6 +53,7 @@ class Deployment:
     registry: str
     router: str
     ledger: str
+    # The ledger's commons when recorded; a DAO proposal may change it: read the ledger's `commons()`.
     commons: str
     block: int
     # The DAO (none in records written before it was deployed with the rest).
@@ -125,7 +126,7 @@ def from_ledger(conn: Connection, ledger: str) -> Deployment:
             low = middle + 1
     return Deployment(
         chain_id=conn.chain_id, token=token, registry=registry, router=router, ledger=ledger,
-        commons=commons, block=low, commons_pool=commons if _is_commons_pool(conn, commons, registry) else None,
+        commons=commons, block=low, commons_pool=commons if is_commons_pool(conn, commons, registry) else None,
     )
 
 
@@ -366,7 +367,7 @@ def add_commons_pool(conn: Connection, deployment: Deployment, parameters: Commo
     return replace(deployment, commons_pool=pool, commons=pool)
 
 
-def _is_commons_pool(conn: Connection, address: str, registry: str) -> bool:
+def is_commons_pool(conn: Connection, address: str, registry: str) -> bool:
     """Whether `address` is a commons pool over `registry`."""
     if not conn.w3.eth.get_code(address):
         return False
