@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -17,6 +18,7 @@ from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
 from tantieme.chain.deploy import LOCAL_COMMONS, deploy_commons_pool
 from tantieme.node import Node
 from tantieme.quickstart import SAMPLES_DIR, Catalog, creator_account
+from tantieme.simulation.rules import Rules
 
 from .conftest import run, run_json
 
@@ -138,13 +140,14 @@ def test_commons__read_and_claimed_by_cast__as_the_cli_says(anvil, cast, tmp_pat
 
 def test_commons__a_dao_sets_a_new_pool__status_report_and_quickstart_read_it(initialised):
     """After a `set-commons` proposal to another commons pool runs, the deployment's record still
-    names the first pool, but `commons status`, `report` and the quickstart's dividend step follow
-    the ledger to the new one (the old one no longer receives the tax)."""
+    names the first pool, but `commons status`, `report`, the simulation's rules and the
+    quickstart's dividend step follow the ledger to the new one."""
     catalog = Catalog.load()
     ada = creator_account(catalog, "ada")
     with Node.open() as node:
         old = node.deployment.commons_pool
-        new = deploy_commons_pool(node.conn, node.deployment.token, node.deployment.registry, LOCAL_COMMONS)
+        new = deploy_commons_pool(  # a pool with a 10-day cycle, 7 days back
+            node.conn, node.deployment.token, node.deployment.registry, replace(LOCAL_COMMONS, cycle_days=10, back_claim_cap=7))
         node.faucet(ada.address)
         registry.register(node.as_account(ada), SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open"))
     run("dao", "stake", "100")
@@ -162,4 +165,5 @@ def test_commons__a_dao_sets_a_new_pool__status_report_and_quickstart_read_it(in
     reported = run_json("report")["commons_pool"]
     assert (reported["pool"], reported["receives_the_tax"], reported["balance"]) == (new, True, str(3 * ONE))
     paid = quickstart.commons_dividend(say=lambda _line: None)  # the quickstart's last step, in this home
-    assert (paid.pool, paid.member, paid.balance, paid.claimed) == (new, ada.address, 3 * ONE, 3 * ONE * 9 // 10 // 30)
+    assert (paid.pool, paid.member, paid.balance, paid.claimed) == (new, ada.address, 3 * ONE, 3 * ONE * 9 // 10 // 10)
+    assert Rules.current()[0].cycle_days == 10

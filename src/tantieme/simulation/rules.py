@@ -80,7 +80,7 @@ class Rules:
 
         if not Settings.path().is_file():
             return cls.defaults(), "defaults (no node is set up in this home)"
-        from tantieme.chain.deploy import contract
+        from tantieme import commons
         from tantieme.interaction import Models
         from tantieme.ledger.settlement import current_rules
 
@@ -88,7 +88,7 @@ class Rules:
             _, commons_bps, operator_bps = current_rules(node)
             rules = replace(cls.defaults(), commons_bps=commons_bps, operator_bps=operator_bps)
             if node.deployment.commons_pool is not None:
-                pool = contract(node.conn, "commons_pool", node.deployment.commons_pool).functions
+                pool = commons.pool(node).functions
                 rules = replace(rules, cycle_days=pool.cycleDays().call(), reserve_bps=pool.reserveBps().call())
             chain_id = node.conn.chain_id
         models = Models.load()
