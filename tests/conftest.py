@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # ------------------------------------------------------------------ home --
 
-_ENV_KEYS = ("TANTIEME_PRIVATE_KEY", "TANTIEME_PASSPHRASE", "TANTIEME_RPC_URL")
+_ENV_KEYS = ("TANTIEME_PRIVATE_KEY", "TANTIEME_PASSPHRASE", "TANTIEME_RPC_URL", "TANTIEME_LOG_RANGE")
 
 
 @pytest.fixture(autouse=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from tantieme.chain.logs import event_logs, raw_logs
 from tantieme.config import home
 from tantieme.errors import ConfigError, InputError
 from tantieme.files import write_json
@@ -258,10 +259,9 @@ def agents_paid_at(node: Node, wallet: str) -> list[int]:
 
     registry = identity_registry(node)
     event = registry.events.MetadataSet()
-    logs = node.conn.w3.eth.get_logs({
-        "address": registry.address, "fromBlock": node.deployment.block, "toBlock": "latest",
-        "topics": [event.topic, None, Web3.to_hex(Web3.keccak(text="agentWallet"))],
-    })
+    logs = raw_logs(node.conn.w3, {
+        "address": registry.address, "topics": [event.topic, None, Web3.to_hex(Web3.keccak(text="agentWallet"))],
+    }, node.deployment.block)
     named = dict.fromkeys(
         e["args"]["agentId"] for e in map(event.process_log, logs)
         if e["args"]["metadataValue"] == bytes.fromhex(wallet[2:])
@@ -271,9 +271,7 @@ def agents_paid_at(node: Node, wallet: str) -> list[int]:
 
 def _metadata(node: Node, registry: Contract, agent_id: int) -> dict[str, str]:
     """The agent's on-chain metadata (the wallet aside), keys from its `MetadataSet` events."""
-    events = registry.events.MetadataSet().get_logs(
-        from_block=node.deployment.block, argument_filters={"agentId": agent_id},
-    )
+    events = event_logs(registry.events.MetadataSet(), node.deployment.block, agentId=agent_id)
     keys = dict.fromkeys(e["args"]["metadataKey"] for e in events if e["args"]["metadataKey"] != "agentWallet")
     values = {key: registry.functions.getMetadata(agent_id, key).call() for key in keys}
     return {key: "0x" + value.hex() for key, value in values.items() if value}

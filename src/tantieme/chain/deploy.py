@@ -19,6 +19,7 @@ from web3.contract import Contract
 
 from tantieme.chain import artifacts
 from tantieme.chain.backend import Connection
+from tantieme.chain.logs import raw_logs
 from tantieme.config import home
 from tantieme.errors import ConfigError
 from tantieme.files import write_json
@@ -262,7 +263,7 @@ def find_dao(conn: Connection, token: str, from_block: int) -> DaoDeployment | N
     OpenZeppelin's do); tantieme's follows its ledger, so the first match is ours.
     """
     topic = Web3.to_hex(Web3.keccak(text="TimelockChange(address,address)"))
-    for log in conn.w3.eth.get_logs({"fromBlock": from_block, "toBlock": "latest", "topics": [topic]}):
+    for log in raw_logs(conn.w3, {"topics": [topic]}, from_block):
         governor = contract(conn, "governor", log["address"]).functions
         try:
             votes, timelock = governor.token().call(), governor.timelock().call()
@@ -301,7 +302,7 @@ def find_agents(conn: Connection, ledger: str, from_block: int) -> AgentDeployme
     from web3.utils.address import get_create_address
 
     topic = Web3.to_hex(Web3.keccak(text="OwnershipTransferred(address,address)"))
-    logs = conn.w3.eth.get_logs({"fromBlock": from_block, "toBlock": "latest", "topics": [topic, "0x" + "00" * 32]})
+    logs = raw_logs(conn.w3, {"topics": [topic, "0x" + "00" * 32]}, from_block)
     for log in logs:
         try:
             if contract(conn, "agent_identity", log["address"]).functions.name().call() != _IDENTITY_NAME:
@@ -388,7 +389,7 @@ def find_offers(conn: Connection, identity: str, registry: str, from_block: int)
     each logs `OfferRegistryDeployed` with both at its deployment."""
     event = Web3.to_hex(Web3.keccak(text="OfferRegistryDeployed(address,address)"))
     topics = [event, *("0x" + address[2:].lower().rjust(64, "0") for address in (identity, registry))]
-    for log in conn.w3.eth.get_logs({"fromBlock": from_block, "toBlock": "latest", "topics": topics}):
+    for log in raw_logs(conn.w3, {"topics": topics}, from_block):
         offers = contract(conn, "offer_registry", log["address"]).functions
         if (offers.identityRegistry().call(), offers.assetRegistry().call()) == (identity, registry):
             return log["address"]

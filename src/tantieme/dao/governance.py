@@ -26,6 +26,7 @@ from web3.exceptions import ContractLogicError
 
 from tantieme.amounts import format_amount, format_percent
 from tantieme.chain.deploy import contract
+from tantieme.chain.logs import event_logs
 from tantieme.chain.transact import revert_reason
 from tantieme.errors import ChainError, ConfigError, InputError
 from tantieme.node import Node
@@ -214,7 +215,7 @@ class Dao:
     # -- proposals --------------------------------------------------------------------
 
     def proposals(self) -> list[Proposal]:
-        logs = self.governor.events.ProposalCreated.get_logs(from_block=self.node.deployment.block)
+        logs = event_logs(self.governor.events.ProposalCreated(), self.node.deployment.block)
         return [
             Proposal(
                 number=n, id=e.args.proposalId, proposer=e.args.proposer, targets=tuple(e.args.targets),

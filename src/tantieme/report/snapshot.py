@@ -14,6 +14,7 @@ import time
 
 from tantieme import commons
 from tantieme.assets.registry import all_assets
+from tantieme.chain.logs import event_logs
 from tantieme.errors import LedgerError
 from tantieme.ledger.journal import Journal
 from tantieme.ledger.netting import net
@@ -29,7 +30,7 @@ def read(node: Node, book: Journal, now: int | None = None) -> Snapshot:
     chain_id, ledger = node.conn.chain_id, node.deployment.ledger
     settled_logs = {
         log["args"]["batch_id"]: log
-        for log in node.ledger.events.BatchSettled().get_logs(from_block=node.deployment.block)
+        for log in event_logs(node.ledger.events.BatchSettled(), node.deployment.block)
     }
     commons, commons_bps, operator_bps = current_rules(node)
     answers: list[Answer] = []
@@ -54,7 +55,7 @@ def read(node: Node, book: Journal, now: int | None = None) -> Snapshot:
     assets = all_assets(node)
     router = node.router.functions
     claimed: dict[int, int] = {}
-    for log in node.router.events.Claimed().get_logs(from_block=node.deployment.block):
+    for log in event_logs(node.router.events.Claimed(), node.deployment.block):
         asset = log["args"]["asset_id"]
         claimed[asset] = claimed.get(asset, 0) + log["args"]["amount"]
     return Snapshot(
@@ -73,7 +74,7 @@ def _commons(node: Node) -> Commons | None:
         return None
     state = commons.status(node)
     paid = [log["args"]["amount"]
-            for log in commons.pool(node).events.Claimed().get_logs(from_block=node.deployment.block)]
+            for log in event_logs(commons.pool(node).events.Claimed(), node.deployment.block)]
     return Commons(
         pool=state.pool, receives_the_tax=state.receives_the_tax, balance=state.balance, funds=state.funds,
         bonds_held=state.bonds_held, members=state.members, day=state.day, today_amount=state.daily_amount,
