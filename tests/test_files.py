@@ -29,6 +29,8 @@ def test_write_json__flushes_the_file_then_the_rename(tmp_path, monkeypatch):
     path = tmp_path / "record.json"
     write_json(path, {"a": 1})
     assert len(synced) == 2 and synced[0].startswith(str(tmp_path / ".record.json.")) and synced[1] == str(tmp_path)
+    write_json(path, {"a": 2}, durable=False)  # a cache
+    assert len(synced) == 2 and json.loads(path.read_text()) == {"a": 2}
 
 
 def test_write_json__a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path, monkeypatch):

@@ -18,10 +18,11 @@ from typing import Any
 __all__ = ["fsync", "write_atomic", "write_json"]
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+def write_atomic(path: Path, data: bytes, mode: int = 0o600, *, durable: bool = True) -> None:
     """Replace `path` by `data` atomically and durably; the file has `mode` from its first byte
     on (default: readable by its owner only, as the home's files are). Raises `OSError`, and
-    leaves no temporary file, when the write fails."""
+    leaves no temporary file, when the write fails. `durable=False` skips the two fsyncs: for
+    a cache that is computed again when a crash leaves it unreadable (~15 ms a write saved)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
@@ -30,17 +31,19 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), mode)  # the umask may have narrowed it
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    fsync(path.parent)
+    if durable:
+        fsync(path.parent)
 
 
-def write_json(path: Path, data: Any, *, indent: int | None = 2, mode: int = 0o600) -> None:
+def write_json(path: Path, data: Any, *, indent: int | None = 2, mode: int = 0o600, durable: bool = True) -> None:
     """`data` as a JSON file, written with `write_atomic` (`indent` None: on one line)."""
-    write_atomic(path, (json.dumps(data, indent=indent) + "\n").encode(), mode)
+    write_atomic(path, (json.dumps(data, indent=indent) + "\n").encode(), mode, durable=durable)
 
 
 def fsync(path: Path) -> None:

@@ -156,7 +156,8 @@ def _load(path: Path) -> dict | None:
 def _save(path: Path, name: str, args: dict, stamp: str, data: Any, cost: float) -> None:
     """Keep an answer; a view that cannot be written (a read-only home) is simply not kept."""
     try:
-        write_json(path, {"name": name, "args": args, "stamp": stamp, "data": data, "cost_s": cost}, indent=None)
+        write_json(path, {"name": name, "args": args, "stamp": stamp, "data": data, "cost_s": cost}, indent=None,
+                   durable=False)  # a cache: unreadable after a crash, it is computed again
     except OSError:
         pass
 
