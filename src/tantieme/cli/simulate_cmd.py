@@ -97,7 +97,8 @@ def _render(comparison: Comparison, swept: list[Outcome]) -> None:
     headers = [columns[o.name] for o in outcomes]
     if comparison.proposal:
         outcomes.append(comparison.proposal)
-        headers += [f"proposal: machine tax {_percent(comparison.proposal.rules.commons_bps)}", "proposal − today"]
+        changed = today.changes(comparison.proposal.rules)
+        headers += [f"proposal: {'; '.join(changed) or 'no change'}", "proposal − today"]
     table = Table("", *headers)
     difference = comparison.difference()
     for label, key, kind in ROWS:
@@ -188,12 +189,17 @@ def simulate(
 
     if commons_bps is not None and proposal_ref is not None:
         raise InputError("judge either a machine tax (--commons-bps) or a DAO proposal (--proposal), not both at once")
-    today, source = Rules.current()
     proposal, judged = None, None
-    if commons_bps is not None:
-        proposal = today.with_(commons_bps=commons_bps)
-    elif proposal_ref is not None:
-        proposal, judged = proposed(today, proposal_ref)
+    if proposal_ref is not None:
+        from tantieme.node import Node
+
+        with Node.open(readonly=True) as node:  # once: today's rules and the proposal's from the same chain
+            today, source = Rules.of(node)
+            proposal, judged = proposed(node, today, proposal_ref)
+    else:
+        today, source = Rules.current()
+        if commons_bps is not None:
+            proposal = today.with_(commons_bps=commons_bps)
     comparison, swept = simulate_rules(
         today, proposal, steps=steps, seed=seed, source=source, sweep=sweep, out=out, quiet=as_json, judged=judged,
     )
