@@ -4,12 +4,20 @@
                                         (balance, members, dividend per member, paid out), queue,
                                         latency, and where the fees went (`tantieme report`)
     GET /dashboard/creators/{address}   a creator's works: citations, attribution, earnings over
-                                        periods, claimable and claimed, parents, consent
+                                        periods, claimable and claimed, parents, consent and the
+                                        ways its owner may tighten it
+    GET /dashboard/consent.js           the page's one script (served here, nothing from a CDN)
     GET /answers/{id}                   (asked for as HTML, as browsers do) the public page of an
                                         answer: sources, the fee split to the wei, record, proof,
                                         anchor and credentials, checked as `tantieme verify` does
 
-Read-only. Every value a user wrote (questions, answers, titles) is HTML-escaped.
+Read-only: the node signs nothing for a creator. A work's owner tightens its AI consent
+with their own key: the creator page shows, for each way to tighten it, the exact
+`tantieme consent` command and the registry transaction (`setAIConsent` calldata, built
+here); with a browser wallet (EIP-1193 `window.ethereum`), `consent.js` asks it to send
+that transaction and reloads the page once it is mined. Only tightening is offered: the
+registry never lets a refused use be granted again. Without script the page is complete.
+Every value a user wrote (questions, answers, titles) is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -20,22 +28,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from tantieme.amounts import format_amount
 from tantieme.api import routes
 from tantieme.api.chat import ServiceDep
 from tantieme.api.errors import ApiError
+from tantieme.chain.headcache import at_head
 from tantieme.errors import TantiemeError
 
 if TYPE_CHECKING:
     from tantieme.api.metrics import Metrics
+    from tantieme.assets.registry import Asset
     from tantieme.node import Node
     from tantieme.report.fairness import Snapshot
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["tai"] = lambda wei: format_amount(int(wei))
 templates.env.filters["pct"] = lambda share: "–" if share is None else f"{float(share) * 100:.1f} %"
 COLOURS = {
@@ -121,7 +132,9 @@ def creator_view(address: str, request: Request, service: ServiceDep) -> Respons
         periods = list(fairness.PERIODS)
         by_period = {p: fairness.flows(snap, snap.since(p)) for p in periods}
         stats = {w.asset: w for w in fairness.works(snap, by_period["all"])}
-    forwarded = node.router.events.RoyaltyForwarded().get_logs(from_block=node.deployment.block)
+    forwarded = at_head(
+        node, "dashboard: forwarded", lambda: node.router.events.RoyaltyForwarded().get_logs(from_block=node.deployment.block)
+    )
     by_id = {a.id: a for a in snap.assets}
     works = []
     for asset in mine:
@@ -132,11 +145,39 @@ def creator_view(address: str, request: Request, service: ServiceDep) -> Respons
             "from_derivatives": sum(e["args"]["amount"] for e in forwarded if e["args"]["to_asset"] == asset.id),
             "parents": [{"id": p, "title": by_id[p].title, "owner": by_id[p].owner} for p in asset.parents],
             "royalty_bps": asset.terms.royalty_bps,
+            "tighten": _tightenings(node, asset),
         })
     totals = {p: sum(w["earned"][p] for w in works) for p in periods}
     context = {"address": who, "works": works, "periods": periods, "totals": totals,
-               "most": max(totals.values(), default=0)}
+               "most": max(totals.values(), default=0), "registry": node.deployment.registry,
+               "chain_id": node.conn.chain_id}
     return templates.TemplateResponse(request, "creator.html", context)
+
+
+def _tightenings(node: Node, asset: Asset) -> list[dict]:
+    """The ways `asset`'s owner may tighten its own AI consent: refuse every use its terms still
+    grant, or one of them. Each as the `tantieme consent` command and the registry call that do it."""
+    own = asset.terms.ai_consent()  # in `setAIConsent`'s argument order
+    granted = [use for use, allowed in own.items() if allowed]
+    choices = ([("refuse all AI use", granted)] if len(granted) > 1 else []) + [
+        (f"refuse {use.replace('_', ' ')}", [use]) for use in granted
+    ]
+    return [
+        {
+            "label": label,
+            "command": f"tantieme consent {asset.id} " + " ".join(f"--revoke {use.replace('_', '-')}" for use in refused),
+            "calldata": node.registry.functions.setAIConsent(
+                asset.id, *{**own, **dict.fromkeys(refused, False)}.values()
+            )._encode_transaction_data(),
+        }
+        for label, refused in choices
+    ]
+
+
+@router.get("/dashboard/consent.js")
+def consent_script() -> Response:
+    """The creator page's script: sends a consent tightening through the browser's wallet."""
+    return FileResponse(HERE / "static" / "consent.js", media_type="text/javascript")
 
 
 def _wants_html(request: Request) -> bool:
