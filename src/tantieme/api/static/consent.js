@@ -43,6 +43,7 @@
   for (const button of document.querySelectorAll("button.tighten[data-calldata]")) {
     const status = button.closest(".tighten-option").querySelector(".tx-status");
     button.hidden = false;
+    button.parentElement.querySelector(".without-wallet").hidden = true;
     button.addEventListener("click", () => {
       button.disabled = true;
       tighten(button, status)
