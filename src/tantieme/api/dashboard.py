@@ -7,6 +7,10 @@
                                         periods, claimable and claimed, parents, consent and the
                                         ways its owner may tighten it
     GET /dashboard/consent.js           the page's one script (served here, nothing from a CDN)
+    GET /dashboard/proposals/{n}        a DAO proposal: its actions decoded (those that send the
+                                        machine tax elsewhere or move ownership in red), its state
+                                        and votes, and its simulated effect against today's rules
+                                        (`tantieme.simulation.effect`: run once, kept in the home)
     GET /answers/{id}                   (asked for as HTML, as browsers do) the public page of an
                                         answer: sources, the fee split to the wei, record, proof,
                                         anchor and credentials, checked as `tantieme verify` does
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
     from tantieme.assets.registry import Asset
     from tantieme.node import Node
     from tantieme.report.fairness import Snapshot
+    from tantieme.simulation.rules import Rules
 
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).parent
@@ -54,6 +59,13 @@ COLOURS = {
     "model_owner": "#1c7ed6", "operator": "#868e96", "commons": "#e8590c",
 }
 templates.env.globals["colours"] = COLOURS
+templates.env.filters["simcell"] = lambda value, kind, signed=False: _simcell(value, kind, signed)
+
+
+def _simcell(value: object, kind: str, signed: bool) -> str:
+    from tantieme.simulation.report import cell
+
+    return cell(value, kind, signed)
 
 
 @contextlib.contextmanager
@@ -82,6 +94,11 @@ def _latency(metrics: Metrics) -> dict:
     return {"answers": count, "mean_s": mean, "p95_s": p95}
 
 
+def _missing(request: Request, message: str) -> Response:
+    """The 404 page: what was not found and where to look."""
+    return templates.TemplateResponse(request, "missing.html", {"message": message}, status_code=404)
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 def operator_view(request: Request, service: ServiceDep) -> Response:
     """The operator's view."""
@@ -107,6 +124,7 @@ def operator_view(request: Request, service: ServiceDep) -> Response:
         "commons": {"address": commons, "balance": node.balance(commons)},
         "pool": data["commons_pool"],
         "service": {"queue": service.queued, "queue_limit": service.limits.queue, **_latency(service.metrics)},
+        "proposals": _proposals(node),
         "recent": [
             {"digest": a.digest, "question": a.question, "fee": a.record.fee, "at": a.record.timestamp,
              "batch": a.batch, "settled": snap.batches[a.batch].settled}
@@ -152,6 +170,99 @@ def creator_view(address: str, request: Request, service: ServiceDep) -> Respons
                "most": max(totals.values(), default=0), "registry": node.deployment.registry,
                "chain_id": node.conn.chain_id}
     return templates.TemplateResponse(request, "creator.html", context)
+
+
+def _proposals(node: Node) -> list[dict]:
+    """The DAO's proposals, newest first: number, state, title, and whether any action is risky."""
+    if node.deployment.governor is None:
+        return []
+    from tantieme.dao.decode import calls
+    from tantieme.dao.governance import Dao
+
+    def read() -> list[dict]:
+        dao = Dao(node)
+        return [
+            {"number": p.number, "state": dao.status(p).state, "title": _title(p.description),
+             "risky": any(c.risky for c in calls(node, p))}
+            for p in reversed(dao.proposals())
+        ]
+
+    return at_head(node, "dashboard: proposals", read)
+
+
+def _title(description: str) -> str:
+    return (description.strip().splitlines() or [""])[0]
+
+
+@router.get("/dashboard/proposals/{ref}", response_class=HTMLResponse)
+def proposal_view(ref: str, request: Request, service: ServiceDep) -> Response:
+    """A DAO proposal and its simulated effect."""
+    from tantieme.dao.decode import calls
+    from tantieme.dao.governance import Dao
+    from tantieme.simulation import effect
+    from tantieme.simulation.report import SUMMARY_ROWS
+
+    node = service.node
+    if not ref.isdigit() or len(ref) > 80:
+        return _missing(request, f"{ref!r} is not a proposal: give its number (as the dashboard lists them) or its id")
+    try:
+        dao = Dao(node)
+        proposal = dao.find(int(ref))
+    except TantiemeError as exc:
+        return _missing(request, str(exc))
+    status = dao.status(proposal)
+    decoded = calls(node, proposal)
+    simulated = effect.effect(node.conn.chain_id, proposal.id, status.block)
+    context = {
+        "proposal": proposal, "title": _title(proposal.description), "status": status, "calls": decoded,
+        "risky": [c for c in decoded if c.risky], "effect": simulated, "rows": SUMMARY_ROWS,
+    }
+    document = simulated.document
+    if document is not None:
+        today, judged = document["scenarios"][1], document["proposal"]
+        context |= {
+            "today": today, "judged": judged, "difference": document["difference"],
+            "changes": _rules(today).changes(_rules(judged)),
+            "charts": [
+                _chart("bottom 50 % purchasing power (TAI/week)", document, "bottom_half_power", 10**18),
+                _chart("Gini of purchasing power", document, "gini", 1),
+            ],
+        }
+    return templates.TemplateResponse(request, "proposal.html", context)
+
+
+def _rules(outcome: dict) -> Rules:
+    """A run's rules from its JSON (amounts above 2^53 are strings there)."""
+    from tantieme.simulation.rules import Rules
+
+    return Rules(**{name: int(value) for name, value in outcome["rules"].items()})
+
+
+# A chart's lines: (scenario, colour); the proposal last.
+_LINES = (("no tax", "#868e96"), ("machine tax + dividend", "#1c7ed6"), ("proposal", "#e8590c"))
+
+
+def _chart(title: str, document: dict, key: str, unit: int, width: int = 480, height: int = 180) -> dict:
+    """A line chart of series `key` over the weeks, today against the proposal, as SVG points."""
+    runs = {s["name"]: s for s in document["scenarios"]} | {"proposal": document["proposal"]}
+    values = {name: [float(v) / unit for v in runs[name]["series"][key]] for name, _ in _LINES}
+    low = min(min(v) for v in values.values())
+    high = max(max(v) for v in values.values())
+    span = (high - low) or 1.0
+    weeks = max(len(v) for v in values.values())
+
+    def point(week: int, value: float) -> str:
+        x = week * width / max(1, weeks - 1)
+        y = height - (value - low) / span * height
+        return f"{x:.1f},{y:.1f}"
+
+    lines = [
+        {"name": name, "colour": colour, "points": " ".join(point(i, v) for i, v in enumerate(values[name]))}
+        for name, colour in _LINES
+    ]
+    shock = document["shock_step"] * width / max(1, weeks - 1)
+    return {"title": title, "lines": lines, "low": low, "high": high, "width": width, "height": height,
+            "shock": shock, "weeks": weeks}
 
 
 def _tightenings(node: Node, asset: Asset) -> list[dict]:
