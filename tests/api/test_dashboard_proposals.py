@@ -28,18 +28,22 @@ STEPS = 6
 
 @pytest.fixture
 def proposals(served_home, monkeypatch):
-    """Three proposals: a higher machine tax (its description with markup), the machine tax sent
-    to a stranger, the AI token's ownership handed to the stranger."""
     monkeypatch.setattr(effect, "STEPS", STEPS)
     with Node.open() as node:
-        handover(node)
-        dao = Dao(node)
-        dao.stake(parse_amount("100"))
-        dao.propose([set_split(node, 2000, 1000)], "Raise the machine tax <script>alert(1)</script>\n\nTo 20 %.")
-        dao.propose([set_commons(node, STRANGER)], "Pay the commons to a friend")
-        data = node.token.functions.transfer_ownership(STRANGER)._encode_transaction_data()
-        dao.propose([call(node.deployment.token, bytes.fromhex(data[2:]))], "New owner")
-        return [p.id for p in dao.proposals()]
+        return propose_three(node)
+
+
+def propose_three(node: Node) -> list[int]:
+    """Three proposals: a higher machine tax (its description with markup), the machine tax sent
+    to a stranger, the AI token's ownership handed to the stranger. Their ids."""
+    handover(node)
+    dao = Dao(node)
+    dao.stake(parse_amount("100"))
+    dao.propose([set_split(node, 2000, 1000)], "Raise the machine tax <script>alert(1)</script>\n\nTo 20 %.")
+    dao.propose([set_commons(node, STRANGER)], "Pay the commons to a friend")
+    data = node.token.functions.transfer_ownership(STRANGER)._encode_transaction_data()
+    dao.propose([call(node.deployment.token, bytes.fromhex(data[2:]))], "New owner")
+    return [p.id for p in dao.proposals()]
 
 
 def settled(client, path: str, timeout: float = 180) -> str:
@@ -107,3 +111,24 @@ def test_proposal_page__missing__a_404_page(make_client, proposals):
         response = client.get(f"/dashboard/proposals/{ref}", headers=HTML)
         assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
         assert message in response.text and "<b>" not in response.text
+
+
+def test_readme_who_profits__every_page_it_names_answers(make_client, served_home, monkeypatch):
+    from pathlib import Path
+
+    from report.homes import CREATORS, build  # tests/report/homes.py
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    paragraph = readme.split("**Who profits.**", 1)[1].split("\n\n", 1)[0]
+    paths = re.findall(r"`(/(?:dashboard|answers)[^`]*)`", paragraph)
+    assert set(paths) == {"/dashboard", "/dashboard/creators/ADDRESS", "/dashboard/consent.js", "/dashboard/proposals/N", "/answers/ID"}
+    monkeypatch.setattr(effect, "STEPS", STEPS)
+    with Node.open() as node:
+        filled = build(node)
+        propose_three(node)
+    client = make_client(gate="none")
+    for path in paths:
+        path = path.replace("ADDRESS", CREATORS["ada"].address).replace("/N", "/1").replace("ID", filled["settled"][0].digest)
+        response = client.get(path, headers=HTML)
+        assert response.status_code == 200, (path, response.text[:300])
+    settled(client, "/dashboard/proposals/1")  # its simulation done before the home goes
