@@ -74,7 +74,9 @@ def test_dashboard__creator_view_lists_each_work_with_its_chain_figures(page, fi
     assert wei(section, 'data-period="all"') == int(works[filled["remix"]]["earned"])
     assert "Honey &amp; rye" in html and "✗ training" in html and "✓ retrieval" in html
     assert f'id="asset-{filled["bees"]}"' not in html  # ada's work
-    assert page("/dashboard/creators/0x1234").status_code == 404
+    missing = page("/dashboard/creators/0x1234<b>")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "&#39;0x1234&lt;b&gt;&#39; is not an address" in missing.text
 
 
 def options(html: str, asset: int) -> dict[str, str]:

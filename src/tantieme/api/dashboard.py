@@ -38,7 +38,6 @@ from fastapi.templating import Jinja2Templates
 from tantieme.amounts import format_amount
 from tantieme.api import routes
 from tantieme.api.chat import ServiceDep
-from tantieme.api.errors import ApiError
 from tantieme.chain.headcache import at_head
 from tantieme.errors import TantiemeError
 
@@ -143,7 +142,7 @@ def creator_view(address: str, request: Request, service: ServiceDep) -> Respons
     try:
         who = parse_address(address)
     except TantiemeError:
-        raise ApiError(404, f"{address!r} is not an address (0x and 40 hex digits)", code="creator_not_found") from None
+        return _missing(request, f"{address!r} is not an address (0x and 40 hex digits)")
     node = service.node
     with _snapshot(node) as snap:
         mine = [a for a in snap.assets if a.owner.lower() == who.lower()]
@@ -176,14 +175,14 @@ def _proposals(node: Node) -> list[dict]:
     """The DAO's proposals, newest first: number, state, title, and whether any action is risky."""
     if node.deployment.governor is None:
         return []
-    from tantieme.dao.decode import calls
+    from tantieme.dao.decode import calls, contracts
     from tantieme.dao.governance import Dao
 
     def read() -> list[dict]:
-        dao = Dao(node)
+        dao, known = Dao(node), contracts(node)
         return [
             {"number": p.number, "state": dao.status(p).state, "title": _title(p.description),
-             "risky": any(c.risky for c in calls(node, p))}
+             "risky": any(c.risky for c in calls(known, p))}
             for p in reversed(dao.proposals())
         ]
 
@@ -197,7 +196,7 @@ def _title(description: str) -> str:
 @router.get("/dashboard/proposals/{ref}", response_class=HTMLResponse)
 def proposal_view(ref: str, request: Request, service: ServiceDep) -> Response:
     """A DAO proposal and its simulated effect."""
-    from tantieme.dao.decode import calls
+    from tantieme.dao.decode import calls, contracts
     from tantieme.dao.governance import Dao
     from tantieme.simulation import effect
     from tantieme.simulation.report import SUMMARY_ROWS
@@ -211,8 +210,8 @@ def proposal_view(ref: str, request: Request, service: ServiceDep) -> Response:
     except TantiemeError as exc:
         return _missing(request, str(exc))
     status = dao.status(proposal)
-    decoded = calls(node, proposal)
-    simulated = effect.effect(node.conn.chain_id, proposal.id, status.block)
+    decoded = calls(contracts(node), proposal)
+    simulated = effect.effect(node, proposal.id, status.block)
     context = {
         "proposal": proposal, "title": _title(proposal.description), "status": status, "calls": decoded,
         "risky": [c for c in decoded if c.risky], "effect": simulated, "rows": SUMMARY_ROWS,

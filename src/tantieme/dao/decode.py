@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from tantieme.dao.governance import Proposal
     from tantieme.node import Node
 
-__all__ = ["RISKY", "Call", "calls"]
+__all__ = ["RISKY", "Call", "calls", "contracts"]
 
 # The deployment's contracts a proposal may call: the record's field, what people call it, its artifact.
 CONTRACTS = (
@@ -71,13 +71,19 @@ class Call:
         return f"{where}'s {self.function}({', '.join(f'{n}={v}' for n, v in self.args)})"
 
 
-def calls(node: Node, proposal: Proposal) -> list[Call]:
-    """`proposal`'s actions in the order the timelock runs them."""
+def contracts(node: Node) -> dict[str, tuple[str, Contract]]:
+    """The deployment's contracts by lower-case address: what people call each, and its binding
+    (binding each takes a while: bind once for many proposals)."""
     known: dict[str, tuple[str, Contract]] = {}
     for field, name, artifact in CONTRACTS:
         address = getattr(node.deployment, field)
         if address is not None:
             known[address.lower()] = (name, contract(node.conn, artifact, address))
+    return known
+
+
+def calls(known: dict[str, tuple[str, Contract]], proposal: Proposal) -> list[Call]:
+    """`proposal`'s actions in the order the timelock runs them, decoded against the `known` contracts."""
     return [
         _decode(known.get(target.lower()), target, bytes(data), value)
         for target, value, data in zip(proposal.targets, proposal.values, proposal.calldatas, strict=True)

@@ -6,7 +6,7 @@ first page that asks starts `tantieme simulate --proposal ID --json` in its own 
 (the model computes in Python for seconds; the service keeps answering meanwhile) and
 shows "simulating…" until it is done; every later page reads the kept document:
 
-    TANTIEME_HOME/simulations/<chain id>-<proposal id>.json
+    TANTIEME_HOME/simulations/<chain id>-<governor>-<proposal id>.json
 
 either the simulation's document (`tantieme simulate --json`) or `{"error": ...}` when
 the proposal cannot be judged (it changes nothing the model holds). A run that fails
@@ -27,8 +27,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tantieme.config import home
+
+if TYPE_CHECKING:
+    from tantieme.node import Node
 
 __all__ = ["STEPS", "Effect", "effect"]
 
@@ -52,9 +56,9 @@ class Effect:
         return self.document is None and self.error is None
 
 
-def effect(chain_id: int, proposal_id: int, block: int) -> Effect:
-    """The kept simulation of proposal `proposal_id` on chain `chain_id`, or start it (once)."""
-    path = home() / "simulations" / f"{chain_id}-{proposal_id}.json"
+def effect(node: Node, proposal_id: int, block: int) -> Effect:
+    """The kept simulation of proposal `proposal_id` of `node`'s DAO (its chain at `block`), or start it (once)."""
+    path = home() / "simulations" / f"{node.conn.chain_id}-{node.deployment.governor}-{proposal_id}.json"
     with _lock:
         if path in _running:
             return Effect()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tantieme.dao.decode import Call, calls
+from tantieme.dao.decode import Call, calls, contracts
 from tantieme.errors import InputError
 from tantieme.simulation.rules import Rules
 
@@ -35,7 +35,7 @@ def proposed(node: Node, today: Rules, ref: int) -> tuple[Rules, str]:
     from tantieme.dao.governance import Dao
 
     proposal = Dao(node).find(ref)
-    return judged(today, proposal, calls(node, proposal))
+    return judged(today, proposal, calls(contracts(node), proposal))
 
 
 def judged(today: Rules, proposal: Proposal, decoded: list[Call]) -> tuple[Rules, str]:
