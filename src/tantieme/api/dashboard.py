@@ -58,13 +58,16 @@ COLOURS = {
     "model_owner": "#1c7ed6", "operator": "#868e96", "commons": "#e8590c",
 }
 templates.env.globals["colours"] = COLOURS
-templates.env.filters["simcell"] = lambda value, kind, signed=False: _simcell(value, kind, signed)
 
 
-def _simcell(value: object, kind: str, signed: bool) -> str:
+def _simcell(value: object, kind: str, signed: bool = False) -> str:
+    """A simulation summary's value as the table shows it (`tantieme.simulation.report.cell`)."""
     from tantieme.simulation.report import cell
 
     return cell(value, kind, signed)
+
+
+templates.env.filters["simcell"] = _simcell
 
 
 @contextlib.contextmanager
