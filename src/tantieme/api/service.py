@@ -230,6 +230,7 @@ class Service:
             return interaction.ask(
                 self.node, job.question, payer=job.payment.account, index=index, book=book,
                 priced=job.quote, nonce=job.payment.record_nonce, sync=False, invoice=job.payment.invoice,
+                payment=job.payment.journal,
             )
         except PromptTooLongError as exc:
             raise ApiError(400, str(exc), code="context_length_exceeded", param="messages") from None
