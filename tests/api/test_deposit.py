@@ -297,3 +297,34 @@ def test_deposit_mode__settled_beside_the_server__an_invoice_of_the_old_batch_is
                               question=QUESTION, answer="Four hives.", max_fee=ONE)
         assert requests.post(f"{served.url}/v1/deposit/payments", json=payment.to_dict()).status_code == 200
     assert served.client.ask(QUESTION, max_tokens=16).fee > 0
+
+
+def test_deposit_mode__the_credential_fails__nothing_charged_the_same_payment_later_accepted(served, monkeypatch):
+    """Writing the answer's content credential fails after the payer's payment is checked: 503,
+    nothing journaled (so nothing settles from the deposit), no file left, the invoice still
+    waits; the same payment posted again once signing works is accepted, with its credential."""
+    from tantieme import interaction
+    from tantieme.errors import ProvenanceError
+
+    served.client.deposit(ONE)
+    terms, invoice = _invoiced(served)
+    payment = deposit.pay(served.payer, PAYER, terms, invoice, question=QUESTION, answer="Four hives.", max_fee=ONE)
+    signing = interaction.sign_answer
+
+    def broken(*_args, **_kwargs):
+        raise ProvenanceError("the node's signing key is unreadable")
+
+    monkeypatch.setattr(interaction, "sign_answer", broken)
+    error = _error(requests.post(f"{served.url}/v1/deposit/payments", json=payment.to_dict()), 503, "credential_failed")
+    assert "the node's signing key is unreadable" in error["message"] and "nothing was charged" in error["message"]
+    assert records() == 0 and len(served.terms()["invoices"]) == 1
+    assert not interaction.answers_dir().exists() or list(interaction.answers_dir().iterdir()) == []
+    assert served.service.settle() == [] and served.deposit_of() == ONE
+
+    monkeypatch.setattr(interaction, "sign_answer", signing)
+    paid = requests.post(f"{served.url}/v1/deposit/payments", json=payment.to_dict())
+    assert paid.status_code == 200, paid.text
+    digest = paid.json()["record"]
+    assert requests.get(f"{served.url}/answers/{digest}.txt.c2pa").status_code == 200 and records() == 1
+    (batch,) = served.service.settle()
+    assert served.deposit_of() == ONE - invoice.fee == ONE - batch.total

@@ -121,3 +121,25 @@ def test_paid_answer__settled_before_it_is_sent__payment_response_header(paid, s
     assert receipt["status"] == 1
     assert reader.balance(ASKER.address) == before - row.signed.record.fee  # refunded once sent (TestClient waits)
     assert payment["authorization"]["nonce"] == authorization["nonce"]
+
+
+def test_credential_fails__503_nothing_settled_no_record(paid, monkeypatch):
+    """The answer's content credential cannot be written: the request fails before its record is
+    journaled and before the payment settles; the authorization stays unused."""
+    from tantieme import interaction
+    from tantieme.errors import ProvenanceError
+
+    client, reader = paid
+    body = chat(max_tokens=16)
+    header, authorization = _payment_header(client, reader, body)
+
+    def broken(*_args, **_kwargs):
+        raise ProvenanceError("the node's signing key is unreadable")
+
+    monkeypatch.setattr(interaction, "sign_answer", broken)
+    before = reader.balance(ASKER.address)
+    response = client.post("/v1/chat/completions", json=body, headers={"PAYMENT-SIGNATURE": header})
+    assert response.status_code == 503 and "signing key is unreadable" in response.json()["error"]["message"]
+    assert records() == 0 and reader.balance(ASKER.address) == before
+    assert not reader.token.functions.authorizationState(ASKER.address, authorization["nonce"]).call()
+    assert not interaction.answers_dir().exists() or list(interaction.answers_dir().iterdir()) == []

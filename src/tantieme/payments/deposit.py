@@ -41,7 +41,7 @@ import functools
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -484,9 +484,13 @@ class Desk:
         self.book.add_invoice(record, record.digest(dom), dom.chain_id, dom.verifying_contract, question, answer, details)
         return record
 
-    def accept(self, payment: Payment, *, now: int | None = None) -> RecordRow:
+    def accept(
+        self, payment: Payment, *, now: int | None = None, before: Callable[[RecordRow], object] = lambda _row: None,
+    ) -> RecordRow:
         """Check a payer's signed record and voucher and journal them; the record is then
-        paid for, whenever the node settles the voucher (`settle`)."""
+        paid for, whenever the node settles the voucher (`settle`). `before(row)` runs once
+        both are checked, with the record not journaled yet (its id is 0), e.g. to write the
+        answer's credential: if it fails, nothing is journaled and the invoice still waits."""
         now = int(time.time()) if now is None else now
         dom = self.domain
         signed, voucher = payment.record, payment.voucher
@@ -535,6 +539,8 @@ class Desk:
                 f"the voucher's total {format_amount(batch.total)} TAI exceeds the payer's deposit with this node "
                 f"less its pending withdrawal ({format_amount(max(0, covered))} TAI): deposit more"
             )
+        before(RecordRow(0, signed, dom.chain_id, dom.verifying_contract, invoice_row.question, invoice_row.answer,
+                         invoice_row.details, record.timestamp, None))
         row = self.book.add_paid_record(
             signed,
             VoucherRow(
