@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from tantieme.api.chat import ServiceDep
 from tantieme.api.errors import ApiError
 from tantieme.api.payments import DEPOSIT_TERMS_PATH, DepositGate
-from tantieme.errors import ChainError, LedgerError, PaymentError, TantiemeError
+from tantieme.errors import ChainError, InvoiceExpiredError, LedgerError, PaymentError, TantiemeError
 
 log = logging.getLogger("tantieme.api")
 router = APIRouter()
@@ -92,6 +92,8 @@ async def pay(request: Request, service: ServiceDep) -> dict:
         for draft in written:
             discard_answer(draft)
         raise ApiError(409, str(exc), code="payment_conflict") from None
+    except InvoiceExpiredError as exc:
+        raise ApiError(400, str(exc), code="invoice_expired") from None
     except PaymentError as exc:
         raise ApiError(400, str(exc), code="payment_refused") from None
     service.metrics.payments.labels(gate.method, "paid").inc()

@@ -414,6 +414,7 @@ class DepositGate:
     def _reserve(self, desk, payer: str, amount: int) -> None:
         from tantieme.amounts import format_amount
         from tantieme.errors import PaymentError
+        from tantieme.payments.deposit import INVOICE_TTL_S
 
         if payer in self._asking:
             raise ApiError(409, f"{payer} has a question under way with this node: ask the next one after its answer",
@@ -422,7 +423,9 @@ class DepositGate:
         if standing.unpaid:
             raise ApiError(
                 409, f"{payer} has an answer to sign first: sign the invoice sent with it (GET {DEPOSIT_TERMS_PATH} "
-                "lists it, with its question and answer), then ask again", code="invoice_unsigned",
+                f"lists it, with its question and answer; it expires {INVOICE_TTL_S // 60} minutes after its answer), "
+                "then ask again",
+                code="invoice_unsigned",
             )
         try:
             desk.require_credit(payer, amount)
@@ -481,9 +484,8 @@ class DepositGate:
 
     def terms(self, desk, payer: str) -> dict:
         """`payer`'s terms (`Desk.terms`), and the question and answer of each invoice it has to sign."""
-        dom = desk.domain
         desk.reissue_invoices(payer)
-        waiting = self._book.invoices(payer, dom.chain_id, dom.verifying_contract)
+        waiting = desk.waiting(payer)
         return desk.terms(payer).to_dict() | {
             "answers": {digest: {"question": row.question, "answer": row.answer} for digest, row in waiting.items()}
         }

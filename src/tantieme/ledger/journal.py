@@ -437,6 +437,19 @@ class Journal:
         row = self.db.execute("SELECT * FROM invoices WHERE digest = ?", (digest,)).fetchone()
         return None if row is None else _invoice_row(row)
 
+    def drop_invoices(self, digests: list[str]) -> None:
+        """Forget unsigned invoices (expired: the node no longer takes payment for them)."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM invoices WHERE digest = ?", [(d,) for d in digests])
+
+    def expired_invoices(self, chain_id: int, ledger: str, created_before: int) -> dict[str, InvoiceRow]:
+        """Every payer's unsigned invoices made before `created_before` (unix seconds), by digest."""
+        rows = self.db.execute(
+            "SELECT * FROM invoices WHERE chain_id = ? AND ledger = ? AND created_at < ? ORDER BY created_at, digest",
+            (chain_id, ledger, created_before),
+        )
+        return {r["digest"]: _invoice_row(r) for r in rows}
+
     def reissue_invoice(self, old_digest: str, record: InteractionRecord, digest: bytes) -> None:
         """Replace an unsigned invoice's record (a new nonce once its batch settled)."""
         with self.transaction() as db:
