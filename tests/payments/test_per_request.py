@@ -330,6 +330,32 @@ def test_settlement_pending_at_a_crash__recover_waits_for_it(paid_node, gate, ur
     assert [row.id for row in pending] == [done.record.id]  # settled: it may go in a batch now
 
 
+def test_recover_beside_a_delivery__refunds_once(paid_node, gate, url):
+    """The service's settlement runs `recover` while a request's answer is being sent (its payment
+    settled, its refund not sent yet): the refund goes out once, whoever sends it first."""
+    before = paid_node.balance(ASKER.address)
+    payment, done = _verified_and_answered(paid_node, gate, url)
+    gate.settle(payment, done)
+    book = settlement.journal()
+    assert gate.recover(book, paid_node) == [done.record.id]  # the settlement sends the refund first
+    refund_tx = book.payment(done.record.id)["refund_tx"]
+    assert gate.refund(payment, done) == refund_tx  # the request's own: not sent again
+    assert paid_node.balance(ASKER.address) == before - done.fee
+
+
+def test_recover_holding_the_writer__never_waits_for_a_payment_being_sent(paid_node, gate):
+    """A request sending its payment waits for the chain's writer; the service's settlement,
+    which holds it, must not wait for that request (both would wait for 120 s)."""
+    import threading
+
+    book = settlement.journal()
+    with gate._lock_sending:  # a request is sending (and waits for the writer the settlement holds)
+        recovering = threading.Thread(target=gate.recover, args=(book, paid_node), daemon=True)
+        recovering.start()
+        recovering.join(10)
+        assert not recovering.is_alive()
+
+
 def test_node_served_read_only__a_writer_opened_to_settle(paid_node, delivered):
     """As `tantieme serve` runs it: the node open read-only (other writers run beside it), a
     writer opened only while a payment settles and refunds."""

@@ -277,6 +277,7 @@ class PayPerRequest:
         from tantieme.ledger import settlement
 
         book = settlement.journal()  # deliveries run on any thread: a journal of this one's own
+        record_id = done.record.id
         try:
             with self._sending():
                 try:
@@ -285,13 +286,13 @@ class PayPerRequest:
                     with self._held:
                         self._settled(payment)
                 if result.success:
-                    book.payment_settled(done.record.id, result.transaction)
+                    book.payment_settled(record_id, result.transaction)
                     return Settlement(result.transaction, dict(result.headers))
                 moved = self.settled_by(self.node, payment.authorization)  # by the payer itself, say
                 if moved is not None:
-                    book.payment_settled(done.record.id, moved)
+                    book.payment_settled(record_id, moved)
                     return Settlement(moved)
-                voided = book.void_record(done.record.id)
+                voided = book.void_record(record_id)
         finally:
             book.close()
         if voided is not None:
@@ -305,26 +306,31 @@ class PayPerRequest:
     def refund(self, payment: Payment, done: Interaction) -> str | None:
         """Once the answer is sent: refund the payer quote − metered fee, in one transfer (None if
         nothing is owed). The journal knows the payment is settled and owes it, so `recover` sends
-        a refund a crash cut short."""
+        a refund a crash cut short; one `recover` sent already is not sent again."""
         from tantieme.ledger import settlement
 
         book = settlement.journal()
         try:
             with self._sending() as writer:
+                sent = (book.payment(done.record.id) or {}).get("refund_tx")
+                if sent is not None:
+                    return sent
                 return self._refund(writer, book, done.record.id, payment.payer, payment.quote - done.fee)
         finally:
             book.close()
 
     @contextlib.contextmanager
-    def _sending(self, writer: Node | None = None) -> Iterator[Node]:
+    def _sending(self) -> Iterator[Node]:
         """One sender of the operator's transactions at a time (the facilitator keeps its own
-        nonces), through `writer` or a writer of the node opened for as long as it takes."""
-        with self._lock_sending, (contextlib.nullcontext(writer) if writer is not None else self._writer()) as writer:
-            if isinstance(self._signer, ConnectionSigner):
-                with self._signer.sending(writer.conn):
-                    yield writer
-            else:
-                yield writer
+        nonces), through a writer of the node opened for as long as it takes."""
+        with self._lock_sending, self._writer() as writer, self._lending(writer):
+            yield writer
+
+    def _lending(self, writer: Node) -> AbstractContextManager[None]:
+        """The facilitator's transactions go through `writer` for as long as the block runs."""
+        if isinstance(self._signer, ConnectionSigner):
+            return self._signer.sending(writer.conn)
+        return contextlib.nullcontext()
 
     def _refund(self, writer: Node, book: Journal, record_id: int, payer: str, refund: int) -> str | None:
         if refund <= 0:
@@ -363,22 +369,30 @@ class PayPerRequest:
 
     def recover(self, book: Journal, writer: Node | None = None) -> list[int]:
         """Finish the deliveries a crash interrupted; the records whose payment it touched. Safe
-        beside requests under way (the service runs it at start and with each settlement);
-        `writer`: the node open for writing, if the caller holds it.
+        beside requests under way (the service runs it at start and with each settlement).
+        `writer`: the node open for writing, if the caller holds it; then, while a request's
+        payment is being sent (it waits for that writer), nothing is done: the next call does it.
 
         A payment the journal holds unsettled is settled already if its authorization moved
         the quote to the operator (`settled_by`). If it did not, its answer was not sent:
         once the authorization cannot move it any more (expired, or its nonce used for
         another transfer), the record is voided; until then (a settlement sent and not mined
-        yet may still move it) it is left as it is, and settles in no batch. A refund not journaled as sent
-        is looked for on chain (a transfer of that amount from the operator to the payer
-        since the settlement, not journaled for another record) and sent only if it is not
-        there.
+        yet may still move it) it is left as it is, and settles in no batch. A refund not
+        journaled as sent is looked for on chain (a transfer of that amount from the operator
+        to the payer since the settlement, not journaled for another record) and sent only if
+        it is not there.
         """
         from tantieme.interaction import discard_answer
 
-        touched = []
-        with self._sending(writer) as writer:
+        touched: list[int] = []
+        if writer is not None and not self._lock_sending.acquire(blocking=False):
+            return touched
+        with contextlib.ExitStack() as held:
+            if writer is not None:
+                held.callback(self._lock_sending.release)
+                held.enter_context(self._lending(writer))
+            else:
+                writer = held.enter_context(self._sending())
             token = writer.token
             for record_id, paid in book.unfinished_payments():
                 auth, tx = paid["authorization"], paid["settlement_tx"]
