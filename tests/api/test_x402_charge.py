@@ -6,7 +6,6 @@ the settlement in x402's `PAYMENT-RESPONSE` header."""
 from __future__ import annotations
 
 import pytest
-from eth_account import Account
 from x402.http import decode_payment_required_header, decode_payment_response_header, encode_payment_signature_header
 
 from tantieme.api import X402
@@ -46,28 +45,18 @@ def _payment_header(client, reader, body: dict) -> tuple[str, dict]:
     return encode_payment_signature_header(payload), dict(payload.payload["authorization"])
 
 
-def _transfer_with_authorization(reader: Node, authorization: dict) -> None:
-    """Sign and send, as ASKER, an EIP-3009 transfer of its whole balance to ELSEWHERE that reuses
-    `authorization`'s nonce: the node's authorization can no longer be used."""
-    token = reader.token
-    _, name, version, chain_id, contract, *_ = token.functions.eip712Domain().call()
+def _nonce_used_elsewhere(reader: Node, authorization: dict) -> None:
+    """ASKER signs an EIP-3009 transfer of its whole balance to ELSEWHERE that reuses
+    `authorization`'s nonce, and ELSEWHERE receives it: the node's authorization can no longer be used."""
+    from tantieme.chain.permit import sign_receive_authorization
+
+    nonce = bytes.fromhex(authorization["nonce"][2:])
     value = reader.balance(ASKER.address)
-    message = {"from": ASKER.address, "to": ELSEWHERE.address, "value": value, "validAfter": 0,
-               "validBefore": 2**48, "nonce": bytes.fromhex(authorization["nonce"][2:])}
-    signed = Account.sign_typed_data(
-        ASKER.key,
-        {"name": name, "version": version, "chainId": chain_id, "verifyingContract": contract},
-        {"TransferWithAuthorization": [
-            {"name": "from", "type": "address"}, {"name": "to", "type": "address"},
-            {"name": "value", "type": "uint256"}, {"name": "validAfter", "type": "uint256"},
-            {"name": "validBefore", "type": "uint256"}, {"name": "nonce", "type": "bytes32"},
-        ]},
-        message,
-    )
-    with Node.open(account=ELSEWHERE) as sender:
-        sender.conn.transact(sender.token.functions.transferWithAuthorization(
-            ASKER.address, ELSEWHERE.address, value, 0, 2**48, message["nonce"], signed.v,
-            signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"),
+    v, r, s = sign_receive_authorization(ASKER, reader.token.functions.eip712Domain().call(), ELSEWHERE.address,
+                                         value, 0, 2**48, nonce)
+    with Node.open(account=ELSEWHERE) as payee:
+        payee.conn.transact(payee.token.functions.receiveWithAuthorization(
+            ASKER.address, ELSEWHERE.address, value, 0, 2**48, nonce, v, r, s,
         ), gas=150_000)
 
 
@@ -77,7 +66,7 @@ def _drain(reader: Node, _authorization: dict) -> None:
         asker.conn.transact(asker.token.functions.transfer(ELSEWHERE.address, asker.balance(ASKER.address)), gas=100_000)
 
 
-@pytest.mark.parametrize("spend", [_drain, _transfer_with_authorization], ids=["balance drained", "nonce used elsewhere"])
+@pytest.mark.parametrize("spend", [_drain, _nonce_used_elsewhere], ids=["balance drained", "nonce used elsewhere"])
 def test_payer_spends_while_answered__402_no_answer_no_record(paid, stub_model, monkeypatch, spend):
     client, reader = paid
     body = chat(max_tokens=16)
