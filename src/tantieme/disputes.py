@@ -27,7 +27,7 @@ from tantieme.node import Node
 
 __all__ = [
     "REASONS", "STATUSES", "Dispute", "DisputeError", "Judgement", "Tag", "cancel", "disputes", "evidence_of",
-    "module", "raise_dispute", "resolve", "tag_of", "tagged",
+    "module", "raise_dispute", "redirect", "resolve", "tag_of", "tagged",
 ]
 
 _GAS = 400_000
@@ -132,6 +132,7 @@ def resolve(node: Node, dispute_id: int, *, uphold: bool, to: str | None = None)
         raise InputError("--to names who receives an upheld dispute's royalties: it goes with --uphold only")
     if uphold:
         rightful = to or dispute.raiser
+        _collect(node, dispute.asset_id)
         receipt = _send(node, bound.functions.uphold(dispute_id, rightful), dispute_id=dispute_id)
         (event,) = bound.events.DisputeUpheld().process_receipt(receipt, errors=DISCARD)
         return Judgement(get(node, dispute_id), receipt["transactionHash"].to_0x_hex(), receipt["gasUsed"],
@@ -140,6 +141,29 @@ def resolve(node: Node, dispute_id: int, *, uphold: bool, to: str | None = None)
     (event,) = bound.events.DisputeRejected().process_receipt(receipt, errors=DISCARD)
     return Judgement(get(node, dispute_id), receipt["transactionHash"].to_0x_hex(), receipt["gasUsed"],
                      paid_to_owner=event.args.bond)
+
+
+def redirect(node: Node, asset_id: int) -> int:
+    """Send a tagged asset's royalties credited since its judgement (records signed before it and
+    settled after) to its rightful party: credited from this node's journal and distributed up from
+    its derivatives first. Anyone may. The amount, in token wei."""
+    bound = module(node)
+    if bound.functions.rightfulParty(asset_id).call() == _ZERO:
+        raise DisputeError(f"asset #{asset_id} is not tagged by an upheld dispute: its royalties are its owner's")
+    _collect(node, asset_id)
+    receipt = _send(node, bound.functions.redirect(asset_id), asset_id=asset_id)
+    (event,) = bound.events.RoyaltiesRedirected().process_receipt(receipt, errors=DISCARD)
+    return event.args.amount
+
+
+def _collect(node: Node, asset_id: int) -> None:
+    """Move what the asset is owed into the router's pending: credited from this node's journal's
+    pools (its own and its derivatives'), and distributed up from its derivatives."""
+    from tantieme.assets.registry import all_assets
+    from tantieme.assets.royalties import credit, distribute_upstream, upstream_of
+
+    credit(node, sorted(upstream_of(all_assets(node), [asset_id])))
+    distribute_upstream(node, [asset_id])
 
 
 def cancel(node: Node, dispute_id: int) -> Judgement:

@@ -113,6 +113,20 @@ def cancel(dispute_id: int = DisputeArgument, as_json: bool = JsonOption) -> Non
         f" TAI back, {format_amount(int(d['paid_to_owner']))} TAI to the asset's owner"))
 
 
+@dispute_app.command()
+def redirect(asset_id: int = IdArgument(help="The tagged asset."), as_json: bool = JsonOption) -> None:
+    """Send a tagged asset's later royalties (records settled after the judgement) to its rightful party.
+
+    Example: tantieme dispute redirect 3
+    """
+    from tantieme import disputes
+
+    with open_node() as node:
+        amount = disputes.redirect(node, asset_id)
+    emit({"asset_id": asset_id, "redirected": str(amount)}, as_json, lambda d: console.print(
+        f"{format_amount(int(d['redirected']))} TAI of asset #{asset_id}'s royalties went to its rightful party"))
+
+
 @dispute_app.command("list")
 def list_(
     open_only: bool = typer.Option(False, "--open", help="Only disputes awaiting judgement."),
