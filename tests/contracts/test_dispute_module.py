@@ -412,3 +412,13 @@ def test_bond__always_conserved(d, bond, fee, outcome):
             assert d.token.balanceOf(owner) == WEALTH + bond * fee // 10_000
         assert d.token.balanceOf(d.module.address) == 0
         assert d.token.balanceOf(raiser) + d.token.balanceOf(owner) == total
+
+
+def test_no_ether__abi_call_and_constructor(d):
+    assert [e.get("name", e["type"]) for e in d.module.abi if e.get("stateMutability") == "payable"] == []
+    boa.env.set_balance(d.people[1], ONE_TOKEN)
+    with pytest.raises(Exception):
+        boa.env.raw_call(d.module.address, sender=d.people[1], value=1)
+    with boa.env.prank(d.people[1]), pytest.raises(Exception):
+        DISPUTES.deploy(d.token.address, d.registry.address, d.router.address, BOND, 0, [], value=1)
+    assert boa.env.get_balance(d.people[1]) == ONE_TOKEN
