@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from tantieme.amounts import format_amount, parse_amount
 from tantieme.cli import app
@@ -145,10 +144,9 @@ def list_(
         if not rows:
             console.print("no open disputes" if open_only else "no disputes")
             return
-        table = Table("id", "asset", "reason", "raiser", "bond", "status", "evidence")
         for r in rows:
-            table.add_row(str(r["id"]), f"#{r['asset_id']}", r["reason"], r["raiser"],
-                          f"{format_amount(int(r['bond']))} TAI", r["status"], r["evidence_uri"] or r["evidence_hash"])
-        console.print(table)
+            console.print(f"#{r['id']} asset #{r['asset_id']} {r['reason']}: {r['status']}; bond "
+                          f"{format_amount(int(r['bond']))} TAI by {r['raiser']}; evidence "
+                          f"{r['evidence_uri'] or r['evidence_hash']}", soft_wrap=True)
 
     emit(found, as_json, render)
