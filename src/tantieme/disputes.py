@@ -21,7 +21,7 @@ from web3.logs import DISCARD
 
 from tantieme.amounts import format_amount
 from tantieme.chain.deploy import DISPUTE_TAGS, deployed_contract, tag_bytes
-from tantieme.chain.transact import revert_reason
+from tantieme.chain.transact import revert_reason, send_checked
 from tantieme.errors import ChainError, DisputeError, InputError, TantiemeError
 from tantieme.node import Node
 
@@ -225,13 +225,7 @@ def tag_of(node: Node, asset_id: int) -> Tag | None:
 
 def _send(node: Node, call, **context):
     """Try `call`, then send it; a refusal is a `DisputeError` saying why and what to do."""
-    try:
-        call.call({"from": node.address})
-        return node.conn.transact(call, gas=_GAS)
-    except ContractLogicError as e:
-        raise _refused(node, revert_reason(e), **context) from None
-    except ChainError as e:
-        raise _refused(node, str(e), **context) from None
+    return send_checked(node.conn, call, _GAS, lambda reason: _refused(node, reason, **context))
 
 
 def _refused(node: Node, reason: str, asset_id: int | None = None, dispute_id: int | None = None) -> TantiemeError:
