@@ -14,6 +14,7 @@ from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
 from tantieme.chain.deploy import contract
 from tantieme.dao import Dao, call, handover
+from tantieme.dao.decode import calls, contracts
 from tantieme.ledger import settlement
 from tantieme.ledger.bundle import export
 from tantieme.ledger.verify import verify
@@ -52,6 +53,10 @@ def test_upheld_by_the_daos_arbiter__excluded_and_royalties_moved(node, creator,
     module = disputes.module(node)
     data = module.functions.setArbiter(ARBITER.address)._encode_transaction_data()
     proposal = dao.propose([call(module.address, bytes.fromhex(data[2:]))], "Appoint an arbiter for disputes")
+    (decoded,) = calls(contracts(node), proposal)  # as the dashboard's proposal page shows it
+    assert (decoded.contract, decoded.function, decoded.args) == (
+        "the dispute module", "setArbiter", (("arbiter_", ARBITER.address),))
+    assert decoded.risky  # whoever judges tags works and moves their royalties
     dao.vote(proposal, "for", wait=True)
     dao.queue(proposal, wait=True)
     dao.execute(proposal, wait=True)
