@@ -18,7 +18,9 @@ OpenZeppelin-based governor's (~107k). Last, the commons pool: joining by a
 work, inviting with a bond, the dividend claim (the day's first, which sets
 the day's amount, and a later one). GoodDollar publishes no gas figure for
 its UBI claim (none in its docs, whitepaper or repositories' issues that we
-found), so the claim stands alone.
+found), so the claim stands alone. Last, the dispute module: raising with a
+bond, cancelling, rejecting (the bond to the owner) and upholding (the asset
+tagged, its royalties redirected by the router's hook, the bond back).
 
     python bench/gas.py [--json] [--max-depth 1024]
 """
@@ -271,6 +273,7 @@ def main() -> None:
 
     dao = _dao_gas(node)
     pool = _commons_gas(node, creator, root)
+    disputed = _dispute_gas(node, creator, root)
     result = {
         "operations": {
             name: {"gas": value, "target": TARGETS.get(name), "story": STORY.get(name)}
@@ -282,6 +285,7 @@ def main() -> None:
             for name, value in dao.items()
         },
         "commons": pool,
+        "disputes": disputed,
     }
     if args.json:
         json.dump(result, sys.stdout, indent=2)
@@ -313,10 +317,11 @@ def main() -> None:
             f"~{row['openzeppelin']:,}" if row["openzeppelin"] else "",
         )
     console.print(table)
-    table = Table("operation", "gas", title="the commons pool")
-    for name, value in result["commons"].items():
-        table.add_row(name, f"{value:,}")
-    console.print(table)
+    for key, title in (("commons", "the commons pool"), ("disputes", "the dispute module")):
+        table = Table("operation", "gas", title=title)
+        for name, value in result[key].items():
+            table.add_row(name, f"{value:,}")
+        console.print(table)
 
 
 def _commons_gas(node, creator, work: int) -> dict[str, int]:
@@ -351,6 +356,36 @@ def _commons_gas(node, creator, work: int) -> dict[str, int]:
     tomorrow = time.time() + 86_400
     time.time = lambda: tomorrow
     ops["claim, a later day's first (sets its amount)"] = gas(creator, pool(creator).claim())
+    return ops
+
+
+def _dispute_gas(node, creator, work: int) -> dict[str, int]:
+    """The deployment's dispute module (its owner, the node, judges): a raiser challenges the
+    creator's work (the module's first dispute) and raises again after cancelling (the
+    steady state); a rejection pays the bond to the owner; upheld after a payment, the work
+    is tagged and its royalties redirected (distributed, then sent) by the router's hook."""
+    from tantieme.chain.accounts import dev_account
+    from tantieme.chain.deploy import contract, tag_bytes
+
+    raiser = node.as_account(dev_account(3))
+    node.faucet(raiser.address, 10**20)
+    address = node.deployment.disputes
+
+    def gas(person, fn) -> int:
+        return person.conn.transact(fn, gas=500_000)["gasUsed"]
+
+    def module(person):
+        return contract(person.conn, "dispute_module", address).functions
+
+    gas(raiser, raiser.token.functions.approve(address, 2**256 - 1))
+    tag, evidence, uri = tag_bytes("COPIED_CONTENT"), b"\x01" * 32, "ipfs://bafkreievidence"
+    ops = {"raise (bonds 1 TAI), the module's first": gas(raiser, module(raiser).raiseDispute(work, tag, evidence, uri))}
+    ops["cancel (10 % of the bond to the owner)"] = gas(raiser, module(raiser).cancel(1))
+    ops["raise (bonds 1 TAI)"] = gas(raiser, module(raiser).raiseDispute(work, tag, evidence, uri))
+    ops["reject (the bond to the owner)"] = gas(node, module(node).reject(2))
+    gas(raiser, module(raiser).raiseDispute(work, tag, evidence, uri))
+    node.conn.transact(node.router.functions.pay(work, 10**18), gas=200_000)
+    ops["uphold (tag, redirect royalties, bond back)"] = gas(node, module(node).uphold(3, raiser.address))
     return ops
 
 

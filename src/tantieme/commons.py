@@ -19,7 +19,7 @@ from web3.logs import DISCARD
 
 from tantieme.amounts import format_amount
 from tantieme.chain.deploy import contract, is_commons_pool
-from tantieme.chain.transact import revert_reason
+from tantieme.chain.transact import revert_reason, send_checked
 from tantieme.errors import ChainError, CommonsError, ConfigError, TantiemeError
 from tantieme.node import Node
 
@@ -186,13 +186,7 @@ def _free_work(node: Node, bound: Contract) -> int:
 
 def _send(node: Node, call, **context):
     """Try `call`, then send it; a refusal is a `CommonsError` saying why and what to do."""
-    try:
-        call.call({"from": node.address})
-        return node.conn.transact(call, gas=_GAS)
-    except ContractLogicError as e:
-        raise _refused(node, revert_reason(e), **context) from None
-    except ChainError as e:
-        raise _refused(node, str(e), **context) from None
+    return send_checked(node.conn, call, _GAS, lambda reason: _refused(node, reason, **context))
 
 
 def _refused(node: Node, reason: str, asset: int | None = None, account: str | None = None) -> TantiemeError:

@@ -24,6 +24,7 @@ from tantieme.assets import registry
 from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import LicenseTerms, preset
 from tantieme.config import home
+from tantieme.disputes import tagged
 from tantieme.errors import AIError, AssetError, ConfigError, IndexDamagedError, UnknownModelError
 from tantieme.files import write_json
 from tantieme.ledger import funds, settlement
@@ -201,9 +202,11 @@ def index_path() -> Path:
 
 
 def consents_to_retrieval(node: Node) -> Callable[[int], bool]:
-    """The live, on-chain answer to "may AI read this work to answer questions?"."""
+    """The live, on-chain answer to "may AI read this work to answer questions?": its terms
+    consent to retrieval and no upheld dispute tagged it (a tagged work is never read or cited)."""
     consent = node.registry.functions.aiConsent  # one binding for every check
-    return lambda asset_id: bool(consent(asset_id).call()[2])
+    is_tagged = tagged(node)
+    return lambda asset_id: bool(consent(asset_id).call()[2]) and not is_tagged(asset_id)
 
 
 def check_readable(path: Path, kind: str, terms: LicenseTerms) -> Document | None:

@@ -59,8 +59,9 @@ def test_dao__a_proposal_raises_the_machine_tax_and_hostile_steps_move_nothing(c
     handed = run_json("dao", "handover")
     json_rules(handed)
     assert [(c["contract"], c["dao"], c["tx"] is not None) for c in handed["contracts"]] == [
-        ("AI token", True, True), ("interaction ledger", True, True), ("commons pool", True, True)]
-    assert [c["tx"] for c in run_json("dao", "handover")["contracts"]] == [None, None, None]  # twice: nothing to do
+        ("AI token", True, True), ("interaction ledger", True, True), ("commons pool", True, True),
+        ("dispute module", True, True)]
+    assert [c["tx"] for c in run_json("dao", "handover")["contracts"]] == [None] * 4  # twice: nothing to do
 
     as_member(monkeypatch, CAROL)
     assert refused("dao", "propose", *SPLIT, "-d", "Raise the machine tax") == (

@@ -166,6 +166,7 @@ def creator_view(address: str, request: Request, service: ServiceDep) -> Respons
             "parents": [{"id": p, "title": by_id[p].title, "owner": by_id[p].owner} for p in asset.parents],
             "royalty_bps": asset.terms.royalty_bps,
             "tighten": _tightenings(node, asset),
+            "disputed": snap.disputed.get(asset.id),
         })
     totals = {p: sum(w["earned"][p] for w in works) for p in periods}
     context = {"address": who, "works": works, "periods": periods, "totals": totals,

@@ -68,6 +68,8 @@ class Deployment:
     commons_pool: str | None = None
     # The model-offer registry over the identity registry (none in records written before).
     offers: str | None = None
+    # The dispute module (none in records written before it was deployed with the rest).
+    disputes: str | None = None
 
 
 def deployment_path(chain_id: int) -> Path:
@@ -92,7 +94,7 @@ def is_live(conn: Connection, deployment: Deployment) -> bool:
     """Whether the chain still has code at every address of `deployment`."""
     addresses = (deployment.token, deployment.registry, deployment.router, deployment.ledger,
                  deployment.votes, deployment.timelock, deployment.governor, deployment.commons_pool,
-                 deployment.identity, deployment.reputation, deployment.offers)
+                 deployment.identity, deployment.reputation, deployment.offers, deployment.disputes)
     return all(conn.w3.eth.get_code(address) for address in addresses if address is not None)
 
 
@@ -152,6 +154,7 @@ def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]
     and whether this call deployed anything.
     """
     dao_parameters, commons_parameters = (LOCAL_DAO, LOCAL_COMMONS) if local else (PUBLIC_DAO, PUBLIC_COMMONS)
+    disputes_parameters = LOCAL_DISPUTES if local else PUBLIC_DISPUTES
     existing = load_deployment(conn)
     if existing is not None:
         upgraded = existing
@@ -163,6 +166,8 @@ def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]
             upgraded = replace(upgraded, **asdict(deploy_agents(conn, upgraded.ledger)))
         if upgraded.offers is None:  # recorded before the offer registry was
             upgraded = replace(upgraded, offers=deploy_offers(conn, upgraded.identity, upgraded.registry))
+        if upgraded.disputes is None:  # recorded before the dispute module was
+            upgraded = add_disputes(conn, upgraded, disputes_parameters)
         if upgraded != existing:
             record(upgraded)
         return upgraded, upgraded != existing
@@ -182,6 +187,7 @@ def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]
     dao = deploy_dao(conn, token.address, dao_parameters)
     agents = deploy_agents(conn, ledger.address)
     offers = deploy_offers(conn, agents.identity, registry.address)
+    disputes = deploy_disputes(conn, token.address, registry.address, router.address, disputes_parameters)
     deployment = Deployment(
         chain_id=conn.chain_id,
         token=token.address,
@@ -194,6 +200,7 @@ def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]
         commons_pool=pool,
         **asdict(agents),
         offers=offers,
+        disputes=disputes,
     )
     record(deployment)
     return deployment, True
@@ -402,6 +409,64 @@ def with_offers(conn: Connection, deployment: Deployment) -> Deployment:
         return deployment
     offers = find_offers(conn, deployment.identity, deployment.registry, deployment.block)
     return replace(deployment, offers=offers) if offers else deployment
+
+
+@dataclass(frozen=True)
+class DisputesParameters:
+    """The dispute module's settings at deployment; its owner (the DAO) changes them later."""
+
+    bond: int  # token wei a raiser deposits
+    cancel_fee_bps: int  # share of a cancelled dispute's bond paid to the asset's owner
+    tags: tuple[str, ...]  # the reasons a dispute may name
+
+
+# The issue's three grounds; a bond of 10 TAI (1 TAI on local chains, whose
+# faucet hands out little); a cancelled dispute pays the owner 10 % of it.
+DISPUTE_TAGS = ("COPIED_CONTENT", "MISSING_TRAINING_DATA", "CONTRADICTING_TERMS")
+PUBLIC_DISPUTES = DisputesParameters(bond=10 * 10**18, cancel_fee_bps=1_000, tags=DISPUTE_TAGS)
+LOCAL_DISPUTES = replace(PUBLIC_DISPUTES, bond=10**18)
+_ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def tag_bytes(tag: str) -> bytes:
+    """A reason tag as the contract stores it: ASCII, right-padded to 32 bytes."""
+    return tag.encode().ljust(32, b"\0")
+
+
+def deploy_disputes(conn: Connection, token: str, registry: str, router: str, parameters: DisputesParameters) -> str:
+    """Deploy the dispute module over `token`, `registry` and `router`, and wire the router to it
+    (the zero `router`: a router without the redirect hook, whose judgements only tag). Its address."""
+    p = parameters
+    module = _deploy(conn, "dispute_module", token, registry, router, p.bond, p.cancel_fee_bps,
+                     [tag_bytes(tag) for tag in p.tags])
+    if router != _ZERO_ADDRESS:
+        conn.transact(contract(conn, "royalty_router", router).functions.setDisputeModule(module.address),
+                      gas=_CALL_GAS)
+    return module.address
+
+
+def add_disputes(conn: Connection, deployment: Deployment, parameters: DisputesParameters) -> Deployment:
+    """`deployment` with its dispute module: the one its router names (a record recovered from the
+    chain), else one deployed now; a router from before disputes has no hook, so that module only tags."""
+    wired = router_disputes(conn, deployment.router)
+    if wired not in (None, _ZERO_ADDRESS):
+        return replace(deployment, disputes=wired)
+    router = deployment.router if wired is not None else _ZERO_ADDRESS
+    return replace(deployment, disputes=deploy_disputes(conn, deployment.token, deployment.registry, router, parameters))
+
+
+def router_disputes(conn: Connection, router: str) -> str | None:
+    """The dispute module `router` is wired to (the zero address: none yet); None for a router without the hook."""
+    try:
+        return contract(conn, "royalty_router", router).functions.disputeModule().call()
+    except Exception:  # noqa: BLE001  (a router from before disputes: web3 raises several kinds)
+        return None
+
+
+def with_disputes(conn: Connection, deployment: Deployment) -> Deployment:
+    """`deployment` with the dispute module its router is wired to, if any."""
+    wired = router_disputes(conn, deployment.router)
+    return replace(deployment, disputes=wired) if wired not in (None, _ZERO_ADDRESS) else deployment
 
 
 def deployed_contract(conn: Connection, deployment: Deployment, field: str, artifact: str, what: str) -> Contract:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from tantieme.node import Node
 
 # Bump when a read command's JSON changes shape.
-VIEW_FORMAT = 1
+VIEW_FORMAT = 2
 # What a command may spend refreshing recently used queries before it closes the node.
 REFRESH_BUDGET_S = 0.3
 _RECENT = 8

@@ -5,19 +5,20 @@ fee, operator fee, total, transaction) must match what the journal's records net
 to, or the report refuses to guess. Records not settled yet are split as their
 signed batch says, or while pending as the ledger's current rule would split them.
 What the router holds claimable and has paid out per asset is read from the chain, and
-so is the commons pool (`tantieme.commons.status`; its dividends paid from its `Claimed` events).
+so is the commons pool (`tantieme.commons.status`; its dividends paid from its `Claimed` events)
+and which assets are disputed (the dispute module's `DisputeUpheld` and `TagCleared` events).
 
-The registry's assets, the router's claims and the ledger's settlements are kept per
-head block (`tantieme.chain.headcache`): a dashboard read again before the next block
-makes none of those calls. The commons pool's figures depend on the day, so they are
-read each time.
+The registry's assets, the router's claims, the ledger's settlements and the disputed
+assets are kept per head block (`tantieme.chain.headcache`): a dashboard read again
+before the next block makes none of those calls. The commons pool's figures depend on
+the day, so they are read each time.
 """
 
 from __future__ import annotations
 
 import time
 
-from tantieme import commons
+from tantieme import commons, disputes
 from tantieme.assets.registry import all_assets
 from tantieme.chain.headcache import at_head
 from tantieme.chain.logs import event_logs
@@ -68,6 +69,7 @@ def read(node: Node, book: Journal, now: int | None = None) -> Snapshot:
         claimable=at_head(node, "report: claimable", lambda: {a.id: router.claimable(a.id).call() for a in assets}),
         claimed=at_head(node, "report: claimed", lambda: _claimed(node)),
         commons=_commons(node),
+        disputed=at_head(node, "report: disputed", lambda: _disputed(node)),
     )
 
 
@@ -78,6 +80,22 @@ def _claimed(node: Node) -> dict[int, int]:
         asset = log["args"]["asset_id"]
         claimed[asset] = claimed.get(asset, 0) + log["args"]["amount"]
     return claimed
+
+
+def _disputed(node: Node) -> dict[int, str]:
+    """The assets tagged now, with the upheld dispute's reason: its judgements and appeals replayed in order."""
+    if node.deployment.disputes is None:
+        return {}
+    events = disputes.module(node).events
+    logs = [*events.DisputeUpheld().get_logs(from_block=node.deployment.block),
+            *events.TagCleared().get_logs(from_block=node.deployment.block)]
+    tagged: dict[int, str] = {}
+    for log in sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"])):
+        if log["event"] == "DisputeUpheld":
+            tagged[log["args"]["asset_id"]] = disputes.reason_of(log["args"]["tag"])
+        else:
+            tagged.pop(log["args"]["asset_id"], None)
+    return tagged
 
 
 def _commons(node: Node) -> Commons | None:
