@@ -156,15 +156,15 @@ def status_json(s: Status) -> dict:
 
 
 def render_status(d: dict) -> None:
-    from tantieme.dao import format_weight
+    from tantieme.dao import format_number, format_weight
 
-    def weight(key: str) -> str:
-        return format_weight(d["counting"], int(d[key]))
+    def number(key: str) -> str:
+        return format_number(d["counting"], int(d[key]))
 
-    quorum = "at the snapshot" if d["quorum"] is None else weight("quorum")
+    quorum = "at the snapshot" if d["quorum"] is None else format_weight(d["counting"], int(d["quorum"]))
     console.print(f"proposal #{d['number']} [bold]{d['state']}[/], counted by {d['counting']} votes: {d['description']}")
     console.print(
-        f"For {weight('for')} · Against {weight('against')} · Abstain {weight('abstain')}; "
+        f"For {number('for')} · Against {number('against')} · Abstain {format_weight(d['counting'], int(d['abstain']))}; "
         f"quorum {quorum} (For + Abstain)"
     )
     for v in d.get("votes", []):
@@ -187,13 +187,13 @@ def proposals(as_json: bool = JsonOption) -> None:
         if not rows:
             console.print("no proposals yet: `tantieme dao propose --help`")
             return
-        from tantieme.dao import format_weight
+        from tantieme.dao import format_number
 
         table = Table("#", "state", "counting", "description", "For", "Against", "Abstain", "voting until block")
         for d in rows:
             table.add_row(
                 str(d["number"]), d["state"], d["counting"], d["description"],
-                *(format_weight(d["counting"], int(d[k])) for k in ("for", "against", "abstain")), str(d["deadline"]),
+                *(format_number(d["counting"], int(d[k])) for k in ("for", "against", "abstain")), str(d["deadline"]),
             )
         console.print(table)
 

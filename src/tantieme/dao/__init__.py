@@ -19,14 +19,17 @@ from tantieme.dao.governance import (
     Status,
     Vote,
     call,
+    format_number,
     format_weight,
     set_commons,
     set_counting,
     set_split,
+    weight_unit,
 )
 from tantieme.dao.handover import OWNED, Handed, Owned, handover, state
 
 __all__ = [
     "COUNTINGS", "OWNED", "STATES", "SUPPORT", "Action", "Counting", "Dao", "Handed", "Member", "Owned", "Proposal",
-    "Status", "Vote", "call", "format_weight", "handover", "set_commons", "set_counting", "set_split", "state",
+    "Status", "Vote", "call", "format_number", "format_weight", "handover", "set_commons", "set_counting", "set_split",
+    "state", "weight_unit",
 ]

@@ -39,7 +39,7 @@ from tantieme.node import Node
 
 __all__ = [
     "COUNTINGS", "STATES", "SUPPORT", "Action", "Counting", "Dao", "Member", "Proposal", "Status", "Vote",
-    "call", "format_weight", "set_commons", "set_counting", "set_split",
+    "call", "format_number", "format_weight", "set_commons", "set_counting", "set_split", "weight_unit",
 ]
 
 STATES = ("pending", "active", "canceled", "defeated", "succeeded", "queued", "expired", "executed")
@@ -116,9 +116,16 @@ def call(target: str, calldata: bytes, value: int = 0) -> Action:
 def format_weight(counting: str, weight: int) -> str:
     """A vote's weight in its counting's unit: TAI staked, reputation (token wei
     earned, decayed) or √TAI (a quadratic voice)."""
-    if counting == "quadratic":
-        return f"{format_amount(weight * _ROOT_OF_ONE_TOKEN)} √TAI"
-    return f"{format_amount(weight)} {'reputation' if counting == 'reputation' else 'TAI'}"
+    return f"{format_number(counting, weight)} {weight_unit(counting)}"
+
+
+def format_number(counting: str, weight: int) -> str:
+    """A weight's number, without its unit (`weight_unit`)."""
+    return format_amount(weight * _ROOT_OF_ONE_TOKEN if counting == "quadratic" else weight)
+
+
+def weight_unit(counting: str) -> str:
+    return {"token": "TAI", "reputation": "reputation", "quadratic": "√TAI"}[counting]
 
 
 # The deployment's contracts whose functions a counting can name, by their field in `Deployment`.
@@ -364,11 +371,14 @@ class Dao:
         return Status(
             proposal=proposal, state=STATES[g.state(proposal.id).call()], counting=self.counting(proposal),
             against=against, for_=for_, abstain=abstain, quorum=quorum, eta=eta or None, block=block,
-            votes=self._votes(proposal) if votes else None,
+            votes=self._votes(proposal, block) if votes else None,
         )
 
-    def _votes(self, proposal: Proposal) -> tuple[Vote, ...]:
-        logs = self.governor.events.VoteCast.get_logs(from_block=proposal.snapshot)
+    def _votes(self, proposal: Proposal, block: int) -> tuple[Vote, ...]:
+        """The votes cast on `proposal` (none before voting opens: the block after its snapshot)."""
+        if proposal.snapshot >= block:
+            return ()
+        logs = self.governor.events.VoteCast.get_logs(from_block=proposal.snapshot + 1, to_block=block)
         return tuple(
             Vote(voter=e.args.voter, support=SUPPORT[e.args.support], weight=e.args.weight, reason=e.args.reason)
             for e in logs
@@ -447,14 +457,15 @@ class Dao:
             raise InputError(f"{voter} already voted on proposal #{proposal.number}: one vote per account")
         if self.voting_power(proposal, voter) == 0:
             how = (
-                "reputation counts what settled answers paid your works (`tantieme claim` records it)"
+                "it is counted by creators' reputation, what settled answers paid their works (recorded when "
+                "`tantieme claim` credits them)"
                 if status.counting == "reputation"
                 else "votes count as staked and delegated before it; stake (`tantieme dao stake AMOUNT`) and "
                 "delegate before the next proposal"
             )
             raise InputError(
                 f"{voter} had no voting power at the snapshot of proposal #{proposal.number} (block "
-                f"{proposal.snapshot}, counted by {status.counting}): {how}"
+                f"{proposal.snapshot}): {how}"
             )
         choice = SUPPORT.index(support)
         fn = g.castVoteWithReason(proposal.id, choice, reason) if reason else g.castVote(proposal.id, choice)
@@ -493,13 +504,14 @@ class Dao:
         """Why a proposal in `status` cannot be `step` (queued or executed)."""
         n, state = status.proposal.number, status.state
         if state == "defeated":
-            def weight(w: int) -> str:
-                return format_weight(status.counting, w)
+            def number(w: int) -> str:
+                return format_number(status.counting, w)
 
+            unit = weight_unit(status.counting)
             return (
-                f"proposal #{n} was defeated (For {weight(status.for_)}, Against {weight(status.against)}, "
-                f"Abstain {weight(status.abstain)}; it needed more For than Against and For + Abstain "
-                f"≥ the quorum of {weight(status.quorum or 0)}): it cannot be {step}"
+                f"proposal #{n} was defeated (For {number(status.for_)}, Against {number(status.against)}, "
+                f"Abstain {number(status.abstain)} {unit}; it needed more For than Against and For + Abstain "
+                f"≥ the quorum of {number(status.quorum or 0)} {unit}): it cannot be {step}"
             )
         if state == "succeeded":
             return f"proposal #{n} passed but is not queued: `tantieme dao queue {n}` first"
