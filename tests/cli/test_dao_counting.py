@@ -59,7 +59,7 @@ def test_dao_counting__quadratic_proposal_counts_members_by_the_root_of_their_st
 
     made = run_json("dao", "propose", "call", "--target", pool, "--calldata", calldata, "-d", "A bond of 2 TAI")
     assert (made["number"], made["counting"]) == (2, "quadratic")
-    assert "counted by quadratic votes" in run("dao", "status", "2").output
+    assert "counted by quadratic votes: For 0 · Against 0 · Abstain 0 √TAI" in run("dao", "status", "2").output
     as_member(monkeypatch, BRUNO)
     assert refused("dao", "vote", "2", "for", "--wait").startswith(
         f"proposal #2 is counted quadratically, one voice per commons-pool member, and {BRUNO} was no member at "

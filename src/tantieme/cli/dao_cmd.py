@@ -162,10 +162,10 @@ def render_status(d: dict) -> None:
         return format_number(d["counting"], int(d[key]))
 
     quorum = "at the snapshot" if d["quorum"] is None else format_weight(d["counting"], int(d["quorum"]))
-    console.print(f"proposal #{d['number']} [bold]{d['state']}[/], counted by {d['counting']} votes: {d['description']}")
+    console.print(f"proposal #{d['number']} [bold]{d['state']}[/]: {d['description']}")
     console.print(
-        f"For {number('for')} · Against {number('against')} · Abstain {format_weight(d['counting'], int(d['abstain']))}; "
-        f"quorum {quorum} (For + Abstain)"
+        f"counted by {d['counting']} votes: For {number('for')} · Against {number('against')} · "
+        f"Abstain {format_weight(d['counting'], int(d['abstain']))}; quorum {quorum} (For + Abstain)"
     )
     for v in d.get("votes", []):
         console.print(f"  {v['voter']} {v['support']} {format_weight(d['counting'], int(v['weight']))}")
