@@ -66,6 +66,14 @@ def quadratic(voting):
     return v
 
 
+def staked_newcomer(v, name: str, amount: int) -> str:
+    """A fresh account with `amount` staked, counted from the next block."""
+    account = boa.env.generate_address(name)
+    stake(v, account, amount)
+    mine()
+    return account
+
+
 def active_proposal(v, proposal: Proposal, proposer: str) -> int:
     proposal_id = propose(v.dao, proposal, proposer)
     open_voting(v.dao, proposal_id)
@@ -204,9 +212,7 @@ def test_quadratic__sybil_split_over_non_members__gains_nothing(quadratic):
 
 def test_quadratic__member_joining_after_the_snapshot__cannot_vote(quadratic):
     v = quadratic
-    late = boa.env.generate_address("late member")
-    stake(v, late, 50 * ONE_TOKEN)
-    mine()
+    late = staked_newcomer(v, "late member", 50 * ONE_TOKEN)
     proposal_id = active_proposal(v, set_bond(v, 2 * ONE_TOKEN), v.people[0])
     approve_pool(v, v.people[0])
     v.pool.invite(late, sender=v.people[0])
@@ -318,9 +324,7 @@ def test_reputation__votes_weigh_reputation_at_the_snapshot(reputable):
 
 def test_reputation__staker_without_reputation__no_power(reputable):
     v = reputable
-    rich = boa.env.generate_address("rich staker")
-    stake(v, rich, 10_000 * ONE_TOKEN)
-    mine()
+    rich = staked_newcomer(v, "rich staker", 10_000 * ONE_TOKEN)
     proposal_id = active_proposal(v, set_bond(v, 2 * ONE_TOKEN), v.people[0])
     with boa.reverts("governor: no voting power at the snapshot"):
         v.governor.castVote(proposal_id, FOR, sender=rich)

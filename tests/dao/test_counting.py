@@ -5,14 +5,16 @@ snapshot, and a staker without reputation is refused before anything is sent."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from eth_utils import function_signature_to_4byte_selector
 
 from tantieme.assets import royalties
 from tantieme.chain.accounts import dev_account
 from tantieme.chain.deploy import contract
-from tantieme.dao import Dao, call, handover, set_counting
-from tantieme.errors import InputError
+from tantieme.dao import Dao, call, handover, set_counting, set_split
+from tantieme.errors import ConfigError, InputError
 from tantieme.ledger import settlement
 
 TAI = 10**18
@@ -63,3 +65,22 @@ def test_reputation__earned_by_settled_answers_weighs_reputation_proposals(node,
         f"{proposal.snapshot}): it is counted by creators' reputation, what settled answers paid their works "
         "(recorded when `tantieme claim` credits them)")
     assert node.conn.w3.eth.block_number == block
+
+
+def test_counting__a_governor_older_than_the_table__counts_by_tokens_and_says_so(node, monkeypatch):
+    """A home whose DAO was deployed before the counting table (no reputation votes recorded)."""
+    monkeypatch.setattr(node, "deployment", replace(node.deployment, reputation_votes=None))
+    dao = Dao(node)
+    message = (
+        "this DAO's governor was deployed before counting by reputation or quadratically: it counts every proposal "
+        "by staked tokens")
+    with pytest.raises(ConfigError) as refused:
+        dao.counting_table()
+    assert str(refused.value) == message
+    with pytest.raises(ConfigError) as refused:
+        set_counting(node, node.deployment.commons_pool, "setBond", "quadratic")
+    assert str(refused.value) == message
+    handover(node)
+    dao.stake(TAI)
+    proposal = dao.propose([set_split(node, 600, 1000)], "A little more tax")
+    assert dao.status(proposal).counting == "token"

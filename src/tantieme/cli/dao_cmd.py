@@ -370,13 +370,6 @@ def counting(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     if ctx.invoked_subcommand is not None:
         return
     with _dao(readonly=True) as dao:
-        if not dao.counts_three_ways:
-            from tantieme.errors import ConfigError
-
-            raise ConfigError(
-                "this DAO's governor was deployed before counting by reputation or quadratically: it counts every "
-                "proposal by staked tokens"
-            )
         data = counting_json(dao.counting_table())
 
     def render(rows: list[dict]) -> None:

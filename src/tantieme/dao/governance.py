@@ -45,6 +45,10 @@ __all__ = [
 STATES = ("pending", "active", "canceled", "defeated", "succeeded", "queued", "expired", "executed")
 SUPPORT = ("against", "for", "abstain")
 COUNTINGS = ("token", "reputation", "quadratic")  # the governor's numbers, in rising strictness
+_TOKENS_ONLY = (
+    "this DAO's governor was deployed before counting by reputation or quadratically: it counts every proposal "
+    "by staked tokens"
+)
 _ROOT_OF_ONE_TOKEN = 10**9  # a quadratic weight is √(token wei): √(1 TAI) = 10**9
 _MAX_BPS = 10_000
 _MAX_DESCRIPTION = 4_096  # bytes (the governor's bound)
@@ -97,6 +101,8 @@ def set_counting(node: Node, target: str, function: str, counting: str) -> Actio
     `target`, or a 0x-selector) on `target`: "token", "reputation" or "quadratic"."""
     if counting not in COUNTINGS:
         raise InputError(f"{counting!r} is not a way to count: choose {', '.join(COUNTINGS)}")
+    if node.deployment.reputation_votes is None:
+        raise ConfigError(_TOKENS_ONLY)
     selector = _selector(node, target, function)
     governor = contract(node.conn, "governor", node.deployment.governor)
     data = governor.functions.setCounting(target, selector, COUNTINGS.index(counting))._encode_transaction_data()
@@ -386,9 +392,10 @@ class Dao:
         )
 
     def counting_table(self) -> list[Counting]:
-        """The governor's counting table as its `CountingSet` events set it (calls not in it count by tokens)."""
+        """The governor's counting table as its `CountingSet` events set it (calls not in it count by
+        tokens); `ConfigError` for a governor without one."""
         if not self.counts_three_ways:
-            return []
+            raise ConfigError(_TOKENS_ONLY)
         rows: dict[tuple[str, bytes], int] = {}
         for e in self.governor.events.CountingSet.get_logs(from_block=self.node.deployment.block):
             rows[(e.args.target, bytes(e.args.selector))] = e.args.counting
