@@ -345,7 +345,6 @@ def propose_call(
 
 # -- the counting table ---------------------------------------------------------------
 
-_COUNTED_CONTRACTS = ("ledger", "commons_pool", "token", "governor", "votes", "registry")
 counting_app = typer.Typer(
     help="How proposals are counted, by the calls they make: list the table, or propose a change to it.",
     invoke_without_command=True,
@@ -387,7 +386,8 @@ def counting(ctx: typer.Context, as_json: bool = JsonOption) -> None:
 @counting_app.command("set")
 def counting_set(
     target: str = typer.Argument(
-        ..., help="The contract: ledger, commons_pool, token, governor, votes, registry, or an address.", show_default=False
+        ..., help="The contract, by its name in the deployment (ledger, commons_pool, token, …) or address.",
+        show_default=False,
     ),
     function: str = typer.Argument(..., help="Its function's name, or a 4-byte selector (0x…).", show_default=False),
     mode: str = typer.Argument(
@@ -405,12 +405,15 @@ def counting_set(
     from tantieme.node import parse_address
 
     def make(node):
+        from tantieme.dao.decode import CONTRACTS
+
         if target.startswith("0x"):
             return set_counting(node, parse_address(target), function, mode)
-        if target not in _COUNTED_CONTRACTS or getattr(node.deployment, target) is None:
+        fields = [field for field, _, _ in CONTRACTS if getattr(node.deployment, field) is not None]
+        if target not in fields:
             from tantieme.errors import InputError
 
-            raise InputError(f"{target!r} is none of {', '.join(_COUNTED_CONTRACTS)}, nor an address (0x…)")
+            raise InputError(f"{target!r} is none of this deployment's {', '.join(fields)}, nor an address (0x…)")
         return set_counting(node, getattr(node.deployment, target), function, mode)
 
     _propose(make, description, as_json)

@@ -134,18 +134,15 @@ def weight_unit(counting: str) -> str:
     return {"token": "TAI", "reputation": "reputation", "quadratic": "√TAI"}[counting]
 
 
-# The deployment's contracts whose functions a counting can name, by their field in `Deployment`.
-_NAMED = {
-    "ledger": "interaction_ledger", "commons_pool": "commons_pool", "token": "ai_token",
-    "governor": "governor", "votes": "staked_votes", "registry": "ip_asset_registry",
-}
-
-
 def _named_contract(node: Node, target: str) -> tuple[str, Contract] | None:
-    for field, artifact in _NAMED.items():
+    """The deployment's contract at `target`: its field in `Deployment` (as `decode.CONTRACTS`
+    names them) and its binding; None for any other address."""
+    from tantieme.dao.decode import CONTRACTS
+
+    for field, _, artifact in CONTRACTS:
         address = getattr(node.deployment, field)
         if address is not None and address.lower() == target.lower():
-            return artifact, contract(node.conn, artifact, address)
+            return field, contract(node.conn, artifact, address)
     return None
 
 
@@ -169,10 +166,10 @@ def _selector(node: Node, target: str, function: str) -> bytes:
         raise InputError(
             f"{target} is not one of this deployment's contracts: give the function as its 4-byte selector (0x…)"
         )
-    artifact, bound = named
+    field, bound = named
     known = _selectors(bound)
     if function not in known:
-        raise InputError(f"the {artifact} has no function {function!r}; it has {', '.join(sorted(known))}")
+        raise InputError(f"the {field} has no function {function!r}; it has {', '.join(sorted(known))}")
     return known[function]
 
 
@@ -180,11 +177,11 @@ def _call_name(node: Node, target: str, selector: bytes) -> str:
     """`contract.function` when the deployment knows them, else the address and selector."""
     named = _named_contract(node, target)
     if named is not None:
-        artifact, bound = named
+        field, bound = named
         for name, known in _selectors(bound).items():
             if known == selector:
-                return f"{artifact}.{name}"
-        return f"{artifact} 0x{selector.hex()}"
+                return f"{field}.{name}"
+        return f"{field} 0x{selector.hex()}"
     return f"{target} 0x{selector.hex()}"
 
 
