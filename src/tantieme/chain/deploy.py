@@ -70,6 +70,8 @@ class Deployment:
     offers: str | None = None
     # The dispute module (none in records written before it was deployed with the rest).
     disputes: str | None = None
+    # Creators' reputation votes, read by the DAO's governor (none in records whose DAO predates them).
+    reputation_votes: str | None = None
 
 
 def deployment_path(chain_id: int) -> Path:
@@ -94,7 +96,8 @@ def is_live(conn: Connection, deployment: Deployment) -> bool:
     """Whether the chain still has code at every address of `deployment`."""
     addresses = (deployment.token, deployment.registry, deployment.router, deployment.ledger,
                  deployment.votes, deployment.timelock, deployment.governor, deployment.commons_pool,
-                 deployment.identity, deployment.reputation, deployment.offers, deployment.disputes)
+                 deployment.identity, deployment.reputation, deployment.offers, deployment.disputes,
+                 deployment.reputation_votes)
     return all(conn.w3.eth.get_code(address) for address in addresses if address is not None)
 
 
@@ -158,10 +161,10 @@ def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]
     existing = load_deployment(conn)
     if existing is not None:
         upgraded = existing
-        if upgraded.governor is None:  # recorded before the DAO was part of the deployment
-            upgraded = replace(upgraded, **asdict(deploy_dao(conn, upgraded.token, dao_parameters)))
         if upgraded.commons_pool is None:  # recorded before the commons pool was
             upgraded = add_commons_pool(conn, upgraded, commons_parameters)
+        if upgraded.governor is None:  # recorded before the DAO was part of the deployment
+            upgraded = replace(upgraded, **asdict(deploy_dao(conn, upgraded, dao_parameters)))
         if upgraded.identity is None:  # recorded before the agent registries were
             upgraded = replace(upgraded, **asdict(deploy_agents(conn, upgraded.ledger)))
         if upgraded.offers is None:  # recorded before the offer registry was
@@ -184,11 +187,7 @@ def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]
         conn, "interaction_ledger", token.address, registry.address, router.address,
         pool, COMMONS_BPS, OPERATOR_BPS, dat_metadata.address,
     )
-    dao = deploy_dao(conn, token.address, dao_parameters)
-    agents = deploy_agents(conn, ledger.address)
-    offers = deploy_offers(conn, agents.identity, registry.address)
-    disputes = deploy_disputes(conn, token.address, registry.address, router.address, disputes_parameters)
-    deployment = Deployment(
+    core = Deployment(
         chain_id=conn.chain_id,
         token=token.address,
         registry=registry.address,
@@ -196,12 +195,13 @@ def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]
         ledger=ledger.address,
         commons=pool,
         block=receipt["blockNumber"],
-        **asdict(dao),
         commons_pool=pool,
-        **asdict(agents),
-        offers=offers,
-        disputes=disputes,
     )
+    dao = deploy_dao(conn, core, dao_parameters)
+    agents = deploy_agents(conn, ledger.address)
+    offers = deploy_offers(conn, agents.identity, registry.address)
+    disputes = deploy_disputes(conn, token.address, registry.address, router.address, disputes_parameters)
+    deployment = replace(core, **asdict(dao), **asdict(agents), offers=offers, disputes=disputes)
     record(deployment)
     return deployment, True
 
@@ -216,51 +216,60 @@ class DaoParameters:
     quorum_percent: int  # of the staked supply, For + Abstain
     timelock_delay: int  # seconds between queueing and execution
     withdrawal_delay: int  # seconds before unstaked tokens return
+    reputation_half_life: int  # blocks in which a creator's reputation halves
 
 
 # Public chains: voting opens the block after the next and lasts a week of
 # 12-second blocks; the timelock waits 2 days; unstaked tokens return after
 # 9 days (voting and the timelock), so whoever voted keeps its stake until
-# the outcome runs.
+# the outcome runs; reputation halves in 90 days of 12-second blocks.
 PUBLIC_DAO = DaoParameters(
     voting_delay=1, voting_period=50_400, proposal_threshold=1_000 * 10**18, quorum_percent=4,
-    timelock_delay=2 * 86_400, withdrawal_delay=9 * 86_400,
+    timelock_delay=2 * 86_400, withdrawal_delay=9 * 86_400, reputation_half_life=648_000,
 )
 # Local chains (one block per transaction, wall-clock time): a proposal can
-# run its course in a demo.
+# run its course in a demo; reputation halves in 10,000 transactions.
 LOCAL_DAO = DaoParameters(
     voting_delay=1, voting_period=5, proposal_threshold=10**18, quorum_percent=4,
-    timelock_delay=2, withdrawal_delay=60,
+    timelock_delay=2, withdrawal_delay=60, reputation_half_life=10_000,
 )
 
 
 @dataclass(frozen=True)
 class DaoDeployment:
-    """Where the DAO's contracts live: staked votes, timelock, governor."""
+    """Where the DAO's contracts live: staked votes, timelock, governor, and the
+    creators' reputation votes it reads (none for a governor that predates them)."""
 
     votes: str
     timelock: str
     governor: str
+    reputation_votes: str | None = None
 
 
-def deploy_dao(conn: Connection, token: str, parameters: DaoParameters = PUBLIC_DAO) -> DaoDeployment:
-    """Deploy staked votes over `token`, a timelock and a governor, and wire them.
+def deploy_dao(conn: Connection, core: Deployment, parameters: DaoParameters = PUBLIC_DAO) -> DaoDeployment:
+    """Deploy staked votes over `core`'s token, reputation votes over its ledger,
+    a timelock and a governor whose quadratic voters are its commons pool's
+    members, and wire them.
 
     The governor becomes the timelock's only proposer, canceller and executor;
     the deploying account, the timelock's admin while it grants those roles,
     renounces, so the timelock answers to proposals alone.
     """
     p = parameters
-    votes = _deploy(conn, "staked_votes", token, p.withdrawal_delay)
+    votes = _deploy(conn, "staked_votes", core.token, p.withdrawal_delay)
+    reputation = _deploy(conn, "reputation_votes", core.ledger, core.router, core.registry, p.reputation_half_life)
     timelock = _deploy(conn, "timelock", p.timelock_delay, [], [], conn.account.address)
     governor = _deploy(
-        conn, "governor", DAO_NAME, votes.address, timelock.address,
+        conn, "governor", DAO_NAME, votes.address, timelock.address, core.commons_pool, reputation.address,
         p.voting_delay, p.voting_period, p.proposal_threshold, p.quorum_percent,
     )
     for role in _TIMELOCK_ROLES:
         conn.transact(timelock.functions.grantRole(role, governor.address), gas=_CALL_GAS)
     conn.transact(timelock.functions.renounceRole(_ADMIN_ROLE, conn.account.address), gas=_CALL_GAS)
-    return DaoDeployment(votes=votes.address, timelock=timelock.address, governor=governor.address)
+    return DaoDeployment(
+        votes=votes.address, timelock=timelock.address, governor=governor.address,
+        reputation_votes=reputation.address,
+    )
 
 
 def find_dao(conn: Connection, token: str, from_block: int) -> DaoDeployment | None:
@@ -278,8 +287,18 @@ def find_dao(conn: Connection, token: str, from_block: int) -> DaoDeployment | N
         except Exception:  # noqa: BLE001  (another project's governor: web3 raises several kinds)
             continue
         if asset == token:
-            return DaoDeployment(votes=votes, timelock=timelock, governor=log["address"])
+            return DaoDeployment(
+                votes=votes, timelock=timelock, governor=log["address"], reputation_votes=_reputation_of(governor)
+            )
     return None
+
+
+def _reputation_of(governor) -> str | None:
+    """The reputation votes a governor reads; None for one that predates them."""
+    try:
+        return governor.reputation().call()
+    except Exception:  # noqa: BLE001  (an older governor: web3 raises several kinds)
+        return None
 
 
 @dataclass(frozen=True)
