@@ -58,6 +58,11 @@ class PaymentError(TantiemeError):
     are wrong, a quote is above the cap, or the node or its facilitator refused it."""
 
 
+class InvoiceExpiredError(PaymentError):
+    """A deposit-mode invoice was not signed in time (`payments.deposit.INVOICE_TTL_S`): the node
+    no longer takes payment for it."""
+
+
 class CommonsError(TantiemeError):
     """The commons pool refused a membership or a dividend claim (not a member, claimed today...)."""
 
@@ -74,3 +79,7 @@ class NodeBusyError(RemoteNodeError):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+class DisputeError(TantiemeError):
+    """The dispute module refused a dispute or a judgement (no bond, unknown asset, not the arbiter...)."""
