@@ -148,7 +148,7 @@ def _post(session: Any, endpoint: str, body: dict[str, Any], url: str, timeout: 
             f"cannot reach the node at {url}: is `tantieme serve` running there, and is the URL right?"
         ) from None
     except requests.Timeout:
-        signed = " after the payment was signed: it may still settle it once it answers" if paid else ""
+        signed = " after the payment was signed: the node may still charge it" if paid else ""
         raise RemoteNodeError(f"the node at {url} did not answer within {timeout:g} s{signed}") from None
     except requests.RequestException as exc:
         raise RemoteNodeError(f"asking the node at {url} failed: {exc}") from None
