@@ -21,6 +21,7 @@ from web3.logs import DISCARD
 
 from tantieme.amounts import format_amount
 from tantieme.chain.deploy import DISPUTE_TAGS, deployed_contract, tag_bytes
+from tantieme.chain.logs import event_logs
 from tantieme.chain.transact import revert_reason, send_checked
 from tantieme.errors import ChainError, DisputeError, InputError, TantiemeError
 from tantieme.node import Node
@@ -190,8 +191,8 @@ def disputes(node: Node, *, open_only: bool = False, ids: list[int] | None = Non
     wanted = [i for i in (ids if ids is not None else range(1, count + 1)) if 1 <= i <= count]
     if not wanted:
         return []
-    logs = bound.events.DisputeRaised().get_logs(
-        from_block=node.deployment.block, argument_filters={"dispute_id": wanted} if ids is not None else None)
+    filters = {"dispute_id": wanted} if ids is not None else {}
+    logs = event_logs(bound.events.DisputeRaised(), node.deployment.block, **filters)
     evidence = {log.args.dispute_id: (log.args.evidence_hash, log.args.evidence_uri) for log in logs}
     found = []
     for dispute_id in wanted:

@@ -38,11 +38,11 @@ def log_range() -> int:
     return blocks
 
 
-def event_logs(event: Any, from_block: int, **argument_filters: Any) -> list:
+def event_logs(event: Any, from_block: int, to_block: int | None = None, **argument_filters: Any) -> list:
     """The decoded logs of a bound contract event (`contract.events.Name()`) from `from_block`
-    to the head, filtered by indexed arguments."""
+    to `to_block` (default: the head), filtered by indexed arguments."""
     return list(_scan(event.w3, from_block, lambda first, last: event.get_logs(
-        from_block=first, to_block=last, argument_filters=argument_filters or None)))
+        from_block=first, to_block=last, argument_filters=argument_filters or None), to_block))
 
 
 def raw_logs(w3: Web3, params: dict, from_block: int) -> list:
@@ -51,7 +51,8 @@ def raw_logs(w3: Web3, params: dict, from_block: int) -> list:
         {**params, "fromBlock": first, "toBlock": last})))
 
 
-def _scan(w3: Web3, from_block: int, fetch: Callable[[int, int], Any]) -> Iterator[Any]:
-    step, head = log_range(), w3.eth.block_number
-    for first in range(from_block, head + 1, step):
-        yield from fetch(first, min(first + step - 1, head))
+def _scan(w3: Web3, from_block: int, fetch: Callable[[int, int], Any], to_block: int | None = None) -> Iterator[Any]:
+    step = log_range()
+    last = w3.eth.block_number if to_block is None else to_block
+    for first in range(from_block, last + 1, step):
+        yield from fetch(first, min(first + step - 1, last))

@@ -382,7 +382,7 @@ class Dao:
         """The votes cast on `proposal` (none before voting opens: the block after its snapshot)."""
         if proposal.snapshot >= block:
             return ()
-        logs = self.governor.events.VoteCast.get_logs(from_block=proposal.snapshot + 1, to_block=block)
+        logs = event_logs(self.governor.events.VoteCast(), proposal.snapshot + 1, block)
         return tuple(
             Vote(voter=e.args.voter, support=SUPPORT[e.args.support], weight=e.args.weight, reason=e.args.reason)
             for e in logs
@@ -395,7 +395,7 @@ class Dao:
         if not self.counts_three_ways:
             raise ConfigError(_TOKENS_ONLY)
         rows: dict[tuple[str, bytes], int] = {}
-        for e in self.governor.events.CountingSet.get_logs(from_block=self.node.deployment.block):
+        for e in event_logs(self.governor.events.CountingSet(), self.node.deployment.block):
             rows[(e.args.target, bytes(e.args.selector))] = e.args.counting
         return [
             Counting(target=t, selector=s, function=_call_name(self.node, t, s), counting=COUNTINGS[c])

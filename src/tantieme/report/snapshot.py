@@ -87,8 +87,8 @@ def _disputed(node: Node) -> dict[int, str]:
     if node.deployment.disputes is None:
         return {}
     events = disputes.module(node).events
-    logs = [*events.DisputeUpheld().get_logs(from_block=node.deployment.block),
-            *events.TagCleared().get_logs(from_block=node.deployment.block)]
+    logs = [*event_logs(events.DisputeUpheld(), node.deployment.block),
+            *event_logs(events.TagCleared(), node.deployment.block)]
     tagged: dict[int, str] = {}
     for log in sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"])):
         if log["event"] == "DisputeUpheld":
