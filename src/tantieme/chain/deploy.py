@@ -408,6 +408,12 @@ def with_offers(conn: Connection, deployment: Deployment) -> Deployment:
     return replace(deployment, offers=offers) if offers else deployment
 
 
+def deploy_treasury(conn: Connection, token: str, agent: str) -> str:
+    """Deploy an agent treasury over the AI `token`, owned by the sender, `agent` its
+    spending key (limits zero, no payee: it spends nothing yet). Its address."""
+    return _deploy(conn, "agent_treasury", token, agent).address
+
+
 def deployed_contract(conn: Connection, deployment: Deployment, field: str, artifact: str, what: str) -> Contract:
     """`deployment.<field>` bound as `contracts/<artifact>.vy`; a clear error where this deployment has none yet."""
     address = getattr(deployment, field)

@@ -1,0 +1,109 @@
+"""Paying a node over x402 from an agent treasury (`ask_node_from_treasury`), on both chains:
+the node's facilitator (the official SDK) verifies the payment through the token's ERC-1271
+check and settles it; a quote outside the treasury's limits is refused before anything is
+sent; a pause between the node's verification and its settlement makes the settlement fail
+cleanly (`tantieme.agents.treasury`, `contracts/SPEC.md` "AgentTreasury")."""
+
+from __future__ import annotations
+
+import pytest
+
+from tantieme.agents import treasury
+from tantieme.chain.accounts import dev_account
+from tantieme.errors import TreasuryError
+from tantieme.ledger import settlement
+from tantieme.payments.client import ask_node_from_treasury
+from tantieme.payments.per_request import PaymentRefused
+
+from .conftest import QUESTION, chat_body, quote
+
+AGENT = dev_account(7)
+FUNDS = 2 * 10**18
+
+
+@pytest.fixture
+def funded(paid_node):
+    """The node's treasury, funded by the node's account, the agent key dev account 7, the
+    node's operator allowed, 1 TAI a day and 0.5 a payment."""
+    address, deployed = treasury.fund(paid_node, FUNDS)
+    assert deployed and treasury.load(paid_node) == address
+    treasury.set_limits(paid_node, daily=10**18, per_payment=10**18 // 2, allow=[paid_node.address], agent=AGENT.address)
+    return address
+
+
+def _payer(paid_node):
+    return treasury.TreasuryPayer(paid_node.as_account(AGENT))
+
+
+def _approvals(paid_node) -> int:
+    return len(treasury.report(paid_node)["payments"])
+
+
+def test_treasury_pays__node_verifies_through_erc1271_and_settles(paid_node, url, delivered, funded):
+    payer = _payer(paid_node)
+    answer = ask_node_from_treasury(url, QUESTION, payer, max_tokens=32)
+    delivery = delivered.get(timeout=60)
+    assert not isinstance(delivery, PaymentRefused), delivery
+    assert answer.payer == funded and answer.text == "Four hives."
+    fee, charged = answer.fee, quote(chat_body(max_tokens=32))
+    assert paid_node.balance(funded) == FUNDS - fee  # quote out, quote − fee refunded to the treasury
+    report = treasury.report(paid_node)
+    assert report["spent_today"] == str(charged)  # the day counts the quote approved
+    (payment,) = report["payments"]
+    assert (payment["payee"], payment["amount"], payment["status"]) == (paid_node.address, str(charged), "collected")
+    assert len(payer.approved) == 1
+
+
+REFUSALS = {  # what the owner changes, and what the agent is told
+    "cap": (lambda node, charged: {"per_payment": charged - 1}, "above the treasury's per-payment cap of"),
+    "payee": (lambda node, charged: {"disallow": [node.address]}, "is not on the treasury's allow-list"),
+    "daily": (lambda node, charged: {"daily": charged - 1}, "of the treasury's daily limit is left today"),
+    "paused": (lambda node, charged: {"paused": True}, "the treasury is paused"),
+    "agent": (lambda node, charged: {"agent": dev_account(8).address}, f"{AGENT.address} is not the treasury's agent key"),
+}
+
+
+def test_treasury_pays__outside_the_limits__refused_before_anything_is_sent(paid_node, url, funded):
+    charged = quote(chat_body(max_tokens=32))
+    limits = {"daily": 10**18, "per_payment": 10**18 // 2, "allow": [paid_node.address], "paused": False, "agent": AGENT.address}
+    for name, (change, expected) in [*REFUSALS.items(), ("balance", (lambda *_: {}, "the treasury holds"))]:
+        treasury.set_limits(paid_node, **limits)
+        treasury.set_limits(paid_node, **change(paid_node, charged))
+        if name == "balance":
+            treasury.withdraw(paid_node, FUNDS - charged + 1)
+        held, nonce = paid_node.balance(funded), paid_node.conn.w3.eth.get_transaction_count(AGENT.address)
+        with pytest.raises(TreasuryError) as refused:
+            ask_node_from_treasury(url, QUESTION, _payer(paid_node), max_tokens=32)
+        assert expected in str(refused.value) and "not paid" in str(refused.value), name
+        assert paid_node.conn.w3.eth.get_transaction_count(AGENT.address) == nonce  # the agent sent nothing
+        assert paid_node.balance(funded) == held and _approvals(paid_node) == 0
+    assert settlement.journal().records() == []
+
+
+def test_treasury_paused_mid_request__settlement_fails_cleanly_nothing_moves(paid_node, gate, url, delivered, funded, monkeypatch):
+    """The owner pauses after the node verified the payment, before it settles: the token asks
+    the treasury, which says no; the node keeps its money and goes on serving."""
+    deliver = gate.deliver
+
+    def paused_first(payment, done, book=None):
+        treasury.set_limits(paid_node, paused=True)
+        return deliver(payment, done, book)
+
+    monkeypatch.setattr(gate, "deliver", paused_first)
+    operator = paid_node.balance(paid_node.address)
+    answer = ask_node_from_treasury(url, QUESTION, _payer(paid_node), max_tokens=32)
+    refused = delivered.get(timeout=60)
+    # The SDK's facilitator refuses the signature (embedded chain), or sends the transfer and
+    # sees it revert (anvil: `FacilitatorWeb3Signer`); either way nothing moves.
+    assert isinstance(refused, PaymentRefused)
+    assert refused.reason in ("invalid_exact_evm_payload_signature", "transaction_failed")
+    assert answer.text == "Four hives."
+    assert paid_node.balance(funded) == FUNDS and paid_node.balance(paid_node.address) == operator
+    (payment,) = treasury.report(paid_node)["payments"]
+    assert payment["status"] == "dead"
+    (released,) = treasury.release_expired(paid_node)  # the day's allowance comes back at once
+    assert released["status"] == "released" and treasury.report(paid_node)["spent_today"] == "0"
+    monkeypatch.setattr(gate, "deliver", deliver)
+    treasury.set_limits(paid_node, paused=False)
+    ask_node_from_treasury(url, QUESTION, _payer(paid_node), max_tokens=32)  # the node still serves and is paid
+    assert not isinstance(delivered.get(timeout=60), PaymentRefused)
