@@ -107,3 +107,30 @@ def test_treasury_paused_mid_request__settlement_fails_cleanly_nothing_moves(pai
     treasury.set_limits(paid_node, paused=False)
     ask_node_from_treasury(url, QUESTION, _payer(paid_node), max_tokens=32)  # the node still serves and is paid
     assert not isinstance(delivered.get(timeout=60), PaymentRefused)
+
+
+@pytest.mark.parametrize("then", ["paused", "collected"])
+def test_treasury_payment__node_verifies_through_the_token__dead_or_replayed_refused(paid_node, url, delivered, funded, then):
+    """The node's verification asks the treasury (ERC-1271) and simulates the transfer: an
+    authorization the treasury approved but then paused, or one collected already, is refused
+    before the question is answered, and nothing is charged or recorded."""
+    from x402 import x402ClientSync
+    from x402.mechanisms.evm.exact import register_exact_evm_client
+
+    from .conftest import pay, payment_required
+
+    client = register_exact_evm_client(x402ClientSync(), _payer(paid_node))
+    client.set_spend_controls({"allowed_assets": [{"network": f"eip155:{paid_node.conn.chain_id}", "asset": paid_node.deployment.token}]})
+    payload = client.create_payment_payload(payment_required(url, chat_body()))  # approved on chain, signed
+    if then == "paused":
+        treasury.set_limits(paid_node, paused=True)
+    else:
+        assert pay(url, chat_body(), payload).status_code == 200
+        assert not isinstance(delivered.get(timeout=60), PaymentRefused)
+    held, records = paid_node.balance(funded), len(settlement.journal().records())
+    refused = pay(url, chat_body(), payload)
+    assert refused.status_code == 402
+    assert refused.json()["reason"] == {
+        "paused": "invalid_exact_evm_payload_signature", "collected": "invalid_exact_evm_nonce_already_used",
+    }[then]
+    assert paid_node.balance(funded) == held and len(settlement.journal().records()) == records
