@@ -5,10 +5,12 @@ What a paid request adds to an answer, through the same code `tantieme serve` ru
 facilitator in process) and the official client, on a fresh embedded chain,
 excluding inference and HTTP: the 402 an unpaid request gets (the SDK builds the
 requirements of the quote), the client signing its EIP-3009 authorization, the
-verification before the work (signature, balance, a simulated transfer), and the
-delivery after it (`transferWithAuthorization` from the payer to the operator,
-then the refund of quote − fee). The record itself is journaled as any answer's
-(not timed). Gas from the receipts, beside x402's measured 61–90k per payment.
+verification before the work (signature, balance, a simulated transfer), the
+settlement after it and before the answer is sent (`transferWithAuthorization`
+from the payer to the operator: on the request's path), then the refund of quote
+− fee (after the answer is sent). The record itself is journaled as any answer's,
+with its payment (not timed). Gas from the receipts, beside x402's measured 61–90k
+per payment.
 
 Targets (issue 8): 402 quote p50 <= 20 ms; payment overhead p50 <= 150 ms.
 
@@ -76,7 +78,7 @@ def run(requests: int) -> dict:
     client = register_exact_evm_client(x402ClientSync(), EthAccountSigner(asker))
     client.set_spend_controls({"allowed_assets": [{"network": gate.network, "asset": gate.asset}]})
 
-    quotes, signing, verifying, delivering, gas_settle, gas_refund = [], [], [], [], [], []
+    quotes, signing, verifying, settling, refunding, gas_settle, gas_refund = [], [], [], [], [], [], []
     before = node.balance(asker.address)
     for i in range(requests + 1):  # the first one warms the caches, untimed
         t0 = time.perf_counter()
@@ -94,27 +96,35 @@ def run(requests: int) -> dict:
         row = settlement.record(
             node, node.account, model=model, question=f"q{i}", answer=f"a{i}", sources=[], weights=[],
             prompt_tokens=600, completion_tokens=40, fee=FEE, details={}, book=book, nonce=payment.record_nonce,
+            payment=gate.entry(payment, FEE),
         )
+        done = SimpleNamespace(fee=FEE, record=row)
         t4 = time.perf_counter()
-        delivery = gate.deliver(payment, SimpleNamespace(fee=FEE, record=row), book)
+        settled = gate.settle(payment, done)
         t5 = time.perf_counter()
+        refund_tx = gate.refund(payment, done)
+        t6 = time.perf_counter()
         if i:
             quotes.append(t1 - t0)
             signing.append(t2 - t1)
             verifying.append(t3 - t2)
-            delivering.append(t5 - t4)
+            settling.append(t5 - t4)
+            refunding.append(t6 - t5)
             receipt = node.conn.w3.eth.get_transaction_receipt
-            gas_settle.append(receipt(delivery.settlement_tx)["gasUsed"])
-            gas_refund.append(receipt(delivery.refund_tx)["gasUsed"])
+            gas_settle.append(receipt(settled.transaction)["gasUsed"])
+            gas_refund.append(receipt(refund_tx)["gasUsed"])
     assert node.balance(asker.address) == before - (requests + 1) * FEE, "the payer paid other than the fees"
-    overhead = [v + d for v, d in zip(verifying, delivering)]
+    overhead = [v + s + r for v, s, r in zip(verifying, settling, refunding)]
+    on_path = [v + s for v, s in zip(verifying, settling)]
     return {
         "requests": requests,
         "quote_402_s": percentiles(quotes),
         "client_signing_s": percentiles(signing),
         "verify_s": percentiles(verifying),
-        "settle_and_refund_s": percentiles(delivering),
+        "settle_s": percentiles(settling),
+        "refund_s": percentiles(refunding),
         "payment_overhead_s": percentiles(overhead),
+        "before_the_answer_s": percentiles(on_path),
         "gas_transfer_with_authorization": int(statistics.median(gas_settle)),
         "gas_refund": int(statistics.median(gas_refund)),
         "gas_per_paid_request": int(statistics.median(s + r for s, r in zip(gas_settle, gas_refund))),
@@ -147,7 +157,9 @@ def main() -> None:
     ms("quote_402_s", "402 with the quote (the SDK's requirements)", "p50 ≤ 20 ms")
     ms("client_signing_s", "client: sign the EIP-3009 authorization")
     ms("verify_s", "verify before the work (signature, balance, simulated transfer)")
-    ms("settle_and_refund_s", "after delivery: transferWithAuthorization + refund")
+    ms("settle_s", "before the answer is sent: transferWithAuthorization")
+    ms("before_the_answer_s", "on the request's path (verify + settle)")
+    ms("refund_s", "after the answer is sent: refund of quote − fee")
     ms("payment_overhead_s", "payment overhead per request (verify + settle + refund)", "p50 ≤ 150 ms")
     console = Console(width=140)
     console.print(table)

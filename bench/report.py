@@ -6,6 +6,9 @@ in batches, a few pending).
 
 Not collected by pytest (no `test_` prefix). Uses a throwaway home. Target: the report over
 1,000 answers in ≤ 2 s in process, so a page of the dashboard answers within a couple of seconds.
+The chain's reads are kept per head block (`tantieme.chain.headcache`): "cold" is the first
+report after a block (everything read from the chain), the others are medians of reads at
+an unchanged head, as a dashboard between blocks.
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ def main() -> None:
 
     result: dict[str, object] = {"records": args.records, "batch": args.batch, "works": args.works, "built_s": built_s}
     with Node.open(readonly=True) as node:
+        result["report_cold_s"] = timed(lambda: report(node), runs=1)
         result["report_s"] = timed(lambda: report(node))
         client = TestClient(create_app(Service(node, Unpaid()), manage=False))
         html = {"Accept": "text/html"}
@@ -102,7 +106,8 @@ def main() -> None:
         print()
         return
     print(f"home: {args.records:,} answers over {args.works} works, settled {args.batch} a batch ({built_s:.1f} s to build)")
-    print(f"report in process (snapshot + figures)  {result['report_s']:6.2f} s   target ≤ {TARGET_REPORT_S} s")
+    print(f"report in process, first after a block  {result['report_cold_s']:6.2f} s")
+    print(f"report in process (snapshot + figures)  {result['report_s']:6.2f} s   target ≤ {TARGET_REPORT_S} s (same head)")
     print(f"`tantieme report --json`, a process    {result['cli_report_s']:6.2f} s")
     print(f"GET /dashboard                          {result['dashboard_s']:6.2f} s")
     print(f"GET /dashboard/creators/ADDRESS         {result['creator_s']:6.2f} s")

@@ -63,6 +63,11 @@ class TreasuryError(PaymentError):
     paused), or an owner's call by someone else."""
 
 
+class InvoiceExpiredError(PaymentError):
+    """A deposit-mode invoice was not signed in time (`payments.deposit.INVOICE_TTL_S`): the node
+    no longer takes payment for it."""
+
+
 class CommonsError(TantiemeError):
     """The commons pool refused a membership or a dividend claim (not a member, claimed today...)."""
 

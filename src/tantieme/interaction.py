@@ -358,6 +358,7 @@ def ask(
     nonce: int | None = None,
     sync: bool = True,
     invoice: Callable[..., InteractionRecord] | None = None,
+    payment: Callable[[int], dict] | None = None,
 ) -> Interaction:
     """Answer `question` from consenting works, charge `payer`, journal and credential it.
 
@@ -368,6 +369,9 @@ def ask(
     for one payer, whose credit the caller checked): called with the question, answer,
     details and what was metered, it journals the record for its payer to sign; the
     answer's files and credential are written once it is signed (`write_answer`).
+    `payment(fee)` is the x402 payment the answer is paid with, as journaled with its
+    record (`payments.per_request.PayPerRequest.entry`): the record settles in no batch
+    before the payment does. The record is journaled only once its credential is written.
     """
     from tantieme import ai
 
@@ -408,9 +412,13 @@ def ask(
     if invoice is not None:
         return Interaction(answer=answer, model=entry, fee=fee, record=None, answer_path=None, credential_path=None,
                            invoice=invoice(**metered))
-    row = settlement.record(node, payer, book=book, nonce=nonce, **metered)
     status("signing the content credential")
-    answer_path, credential = write_answer(node, row, entry)
+    written: list[Path] = []
+    row = settlement.record(
+        node, payer, book=book, nonce=nonce, payment=None if payment is None else payment(fee),
+        before=lambda draft: written.extend(write_answer(node, draft, entry)), **metered,
+    )
+    answer_path, credential = written
     return Interaction(answer=answer, model=entry, fee=fee, record=row, answer_path=answer_path, credential_path=credential)
 
 
@@ -452,8 +460,26 @@ def answer_document(row: RecordRow) -> Path:
     return answers_dir() / f"{row.digest[2:18]}.answer.json"
 
 
+def discard_answer(row: RecordRow) -> None:
+    """Remove the answer's files and credentials (of a record not journaled, or voided)."""
+    from tantieme.provenance.credentials import sidecar_path
+
+    for path in (answer_file(row), answer_document(row)):
+        path.unlink(missing_ok=True)
+        sidecar_path(path).unlink(missing_ok=True)
+
+
 def write_answer(node: Node, row: RecordRow, entry: ModelEntry) -> tuple[Path, Path]:
-    """Write the answer as text and as JSON, each with a C2PA credential; return the text and its sidecar."""
+    """Write the answer as text and as JSON, each with a C2PA credential; return the text and its
+    sidecar. If any of it fails, none of the files stays."""
+    try:
+        return _write_answer(node, row, entry)
+    except BaseException:
+        discard_answer(row)
+        raise
+
+
+def _write_answer(node: Node, row: RecordRow, entry: ModelEntry) -> tuple[Path, Path]:
     rec = row.signed.record
     sources = []
     for asset_id, weight in zip(rec.sources, rec.weights, strict=True):

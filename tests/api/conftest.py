@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +17,7 @@ from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
 from tantieme.node import Node
 
+CHROMIUM = "/usr/bin/chromium"
 QUESTION = "How many hives can a flat roof of forty square metres hold?"
 BEES = "# Bees\n\nA flat roof of forty square metres can hold four hives, spaced two metres apart.\n"
 
@@ -69,3 +72,20 @@ def records() -> int:
         return len(book.records())
     finally:
         book.close()
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium (Debian's) driven by Playwright."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium is not installed ({CHROMIUM}): `make install` installs Debian's")
+        pytest.skip(f"Chromium is not installed ({CHROMIUM}): apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()

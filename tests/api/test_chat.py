@@ -227,6 +227,10 @@ class RecordingGate:
         self.events.append(("admit", quote.amount))
         return Payment(payer="0x" + "77" * 20, account=dev_account(0), quote=quote.amount, record_nonce=12345, method="test")
 
+    async def charge(self, payment, interaction):
+        self.events.append(("charge", interaction.fee))
+        return {"X-Charged": str(interaction.fee)}
+
     async def delivered(self, payment, interaction):
         self.events.append(("delivered", interaction.fee, interaction.record.signed.record.nonce))
 
@@ -239,10 +243,12 @@ def test_gate__quote_header_nonce_delivered_and_cancelled(make_client, served_ho
     client = make_client(gate=gate, rate_per_minute=1)
     unpaid = client.post("/v1/chat/completions", json=chat(), headers={"X-Tantieme-Quote": "1"})
     assert unpaid.status_code == 402 and gate.events == [] and records() == 0
-    body = client.post("/v1/chat/completions", json=chat(), headers={"X-Tantieme-Quote": "1", "X-Pay": "yes"}).json()
+    paid = client.post("/v1/chat/completions", json=chat(), headers={"X-Tantieme-Quote": "1", "X-Pay": "yes"})
+    body, fee = paid.json(), int(paid.json()["tantieme"]["fee"])
     quote = body["tantieme"]["quote"]
     assert gate.quotes == [[quote], [quote]] and quote != "1"  # the client's own quote header is replaced
-    assert gate.events == [("admit", int(quote)), ("delivered", int(body["tantieme"]["fee"]), 12345)]
+    assert gate.events == [("admit", int(quote)), ("charge", fee), ("delivered", fee, 12345)]
+    assert paid.headers["X-Charged"] == str(fee)  # the charge's headers go with the answer
     assert body["tantieme"]["payer"] == "0x" + "77" * 20
     limited = client.post("/v1/chat/completions", json=chat(), headers={"X-Pay": "yes"})
     assert limited.status_code == 429  # the payer's rate: refused after admission, so cancelled

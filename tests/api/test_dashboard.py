@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tantieme.assets import registry
 from tantieme.node import Node
 from tantieme.report import report
 
@@ -73,7 +74,45 @@ def test_dashboard__creator_view_lists_each_work_with_its_chain_figures(page, fi
     assert wei(section, 'data-period="all"') == int(works[filled["remix"]]["earned"])
     assert "Honey &amp; rye" in html and "✗ training" in html and "✓ retrieval" in html
     assert f'id="asset-{filled["bees"]}"' not in html  # ada's work
-    assert page("/dashboard/creators/0x1234").status_code == 404
+    missing = page("/dashboard/creators/0x1234<b>")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "&#39;0x1234&lt;b&gt;&#39; is not an address" in missing.text
+
+
+def options(html: str, asset: int) -> dict[str, str]:
+    """The tightenings a work's section offers: command → calldata."""
+    section = html[html.index(f'id="asset-{asset}"'):].split("</section>")[0]
+    found = re.findall(r'data-calldata="(0x[0-9a-f]+)".*?<code class="command">([^<]+)</code>', section, re.S)
+    return {command: data for data, command in found}
+
+
+def test_creator_view__each_work_offers_only_tightening__as_command_and_transaction(page, filled):
+    """Ada's work grants every AI use (open terms): the page offers to refuse them all or each one,
+    as the exact `tantieme consent` command and the registry's `setAIConsent` calldata; Bruno's
+    grants retrieval only: one option; Chen's no-AI work: none. The page's one script is the node's."""
+    bees, remix = filled["bees"], filled["remix"]
+    html = page(f"/dashboard/creators/{CREATORS['ada'].address}").text
+    everything = "--revoke training --revoke fine-tuning --revoke retrieval --revoke output-commercial"
+    expected = {
+        everything: (False, False, False, False),
+        "--revoke training": (False, True, True, True),
+        "--revoke fine-tuning": (True, False, True, True),
+        "--revoke retrieval": (True, True, False, True),
+        "--revoke output-commercial": (True, True, True, False),
+    }
+    with Node.open(readonly=True) as node:
+        assert registry.get(node, bees).terms.ai_consent() == dict.fromkeys(("training", "fine_tuning", "retrieval", "output_commercial"), True)
+        encode = lambda asset, *flags: node.registry.functions.setAIConsent(asset, *flags)._encode_transaction_data()  # noqa: E731
+        assert options(html, bees) == {f"tantieme consent {bees} {revoke}": encode(bees, *flags) for revoke, flags in expected.items()}
+        assert f'data-to="{node.deployment.registry}"' in html and f'data-owner="{CREATORS["ada"].address}"' in html
+        bruno = page(f"/dashboard/creators/{CREATORS['bruno'].address}").text
+        assert options(bruno, remix) == {f"tantieme consent {remix} --revoke retrieval": encode(remix, False, False, False, False)}
+    chen = page(f"/dashboard/creators/{CREATORS['chen'].address}").text
+    assert options(chen, filled["letters"]) == {} and "nothing left to tighten" in chen
+    assert '<script src="/dashboard/consent.js" defer></script>' in html and "https://" not in html
+    script = page("/dashboard/consent.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert "eth_sendTransaction" in script.text and "http" not in script.text  # fetches nothing
 
 
 def test_answer_page__verified_on_chain_only_when_it_is(page, make_client, filled):

@@ -5,7 +5,6 @@ and `tantieme report --json`'s to the wei; screenshots are kept in tests/artifac
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -21,24 +20,7 @@ from .served import serving, tantieme
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium is not installed ({CHROMIUM}): `make install` installs Debian's")
-        pytest.skip(f"Chromium is not installed ({CHROMIUM}): apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def wei(page, selector: str) -> int:

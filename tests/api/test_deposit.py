@@ -297,3 +297,61 @@ def test_deposit_mode__settled_beside_the_server__an_invoice_of_the_old_batch_is
                               question=QUESTION, answer="Four hives.", max_fee=ONE)
         assert requests.post(f"{served.url}/v1/deposit/payments", json=payment.to_dict()).status_code == 200
     assert served.client.ask(QUESTION, max_tokens=16).fee > 0
+
+
+def test_deposit_mode__the_credential_fails__nothing_charged_the_same_payment_later_accepted(served, monkeypatch):
+    """Writing the answer's content credential fails after the payer's payment is checked: 503,
+    nothing journaled (so nothing settles from the deposit), no file left, the invoice still
+    waits; the same payment posted again once signing works is accepted, with its credential."""
+    from tantieme import interaction
+    from tantieme.errors import ProvenanceError
+
+    served.client.deposit(ONE)
+    terms, invoice = _invoiced(served)
+    payment = deposit.pay(served.payer, PAYER, terms, invoice, question=QUESTION, answer="Four hives.", max_fee=ONE)
+    signing = interaction.sign_answer
+
+    def broken(*_args, **_kwargs):
+        raise ProvenanceError("the node's signing key is unreadable")
+
+    monkeypatch.setattr(interaction, "sign_answer", broken)
+    error = _error(requests.post(f"{served.url}/v1/deposit/payments", json=payment.to_dict()), 503, "credential_failed")
+    assert "the node's signing key is unreadable" in error["message"] and "nothing was charged" in error["message"]
+    assert records() == 0 and len(served.terms()["invoices"]) == 1
+    assert not interaction.answers_dir().exists() or list(interaction.answers_dir().iterdir()) == []
+    assert served.service.settle() == [] and served.deposit_of() == ONE
+
+    monkeypatch.setattr(interaction, "sign_answer", signing)
+    paid = requests.post(f"{served.url}/v1/deposit/payments", json=payment.to_dict())
+    assert paid.status_code == 200, paid.text
+    digest = paid.json()["record"]
+    assert requests.get(f"{served.url}/answers/{digest}.txt.c2pa").status_code == 200 and records() == 1
+    (batch,) = served.service.settle()
+    assert served.deposit_of() == ONE - invoice.fee == ONE - batch.total
+
+
+def test_deposit_mode__an_invoice_not_signed_in_time__expires__late_signature_refused(served, monkeypatch):
+    """An invoice left unsigned past `INVOICE_TTL_S` is forgotten: its late signature is refused
+    with a clear error (also once it is forgotten), nothing is charged, and the payer may ask
+    again; the periodic settlement cleans up expired invoices of payers who never come back."""
+    served.client.deposit(ONE)
+    monkeypatch.setattr(deposit, "INVOICE_TTL_S", 2)
+    terms, invoice = _invoiced(served)
+    late = deposit.pay(served.payer, PAYER, terms, invoice, question=QUESTION, answer="Four hives.", max_fee=ONE)
+    _error(served.post(chat(max_tokens=16)), 409, "invoice_unsigned")
+    time.sleep(3.1)
+    for _ in range(2):  # while the journal holds it, then once it is forgotten
+        error = _error(requests.post(f"{served.url}/v1/deposit/payments", json=late.to_dict()), 400, "invoice_expired")
+        assert error["message"].startswith("this invoice expired") and "nothing is charged" in error["message"]
+    assert records() == 0 and served.terms()["invoices"] == []
+    assert served.service.settle() == [] and served.deposit_of() == ONE
+    assert served.client.ask(QUESTION, max_tokens=16).fee == invoice.fee  # the payer may ask again
+
+    _invoiced(served)  # a payer who never comes back
+    dom = deposit.domain(served.payer)
+    book = journal()
+    assert len(book.invoices(PAYER.address, dom.chain_id, dom.verifying_contract)) == 1
+    time.sleep(3.1)
+    assert served.service.settle(everything=False) == []
+    assert book.invoices(PAYER.address, dom.chain_id, dom.verifying_contract) == {}
+    book.close()

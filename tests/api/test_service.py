@@ -79,3 +79,39 @@ def test_serve__off_loopback_without_admin_token__refused(tmp_path):
 
     done = tantieme(tmp_path / "empty", "serve", "--host", "0.0.0.0")
     assert done.returncode == 1 and "TANTIEME_ADMIN_TOKEN" in done.stderr
+
+
+def test_settlements_at_once__one_writer_at_a_time__each_record_settled_once(make_client):
+    """The periodic settlement, `POST /admin/settle` and a deposit by authorization may each open
+    the node for writing at the same moment: the chain's writer lock makes them take turns (no
+    lock of the service's own), none fails, and each record settles in exactly one batch."""
+    import threading
+
+    from tantieme.ledger.settlement import journal
+
+    from .conftest import chat
+
+    client = make_client(admin_token="secret")
+    service = client.app.state.service
+    for _ in range(3):
+        assert client.post("/v1/chat/completions", json=chat()).status_code == 200
+    start, settled, failed = threading.Barrier(4), [], []
+
+    def settle() -> None:
+        start.wait()
+        try:
+            settled.extend(service.settle())
+        except Exception as exc:  # noqa: BLE001  (any failure fails the test below)
+            failed.append(exc)
+
+    threads = [threading.Thread(target=settle) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert failed == [] and sum(batch.records for batch in settled) == 3
+    book = journal()
+    rows = book.records()
+    book.close()
+    assert len(rows) == 3 and all(row.batch_id is not None for row in rows)
+    assert len({row.batch_id for row in rows}) == 1

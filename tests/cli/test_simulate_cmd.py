@@ -109,7 +109,11 @@ def test_simulate__proposal__judges_the_daos_proposals_and_refuses_what_it_canno
     run("dao", "propose", "call", "--target", dev_address(2), "--calldata", "0x12345678", "-d", "Unrelated")
     run("dao", "propose", "call", "--target", ledger, "--calldata", cut_short, "-d", "Broken")
 
-    document = run_json("simulate", "--proposal", "1", "--steps", "8")
+    opened = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Node, "open", lambda *a, _open=Node.open, **k: opened.append(1) or _open(*a, **k))
+        document = run_json("simulate", "--proposal", "1", "--steps", "8")
+    assert len(opened) == 1  # today's rules and the proposal's from one node
     json_rules(document)
     assert document["rules_from"].startswith("this node's chain")
     assert document["proposal_from"] == "proposal #1: Raise the machine tax"
@@ -129,6 +133,8 @@ def test_simulate__proposal__judges_the_daos_proposals_and_refuses_what_it_canno
     assert "judging proposal #1: Raise the machine tax: machine tax 20 %, operator 10 %" in " ".join(text.split())
     (gini,) = [row for row in text.splitlines() if row.startswith("│ Gini ")]
     assert len(gini.strip("│").split("│")) == 6  # the label, three baselines, the proposal, its difference
+    heading = " ".join(row.split("┃")[5].strip() for row in text.splitlines() if row.startswith("┃"))
+    assert " ".join(heading.split()) == "proposal: machine tax 5 % → 20 %"  # what it changes (not the operator's 10 %)
 
     assert run_json("simulate", "--proposal", "9", ok=False)["error"] == (
         "there is no proposal 9: `tantieme dao proposals` lists them (5 so far)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -37,7 +38,8 @@ def quote(body: dict[str, Any]) -> int:
 
 def make_app(node: Node, gate: PayPerRequest, delivered: queue.Queue):
     """The paid route as `tantieme serve` runs it: priced, verified before the work, answered,
-    and once the response is sent, settled and refunded (each delivery put in `delivered`)."""
+    settled before the response is sent (402 instead if it does not settle), and refunded once
+    it is (each refund transaction, or None, put in `delivered`)."""
     app = FastAPI()
 
     @app.post("/v1/chat/completions")
@@ -51,16 +53,18 @@ def make_app(node: Node, gate: PayPerRequest, delivered: queue.Queue):
             done = await run_in_threadpool(
                 interaction.ask, node, body["messages"][-1]["content"], payer=node.account,
                 nonce=payment.record_nonce, max_tokens=int(body.get("max_tokens", 96)),
+                payment=partial(gate.entry, payment),
             )
         except TantiemeError as exc:  # the answer failed: nothing to settle
             gate.release(payment)
             return JSONResponse({"error": str(exc), "kind": type(exc).__name__}, 500)
+        try:
+            settled = await run_in_threadpool(gate.settle, payment, done)
+        except PaymentRefused as refused:  # the answer is withheld
+            return JSONResponse(refused.body, refused.status, refused.headers)
 
-        def deliver() -> None:
-            try:
-                delivered.put(gate.deliver(payment, done))
-            except PaymentRefused as refused:
-                delivered.put(refused)
+        def refund() -> None:
+            delivered.put(gate.refund(payment, done))
 
         return JSONResponse({
             "object": "chat.completion",
@@ -75,7 +79,7 @@ def make_app(node: Node, gate: PayPerRequest, delivered: queue.Queue):
                 "sources": [{"asset": s.asset_id, "title": s.title, "weight": s.weight} for s in done.answer.sources],
                 "own_knowledge": done.answer.own_knowledge,
             },
-        }, background=BackgroundTask(deliver))
+        }, headers=settled.headers, background=BackgroundTask(refund))
 
     return app
 
@@ -96,7 +100,7 @@ def gate(paid_node: Node) -> PayPerRequest:
 
 @pytest.fixture
 def delivered() -> queue.Queue:
-    """What each delivered answer's payment became: a `Delivery`, or `PaymentRefused`."""
+    """The refund transaction of each delivered answer (None when nothing was owed)."""
     return queue.Queue()
 
 

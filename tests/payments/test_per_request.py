@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
+from x402.http import decode_payment_response_header
 
 from tantieme.ledger import settlement
+from tantieme.payments import per_request
 from tantieme.payments.per_request import record_nonce
 
 from .conftest import ASKER, QUESTION, quote, chat_body, pay, payment_required, paying_session, x402_client
@@ -37,8 +41,7 @@ def test_paid__payer_pays_exactly_the_metered_fee(paid_node, url, delivered):
     body = response.json()
     fee = int(body["tantieme"]["fee"])
     assert 0 < fee < quote(chat_body()) == int(body["tantieme"]["quote"])
-    delivery = delivered.get(timeout=30)
-    assert delivery.refund == quote(chat_body()) - fee
+    refund_tx = delivered.get(timeout=30)
     assert paid_node.balance(ASKER.address) == before - fee
     assert paid_node.balance() == operator_before + fee
     (row,) = book.records()
@@ -49,7 +52,9 @@ def test_paid__payer_pays_exactly_the_metered_fee(paid_node, url, delivered):
     assert payment["payer"] == ASKER.address
     assert rec.nonce == record_nonce(ASKER.address, payment["authorization"]["nonce"])
     assert int(payment["quote"]) - int(payment["refund"]) == fee
-    assert payment["settlement_tx"].startswith("0x") and payment["refund_tx"].startswith("0x")
+    assert payment["settlement_tx"].startswith("0x") and payment["refund_tx"] == refund_tx
+    settled = decode_payment_response_header(response.headers["PAYMENT-RESPONSE"])  # sent with the answer
+    assert settled.success and settled.transaction == payment["settlement_tx"] and settled.payer == ASKER.address
     assert paid_node.token.functions.authorizationState(ASKER.address, payment["authorization"]["nonce"]).call()
 
 
@@ -217,10 +222,10 @@ def test_same_authorization_in_concurrent_requests__paid_once(paid_node, url, de
         responses = list(pool.map(lambda _: pay(url, chat_body(), payload), range(4)))
     statuses = sorted(r.status_code for r in responses)
     assert statuses[0] == 200 and all(s in (402, 409) for s in statuses[1:]), [r.text for r in responses]
-    delivery = delivered.get(timeout=30)
+    delivered.get(timeout=30)
     (row,) = book.records()
     assert paid_node.balance(ASKER.address) == before - row.signed.record.fee
-    assert delivery.refund == int(payload.accepted.amount) - row.signed.record.fee
+    assert int(book.payment(row.id)["refund"]) == int(payload.accepted.amount) - row.signed.record.fee
 
 
 def _verified_and_answered(paid_node, gate, url):
@@ -237,24 +242,34 @@ def _verified_and_answered(paid_node, gate, url):
         "headers": [(b"payment-signature", encode_payment_signature_header(payload).encode())],
     })
     payment = gate.verify(request, quote(chat_body()))
-    done = interaction.ask(paid_node, QUESTION, payer=paid_node.account, nonce=payment.record_nonce, max_tokens=32)
+    done = interaction.ask(paid_node, QUESTION, payer=paid_node.account, nonce=payment.record_nonce, max_tokens=32,
+                           payment=partial(gate.entry, payment))
     return payment, done
 
 
 def test_payer_spends_the_quote_before_delivery__settlement_refused(paid_node, gate, url):
     """The payer empties the account between verification and delivery: the payment does not
-    settle (the SDK says why), nothing moves, and the journal keeps no payment for the record."""
+    settle (the SDK says why), nothing moves, and the record is voided with its payment and
+    the answer's files (the answer is withheld)."""
     from tantieme.payments.per_request import PaymentRefused
 
     payment, done = _verified_and_answered(paid_node, gate, url)
     asker = paid_node.as_account(ASKER)
     asker.conn.transact(asker.token.functions.transfer(paid_node.address, paid_node.balance(ASKER.address)), gas=100_000)
     operator = paid_node.balance()
-    with pytest.raises(PaymentRefused, match="did not settle") as refused:
-        gate.deliver(payment, done)
+    assert done.answer_path.is_file()
+    with pytest.raises(PaymentRefused, match="did not settle, so the answer is withheld") as refused:
+        gate.settle(payment, done)
     assert refused.value.status == 402 and refused.value.reason
     assert paid_node.balance() == operator and paid_node.balance(ASKER.address) == 0
-    assert settlement.journal().payment(done.record.id) is None
+    book = settlement.journal()
+    assert book.payment(done.record.id) is None and book.records() == []
+    assert not done.answer_path.exists() and not done.credential_path.exists()
+
+
+def _deliver(gate, payment, done) -> None:
+    gate.settle(payment, done)
+    gate.refund(payment, done)
 
 
 class Crash(Exception):
@@ -279,16 +294,66 @@ def test_delivery_cut_short__recover_finishes_it_once(paid_node, gate, url, monk
         else:
             patched.setattr(Journal, "payment_settled" if crash_at == "after settling" else "refunded", crash)
         with pytest.raises(Crash):
-            gate.deliver(payment, done)
+            _deliver(gate, payment, done)
     book = settlement.journal()
+    if crash_at == "before settling":  # the authorization is still valid: a settlement sent may be mined yet
+        assert gate.recover(book) == []
+        assert book.pending(paid_node.address, paid_node.conn.chain_id, paid_node.deployment.ledger, 10) == []
+        expired = int(payment.authorization["validBefore"]) + 61
+        monkeypatch.setattr(per_request.time, "time", lambda: expired)
     assert gate.recover(book) == [done.record.id]
     assert gate.recover(book) == []
     paid = book.payment(done.record.id)
-    if crash_at == "before settling":
-        assert paid is None and paid_node.balance(ASKER.address) == before
+    if crash_at == "before settling":  # expired unused: the answer was never sent, the record is voided
+        assert paid is None and book.records() == [] and paid_node.balance(ASKER.address) == before
         return
     assert paid_node.balance(ASKER.address) == before - done.fee
     assert paid["settlement_tx"] and paid["refund_tx"]
+
+
+def test_settlement_pending_at_a_crash__recover_waits_for_it(paid_node, gate, url):
+    """A settlement sent but not mined when the server stopped (a pending transaction on an RPC
+    chain): `recover` leaves the payment while its authorization can still be used, and once the
+    settlement is mined, journals it and refunds quote − fee, once."""
+    before = paid_node.balance(ASKER.address)
+    payment, done = _verified_and_answered(paid_node, gate, url)
+    book = settlement.journal()
+    assert gate.recover(book) == []  # not dropped: the payment may still settle
+    with gate._sending():  # the pending settlement is mined
+        assert gate._http.process_settlement(payment.payload, payment.requirements).success
+    assert gate.recover(book) == [done.record.id]
+    assert gate.recover(book) == []
+    assert paid_node.balance(ASKER.address) == before - done.fee
+    paid = book.payment(done.record.id)
+    assert paid["settlement_tx"] and paid["refund_tx"]
+    pending = book.pending(paid_node.address, paid_node.conn.chain_id, paid_node.deployment.ledger, 10)
+    assert [row.id for row in pending] == [done.record.id]  # settled: it may go in a batch now
+
+
+def test_recover_beside_a_delivery__refunds_once(paid_node, gate, url):
+    """The service's settlement runs `recover` while a request's answer is being sent (its payment
+    settled, its refund not sent yet): the refund goes out once, whoever sends it first."""
+    before = paid_node.balance(ASKER.address)
+    payment, done = _verified_and_answered(paid_node, gate, url)
+    gate.settle(payment, done)
+    book = settlement.journal()
+    assert gate.recover(book, paid_node) == [done.record.id]  # the settlement sends the refund first
+    refund_tx = book.payment(done.record.id)["refund_tx"]
+    assert gate.refund(payment, done) == refund_tx  # the request's own: not sent again
+    assert paid_node.balance(ASKER.address) == before - done.fee
+
+
+def test_recover_holding_the_writer__never_waits_for_a_payment_being_sent(paid_node, gate):
+    """A request sending its payment waits for the chain's writer; the service's settlement,
+    which holds it, must not wait for that request (both would wait for 120 s)."""
+    import threading
+
+    book = settlement.journal()
+    with gate._lock_sending:  # a request is sending (and waits for the writer the settlement holds)
+        recovering = threading.Thread(target=gate.recover, args=(book, paid_node), daemon=True)
+        recovering.start()
+        recovering.join(10)
+        assert not recovering.is_alive()
 
 
 def test_node_served_read_only__a_writer_opened_to_settle(paid_node, delivered):
@@ -308,10 +373,10 @@ def test_node_served_read_only__a_writer_opened_to_settle(paid_node, delivered):
             before = reader.balance(ASKER.address)
             response = paying_session(x402_client(node=reader)).post(f"{url}/v1/chat/completions", json=chat_body())
             assert response.status_code == 200, response.text
-            delivery = delivered.get(timeout=30)
+            refund_tx = delivered.get(timeout=30)
         with Node.open() as writer:  # no lock left behind
             assert writer.balance(ASKER.address) == before - int(response.json()["tantieme"]["fee"])
-        assert delivery.refund_tx is not None
+        assert refund_tx is not None
 
 
 def _request(payload):

@@ -115,3 +115,28 @@ def test_report__old_answers_leave_the_short_periods(filled):
 def test_report__unknown_period__one_line_error():
     result = run("report", "--period", "2w", ok=False)
     assert "unknown period '2w'" in result.output and "Traceback" not in result.output
+
+
+def test_snapshot__registry_read_once_per_head_block__a_new_block_shows(filled, monkeypatch):
+    from tantieme.assets import registry
+    from tantieme.ledger.journal import journal
+    from tantieme.report import snapshot
+
+    reads = []
+    monkeypatch.setattr(snapshot, "all_assets", lambda node: reads.append(1) or registry.all_assets(node))
+
+    def consent(node: Node) -> dict[str, bool]:
+        book = journal()
+        try:
+            snap = snapshot.read(node, book)
+        finally:
+            book.close()
+        return next(a for a in snap.assets if a.id == filled["bees"]).consent
+
+    with Node.open() as node:
+        assert consent(node)["retrieval"] and consent(node)["retrieval"]
+        assert len(reads) == 1  # the second read made no registry call: the head had not moved
+        ada = node.as_account(CREATORS["ada"])
+        registry.tighten_consent(ada, filled["bees"], **{**registry.get(node, filled["bees"]).terms.ai_consent(), "retrieval": False})
+        assert not consent(node)["retrieval"]  # the new block dropped what was kept
+        assert len(reads) == 2

@@ -82,3 +82,11 @@ def test_current__reads_the_split_and_dividend_from_the_node_chain_and_the_defau
     Models(default=7, models={"7": entry}).save()
     rules, _ = Rules.current()
     assert (rules.price_prompt_per_million, rules.price_completion_per_million) == (3 * 10**18, 9 * 10**18)
+
+
+def test_rules_changes__names_each_changed_field_in_words():
+    today = Rules.defaults()
+    assert today.changes(today) == []
+    assert today.changes(today.with_(commons_bps=1000, cycle_days=7, reserve_bps=0)) == [
+        "machine tax 5 % → 10 %", "dividend cycle 30 days → 7 days", "dividend reserve 10 % → 0 %",
+    ]

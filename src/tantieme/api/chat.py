@@ -207,6 +207,11 @@ async def chat_completions(request: Request, service: ServiceDep) -> Any:
         await gate.cancelled(payment)
         service.metrics.payments.labels(payment.method, "cancelled").inc()
         raise
+    try:
+        headers = await gate.charge(payment, answered)  # before any of the answer is sent
+    except ApiError:
+        service.metrics.payments.labels(payment.method, "refused").inc()
+        raise
 
     async def delivered() -> None:
         await gate.delivered(payment, answered)
@@ -216,9 +221,9 @@ async def chat_completions(request: Request, service: ServiceDep) -> Any:
     if priced.request.stream:
         return StreamingResponse(
             _events(body), media_type="text/event-stream", background=BackgroundTask(delivered),
-            headers={"Cache-Control": "no-cache"},
+            headers={"Cache-Control": "no-cache", **headers},
         )
-    return JSONResponse(body, background=BackgroundTask(delivered))
+    return JSONResponse(body, headers=headers, background=BackgroundTask(delivered))
 
 
 def completion(answered: Interaction, priced: Priced, payment: Payment, node: Node) -> dict[str, Any]:

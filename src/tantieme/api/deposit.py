@@ -10,6 +10,7 @@ The answers themselves come from `POST /v1/chat/completions` with the payer's he
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,9 +19,14 @@ from starlette.concurrency import run_in_threadpool
 from tantieme.api.chat import ServiceDep
 from tantieme.api.errors import ApiError
 from tantieme.api.payments import DEPOSIT_TERMS_PATH, DepositGate
-from tantieme.errors import ChainError, LedgerError, PaymentError
+from tantieme.errors import ChainError, InvoiceExpiredError, LedgerError, PaymentError, TantiemeError
 
+log = logging.getLogger("tantieme.api")
 router = APIRouter()
+
+
+class _CredentialFailed(Exception):
+    """The answer's content credential could not be written (the cause in `args[0]`)."""
 
 
 def _gate(service) -> DepositGate:
@@ -53,9 +59,10 @@ async def terms(request: Request, service: ServiceDep) -> dict:
 
 @router.post("/v1/deposit/payments")
 async def pay(request: Request, service: ServiceDep) -> dict:
-    """A payer's signed invoice and voucher (`deposit.Payment`): checked, then the record is
-    journaled and the answer's files and credential written. Refused (4xx): nothing journaled."""
-    from tantieme.interaction import Models, write_answer
+    """A payer's signed invoice and voucher (`deposit.Payment`): checked, then the answer's files
+    and credential written, then the record journaled. Refused (4xx), or the credential not
+    written (503): nothing journaled, nothing charged, the invoice still waits."""
+    from tantieme.interaction import Models, discard_answer, write_answer
     from tantieme.payments.deposit import Payment
 
     gate = _gate(service)
@@ -64,15 +71,33 @@ async def pay(request: Request, service: ServiceDep) -> dict:
         payment = Payment.from_dict(data)
     except (PaymentError, LedgerError) as exc:
         raise ApiError(400, str(exc), code="invalid_payment") from None
+    written = []
+
+    def credential(draft) -> None:
+        try:
+            write_answer(service.node, draft, Models.load().get(draft.signed.record.model))
+        except (TantiemeError, OSError) as exc:
+            raise _CredentialFailed(exc) from exc
+        written.append(draft)
+
     try:
-        row = await gate.on_desk(lambda desk: desk.accept(payment))
+        row = await gate.on_desk(lambda desk: desk.accept(payment, before=credential))
+    except _CredentialFailed as failed:
+        log.error("no content credential for record %s, payment not taken: %s", payment.record.digest.hex(), failed.args[0])
+        raise ApiError(
+            503, f"the node could not write the answer's content credential ({failed.args[0]}): nothing was charged "
+            "and the invoice still waits; post the same payment again later", type="server_error", code="credential_failed",
+        ) from None
     except LedgerError as exc:  # the journal moved meanwhile (another payment, a settlement)
+        for draft in written:
+            discard_answer(draft)
         raise ApiError(409, str(exc), code="payment_conflict") from None
+    except InvoiceExpiredError as exc:
+        raise ApiError(400, str(exc), code="invoice_expired") from None
     except PaymentError as exc:
         raise ApiError(400, str(exc), code="payment_refused") from None
     service.metrics.payments.labels(gate.method, "paid").inc()
     record = row.signed.record
-    await run_in_threadpool(write_answer, service.node, row, Models.load().get(record.model))
     return {"record": row.digest, "payer": record.payer, "fee": str(record.fee), "links": {
         "bundle": f"/records/{row.digest}", "answer": f"/answers/{row.digest}",
     }}

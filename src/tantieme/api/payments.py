@@ -13,11 +13,16 @@ A request to `POST /v1/chat/completions` goes through these steps, in order:
    happens before the request is queued.
 3. **answered** by the model worker: the record is signed by `Payment.account`
    (the operator's account: it pays the split at settlement) with
-   `Payment.record_nonce`, journaled, and credentialed; or, in deposit mode,
-   invoiced to the payer (`Payment.invoice`), who signs it later.
-4. **delivered** (`Gate.delivered`): called once the response is sent, with the
-   metered interaction; a gate settles here (and refunds quote − fee). A request
-   that fails after admission gets `Gate.cancelled` instead: no charge, no record.
+   `Payment.record_nonce`, credentialed, and journaled (with `Payment.journal`,
+   the x402 payment it is answered for); or, in deposit mode, invoiced to the
+   payer (`Payment.invoice`), who signs it later.
+4. **charged** (`Gate.charge`): before the answer is sent, the gate takes the
+   payment for the metered fee (x402 settles it on chain: "settle, then
+   respond"), or answers 402 and the answer is withheld; its headers
+   (`PAYMENT-RESPONSE`) go with the answer.
+5. **delivered** (`Gate.delivered`): called once the response is sent; a gate
+   refunds quote − fee here. A request that fails after admission gets
+   `Gate.cancelled` instead: no charge, no record.
 
 A gate that lives in ASGI middleware (x402's `PaymentMiddlewareASGI`, with a
 dynamic price) `install`s itself on the app and reads the quote where step 1 leaves
@@ -43,6 +48,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from eth_account.signers.local import LocalAccount
@@ -76,7 +82,10 @@ class Payment:
     method: str = "self"
     """How it was paid (`self`, `x402`, ...): a label of the payments metric."""
     proof: object | None = None
-    """What the gate settles at delivery (an x402 gate: the verified `per_request.Payment`)."""
+    """What the gate settles before delivery (an x402 gate: the verified `per_request.Payment`)."""
+    journal: Callable[[int], dict] | None = None
+    """x402: the payment as journaled with the record, given the metered fee (`interaction.ask`'s
+    `payment`): the record settles in no batch before the payment does."""
     invoice: Callable[..., InteractionRecord] | None = None
     """Deposit mode: the record is not signed by `account` but invoiced to the payer, who signs
     it later (`interaction.ask`'s `invoice`)."""
@@ -95,8 +104,13 @@ class Gate(Protocol):
         """The request's payment, checked for `quote.amount`, or `ApiError(402)`."""
         ...
 
+    async def charge(self, payment: Payment, interaction: Interaction) -> dict[str, str]:
+        """Before the answer is sent: take the payment for `interaction.fee`; the response's
+        headers, or `ApiError(402)`: the answer is withheld (and its record voided)."""
+        ...
+
     async def delivered(self, payment: Payment, interaction: Interaction) -> None:
-        """The answer has been sent: settle the payment for `interaction.fee`."""
+        """The answer has been sent: give back what the payment held above `interaction.fee`."""
         ...
 
     async def cancelled(self, payment: Payment) -> None:
@@ -141,6 +155,9 @@ class Unpaid:
             code="payment_required",
         )
 
+    async def charge(self, payment: Payment, interaction: Interaction) -> dict[str, str]:
+        return {}
+
     async def delivered(self, payment: Payment, interaction: Interaction) -> None:
         pass
 
@@ -176,8 +193,11 @@ class SelfPay:
     async def admit(self, request: Request, quote: Quote) -> Payment:
         return Payment(payer=self.account.address, account=self.account, quote=quote.amount)
 
+    async def charge(self, payment: Payment, interaction: Interaction) -> dict[str, str]:
+        return {}  # the journaled record is the charge: it settles in its batch
+
     async def delivered(self, payment: Payment, interaction: Interaction) -> None:
-        pass  # the journaled record is the charge: it settles in its batch
+        pass
 
     async def cancelled(self, payment: Payment) -> None:
         pass
@@ -191,11 +211,13 @@ class X402:
 
     `admit` verifies the payment of the quote before the question is queued (the
     SDK's 402 with its `PAYMENT-REQUIRED` header otherwise); the record is signed
-    by the operator's account and bound to the payment; `delivered` settles the
-    payment (a writer of the node opened meanwhile) and refunds quote − fee;
-    `cancelled` releases it unsettled. On start it finishes the deliveries a crash
-    cut short. The facilitator runs in this process on the node's chain, or is
-    the one at `facilitator_url`.
+    by the operator's account, bound to the payment and journaled with it;
+    `charge` settles the payment before the answer is sent (a writer of the node
+    opened meanwhile; 402 and no answer if it does not settle) and gives the
+    answer the SDK's `PAYMENT-RESPONSE` header; `delivered` refunds quote − fee;
+    `cancelled` releases it unsettled. On start and with each settlement it
+    finishes the deliveries a crash cut short. The facilitator runs in this
+    process on the node's chain, or is the one at `facilitator_url`.
     """
 
     name = "x402"
@@ -231,27 +253,52 @@ class X402:
             raise ApiError(refused.status, str(refused), type=kind, code=refused.reason, headers=refused.headers) from None
         return Payment(
             payer=paid.payer, account=self.account, quote=paid.quote, record_nonce=paid.record_nonce,
-            method=self.name, proof=paid,
+            method=self.name, proof=paid, journal=partial(self.gate.entry, paid),
         )
 
-    async def delivered(self, payment: Payment, interaction: Interaction) -> None:
+    async def charge(self, payment: Payment, interaction: Interaction) -> dict[str, str]:
         from starlette.concurrency import run_in_threadpool
 
         from tantieme.errors import TantiemeError
         from tantieme.payments.per_request import PaymentRefused
 
         try:
-            await run_in_threadpool(self.gate.deliver, payment.proof, interaction)
-        except PaymentRefused as refused:  # the answer is out: the operator pays its split unpaid
-            log.warning("the x402 payment of record %s did not settle: %s", interaction.record.digest, refused)
+            settled = await run_in_threadpool(self.gate.settle, payment.proof, interaction)
+        except PaymentRefused as refused:
+            log.warning("the x402 payment of record %s did not settle; answer withheld: %s", interaction.record.digest, refused)
+            raise ApiError(402, str(refused), type="payment_required", code=refused.reason, headers=refused.headers) from None
         except TantiemeError as exc:  # the chain failed midway: the journal knows where, `recover` finishes it
-            log.error("the x402 delivery of record %s stopped (finished at the next start): %s", interaction.record.digest, exc)
+            log.error("the x402 settlement of record %s stopped (finished by the next settlement): %s",
+                      interaction.record.digest, exc)
+            raise ApiError(503, f"the payment could not be settled now: {exc}", type="server_error",
+                           code="settlement_failed") from None
+        return settled.headers
+
+    async def delivered(self, payment: Payment, interaction: Interaction) -> None:
+        from starlette.concurrency import run_in_threadpool
+
+        from tantieme.errors import TantiemeError
+
+        try:
+            await run_in_threadpool(self.gate.refund, payment.proof, interaction)
+        except TantiemeError as exc:  # the journal knows the refund is owed: `recover` sends it
+            log.error("the x402 refund of record %s failed (sent by the next settlement): %s", interaction.record.digest, exc)
 
     async def cancelled(self, payment: Payment) -> None:
         self.gate.release(payment.proof)
 
     def settle(self, writer: Node, *, everything: bool) -> list[Settled]:
-        return []  # its records are the operator's: the service settles them
+        """Finish the deliveries cut short (`PayPerRequest.recover`); its records are the
+        operator's: the service settles them."""
+        from tantieme.ledger import settlement
+
+        book = settlement.journal()
+        try:
+            for record in self.gate.recover(book, writer):
+                log.warning("finished the x402 delivery of record %s, cut short before", record)
+        finally:
+            book.close()
+        return []
 
 
 DEPOSIT_TERMS_PATH = "/v1/deposit/terms"
@@ -332,8 +379,6 @@ class DepositGate:
         self.fallback.install(app)
 
     async def admit(self, request: Request, quote: Quote) -> Payment:
-        from functools import partial
-
         from tantieme.payments.payer_auth import HEADER
 
         if HEADER not in request.headers:
@@ -369,6 +414,7 @@ class DepositGate:
     def _reserve(self, desk, payer: str, amount: int) -> None:
         from tantieme.amounts import format_amount
         from tantieme.errors import PaymentError
+        from tantieme.payments.deposit import INVOICE_TTL_S
 
         if payer in self._asking:
             raise ApiError(409, f"{payer} has a question under way with this node: ask the next one after its answer",
@@ -377,7 +423,9 @@ class DepositGate:
         if standing.unpaid:
             raise ApiError(
                 409, f"{payer} has an answer to sign first: sign the invoice sent with it (GET {DEPOSIT_TERMS_PATH} "
-                "lists it, with its question and answer), then ask again", code="invoice_unsigned",
+                f"lists it, with its question and answer; it expires {INVOICE_TTL_S // 60} minutes after its answer), "
+                "then ask again",
+                code="invoice_unsigned",
             )
         try:
             desk.require_credit(payer, amount)
@@ -403,10 +451,14 @@ class DepositGate:
 
         return self._on_desk(invoice).result()
 
+    async def charge(self, payment: Payment, interaction: Interaction) -> dict[str, str]:
+        if payment.method != self.method:
+            return await self.fallback.charge(payment, interaction)
+        return {}  # deposit mode: the invoice is the charge, paid when its payer signs it
+
     async def delivered(self, payment: Payment, interaction: Interaction) -> None:
         if payment.method != self.method:
             await self.fallback.delivered(payment, interaction)
-        # deposit mode: the invoice is the charge, paid when its payer signs it
 
     async def cancelled(self, payment: Payment) -> None:
         if payment.method != self.method:
@@ -432,9 +484,8 @@ class DepositGate:
 
     def terms(self, desk, payer: str) -> dict:
         """`payer`'s terms (`Desk.terms`), and the question and answer of each invoice it has to sign."""
-        dom = desk.domain
         desk.reissue_invoices(payer)
-        waiting = self._book.invoices(payer, dom.chain_id, dom.verifying_contract)
+        waiting = desk.waiting(payer)
         return desk.terms(payer).to_dict() | {
             "answers": {digest: {"question": row.question, "answer": row.answer} for digest, row in waiting.items()}
         }

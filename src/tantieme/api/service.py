@@ -118,7 +118,6 @@ class Service:
         self._stopping = threading.Event()
         self._failed: BaseException | None = None
         self._threads: list[threading.Thread] = []
-        self._settle_lock = threading.Lock()
         self._indexed_through = -1
         self.answer_s = 0.0
         """Seconds the model worker takes per answer: a moving average, the recent answers weighted most."""
@@ -230,6 +229,7 @@ class Service:
             return interaction.ask(
                 self.node, job.question, payer=job.payment.account, index=index, book=book,
                 priced=job.quote, nonce=job.payment.record_nonce, sync=False, invoice=job.payment.invoice,
+                payment=job.payment.journal,
             )
         except PromptTooLongError as exc:
             raise ApiError(400, str(exc), code="context_length_exceeded", param="messages") from None
@@ -254,11 +254,12 @@ class Service:
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[Node]:
-        """The node open for writing as its account, for as long as the block runs: one at a
-        time in this process (the embedded chain takes one writer)."""
+        """The node open for writing as its account, for as long as the block runs: one writer at a
+        time, in this process or any other (`Node.open` waits for the chain's writer lock, or the
+        home's on a JSON-RPC chain)."""
         from tantieme.node import Node
 
-        with self._settle_lock, Node.open(account=self.node.account, on_wait=log.info) as writer:
+        with Node.open(account=self.node.account, on_wait=log.info) as writer:
             yield writer
 
     def _settle_loop(self) -> None:

@@ -42,30 +42,9 @@ def _progress(total: int, quiet: bool) -> Iterator[Progress | None]:
         yield lambda weeks: bar.advance(task, weeks)
 
 
-# The summary's rows: label, key, format.
-ROWS = (
-    ("tax raised", "tax_raised", "tai"),
-    ("productivity", "productivity", "tai"),
-    ("equality", "equality", "ratio"),
-    ("equality × productivity", "welfare", "tai"),
-    ("mean purchasing power", "mean_power", "tai"),
-    ("bottom 50 %", "bottom_half_power", "tai"),
-    ("Gini", "gini", "ratio"),
-    ("creators' share", "creators_share", "share"),
-    ("dividend per person", "dividend_per_person", "tai"),
-)
-
-
-def _cell(value: int | float, kind: str, signed: bool = False) -> str:
-    if kind == "tai":
-        text = _tai(abs(value) if signed else value)
-        return (("+" if value >= 0 else "-") + text) if signed else text
-    if kind == "share":
-        return f"{value:+.1%}" if signed else f"{value:.1%}"
-    return f"{value:+.4f}" if signed else f"{value:.4f}"
-
-
 def _render(comparison: Comparison, swept: list[Outcome]) -> None:
+    from tantieme.simulation.report import SUMMARY_ROWS, cell
+
     today = comparison.today.rules
     console.print(
         f"rules from {comparison.source}: machine tax {_percent(today.commons_bps)}, operator "
@@ -97,13 +76,14 @@ def _render(comparison: Comparison, swept: list[Outcome]) -> None:
     headers = [columns[o.name] for o in outcomes]
     if comparison.proposal:
         outcomes.append(comparison.proposal)
-        headers += [f"proposal: machine tax {_percent(comparison.proposal.rules.commons_bps)}", "proposal − today"]
+        changed = today.changes(comparison.proposal.rules)
+        headers += [f"proposal: {'; '.join(changed) or 'no change'}", "proposal − today"]
     table = Table("", *headers)
     difference = comparison.difference()
-    for label, key, kind in ROWS:
-        cells = [_cell(o.summary[key], kind) for o in outcomes]
+    for label, key, kind in SUMMARY_ROWS:
+        cells = [cell(o.summary[key], kind) for o in outcomes]
         if difference:
-            cells.append(_cell(difference[key], kind, signed=True))
+            cells.append(cell(difference[key], kind, signed=True))
         table.add_row(label, *cells)
     console.print(table)
     if swept:
@@ -188,12 +168,17 @@ def simulate(
 
     if commons_bps is not None and proposal_ref is not None:
         raise InputError("judge either a machine tax (--commons-bps) or a DAO proposal (--proposal), not both at once")
-    today, source = Rules.current()
     proposal, judged = None, None
-    if commons_bps is not None:
-        proposal = today.with_(commons_bps=commons_bps)
-    elif proposal_ref is not None:
-        proposal, judged = proposed(today, proposal_ref)
+    if proposal_ref is not None:
+        from tantieme.node import Node
+
+        with Node.open(readonly=True) as node:  # once: today's rules and the proposal's from the same chain
+            today, source = Rules.of(node)
+            proposal, judged = proposed(node, today, proposal_ref)
+    else:
+        today, source = Rules.current()
+        if commons_bps is not None:
+            proposal = today.with_(commons_bps=commons_bps)
     comparison, swept = simulate_rules(
         today, proposal, steps=steps, seed=seed, source=source, sweep=sweep, out=out, quiet=as_json, judged=judged,
     )

@@ -227,6 +227,10 @@ class BatchRow:
         return asset_tree(self.cumulative)
 
 
+_PAID = "id NOT IN (SELECT record_id FROM payments WHERE settlement_tx IS NULL)"
+"""A record that may settle in a batch: none of its x402 payment is still to settle."""
+
+
 class Journal:
     """Records and batches of one node."""
 
@@ -275,10 +279,16 @@ class Journal:
     # -- records --
 
     def add_record(
-        self, signed: SignedRecord, chain_id: int, ledger: str, question: str, answer: str, details: dict
+        self, signed: SignedRecord, chain_id: int, ledger: str, question: str, answer: str, details: dict,
+        payment: dict | None = None,
     ) -> RecordRow:
+        """Journal a record the node signed; with the x402 `payment` it is answered for (not settled
+        yet: the record settles in no batch until its payment has, see `pending`), atomically."""
         with self.transaction() as db:
-            return self._insert_record(db, signed, chain_id, ledger, question, answer, details, deposit=False)
+            row = self._insert_record(db, signed, chain_id, ledger, question, answer, details, deposit=False)
+            if payment is not None:
+                db.execute("INSERT INTO payments (record_id, payment) VALUES (?, ?)", (row.id, json.dumps(payment, sort_keys=True)))
+            return row
 
     def _insert_record(
         self, db: sqlite3.Connection, signed: SignedRecord, chain_id: int, ledger: str, question: str, answer: str,
@@ -321,11 +331,6 @@ class Journal:
             raise LedgerError(f"no record {key} in this node's journal (see `tantieme history`)")
         return _record_row(row)
 
-    def add_payment(self, record_id: int, payment: dict) -> None:
-        """The x402 payment a record is answered for (`tantieme.payments.per_request`), before it settles."""
-        with self.transaction() as db:
-            db.execute("INSERT INTO payments (record_id, payment) VALUES (?, ?)", (record_id, json.dumps(payment, sort_keys=True)))
-
     def payment_settled(self, record_id: int, tx_hash: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE payments SET settlement_tx = ? WHERE record_id = ?", (tx_hash, record_id))
@@ -335,10 +340,18 @@ class Journal:
         with self.transaction() as db:
             db.execute("UPDATE payments SET refund_tx = ? WHERE record_id = ?", (tx_hash, record_id))
 
-    def drop_payment(self, record_id: int) -> None:
-        """Forget a payment that did not settle (the record stays, unpaid)."""
+    def void_record(self, record_id: int) -> RecordRow | None:
+        """Forget a record whose x402 payment did not settle, and the payment: its answer was not
+        delivered. The record, or None if it is gone already; a record in a batch stays (LedgerError)."""
         with self.transaction() as db:
+            row = db.execute("SELECT * FROM records WHERE id = ?", (record_id,)).fetchone()
+            if row is None:
+                return None
+            if row["batch_id"] is not None:
+                raise LedgerError(f"record {row['digest']} is in batch {row['batch_id']} already: it cannot be voided")
             db.execute("DELETE FROM payments WHERE record_id = ?", (record_id,))
+            db.execute("DELETE FROM records WHERE id = ?", (record_id,))
+        return _record_row(row)
 
     def payment(self, record_id: int) -> dict | None:
         """A record's x402 payment with its transactions; None for a record without one."""
@@ -369,10 +382,11 @@ class Journal:
 
     def pending(self, payer: str, chain_id: int, ledger: str, limit: int) -> list[RecordRow]:
         """A payer's records not yet in a batch, oldest first (deposit-mode records settle
-        through their voucher instead)."""
+        through their voucher instead, and a record answered for an x402 payment only once
+        the payment settled)."""
         rows = self.db.execute(
             "SELECT * FROM records WHERE batch_id IS NULL AND deposit = 0 AND payer = ? AND chain_id = ? "
-            "AND ledger = ? ORDER BY id LIMIT ?",
+            f"AND ledger = ? AND {_PAID} ORDER BY id LIMIT ?",
             (payer, chain_id, ledger, limit),
         )
         return [_record_row(r) for r in rows]
@@ -381,7 +395,7 @@ class Journal:
         """(payer, count, oldest created_at) of every payer with pending records."""
         rows = self.db.execute(
             "SELECT payer, COUNT(*), MIN(created_at) FROM records WHERE batch_id IS NULL AND deposit = 0 "
-            "AND chain_id = ? AND ledger = ? GROUP BY payer ORDER BY payer",
+            f"AND chain_id = ? AND ledger = ? AND {_PAID} GROUP BY payer ORDER BY payer",
             (chain_id, ledger),
         )
         return [(r[0], r[1], r[2]) for r in rows]
@@ -422,6 +436,19 @@ class Journal:
         """The unsigned invoice whose record has this digest (0x hex), if any."""
         row = self.db.execute("SELECT * FROM invoices WHERE digest = ?", (digest,)).fetchone()
         return None if row is None else _invoice_row(row)
+
+    def drop_invoices(self, digests: list[str]) -> None:
+        """Forget unsigned invoices (expired: the node no longer takes payment for them)."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM invoices WHERE digest = ?", [(d,) for d in digests])
+
+    def expired_invoices(self, chain_id: int, ledger: str, created_before: int) -> dict[str, InvoiceRow]:
+        """Every payer's unsigned invoices made before `created_before` (unix seconds), by digest."""
+        rows = self.db.execute(
+            "SELECT * FROM invoices WHERE chain_id = ? AND ledger = ? AND created_at < ? ORDER BY created_at, digest",
+            (chain_id, ledger, created_before),
+        )
+        return {r["digest"]: _invoice_row(r) for r in rows}
 
     def reissue_invoice(self, old_digest: str, record: InteractionRecord, digest: bytes) -> None:
         """Replace an unsigned invoice's record (a new nonce once its batch settled)."""

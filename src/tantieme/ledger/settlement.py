@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,17 +69,23 @@ def record(
     details: dict[str, Any],
     book: Journal | None = None,
     nonce: int | None = None,
+    payment: dict[str, Any] | None = None,
+    before: Callable[[RecordRow], object] = lambda _row: None,
     **metered: Any,
 ) -> RecordRow:
     """Sign an interaction as `payer` and journal it; `node`'s account is the operator.
     `metered`: the model, sources, weights, token counts and fee (`unsigned_record`);
-    `nonce` makes the record unique (default: the time in nanoseconds)."""
+    `nonce` makes the record unique (default: the time in nanoseconds); `payment`: the
+    x402 payment it is answered for (`Journal.add_record`). `before(row)` runs with the
+    record signed and not journaled yet (its id is 0), e.g. to write its credential: if
+    it fails, nothing is journaled."""
     book = book or journal()
     dom = domain(node)
     nonce = time.time_ns() if nonce is None else nonce
     rec = unsigned_record(node, payer.address, question=question, answer=answer, nonce=nonce, **metered)
     signed = rec.sign(payer, dom)
-    return book.add_record(signed, dom.chain_id, dom.verifying_contract, question, answer, details)
+    before(RecordRow(0, signed, dom.chain_id, dom.verifying_contract, question, answer, details, rec.timestamp, None))
+    return book.add_record(signed, dom.chain_id, dom.verifying_contract, question, answer, details, payment)
 
 
 def unsigned_record(

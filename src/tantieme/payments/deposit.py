@@ -38,10 +38,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +52,9 @@ from eth_hash.auto import keccak
 
 from tantieme.assets.royalties import format_amount
 from tantieme.chain.permit import sign_permit, sign_receive_authorization
-from tantieme.errors import LedgerError, PaymentError
+from tantieme.errors import InvoiceExpiredError, LedgerError, PaymentError
 from tantieme.ledger import settlement
-from tantieme.ledger.journal import Journal, RecordRow, VoucherRow
+from tantieme.ledger.journal import InvoiceRow, Journal, RecordRow, VoucherRow
 from tantieme.ledger.merkle import SortedLeaves, root_of_leaf_hashes
 from tantieme.ledger.netting import Netting
 from tantieme.ledger.records import (
@@ -68,6 +69,8 @@ from tantieme.ledger.records import (
 )
 from tantieme.ledger.settlement import BATCH_DEADLINE_S, Settled, batch_of, domain, sha256
 from tantieme.node import Node
+
+log = logging.getLogger("tantieme.payments")
 
 WITHDRAWAL_DELAY_S = 2 * 86_400
 """`InteractionLedger.WITHDRAWAL_DELAY`: longer than any voucher's deadline."""
@@ -84,6 +87,11 @@ SETTLE_MARGIN_S = 2 * 3_600
 
 MAX_UNPAID = 1
 """Answers a payer may hold unsigned: the node's risk is one answer's fee."""
+
+INVOICE_TTL_S = 3_600
+"""An invoice not signed within this long after its answer expires: the node no longer takes
+payment for it (a late signature is refused), forgets it, and the payer may ask again. So the
+node risks one answer's fee per payer and hour, and keeps no invoice longer."""
 
 _NONCE_SHIFT = 128
 _GAS = 200_000
@@ -431,7 +439,7 @@ class Desk:
     def standing(self, payer: str) -> Credit:
         """`payer`'s deposit with this node and what it owes it."""
         chain = self._on_chain(payer)
-        invoices = self.book.invoices(payer, self.domain.chain_id, self.domain.verifying_contract)
+        invoices = self.waiting(payer)
         return Credit(
             payer=payer, operator=self.node.address, deposit=chain.deposit, withdrawing=chain.withdrawing,
             ready_at=chain.ready_at, vouchered=self._open_batch(payer).vouchered,
@@ -470,8 +478,33 @@ class Desk:
             batch_nonce=state.batch_nonce,
             records=tuple(r.signed for r in state.records),
             previous=dict(state.previous),
-            invoices=tuple(i.record for i in self.book.invoices(payer, dom.chain_id, dom.verifying_contract).values()),
+            invoices=tuple(i.record for i in self.waiting(payer).values()),
         )
+
+    def waiting(self, payer: str, *, now: int | None = None) -> dict[str, InvoiceRow]:
+        """`payer`'s invoices waiting for its signature, by digest; those expired are forgotten."""
+        dom = self.domain
+        invoices = self.book.invoices(payer, dom.chain_id, dom.verifying_contract)
+        cutoff = (int(time.time()) if now is None else now) - INVOICE_TTL_S
+        expired = [digest for digest, row in invoices.items() if row.created_at < cutoff]
+        if expired:
+            self._expire(expired, [invoices[d] for d in expired])
+        return {digest: row for digest, row in invoices.items() if digest not in expired}
+
+    def expire(self, *, now: int | None = None) -> int:
+        """Forget every payer's invoices not signed in time (`INVOICE_TTL_S`); how many."""
+        dom = self.domain
+        cutoff = (int(time.time()) if now is None else now) - INVOICE_TTL_S
+        expired = self.book.expired_invoices(dom.chain_id, dom.verifying_contract, cutoff)
+        if expired:
+            self._expire(list(expired), list(expired.values()))
+        return len(expired)
+
+    def _expire(self, digests: list[str], rows: list[InvoiceRow]) -> None:
+        self.book.drop_invoices(digests)
+        for digest, row in zip(digests, rows, strict=True):
+            log.warning("invoice %s of %s for %s TAI expired unsigned: the node no longer takes payment for it",
+                        digest, row.record.payer, format_amount(row.record.fee))
 
     def invoice(self, payer: str, *, question: str, answer: str, details: dict[str, Any], **metered: Any) -> InteractionRecord:
         """Journal the record of an answer for `payer` to sign. `metered`: the model, sources,
@@ -484,9 +517,13 @@ class Desk:
         self.book.add_invoice(record, record.digest(dom), dom.chain_id, dom.verifying_contract, question, answer, details)
         return record
 
-    def accept(self, payment: Payment, *, now: int | None = None) -> RecordRow:
+    def accept(
+        self, payment: Payment, *, now: int | None = None, before: Callable[[RecordRow], object] = lambda _row: None,
+    ) -> RecordRow:
         """Check a payer's signed record and voucher and journal them; the record is then
-        paid for, whenever the node settles the voucher (`settle`)."""
+        paid for, whenever the node settles the voucher (`settle`). `before(row)` runs once
+        both are checked, with the record not journaled yet (its id is 0), e.g. to write the
+        answer's credential: if it fails, nothing is journaled and the invoice still waits."""
         now = int(time.time()) if now is None else now
         dom = self.domain
         signed, voucher = payment.record, payment.voucher
@@ -502,11 +539,16 @@ class Desk:
             try:
                 self.book.record(digest)
             except LedgerError:
+                if record.timestamp < now - INVOICE_TTL_S:
+                    raise self._expired(record, now) from None
                 raise PaymentError(
                     "this node invoiced no such record: sign the invoice exactly as sent "
                     "(fetch the terms again if the batch settled meanwhile)"
                 ) from None
             raise PaymentError(f"record {digest} is paid already (its nonce is used)")
+        if invoice_row.created_at < now - INVOICE_TTL_S:
+            self._expire([digest], [invoice_row])
+            raise self._expired(record, now)
         if not voucher.verify(dom, payer):
             raise PaymentError(f"the voucher is not signed by the record's payer {payer}")
         batch = voucher.batch
@@ -535,6 +577,8 @@ class Desk:
                 f"the voucher's total {format_amount(batch.total)} TAI exceeds the payer's deposit with this node "
                 f"less its pending withdrawal ({format_amount(max(0, covered))} TAI): deposit more"
             )
+        before(RecordRow(0, signed, dom.chain_id, dom.verifying_contract, invoice_row.question, invoice_row.answer,
+                         invoice_row.details, record.timestamp, None))
         row = self.book.add_paid_record(
             signed,
             VoucherRow(
@@ -549,12 +593,21 @@ class Desk:
         state.vouchered = batch.total
         return row
 
+    @staticmethod
+    def _expired(record: InteractionRecord, now: int) -> InvoiceExpiredError:
+        late = _duration(now - record.timestamp - INVOICE_TTL_S)
+        return InvoiceExpiredError(
+            f"this invoice expired {late} ago: the node takes payment for an answer only within "
+            f"{_duration(INVOICE_TTL_S)} of it, and no longer for this one (nothing is charged); ask again"
+        )
+
     # -- settling
 
     def due(self, *, batch_size: int, max_age_s: int, now: int | None = None) -> list[VoucherRow]:
         """Vouchers to settle now: full, old, near their deadline, or their payer asked to withdraw."""
         now = int(time.time()) if now is None else now
         dom = self.domain
+        self.expire(now=now)
         return [
             voucher
             for voucher in self.book.vouchers(self.node.address, dom.chain_id, dom.verifying_contract)

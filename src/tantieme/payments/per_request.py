@@ -4,18 +4,24 @@ An unpaid request gets the SDK's 402: network `eip155:<chain id>`, asset the AI
 token (`extra`: its EIP-712 name and version), payTo the node's operator
 account, amount the quote, an upper bound of the metered fee. A paid request is
 verified before it is queued; the answer's record is journaled with the
-operator as its payer and bound to the payment (`record_nonce`); once the
-answer is delivered, the payment settles on chain (the payer's authorization
-moves the quote to the operator) and the operator refunds quote − metered fee
-in one transfer: the payer's balance falls by exactly the metered fee. A
-request whose answer fails is released: nothing settles, nothing is recorded.
+operator as its payer, bound to the payment (`record_nonce`) and with the
+payment beside it; then, before the answer is sent (x402's "settle, then
+respond"), the payment settles on chain (the payer's authorization moves the
+quote to the operator): a payer who spent its balance or its authorization
+meanwhile gets a 402, not the answer, and the record is voided. The answer
+goes out with the SDK's `PAYMENT-RESPONSE` header, and the operator then
+refunds quote − metered fee in one transfer: the payer's balance falls by
+exactly the metered fee. A request whose answer fails is released: nothing
+settles, nothing is recorded.
 
     gate = PayPerRequest(node)
     payment = gate.verify(request, quote)      # or PaymentRefused: the SDK's 402 and why
-    done = interaction.ask(node, question, payer=node.account, nonce=payment.record_nonce, ...)
-    gate.deliver(payment, done)                # settle, refund (journaled step by step)
+    done = interaction.ask(node, question, payer=node.account, nonce=payment.record_nonce,
+                           payment=partial(gate.entry, payment), ...)
+    settled = gate.settle(payment, done)       # before sending: or PaymentRefused, record voided
+    gate.refund(payment, done)                 # once sent: quote − fee back to the payer
     gate.release(payment)                      # instead, when the answer failed
-    gate.recover(book)                         # at start: finish deliveries a crash cut short
+    gate.recover(book)                         # finish deliveries a crash cut short
 
 The record's nonce binds it to the payment:
 `uint256(keccak256(abi.encode(x402 payer, authorization nonce)))`.
@@ -33,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from eth_abi import encode
 from eth_utils import keccak
+from web3.logs import DISCARD
 
 from tantieme.errors import PaymentError
 from tantieme.payments.facilitator import ConnectionSigner, facilitator, network, signer
@@ -44,12 +51,14 @@ if TYPE_CHECKING:
     from tantieme.ledger.journal import Journal
     from tantieme.node import Node
 
-__all__ = ["ROUTE", "Delivery", "Payment", "PaymentRefused", "PayPerRequest", "record_nonce"]
+__all__ = ["ROUTE", "Payment", "PaymentRefused", "PayPerRequest", "Settlement", "record_nonce"]
 
 ROUTE = "POST /v1/chat/completions"
 # How long a payer's authorization must stay valid: the wait in the queue and the answer.
 MAX_TIMEOUT_S = 300
 _REFUND_GAS = 100_000
+# An authorization counts as expired this long after its validBefore (a chain's clock may lag).
+_EXPIRY_MARGIN_S = 60
 # The SDK's reasons of its own (as codes), and what they all mean for people.
 _CODES = {"Payment required": "payment_required", "No matching payment requirements": "no_matching_requirements"}
 _REASONS = {
@@ -125,15 +134,12 @@ class Payment:
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """A delivered answer's payment, settled and refunded."""
+class Settlement:
+    """A payment settled on chain, before its answer is sent."""
 
-    settlement_tx: str
-    refund: int
-    """quote − metered fee, in token wei, sent back to the payer."""
-    refund_tx: str | None
+    transaction: str
     headers: dict[str, str] = field(default_factory=dict)
-    """The SDK's `PAYMENT-RESPONSE` header (the settlement, for the payer)."""
+    """The SDK's `PAYMENT-RESPONSE` header (the settlement, for the payer): sent with the answer."""
 
 
 class PayPerRequest:
@@ -248,47 +254,83 @@ class PayPerRequest:
         if left > 0:
             self._owing[payer] = left
 
-    def deliver(self, payment: Payment, done: Interaction, book: Journal | None = None) -> Delivery:
-        """The answer to `payment` is delivered: settle it and refund the payer quote − metered
-        fee in one transfer. `PaymentRefused` if it does not settle.
+    def entry(self, payment: Payment, fee: int) -> dict[str, Any]:
+        """The payment as the journal and the bundle keep it with its record (amounts as decimal
+        strings), for an answer metered at `fee` (`interaction.ask(payment=...)`)."""
+        return {
+            "scheme": "exact",
+            "network": self.network,
+            "asset": self.asset,
+            "payer": payment.payer,
+            "authorization": payment.authorization,
+            "signature": payment.signature,
+            "quote": str(payment.quote),
+            "refund": str(payment.quote - fee),
+        }
 
-        The journal knows each step before the chain does (the payment, then each
-        transaction once mined), so `recover` finishes a delivery a crash interrupted.
-        """
+    def settle(self, payment: Payment, done: Interaction) -> Settlement:
+        """Settle `payment` for the answer `done` (journaled with it, `entry`) before the answer is
+        sent: no answer leaves unpaid, whatever the payer did with its balance or authorization
+        since `verify`. If it does not settle, the record is voided (with the answer's files)
+        and `PaymentRefused` (402) says why: the answer must not be sent."""
+        from tantieme.interaction import discard_answer
         from tantieme.ledger import settlement
 
-        own = book is None  # a journal of this thread's own: deliveries run on any thread
-        book = book or settlement.journal()
-        refund = payment.quote - done.fee
+        book = settlement.journal()  # deliveries run on any thread: a journal of this one's own
+        record_id = done.record.id
         try:
-            with self._sending() as writer:
-                book.add_payment(done.record.id, self._entry(payment, refund))
+            with self._sending():
                 try:
                     result = self._http.process_settlement(payment.payload, payment.requirements)
                 finally:  # mined (or failed): the payer's balance says what it still holds
                     with self._held:
                         self._settled(payment)
-                if not result.success:
-                    book.drop_payment(done.record.id)
-                    reason = result.error_reason or "settlement failed"
-                    raise PaymentRefused(f"the payment did not settle: {_REASONS.get(reason, reason)}", 402, result.headers, reason)
-                book.payment_settled(done.record.id, result.transaction)
-                refund_tx = self._refund(writer, book, done.record.id, payment.payer, refund)
+                if result.success:
+                    book.payment_settled(record_id, result.transaction)
+                    return Settlement(result.transaction, dict(result.headers))
+                moved = self.settled_by(self.node, payment.authorization)  # by the payer itself, say
+                if moved is not None:
+                    book.payment_settled(record_id, moved)
+                    return Settlement(moved)
+                voided = book.void_record(record_id)
         finally:
-            if own:
-                book.close()
-        return Delivery(result.transaction, refund, refund_tx, dict(result.headers))
+            book.close()
+        if voided is not None:
+            discard_answer(voided)
+        reason = result.error_reason or "settlement failed"
+        raise PaymentRefused(
+            f"the payment did not settle, so the answer is withheld: {_REASONS.get(reason, reason)}",
+            402, result.headers, reason,
+        )
+
+    def refund(self, payment: Payment, done: Interaction) -> str | None:
+        """Once the answer is sent: refund the payer quote − metered fee, in one transfer (None if
+        nothing is owed). The journal knows the payment is settled and owes it, so `recover` sends
+        a refund a crash cut short; one `recover` sent already is not sent again."""
+        from tantieme.ledger import settlement
+
+        book = settlement.journal()
+        try:
+            with self._sending() as writer:
+                sent = (book.payment(done.record.id) or {}).get("refund_tx")
+                if sent is not None:
+                    return sent
+                return self._refund(writer, book, done.record.id, payment.payer, payment.quote - done.fee)
+        finally:
+            book.close()
 
     @contextlib.contextmanager
     def _sending(self) -> Iterator[Node]:
         """One sender of the operator's transactions at a time (the facilitator keeps its own
-        nonces), through a writer of the node for as long as it takes."""
-        with self._lock_sending, self._writer() as writer:
-            if isinstance(self._signer, ConnectionSigner):
-                with self._signer.sending(writer.conn):
-                    yield writer
-            else:
-                yield writer
+        nonces), through a writer of the node opened for as long as it takes."""
+        with self._lock_sending, self._writer() as writer, self._lending(writer):
+            yield writer
+
+    def _lending(self, writer: Node) -> AbstractContextManager[None]:
+        """The facilitator's transactions go through `writer` for as long as the block runs."""
+        if isinstance(self._signer, ConnectionSigner):
+            return self._signer.sending(writer.conn)
+        return contextlib.nullcontext()
 
     def _refund(self, writer: Node, book: Journal, record_id: int, payer: str, refund: int) -> str | None:
         if refund <= 0:
@@ -298,30 +340,71 @@ class PayPerRequest:
         book.refunded(record_id, tx)
         return tx
 
-    def recover(self, book: Journal) -> list[int]:
-        """Finish the deliveries a crash interrupted; the records whose payment it touched.
+    @staticmethod
+    def settled_by(node: Node, authorization: Mapping[str, Any]) -> str | None:
+        """The transaction in which `authorization` moved its value from the payer to the operator,
+        or None. Its nonce used (`AuthorizationUsed`) is not enough: the payer may have used the
+        same nonce for another transfer of its own."""
+        used = node.token.events.AuthorizationUsed().get_logs(
+            from_block=node.deployment.block,
+            argument_filters={"authorizer": authorization["from"], "nonce": bytes.fromhex(authorization["nonce"][2:])},
+        )
+        for log in used:
+            receipt = node.conn.w3.eth.get_transaction_receipt(log["transactionHash"])
+            for moved in node.token.events.Transfer().process_receipt(receipt, errors=DISCARD):
+                args = moved["args"]
+                if (args["sender"], args["receiver"], args["value"]) == (
+                    authorization["from"], authorization["to"], int(authorization["value"])
+                ):
+                    return log["transactionHash"].to_0x_hex()
+        return None
 
-        A payment the journal holds unsettled is settled already if the AI token marks
-        its authorization used (the transaction is found in the token's log), and
-        forgotten otherwise. A refund not journaled as sent is looked for on chain (a
-        transfer of that amount from the operator to the payer since the settlement,
-        not journaled for another record) and sent only if it is not there.
+    @staticmethod
+    def _spent(node: Node, authorization: Mapping[str, Any]) -> bool:
+        """Whether `authorization` (found not settled) can no longer move anything: expired, or its
+        nonce used (for another transfer) or cancelled."""
+        if int(authorization["validBefore"]) + _EXPIRY_MARGIN_S < time.time():
+            return True
+        return node.token.functions.authorizationState(authorization["from"], authorization["nonce"]).call()
+
+    def recover(self, book: Journal, writer: Node | None = None) -> list[int]:
+        """Finish the deliveries a crash interrupted; the records whose payment it touched. Safe
+        beside requests under way (the service runs it at start and with each settlement).
+        `writer`: the node open for writing, if the caller holds it; then, while a request's
+        payment is being sent (it waits for that writer), nothing is done: the next call does it.
+
+        A payment the journal holds unsettled is settled already if its authorization moved
+        the quote to the operator (`settled_by`). If it did not, its answer was not sent:
+        once the authorization cannot move it any more (expired, or its nonce used for
+        another transfer), the record is voided; until then (a settlement sent and not mined
+        yet may still move it) it is left as it is, and settles in no batch. A refund not
+        journaled as sent is looked for on chain (a transfer of that amount from the operator
+        to the payer since the settlement, not journaled for another record) and sent only if
+        it is not there.
         """
-        touched = []
-        with self._sending() as writer:
+        from tantieme.interaction import discard_answer
+
+        touched: list[int] = []
+        if writer is not None and not self._lock_sending.acquire(blocking=False):
+            return touched
+        with contextlib.ExitStack() as held:
+            if writer is not None:
+                held.callback(self._lock_sending.release)
+                held.enter_context(self._lending(writer))
+            else:
+                writer = held.enter_context(self._sending())
             token = writer.token
             for record_id, paid in book.unfinished_payments():
                 auth, tx = paid["authorization"], paid["settlement_tx"]
                 if tx is None:
-                    used = token.events.AuthorizationUsed().get_logs(
-                        from_block=writer.deployment.block,
-                        argument_filters={"authorizer": auth["from"], "nonce": bytes.fromhex(auth["nonce"][2:])},
-                    )
-                    if not used:
-                        book.drop_payment(record_id)
-                        touched.append(record_id)
+                    tx = self.settled_by(writer, auth)
+                    if tx is None:
+                        if self._spent(writer, auth):
+                            voided = book.void_record(record_id)
+                            if voided is not None:
+                                discard_answer(voided)
+                            touched.append(record_id)
                         continue
-                    tx = used[0]["transactionHash"].to_0x_hex()
                     book.payment_settled(record_id, tx)
                 refund = int(paid["refund"])
                 if refund > 0 and paid["refund_tx"] is None:
@@ -341,16 +424,3 @@ class PayPerRequest:
                         self._refund(writer, book, record_id, auth["from"], refund)
                 touched.append(record_id)
         return touched
-
-    def _entry(self, payment: Payment, refund: int) -> dict[str, Any]:
-        """The payment as the journal and the bundle keep it (amounts as decimal strings)."""
-        return {
-            "scheme": "exact",
-            "network": self.network,
-            "asset": self.asset,
-            "payer": payment.payer,
-            "authorization": payment.authorization,
-            "signature": payment.signature,
-            "quote": str(payment.quote),
-            "refund": str(refund),
-        }

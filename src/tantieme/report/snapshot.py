@@ -6,6 +6,11 @@ to, or the report refuses to guess. Records not settled yet are split as their
 signed batch says, or while pending as the ledger's current rule would split them.
 What the router holds claimable and has paid out per asset is read from the chain, and
 so is the commons pool (`tantieme.commons.status`; its dividends paid from its `Claimed` events).
+
+The registry's assets, the router's claims and the ledger's settlements are kept per
+head block (`tantieme.chain.headcache`): a dashboard read again before the next block
+makes none of those calls. The commons pool's figures depend on the day, so they are
+read each time.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import time
 
 from tantieme import commons
 from tantieme.assets.registry import all_assets
+from tantieme.chain.headcache import at_head
 from tantieme.errors import LedgerError
 from tantieme.ledger.journal import Journal
 from tantieme.ledger.netting import net
@@ -27,10 +33,10 @@ __all__ = ["read"]
 def read(node: Node, book: Journal, now: int | None = None) -> Snapshot:
     """The snapshot of `node`'s journal `book` on its chain, at `now` (default: the time)."""
     chain_id, ledger = node.conn.chain_id, node.deployment.ledger
-    settled_logs = {
+    settled_logs = at_head(node, "report: settled batches", lambda: {
         log["args"]["batch_id"]: log
         for log in node.ledger.events.BatchSettled().get_logs(from_block=node.deployment.block)
-    }
+    })
     commons, commons_bps, operator_bps = current_rules(node)
     answers: list[Answer] = []
     batches: dict[str, Batch] = {}
@@ -51,21 +57,26 @@ def read(node: Node, book: Journal, now: int | None = None) -> Snapshot:
     for key, batch in batches.items():
         if batch.settled:
             _check_against_chain(batch, members[key], settled_logs[batch.chain_batch_id])
-    assets = all_assets(node)
+    assets = at_head(node, "report: assets", lambda: all_assets(node))
     router = node.router.functions
-    claimed: dict[int, int] = {}
-    for log in node.router.events.Claimed().get_logs(from_block=node.deployment.block):
-        asset = log["args"]["asset_id"]
-        claimed[asset] = claimed.get(asset, 0) + log["args"]["amount"]
     return Snapshot(
         now=int(time.time()) if now is None else now,
         answers=answers,
         batches=batches,
         assets=assets,
-        claimable={a.id: router.claimable(a.id).call() for a in assets},
-        claimed=claimed,
+        claimable=at_head(node, "report: claimable", lambda: {a.id: router.claimable(a.id).call() for a in assets}),
+        claimed=at_head(node, "report: claimed", lambda: _claimed(node)),
         commons=_commons(node),
     )
+
+
+def _claimed(node: Node) -> dict[int, int]:
+    """What the router paid out per asset (its `Claimed` events)."""
+    claimed: dict[int, int] = {}
+    for log in node.router.events.Claimed().get_logs(from_block=node.deployment.block):
+        asset = log["args"]["asset_id"]
+        claimed[asset] = claimed.get(asset, 0) + log["args"]["amount"]
+    return claimed
 
 
 def _commons(node: Node) -> Commons | None:
@@ -88,7 +99,7 @@ def _batch(node: Node, book: Journal, batch_id: int, settled_logs: dict) -> Batc
     if log is None:
         return Batch(f"signed {row.id}", signed.commons_bps, signed.operator_bps, signed.commons, settled=False)
     tx = log["transactionHash"].to_0x_hex()
-    gas = node.conn.w3.eth.get_transaction_receipt(tx)["gasUsed"]
+    gas = at_head(node, ("report: gas", tx), lambda: node.conn.w3.eth.get_transaction_receipt(tx)["gasUsed"])
     return Batch(
         f"#{row.chain_batch_id}", signed.commons_bps, signed.operator_bps, signed.commons, settled=True,
         chain_batch_id=row.chain_batch_id, tx_hash=tx, gas=gas,

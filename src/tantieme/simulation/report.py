@@ -26,7 +26,7 @@ from pathlib import Path
 from tantieme.simulation.model import EconomyModel, gini
 from tantieme.simulation.rules import Economy, Rules
 
-__all__ = ["Comparison", "Outcome", "compare", "run", "sweep", "write_plots"]
+__all__ = ["SUMMARY_ROWS", "Comparison", "cell", "Outcome", "compare", "run", "sweep", "write_plots"]
 
 # Series whose values are token wei (strings in JSON).
 MONEY_SERIES = (
@@ -38,12 +38,35 @@ MONEY_SUMMARY = (
     "mean_power", "bottom_half_power", "productivity", "welfare", "dividend_per_person",
     "tax_raised", "before_mean_power", "before_bottom_half_power",
 )
+SUMMARY_ROWS = (
+    ("tax raised", "tax_raised", "tai"),
+    ("productivity", "productivity", "tai"),
+    ("equality", "equality", "ratio"),
+    ("equality × productivity", "welfare", "tai"),
+    ("mean purchasing power", "mean_power", "tai"),
+    ("bottom 50 %", "bottom_half_power", "tai"),
+    ("Gini", "gini", "ratio"),
+    ("creators' share", "creators_share", "share"),
+    ("dividend per person", "dividend_per_person", "tai"),
+)
+"""A summary as tables show it: label, key, kind (token wei per week, a ratio, a share)."""
 DIVIDENDS = ((1, 0), (30, 1000), (90, 5000))
 """Dividend settings a sweep tries: (cycle in days, reserve in bps)."""
 MACHINE_TAXES = (0, 250, 500, 1000, 2000, 3000)
 """Machine taxes a sweep tries, in bps."""
 
 Progress = Callable[[int], None]
+
+
+def cell(value: int | float | str, kind: str, signed: bool = False) -> str:
+    """A summary's value as tables show it (`SUMMARY_ROWS`' kinds); token wei may be a JSON string."""
+    if kind == "tai":
+        wei = int(value)
+        text = f"{(abs(wei) if signed else wei) / 10**18:,.2f}"
+        return (("+" if wei >= 0 else "-") + text) if signed else text
+    if kind == "share":
+        return f"{value:+.1%}" if signed else f"{value:.1%}"
+    return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
 @dataclass

@@ -15,9 +15,13 @@ assumptions, not measurements.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
 
 from tantieme.errors import InputError
 from tantieme.ledger.netting import BPS, Split
+
+if TYPE_CHECKING:
+    from tantieme.node import Node
 
 __all__ = ["Economy", "Rules"]
 
@@ -74,23 +78,27 @@ class Rules:
     @classmethod
     def current(cls) -> tuple[Rules, str]:
         """Today's rules and where they come from: this home's node when it is set up
-        (the ledger's split, the commons pool's dividend, the default model's offer),
-        else the code's defaults."""
+        (`of`), else the code's defaults."""
         from tantieme.node import Node, Settings
 
         if not Settings.path().is_file():
             return cls.defaults(), "defaults (no node is set up in this home)"
+        with Node.open(readonly=True) as node:
+            return cls.of(node)
+
+    @classmethod
+    def of(cls, node: Node) -> tuple[Rules, str]:
+        """Today's rules of `node`'s chain (the ledger's split, the commons pool's dividend)
+        and home (the default model's offer), and where they come from."""
         from tantieme.chain.deploy import contract
         from tantieme.interaction import Models
         from tantieme.ledger.settlement import current_rules
 
-        with Node.open(readonly=True) as node:
-            _, commons_bps, operator_bps = current_rules(node)
-            rules = replace(cls.defaults(), commons_bps=commons_bps, operator_bps=operator_bps)
-            if node.deployment.commons_pool is not None:
-                pool = contract(node.conn, "commons_pool", node.deployment.commons_pool).functions
-                rules = replace(rules, cycle_days=pool.cycleDays().call(), reserve_bps=pool.reserveBps().call())
-            chain_id = node.conn.chain_id
+        _, commons_bps, operator_bps = current_rules(node)
+        rules = replace(cls.defaults(), commons_bps=commons_bps, operator_bps=operator_bps)
+        if node.deployment.commons_pool is not None:
+            pool = contract(node.conn, "commons_pool", node.deployment.commons_pool).functions
+            rules = replace(rules, cycle_days=pool.cycleDays().call(), reserve_bps=pool.reserveBps().call())
         models = Models.load()
         if models.default is not None:
             offer = models.get().offer
@@ -99,11 +107,39 @@ class Rules:
                 price_prompt_per_million=offer.price_prompt_per_million,
                 price_completion_per_million=offer.price_completion_per_million,
             )
-        return rules, f"this node's chain {chain_id}"
+        return rules, f"this node's chain {node.conn.chain_id}"
 
     def with_(self, **changes: int) -> Rules:
         """These rules with some changed (a proposal), checked."""
         return replace(self, **changes)
+
+    def changes(self, to: Rules) -> list[str]:
+        """What `to` changes of these rules, in words: ["machine tax 5 % → 10 %", ...]."""
+        return [
+            f"{label} {shown(getattr(self, name))} → {shown(getattr(to, name))}"
+            for name, (label, shown) in _WORDS.items()
+            if getattr(self, name) != getattr(to, name)
+        ]
+
+
+def _percent(bps: int) -> str:
+    return f"{bps / 100:g} %"
+
+
+def _tai(wei: int) -> str:
+    return f"{wei / TAI:g} TAI"
+
+
+# How `Rules.changes` names each field and shows its values.
+_WORDS = {
+    "commons_bps": ("machine tax", _percent),
+    "operator_bps": ("operator's cut", _percent),
+    "price_prompt_per_million": ("price per million prompt tokens", _tai),
+    "price_completion_per_million": ("price per million completion tokens", _tai),
+    "cycle_days": ("dividend cycle", lambda days: f"{days} days"),
+    "reserve_bps": ("dividend reserve", _percent),
+    "flat_tax_bps": ("flat tax", _percent),
+}
 
 
 @dataclass(frozen=True)
