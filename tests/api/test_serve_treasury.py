@@ -3,8 +3,8 @@ end through the CLI: the owner funds it and sets its limits (`tantieme agent fun
 the agent key asks with `tantieme ask --node URL --from-treasury`; the node's facilitator
 verifies through the token's ERC-1271 check and settles. A quote above the cap, and a payee
 not allowed, are refused before anything is sent. The owner pausing while the node answers
-makes the node's settlement fail cleanly: nothing moves, the node keeps serving, and the
-agent releases the dead approval. Foundry's `cast` reads the treasury."""
+makes the node's settlement (before the answer is sent) fail: the answer is withheld, nothing
+moves, the node keeps serving, and the dead approval is released. Foundry's `cast` reads the treasury."""
 
 from __future__ import annotations
 
@@ -90,14 +90,15 @@ def test_treasury__pays_a_served_node__limits_refuse_first__pause_mid_request(an
         assert other.returncode == 1 and f"{operator} is not on the treasury's allow-list" in other.stderr, other.stderr
         assert (balance(address), w3.eth.get_transaction_count(agent)) == (held, nonce)  # nothing was sent
 
-        # The owner pauses while the node answers: its settlement fails, nothing moves.
+        # The owner pauses while the node answers: its settlement (before the answer is sent)
+        # fails, the answer is withheld, nothing moves, the node goes on serving.
         _json(tantieme(tantieme_home, "agent", "limits", "--allow", operator, "--json"))
         before = balance(operator)
         owner_conn = connect("rpc", rpc_url=anvil, account=dev_account(0))  # the owner, straight to the chain
         pause = contract(owner_conn, "agent_treasury", address).functions.pause()
         asked: dict = {}
         asking = threading.Thread(target=lambda: asked.update(result=as_account(
-            tantieme_home, AGENT, "ask", "--node", url, QUESTION, "--max-tokens", "64", "--from-treasury", "--json",
+            tantieme_home, AGENT, "ask", "--node", url, QUESTION, "--max-tokens", "64", "--from-treasury",
         )))
         asking.start()
         deadline = time.monotonic() + 120
@@ -106,13 +107,13 @@ def test_treasury__pays_a_served_node__limits_refuse_first__pause_mid_request(an
             time.sleep(0.02)
         owner_conn.transact(pause, gas=100_000)
         asking.join(300)
-        answered = _json(asked["result"])  # the answer was delivered
-        _delivered(url, 2)
+        withheld = asked["result"]
+        assert withheld.returncode == 1 and "the node refused the payment from the treasury" in withheld.stderr, withheld.stderr
+        assert 'tantieme_payments_total{method="x402",outcome="refused"} 1.0' in httpx.get(f"{url}/metrics").text
         assert (balance(address), balance(operator)) == (held, before)
         assert httpx.get(f"{url}/healthz").status_code == 200
         report = _json(tantieme(tantieme_home, "agent", "spend", "--report", "--json"))
         assert report["paused"] and [p["status"] for p in report["payments"]] == ["collected", "dead"]
-        assert report["payments"][1]["amount"] == answered["quote"]
         released = _json(tantieme(tantieme_home, "agent", "spend", "--release", "--json"))["released"]
         assert [p["nonce"] for p in released] == [report["payments"][1]["nonce"]]
         assert _json(tantieme(tantieme_home, "agent", "spend", "--report", "--json"))["spent_today"] == str(quote)

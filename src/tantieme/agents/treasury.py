@@ -20,9 +20,12 @@ ERC-8004 agent ids, resolved to the agent's wallet (`getAgentWallet`) when allow
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -301,9 +304,14 @@ class TreasuryPayer:
     treasury's limits before anything is sent.
     """
 
-    def __init__(self, agent: Node, address: str | None = None) -> None:
+    def __init__(
+        self, agent: Node, address: str | None = None, writer: Callable[[], AbstractContextManager[Node]] | None = None,
+    ) -> None:
+        """`writer()` opens the chain for writing as the agent while it approves (default: `agent`
+        itself): a CLI holds no writer's lock while the node it pays settles."""
         self.agent = agent
         self.treasury = treasury(agent, address)
+        self._writer = writer or (lambda: contextlib.nullcontext(agent))
         self.approved: list[str] = []
         """The approval transactions sent."""
 
@@ -376,7 +384,8 @@ class TreasuryPayer:
         )
         call = self.treasury.functions.approvePayment(*args)
         digest = _try(self.agent, call)
-        self.approved.append(_send(self.agent, call, gas=_APPROVE_GAS))
+        with self._writer() as writer:
+            self.approved.append(_send(writer, call, gas=_APPROVE_GAS))
         return bytes(Account.unsafe_sign_hash(digest, self.agent.account.key).signature)
 
 

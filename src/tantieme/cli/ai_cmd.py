@@ -255,9 +255,13 @@ def _ask_treasury(url: str, question: str, *, max_tokens: int, model: int | None
         raise typer.BadParameter("the treasury's per-payment cap bounds what --from-treasury pays: leave out --max-fee", param_hint="'--max-fee'")
     if not url.startswith(("http://", "https://")):
         raise typer.BadParameter(f"{url!r} is not a node URL: give http://HOST:PORT", param_hint="'--node'")
-    with Node.open(account=remote_payer()[0], on_wait=waiting) as agent, console.status(f"asking {url}", spinner="dots"):
+    account = remote_payer()[0]
+    # Reads beside the node (which may share this home); the chain opened for writing only
+    # while the agent approves the payment, so the node can settle it meanwhile.
+    with open_node(readonly=True) as local, console.status(f"asking {url}", spinner="dots"):
+        payer = TreasuryPayer(local.as_account(account), writer=lambda: Node.open(account=account, on_wait=waiting))
         return ask_node_from_treasury(
-            url, question, TreasuryPayer(agent), max_tokens=max_tokens, model=str(model) if model is not None else "default",
+            url, question, payer, max_tokens=max_tokens, model=str(model) if model is not None else "default",
         )
 
 
