@@ -17,11 +17,16 @@ Then an agent treasury paying x402 authorizations: approving a payment,
 and the transfer through the treasury's ERC-1271 check beside the same
 transfer signed by an externally owned account.
 Then the DAO: staking, a proposal's life, `castVote` beside an
-OpenZeppelin-based governor's (~107k). Last, the commons pool: joining by a
+OpenZeppelin-based governor's (~107k) for each way to count (tokens,
+quadratic for commons-pool members, creators' reputation), and what
+reputation adds to settlement: nothing to `settle` and `credit` (the ledger
+and router are unchanged), one `record` transaction after crediting. Last, the commons pool: joining by a
 work, inviting with a bond, the dividend claim (the day's first, which sets
 the day's amount, and a later one). GoodDollar publishes no gas figure for
 its UBI claim (none in its docs, whitepaper or repositories' issues that we
-found), so the claim stands alone.
+found), so the claim stands alone. Last, the dispute module: raising with a
+bond, cancelling, rejecting (the bond to the owner) and upholding (the asset
+tagged, its royalties redirected by the router's hook, the bond back).
 
     python bench/gas.py [--json] [--max-depth 1024]
 """
@@ -48,9 +53,13 @@ STORY = {
     "pay": 104_928,  # pay minting fee
 }
 # A measured OpenZeppelin 4.8-based governor (see DESIGN.md "Governance").
-OZ_GOVERNOR = {"castVote": 107_000, "propose, 1 call": 277_000}
+OZ_GOVERNOR = {
+    "castVote": 107_000, "castVote, quadratic": 107_000, "castVote, reputation": 107_000, "propose, 1 call": 277_000,
+}
 TARGETS = {
     "castVote": 100_000,
+    "castVote, quadratic": 100_000,
+    "castVote, reputation": 100_000,
     "register with terms": 225_000,
     "mint licence": 140_000,
     "register 1-parent derivative: register": 200_000,
@@ -272,9 +281,10 @@ def main() -> None:
                 }
             )
 
-    dao = _dao_gas(node)
     treasury = _treasury_gas(node)
     pool = _commons_gas(node, creator, root)
+    disputed = _dispute_gas(node, creator, root)
+    dao = _dao_gas(node)
     result = {
         "operations": {
             name: {"gas": value, "target": TARGETS.get(name), "story": STORY.get(name)}
@@ -286,6 +296,7 @@ def main() -> None:
             for name, value in dao.items()
         },
         "commons": pool,
+        "disputes": disputed,
         "treasury": treasury,
     }
     if args.json:
@@ -318,14 +329,12 @@ def main() -> None:
             f"~{row['openzeppelin']:,}" if row["openzeppelin"] else "",
         )
     console.print(table)
-    table = Table("operation", "gas", title="the commons pool")
-    for name, value in result["commons"].items():
-        table.add_row(name, f"{value:,}")
-    console.print(table)
-    table = Table("operation", "gas", title="an agent treasury paying over x402")
-    for name, value in result["treasury"].items():
-        table.add_row(name, f"{value:,}")
-    console.print(table)
+    for key, title in (("commons", "the commons pool"), ("disputes", "the dispute module"),
+                       ("treasury", "an agent treasury paying over x402")):
+        table = Table("operation", "gas", title=title)
+        for name, value in result[key].items():
+            table.add_row(name, f"{value:,}")
+        console.print(table)
 
 
 def _commons_gas(node, creator, work: int) -> dict[str, int]:
@@ -360,6 +369,36 @@ def _commons_gas(node, creator, work: int) -> dict[str, int]:
     tomorrow = time.time() + 86_400
     time.time = lambda: tomorrow
     ops["claim, a later day's first (sets its amount)"] = gas(creator, pool(creator).claim())
+    return ops
+
+
+def _dispute_gas(node, creator, work: int) -> dict[str, int]:
+    """The deployment's dispute module (its owner, the node, judges): a raiser challenges the
+    creator's work (the module's first dispute) and raises again after cancelling (the
+    steady state); a rejection pays the bond to the owner; upheld after a payment, the work
+    is tagged and its royalties redirected (distributed, then sent) by the router's hook."""
+    from tantieme.chain.accounts import dev_account
+    from tantieme.chain.deploy import contract, tag_bytes
+
+    raiser = node.as_account(dev_account(3))
+    node.faucet(raiser.address, 10**20)
+    address = node.deployment.disputes
+
+    def gas(person, fn) -> int:
+        return person.conn.transact(fn, gas=500_000)["gasUsed"]
+
+    def module(person):
+        return contract(person.conn, "dispute_module", address).functions
+
+    gas(raiser, raiser.token.functions.approve(address, 2**256 - 1))
+    tag, evidence, uri = tag_bytes("COPIED_CONTENT"), b"\x01" * 32, "ipfs://bafkreievidence"
+    ops = {"raise (bonds 1 TAI), the module's first": gas(raiser, module(raiser).raiseDispute(work, tag, evidence, uri))}
+    ops["cancel (10 % of the bond to the owner)"] = gas(raiser, module(raiser).cancel(1))
+    ops["raise (bonds 1 TAI)"] = gas(raiser, module(raiser).raiseDispute(work, tag, evidence, uri))
+    ops["reject (the bond to the owner)"] = gas(node, module(node).reject(2))
+    gas(raiser, module(raiser).raiseDispute(work, tag, evidence, uri))
+    node.conn.transact(node.router.functions.pay(work, 10**18), gas=200_000)
+    ops["uphold (tag, redirect royalties, bond back)"] = gas(node, module(node).uphold(3, raiser.address))
     return ops
 
 
@@ -429,7 +468,7 @@ def _dao_gas(node) -> dict[str, int]:
     from tantieme.chain.accounts import dev_account
     from tantieme.chain.deploy import LOCAL_DAO, contract, deploy_dao
 
-    dao = deploy_dao(node.conn, node.deployment.token, replace(LOCAL_DAO, timelock_delay=0))
+    dao = deploy_dao(node.conn, node.deployment, replace(LOCAL_DAO, timelock_delay=0))
     people = [node.as_account(dev_account(i)) for i in (5, 6, 7, 8)]
     ops: dict[str, int] = {}
 
@@ -467,6 +506,106 @@ def _dao_gas(node) -> dict[str, int]:
         node.faucet(node.address, 1)
     ops["queue, 1 call"] = gas(dave, governor(dave).queue(*proposal, Web3.keccak(text=description)))
     ops["execute, 1 token transfer"] = gas(dave, governor(dave).execute(*proposal, Web3.keccak(text=description)))
+    ops.update(_counting_gas(node, dao, people))
+    return ops
+
+
+def _counting_gas(node, dao, people) -> dict[str, int]:
+    """Quadratic and reputation votes on the DAO `dao`: the four people join the
+    node's commons pool (invited by the node, a member by its own work); answers
+    citing works of alice and bob settle, are credited and recorded as their
+    reputation (the settlement's gas is the same with or without it: only the
+    `record` is new); a passed proposal makes the pool's `setBond` quadratic and
+    `setDividendRules` reputation-counted; then a proposal of each kind is
+    voted on."""
+    import os
+
+    from web3 import Web3
+
+    from tantieme.assets import registry, royalties
+    from tantieme.assets.terms import preset
+    from tantieme.chain.accounts import dev_account
+    from tantieme.chain.deploy import contract
+    from tantieme.ledger import settlement
+
+    ops: dict[str, int] = {}
+
+    def gas(person, fn) -> int:
+        return person.conn.transact(fn, gas=3_000_000)["gasUsed"]
+
+    def governor(person):
+        return contract(person.conn, "governor", dao.governor).functions
+
+    def mine_while(proposal_id: int, state: int) -> None:
+        while governor(node).state(proposal_id).call() == state:
+            node.faucet(node.address, 1)
+
+    def passed(person, calls: list[tuple[str, bytes]], description: str, voters, execute: bool = True) -> int:
+        """Propose `calls`, have `voters` vote For (the first's gas returned), then queue and
+        execute (`execute`; this DAO owns none of the node's contracts, only its governor)."""
+        targets, values, calldatas = [t for t, _ in calls], [0] * len(calls), [c for _, c in calls]
+        gas(person, governor(person).propose(targets, values, calldatas, description))
+        proposal_id = governor(person).hashProposal(targets, values, calldatas, Web3.keccak(text=description)).call()
+        mine_while(proposal_id, 0)
+        first = gas(voters[0], governor(voters[0]).castVote(proposal_id, 1))
+        for voter in voters[1:]:
+            gas(voter, governor(voter).castVote(proposal_id, 1))
+        if not execute:
+            return first
+        mine_while(proposal_id, 1)
+        gas(person, governor(person).queue(targets, values, calldatas, Web3.keccak(text=description)))
+        gas(person, governor(person).execute(targets, values, calldatas, Web3.keccak(text=description)))
+        return first
+
+    def encoded(fn) -> bytes:
+        return bytes.fromhex(fn._encode_transaction_data()[2:])
+
+    alice, bob, carol, dave = people
+    pool = contract(node.conn, "commons_pool", node.deployment.commons_pool)
+    own = registry.register_hash(node, os.urandom(32), kind="work", terms=preset("open"), title="node's", media_type="text/plain").id
+    node.conn.transact(pool.functions.join(own), gas=300_000)
+    node.conn.transact(node.token.functions.approve(pool.address, 2**256 - 1), gas=100_000)
+    for person in people:
+        node.conn.transact(pool.functions.invite(person.address), gas=300_000)
+
+    works = [
+        registry.register_hash(node, os.urandom(32), kind="work", terms=preset("open"), title=f"w{i}", media_type="text/plain").id
+        for i in range(2)
+    ]
+    model = registry.register_hash(node, os.urandom(32), kind="model", terms=preset("open"), title="m", media_type="application/octet-stream").id
+    for person, work in zip((alice, bob), works, strict=True):
+        node.conn.transact(node.registry.functions.transferFrom(node.address, person.address, work), gas=200_000)
+    payer = dev_account(9)
+    node.faucet(payer.address, 10**24)
+    book = settlement.journal()
+    settlement.record(
+        node, payer, model=model, question="q", answer="a", sources=works, weights=[0.5, 0.3],
+        prompt_tokens=600, completion_tokens=40, fee=10**18, details={}, book=book,
+    )
+    (settled,) = settlement.settle(node, {payer.address: payer}, book=book)
+    ops["settle, 1 record (unchanged by reputation)"] = settled.gas
+    pool_id = node.ledger.functions.assetPool(payer.address, node.address).call()
+    # `claim`'s crediting records the reputation in the node's own DAO...
+    mine_from = node.conn.w3.eth.block_number
+    royalties.credit(node, works, book=book)
+    own = contract(node.conn, "reputation_votes", node.deployment.reputation_votes)
+    [log, *_] = own.events.ReputationEarned.get_logs(from_block=mine_from)
+    ops["record reputation, 2 assets' first (after credit)"] = (
+        node.conn.w3.eth.get_transaction_receipt(log["transactionHash"])["gasUsed"]
+    )
+    # ...and the same credits count once more in this DAO's, recorded by hand.
+    reputation = contract(node.conn, "reputation_votes", dao.reputation_votes).functions
+    gas(node, reputation.record(payer.address, node.address, works))
+    assert reputation.recorded(pool_id, works[0]).call() == node.router.functions.credited(pool_id, works[0]).call() > 0
+
+    bond, rules = pool.functions.setBond(10**18), pool.functions.setDividendRules(30, 1_000, 14)
+    table = [
+        (dao.governor, encoded(governor(node).setCounting(pool.address, encoded(bond)[:4], 2))),
+        (dao.governor, encoded(governor(node).setCounting(pool.address, encoded(rules)[:4], 1))),
+    ]
+    passed(alice, table, "count the bond quadratically and the dividend by reputation", [alice, bob, carol])
+    ops["castVote, quadratic"] = passed(alice, [(pool.address, encoded(bond))], "a bond of 1 TAI", [alice, bob], False)
+    ops["castVote, reputation"] = passed(alice, [(pool.address, encoded(rules))], "the same rules", [alice, bob], False)
     return ops
 
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import homes
 
 TARGET_REPORT_S = 2.0
 
@@ -48,43 +49,12 @@ def main() -> None:
 
     from fastapi.testclient import TestClient
 
-    from tantieme import node as node_mod
     from tantieme.api import Service, Unpaid, create_app
-    from tantieme.assets import registry
-    from tantieme.assets.terms import LicenseTerms, preset
-    from tantieme.chain.accounts import dev_account
     from tantieme.ledger import settlement
     from tantieme.node import Node
     from tantieme.report import report
 
-    rnd = random.Random(7)
-    payer = dev_account(5)
-    node_mod.init("embedded")
-    with Node.open() as node:
-        node.faucet(payer.address)
-
-        def register(kind: str, terms: LicenseTerms, parents: tuple[int, ...] = ()) -> int:
-            return registry.register_hash(
-                node, os.urandom(32), kind=kind, terms=terms, parents=parents, title=kind, media_type="text/plain"
-            ).id
-
-        works: list[int] = []
-        for _ in range(args.works):
-            parents = tuple(rnd.sample(works, k=min(len(works), rnd.randint(0, 2))))
-            works.append(register("work", preset("non-commercial"), tuple(sorted(parents))))
-        model = register("model", LicenseTerms(attribution=True, ai_retrieval=True), (register("dataset", preset("training-data")),))
-        book = settlement.journal()
-        start = time.perf_counter()
-        for i in range(args.records):
-            sources = rnd.sample(works, k=rnd.randint(0, 3))
-            settlement.record(
-                node, payer, model=model, question=f"q{i}", answer=f"a{i}", sources=sources,
-                weights=[0.9 / max(1, len(sources))] * len(sources), prompt_tokens=100, completion_tokens=10,
-                fee=rnd.randint(10**14, 10**16), details={}, book=book,
-            )
-            if (i + 1) % args.batch == 0:
-                settlement.settle(node, {payer.address: payer}, book=book)
-        built_s = time.perf_counter() - start
+    built_s = homes.answered(args.records, works=args.works, batch=args.batch)
 
     result: dict[str, object] = {"records": args.records, "batch": args.batch, "works": args.works, "built_s": built_s}
     with Node.open(readonly=True) as node:
@@ -95,7 +65,7 @@ def main() -> None:
         result["dashboard_s"] = timed(lambda: client.get("/dashboard", headers=html).raise_for_status())
         owner = node.address
         result["creator_s"] = timed(lambda: client.get(f"/dashboard/creators/{owner}", headers=html).raise_for_status())
-        digest = book.records(limit=1, pending=False)[0].digest
+        digest = settlement.journal().records(limit=1, pending=False)[0].digest
         result["answer_page_s"] = timed(lambda: client.get(f"/answers/{digest}", headers=html).raise_for_status())
     cli = Path(sys.executable).parent / "tantieme"
     result["cli_report_s"] = timed(lambda: subprocess.run([str(cli), "report", "--json"], check=True, capture_output=True), runs=3)

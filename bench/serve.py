@@ -36,8 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,9 +49,18 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
+from api import served  # noqa: E402  (the tests' `tantieme serve` process)
 from e2e import SETUP  # noqa: E402  (the same home as the cold-ask benchmark)
 
-HOST = "127.0.0.1"  # loopback only
+
+@contextmanager
+def serving(env: dict, *args: str):
+    """`tantieme serve ARGS` in the home of `env`, its log appended to `serve.log` beside that home:
+    a context giving the URL."""
+    home = Path(env["TANTIEME_HOME"])
+    with served.serving(home, *args, log=home.parent / "serve.log") as (url, _process):
+        yield url
 
 
 def serve_in(env: dict):
@@ -111,39 +118,6 @@ def show_load(r: dict) -> None:
     console.print(f"server log: {r['server_log_lines']} lines")
     for line in r["server_log"]:
         console.print(f"  {line}")
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serving(env: dict, *args: str):
-    """A `tantieme serve` in the home of `env`, its log appended to `serve.log` beside that home
-    (a file, never a pipe nobody reads: a full pipe would stop the server mid-run)."""
-    port = _port()
-    url = f"http://{HOST}:{port}"
-    log = Path(env["TANTIEME_HOME"]).parent / "serve.log"
-    with log.open("a") as stderr:
-        process = subprocess.Popen([str(BIN / "tantieme"), "serve", "--host", HOST, "--port", str(port), *args],
-                                   env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            httpx.get(f"{url}/healthz", timeout=2).raise_for_status()
-            break
-        except httpx.HTTPError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise SystemExit(f"tantieme serve did not start: {log.read_text()[-2000:]}") from None
-            time.sleep(0.2)
-    try:
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(120)
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import homes
+
 TARGET_INDEX_S = 120.0
 
 
@@ -32,8 +34,6 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="tantieme-bench-state-"))
     os.environ["TANTIEME_HOME"] = str(root / "home")
 
-    from tantieme import node as node_mod
-    from tantieme.chain.accounts import dev_account
     from tantieme.ledger import settlement
     from tantieme.ledger.bundle import export
     from tantieme.ledger.verify import verify
@@ -41,22 +41,9 @@ def main() -> None:
     from tantieme.node import Node
 
     result: dict[str, object] = {"records": args.records}
-    node_mod.init("embedded")
-    payer = dev_account(5)
+    homes.answered(args.records, batch=args.records)
     with Node.open() as node:
-        node.faucet(payer.address)
-        from tantieme.assets import registry
-        from tantieme.assets.terms import preset
-
-        work = registry.register_hash(node, os.urandom(32), kind="work", terms=preset("open"), title="w", media_type="text/plain").id
-        model = registry.register_hash(node, os.urandom(32), kind="model", terms=preset("open"), title="m", media_type="x/y").id
         book = settlement.journal()
-        for i in range(args.records):
-            settlement.record(
-                node, payer, model=model, question=f"q{i}", answer=f"a{i}", sources=[work], weights=[0.5],
-                prompt_tokens=100, completion_tokens=10, fee=10**15, details={}, book=book,
-            )
-        settlement.settle(node, {payer.address: payer}, book=book)
         first = book.records(limit=1)[0]
         result["chain_blocks"] = node.conn.w3.eth.block_number
 

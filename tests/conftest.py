@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # ------------------------------------------------------------------ home --
 
-_ENV_KEYS = ("TANTIEME_PRIVATE_KEY", "TANTIEME_PASSPHRASE", "TANTIEME_RPC_URL")
+_ENV_KEYS = ("TANTIEME_PRIVATE_KEY", "TANTIEME_PASSPHRASE", "TANTIEME_RPC_URL", "TANTIEME_LOG_RANGE")
 
 
 @pytest.fixture(autouse=True)
@@ -107,6 +107,27 @@ def anvil_public() -> Iterator[str]:
     """An anvil node posing as a public chain (an unknown chain id): no dev keys, no faucet."""
     with _running_anvil("--chain-id", "8453000") as url:
         yield url
+
+
+# ------------------------------------------------------------------ cast --
+
+CAST = ROOT / "node_modules/@foundry-rs/cast-linux-amd64/bin/cast"
+
+
+@pytest.fixture
+def cast() -> Callable[..., object]:
+    """Foundry's `cast`, a tool that is not ours, reading and writing a chain:
+    `cast("call", address, "f(uint256)(uint256)", "1", "--rpc-url", url)` returns its `--json`
+    output parsed; with ok=False the command must fail, and its error text is returned."""
+
+    def run(*args: str, ok: bool = True) -> object:
+        if not CAST.exists():
+            pytest.fail(f"cast ({CAST}) is needed: `make install` installs it with npm")
+        done = subprocess.run([str(CAST), *args, "--json"], capture_output=True, text=True, timeout=60)
+        assert (done.returncode == 0) == ok, done.stderr or done.stdout
+        return json.loads(done.stdout) if ok else done.stderr.strip()
+
+    return run
 
 
 # ------------------------------------------------------------------ node --

@@ -18,8 +18,8 @@ from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
 from tantieme.amounts import format_amount
-from tantieme.chain.deploy import contract
-from tantieme.chain.transact import revert_reason
+from tantieme.chain.deploy import contract, is_commons_pool
+from tantieme.chain.transact import revert_reason, send_checked
 from tantieme.errors import ChainError, CommonsError, ConfigError, TantiemeError
 from tantieme.node import Node
 
@@ -82,7 +82,12 @@ class Claim:
 
 
 def pool(node: Node) -> Contract:
-    """The deployment's commons pool, bound."""
+    """The commons pool, bound: the ledger's commons when it is a commons pool over this
+    deployment's registry (a DAO proposal may have set another since the deployment was
+    recorded), else the deployment's own pool."""
+    current = node.ledger.functions.commons().call()
+    if current == node.deployment.commons_pool or is_commons_pool(node.conn, current, node.deployment.registry):
+        return contract(node.conn, "commons_pool", current)
     if node.deployment.commons_pool is None:
         raise ConfigError("this deployment has no commons pool yet: run `tantieme init` to deploy it")
     return contract(node.conn, "commons_pool", node.deployment.commons_pool)
@@ -181,13 +186,7 @@ def _free_work(node: Node, bound: Contract) -> int:
 
 def _send(node: Node, call, **context):
     """Try `call`, then send it; a refusal is a `CommonsError` saying why and what to do."""
-    try:
-        call.call({"from": node.address})
-        return node.conn.transact(call, gas=_GAS)
-    except ContractLogicError as e:
-        raise _refused(node, revert_reason(e), **context) from None
-    except ChainError as e:
-        raise _refused(node, str(e), **context) from None
+    return send_checked(node.conn, call, _GAS, lambda reason: _refused(node, reason, **context))
 
 
 def _refused(node: Node, reason: str, asset: int | None = None, account: str | None = None) -> TantiemeError:

@@ -84,3 +84,7 @@ class NodeBusyError(RemoteNodeError):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+class DisputeError(TantiemeError):
+    """The dispute module refused a dispute or a judgement (no bond, unknown asset, not the arbiter...)."""

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +24,9 @@ from tantieme.assets import registry
 from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import LicenseTerms, preset
 from tantieme.config import home
+from tantieme.disputes import tagged
 from tantieme.errors import AIError, AssetError, ConfigError, IndexDamagedError, UnknownModelError
+from tantieme.files import write_json
 from tantieme.ledger import funds, settlement
 from tantieme.ledger.journal import Journal, RecordRow
 from tantieme.node import Node
@@ -92,10 +92,7 @@ class Models:
             ) from None
 
     def save(self) -> None:
-        fd, tmp = tempfile.mkstemp(dir=home(), prefix=".models-")
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"default": self.default, "models": {k: asdict(v) for k, v in self.models.items()}}, handle, indent=2)
-        os.replace(tmp, self.path())
+        write_json(self.path(), {"default": self.default, "models": {k: asdict(v) for k, v in self.models.items()}})
 
     def get(self, asset_id: int | None = None) -> ModelEntry:
         key = asset_id if asset_id is not None else self.default
@@ -205,9 +202,11 @@ def index_path() -> Path:
 
 
 def consents_to_retrieval(node: Node) -> Callable[[int], bool]:
-    """The live, on-chain answer to "may AI read this work to answer questions?"."""
+    """The live, on-chain answer to "may AI read this work to answer questions?": its terms
+    consent to retrieval and no upheld dispute tagged it (a tagged work is never read or cited)."""
     consent = node.registry.functions.aiConsent  # one binding for every check
-    return lambda asset_id: bool(consent(asset_id).call()[2])
+    is_tagged = tagged(node)
+    return lambda asset_id: bool(consent(asset_id).call()[2]) and not is_tagged(asset_id)
 
 
 def check_readable(path: Path, kind: str, terms: LicenseTerms) -> Document | None:

@@ -12,7 +12,6 @@ import dataclasses
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -37,6 +36,7 @@ from tantieme.chain.deploy import (
 )
 from tantieme.config import home
 from tantieme.errors import ConfigError
+from tantieme.files import write_json
 from tantieme.locking import DirectoryLock, locked
 
 if TYPE_CHECKING:
@@ -94,11 +94,7 @@ class Settings:
             raise ConfigError(f"{path} is damaged ({exc}); fix it or run `tantieme init` again") from None
 
     def save(self) -> None:
-        path = self.path()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".node-")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(asdict(self), handle, indent=2)
-        os.replace(tmp, path)
+        write_json(self.path(), asdict(self))
 
 
 HOME = "this node's home"

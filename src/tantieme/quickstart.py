@@ -184,14 +184,15 @@ def _flow(node: Node, say: Callable[[str], None], show_answer: Callable[[object]
     say(f"\nasset #{refused} refuses AI use: {'READ (bug!)' if refused_read else 'never indexed, never read'}")
 
     say("\n[bold]4. the asker's records settle as one batch[/]")
-    balances_before = {a: node.balance(a) for a in (node.address, node.deployment.commons)}
+    tax_to = node.ledger.functions.commons().call()  # a DAO may have changed it since the deployment
+    balances_before = {a: node.balance(a) for a in (node.address, tax_to)}
     settled = settlement.settle(node, {asker.address: asker}, book=book)
     for s in settled:
         say(f"batch #{s.chain_batch_id}: {s.records} records, Merkle root {s.root[:18]}…, one transaction ({s.gas:,} gas)")
 
     say("\n[bold]5. everyone collects what flowed to them[/]")
     earnings = [
-        Earning("commons pool", "machine tax", node.deployment.commons, node.balance(node.deployment.commons) - balances_before[node.deployment.commons]),
+        Earning("commons pool", "machine tax", tax_to, node.balance(tax_to) - balances_before[tax_to]),
         Earning("operator", "ran the model", node.address, node.balance(node.address) - balances_before[node.address]),
     ]
     model_claim = claim(node, [entry.asset_id])["claimed"]

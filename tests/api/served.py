@@ -1,4 +1,5 @@
-"""A real `tantieme serve` process on a loopback port, for end-to-end tests."""
+"""A real `tantieme serve` process on a loopback port, for end-to-end tests and the benchmarks
+(`bench/serve.py` imports this module as `api.served`, the name pytest gives it)."""
 
 from __future__ import annotations
 
@@ -37,18 +38,25 @@ def healthy(url: str) -> dict | None:
 
 
 @contextlib.contextmanager
-def serving(home: Path, *args: str, command: str | None = None, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`tantieme serve --port PORT ARGS` (or a shell `command`), until its /healthz answers; stopped after."""
+def serving(home: Path, *args: str, command: str | None = None, port: int | None = None,
+            log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`tantieme serve --port PORT ARGS` (or a shell `command`) on loopback, until its /healthz
+    answers; stopped after. Its output is piped for the caller to read once it has stopped, or
+    with `log` appended to that file (for long runs: a full pipe nobody reads stops the server)."""
     port = port or free_port()
-    argv = ["bash", "-c", command] if command else [str(BIN / "tantieme"), "serve", "--port", str(port), *args]
-    process = subprocess.Popen(argv, env=env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    argv = ["bash", "-c", command] if command else [
+        str(BIN / "tantieme"), "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    with contextlib.ExitStack() as files:
+        out, err = (subprocess.DEVNULL, files.enter_context(log.open("a"))) if log else (subprocess.PIPE, subprocess.PIPE)
+        process = subprocess.Popen(argv, env=env(home), stdout=out, stderr=err, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while healthy(url) is None:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             out, err = process.communicate()
-            raise AssertionError(f"tantieme serve did not start ({process.returncode}):\n{out}\n{err}")
+            raise RuntimeError(f"tantieme serve did not start ({process.returncode}):\n{out}\n"
+                               f"{log.read_text()[-2000:] if log else err}")
         time.sleep(0.2)
     try:
         yield url, process

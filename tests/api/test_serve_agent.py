@@ -9,9 +9,7 @@ on-chain URI names the same agent."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-from pathlib import Path
 
 import httpx
 import pytest
@@ -29,7 +27,6 @@ pytestmark = pytest.mark.slow
 
 QUESTION = "How many hives can a flat roof of forty square metres hold?"
 CLIENT, SYBIL = 6, 8
-CAST = Path(__file__).resolve().parents[2] / "node_modules/@foundry-rs/cast-linux-amd64/bin/cast"
 
 
 def as_account(home, index: int, *args: str) -> subprocess.CompletedProcess:
@@ -40,17 +37,7 @@ def as_account(home, index: int, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def cast_call(rpc_url: str, address: str, signature: str, *args: str) -> list:
-    if not CAST.exists() or not shutil.which("node"):
-        pytest.fail(f"cast ({CAST}) is needed: `make test` installs it with npm")
-    called = subprocess.run(
-        [str(CAST), "call", address, signature, *args, "--rpc-url", rpc_url, "--json"],
-        check=True, capture_output=True, text=True, timeout=60,
-    )
-    return json.loads(called.stdout)
-
-
-def test_agent__registered_paid_rated__read_by_cast_and_over_http(anvil, tantieme_home):
+def test_agent__registered_paid_rated__read_by_cast_and_over_http(anvil, cast, tantieme_home):
     node_mod.init("rpc", anvil)
     with Node.open() as node:
         registry.register(node, SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open"))
@@ -92,13 +79,14 @@ def test_agent__registered_paid_rated__read_by_cast_and_over_http(anvil, tantiem
         }
 
         # Outside tools: cast reads the registries, HTTP fetches the file at the on-chain URI.
-        (uri,) = cast_call(anvil, deployment.identity, "tokenURI(uint256)(string)", str(agent))
+        rpc = ("--rpc-url", anvil)
+        (uri,) = cast("call", deployment.identity, "tokenURI(uint256)(string)", str(agent), *rpc)
         assert uri == f"{url}/.well-known/agent-registration.json"
-        (wallet,) = cast_call(anvil, deployment.identity, "getAgentWallet(uint256)(address)", str(agent))
+        (wallet,) = cast("call", deployment.identity, "getAgentWallet(uint256)(address)", str(agent), *rpc)
         assert wallet.lower() == operator.lower()
-        count, value, decimals = cast_call(
-            anvil, deployment.reputation, "getSummary(uint256,address[],string,string)(uint64,int128,uint8)",
-            str(agent), f"[{dev_account(CLIENT).address}]", "", "",
+        count, value, decimals = cast(
+            "call", deployment.reputation, "getSummary(uint256,address[],string,string)(uint64,int128,uint8)",
+            str(agent), f"[{dev_account(CLIENT).address}]", "", "", *rpc,
         )
         assert (int(count), int(value), int(decimals)) == (1, 90, 0)
         served = httpx.get(uri).json()

@@ -54,7 +54,8 @@ def test_record_without_the_dao__gains_it_once(node):
     """A home recorded before the DAO existed: the next `ensure_deployed`
     deploys the DAO beside the same contracts, and only once."""
     path = deployment_path(node.conn.chain_id)
-    old = {k: v for k, v in json.loads(path.read_text()).items() if k not in ("votes", "timelock", "governor")}
+    dao = ("votes", "timelock", "governor", "reputation_votes")
+    old = {k: v for k, v in json.loads(path.read_text()).items() if k not in dao}
     path.write_text(json.dumps(old))
     upgraded, deployed = ensure_deployed(node.conn, local=True)
     assert deployed
@@ -67,7 +68,7 @@ def test_record_without_the_dao__gains_it_once(node):
 def test_doctor_repair__recovers_the_dao_from_the_chain(node):
     """A lost record is rebuilt from the ledger (`from_ledger`) and the DAO
     found beside it (`with_dao`): `init` will not deploy a second DAO."""
-    dao = ("votes", "timelock", "governor")
+    dao = ("votes", "timelock", "governor", "reputation_votes")
     assert all(getattr(from_ledger(node.conn, node.deployment.ledger), k) is None for k in dao)
     deployment_path(node.conn.chain_id).unlink()
     node.close()

@@ -1,12 +1,18 @@
-"""`tantieme offers [set|remove]` as a user types it, on the embedded chain."""
+"""`tantieme offers [set|remove]` as a user types it, on the embedded chain; on anvil, outside
+tools (Foundry's `cast`, ethers) set and read offers as the CLI prints them."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+from pathlib import Path
 
 from tantieme import interaction
 from tantieme.assets import registry
 from tantieme.assets.terms import preset
+from tantieme.chain.accounts import DEV_PRIVATE_KEYS
 from tantieme.market.routing import Latencies
 from tantieme.node import Node
 
@@ -14,6 +20,7 @@ from .conftest import run, run_json
 
 TAI = 10**18
 URL = "http://127.0.0.1:8402"
+DATA = Path(__file__).parent / "data"
 
 
 def serve_a_model() -> int:
@@ -72,3 +79,60 @@ def test_offers__set_list_route_remove(json_rules):
     assert removed["agent_id"] == agent and removed["tx"].startswith("0x")
     assert run_json("offers")["offers"] == []
     assert f"agent #{agent} has no offer to remove" in run("offers", "remove", ok=False).output
+
+
+def test_model_price__the_nodes_offer_takes_the_new_prices(json_rules):
+    run("init")
+    model = serve_a_model()
+    priced = run_json("model", "price", str(model), "--prompt", "90")  # not an agent yet: no chain read
+    assert priced["offer"] is None
+    run_json("agent", "register", "--url", URL)
+    assert run_json("model", "price", str(model), "--prompt", "80")["offer"] is None  # an agent without an offer
+    offered = run_json("offers", "set", "--latency-ms", "2500")["offer"]
+
+    done = run_json("model", "price", str(model), "--prompt", "50", "--completion", "200")
+    json_rules(done)
+    assert done["offer"]["agent_id"] == offered["agent_id"] and done["offer"]["tx"].startswith("0x")
+    (now,) = run_json("offers")["offers"]
+    assert now == offered | {"price_prompt_per_million": str(50 * TAI), "price_completion_per_million": str(200 * TAI)}
+    assert "offer on chain takes these prices (tx 0x" in run("model", "price", str(model), "--prompt", "60").output
+    same = run_json("model", "price", str(model), "--prompt", "60")
+    assert same["offer"] == {"agent_id": offered["agent_id"], "model": model, "tx": None}  # current: nothing sent
+
+
+def test_offers__an_outside_tool_sets_and_reads_them_as_the_cli_does(anvil, cast, json_rules):
+    """On anvil, Foundry's `cast` registers a second agent and sets its offer; `offers --json` lists
+    both, and `cast` reads `activeCount` and `activeOffers` as the CLI prints them."""
+    run("init", "--chain", "rpc", "--rpc-url", anvil)
+    model = serve_a_model()
+    mine = run_json("agent", "register", "--url", URL)["agent_id"]
+    run("offers", "set", "--latency-ms", "2500")
+    with Node.open(readonly=True) as node:
+        identity, registry = node.deployment.identity, node.deployment.offers
+    rpc, key = ("--rpc-url", anvil), ("--private-key", DEV_PRIVATE_KEYS[4])
+    cast("send", identity, "register(string)", "data:,other", *key, *rpc)
+    theirs = mine + 1
+    cast("send", registry, "setOffer(uint256,uint256,uint256,uint256,string,uint32,uint8)", str(theirs), str(model),
+         str(2**128 - 1), "7", "https://other.example/v1/chat/completions", "900", "12", *key, *rpc)
+
+    listed = run_json("offers")["offers"]
+    json_rules(listed)
+    assert [(o["agent_id"], o["price_prompt_per_million"], o["consent"]) for o in listed] == [
+        (mine, str(100 * TAI), ["retrieval"]), (theirs, str(2**128 - 1), ["retrieval", "output_commercial"])]
+    assert cast("call", registry, "activeCount()(uint256)", *rpc) == [2]
+    bits = {"retrieval": 4, "output_commercial": 8}  # as in the asset registry's `aiConsent`
+    (page,) = cast("call", registry, "activeOffers(uint256,uint256)((uint256,uint256,uint256,uint256,string,uint32,"
+                   "uint8,bool)[])", "0", "64", *rpc)
+    assert [[str(v) for v in row] for row in page] == [[str(v) for v in (  # cast prints large numbers as strings
+        o["agent_id"], o["model"], o["price_prompt_per_million"], o["price_completion_per_million"], o["endpoint"],
+        o["p95_latency_ms"], sum(bits[use] for use in o["consent"]), True)] for o in listed]
+
+    # ethers, too, decodes the page by the contract's field names.
+    assert shutil.which("node"), "node is needed: `make install` installs ethers with npm"
+    read = subprocess.run([shutil.which("node"), str(DATA / "offers_ethers.cjs"), anvil, registry],
+                          capture_output=True, text=True, timeout=60)
+    assert read.returncode == 0, read.stderr
+    assert [(o["agentId"], o["model"], o["pricePromptPerMillion"], o["endpoint"], o["consent"], o["active"])
+            for o in json.loads(read.stdout)] == [
+        (str(o["agent_id"]), str(o["model"]), o["price_prompt_per_million"], o["endpoint"],
+         str(sum(bits[use] for use in o["consent"])), True) for o in listed]

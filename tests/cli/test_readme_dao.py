@@ -25,9 +25,12 @@ def commands() -> list[list[str]]:
 
 def test_readme_dao__every_line_works_as_written():
     lines = commands()
-    assert len(lines) == 10 and all(words[0] == "tantieme" for words in lines)
+    assert len(lines) == 12 and all(words[0] == "tantieme" for words in lines)
     out = {" ".join(words): " ".join(run(*words[1:]).output.split()) for words in lines}
     assert "proposal #1 executed: Raise the machine tax to 8 %" in out["tantieme dao status 1"]
+    assert "every proposal is counted by staked tokens" in out["tantieme dao counting"]
+    made = next(text for command, text in out.items() if command.startswith("tantieme dao counting set"))
+    assert made.startswith("proposal #2 made, counted by token votes")
     with Node.open(readonly=True) as node:
         assert node.ledger.functions.commons_bps().call() == 800
         assert node.ledger.functions.owner().call() == node.deployment.timelock

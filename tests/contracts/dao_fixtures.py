@@ -12,7 +12,7 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from .conftest import CONTRACTS, ONE_TOKEN, Signer
+from .conftest import CONTRACTS, ONE_TOKEN, ZERO_ADDRESS, Signer
 
 VOTES = boa.load_partial(str(CONTRACTS / "staked_votes.vy"))
 TIMELOCK = boa.load_partial(str(CONTRACTS / "timelock.vy"))
@@ -44,13 +44,15 @@ class Dao:
     governor: object
 
 
-def deploy_dao(token, deployer: str) -> Dao:
-    """Staked votes over `token`, a timelock and a governor, wired."""
+def deploy_dao(token, deployer: str, commons: str = ZERO_ADDRESS, reputation: str = ZERO_ADDRESS) -> Dao:
+    """Staked votes over `token`, a timelock and a governor (whose quadratic
+    voters are `commons`' members and reputation `reputation`'s), wired."""
     with boa.env.prank(deployer):
         votes = VOTES.deploy(token.address, WITHDRAWAL_DELAY)
         timelock = TIMELOCK.deploy(TIMELOCK_DELAY, [], [], deployer)
         governor = GOVERNOR.deploy(
-            DAO_NAME, votes.address, timelock.address, VOTING_DELAY, VOTING_PERIOD, THRESHOLD, QUORUM
+            DAO_NAME, votes.address, timelock.address, commons, reputation, VOTING_DELAY, VOTING_PERIOD,
+            THRESHOLD, QUORUM,
         )
         for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
             timelock.grantRole(role, governor.address)

@@ -29,6 +29,7 @@ from .conftest import (
     TOKEN_NAME,
     TOKEN_SYMBOL,
     TOKEN_VERSION,
+    ZERO_ADDRESS,
     commitment,
 )
 from .dao_fixtures import (
@@ -179,8 +180,8 @@ def dao_gas(token_deployer, registry_deployer, router_deployer) -> dict[str, int
     alice, bob, carol, dave = chain.others[:4]
     votes = chain.deploy(VOTES, chain.token.address, WITHDRAWAL_DELAY)
     timelock = chain.deploy(TIMELOCK, TIMELOCK_DELAY, [], [], chain.deployer)
-    governor = chain.deploy(GOVERNOR, DAO_NAME, votes.address, timelock.address, VOTING_DELAY, VOTING_PERIOD,
-                            THRESHOLD, QUORUM)
+    governor = chain.deploy(GOVERNOR, DAO_NAME, votes.address, timelock.address, ZERO_ADDRESS, ZERO_ADDRESS,
+                            VOTING_DELAY, VOTING_PERIOD, THRESHOLD, QUORUM)
     for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
         chain.send(timelock.functions.grantRole(role, governor.address), chain.deployer)
     chain.send(timelock.functions.renounceRole(ADMIN_ROLE, chain.deployer), chain.deployer)

@@ -95,7 +95,7 @@ def test_deployment__wiring_and_parameters(dao, governor, dao_deployer):
 ])
 def test_deployment__bad_parameters__revert(dao, args, reason):
     with boa.reverts(reason):
-        GOVERNOR.deploy(DAO_NAME, dao.votes.address, dao.timelock.address, *args)
+        GOVERNOR.deploy(DAO_NAME, dao.votes.address, dao.timelock.address, ZERO_ADDRESS, ZERO_ADDRESS, *args)
 
 
 def test_parameters__only_through_the_timelock(governor, stranger):

@@ -219,8 +219,14 @@ class LedgerMachine(RuleBasedStateMachine):
                 payer, self.token.eip712Domain(), self.ledger.address, amount, 0, FAR, nonce
             )
             args = (payer.address, operator, amount, 0, FAR, salt, v, r, s)
-            with boa.reverts("ai_token: invalid signature"):  # earmarked for the other operator
-                self.ledger.depositWithAuthorization(args[0], self.operators[1 - op], *args[2:], sender=self.stranger)
+            other = self.operators[1 - op]  # earmarked for the other operator: its nonce differs
+            reason = (
+                "ai_token: authorization is used or canceled"
+                if self.token.authorizationState(payer.address, authorization_nonce(other, salt))
+                else "ai_token: invalid signature"
+            )
+            with boa.reverts(reason):
+                self.ledger.depositWithAuthorization(args[0], other, *args[2:], sender=self.stranger)
             self.ledger.depositWithAuthorization(*args, sender=self.stranger)
             with boa.reverts("ai_token: authorization is used or canceled"):
                 self.ledger.depositWithAuthorization(*args, sender=self.stranger)

@@ -21,6 +21,7 @@ def old_owner_calls(node) -> dict[str, list[tuple[object, str]]]:
     for the deploying account once the DAO owns the contract."""
     token, ledger = node.token.functions, node.ledger.functions
     pool = contract(node.conn, "commons_pool", node.deployment.commons_pool).functions
+    disputes = contract(node.conn, "dispute_module", node.deployment.disputes).functions
     return {
         "AI token": [
             (token.set_minter(STRANGER, True), NOT_OWNER),
@@ -40,6 +41,17 @@ def old_owner_calls(node) -> dict[str, list[tuple[object, str]]]:
             (pool.setDividendRules(30, 1000, 14), NOT_OWNER),
             (pool.transfer_ownership(STRANGER), NOT_OWNER),
             (pool.renounce_ownership(), NOT_OWNER),
+        ],
+        "dispute module": [
+            (disputes.setArbiter(STRANGER), NOT_OWNER),
+            (disputes.setBond(1), NOT_OWNER),
+            (disputes.setCancelFee(0), NOT_OWNER),
+            (disputes.setTagAllowed(b"X".ljust(32, b"\0"), True), NOT_OWNER),
+            (disputes.clearTag(1), NOT_OWNER),
+            (disputes.uphold(1, STRANGER), "disputes: caller is not the arbiter or the owner"),
+            (disputes.reject(1), "disputes: caller is not the arbiter or the owner"),
+            (disputes.transfer_ownership(STRANGER), NOT_OWNER),
+            (disputes.renounce_ownership(), NOT_OWNER),
         ],
     }
 
@@ -65,6 +77,7 @@ def test_handover__the_deployer_can_change_nothing_after_it(node):
     governor = contract(node.conn, "governor", node.deployment.governor).functions
     for fn, reason in [
         (registry.setRoyaltyRouter(node.deployment.router), "registry: royalty router already set"),
+        (node.router.functions.setDisputeModule(node.deployment.disputes), "router: dispute module already set"),
         (timelock.grantRole(bytes(32), node.address), "access_control: account is missing role"),
         (timelock.update_delay(0), "timelock_controller: caller must be timelock"),
         (governor.setVotingPeriod(1), "governor: caller is not the timelock"),

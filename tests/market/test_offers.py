@@ -168,3 +168,34 @@ def test_reputations__paid_feedback_only_positive_from_50(node, make_answer, pay
     give_feedback(asker, export(node, settlement.journal(), row.digest), "99", agent_id=agent, tag1="latency")
     # 90, 50 of the four ratings; the "latency" measure is not a rating.
     assert market.reputations(node, [agent]) == {agent: Reputation(2, 4)}
+
+
+def test_keep_offer_current__prices_and_url_follow_the_node(node, stub_model):
+    model = interaction.register_model(node, backend="stub").asset_id
+    assert market.keep_offer_current(node) is None  # not an agent
+    identity.register(node, url="http://127.0.0.1:8402")
+    assert market.keep_offer_current(node) is None  # an agent without an offer: none is made
+    offered = market.offer_node_model(node, latency_ms=2_000).offer
+    assert market.keep_offer_current(node) == market.OfferChange(offered, None, 0)
+
+    interaction.Models.load().set_price(model, prompt=7 * TAI, completion=9 * TAI)
+    identity.register(node, url="https://bees.example")
+    done = market.keep_offer_current(node)
+    assert done.tx and done.offer == replace(
+        offered, price_prompt_per_million=7 * TAI, price_completion_per_million=9 * TAI,
+        endpoint="https://bees.example/v1/chat/completions",
+    )
+    assert market.get_offer(node, offered.agent_id) == done.offer
+
+
+def test_set_offer__agent_names_another_model__refused(node):
+    model, other = new_asset(node), new_asset(node)
+    agent = new_agent(node)
+    fns = identity.identity_registry(node).functions
+    node.conn.transact(fns.setMetadata(agent, "model", other.to_bytes(32, "big")), gas=200_000)
+    with pytest.raises(InputError, match=f"agent #{agent} names model #{other} in its metadata"):
+        market.set_offer(node, offer_of(agent, model, 1))
+    assert market.set_offer(node, offer_of(agent, other, 1)).tx
+    node.conn.transact(fns.setMetadata(agent, "model", b"\x01"), gas=200_000)
+    with pytest.raises(InputError, match=f"agent #{agent}'s `model` metadata is 1 bytes, not a model id"):
+        market.set_offer(node, offer_of(agent, other, 1))

@@ -81,6 +81,14 @@ def make_app(node: Node, gate: PayPerRequest, delivered: queue.Queue):
             },
         }, headers=settled.headers, background=BackgroundTask(refund))
 
+    @app.get("/records/{digest}")
+    def record(digest: str):
+        """The record's bundle, as `tantieme serve` answers `GET /records/ID`."""
+        from tantieme.ledger.bundle import export
+        from tantieme.ledger.settlement import journal
+
+        return export(node, journal(), digest)
+
     return app
 
 

@@ -121,3 +121,49 @@ def test_ask_node__busy_node__says_when_to_ask_again(status, retry_after, second
         server.server_close()
     assert (busy.value.status, busy.value.retry_after) == (status, seconds)
     assert f"nothing was charged: ask again in {seconds:g} s" in str(busy.value)
+
+
+def test_ask_node__payee_changed_on_the_second_402__not_paid():
+    """The payee checked on the first 402 is the only one the client pays: a node naming
+    another on the 402 the official client answers gets no signature."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from x402.http import encode_payment_required_header
+    from x402.schemas import PaymentRequired, PaymentRequirements, ResourceInfo
+
+    from tantieme.errors import PaymentError
+    from tantieme.payments.client import ask_node
+
+    token, payees, signed = dev_account(1).address, [dev_account(2).address, dev_account(3).address], []
+
+    class Switching(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802  (http.server's name)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            if self.headers.get("PAYMENT-SIGNATURE"):
+                signed.append(self.headers["PAYMENT-SIGNATURE"])
+            required = PaymentRequired(x402_version=2, resource=ResourceInfo(url="http://node/v1/chat/completions"), accepts=[
+                PaymentRequirements(scheme="exact", network="eip155:31337", asset=token, amount="1000",
+                                    pay_to=payees[min(self.server.asked, 1)], max_timeout_seconds=60,
+                                    extra={"name": "tantieme AI", "version": "1"}),
+            ])
+            self.server.asked += 1
+            self.send_response(402)
+            self.send_header("PAYMENT-REQUIRED", encode_payment_required_header(required))
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *_args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Switching)
+    server.asked = 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    seen = []
+    try:
+        with pytest.raises(PaymentError, match="the payment could not be made"):
+            ask_node(f"http://127.0.0.1:{server.server_port}", QUESTION, ASKER, token=token, check=seen.append)
+    finally:
+        server.shutdown()
+    assert [r.pay_to for r in seen] == [payees[0]] and server.asked == 2 and signed == []

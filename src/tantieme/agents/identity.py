@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from tantieme.chain.logs import event_logs, raw_logs
 from tantieme.config import home
 from tantieme.errors import ConfigError, InputError
+from tantieme.files import write_json
 
 if TYPE_CHECKING:
     from web3.contract import Contract
@@ -161,12 +161,7 @@ def node_profile(node: Node) -> AgentProfile:
 
 
 def _save_profile(profile: AgentProfile) -> None:
-    path = profile_path(profile.chain_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".agent-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(asdict(profile), handle, indent=2)
-    os.replace(tmp, path)
+    write_json(profile_path(profile.chain_id), asdict(profile))
 
 
 def identity_registry(node: Node) -> Contract:
@@ -264,10 +259,9 @@ def agents_paid_at(node: Node, wallet: str) -> list[int]:
 
     registry = identity_registry(node)
     event = registry.events.MetadataSet()
-    logs = node.conn.w3.eth.get_logs({
-        "address": registry.address, "fromBlock": node.deployment.block, "toBlock": "latest",
-        "topics": [event.topic, None, Web3.to_hex(Web3.keccak(text="agentWallet"))],
-    })
+    logs = raw_logs(node.conn.w3, {
+        "address": registry.address, "topics": [event.topic, None, Web3.to_hex(Web3.keccak(text="agentWallet"))],
+    }, node.deployment.block)
     named = dict.fromkeys(
         e["args"]["agentId"] for e in map(event.process_log, logs)
         if e["args"]["metadataValue"] == bytes.fromhex(wallet[2:])
@@ -277,9 +271,7 @@ def agents_paid_at(node: Node, wallet: str) -> list[int]:
 
 def _metadata(node: Node, registry: Contract, agent_id: int) -> dict[str, str]:
     """The agent's on-chain metadata (the wallet aside), keys from its `MetadataSet` events."""
-    events = registry.events.MetadataSet().get_logs(
-        from_block=node.deployment.block, argument_filters={"agentId": agent_id},
-    )
+    events = event_logs(registry.events.MetadataSet(), node.deployment.block, agentId=agent_id)
     keys = dict.fromkeys(e["args"]["metadataKey"] for e in events if e["args"]["metadataKey"] != "agentWallet")
     values = {key: registry.functions.getMetadata(agent_id, key).call() for key in keys}
     return {key: "0x" + value.hex() for key, value in values.items() if value}

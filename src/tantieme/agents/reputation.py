@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tantieme.chain.logs import event_logs
 from tantieme.errors import ChainError, InputError, LedgerError, PaymentError
 
 if TYPE_CHECKING:
@@ -172,9 +173,7 @@ def _paid_record(node: Node, bundle: Mapping[str, Any]) -> tuple[Any, bytes, int
 def _proved(node: Node, reputation: Any, agent_id: int, client: str, digest: bytes) -> bool:
     """Whether `client` proved the payment of `digest` for the agent already: a run that
     stopped before its feedback."""
-    logs = reputation.events.PaymentProved().get_logs(
-        from_block=node.deployment.block, argument_filters={"digest": digest},
-    )
+    logs = event_logs(reputation.events.PaymentProved(), node.deployment.block, digest=digest)
     return any(e["args"]["clientAddress"] == client and e["args"]["agentId"] == agent_id for e in logs)
 
 

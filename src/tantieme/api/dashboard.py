@@ -39,6 +39,7 @@ from tantieme.amounts import format_amount
 from tantieme.api import routes
 from tantieme.api.chat import ServiceDep
 from tantieme.chain.headcache import at_head
+from tantieme.chain.logs import event_logs
 from tantieme.errors import TantiemeError
 
 if TYPE_CHECKING:
@@ -153,7 +154,7 @@ def creator_view(address: str, request: Request, service: ServiceDep) -> Respons
         by_period = {p: fairness.flows(snap, snap.since(p)) for p in periods}
         stats = {w.asset: w for w in fairness.works(snap, by_period["all"])}
     forwarded = at_head(
-        node, "dashboard: forwarded", lambda: node.router.events.RoyaltyForwarded().get_logs(from_block=node.deployment.block)
+        node, "dashboard: forwarded", lambda: event_logs(node.router.events.RoyaltyForwarded(), node.deployment.block)
     )
     by_id = {a.id: a for a in snap.assets}
     works = []
@@ -166,6 +167,7 @@ def creator_view(address: str, request: Request, service: ServiceDep) -> Respons
             "parents": [{"id": p, "title": by_id[p].title, "owner": by_id[p].owner} for p in asset.parents],
             "royalty_bps": asset.terms.royalty_bps,
             "tighten": _tightenings(node, asset),
+            "disputed": snap.disputed.get(asset.id),
         })
     totals = {p: sum(w["earned"][p] for w in works) for p in periods}
     context = {"address": who, "works": works, "periods": periods, "totals": totals,

@@ -11,10 +11,11 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from tantieme.files import write_json
 
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
 
@@ -66,9 +67,5 @@ def load(name: str) -> Artifact:
         data = json.loads(path.read_text())
         return Artifact(name=name, abi=data["abi"], bytecode=data["bytecode"])
     artifact = _compile(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"abi": artifact.abi, "bytecode": artifact.bytecode}, handle)
-    os.replace(tmp, path)
+    write_json(path, {"abi": artifact.abi, "bytecode": artifact.bytecode}, indent=None)
     return artifact

@@ -11,8 +11,6 @@ addresses from the chain (the ledger knows its token, registry and router).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -21,8 +19,10 @@ from web3.contract import Contract
 
 from tantieme.chain import artifacts
 from tantieme.chain.backend import Connection
+from tantieme.chain.logs import raw_logs
 from tantieme.config import home
 from tantieme.errors import ConfigError
+from tantieme.files import write_json
 
 TOKEN_NAME = "tantieme AI Token"
 TOKEN_SYMBOL = "TAI"
@@ -54,6 +54,7 @@ class Deployment:
     registry: str
     router: str
     ledger: str
+    # The ledger's commons when recorded; a DAO proposal may change it: read the ledger's `commons()`.
     commons: str
     block: int
     # The DAO (none in records written before it was deployed with the rest).
@@ -67,6 +68,10 @@ class Deployment:
     commons_pool: str | None = None
     # The model-offer registry over the identity registry (none in records written before).
     offers: str | None = None
+    # The dispute module (none in records written before it was deployed with the rest).
+    disputes: str | None = None
+    # Creators' reputation votes, read by the DAO's governor (none in records whose DAO predates them).
+    reputation_votes: str | None = None
 
 
 def deployment_path(chain_id: int) -> Path:
@@ -91,7 +96,8 @@ def is_live(conn: Connection, deployment: Deployment) -> bool:
     """Whether the chain still has code at every address of `deployment`."""
     addresses = (deployment.token, deployment.registry, deployment.router, deployment.ledger,
                  deployment.votes, deployment.timelock, deployment.governor, deployment.commons_pool,
-                 deployment.identity, deployment.reputation, deployment.offers)
+                 deployment.identity, deployment.reputation, deployment.offers, deployment.disputes,
+                 deployment.reputation_votes)
     return all(conn.w3.eth.get_code(address) for address in addresses if address is not None)
 
 
@@ -126,7 +132,7 @@ def from_ledger(conn: Connection, ledger: str) -> Deployment:
             low = middle + 1
     return Deployment(
         chain_id=conn.chain_id, token=token, registry=registry, router=router, ledger=ledger,
-        commons=commons, block=low, commons_pool=commons if _is_commons_pool(conn, commons, registry) else None,
+        commons=commons, block=low, commons_pool=commons if is_commons_pool(conn, commons, registry) else None,
     )
 
 
@@ -138,12 +144,7 @@ def with_dao(conn: Connection, deployment: Deployment) -> Deployment:
 
 def record(deployment: Deployment) -> None:
     """Write `deployment` as this home's record for its chain (atomically)."""
-    path = deployment_path(deployment.chain_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".deploy-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(asdict(deployment), handle, indent=2)
-    os.replace(tmp, path)
+    write_json(deployment_path(deployment.chain_id), asdict(deployment))
 
 
 def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]:
@@ -156,17 +157,20 @@ def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]
     and whether this call deployed anything.
     """
     dao_parameters, commons_parameters = (LOCAL_DAO, LOCAL_COMMONS) if local else (PUBLIC_DAO, PUBLIC_COMMONS)
+    disputes_parameters = LOCAL_DISPUTES if local else PUBLIC_DISPUTES
     existing = load_deployment(conn)
     if existing is not None:
         upgraded = existing
-        if upgraded.governor is None:  # recorded before the DAO was part of the deployment
-            upgraded = replace(upgraded, **asdict(deploy_dao(conn, upgraded.token, dao_parameters)))
         if upgraded.commons_pool is None:  # recorded before the commons pool was
             upgraded = add_commons_pool(conn, upgraded, commons_parameters)
+        if upgraded.governor is None:  # recorded before the DAO was part of the deployment
+            upgraded = replace(upgraded, **asdict(deploy_dao(conn, upgraded, dao_parameters)))
         if upgraded.identity is None:  # recorded before the agent registries were
             upgraded = replace(upgraded, **asdict(deploy_agents(conn, upgraded.ledger)))
         if upgraded.offers is None:  # recorded before the offer registry was
             upgraded = replace(upgraded, offers=deploy_offers(conn, upgraded.identity, upgraded.registry))
+        if upgraded.disputes is None:  # recorded before the dispute module was
+            upgraded = add_disputes(conn, upgraded, disputes_parameters)
         if upgraded != existing:
             record(upgraded)
         return upgraded, upgraded != existing
@@ -183,10 +187,7 @@ def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]
         conn, "interaction_ledger", token.address, registry.address, router.address,
         pool, COMMONS_BPS, OPERATOR_BPS, dat_metadata.address,
     )
-    dao = deploy_dao(conn, token.address, dao_parameters)
-    agents = deploy_agents(conn, ledger.address)
-    offers = deploy_offers(conn, agents.identity, registry.address)
-    deployment = Deployment(
+    core = Deployment(
         chain_id=conn.chain_id,
         token=token.address,
         registry=registry.address,
@@ -194,11 +195,13 @@ def ensure_deployed(conn: Connection, *, local: bool) -> tuple[Deployment, bool]
         ledger=ledger.address,
         commons=pool,
         block=receipt["blockNumber"],
-        **asdict(dao),
         commons_pool=pool,
-        **asdict(agents),
-        offers=offers,
     )
+    dao = deploy_dao(conn, core, dao_parameters)
+    agents = deploy_agents(conn, ledger.address)
+    offers = deploy_offers(conn, agents.identity, registry.address)
+    disputes = deploy_disputes(conn, token.address, registry.address, router.address, disputes_parameters)
+    deployment = replace(core, **asdict(dao), **asdict(agents), offers=offers, disputes=disputes)
     record(deployment)
     return deployment, True
 
@@ -213,51 +216,60 @@ class DaoParameters:
     quorum_percent: int  # of the staked supply, For + Abstain
     timelock_delay: int  # seconds between queueing and execution
     withdrawal_delay: int  # seconds before unstaked tokens return
+    reputation_half_life: int  # blocks in which a creator's reputation halves
 
 
 # Public chains: voting opens the block after the next and lasts a week of
 # 12-second blocks; the timelock waits 2 days; unstaked tokens return after
 # 9 days (voting and the timelock), so whoever voted keeps its stake until
-# the outcome runs.
+# the outcome runs; reputation halves in 90 days of 12-second blocks.
 PUBLIC_DAO = DaoParameters(
     voting_delay=1, voting_period=50_400, proposal_threshold=1_000 * 10**18, quorum_percent=4,
-    timelock_delay=2 * 86_400, withdrawal_delay=9 * 86_400,
+    timelock_delay=2 * 86_400, withdrawal_delay=9 * 86_400, reputation_half_life=648_000,
 )
 # Local chains (one block per transaction, wall-clock time): a proposal can
-# run its course in a demo.
+# run its course in a demo; reputation halves in 10,000 transactions.
 LOCAL_DAO = DaoParameters(
     voting_delay=1, voting_period=5, proposal_threshold=10**18, quorum_percent=4,
-    timelock_delay=2, withdrawal_delay=60,
+    timelock_delay=2, withdrawal_delay=60, reputation_half_life=10_000,
 )
 
 
 @dataclass(frozen=True)
 class DaoDeployment:
-    """Where the DAO's contracts live: staked votes, timelock, governor."""
+    """Where the DAO's contracts live: staked votes, timelock, governor, and the
+    creators' reputation votes it reads (none for a governor that predates them)."""
 
     votes: str
     timelock: str
     governor: str
+    reputation_votes: str | None = None
 
 
-def deploy_dao(conn: Connection, token: str, parameters: DaoParameters = PUBLIC_DAO) -> DaoDeployment:
-    """Deploy staked votes over `token`, a timelock and a governor, and wire them.
+def deploy_dao(conn: Connection, core: Deployment, parameters: DaoParameters = PUBLIC_DAO) -> DaoDeployment:
+    """Deploy staked votes over `core`'s token, reputation votes over its ledger,
+    a timelock and a governor whose quadratic voters are its commons pool's
+    members, and wire them.
 
     The governor becomes the timelock's only proposer, canceller and executor;
     the deploying account, the timelock's admin while it grants those roles,
     renounces, so the timelock answers to proposals alone.
     """
     p = parameters
-    votes = _deploy(conn, "staked_votes", token, p.withdrawal_delay)
+    votes = _deploy(conn, "staked_votes", core.token, p.withdrawal_delay)
+    reputation = _deploy(conn, "reputation_votes", core.ledger, core.router, core.registry, p.reputation_half_life)
     timelock = _deploy(conn, "timelock", p.timelock_delay, [], [], conn.account.address)
     governor = _deploy(
-        conn, "governor", DAO_NAME, votes.address, timelock.address,
+        conn, "governor", DAO_NAME, votes.address, timelock.address, core.commons_pool, reputation.address,
         p.voting_delay, p.voting_period, p.proposal_threshold, p.quorum_percent,
     )
     for role in _TIMELOCK_ROLES:
         conn.transact(timelock.functions.grantRole(role, governor.address), gas=_CALL_GAS)
     conn.transact(timelock.functions.renounceRole(_ADMIN_ROLE, conn.account.address), gas=_CALL_GAS)
-    return DaoDeployment(votes=votes.address, timelock=timelock.address, governor=governor.address)
+    return DaoDeployment(
+        votes=votes.address, timelock=timelock.address, governor=governor.address,
+        reputation_votes=reputation.address,
+    )
 
 
 def find_dao(conn: Connection, token: str, from_block: int) -> DaoDeployment | None:
@@ -267,7 +279,7 @@ def find_dao(conn: Connection, token: str, from_block: int) -> DaoDeployment | N
     OpenZeppelin's do); tantieme's follows its ledger, so the first match is ours.
     """
     topic = Web3.to_hex(Web3.keccak(text="TimelockChange(address,address)"))
-    for log in conn.w3.eth.get_logs({"fromBlock": from_block, "toBlock": "latest", "topics": [topic]}):
+    for log in raw_logs(conn.w3, {"topics": [topic]}, from_block):
         governor = contract(conn, "governor", log["address"]).functions
         try:
             votes, timelock = governor.token().call(), governor.timelock().call()
@@ -275,8 +287,18 @@ def find_dao(conn: Connection, token: str, from_block: int) -> DaoDeployment | N
         except Exception:  # noqa: BLE001  (another project's governor: web3 raises several kinds)
             continue
         if asset == token:
-            return DaoDeployment(votes=votes, timelock=timelock, governor=log["address"])
+            return DaoDeployment(
+                votes=votes, timelock=timelock, governor=log["address"], reputation_votes=_reputation_of(governor)
+            )
     return None
+
+
+def _reputation_of(governor) -> str | None:
+    """The reputation votes a governor reads; None for one that predates them."""
+    try:
+        return governor.reputation().call()
+    except Exception:  # noqa: BLE001  (an older governor: web3 raises several kinds)
+        return None
 
 
 @dataclass(frozen=True)
@@ -306,7 +328,7 @@ def find_agents(conn: Connection, ledger: str, from_block: int) -> AgentDeployme
     from web3.utils.address import get_create_address
 
     topic = Web3.to_hex(Web3.keccak(text="OwnershipTransferred(address,address)"))
-    logs = conn.w3.eth.get_logs({"fromBlock": from_block, "toBlock": "latest", "topics": [topic, "0x" + "00" * 32]})
+    logs = raw_logs(conn.w3, {"topics": [topic, "0x" + "00" * 32]}, from_block)
     for log in logs:
         try:
             if contract(conn, "agent_identity", log["address"]).functions.name().call() != _IDENTITY_NAME:
@@ -372,7 +394,7 @@ def add_commons_pool(conn: Connection, deployment: Deployment, parameters: Commo
     return replace(deployment, commons_pool=pool, commons=pool)
 
 
-def _is_commons_pool(conn: Connection, address: str, registry: str) -> bool:
+def is_commons_pool(conn: Connection, address: str, registry: str) -> bool:
     """Whether `address` is a commons pool over `registry`."""
     if not conn.w3.eth.get_code(address):
         return False
@@ -393,7 +415,7 @@ def find_offers(conn: Connection, identity: str, registry: str, from_block: int)
     each logs `OfferRegistryDeployed` with both at its deployment."""
     event = Web3.to_hex(Web3.keccak(text="OfferRegistryDeployed(address,address)"))
     topics = [event, *("0x" + address[2:].lower().rjust(64, "0") for address in (identity, registry))]
-    for log in conn.w3.eth.get_logs({"fromBlock": from_block, "toBlock": "latest", "topics": topics}):
+    for log in raw_logs(conn.w3, {"topics": topics}, from_block):
         offers = contract(conn, "offer_registry", log["address"]).functions
         if (offers.identityRegistry().call(), offers.assetRegistry().call()) == (identity, registry):
             return log["address"]
@@ -412,6 +434,64 @@ def deploy_treasury(conn: Connection, token: str, agent: str) -> str:
     """Deploy an agent treasury over the AI `token`, owned by the sender, `agent` its
     spending key (limits zero, no payee: it spends nothing yet). Its address."""
     return _deploy(conn, "agent_treasury", token, agent).address
+
+
+@dataclass(frozen=True)
+class DisputesParameters:
+    """The dispute module's settings at deployment; its owner (the DAO) changes them later."""
+
+    bond: int  # token wei a raiser deposits
+    cancel_fee_bps: int  # share of a cancelled dispute's bond paid to the asset's owner
+    tags: tuple[str, ...]  # the reasons a dispute may name
+
+
+# The issue's three grounds; a bond of 10 TAI (1 TAI on local chains, whose
+# faucet hands out little); a cancelled dispute pays the owner 10 % of it.
+DISPUTE_TAGS = ("COPIED_CONTENT", "MISSING_TRAINING_DATA", "CONTRADICTING_TERMS")
+PUBLIC_DISPUTES = DisputesParameters(bond=10 * 10**18, cancel_fee_bps=1_000, tags=DISPUTE_TAGS)
+LOCAL_DISPUTES = replace(PUBLIC_DISPUTES, bond=10**18)
+_ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def tag_bytes(tag: str) -> bytes:
+    """A reason tag as the contract stores it: ASCII, right-padded to 32 bytes."""
+    return tag.encode().ljust(32, b"\0")
+
+
+def deploy_disputes(conn: Connection, token: str, registry: str, router: str, parameters: DisputesParameters) -> str:
+    """Deploy the dispute module over `token`, `registry` and `router`, and wire the router to it
+    (the zero `router`: a router without the redirect hook, whose judgements only tag). Its address."""
+    p = parameters
+    module = _deploy(conn, "dispute_module", token, registry, router, p.bond, p.cancel_fee_bps,
+                     [tag_bytes(tag) for tag in p.tags])
+    if router != _ZERO_ADDRESS:
+        conn.transact(contract(conn, "royalty_router", router).functions.setDisputeModule(module.address),
+                      gas=_CALL_GAS)
+    return module.address
+
+
+def add_disputes(conn: Connection, deployment: Deployment, parameters: DisputesParameters) -> Deployment:
+    """`deployment` with its dispute module: the one its router names (a record recovered from the
+    chain), else one deployed now; a router from before disputes has no hook, so that module only tags."""
+    wired = router_disputes(conn, deployment.router)
+    if wired not in (None, _ZERO_ADDRESS):
+        return replace(deployment, disputes=wired)
+    router = deployment.router if wired is not None else _ZERO_ADDRESS
+    return replace(deployment, disputes=deploy_disputes(conn, deployment.token, deployment.registry, router, parameters))
+
+
+def router_disputes(conn: Connection, router: str) -> str | None:
+    """The dispute module `router` is wired to (the zero address: none yet); None for a router without the hook."""
+    try:
+        return contract(conn, "royalty_router", router).functions.disputeModule().call()
+    except Exception:  # noqa: BLE001  (a router from before disputes: web3 raises several kinds)
+        return None
+
+
+def with_disputes(conn: Connection, deployment: Deployment) -> Deployment:
+    """`deployment` with the dispute module its router is wired to, if any."""
+    wired = router_disputes(conn, deployment.router)
+    return replace(deployment, disputes=wired) if wired not in (None, _ZERO_ADDRESS) else deployment
 
 
 def deployed_contract(conn: Connection, deployment: Deployment, field: str, artifact: str, what: str) -> Contract:

@@ -7,6 +7,7 @@ transactions a JSON-RPC node would.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from eth_abi import abi
@@ -20,7 +21,7 @@ from web3.types import TxParams, TxReceipt
 
 from tantieme.errors import ChainError
 
-__all__ = ["revert_reason", "transact"]
+__all__ = ["revert_reason", "send_checked", "transact"]
 
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 _REVERTED = "execution reverted"
@@ -40,6 +41,18 @@ def revert_reason(error: ContractLogicError) -> str:
                 pass
     message = error.message or _REVERTED
     return message.removeprefix(f"{_REVERTED}: ") or _REVERTED
+
+
+def send_checked(conn: Any, call: Any, gas: int, refused: Callable[[str], Exception]) -> TxReceipt:
+    """Try `call` from `conn`'s account (an `eth_call`), then send it; a revert, in the call or
+    in the transaction, raises `refused(reason)`: a refused call sends nothing."""
+    try:
+        call.call({"from": conn.account.address})
+        return conn.transact(call, gas=gas)
+    except ContractLogicError as e:
+        raise refused(revert_reason(e)) from None
+    except ChainError as e:
+        raise refused(str(e)) from None
 
 
 def transact(

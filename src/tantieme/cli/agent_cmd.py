@@ -98,14 +98,20 @@ def agent_show(
 
 @agent_app.command("feedback")
 def agent_feedback(
-    target: str = typer.Argument(..., metavar="RECORD_OR_BUNDLE", help="A bundle file, or a record (digest) with --node URL, or a record of this home."),
-    value: str = typer.Option(..., "--value", help="The rating, a plain decimal (e.g. 90, or 4.5).", show_default=False),
+    target: str = typer.Argument(
+        None, metavar="RECORD_OR_BUNDLE", show_default=False,
+        help="A bundle file, or a record (digest) with --node URL, of this home, or of an answer `ask --route` paid.",
+    ),
+    value: str = typer.Option(None, "--value", help="The rating, a plain decimal (e.g. 90, or 4.5).", show_default=False),
     tag1: str = typer.Option("", "--tag1", help="A first tag (e.g. starred)."),
     tag2: str = typer.Option("", "--tag2", help="A second tag."),
     endpoint: str = typer.Option("", "--endpoint", help="The endpoint rated."),
     feedback_uri: str = typer.Option("", "--feedback-uri", metavar="URI", help="An off-chain feedback file."),
     agent_id: int = IdOption(None, "--agent", help="The agent rated (default: the one paid at the record's operator)."),
     node_url: str = typer.Option(None, "--node", metavar="URL", help="Fetch the record's bundle from this node (`tantieme serve`)."),
+    routed: bool = typer.Option(
+        False, "--routed", help="Give the ratings `ask --route --rate` kept, for the answers settled since.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Rate the agent that answered a question you paid for, once its batch is settled.
@@ -114,16 +120,37 @@ def agent_feedback(
     reputation registry with the record and its Merkle proof, then gives the
     feedback: one per paid answer, only by the account that paid it. An answer not
     settled yet, someone else's, or one rated already is refused, and nothing is sent.
+    An answer `tantieme ask --route` paid is found at the node that gave it, and its
+    agent is the one routed to; --routed gives every rating `ask --route --rate` kept
+    whose answer is settled now, and lists the others as pending.
 
     Example: tantieme agent feedback 0x6d2f68eea5f17afa… --node http://127.0.0.1:8402 --value 90 --tag1 starred
     """
-    from tantieme.agents.reputation import give_feedback
     from tantieme.cli.ai_cmd import remote_payer
+    from tantieme.node import Node
+
+    if routed:
+        if target or value or node_url or agent_id:
+            raise typer.BadParameter(
+                "--routed gives the ratings kept by `ask --route --rate`: leave out RECORD, --value, --node and --agent",
+                param_hint="'--routed'",
+            )
+        with Node.open(account=remote_payer()[0], on_wait=waiting) as client:
+            data = _rate_routed(client)
+        emit(data, as_json, _render_routed)
+        return
+    if target is None or value is None:
+        missing = "RECORD_OR_BUNDLE" if target is None else "--value"
+        raise typer.BadParameter(f"give {missing} (or --routed)", param_hint=f"'{missing}'")
+    from tantieme.agents.reputation import give_feedback
     from tantieme.cli.ledger_cmd import _bundle_at, _remote_bundle
     from tantieme.ledger.bundle import export
     from tantieme.ledger.journal import journal
-    from tantieme.node import Node
+    from tantieme.market.asking import routed_answers
 
+    paid = next((r for r in routed_answers() if node_url is None and r.record.lower() == target.lower()), None)
+    if paid is not None:
+        node_url, agent_id = paid.node, agent_id or paid.agent_id
     bundle = _remote_bundle(node_url, target) if node_url else _bundle_at(Path(target))
     # The client signs: this home's chain, opened for writing with the payer's key only.
     with Node.open(account=remote_payer()[0], on_wait=waiting) as client:
@@ -141,3 +168,36 @@ def agent_feedback(
         )
 
     emit(data, as_json, render)
+
+
+def _rate_routed(client) -> dict:
+    """Give the ratings `ask --route --rate` kept for answers this account paid, now settled:
+    {rated, pending}."""
+    from tantieme.agents.reputation import give_feedback
+    from tantieme.chain.deploy import contract
+    from tantieme.cli.ledger_cmd import _remote_bundle
+    from tantieme.errors import TantiemeError
+    from tantieme.market.asking import routed_answers
+
+    is_rated = contract(client.conn, "agent_reputation", client.deployment.reputation).functions.isRated
+    rated, pending = [], []
+    for paid in routed_answers():
+        mine = paid.payer == client.address and paid.chain_id == client.conn.chain_id
+        if paid.rate is None or not mine or is_rated(bytes.fromhex(paid.record[2:])).call():
+            continue
+        try:
+            done = give_feedback(client, _remote_bundle(paid.node, paid.record), paid.rate, agent_id=paid.agent_id)
+        except TantiemeError as exc:  # not settled yet, the node is away...: tried again next time
+            pending.append({"record": paid.record, "agent_id": paid.agent_id, "reason": str(exc)})
+            continue
+        rated.append({**vars(done), "value": str(done.value)})
+    return {"rated": rated, "pending": pending}
+
+
+def _render_routed(d: dict) -> None:
+    for f in d["rated"]:
+        console.print(f"rated agent #{f['agent_id']} {f['value']} for record {f['record'][:18]}… (batch {f['batch_id']})")
+    for p in d["pending"]:
+        console.print(f"pending: record {p['record'][:18]}… of agent #{p['agent_id']}: {p['reason']}", soft_wrap=True)
+    if not d["rated"] and not d["pending"]:
+        console.print("no rating left to give: `tantieme ask --route … --rate VALUE` keeps one")

@@ -10,8 +10,10 @@ from rich.table import Table
 
 from tantieme.amounts import format_amount, parse_amount
 from tantieme.cli import app
-from tantieme.cli.common import IdArgument, IdOption, completes, open_node
+from tantieme.cli.common import AI_USES, IdArgument, IdOption, completes, open_node
 from tantieme.cli.output import JsonOption, console, emit, err_console
+from tantieme.market.asking import CONTEXT_TOKENS
+from tantieme.market.routing import STRATEGIES
 
 if TYPE_CHECKING:
     from tantieme import interaction
@@ -108,7 +110,8 @@ def model_price(
     completion: str = typer.Option(None, help="AI tokens per million completion tokens."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Change a model's prices; they apply to the next answers.
+    """Change a model's prices; they apply to the next answers. When this node's agent
+    offers the model on chain (`tantieme offers set`), its offer takes the new prices.
 
     Example: tantieme model price 7 --prompt 50 --completion 200
     """
@@ -121,7 +124,26 @@ def model_price(
         prompt=None if prompt is None else parse_amount(prompt, allow_zero=True),
         completion=None if completion is None else parse_amount(completion, allow_zero=True),
     )
-    emit(entry, as_json, lambda e: _render_model(e.__dict__))
+    offer = None
+    if _is_agent():
+        from tantieme.cli.offers_cmd import keep_offer
+
+        with open_node() as node:
+            offer = keep_offer(node)
+
+    def render(d: dict) -> None:
+        _render_model(d)
+        if d["offer"] and d["offer"]["tx"]:
+            console.print(f"agent #{d['offer']['agent_id']}'s offer on chain takes these prices (tx {d['offer']['tx']})", soft_wrap=True)
+
+    emit({**entry.__dict__, "offer": offer}, as_json, render)
+
+
+def _is_agent() -> bool:
+    """Whether this home registered an agent on some chain (then its offer may need the new prices)."""
+    from tantieme.config import home
+
+    return any((home() / "agents").glob("*.json"))
 
 
 def render_answer(i: interaction.Interaction) -> None:
@@ -168,13 +190,33 @@ def ask(
         None, "--node", metavar="URL", help="Ask a remote node (`tantieme serve`) and pay it over x402.",
     ),
     max_fee: str = typer.Option(
-        None, "--max-fee", help="With --node: the most you pay for the answer, in AI tokens (a higher quote is refused).",
+        None, "--max-fee", "--cap",
+        help="With --node or --route: the most you pay for the answer, in AI tokens (a higher quote is refused).",
     ),
     from_deposit: bool = typer.Option(
         False, "--deposit", help="With --node: pay from your deposit with the node, signing the answer's record.",
     ),
     from_treasury: bool = typer.Option(
         False, "--from-treasury", help="With --node: pay from this home's agent treasury, as its agent key, within its limits.",
+    ),
+    route: str = typer.Option(
+        None, "--route", metavar="|".join(STRATEGIES), autocompletion=completes(*STRATEGIES), show_default=False,
+        help="Ask the market: the offers on this home's chain, cheapest, fastest or best first (`tantieme offers "
+        "--route`), paid over x402; a provider that fails or times out falls to the next.",
+    ),
+    consent: list[str] = typer.Option(
+        [], "--consent", metavar="USE", autocompletion=completes(*AI_USES), show_default=False,
+        help="With --route: an AI use every source must grant besides retrieval (repeat for several).",
+    ),
+    prompt_tokens: int = typer.Option(
+        None, "--prompt-tokens", min=0, show_default=False,
+        help=f"With --route: the most prompt tokens (question and sources) you pay for (default: {CONTEXT_TOKENS} "
+        "minus --max-tokens, the embedded model's context); a node quoting for more is not paid.",
+    ),
+    timeout: float = typer.Option(60.0, "--timeout", min=0.1, metavar="SECONDS", help="With --route: each provider's time to answer."),
+    rate: str = typer.Option(
+        None, "--rate", metavar="VALUE", show_default=False,
+        help="With --route: rate the answer (e.g. 90) once the node settles it: `tantieme agent feedback --routed` gives it.",
     ),
     as_json: bool = JsonOption,
 ) -> None:
@@ -191,6 +233,14 @@ def ask(
     fund`) by its agent key (TANTIEME_PRIVATE_KEY, or this home's), only within the
     treasury's limits: a quote outside them is refused before anything is sent.
 
+    With --route, the market answers: the model offers on this home's chain within
+    --cap and the consent, tried cheapest, fastest or best first (`tantieme offers
+    --route`). A provider is paid only if its 402 asks for this chain's AI token, at its
+    agent's wallet, and at most what its offer's prices allow; one that refuses, fails or
+    takes longer than --timeout falls to the next. Asking never waits for the answer's
+    settlement: --rate VALUE keeps a rating that `tantieme agent feedback --routed` gives
+    once the node has settled the answer.
+
     Example: tantieme ask "How many hives can a flat roof hold?"
     """
     from tantieme import interaction
@@ -200,6 +250,20 @@ def ask(
         raise typer.BadParameter("the question is empty", param_hint="'QUESTION'")
     if from_treasury and (node_url is None or from_deposit):
         raise typer.BadParameter("--from-treasury pays a remote node: use it with --node URL, without --deposit", param_hint="'--from-treasury'")
+    market_only = [name for name, v in (("--consent", consent), ("--prompt-tokens", prompt_tokens), ("--rate", rate)) if v not in (None, [])]
+    if route is None and market_only:
+        option = market_only[0]
+        raise typer.BadParameter(f"{option} is for asking the market: use it with --route", param_hint=f"'{option}'")
+    if route is not None:
+        if node_url is not None or from_deposit:
+            option = "--node" if node_url is not None else "--deposit"
+            raise typer.BadParameter(f"--route chooses the node: leave out {option}", param_hint=f"'{option}'")
+        routed = _ask_market(
+            question, route, max_tokens=max_tokens, cap=max_fee, consent=consent, prompt_tokens=prompt_tokens,
+            timeout=timeout, rate=rate,
+        )
+        emit(routed_json(routed) if as_json else routed, as_json, render_routed)
+        return
     if node_url is not None:
         cap = None if max_fee is None else parse_amount(max_fee, allow_zero=True)
         ask_it = _ask_deposit if from_deposit else _ask_treasury if from_treasury else _ask_remote
@@ -263,6 +327,28 @@ def _ask_treasury(url: str, question: str, *, max_tokens: int, model: int | None
         return ask_node_from_treasury(
             url, question, payer, max_tokens=max_tokens, model=str(model) if model is not None else "default",
         )
+
+
+def _ask_market(
+    question: str, strategy: str, *, max_tokens: int, cap: str | None, consent: list[str], prompt_tokens: int | None,
+    timeout: float, rate: str | None,
+):
+    from tantieme.agents.reputation import parse_value
+    from tantieme.amounts import MAX_UINT256
+    from tantieme.market.asking import ask_market, prompt_bound
+    from tantieme.market.routing import Need, consent_bits
+
+    if strategy not in STRATEGIES:
+        raise typer.BadParameter(f"{strategy!r}: choose {', '.join(STRATEGIES)}", param_hint="'--route'")
+    if rate is not None:
+        parse_value(rate)
+    need = Need(
+        prompt_bound(max_tokens) if prompt_tokens is None else prompt_tokens, max_tokens,
+        MAX_UINT256 if cap is None else parse_amount(cap, allow_zero=True), consent_bits(["retrieval", *consent]),
+    )
+    account = remote_payer()[0]
+    with open_node(readonly=True) as node, console.status(f"asking the market ({strategy})", spinner="dots"):
+        return ask_market(node, question, account, strategy, need, timeout=timeout, rate=rate)
 
 
 def _ask_deposit(url: str, question: str, *, max_tokens: int, model: int | None, max_fee: int | None):
@@ -343,6 +429,34 @@ def remote_json(r) -> dict:
         "payer": r.payer,
         "tantieme": r.extension,
     }
+
+
+def routed_json(routed) -> dict:
+    offer = routed.choice.offer
+    return {
+        **remote_json(routed.answer),
+        "route": {
+            "answered_by": {"agent_id": offer.agent_id, "endpoint": offer.endpoint, "model": offer.model},
+            "paid": str(routed.answer.fee),
+            "latency_ms": routed.latency_ms,
+            "tried": [
+                {"agent_id": a.agent_id, "endpoint": a.endpoint, "ms": a.ms, "error": a.error} for a in routed.attempts
+            ],
+            "skipped": [{"agent_id": s.agent_id, "endpoint": s.endpoint, "reason": s.reason} for s in routed.skipped],
+        },
+    }
+
+
+def render_routed(routed) -> None:
+    render_remote(routed.answer)
+    for a in routed.attempts[:-1]:
+        err_console.print(f"[yellow]skipped[/] agent #{a.agent_id} ({a.endpoint}) after {a.ms:,} ms: {a.error}", soft_wrap=True)
+    for s in routed.skipped:
+        err_console.print(f"[dim]not asked[/] agent #{s.agent_id}: {s.reason}", soft_wrap=True)
+    console.print(
+        f"answered by agent #{routed.choice.offer.agent_id} in {routed.latency_ms:,} ms, paid {format_amount(routed.answer.fee)} TAI",
+        soft_wrap=True,
+    )
 
 
 def render_remote(r) -> None:

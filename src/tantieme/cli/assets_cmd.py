@@ -95,6 +95,10 @@ def _render_asset(a: dict) -> None:
     table.add_row("AI consent", ", ".join(consent) or "[bold]none[/] (no AI use)")
     if narrowed:
         table.add_row("", f"(its own terms also allow {', '.join(narrowed)}; an ancestor refuses)")
+    dispute = a.get("dispute")
+    if dispute and dispute["disputed"]:
+        table.add_row("[bold red]DISPUTED[/]", f"upheld: {dispute['reason']}; never read or cited by AI, "
+                      f"its royalties go to {dispute['rightful_party']}")
     console.print(table)
 
 
@@ -151,8 +155,12 @@ def _assets(node: Node, mine: bool) -> list[dict]:
 @view.query("show")
 def _show(node: Node, asset_id: int) -> dict:
     from tantieme.assets import registry
+    from tantieme.disputes import tag_of
 
-    return asset_json(registry.get(node, asset_id))
+    tag = tag_of(node, asset_id)
+    dispute = {"disputed": tag is not None, "reason": tag.reason if tag else None,
+               "rightful_party": tag.rightful_party if tag else None}
+    return {**asset_json(registry.get(node, asset_id)), "dispute": dispute}
 
 
 @app.command("assets")

@@ -22,7 +22,7 @@ from tantieme.cli.common import IdArgument, completes, open_node
 from tantieme.cli.output import JsonOption, console, emit
 
 if TYPE_CHECKING:
-    from tantieme.dao import Dao, Handed, Member, Status
+    from tantieme.dao import Counting, Dao, Handed, Member, Status
 
 dao_app = typer.Typer(help="The DAO: stake for votes, propose, vote, queue, execute; the handover.", no_args_is_help=True)
 app.add_typer(dao_app, name="dao")
@@ -112,7 +112,7 @@ def status(
 
     with _dao(readonly=True) as dao:
         if proposal is not None:
-            data = status_json(dao.status(dao.find(proposal)))
+            data = status_json(dao.status(dao.find(proposal), votes=True))
             return emit(data, as_json, render_status)
         g = dao.governor.functions
         data = {
@@ -141,22 +141,34 @@ def status(
 
 def status_json(s: Status) -> dict:
     p = s.proposal
-    return {
+    data = {
         "number": p.number, "id": str(p.id), "state": s.state, "description": p.description, "proposer": p.proposer,
-        "for": str(s.for_), "against": str(s.against), "abstain": str(s.abstain),
+        "counting": s.counting, "for": str(s.for_), "against": str(s.against), "abstain": str(s.abstain),
         "quorum": None if s.quorum is None else str(s.quorum), "snapshot": p.snapshot, "deadline": p.deadline,
         "eta": s.eta, "block": s.block,
         "actions": [{"target": t, "value": str(v), "calldata": c} for t, v, c in zip(p.targets, p.values, p.calldatas, strict=True)],
     }
+    if s.votes is not None:
+        data["votes"] = [
+            {"voter": v.voter, "support": v.support, "weight": str(v.weight), "reason": v.reason} for v in s.votes
+        ]
+    return data
 
 
 def render_status(d: dict) -> None:
-    quorum = "at the snapshot" if d["quorum"] is None else f"{format_amount(int(d['quorum']))} TAI"
+    from tantieme.dao import format_number, format_weight
+
+    def number(key: str) -> str:
+        return format_number(d["counting"], int(d[key]))
+
+    quorum = "at the snapshot" if d["quorum"] is None else format_weight(d["counting"], int(d["quorum"]))
     console.print(f"proposal #{d['number']} [bold]{d['state']}[/]: {d['description']}")
     console.print(
-        f"For {format_amount(int(d['for']))} · Against {format_amount(int(d['against']))} · "
-        f"Abstain {format_amount(int(d['abstain']))} TAI; quorum {quorum} (For + Abstain)"
+        f"counted by {d['counting']} votes: For {number('for')} · Against {number('against')} · "
+        f"Abstain {format_weight(d['counting'], int(d['abstain']))}; quorum {quorum} (For + Abstain)"
     )
+    for v in d.get("votes", []):
+        console.print(f"  {v['voter']} {v['support']} {format_weight(d['counting'], int(v['weight']))}")
     eta = f"; runs from {_when(d['eta'])}" if d["eta"] else ""
     console.print(f"snapshot block {d['snapshot']}, voting until block {d['deadline']} (now {d['block']}){eta}")
     console.print(f"id {d['id']}", soft_wrap=True)
@@ -175,11 +187,13 @@ def proposals(as_json: bool = JsonOption) -> None:
         if not rows:
             console.print("no proposals yet: `tantieme dao propose --help`")
             return
-        table = Table("#", "state", "description", "For", "Against", "Abstain", "voting until block")
+        from tantieme.dao import format_number
+
+        table = Table("#", "state", "counting", "description", "For", "Against", "Abstain", "voting until block")
         for d in rows:
             table.add_row(
-                str(d["number"]), d["state"], d["description"], format_amount(int(d["for"])),
-                format_amount(int(d["against"])), format_amount(int(d["abstain"])), str(d["deadline"]),
+                str(d["number"]), d["state"], d["counting"], d["description"],
+                *(format_number(d["counting"], int(d[k])) for k in ("for", "against", "abstain")), str(d["deadline"]),
             )
         console.print(table)
 
@@ -259,7 +273,10 @@ def _propose(make, description: str, as_json: bool) -> None:
         data = status_json(dao.status(dao.propose([make(dao.node)], description)))
 
     def render(d: dict) -> None:
-        console.print(f"proposal #{d['number']} made: voting opens at block {d['snapshot'] + 1}, until block {d['deadline']}")
+        console.print(
+            f"proposal #{d['number']} made, counted by {d['counting']} votes: voting opens at block "
+            f"{d['snapshot'] + 1}, until block {d['deadline']}"
+        )
         console.print(f"id {d['id']}", soft_wrap=True)
 
     emit(data, as_json, render)
@@ -324,6 +341,82 @@ def propose_call(
     if len(data) < 4:
         raise typer.BadParameter("a call starts with a 4-byte function selector", param_hint="'--calldata'")
     _propose(lambda _node: call(address, data, value), description, as_json)
+
+
+# -- the counting table ---------------------------------------------------------------
+
+counting_app = typer.Typer(
+    help="How proposals are counted, by the calls they make: list the table, or propose a change to it.",
+    invoke_without_command=True,
+)
+dao_app.add_typer(counting_app, name="counting")
+
+
+def counting_json(rows: list[Counting]) -> list[dict]:
+    return [{"target": r.target, "selector": "0x" + r.selector.hex(), "function": r.function, "counting": r.counting}
+            for r in rows]
+
+
+@counting_app.callback()
+def counting(ctx: typer.Context, as_json: bool = JsonOption) -> None:
+    """List how proposals are counted by the calls they make; any other call counts by tokens.
+
+    A proposal is counted the strictest way its calls name (quadratic, then
+    reputation, then tokens), fixed when it is made.
+
+    Example: tantieme dao counting
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    with _dao(readonly=True) as dao:
+        data = counting_json(dao.counting_table())
+
+    def render(rows: list[dict]) -> None:
+        if not rows:
+            console.print("every proposal is counted by staked tokens: `tantieme dao counting set --help` to change it")
+            return
+        table = Table("function", "counting", "target", "selector")
+        for r in rows:
+            table.add_row(r["function"], r["counting"], r["target"], r["selector"])
+        console.print(table)
+
+    emit(data, as_json, render)
+
+
+@counting_app.command("set")
+def counting_set(
+    target: str = typer.Argument(
+        ..., help="The contract, by its name in the deployment (ledger, commons_pool, token, …) or address.",
+        show_default=False,
+    ),
+    function: str = typer.Argument(..., help="Its function's name, or a 4-byte selector (0x…).", show_default=False),
+    mode: str = typer.Argument(
+        ..., help="token, reputation or quadratic.", autocompletion=completes("token", "reputation", "quadratic"),
+        show_default=False,
+    ),
+    description: str = DescriptionOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Propose how proposals calling a function are counted (the table changes only by proposals).
+
+    Example: tantieme dao counting set commons_pool setDividendRules quadratic -d "Members decide the dividend"
+    """
+    from tantieme.dao import set_counting
+    from tantieme.node import parse_address
+
+    def make(node):
+        from tantieme.dao.decode import CONTRACTS
+
+        if target.startswith("0x"):
+            return set_counting(node, parse_address(target), function, mode)
+        fields = [field for field, _, _ in CONTRACTS if getattr(node.deployment, field) is not None]
+        if target not in fields:
+            from tantieme.errors import InputError
+
+            raise InputError(f"{target!r} is none of this deployment's {', '.join(fields)}, nor an address (0x…)")
+        return set_counting(node, getattr(node.deployment, target), function, mode)
+
+    _propose(make, description, as_json)
 
 
 def _step(act, as_json: bool) -> None:

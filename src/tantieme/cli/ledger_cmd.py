@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -247,13 +246,11 @@ def _chain(bundle: dict, rpc_url: str | None, chain_dir: Path | None) -> Connect
 
 def _write_bundle(path: Path, bundle: dict) -> None:
     from tantieme.errors import ConfigError
+    from tantieme.files import write_json
 
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(json.dumps(bundle, indent=2) + "\n")
-        os.replace(tmp, path)
+        write_json(path, bundle, mode=0o644)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ConfigError(f"cannot write the bundle to {path}: {exc.strerror}") from None
 
 

@@ -132,6 +132,24 @@ def offers_remove(as_json: bool = JsonOption) -> None:
     emit(data, as_json, lambda d: console.print(f"removed agent #{d['agent_id']}'s offer (tx {d['tx']}, gas {d['gas']:,})"))
 
 
+def keep_offer(node) -> dict | None:
+    """Bring the node's offer on chain in line with what it serves (`market.offers.keep_offer_current`):
+    {agent_id, model, tx} (tx None: it was current), or None without an offer. A failure is said
+    on stderr and leaves the offer as it was: routers then refuse quotes above it."""
+    from tantieme.cli.output import err_console
+    from tantieme.errors import TantiemeError
+    from tantieme.market.offers import keep_offer_current
+
+    try:
+        done = keep_offer_current(node)
+    except TantiemeError as exc:
+        err_console.print(f"[yellow]note:[/] the offer on chain was not updated: {exc}", soft_wrap=True)
+        return None
+    if done is None:
+        return None
+    return {"agent_id": done.offer.agent_id, "model": done.offer.model, "tx": done.tx}
+
+
 def _names(bits: int) -> list[str]:
     from tantieme.market.routing import CONSENT
 

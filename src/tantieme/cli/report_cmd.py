@@ -81,7 +81,7 @@ def _render(data: dict) -> None:
                   title=f"assets ({first['period']})")
     for w in data["works"]:
         works.add_row(
-            f"#{w['asset']}", escape((w["title"] or "")[:36]), w["kind"], w["owner"][:10] + "…", str(w["citations"]),
+            f"#{w['asset']}", escape((w["title"] or "")[:36]) + (" [red](disputed)[/]" if w["disputed"] else ""), w["kind"], w["owner"][:10] + "…", str(w["citations"]),
             _percent(w["attribution_share"]), format_amount(int(w["earned"])),
             format_amount(int(w["claimable"])), format_amount(int(w["claimed"])),
         )

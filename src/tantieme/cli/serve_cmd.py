@@ -11,6 +11,7 @@ import typer
 
 from tantieme.cli import app
 from tantieme.cli.common import passphrase_prompt
+from tantieme.cli.offers_cmd import keep_offer
 from tantieme.cli.output import JsonOption, console, emit, waiting
 
 ENV_ADMIN_TOKEN = "TANTIEME_ADMIN_TOKEN"
@@ -66,6 +67,7 @@ def serve(
         raise typer.BadParameter("--self-pay takes no payment: leave out --facilitator-url", param_hint="'--facilitator-url'")
     with node_mod.Node.open(account=account, on_wait=waiting) as writer:
         registered = interaction.ensure_default_model(writer)
+        offer = keep_offer(writer)
     node = node_mod.Node.open(readonly=True, account=account)
     try:
         gate = DepositGate(node, account, SelfPay(account, host) if self_pay else X402(node, account, facilitator_url))
@@ -82,6 +84,7 @@ def serve(
                 "chain_id": node.conn.chain_id,
                 "model": interaction.Models.load().default,
                 "registered_model": registered.asset_id if registered else None,
+                "offer": offer,
                 "payments": gate.name,
                 "settle_every": settle_every,
             }, as_json)
@@ -104,6 +107,8 @@ def _run(api, host: str, port: int, ready: dict, as_json: bool) -> None:
             "self+deposit": "the node's own account pays (development only), or a payer's deposit",
             "x402+deposit": "x402 per request, or a payer's deposit",
         }[d["payments"]]
+        if d["offer"] and d["offer"]["tx"]:
+            console.print(f"updated agent #{d['offer']['agent_id']}'s offer to what it serves (tx {d['offer']['tx']})", soft_wrap=True)
         console.print(f"serving {d['url']} · model #{d['model']} · payments: {payments} · Ctrl-C to stop")
 
     emit(ready, as_json, render)

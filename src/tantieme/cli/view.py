@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,12 +31,13 @@ from tantieme.cli.common import open_node
 from tantieme.jsonsafe import to_json
 from tantieme.config import home
 from tantieme.errors import TantiemeError
+from tantieme.files import write_json
 
 if TYPE_CHECKING:
     from tantieme.node import Node
 
 # Bump when a read command's JSON changes shape.
-VIEW_FORMAT = 1
+VIEW_FORMAT = 2
 # What a command may spend refreshing recently used queries before it closes the node.
 REFRESH_BUDGET_S = 0.3
 _RECENT = 8
@@ -156,11 +156,8 @@ def _load(path: Path) -> dict | None:
 def _save(path: Path, name: str, args: dict, stamp: str, data: Any, cost: float) -> None:
     """Keep an answer; a view that cannot be written (a read-only home) is simply not kept."""
     try:
-        path.parent.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".view-")
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"name": name, "args": args, "stamp": stamp, "data": data, "cost_s": cost}, handle)
-        os.replace(tmp, path)
+        write_json(path, {"name": name, "args": args, "stamp": stamp, "data": data, "cost_s": cost}, indent=None,
+                   durable=False)  # a cache: unreadable after a crash, it is computed again
     except OSError:
         pass
 

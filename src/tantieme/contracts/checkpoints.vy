@@ -84,12 +84,25 @@ def _latest(key: address) -> uint256:
 def _at(key: address, timepoint: uint256) -> uint256:
     """
     @dev The value of `key` at the end of block `timepoint`: that of the
-         last checkpoint at or before it (0 before the first). The
-         latest checkpoint is tried first, as most reads are of recent
-         blocks.
+         last checkpoint at or before it (0 before the first).
     @param key The history's key.
     @param timepoint The block number.
     @return uint256 The value then.
+    """
+    return self._word_at(key, timepoint) & _MAX_VALUE
+
+
+@internal
+@view
+def _word_at(key: address, timepoint: uint256) -> uint256:
+    """
+    @dev The last checkpoint of `key` at or before block `timepoint`, as
+         stored: its block number above bit 208, its value below (0
+         before the first). The latest checkpoint is tried first, as
+         most reads are of recent blocks.
+    @param key The history's key.
+    @param timepoint The block number.
+    @return uint256 The checkpoint word.
     """
     length: uint256 = self._length[key]
     if length == 0:
@@ -98,7 +111,7 @@ def _at(key: address, timepoint: uint256) -> uint256:
     high: uint256 = unsafe_sub(length, 1)
     latest: uint256 = self._history[key][high]
     if latest >> _VALUE_BITS <= timepoint:
-        return latest & _MAX_VALUE
+        return latest
     # The first checkpoint after `timepoint` is in [low, high].
     low: uint256 = 0
     for _: uint256 in range(_SEARCH_STEPS):
@@ -114,7 +127,7 @@ def _at(key: address, timepoint: uint256) -> uint256:
     if low == 0:
         return 0
     # Cannot underflow: `low` is at least 1.
-    return self._history[key][unsafe_sub(low, 1)] & _MAX_VALUE
+    return self._history[key][unsafe_sub(low, 1)]
 
 
 @internal

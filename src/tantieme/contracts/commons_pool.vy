@@ -21,7 +21,11 @@
           claim: (funds − reserve) / (cycle days × members), the funds
           being the pool's balance less the bonds it holds;
         - each member claims once a day in O(1) gas, and missed days up
-          to `backClaimCap` at the day's amount.
+          to `backClaimCap` at the day's amount;
+        - `memberAt(account, block)` answers whether an account was a
+          member at the end of a past block and was never removed (the
+          governor's quadratic voting reads it at a proposal's
+          snapshot).
         Rules and invariants: `SPEC.md` ("CommonsPool").
 @custom:security The token and registry are fixed at deployment and
                  trusted (tantieme's own). A day's claims never exceed the
@@ -92,10 +96,18 @@ _WORK: constant(uint8) = 0
 
 
 # @dev Bit layout of a member word: active (bit 0), last claimed day
-# (bits 1-64), the work joined by (bits 65-255).
+# (bits 1-64), the block it joined in (bits 65-112), the work joined by
+# (bits 113-255; asset ids are below 2**53).
 _DAY_SHIFT: constant(uint256) = 1
-_WORK_SHIFT: constant(uint256) = 65
+_JOINED_SHIFT: constant(uint256) = 65
+_WORK_SHIFT: constant(uint256) = 113
 _DAY_MASK: constant(uint256) = 2**64 - 1
+_BLOCK_MASK: constant(uint256) = 2**48 - 1
+
+
+# @dev Bit layout of a past membership word: the block it began in (bits
+# 0-47) and the block it ended in (bits 48-95).
+_ENDED_SHIFT: constant(uint256) = 48
 
 
 # @dev Bit layout of the day word: day (bits 0-63), daily amount
@@ -161,6 +173,10 @@ removed: public(HashMap[address, bool])
 
 # @dev Each member's word (see `_DAY_SHIFT`); zero: not a member.
 _members: HashMap[address, uint256]
+
+
+# @dev Each account's last ended membership (see `_ENDED_SHIFT`).
+_past: HashMap[address, uint256]
 
 
 # @dev Each invited member's bond word (see `_BOND_SHIFT`).
@@ -421,6 +437,29 @@ def members(account: address) -> Member:
 
 @external
 @view
+def memberAt(account: address, timepoint: uint256) -> bool:
+    """
+    @dev Whether `account` was a member at the end of block `timepoint`
+         (by its current membership or the last one it ended) and was
+         never removed. Memberships ended before the last are forgotten:
+         an account that left and rejoined twice since `timepoint` reads
+         as no member then.
+    @param account The account.
+    @param timepoint A block number before the current one.
+    @return bool Whether it was a member then.
+    """
+    assert timepoint < block.number, "commons_pool: future lookup"
+    if self.removed[account]:
+        return False
+    word: uint256 = self._members[account]
+    if word != 0 and (word >> _JOINED_SHIFT) & _BLOCK_MASK <= timepoint:
+        return True
+    past: uint256 = self._past[account]
+    return past & _BLOCK_MASK <= timepoint and timepoint < past >> _ENDED_SHIFT
+
+
+@external
+@view
 def claimable(account: address) -> uint256:
     """
     @dev What `claim` would pay `account` now (0 if it may not claim).
@@ -525,20 +564,23 @@ def _admit(account: address, work: uint256):
     """
     today: uint256 = self._today()
     last: uint256 = today if self._day & _DAY_MASK == today else today - 1
-    self._members[account] = 1 | (last << _DAY_SHIFT) | (work << _WORK_SHIFT)
+    self._members[account] = 1 | (last << _DAY_SHIFT) | (block.number << _JOINED_SHIFT) | (work << _WORK_SHIFT)
     self.memberCount += 1
 
 
 @internal
 def _drop(member: address) -> (address, uint256):
     """
-    @dev Ends a membership and releases its bond from `bondsHeld`.
+    @dev Ends a membership (remembered for `memberAt`) and releases its
+         bond from `bondsHeld`.
     @param member The member.
     @return address Who deposited its bond (zero: none).
     @return uint256 The bond in token wei.
     """
     bond_word: uint256 = self._bonds[member]
     amount: uint256 = bond_word >> _BOND_SHIFT
+    joined: uint256 = (self._members[member] >> _JOINED_SHIFT) & _BLOCK_MASK
+    self._past[member] = joined | (block.number << _ENDED_SHIFT)
     self._members[member] = 0
     self._bonds[member] = 0
     self.memberCount -= 1

@@ -14,11 +14,21 @@
           proposal's snapshot, `votingDelay` blocks (at least one) after
           the proposal: voting power bought, borrowed or staked once a
           proposal is known counts for nothing;
-        - counting is token-weighted: Against (0), For (1), Abstain (2);
-          a proposal succeeds when For exceeds Against and For plus
-          Abstain reach the quorum, a checkpointed fraction of the staked
-          supply at the snapshot (`COUNTING_MODE`
-          "support=bravo&quorum=for,abstain");
+        - votes are Against (0), For (1), Abstain (2); a proposal
+          succeeds when For exceeds Against and For plus Abstain reach
+          the quorum, a checkpointed fraction of the electorate at the
+          snapshot (`COUNTING_MODE` "support=bravo&quorum=for,abstain");
+        - three ways to weigh a vote, fixed per proposal when it is made
+          (`proposalCounting`), from a table of the calls it makes
+          (`countingOf[target][selector]`, set by proposals only):
+          TOKEN (0, the default) the voter's staked votes; REPUTATION
+          (1) its decaying reputation from attributed earnings
+          (`reputation_votes.vy`); QUADRATIC (2) the integer square
+          root of its staked votes, for commons-pool members at the
+          snapshot only (one registered person, √ of its voice
+          credits). A proposal whose calls name several takes the
+          strictest, the highest number: tokens can be bought,
+          reputation only earned, a quadratic voice needs a person;
         - a successful proposal is queued in the timelock (snekmate's
           `timelock_controller`, of which this governor is the only
           proposer, canceller and executor) and executed after its delay,
@@ -42,6 +52,12 @@
 interface IVotes:
     def getPastVotes(account: address, timepoint: uint256) -> uint256: view
     def getPastTotalSupply(timepoint: uint256) -> uint256: view
+
+
+# @dev The commons pool's membership at a past block (quadratic voting).
+interface IMembers:
+    def memberAt(account: address, timepoint: uint256) -> bool: view
+    def memberCount() -> uint256: view
 
 
 # @dev The part of snekmate's `timelock_controller` the governor uses
@@ -141,6 +157,13 @@ VOTE_FOR: constant(uint8) = 1
 VOTE_ABSTAIN: constant(uint8) = 2
 
 
+# @dev Ways to count, in rising strictness (a proposal takes the highest
+# its calls name).
+TOKEN: public(constant(uint8)) = 0
+REPUTATION: public(constant(uint8)) = 1
+QUADRATIC: public(constant(uint8)) = 2
+
+
 # @dev The checkpoint key of the quorum numerator's history.
 _QUORUM_KEY: constant(address) = empty(address)
 
@@ -150,8 +173,9 @@ _VERSION: constant(String[20]) = "1"
 
 
 # @dev A proposal: who made it, its snapshot and last voting block
-# (block numbers), its end states, and the Unix time in seconds from
-# which the timelock can execute it (0 until queued).
+# (block numbers), its end states, the Unix time in seconds from which
+# the timelock can execute it (0 until queued), how its votes are
+# counted and, for QUADRATIC, the pool's members when it was made.
 struct Proposal:
     proposer: address
     vote_start: uint256
@@ -159,9 +183,11 @@ struct Proposal:
     executed: bool
     canceled: bool
     eta: uint256
+    counting: uint8
+    electorate: uint256
 
 
-# @dev A proposal's votes, in units of voting power (token wei).
+# @dev A proposal's votes, in units of its counting's voting power.
 struct Tally:
     against: uint256
     in_favour: uint256
@@ -178,6 +204,14 @@ token: public(immutable(address))
 
 # @dev The timelock that executes proposals.
 timelock: public(immutable(address))
+
+
+# @dev The commons pool whose members vote in QUADRATIC proposals.
+commons: public(immutable(address))
+
+
+# @dev The reputation votes (ERC-5805 reads) of REPUTATION proposals.
+reputation: public(immutable(address))
 
 
 # @dev Blocks between a proposal and its snapshot (at least 1).
@@ -198,6 +232,11 @@ hasVoted: public(HashMap[uint256, HashMap[address, bool]])
 
 # @dev The next ballot signature nonce of each voter.
 nonces: public(HashMap[address, uint256])
+
+
+# @dev How a proposal counts when it calls `selector` on `target`
+# (TOKEN unless set).
+countingOf: public(HashMap[address, HashMap[bytes4, uint8]])
 
 
 # @dev Each proposal, by id.
@@ -272,11 +311,20 @@ event TimelockChange:
     newTimelock: address
 
 
+# @dev A proposal calling `selector` on `target` counts by `counting`.
+event CountingSet:
+    target: indexed(address)
+    selector: indexed(bytes4)
+    counting: uint8
+
+
 @deploy
 def __init__(
     name_: String[50],
     token_: address,
     timelock_: address,
+    commons_: address,
+    reputation_: address,
     voting_delay_: uint256,
     voting_period_: uint256,
     proposal_threshold_: uint256,
@@ -288,6 +336,8 @@ def __init__(
     @param name_ The governor's name and EIP-712 domain name.
     @param token_ The ERC-5805 votes contract.
     @param timelock_ The snekmate timelock that executes proposals.
+    @param commons_ The commons pool (members vote in QUADRATIC proposals).
+    @param reputation_ The reputation votes (REPUTATION proposals).
     @param voting_delay_ Blocks from a proposal to its snapshot (at least 1).
     @param voting_period_ Blocks of voting (at least 1).
     @param proposal_threshold_ Votes a proposer needs, in token wei.
@@ -298,6 +348,8 @@ def __init__(
     name = name_
     token = token_
     timelock = timelock_
+    commons = commons_
+    reputation = reputation_
     log TimelockChange(oldTimelock=empty(address), newTimelock=timelock_)
     self._set_voting_delay(voting_delay_)
     self._set_voting_period(voting_period_)
@@ -318,7 +370,9 @@ def propose(
     """
     @dev Proposes that the timelock make the calls `targets[i]` with
          `values[i]` wei and `calldatas[i]`; voting opens after
-         `votingDelay` blocks and lasts `votingPeriod` blocks.
+         `votingDelay` blocks and lasts `votingPeriod` blocks. Its
+         votes are counted the strictest way its calls name
+         (`countingOf`), fixed now.
     @param targets The contracts to call (1 to `MAX_ACTIONS`).
     @param values The wei to send with each call (from the timelock).
     @param calldatas The ABI-encoded calls.
@@ -334,8 +388,19 @@ def propose(
     assert self._proposals[proposal_id].vote_start == 0, "governor: proposal already exists"
     snapshot: uint256 = block.number + self.votingDelay
     deadline: uint256 = snapshot + self.votingPeriod
+    counting: uint8 = self._counting(targets, calldatas)
+    electorate: uint256 = 0
+    if counting == QUADRATIC:
+        electorate = staticcall IMembers(commons).memberCount()
     self._proposals[proposal_id] = Proposal(
-        proposer=msg.sender, vote_start=snapshot, vote_end=deadline, executed=False, canceled=False, eta=0
+        proposer=msg.sender,
+        vote_start=snapshot,
+        vote_end=deadline,
+        executed=False,
+        canceled=False,
+        eta=0,
+        counting=counting,
+        electorate=electorate,
     )
     signatures: DynArray[String[1], MAX_ACTIONS] = []
     for _: address in targets:
@@ -537,6 +602,22 @@ def updateQuorumNumerator(new_quorum_numerator: uint256):
     self._update_quorum_numerator(new_quorum_numerator)
 
 
+@external
+def setCounting(target: address, selector: bytes4, counting: uint8):
+    """
+    @dev Sets how proposals made from now on count when they call
+         `selector` on `target` (proposals already made keep theirs).
+    @param target The contract called.
+    @param selector The function's 4-byte selector (0x00000000 for calls
+           with less than 4 bytes of calldata).
+    @param counting TOKEN (0), REPUTATION (1) or QUADRATIC (2).
+    """
+    self._only_governance()
+    assert counting <= QUADRATIC, "governor: unknown counting"
+    self.countingOf[target][selector] = counting
+    log CountingSet(target=target, selector=selector, counting=counting)
+
+
 # VIEWS #
 
 
@@ -631,13 +712,39 @@ def proposalNeedsQueuing(proposal_id: uint256) -> bool:
 
 @external
 @view
+def proposalCounting(proposal_id: uint256) -> uint8:
+    """
+    @dev How the proposal's votes are counted: TOKEN (0), REPUTATION (1)
+         or QUADRATIC (2), fixed when it was made.
+    @param proposal_id The proposal.
+    @return uint8 Its counting.
+    """
+    return self._proposals[proposal_id].counting
+
+
+@external
+@view
+def proposalQuorum(proposal_id: uint256) -> uint256:
+    """
+    @dev The votes (For plus Abstain) the proposal needs, in its
+         counting's units (see `_quorum_of`).
+    @param proposal_id A proposal whose snapshot is over.
+    @return uint256 Its quorum.
+    """
+    return self._quorum_of(proposal_id)
+
+
+@external
+@view
 def proposalVotes(proposal_id: uint256) -> (uint256, uint256, uint256):
     """
-    @dev The proposal's votes so far, as OpenZeppelin's counting module.
+    @dev The proposal's votes so far, as OpenZeppelin's counting module,
+         in its counting's units: token wei (TOKEN), reputation
+         (REPUTATION), square roots of token wei (QUADRATIC).
     @param proposal_id The proposal.
-    @return uint256 Against, in token wei.
-    @return uint256 For, in token wei.
-    @return uint256 Abstain, in token wei.
+    @return uint256 Against.
+    @return uint256 For.
+    @return uint256 Abstain.
     """
     tally: Tally = self._tallies[proposal_id]
     return tally.against, tally.in_favour, tally.abstain
@@ -659,9 +766,9 @@ def getVotes(account: address, timepoint: uint256) -> uint256:
 @view
 def quorum(timepoint: uint256) -> uint256:
     """
-    @dev The votes (For plus Abstain) a proposal with snapshot
+    @dev The votes (For plus Abstain) a TOKEN proposal with snapshot
          `timepoint` needs: the quorum fraction then, of the staked
-         supply then.
+         supply then (`proposalQuorum` for any proposal).
     @param timepoint A block number before the current one.
     @return uint256 The quorum in token wei.
     """
@@ -740,18 +847,19 @@ def _state(proposal_id: uint256) -> uint8:
     @param proposal_id The proposal.
     @return uint8 Its state.
     """
-    proposal: Proposal = self._proposals[proposal_id]
-    if proposal.executed:
+    # Field by field: a vote reads four words of the proposal, not all.
+    if self._proposals[proposal_id].executed:
         return EXECUTED
-    if proposal.canceled:
+    if self._proposals[proposal_id].canceled:
         return CANCELED
-    assert proposal.vote_start != 0, "governor: unknown proposal"
-    if proposal.vote_start >= block.number:
+    vote_start: uint256 = self._proposals[proposal_id].vote_start
+    assert vote_start != 0, "governor: unknown proposal"
+    if vote_start >= block.number:
         return PENDING
-    if proposal.vote_end >= block.number:
+    if self._proposals[proposal_id].vote_end >= block.number:
         return ACTIVE
     tally: Tally = self._tallies[proposal_id]
-    if tally.in_favour <= tally.against or tally.in_favour + tally.abstain < self._quorum(proposal.vote_start):
+    if tally.in_favour <= tally.against or tally.in_favour + tally.abstain < self._quorum_of(proposal_id):
         return DEFEATED
     operation: bytes32 = self._timelock_ids[proposal_id]
     if operation == empty(bytes32):
@@ -760,7 +868,7 @@ def _state(proposal_id: uint256) -> uint8:
         return EXECUTED
     if not staticcall ITimelock(timelock).is_operation_pending(operation):
         return CANCELED
-    if block.timestamp > proposal.eta + GRACE_PERIOD:
+    if block.timestamp > self._proposals[proposal_id].eta + GRACE_PERIOD:
         return EXPIRED
     return QUEUED
 
@@ -769,16 +877,25 @@ def _state(proposal_id: uint256) -> uint8:
 def _cast_vote(proposal_id: uint256, voter: address, support: uint8, reason: String[MAX_REASON]) -> uint256:
     """
     @dev Counts `voter`'s votes at the snapshot, once, on an Active
-         proposal.
+         proposal, weighed by the proposal's counting.
     @param proposal_id The proposal.
     @param voter The account that votes.
     @param support 0 Against, 1 For, 2 Abstain.
     @param reason The voter's reason (may be empty).
-    @return uint256 The weight of the vote, in token wei.
+    @return uint256 The weight of the vote, in the counting's units.
     """
     assert self._state(proposal_id) == ACTIVE, "governor: proposal is not active"
     assert not self.hasVoted[proposal_id][voter], "governor: vote already cast"
-    weight: uint256 = staticcall IVotes(token).getPastVotes(voter, self._proposals[proposal_id].vote_start)
+    snapshot: uint256 = self._proposals[proposal_id].vote_start
+    counting: uint8 = self._proposals[proposal_id].counting
+    weight: uint256 = 0
+    if counting == REPUTATION:
+        weight = staticcall IVotes(reputation).getPastVotes(voter, snapshot)
+    else:
+        weight = staticcall IVotes(token).getPastVotes(voter, snapshot)
+        if counting == QUADRATIC:
+            assert staticcall IMembers(commons).memberAt(voter, snapshot), "governor: not a member at the snapshot"
+            weight = isqrt(weight)
     assert weight != 0, "governor: no voting power at the snapshot"
     self.hasVoted[proposal_id][voter] = True
     if support == VOTE_AGAINST:
@@ -804,6 +921,51 @@ def _quorum(timepoint: uint256) -> uint256:
     """
     supply: uint256 = staticcall IVotes(token).getPastTotalSupply(timepoint)
     return supply * checkpoints._at(_QUORUM_KEY, timepoint) // QUORUM_DENOMINATOR
+
+
+@internal
+@view
+def _quorum_of(proposal_id: uint256) -> uint256:
+    """
+    @dev The proposal's quorum in its counting's units, the quorum
+         fraction at its snapshot of: the staked supply then (TOKEN); the
+         reputation in all then (REPUTATION); √(staked supply then ×
+         members when proposed), what all members would cast holding
+         equal stakes (QUADRATIC).
+    @param proposal_id The proposal.
+    @return uint256 Its quorum.
+    """
+    snapshot: uint256 = self._proposals[proposal_id].vote_start
+    counting: uint8 = self._proposals[proposal_id].counting
+    if counting == TOKEN:
+        return self._quorum(snapshot)
+    electorate: uint256 = 0
+    if counting == REPUTATION:
+        electorate = staticcall IVotes(reputation).getPastTotalSupply(snapshot)
+    else:
+        supply: uint256 = staticcall IVotes(token).getPastTotalSupply(snapshot)
+        electorate = isqrt(supply * self._proposals[proposal_id].electorate)
+    return electorate * checkpoints._at(_QUORUM_KEY, snapshot) // QUORUM_DENOMINATOR
+
+
+@internal
+@view
+def _counting(
+    targets: DynArray[address, MAX_ACTIONS], calldatas: DynArray[Bytes[MAX_PAYLOAD], MAX_ACTIONS]
+) -> uint8:
+    """
+    @dev The strictest counting the calls name (TOKEN for none).
+    @param targets The proposal's targets.
+    @param calldatas The proposal's calldatas.
+    @return uint8 The counting.
+    """
+    counting: uint8 = TOKEN
+    for i: uint256 in range(len(targets), bound=MAX_ACTIONS):
+        selector: bytes4 = empty(bytes4)
+        if len(calldatas[i]) >= 4:
+            selector = convert(slice(calldatas[i], 0, 4), bytes4)
+        counting = max(counting, self.countingOf[targets[i]][selector])
+    return counting
 
 
 @internal

@@ -26,7 +26,10 @@
           asset's claimable revenue;
         - `sweep` (anyone) credits an asset with the tokens sent by plain
           transfer to its royalty vault, the ERC-2981 receiver the
-          registry names, deploying the vault on first use.
+          registry names, deploying the vault on first use;
+        - `redirect` (the dispute module only, wired once by the
+          deployer) distributes a tagged asset's pending revenue and sends
+          its claimable revenue to the rightful party a judgement named.
         Invariants (`SPEC.md`): the router's token balance equals the sum
         of all pending, claimable and unassigned amounts plus `surplus()`,
         and `totalPaid == Σ pending + Σ claimable + totalUnassigned +
@@ -57,6 +60,11 @@ interface IPAssetRegistry:
     def deployRoyaltyVault(asset_id: uint256) -> address: nonpayable
 
 
+# @dev What the router checks of the dispute module it is wired to.
+interface DisputeModule:
+    def router() -> address: view
+
+
 # @dev Most leaves in one `credit`; with its proof, at most 256 nodes
 # (snekmate's multiproof bound).
 MAX_CREDITS: public(constant(uint256)) = 128
@@ -80,6 +88,10 @@ token: public(immutable(IERC20))
 
 # @dev The IP asset registry.
 registry: public(immutable(IPAssetRegistry))
+
+
+# @dev The deployer, who wires the dispute module once.
+_DEPLOYER: immutable(address)
 
 
 # @dev Every token wei ever paid in by `pay`, `payFrom` and `fund`,
@@ -118,6 +130,10 @@ credited: public(HashMap[bytes32, HashMap[uint256, uint256]])
 
 # @dev Every pool's unassigned tokens, summed, plus one.
 _total_unassigned: uint256
+
+
+# @dev The dispute module, the only caller of `redirect` (zero: not wired).
+disputeModule: public(address)
 
 
 # @dev Emitted when revenue is credited to an asset.
@@ -165,10 +181,23 @@ event Claimed:
     amount: uint256
 
 
+# @dev Emitted when a judgement sends a tagged asset's revenue elsewhere.
+event Redirected:
+    asset_id: indexed(uint256)
+    to: indexed(address)
+    amount: uint256
+
+
+# @dev Emitted once, when the dispute module is wired.
+event DisputeModuleSet:
+    module: indexed(address)
+
+
 @deploy
 def __init__(token_: address, registry_: address):
     """
-    @dev Fixes the token and the registry.
+    @dev Fixes the token and the registry; the deployer may later wire
+         the dispute module, once.
     @param token_ The AI token.
     @param registry_ The IP asset registry.
     """
@@ -176,6 +205,7 @@ def __init__(token_: address, registry_: address):
     assert registry_ != empty(address), "router: registry is the zero address"
     token = IERC20(token_)
     registry = IPAssetRegistry(registry_)
+    _DEPLOYER = msg.sender
     self._total_paid = 1
     self._total_claimed = 1
     self._total_unassigned = 1
@@ -385,6 +415,47 @@ def claimMany(asset_ids: DynArray[uint256, MAX_MANY]) -> uint256:
     return total
 
 
+# DISPUTES #
+
+
+@external
+def setDisputeModule(module: address):
+    """
+    @dev Wires the dispute module, once; only the deployer. The module
+         must be built for this router.
+    @param module The `DisputeModule`.
+    """
+    assert msg.sender == _DEPLOYER, "router: caller is not the deployer"
+    assert self.disputeModule == empty(address), "router: dispute module already set"
+    assert module != empty(address), "router: dispute module is the zero address"
+    assert staticcall DisputeModule(module).router() == self, "router: dispute module is for another router"
+    self.disputeModule = module
+    log DisputeModuleSet(module=module)
+
+
+@external
+@nonreentrant
+def redirect(asset_id: uint256, to: address) -> uint256:
+    """
+    @dev Distributes the asset's pending revenue (its parents keep their
+         shares) and sends its claimable revenue to `to`, counted as
+         claimed. Only the dispute module, for an upheld dispute.
+    @param asset_id The tagged asset.
+    @param to The rightful party the judgement named.
+    @return uint256 The amount sent, in token wei (may be zero).
+    """
+    assert msg.sender == self.disputeModule, "router: caller is not the dispute module"
+    self._distribute(asset_id)
+    amount: uint256 = self._stored(self._claimable[asset_id])
+    if amount == 0:
+        return 0
+    self._claimable[asset_id] = 1
+    self._total_claimed += amount
+    log Redirected(asset_id=asset_id, to=to, amount=amount)
+    self._push(to, amount)
+    return amount
+
+
 # VIEWS #
 
 
@@ -424,7 +495,8 @@ def totalPaid() -> uint256:
 @view
 def totalClaimed() -> uint256:
     """
-    @dev Every token wei ever claimed by owners.
+    @dev Every token wei ever claimed by owners (or redirected by a
+         judgement).
     @return uint256 The amount in token wei.
     """
     return self._total_claimed - 1

@@ -7,10 +7,29 @@
         proposal = dao.propose([set_split(node, 800, 1000)], "Raise the machine tax to 8 %")
 """
 
-from tantieme.dao.governance import STATES, SUPPORT, Action, Dao, Member, Proposal, Status, call, set_commons, set_split
+from tantieme.dao.governance import (
+    COUNTINGS,
+    STATES,
+    SUPPORT,
+    Action,
+    Counting,
+    Dao,
+    Member,
+    Proposal,
+    Status,
+    Vote,
+    call,
+    format_number,
+    format_weight,
+    set_commons,
+    set_counting,
+    set_split,
+    weight_unit,
+)
 from tantieme.dao.handover import OWNED, Handed, Owned, handover, state
 
 __all__ = [
-    "OWNED", "STATES", "SUPPORT", "Action", "Dao", "Handed", "Member", "Owned", "Proposal", "Status",
-    "call", "handover", "set_commons", "set_split", "state",
+    "COUNTINGS", "OWNED", "STATES", "SUPPORT", "Action", "Counting", "Dao", "Handed", "Member", "Owned", "Proposal",
+    "Status", "Vote", "call", "format_number", "format_weight", "handover", "set_commons", "set_counting", "set_split",
+    "state", "weight_unit",
 ]

@@ -5,7 +5,8 @@ A proposal that passes runs its calls as the timelock, which owns the deployment
 after the handover. Most calls change a parameter; some hand over what the DAO guards:
 `setCommons` sends every batch's machine tax to another address, `transfer_ownership` and
 `renounce_ownership` move a contract out of the DAO's hands, `set_minter` changes who may
-mint AI tokens, and the timelock's roles decide who may queue and run proposals. Those are
+mint AI tokens, `setArbiter` appoints who tags assets and redirects their royalties, and the
+timelock's roles decide who may queue and run proposals. Those are
 `risky`, with the reason; so is a call to a contract outside the deployment, which this
 node cannot read. Only the quorum and the timelock's delay stand between such a proposal
 and its effect, so the dashboard shows them in red.
@@ -41,6 +42,7 @@ CONTRACTS = (
     ("identity", "the agent identity registry", "agent_identity"),
     ("reputation", "the agent reputation registry", "agent_reputation"),
     ("offers", "the offer registry", "offer_registry"),
+    ("disputes", "the dispute module", "dispute_module"),
 )
 RISKY = {
     "setCommons": "sends every batch's machine tax to this address instead of the commons",
@@ -50,6 +52,7 @@ RISKY = {
     "grantRole": "gives an account a role of the timelock (who may propose, cancel or run its calls)",
     "revokeRole": "takes a role of the timelock away",
     "renounceRole": "gives up a role of the timelock",
+    "setArbiter": "appoints who judges disputes: whoever it is tags assets and sends their royalties elsewhere",
 }
 
 

@@ -9,6 +9,12 @@ before the timelock's delay. Proposals are read back from the governor's
 `ProposalCreated` events and numbered from 1 in the order they were made;
 `find` takes that number or the proposal's id.
 
+Each proposal is counted one of three ways, fixed when it is made from the
+governor's table of the calls it makes (`counting_table`; `set_counting` builds
+the proposal that changes it): by staked tokens (the default), by creators'
+reputation, or quadratically (commons-pool members at the snapshot, √ of their
+staked votes); a proposal naming several takes the strictest, quadratic first.
+
 On local chains (embedded, anvil) `wait=True` mines empty blocks up to the
 block a step needs and waits out the timelock's delay (two seconds), so a
 proposal runs its course in a demo; elsewhere the chain's own pace decides.
@@ -16,27 +22,35 @@ proposal runs its course in a demo; elsewhere the chain's own pace decides.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from functools import cached_property
 
-from eth_utils import keccak
+from eth_utils import function_signature_to_4byte_selector, keccak
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
 from tantieme.amounts import format_amount, format_percent
 from tantieme.chain.deploy import contract
+from tantieme.chain.logs import event_logs
 from tantieme.chain.transact import revert_reason
 from tantieme.errors import ChainError, ConfigError, InputError
 from tantieme.node import Node
 
 __all__ = [
-    "STATES", "SUPPORT", "Action", "Dao", "Member", "Proposal", "Status",
-    "call", "set_commons", "set_split",
+    "COUNTINGS", "STATES", "SUPPORT", "Action", "Counting", "Dao", "Member", "Proposal", "Status", "Vote",
+    "call", "format_number", "format_weight", "set_commons", "set_counting", "set_split", "weight_unit",
 ]
 
 STATES = ("pending", "active", "canceled", "defeated", "succeeded", "queued", "expired", "executed")
 SUPPORT = ("against", "for", "abstain")
+COUNTINGS = ("token", "reputation", "quadratic")  # the governor's numbers, in rising strictness
+_TOKENS_ONLY = (
+    "this DAO's governor was deployed before counting by reputation or quadratically: it counts every proposal "
+    "by staked tokens"
+)
+_ROOT_OF_ONE_TOKEN = 10**9  # a quadratic weight is √(token wei): √(1 TAI) = 10**9
 _MAX_BPS = 10_000
 _MAX_DESCRIPTION = 4_096  # bytes (the governor's bound)
 _MAX_CALLDATA = 1_024  # bytes (the timelock's bound)
@@ -83,11 +97,93 @@ def set_commons(node: Node, commons: str) -> Action:
     )
 
 
+def set_counting(node: Node, target: str, function: str, counting: str) -> Action:
+    """How the DAO counts proposals that call `function` (a name of the deployment's contract at
+    `target`, or a 0x-selector) on `target`: "token", "reputation" or "quadratic"."""
+    if counting not in COUNTINGS:
+        raise InputError(f"{counting!r} is not a way to count: choose {', '.join(COUNTINGS)}")
+    if node.deployment.reputation_votes is None:
+        raise ConfigError(_TOKENS_ONLY)
+    selector = _selector(node, target, function)
+    governor = contract(node.conn, "governor", node.deployment.governor)
+    data = governor.functions.setCounting(target, selector, COUNTINGS.index(counting))._encode_transaction_data()
+    return Action(
+        governor.address, 0, bytes.fromhex(data[2:]),
+        f"count proposals calling {_call_name(node, target, selector)} by {counting} votes",
+    )
+
+
 def call(target: str, calldata: bytes, value: int = 0) -> Action:
     """Any call, ABI-encoded already (for experts)."""
     if len(calldata) > _MAX_CALLDATA:
         raise InputError(f"the calldata is {len(calldata):,} bytes; a proposal's call takes at most {_MAX_CALLDATA:,}")
     return Action(target, value, calldata, f"call {target} with 0x{calldata[:4].hex()}…, {value} wei")
+
+
+def format_weight(counting: str, weight: int) -> str:
+    """A vote's weight in its counting's unit: TAI staked, reputation (token wei
+    earned, decayed) or √TAI (a quadratic voice)."""
+    return f"{format_number(counting, weight)} {weight_unit(counting)}"
+
+
+def format_number(counting: str, weight: int) -> str:
+    """A weight's number, without its unit (`weight_unit`)."""
+    return format_amount(weight * _ROOT_OF_ONE_TOKEN if counting == "quadratic" else weight)
+
+
+def weight_unit(counting: str) -> str:
+    return {"token": "TAI", "reputation": "reputation", "quadratic": "√TAI"}[counting]
+
+
+def _named_contract(node: Node, target: str) -> tuple[str, Contract] | None:
+    """The deployment's contract at `target`: its field in `Deployment` (as `decode.CONTRACTS`
+    names them) and its binding; None for any other address."""
+    from tantieme.dao.decode import CONTRACTS
+
+    for field, _, artifact in CONTRACTS:
+        address = getattr(node.deployment, field)
+        if address is not None and address.lower() == target.lower():
+            return field, contract(node.conn, artifact, address)
+    return None
+
+
+def _selectors(bound: Contract) -> dict[str, bytes]:
+    """Function name → 4-byte selector, of `bound`'s ABI."""
+    return {f.fn_name: function_signature_to_4byte_selector(f.signature) for f in bound.all_functions()}
+
+
+def _selector(node: Node, target: str, function: str) -> bytes:
+    """`function` (a name, or 0x and 8 hex digits) as a selector of the contract at `target`."""
+    if function.startswith("0x"):
+        try:
+            selector = bytes.fromhex(function[2:])
+        except ValueError:
+            selector = b""
+        if len(selector) != 4:
+            raise InputError(f"{function!r} is not a 4-byte selector (0x and 8 hex digits)")
+        return selector
+    named = _named_contract(node, target)
+    if named is None:
+        raise InputError(
+            f"{target} is not one of this deployment's contracts: give the function as its 4-byte selector (0x…)"
+        )
+    field, bound = named
+    known = _selectors(bound)
+    if function not in known:
+        raise InputError(f"the {field} has no function {function!r}; it has {', '.join(sorted(known))}")
+    return known[function]
+
+
+def _call_name(node: Node, target: str, selector: bytes) -> str:
+    """`contract.function` when the deployment knows them, else the address and selector."""
+    named = _named_contract(node, target)
+    if named is not None:
+        field, bound = named
+        for name, known in _selectors(bound).items():
+            if known == selector:
+                return f"{field}.{name}"
+        return f"{field} 0x{selector.hex()}"
+    return f"{target} 0x{selector.hex()}"
 
 
 # -- what the chain holds -------------------------------------------------------------
@@ -114,17 +210,39 @@ class Proposal:
 
 
 @dataclass(frozen=True)
+class Vote:
+    """One vote cast, as the governor logged it."""
+
+    voter: str
+    support: str
+    weight: int  # in the proposal's counting's unit (see `format_weight`)
+    reason: str
+
+
+@dataclass(frozen=True)
 class Status:
     """Where a proposal stands."""
 
     proposal: Proposal
     state: str
-    against: int  # votes, in staked token wei
+    counting: str  # how its votes count: token, reputation or quadratic
+    against: int  # votes, in the counting's unit
     for_: int
     abstain: int
     quorum: int | None  # For + Abstain needed (known once the snapshot block is past)
     eta: int | None  # when the timelock lets it run (unix time), once queued
     block: int  # the chain's latest block
+    votes: tuple[Vote, ...] | None = None  # each vote, when asked for
+
+
+@dataclass(frozen=True)
+class Counting:
+    """A row of the governor's counting table: proposals calling `function` on `target` count so."""
+
+    target: str
+    selector: bytes
+    function: str  # `contract.function`, or the address and selector
+    counting: str
 
 
 @dataclass(frozen=True)
@@ -214,7 +332,7 @@ class Dao:
     # -- proposals --------------------------------------------------------------------
 
     def proposals(self) -> list[Proposal]:
-        logs = self.governor.events.ProposalCreated.get_logs(from_block=self.node.deployment.block)
+        logs = event_logs(self.governor.events.ProposalCreated(), self.node.deployment.block)
         return [
             Proposal(
                 number=n, id=e.args.proposalId, proposer=e.args.proposer, targets=tuple(e.args.targets),
@@ -234,16 +352,75 @@ class Dao:
                 return proposal
         raise InputError(f"there is no proposal {ref}: `tantieme dao proposals` lists them ({len(known)} so far)")
 
-    def status(self, proposal: Proposal) -> Status:
+    @property
+    def counts_three_ways(self) -> bool:
+        """Whether this DAO's governor has the counting table (one deployed before it counts by tokens only)."""
+        return self.node.deployment.reputation_votes is not None
+
+    def counting(self, proposal: Proposal) -> str:
+        """How `proposal`'s votes count."""
+        if not self.counts_three_ways:
+            return "token"
+        return COUNTINGS[self.governor.functions.proposalCounting(proposal.id).call()]
+
+    def status(self, proposal: Proposal, *, votes: bool = False) -> Status:
+        """Where `proposal` stands; with each vote cast (`votes`: reads the governor's logs)."""
         g = self.governor.functions
         block = self.node.conn.w3.eth.block_number
         against, for_, abstain = g.proposalVotes(proposal.id).call()
         eta = g.proposalEta(proposal.id).call()
+        quorum = None
+        if proposal.snapshot < block:
+            quorum = (g.proposalQuorum(proposal.id) if self.counts_three_ways else g.quorum(proposal.snapshot)).call()
         return Status(
-            proposal=proposal, state=STATES[g.state(proposal.id).call()], against=against, for_=for_,
-            abstain=abstain, quorum=g.quorum(proposal.snapshot).call() if proposal.snapshot < block else None,
-            eta=eta or None, block=block,
+            proposal=proposal, state=STATES[g.state(proposal.id).call()], counting=self.counting(proposal),
+            against=against, for_=for_, abstain=abstain, quorum=quorum, eta=eta or None, block=block,
+            votes=self._votes(proposal, block) if votes else None,
         )
+
+    def _votes(self, proposal: Proposal, block: int) -> tuple[Vote, ...]:
+        """The votes cast on `proposal` (none before voting opens: the block after its snapshot)."""
+        if proposal.snapshot >= block:
+            return ()
+        logs = event_logs(self.governor.events.VoteCast(), proposal.snapshot + 1, block)
+        return tuple(
+            Vote(voter=e.args.voter, support=SUPPORT[e.args.support], weight=e.args.weight, reason=e.args.reason)
+            for e in logs
+            if e.args.proposalId == proposal.id
+        )
+
+    def counting_table(self) -> list[Counting]:
+        """The governor's counting table as its `CountingSet` events set it (calls not in it count by
+        tokens); `ConfigError` for a governor without one."""
+        if not self.counts_three_ways:
+            raise ConfigError(_TOKENS_ONLY)
+        rows: dict[tuple[str, bytes], int] = {}
+        for e in event_logs(self.governor.events.CountingSet(), self.node.deployment.block):
+            rows[(e.args.target, bytes(e.args.selector))] = e.args.counting
+        return [
+            Counting(target=t, selector=s, function=_call_name(self.node, t, s), counting=COUNTINGS[c])
+            for (t, s), c in rows.items()
+            if c != 0
+        ]
+
+    def voting_power(self, proposal: Proposal, voter: str) -> int:
+        """`voter`'s weight on `proposal`: 0 if it had none at the snapshot. `InputError` if quadratic
+        and it was no commons-pool member then (or was removed since)."""
+        counting = self.counting(proposal)
+        if counting == "reputation":
+            reputation = contract(self.node.conn, "reputation_votes", self.node.deployment.reputation_votes)
+            return reputation.functions.getPastVotes(voter, proposal.snapshot).call()
+        staked = self.votes.functions.getPastVotes(voter, proposal.snapshot).call()
+        if counting == "token":
+            return staked
+        pool = contract(self.node.conn, "commons_pool", self.governor.functions.commons().call())
+        if not pool.functions.memberAt(voter, proposal.snapshot).call():
+            raise InputError(
+                f"proposal #{proposal.number} is counted quadratically, one voice per commons-pool member, and "
+                f"{voter} was no member at its snapshot (block {proposal.snapshot}) or was removed since: join "
+                "(`tantieme commons join`) before the next proposal"
+            )
+        return math.isqrt(staked)
 
     def propose(self, actions: list[Action], description: str) -> Proposal:
         """Propose that the timelock run `actions` (on contracts of the deployment: once the DAO owns them)."""
@@ -283,11 +460,17 @@ class Dao:
             )
         if g.hasVoted(proposal.id, voter).call():
             raise InputError(f"{voter} already voted on proposal #{proposal.number}: one vote per account")
-        if self.votes.functions.getPastVotes(voter, proposal.snapshot).call() == 0:
+        if self.voting_power(proposal, voter) == 0:
+            how = (
+                "it is counted by creators' reputation, what settled answers paid their works (recorded when "
+                "`tantieme claim` credits them)"
+                if status.counting == "reputation"
+                else "votes count as staked and delegated before it; stake (`tantieme dao stake AMOUNT`) and "
+                "delegate before the next proposal"
+            )
             raise InputError(
                 f"{voter} had no voting power at the snapshot of proposal #{proposal.number} (block "
-                f"{proposal.snapshot}): votes count as staked and delegated before it; stake "
-                "(`tantieme dao stake AMOUNT`) and delegate before the next proposal"
+                f"{proposal.snapshot}): {how}"
             )
         choice = SUPPORT.index(support)
         fn = g.castVoteWithReason(proposal.id, choice, reason) if reason else g.castVote(proposal.id, choice)
@@ -326,11 +509,14 @@ class Dao:
         """Why a proposal in `status` cannot be `step` (queued or executed)."""
         n, state = status.proposal.number, status.state
         if state == "defeated":
-            quorum = format_amount(status.quorum or 0)
+            def number(w: int) -> str:
+                return format_number(status.counting, w)
+
+            unit = weight_unit(status.counting)
             return (
-                f"proposal #{n} was defeated (For {format_amount(status.for_)}, Against {format_amount(status.against)}, "
-                f"Abstain {format_amount(status.abstain)} TAI; it needed more For than Against and For + Abstain "
-                f"≥ the quorum of {quorum} TAI): it cannot be {step}"
+                f"proposal #{n} was defeated (For {number(status.for_)}, Against {number(status.against)}, "
+                f"Abstain {number(status.abstain)} {unit}; it needed more For than Against and For + Abstain "
+                f"≥ the quorum of {number(status.quorum or 0)} {unit}): it cannot be {step}"
             )
         if state == "succeeded":
             return f"proposal #{n} passed but is not queued: `tantieme dao queue {n}` first"

@@ -42,6 +42,8 @@ OWNED: tuple[Owned, ...] = (
     Owned("AI token", "token", "ai_token", "grants the minter role (the faucet, on local chains)"),
     Owned("interaction ledger", "ledger", "interaction_ledger", "sets the split and the commons pool"),
     Owned("commons pool", "commons_pool", "commons_pool", "removes members, sets the bond and the dividend rules"),
+    Owned("dispute module", "disputes", "dispute_module",
+          "appoints the arbiter, judges disputes, clears tags, sets the bond, the cancellation fee and the reasons"),
 )
 
 

@@ -129,9 +129,10 @@ def is_bundle(data: Any) -> bool:
 def settlement_tx(conn: Connection, ledger: str, batch_id: int, from_block: int = 0) -> str | None:
     """The hash of the transaction that settled `batch_id` on `ledger`, from its logs."""
     from tantieme.chain.deploy import contract
+    from tantieme.chain.logs import event_logs
 
     event = contract(conn, "interaction_ledger", ledger).events.BatchSettled()
-    logs = event.get_logs(from_block=from_block, argument_filters={"batch_id": batch_id})
+    logs = event_logs(event, from_block, batch_id=batch_id)
     return logs[0]["transactionHash"].to_0x_hex() if logs else None
 
 

@@ -36,6 +36,7 @@ from typing import IO, Any
 from tantieme import __version__, sqlitefile
 from tantieme.config import home
 from tantieme.errors import ConfigError
+from tantieme.files import fsync
 from tantieme.maintenance import COMPLETE, STAGE, Holdings, holdings, interrupted_restore
 
 __all__ = [
@@ -128,7 +129,7 @@ def backup(target: Path, on_wait: Callable[[str], None] | None = None) -> Backup
             info = tarfile.TarInfo(MANIFEST)
             info.size, info.mtime = len(data), manifest["created_at"]
             tar.addfile(info, io.BytesIO(data))
-        _fsync(partial)
+        fsync(partial)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
@@ -165,7 +166,7 @@ def restore(source: Path, *, force: bool = False, on_wait: Callable[[str], None]
     (stage / MANIFEST).write_text(json.dumps(manifest))
     _fsync_tree(stage)
     (stage / COMPLETE).touch()
-    _fsync(stage)
+    fsync(stage)
     _swap(root, on_wait)
     return Restored(str(source), count, Holdings(**_holdings_fields(manifest["holdings"])), previous)
 
@@ -366,14 +367,6 @@ def _is_within(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fsync_tree(folder: Path) -> None:
     for path in folder.rglob("*"):
-        _fsync(path)
+        fsync(path)

@@ -38,6 +38,7 @@ from tantieme.chain.deploy import (
     recorded_deployment,
     with_agents,
     with_dao,
+    with_disputes,
     with_offers,
 )
 from tantieme.config import home
@@ -161,7 +162,7 @@ def _deployment(d: Diagnosis, conn: Connection, settings: Settings, repair: bool
     if not repair:
         d.add("deployment", False, f"{problem}; the chain has this node's ledger {found.ledger}", "`tantieme doctor --repair` records it again")
         return None
-    found = with_offers(conn, with_agents(conn, with_dao(conn, found)))
+    found = with_disputes(conn, with_offers(conn, with_agents(conn, with_dao(conn, found))))
     record(found)
     d.add("deployment", True, f"{problem}: recovered ledger {found.ledger} from the chain", repaired=True)
     return found

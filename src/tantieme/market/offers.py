@@ -30,6 +30,7 @@ __all__ = [
     "POSITIVE_AT",
     "OfferChange",
     "get_offer",
+    "keep_offer_current",
     "list_offers",
     "offer_node_model",
     "offer_registry",
@@ -92,6 +93,12 @@ def set_offer(node: Node, offer: ModelOffer) -> OfferChange:
         raise InputError(f"the advertised p95 latency must be from 1 to {MAX_LATENCY_MS:,} ms, got {offer.p95_latency_ms}")
     if not 0 <= offer.consent <= 255:
         raise InputError(f"consent must be a set of {', '.join(CONSENT)}, got bits {offer.consent}")
+    named = _named_model(node, offer.agent_id)
+    if named not in (None, offer.model):
+        raise InputError(
+            f"agent #{offer.agent_id} names model #{named} in its metadata, so feedback counts only for that model's "
+            f"answers: offer model #{named}, or change the agent's `model` metadata"
+        )
     fn = offer_registry(node).functions.setOffer(
         offer.agent_id, offer.model, offer.price_prompt_per_million, offer.price_completion_per_million,
         offer.endpoint, offer.p95_latency_ms, offer.consent,
@@ -140,6 +147,24 @@ def offer_node_model(
     return set_offer(node, offer)
 
 
+def keep_offer_current(node: Node) -> OfferChange | None:
+    """Bring this node's offer in line with what it serves: its model's prices in `models.json`
+    and its agent's URL (`offer_node_model`, keeping the offered model and advertised latency).
+    None when the node has no agent or no offer here; nothing is sent when the offer is current."""
+    from tantieme.agents.identity import load_profile
+
+    profile = load_profile(node)
+    if profile is None or profile.agent_id is None:
+        return None
+    current = get_offer(node, profile.agent_id)
+    if current is None:
+        return None
+    return offer_node_model(
+        node, latency_ms=current.p95_latency_ms, model_id=current.model,
+        url=profile.url or current.endpoint.removesuffix(_ANSWER_PATH),
+    )
+
+
 def reputations(node: Node, agent_ids: Iterable[int]) -> dict[int, Reputation]:
     """Each agent's paid feedback from the reputation registry (every feedback there spent a
     paid, settled record): unrevoked ratings (tag1 empty or "starred", ERC-8004's 0-100
@@ -177,6 +202,23 @@ def _feedback(fns: Any, agent_id: int, clients: list[str]) -> list[tuple[int, in
     (client,) = clients
     rows = (fns.readFeedback(agent_id, client, i).call() for i in range(1, fns.getLastIndex(agent_id, client).call() + 1))
     return [(value, decimals, tag1) for value, decimals, tag1, _, revoked in rows if not revoked]
+
+
+def _named_model(node: Node, agent_id: int) -> int | None:
+    """The model the agent names in its ERC-8004 metadata (`model`: an `abi.encode(uint256)`),
+    if any: the reputation registry counts only that model's records for it."""
+    from tantieme.agents.identity import identity_registry
+
+    try:
+        named = identity_registry(node).functions.getMetadata(agent_id, "model").call()
+    except Exception:  # noqa: BLE001  (no such agent: the offer registry says so, in its words)
+        return None
+    if len(named) not in (0, 32):
+        raise InputError(
+            f"agent #{agent_id}'s `model` metadata is {len(named)} bytes, not a model id (32): the reputation "
+            "registry would count no answer's feedback for it; set it to abi.encode(model id) or clear it"
+        )
+    return int.from_bytes(named, "big") if named else None
 
 
 def _offer(row: tuple) -> ModelOffer:

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tantieme.config import home
 from tantieme.errors import ConfigError, InputError, RemoteNodeError, TantiemeError
+from tantieme.files import write_json
 
 __all__ = [
     "CONSENT",
@@ -267,10 +266,7 @@ class Latencies:
     def record(self, endpoint: str, ms: int) -> None:
         """Add one measured answer time and save."""
         self.samples[endpoint] = [*self.samples.get(endpoint, []), max(0, int(ms))][-KEEP_SAMPLES:]
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".latency-")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(self.samples, handle)
-        os.replace(tmp, self.path)
+        write_json(self.path, self.samples, indent=None)
 
     def p95(self, endpoint: str) -> int | None:
         """The 95th percentile (nearest rank) of the endpoint's samples; None if unmeasured."""

@@ -70,21 +70,28 @@ def ask_node(
     model: str = "default",
     token: str | None = None,
     balance: Callable[[int, str], int | None] = lambda _chain, _asset: None,
+    timeout: float = TIMEOUT_S,
+    check: Callable[[PaymentRequirements], None] | None = None,
 ) -> RemoteAnswer:
     """Ask the node at `url` and pay it from `account` over x402.
 
     `token` is the AI token this payer knows for the node's chain (a quote in
     another asset is refused); without it, the asset the node quotes. `balance(chain
     id, asset)` is the payer's balance there, or None when the chain cannot be read.
+    The node has `timeout` seconds in all to answer (`RemoteNodeError` after); `check`
+    may refuse the 402's requirements (raising a `TantiemeError`) before anything is signed.
     """
     import requests
 
     endpoint = url.rstrip("/") + CHAT_PATH
     body = {"model": model, "messages": [{"role": "user", "content": question}], "max_tokens": max_tokens}
-    first = _post(requests.Session(), endpoint, body, url)
+    deadline = time.monotonic() + timeout
+    first = _post(requests.Session(), endpoint, body, url, timeout)
     if first.status_code != 402:
         return _answer(url, question, first, None)
     required = _required(first, url)
+    if check is not None:
+        check(required)
     chain_id = int(required.network.removeprefix("eip155:"))
     quote = int(required.amount)
     if token is not None and required.asset.lower() != token.lower():
@@ -101,7 +108,8 @@ def ask_node(
     held = balance(chain_id, required.asset)
     if held is not None and held < quote:
         raise PaymentError(_short(quote, held))
-    paid = _post(_paying(account, required, max_fee if max_fee is not None else quote), endpoint, body, url)
+    paying = _paying(account, required, max_fee if max_fee is not None else quote)
+    paid = _post(paying, endpoint, body, url, max(0.001, deadline - time.monotonic()), paid=True)
     if paid.status_code == 402:
         error = _error(paid)
         if error.get("reason") == _INSUFFICIENT:
@@ -127,12 +135,12 @@ def ask_node_from_treasury(
 
     endpoint = url.rstrip("/") + CHAT_PATH
     body = {"model": model, "messages": [{"role": "user", "content": question}], "max_tokens": max_tokens}
-    first = _post(requests.Session(), endpoint, body, url)
+    first = _post(requests.Session(), endpoint, body, url, TIMEOUT_S)
     if first.status_code != 402:
         return _answer(url, question, first, None)
     required = _required(first, url)
     treasury.check_requirements(required)
-    paid = _post(_paying_as(treasury, required, int(required.amount)), endpoint, body, url)
+    paid = _post(_paying_as(treasury, required, int(required.amount)), endpoint, body, url, TIMEOUT_S, paid=True)
     if paid.status_code == 402:
         raise PaymentError(f"the node refused the payment from the treasury: {_error(paid).get('error') or 'no reason given'}")
     return _answer(url, question, paid, int(required.amount))
@@ -140,7 +148,8 @@ def ask_node_from_treasury(
 
 def _paying(account: LocalAccount, required: PaymentRequirements, cap: int) -> Any:
     """A requests session that pays 402s from `account` with the official client: the quoted
-    AI token allowed by the spend controls, up to `cap` token wei a payment."""
+    AI token allowed by the spend controls, up to `cap` token wei a payment, and only to
+    `required`'s payee (a node naming another one when it is paid is not paid)."""
     from x402.mechanisms.evm import EthAccountSigner
 
     return _paying_as(EthAccountSigner(account), required, cap)
@@ -157,15 +166,16 @@ def _paying_as(signer: Any, required: PaymentRequirements, cap: int) -> Any:
     client.set_spend_controls({"allowed_assets": [
         {"network": required.network, "asset": required.asset, "max_amount_per_payment": str(cap)},
     ]})
+    client.register_policy(lambda _version, accepts: [r for r in accepts if r.pay_to.lower() == required.pay_to.lower()])
     return wrapRequestsWithPayment(requests.Session(), client)
 
 
-def _post(session: Any, endpoint: str, body: dict[str, Any], url: str) -> Any:
+def _post(session: Any, endpoint: str, body: dict[str, Any], url: str, timeout: float, *, paid: bool = False) -> Any:
     import requests
     from x402.http.clients.requests import PaymentError as NotPaid
 
     try:
-        return session.post(endpoint, json=body, timeout=TIMEOUT_S)
+        return session.post(endpoint, json=body, timeout=timeout)
     except NotPaid as exc:  # the official client could not pay (spend controls, signing)
         raise PaymentError(f"the payment could not be made: {exc}") from None
     except requests.ConnectionError:
@@ -173,7 +183,8 @@ def _post(session: Any, endpoint: str, body: dict[str, Any], url: str) -> Any:
             f"cannot reach the node at {url}: is `tantieme serve` running there, and is the URL right?"
         ) from None
     except requests.Timeout:
-        raise RemoteNodeError(f"the node at {url} did not answer within {TIMEOUT_S} s") from None
+        signed = " after the payment was signed: the node may still charge it" if paid else ""
+        raise RemoteNodeError(f"the node at {url} did not answer within {timeout:g} s{signed}") from None
     except requests.RequestException as exc:
         raise RemoteNodeError(f"asking the node at {url} failed: {exc}") from None
 

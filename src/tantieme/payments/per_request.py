@@ -41,6 +41,7 @@ from eth_abi import encode
 from eth_utils import keccak
 from web3.logs import DISCARD
 
+from tantieme.chain.logs import event_logs
 from tantieme.errors import PaymentError
 from tantieme.payments.facilitator import ConnectionSigner, facilitator, network, signer
 
@@ -345,9 +346,9 @@ class PayPerRequest:
         """The transaction in which `authorization` moved its value from the payer to the operator,
         or None. Its nonce used (`AuthorizationUsed`) is not enough: the payer may have used the
         same nonce for another transfer of its own."""
-        used = node.token.events.AuthorizationUsed().get_logs(
-            from_block=node.deployment.block,
-            argument_filters={"authorizer": authorization["from"], "nonce": bytes.fromhex(authorization["nonce"][2:])},
+        used = event_logs(
+            node.token.events.AuthorizationUsed(), node.deployment.block,
+            authorizer=authorization["from"], nonce=bytes.fromhex(authorization["nonce"][2:]),
         )
         for log in used:
             receipt = node.conn.w3.eth.get_transaction_receipt(log["transactionHash"])
@@ -412,9 +413,7 @@ class PayPerRequest:
                     known = book.refund_txs()
                     sent = [
                         log["transactionHash"].to_0x_hex()
-                        for log in token.events.Transfer().get_logs(
-                            from_block=block, argument_filters={"sender": auth["to"], "receiver": auth["from"]},
-                        )
+                        for log in event_logs(token.events.Transfer(), block, sender=auth["to"], receiver=auth["from"])
                         if log["args"]["value"] == refund
                     ]
                     sent = [t for t in sent if t not in known]

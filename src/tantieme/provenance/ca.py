@@ -17,7 +17,6 @@ the root when it has expired or is about to.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from tantieme.errors import ProvenanceError
+from tantieme.files import write_atomic
 
 ROOT_CERT = "root-ca.pem"
 ROOT_KEY = "root-ca.key"
@@ -228,13 +228,8 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
 
 
 def _write_file(path: Path, data: bytes, mode: int) -> None:
-    """Write atomically; the file has `mode` from its first byte on."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    """Write atomically with `mode`, or say why not."""
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)  # the umask may have narrowed it
-        os.replace(tmp, path)
+        write_atomic(path, data, mode)
     except OSError as exc:
         raise ProvenanceError(f"cannot write {path}: {exc}") from exc

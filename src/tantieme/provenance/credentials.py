@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from cryptography import x509
 
 from tantieme import __version__
 from tantieme.errors import ProvenanceError
+from tantieme.files import write_atomic
 from tantieme.provenance.ca import CA
 from tantieme.provenance.manifest import (
     INTERACTION_LABEL,
@@ -278,9 +278,7 @@ def _read_answer(path: Path) -> bytes:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomic(path, data, 0o644)
     except OSError as exc:
         raise ProvenanceError(f"cannot write the credential {path}: {exc}") from exc

@@ -111,7 +111,7 @@ class Commons:
 class Snapshot:
     """What the analytics read: answers, their batches, the asset graph, and per asset what
     the router holds claimable and has paid out (token wei), at time `now` (unix seconds);
-    the commons pool, if the deployment has one."""
+    the commons pool, if the deployment has one; the assets an upheld dispute tagged (id → reason)."""
 
     now: int
     answers: Sequence[Answer]
@@ -120,6 +120,7 @@ class Snapshot:
     claimable: Mapping[int, int] = field(default_factory=dict)
     claimed: Mapping[int, int] = field(default_factory=dict)
     commons: Commons | None = None
+    disputed: Mapping[int, str] = field(default_factory=dict)
 
     def since(self, period: str) -> int:
         span = PERIODS[period]
@@ -325,6 +326,7 @@ def summary(snapshot: Snapshot, periods: Sequence[str] = tuple(PERIODS), works_p
             "earned": str(sum(stats.earned.values())),
             "by_class": {cls: str(v) for cls, v in stats.earned.items() if v},
             "claimable": str(stats.claimable), "claimed": str(stats.claimed),
+            "disputed": snapshot.disputed.get(stats.asset),
         })
     counts: dict[str, tuple[int, int]] = {}
     for answer in snapshot.answers:

@@ -5,21 +5,23 @@ fee, operator fee, total, transaction) must match what the journal's records net
 to, or the report refuses to guess. Records not settled yet are split as their
 signed batch says, or while pending as the ledger's current rule would split them.
 What the router holds claimable and has paid out per asset is read from the chain, and
-so is the commons pool (`tantieme.commons.status`; its dividends paid from its `Claimed` events).
+so is the commons pool (`tantieme.commons.status`; its dividends paid from its `Claimed` events)
+and which assets are disputed (the dispute module's `DisputeUpheld` and `TagCleared` events).
 
-The registry's assets, the router's claims and the ledger's settlements are kept per
-head block (`tantieme.chain.headcache`): a dashboard read again before the next block
-makes none of those calls. The commons pool's figures depend on the day, so they are
-read each time.
+The registry's assets, the router's claims, the ledger's settlements and the disputed
+assets are kept per head block (`tantieme.chain.headcache`): a dashboard read again
+before the next block makes none of those calls. The commons pool's figures depend on
+the day, so they are read each time.
 """
 
 from __future__ import annotations
 
 import time
 
-from tantieme import commons
+from tantieme import commons, disputes
 from tantieme.assets.registry import all_assets
 from tantieme.chain.headcache import at_head
+from tantieme.chain.logs import event_logs
 from tantieme.errors import LedgerError
 from tantieme.ledger.journal import Journal
 from tantieme.ledger.netting import net
@@ -35,7 +37,7 @@ def read(node: Node, book: Journal, now: int | None = None) -> Snapshot:
     chain_id, ledger = node.conn.chain_id, node.deployment.ledger
     settled_logs = at_head(node, "report: settled batches", lambda: {
         log["args"]["batch_id"]: log
-        for log in node.ledger.events.BatchSettled().get_logs(from_block=node.deployment.block)
+        for log in event_logs(node.ledger.events.BatchSettled(), node.deployment.block)
     })
     commons, commons_bps, operator_bps = current_rules(node)
     answers: list[Answer] = []
@@ -67,16 +69,33 @@ def read(node: Node, book: Journal, now: int | None = None) -> Snapshot:
         claimable=at_head(node, "report: claimable", lambda: {a.id: router.claimable(a.id).call() for a in assets}),
         claimed=at_head(node, "report: claimed", lambda: _claimed(node)),
         commons=_commons(node),
+        disputed=at_head(node, "report: disputed", lambda: _disputed(node)),
     )
 
 
 def _claimed(node: Node) -> dict[int, int]:
     """What the router paid out per asset (its `Claimed` events)."""
     claimed: dict[int, int] = {}
-    for log in node.router.events.Claimed().get_logs(from_block=node.deployment.block):
+    for log in event_logs(node.router.events.Claimed(), node.deployment.block):
         asset = log["args"]["asset_id"]
         claimed[asset] = claimed.get(asset, 0) + log["args"]["amount"]
     return claimed
+
+
+def _disputed(node: Node) -> dict[int, str]:
+    """The assets tagged now, with the upheld dispute's reason: its judgements and appeals replayed in order."""
+    if node.deployment.disputes is None:
+        return {}
+    events = disputes.module(node).events
+    logs = [*event_logs(events.DisputeUpheld(), node.deployment.block),
+            *event_logs(events.TagCleared(), node.deployment.block)]
+    tagged: dict[int, str] = {}
+    for log in sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"])):
+        if log["event"] == "DisputeUpheld":
+            tagged[log["args"]["asset_id"]] = disputes.reason_of(log["args"]["tag"])
+        else:
+            tagged.pop(log["args"]["asset_id"], None)
+    return tagged
 
 
 def _commons(node: Node) -> Commons | None:
@@ -84,7 +103,7 @@ def _commons(node: Node) -> Commons | None:
         return None
     state = commons.status(node)
     paid = [log["args"]["amount"]
-            for log in commons.pool(node).events.Claimed().get_logs(from_block=node.deployment.block)]
+            for log in event_logs(commons.pool(node).events.Claimed(), node.deployment.block)]
     return Commons(
         pool=state.pool, receives_the_tax=state.receives_the_tax, balance=state.balance, funds=state.funds,
         bonds_held=state.bonds_held, members=state.members, day=state.day, today_amount=state.daily_amount,

@@ -22,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tantieme.config import home
+from tantieme.files import write_json
 
 if TYPE_CHECKING:
     from tantieme.node import Node
@@ -103,8 +103,4 @@ def _load(path: Path) -> dict | None:
 
 
 def _save(path: Path, document: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".simulation-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(document, handle)
-    os.replace(tmp, path)
+    write_json(path, document, indent=None, durable=False)  # kept: unreadable after a crash, it runs again

@@ -90,14 +90,14 @@ class Rules:
     def of(cls, node: Node) -> tuple[Rules, str]:
         """Today's rules of `node`'s chain (the ledger's split, the commons pool's dividend)
         and home (the default model's offer), and where they come from."""
-        from tantieme.chain.deploy import contract
+        from tantieme import commons
         from tantieme.interaction import Models
         from tantieme.ledger.settlement import current_rules
 
         _, commons_bps, operator_bps = current_rules(node)
         rules = replace(cls.defaults(), commons_bps=commons_bps, operator_bps=operator_bps)
         if node.deployment.commons_pool is not None:
-            pool = contract(node.conn, "commons_pool", node.deployment.commons_pool).functions
+            pool = commons.pool(node).functions
             rules = replace(rules, cycle_days=pool.cycleDays().call(), reserve_bps=pool.reserveBps().call())
         models = Models.load()
         if models.default is not None:

@@ -1,0 +1,218 @@
+"""Asking the market: a question routed to the offers on chain, each provider's 402 checked
+against its offer before anything is paid, the next provider asked when one fails.
+
+    need = Need(prompt_bound(96), 96, cap=10**17)
+    routed = ask_market(node, "How many hives fit on a roof?", account, "cheapest", need)
+    routed.answer.fee, routed.choice.offer.agent_id, routed.attempts, routed.skipped
+
+The offers are the chain's (`offers.list_offers`), ordered by `routing.route` within the
+cap and the consent required; `routing.first_answer` asks them in turn through
+`payments.client.ask_node`, each with `timeout` seconds, and keeps each attempt's time in
+this client's `Latencies`. Before signing a payment, the provider's 402 must ask for
+this home's chain and AI token, be payable to the agent's wallet as the identity
+registry has it now (ERC-8004 `getAgentWallet`), and quote at most the cap and at most
+what the chosen offer's prices allow for the question (`need`'s prompt and completion
+tokens): a provider whose prices rose since it offered them is not paid, and the next
+one is asked, saying why.
+
+Every routed answer is kept in `TANTIEME_HOME/routed.jsonl` (its record, the agent, its
+node, the rating asked with `--rate`), so `tantieme agent feedback RECORD` finds the
+bundle at the node that answered, and `tantieme agent feedback --routed` gives the
+ratings left for later once their batches are settled. Asking never waits for that.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tantieme.amounts import format_amount
+from tantieme.config import home
+from tantieme.errors import PaymentError, RemoteNodeError
+from tantieme.market.routing import CONSENT, Attempt, Choice, Latencies, ModelOffer, Need, first_answer, route
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from x402.schemas import PaymentRequirements
+
+    from tantieme.node import Node
+    from tantieme.payments.client import RemoteAnswer
+
+__all__ = [
+    "CONTEXT_TOKENS",
+    "Routed",
+    "RoutedAnswer",
+    "Skipped",
+    "ask_market",
+    "prompt_bound",
+    "routed_answers",
+]
+
+# The prompt and answer tokens a routed question pays for at most, by default: the
+# embedded model's context (a node quotes for the longest prompt its model reads).
+CONTEXT_TOKENS = 2048
+_CHAT_PATH = "/v1/chat/completions"
+_ZERO = "0x" + "00" * 20
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An offer the router left out, and why."""
+
+    agent_id: int
+    endpoint: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RoutedAnswer:
+    """A market's answer: who answered and for how much, whom the router tried before and
+    whom it left out."""
+
+    answer: RemoteAnswer
+    choice: Choice
+    attempts: list[Attempt]
+    skipped: list[Skipped]
+
+    @property
+    def latency_ms(self) -> int:
+        return self.attempts[-1].ms
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A routed answer as this client keeps it (`routed.jsonl`)."""
+
+    record: str
+    agent_id: int
+    node: str
+    """The base URL of the node that answered (its bundles at `/records/ID`)."""
+    chain_id: int
+    payer: str
+    fee: str
+    rate: str | None = None
+    """The rating to give once the record is settled (`ask --route --rate`), if any."""
+
+
+def prompt_bound(max_tokens: int, context: int = CONTEXT_TOKENS) -> int:
+    """The most prompt tokens a question with `max_tokens` of answer pays for by default."""
+    return max(0, context - max_tokens)
+
+
+def ask_market(
+    node: Node,
+    question: str,
+    account: LocalAccount,
+    strategy: str,
+    need: Need,
+    *,
+    timeout: float = 60.0,
+    latencies: Latencies | None = None,
+    rate: str | None = None,
+) -> RoutedAnswer:
+    """Ask the market on `node`'s chain, paying from `account`: the offers `need` allows, in
+    `strategy`'s order (`routing.route`), until one answers within `timeout` seconds. The
+    answer is kept in `routed.jsonl` with `rate`, the rating to give once it is settled."""
+    from tantieme.market.offers import list_offers, reputations
+    from tantieme.payments.client import ask_node
+
+    offers = list_offers(node)
+    if not offers:
+        raise RemoteNodeError(
+            f"no model offers on chain {node.conn.chain_id} yet: a node offers its model with `tantieme offers set`"
+        )
+    book = latencies or Latencies()
+    scores = reputations(node, [o.agent_id for o in offers]) if strategy == "best" else {}
+    order = [c for c in route(offers, need, strategy, reputation=scores, latency=book.p95s()) if _base(c.offer)]
+    chosen = {c.offer.agent_id for c in order}
+    skipped = [Skipped(o.agent_id, o.endpoint, _why(o, need)) for o in offers if o.agent_id not in chosen]
+    if not order:
+        raise RemoteNodeError(
+            f"no offer fits among the {len(offers)} on chain {node.conn.chain_id}: "
+            + "; ".join(f"agent #{s.agent_id} {s.reason}" for s in skipped)
+        )
+
+    def ask(choice: Choice, seconds: float) -> RemoteAnswer:
+        return ask_node(
+            _base(choice.offer), question, account, max_tokens=need.completion_tokens, model=str(choice.offer.model),
+            token=node.deployment.token, balance=lambda _chain, _asset: node.balance(account.address),
+            timeout=seconds, check=_checker(node, choice, need),
+        )
+
+    choice, answer, attempts = first_answer(order, ask, timeout=timeout, book=book)
+    routed = RoutedAnswer(answer, choice, attempts, skipped)
+    _keep(Routed(
+        answer.record, choice.offer.agent_id, _base(choice.offer), node.conn.chain_id, account.address, str(answer.fee), rate,
+    ))
+    return routed
+
+
+def _checker(node: Node, choice: Choice, need: Need):
+    """The check of a provider's 402 before anything is signed (see the module's doc)."""
+    from tantieme.agents.identity import identity_registry
+
+    offer, agent = choice.offer, f"agent #{choice.offer.agent_id}"
+
+    def check(required: PaymentRequirements) -> None:
+        network = f"eip155:{node.conn.chain_id}"
+        if required.network != network:
+            raise PaymentError(f"{agent} asks to be paid on {required.network}, not on this home's chain {network}: not paid")
+        if required.asset.lower() != node.deployment.token.lower():
+            raise PaymentError(f"{agent} asks to be paid in {required.asset}, not in the AI token {node.deployment.token}: not paid")
+        wallet = identity_registry(node).functions.getAgentWallet(offer.agent_id).call()
+        if wallet == _ZERO or required.pay_to.lower() != wallet.lower():
+            where = f"at its wallet {wallet}" if wallet != _ZERO else "nowhere: it has no wallet"
+            raise PaymentError(f"{agent} asks to be paid at {required.pay_to}, but the chain says it is paid {where}: not paid")
+        amount = int(required.amount)
+        if amount > need.cap:
+            raise PaymentError(f"{agent} quotes {format_amount(amount)} TAI, above your cap of {format_amount(need.cap)} TAI: not paid")
+        if amount > choice.quote:
+            raise PaymentError(
+                f"{agent} quotes {format_amount(amount)} TAI, above the {format_amount(choice.quote)} TAI its offer's "
+                f"prices allow for {need.prompt_tokens:,} prompt and {need.completion_tokens:,} completion tokens "
+                "(its prices rose since it offered them, or its model reads longer prompts: --prompt-tokens): not paid"
+            )
+
+    return check
+
+
+def _base(offer: ModelOffer) -> str | None:
+    """The node's base URL of an offer's endpoint, None if it is not a node's chat endpoint."""
+    endpoint = offer.endpoint.rstrip("/")
+    return endpoint.removesuffix(_CHAT_PATH) if endpoint.endswith(_CHAT_PATH) else None
+
+
+def _why(offer: ModelOffer, need: Need) -> str:
+    """Why `route` left `offer` out (or this module, an endpoint no node answers at)."""
+    from tantieme.ai.metering import fee
+
+    missing = [name for name, bit in CONSENT.items() if need.consent & bit and not offer.consent & bit]
+    if missing:
+        return f"does not serve {', '.join(missing)} consent"
+    quote = fee(offer.prices, need.prompt_tokens, need.completion_tokens)
+    if quote > need.cap:
+        return f"may cost {format_amount(quote)} TAI, above your cap of {format_amount(need.cap)} TAI"
+    return f"offers {offer.endpoint!r}, not a node's {_CHAT_PATH} endpoint"
+
+
+def _path() -> Path:
+    return home() / "routed.jsonl"
+
+
+def _keep(routed: Routed) -> None:
+    with _path().open("a") as handle:
+        handle.write(json.dumps(asdict(routed)) + "\n")
+
+
+def routed_answers() -> Iterator[Routed]:
+    """The routed answers this client kept, oldest first (a line torn by a crash is skipped)."""
+    if not _path().is_file():
+        return
+    for line in _path().read_text().splitlines():
+        try:
+            yield Routed(**json.loads(line))
+        except (ValueError, TypeError):
+            continue

@@ -1,0 +1,88 @@
+"""The three ways to count, for the tests: a ledger world (token, registry,
+router, ledger and a few assets), a commons pool on it, reputation votes
+over its ledger and a DAO whose governor reads all three; its own
+deployers, so no other test's deployment shares its addresses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import boa
+import pytest
+
+from .conftest import CONTRACTS, MAX_UINT256, ONE_TOKEN, Signer
+from .dao_fixtures import Dao, deploy_dao, signer
+from .ledger_fixtures import World, credit_args, deploy_world, make_batch, settle, shares_tree
+
+POOL = boa.load_partial(str(CONTRACTS / "commons_pool.vy"))
+REPUTATION = boa.load_partial(str(CONTRACTS / "reputation_votes.vy"))
+
+TOKEN, REPUTATION_COUNTING, QUADRATIC = range(3)
+HALF_LIFE = 1_000  # blocks
+BOND = ONE_TOKEN
+ASSETS = 6  # registered: models 0-3, works 4-5 (owned by the creator at first)
+
+
+@dataclass(frozen=True)
+class Voting:
+    world: World
+    pool: object
+    reputation: object
+    dao: Dao
+    deployer: str
+    payer: Signer
+    people: list[str]  # people[i] owns a work and may join the pool
+
+    @property
+    def governor(self):
+        return self.dao.governor
+
+
+def deploy_voting(token_deployer, registry_deployer, router_deployer, ledger_deployer) -> Voting:
+    deployer = boa.env.generate_address("voting deployer")
+    creator = boa.env.generate_address("voting creator")
+    operator = boa.env.generate_address("voting operator")
+    payer = signer(b"tantieme voting payer")
+    pool_owner = boa.env.generate_address("voting pool owner")
+    world = deploy_world(
+        token_deployer, registry_deployer, router_deployer, ledger_deployer, deployer, creator,
+        boa.env.generate_address("voting ledger commons"), operator, payers=(payer,), pool=ASSETS,
+    )
+    with boa.env.prank(pool_owner):
+        pool = POOL.deploy(world.token.address, world.registry.address, BOND, 30, 1_000, 14)
+    reputation = REPUTATION.deploy(world.ledger.address, world.router.address, world.registry.address, HALF_LIFE)
+    dao = deploy_dao(world.token, deployer, pool.address, reputation.address)
+    people = [boa.env.generate_address(f"voting person {i}") for i in range(2)]
+    for person, work in zip(people, world.assets[4:], strict=True):
+        world.registry.transferFrom(creator, person, work, sender=creator)
+    return Voting(world, pool, reputation, dao, deployer, payer, people)
+
+
+@pytest.fixture(scope="module")
+def voting(token_deployer, registry_deployer, router_deployer, ledger_deployer) -> Voting:
+    return deploy_voting(token_deployer, registry_deployer, router_deployer, ledger_deployer)
+
+
+def stake(v: Voting, account: str, amount: int) -> None:
+    """Mint `amount` to `account` and stake it (it votes for itself)."""
+    v.world.token.mint(account, amount, sender=v.deployer)
+    v.world.token.approve(v.dao.votes.address, amount, sender=account)
+    v.dao.votes.stake(amount, sender=account)
+
+
+def settle_and_credit(v: Voting, owed: dict[int, int]) -> bytes:
+    """A settled batch of the payer whose assets' part is `owed` (asset →
+    cumulative wei in the payer's pool), every asset credited by proof;
+    returns the pool id."""
+    tree = shares_tree(owed)
+    total = sum(owed.values()) * 10_000 // (10_000 - 1_000 - 500) + 1
+    batch = make_batch(v.world, v.payer, total, tree=tree)
+    settle(v.world, v.payer, batch)
+    pool_id = v.world.ledger.assetPool(v.payer.address, v.world.operator)
+    v.world.router.credit(pool_id, *credit_args(tree, range(len(owed))))
+    return pool_id
+
+
+def approve_pool(v: Voting, account: str) -> None:
+    v.world.token.mint(account, 10 * BOND, sender=v.deployer)
+    v.world.token.approve(v.pool.address, MAX_UINT256, sender=account)

@@ -1,0 +1,171 @@
+"""`tantieme ask --route`: the market's offers on chain, a real node paid over x402 (the stub
+model behind a minimal app, as in tests/payments), its 402 checked against its offer before
+anything is paid, fallback to the next provider, and the routed answer rated later."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+from dataclasses import replace
+
+import pytest
+
+from tantieme import interaction
+from tantieme.agents import identity
+from tantieme.chain.accounts import ENV_PRIVATE_KEY, dev_account
+from tantieme.ledger import settlement
+from tantieme.market import offers as market
+from tantieme.market.asking import prompt_bound, routed_answers
+from tantieme.market.routing import Latencies, Reputation
+from tantieme.node import Node
+
+from api.served import BIN, env
+from cli.conftest import run, run_json
+from payments.conftest import ASKER, QUESTION, chat_body, delivered, gate, paid_node, quote, url  # noqa: F401 (fixtures)
+
+TAI = 10**18
+
+
+@pytest.fixture
+def asker(monkeypatch) -> None:
+    """The CLI pays as the asker (dev account 6)."""
+    monkeypatch.setenv(ENV_PRIVATE_KEY, ASKER.key.to_0x_hex())
+
+
+@pytest.fixture
+def offered(paid_node: Node, url: str):
+    """The paid node registered as an agent, offering its model at `url`."""
+    profile, _ = identity.register(paid_node, url=url)
+    return market.offer_node_model(paid_node, latency_ms=2_000).offer
+
+
+def other_agent(node: Node, n: int, offer, **changes):
+    """Dev account `n` registers an agent and offers `offer` with `changes` as it."""
+    node.faucet(dev_account(n).address)
+    owner = node.as_account(dev_account(n))
+    fns = identity.identity_registry(owner).functions
+    owner.conn.transact(fns.register(), gas=500_000)
+    mine = replace(offer, agent_id=fns.totalSupply().call(), **changes)
+    market.set_offer(owner, mine)
+    return mine
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ask_route__pays_the_chosen_offer_and_says_who_answered(paid_node, offered, delivered, asker, json_rules):
+    before = paid_node.balance(ASKER.address)
+    data = run_json("ask", "--route", "cheapest", QUESTION, "--max-tokens", "32", "--rate", "90")
+    json_rules(data)
+    route = data["route"]
+    assert route["answered_by"] == {"agent_id": offered.agent_id, "endpoint": offered.endpoint, "model": offered.model}
+    assert route["paid"] == data["fee"] and data["quote"] == str(quote(chat_body(max_tokens=32)))
+    (tried,) = route["tried"]
+    assert tried["agent_id"] == offered.agent_id and tried["error"] is None and route["latency_ms"] == tried["ms"]
+    assert route["skipped"] == []
+    delivered.get(timeout=30)
+    assert paid_node.balance(ASKER.address) == before - int(data["fee"])
+    assert Latencies().samples == {offered.endpoint: [tried["ms"]]}
+    (kept,) = routed_answers()
+    assert (kept.record, kept.agent_id, kept.payer, kept.fee, kept.rate) == (
+        data["record"], offered.agent_id, ASKER.address, data["fee"], "90",
+    )
+
+
+def test_ask_route__prices_raised_after_the_offer__refused_before_paying(paid_node, offered, asker):
+    before = paid_node.balance(ASKER.address)
+    interaction.Models.load().set_price(offered.model, prompt=offered.price_prompt_per_million + 1)
+    data = run_json("ask", "--route", "cheapest", QUESTION, "--max-tokens", "32", ok=False)
+    allowed = -(-(prompt_bound(32) * offered.price_prompt_per_million + 32 * offered.price_completion_per_million) // 10**6)
+    assert data["kind"] == "RemoteNodeError"
+    assert f"agent #{offered.agent_id} quotes " in data["error"]
+    assert f"above the {allowed / TAI:g} TAI its offer's prices allow for 2,016 prompt and 32 completion tokens" in data["error"]
+    assert paid_node.balance(ASKER.address) == before
+    assert settlement.journal().records() == []
+
+
+def test_ask_route__a_provider_that_fails_falls_to_the_next(paid_node, offered, delivered, asker):
+    dead = f"http://127.0.0.1:{unused_port()}/v1/chat/completions"
+    cheaper = other_agent(paid_node, 1, offered, endpoint=dead, price_prompt_per_million=1)
+    data = run_json("ask", "--route", "cheapest", QUESTION, "--max-tokens", "32")
+    first, second = data["route"]["tried"]
+    assert (first["agent_id"], second["agent_id"]) == (cheaper.agent_id, offered.agent_id)
+    assert first["error"].startswith("cannot reach the node at http://127.0.0.1:") and second["error"] is None
+    assert first["ms"] == 60_000  # a failure counts as the timeout in this client's latencies
+    assert data["route"]["answered_by"]["agent_id"] == offered.agent_id
+    delivered.get(timeout=30)
+
+
+def test_ask_route__paid_elsewhere_than_the_agents_wallet__not_paid(paid_node, offered, delivered, asker):
+    """A cheaper agent whose wallet is another account, offering the node's endpoint: the node
+    asks to be paid at its operator, not at that agent's wallet, so only the honest one is paid."""
+    impostor = other_agent(paid_node, 1, offered, price_prompt_per_million=1)
+    data = run_json("ask", "--route", "cheapest", QUESTION, "--max-tokens", "32")
+    refused, answered = data["route"]["tried"]
+    assert refused["error"] == (
+        f"agent #{impostor.agent_id} asks to be paid at {paid_node.address}, but the chain says it is paid at its "
+        f"wallet {dev_account(1).address}: not paid"
+    )
+    assert answered["agent_id"] == offered.agent_id and answered["error"] is None
+    delivered.get(timeout=30)
+    assert len(settlement.journal().records()) == 1
+
+
+def test_ask_route__nothing_fits__says_why(paid_node, offered, asker):
+    none = run_json("ask", "--route", "cheapest", QUESTION, "--cap", "0.000001", ok=False)
+    assert none["kind"] == "RemoteNodeError"
+    assert none["error"].startswith(f"no offer fits among the 1 on chain {paid_node.conn.chain_id}: agent #{offered.agent_id} may cost ")
+    assert "above your cap of 0.000001 TAI" in none["error"]
+    consent = run_json("ask", "--route", "best", QUESTION, "--consent", "training", ok=False)
+    assert f"agent #{offered.agent_id} does not serve training consent" in consent["error"]
+    market.remove_offer(paid_node, offered.agent_id)
+    empty = run_json("ask", "--route", "fastest", QUESTION, ok=False)
+    assert empty["error"] == (
+        f"no model offers on chain {paid_node.conn.chain_id} yet: a node offers its model with `tantieme offers set`"
+    )
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--route", "dearest"], "'dearest': choose cheapest, fastest, best"),
+    (["--rate", "90"], "--rate is for asking the market: use it with --route"),
+    (["--route", "best", "--node", "http://127.0.0.1:1"], "--route chooses the node: leave out --node"),
+    (["--route", "best", "--rate", "ninety"], "'ninety' is not a feedback value"),
+])
+def test_ask_route__bad_options__refused(args, said):
+    out = " ".join(run("ask", QUESTION, *args, ok=False).output.split())
+    assert said in out
+
+
+@pytest.mark.parametrize("node", ["anvil"], indirect=True)
+def test_ask_route__rated_once_settled_with_no_extra_input(paid_node, offered, delivered, tantieme_home, tmp_path):
+    """The asker's own home on the node's chain, in other processes (the node's home is open here)."""
+    client = tmp_path / "client"
+    (client / "deployments").mkdir(parents=True)
+    shutil.copy(tantieme_home / "node.json", client / "node.json")
+    shutil.copytree(tantieme_home / "deployments", client / "deployments", dirs_exist_ok=True)
+
+    def as_asker(*args: str) -> dict:
+        done = subprocess.run(
+            [str(BIN / "tantieme"), *args, "--json"], env=env(client, TANTIEME_PRIVATE_KEY=ASKER.key.to_0x_hex()),
+            capture_output=True, text=True, timeout=300,
+        )
+        return json.loads(done.stdout or done.stderr)
+
+    asked = as_asker("ask", "--route", "best", QUESTION, "--max-tokens", "32", "--rate", "90")
+    delivered.get(timeout=30)
+    pending = as_asker("agent", "feedback", "--routed")
+    assert [p["record"] for p in pending["pending"]] == [asked["record"]] and pending["rated"] == []
+    assert "is not settled yet" in pending["pending"][0]["reason"]
+    settlement.settle(paid_node, {paid_node.address: paid_node.account})
+    done = as_asker("agent", "feedback", "--routed")
+    assert [(f["record"], f["agent_id"], f["value"]) for f in done["rated"]] == [(asked["record"], offered.agent_id, "90")]
+    assert done["pending"] == []
+    assert market.reputations(paid_node, [offered.agent_id])[offered.agent_id] == Reputation(1, 1)
+    again = as_asker("agent", "feedback", asked["record"], "--value", "10")  # found without --node or --agent
+    assert "rated already" in again["error"]
+    assert as_asker("agent", "feedback", "--routed") == {"rated": [], "pending": []}
