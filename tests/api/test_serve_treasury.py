@@ -26,7 +26,7 @@ from tantieme.node import Node
 from tantieme.quickstart import SAMPLES_DIR
 
 from .served import serving, tantieme
-from .test_serve_agent import as_account, cast_call
+from .test_serve_agent import as_account
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def _delivered(url: str, count: int) -> None:
         time.sleep(0.05)
 
 
-def test_treasury__pays_a_served_node__limits_refuse_first__pause_mid_request(anvil, tantieme_home):
+def test_treasury__pays_a_served_node__limits_refuse_first__pause_mid_request(anvil, cast, tantieme_home):
     node_mod.init("rpc", anvil)
     with Node.open() as node:
         registry.register(node, SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open"))
@@ -62,7 +62,7 @@ def test_treasury__pays_a_served_node__limits_refuse_first__pause_mid_request(an
     assert (limits["agent"], limits["payees"], limits["per_payment_cap"]) == (agent, [operator], str(10**18 // 2))
 
     def uint(address: str, signature: str, *args: str) -> int:
-        (value,) = cast_call(anvil, address, signature, *args)
+        (value,) = cast("call", address, signature, *args, "--rpc-url", anvil)
         return int(str(value).split()[0])  # cast prints large numbers with their scientific form after
 
     def balance(who: str) -> int:
@@ -76,7 +76,7 @@ def test_treasury__pays_a_served_node__limits_refuse_first__pause_mid_request(an
         # Outside tools read the treasury: the quote counted today, quote − fee refunded to it.
         assert uint(address, "spentToday()(uint256)") == quote
         assert balance(address) == 2 * 10**18 - fee
-        (owner,) = cast_call(anvil, address, "owner()(address)")
+        (owner,) = cast("call", address, "owner()(address)", "--rpc-url", anvil)
         assert owner.lower() == operator.lower()
 
         w3 = Web3(Web3.HTTPProvider(anvil))
