@@ -13,6 +13,9 @@ its figures measured once by hand.
 Then the model-offer registry: setting an agent's offer, beside a baseline
 contract that stores the same arguments one field per slot with no checks
 and no list (`bench/data/offer_baseline.vy`).
+Then an agent treasury paying x402 authorizations: approving a payment,
+and the transfer through the treasury's ERC-1271 check beside the same
+transfer signed by an externally owned account.
 Then the DAO: staking, a proposal's life, `castVote` beside an
 OpenZeppelin-based governor's (~107k) for each way to count (tokens,
 quadratic for commons-pool members, creators' reputation), and what
@@ -278,6 +281,7 @@ def main() -> None:
                 }
             )
 
+    treasury = _treasury_gas(node)
     pool = _commons_gas(node, creator, root)
     disputed = _dispute_gas(node, creator, root)
     dao = _dao_gas(node)
@@ -293,6 +297,7 @@ def main() -> None:
         },
         "commons": pool,
         "disputes": disputed,
+        "treasury": treasury,
     }
     if args.json:
         json.dump(result, sys.stdout, indent=2)
@@ -324,7 +329,8 @@ def main() -> None:
             f"~{row['openzeppelin']:,}" if row["openzeppelin"] else "",
         )
     console.print(table)
-    for key, title in (("commons", "the commons pool"), ("disputes", "the dispute module")):
+    for key, title in (("commons", "the commons pool"), ("disputes", "the dispute module"),
+                       ("treasury", "an agent treasury paying over x402")):
         table = Table("operation", "gas", title=title)
         for name, value in result[key].items():
             table.add_row(name, f"{value:,}")
@@ -393,6 +399,62 @@ def _dispute_gas(node, creator, work: int) -> dict[str, int]:
     gas(raiser, module(raiser).raiseDispute(work, tag, evidence, uri))
     node.conn.transact(node.router.functions.pay(work, 10**18), gas=200_000)
     ops["uphold (tag, redirect royalties, bond back)"] = gas(node, module(node).uphold(3, raiser.address))
+    return ops
+
+
+def _treasury_gas(node) -> dict[str, int]:
+    """An agent treasury (owner: the node's account; agent key: dev account 7) pays x402
+    authorizations: the agent approves (the day's first, then a later one), the payee's
+    facilitator submits `transferWithAuthorization` from the treasury (the token asks its
+    `isValidSignature`), beside the same transfer signed by an externally owned account;
+    an approval killed by a pause is released."""
+    import time
+
+    from eth_account import Account
+
+    from tantieme.agents import treasury
+    from tantieme.chain.accounts import dev_account
+
+    agent, payer, payee = node.as_account(dev_account(7)), dev_account(8), dev_account(9).address
+    node.faucet(payer.address, 10**20)
+    node.faucet(payee, 1)  # both transfers below then write a balance already held
+    address, _ = treasury.fund(node, 10**20)
+    treasury.set_limits(node, daily=10**19, per_payment=10**18, allow=[payee], agent=agent.address)
+    bound = treasury.treasury(node, address).functions
+    _, name, version, *_ = node.token.functions.eip712Domain().call()
+
+    def gas(person, fn) -> int:
+        return person.conn.transact(fn, gas=500_000)["gasUsed"]
+
+    def authorization(n: int) -> tuple:
+        return (payee, 10**17, 0, int(time.time()) + 3_600, n.to_bytes(32, "big"))
+
+    def collect(sender: str, args: tuple, signature: bytes) -> int:
+        v, r, s = signature[64], signature[:32], signature[32:64]
+        return gas(node, node.token.functions.transferWithAuthorization(sender, *args, v, r, s))
+
+    ops = {}
+    first, later, dead = authorization(1), authorization(2), authorization(3)
+    ops["approve payment, the day's first"] = gas(agent, bound.approvePayment(*first))
+    ops["approve payment, later the same day"] = gas(agent, bound.approvePayment(*later))
+    digest = bound.paymentDigest(*first).call()
+    ops["x402 transfer from the treasury (ERC-1271)"] = collect(
+        address, first, bytes(Account.unsafe_sign_hash(digest, agent.account.key).signature),
+    )
+    typed = {
+        "domain": {"name": name, "version": version, "chainId": node.conn.chain_id, "verifyingContract": node.deployment.token},
+        "types": {"TransferWithAuthorization": [
+            {"name": n, "type": t} for n, t in (("from", "address"), ("to", "address"), ("value", "uint256"),
+                                                ("validAfter", "uint256"), ("validBefore", "uint256"), ("nonce", "bytes32"))
+        ]},
+        "primaryType": "TransferWithAuthorization",
+        "message": dict(zip(("to", "value", "validAfter", "validBefore", "nonce"), first, strict=True), **{"from": payer.address}),
+    }
+    signed = Account.sign_typed_data(payer.key, full_message=typed)
+    ops["x402 transfer from an externally owned account"] = collect(payer.address, first, bytes(signed.signature))
+    gas(agent, bound.approvePayment(*dead))
+    treasury.set_limits(node, paused=True)
+    ops["release an approval killed by a pause"] = gas(agent, bound.releasePayment(*dead))
     return ops
 
 

@@ -58,6 +58,11 @@ class PaymentError(TantiemeError):
     are wrong, a quote is above the cap, or the node or its facilitator refused it."""
 
 
+class TreasuryError(PaymentError):
+    """An agent treasury refused: a payment outside its limits (payee, cap, daily limit,
+    paused), or an owner's call by someone else."""
+
+
 class InvoiceExpiredError(PaymentError):
     """A deposit-mode invoice was not signed in time (`payments.deposit.INVOICE_TTL_S`): the node
     no longer takes payment for it."""

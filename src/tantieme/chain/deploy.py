@@ -430,6 +430,12 @@ def with_offers(conn: Connection, deployment: Deployment) -> Deployment:
     return replace(deployment, offers=offers) if offers else deployment
 
 
+def deploy_treasury(conn: Connection, token: str, agent: str) -> str:
+    """Deploy an agent treasury over the AI `token`, owned by the sender, `agent` its
+    spending key (limits zero, no payee: it spends nothing yet). Its address."""
+    return _deploy(conn, "agent_treasury", token, agent).address
+
+
 @dataclass(frozen=True)
 class DisputesParameters:
     """The dispute module's settings at deployment; its owner (the DAO) changes them later."""

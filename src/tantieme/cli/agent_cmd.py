@@ -10,7 +10,7 @@ from tantieme.cli import app
 from tantieme.cli.common import IdArgument, IdOption, open_node
 from tantieme.cli.output import JsonOption, console, emit, waiting
 
-agent_app = typer.Typer(help="The node as an agent (ERC-8004): identity, registration file, paid feedback.", no_args_is_help=True)
+agent_app = typer.Typer(help="The node as an agent (ERC-8004): identity, registration file, paid feedback, its treasury.", no_args_is_help=True)
 app.add_typer(agent_app, name="agent")
 
 

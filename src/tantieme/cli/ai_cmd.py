@@ -196,6 +196,9 @@ def ask(
     from_deposit: bool = typer.Option(
         False, "--deposit", help="With --node: pay from your deposit with the node, signing the answer's record.",
     ),
+    from_treasury: bool = typer.Option(
+        False, "--from-treasury", help="With --node: pay from this home's agent treasury, as its agent key, within its limits.",
+    ),
     route: str = typer.Option(
         None, "--route", metavar="|".join(STRATEGIES), autocompletion=completes(*STRATEGIES), show_default=False,
         help="Ask the market: the offers on this home's chain, cheapest, fastest or best first (`tantieme offers "
@@ -225,7 +228,10 @@ def ask(
     answer may cost, and it refunds all above the metered fee. With --deposit too,
     it is paid from your deposit with it (`tantieme deposit AMOUNT --node URL`): you
     check and sign the answer's record and the batch of your unsettled ones, which
-    the node settles later; this home must be on the node's chain.
+    the node settles later; this home must be on the node's chain. With
+    --from-treasury, it is paid from this home's agent treasury (`tantieme agent
+    fund`) by its agent key (TANTIEME_PRIVATE_KEY, or this home's), only within the
+    treasury's limits: a quote outside them is refused before anything is sent.
 
     With --route, the market answers: the model offers on this home's chain within
     --cap and the consent, tried cheapest, fastest or best first (`tantieme offers
@@ -242,6 +248,8 @@ def ask(
 
     if not question.strip():
         raise typer.BadParameter("the question is empty", param_hint="'QUESTION'")
+    if from_treasury and (node_url is None or from_deposit):
+        raise typer.BadParameter("--from-treasury pays a remote node: use it with --node URL, without --deposit", param_hint="'--from-treasury'")
     market_only = [name for name, v in (("--consent", consent), ("--prompt-tokens", prompt_tokens), ("--rate", rate)) if v not in (None, [])]
     if route is None and market_only:
         option = market_only[0]
@@ -258,7 +266,7 @@ def ask(
         return
     if node_url is not None:
         cap = None if max_fee is None else parse_amount(max_fee, allow_zero=True)
-        ask_it = _ask_deposit if from_deposit else _ask_remote
+        ask_it = _ask_deposit if from_deposit else _ask_treasury if from_treasury else _ask_remote
         result = ask_it(node_url, question, max_tokens=max_tokens, model=model, max_fee=cap)
         emit(remote_json(result) if as_json else result, as_json, render_remote)
         return
@@ -298,6 +306,26 @@ def _ask_remote(url: str, question: str, *, max_tokens: int, model: int | None, 
         return ask_node(
             url, question, account, max_fee=max_fee, max_tokens=max_tokens,
             model=str(model) if model is not None else "default", token=token, balance=balance,
+        )
+
+
+def _ask_treasury(url: str, question: str, *, max_tokens: int, model: int | None, max_fee: int | None):
+    from tantieme.agents.treasury import TreasuryPayer
+    from tantieme.cli.output import waiting
+    from tantieme.node import Node
+    from tantieme.payments.client import ask_node_from_treasury
+
+    if max_fee is not None:
+        raise typer.BadParameter("the treasury's per-payment cap bounds what --from-treasury pays: leave out --max-fee", param_hint="'--max-fee'")
+    if not url.startswith(("http://", "https://")):
+        raise typer.BadParameter(f"{url!r} is not a node URL: give http://HOST:PORT", param_hint="'--node'")
+    account = remote_payer()[0]
+    # Reads beside the node (which may share this home); the chain opened for writing only
+    # while the agent approves the payment, so the node can settle it meanwhile.
+    with open_node(readonly=True) as local, console.status(f"asking {url}", spinner="dots"):
+        payer = TreasuryPayer(local.as_account(account), writer=lambda: Node.open(account=account, on_wait=waiting))
+        return ask_node_from_treasury(
+            url, question, payer, max_tokens=max_tokens, model=str(model) if model is not None else "default",
         )
 
 

@@ -26,10 +26,11 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
     from x402.schemas import PaymentRequirements
 
+    from tantieme.agents.treasury import TreasuryPayer
     from tantieme.ledger.journal import Journal
     from tantieme.node import Node
 
-__all__ = ["DepositClient", "RemoteAnswer", "ask_node"]
+__all__ = ["DepositClient", "RemoteAnswer", "ask_node", "ask_node_from_treasury"]
 
 CHAT_PATH = "/v1/chat/completions"
 TIMEOUT_S = 300
@@ -117,17 +118,51 @@ def ask_node(
     return _answer(url, question, paid, quote)
 
 
+def ask_node_from_treasury(
+    url: str,
+    question: str,
+    treasury: TreasuryPayer,
+    *,
+    max_tokens: int = 96,
+    model: str = "default",
+) -> RemoteAnswer:
+    """Ask the node at `url` and pay it over x402 from an agent treasury (`treasury`: its agent
+    key's signer). A quote the treasury would refuse (payee not allowed, above the per-payment
+    cap or what is left of the daily limit, paused, another chain or token, the balance) is
+    refused here, before anything is sent; otherwise the agent approves the payment on chain
+    and signs it, and the node settles it through the token's ERC-1271 check."""
+    import requests
+
+    endpoint = url.rstrip("/") + CHAT_PATH
+    body = {"model": model, "messages": [{"role": "user", "content": question}], "max_tokens": max_tokens}
+    first = _post(requests.Session(), endpoint, body, url, TIMEOUT_S)
+    if first.status_code != 402:
+        return _answer(url, question, first, None)
+    required = _required(first, url)
+    treasury.check_requirements(required)
+    paid = _post(_paying_as(treasury, required, int(required.amount)), endpoint, body, url, TIMEOUT_S, paid=True)
+    if paid.status_code == 402:
+        raise PaymentError(f"the node refused the payment from the treasury: {_error(paid).get('error') or 'no reason given'}")
+    return _answer(url, question, paid, int(required.amount))
+
+
 def _paying(account: LocalAccount, required: PaymentRequirements, cap: int) -> Any:
     """A requests session that pays 402s from `account` with the official client: the quoted
     AI token allowed by the spend controls, up to `cap` token wei a payment, and only to
     `required`'s payee (a node naming another one when it is paid is not paid)."""
+    from x402.mechanisms.evm import EthAccountSigner
+
+    return _paying_as(EthAccountSigner(account), required, cap)
+
+
+def _paying_as(signer: Any, required: PaymentRequirements, cap: int) -> Any:
+    """`_paying` with the SDK's client signer `signer` (an account's, or a treasury's)."""
     import requests
     from x402 import x402ClientSync
     from x402.http.clients import wrapRequestsWithPayment
-    from x402.mechanisms.evm import EthAccountSigner
     from x402.mechanisms.evm.exact import register_exact_evm_client
 
-    client = register_exact_evm_client(x402ClientSync(), EthAccountSigner(account))
+    client = register_exact_evm_client(x402ClientSync(), signer)
     client.set_spend_controls({"allowed_assets": [
         {"network": required.network, "asset": required.asset, "max_amount_per_payment": str(cap)},
     ]})
