@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -36,8 +34,10 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
 from tantieme.amounts import format_amount
+from tantieme.chain.logs import event_logs
 from tantieme.chain.transact import revert_reason
 from tantieme.config import home
+from tantieme.files import write_json
 from tantieme.errors import ChainError, ConfigError, InputError, TreasuryError
 
 if TYPE_CHECKING:
@@ -103,10 +103,7 @@ def treasury(node: Node, address: str | None = None) -> Contract:
 def _save(chain_id: int, address: str, block: int) -> None:
     path = record_path(chain_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".treasury-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"chain_id": chain_id, "address": address, "block": block}, handle, indent=2)
-    os.replace(tmp, path)
+    write_json(path, {"chain_id": chain_id, "address": address, "block": block})
 
 
 def _block(node: Node) -> int:
@@ -225,11 +222,11 @@ def report(node: Node) -> dict[str, Any]:
     daily, cap, spent = fns.dailyLimit().call(), fns.perPaymentCap().call(), fns.spentToday().call()
     generation, now = fns.generation().call(), node.conn.w3.eth.get_block("latest")["timestamp"]
     payees: dict[str, bool] = {}
-    for event in bound.events.PayeeSet().get_logs(from_block=start):
+    for event in event_logs(bound.events.PayeeSet(), start):
         payees[event.args.payee] = event.args.allowed
-    released = {e.args.digest for e in bound.events.PaymentReleased().get_logs(from_block=start)}
+    released = {e.args.digest for e in event_logs(bound.events.PaymentReleased(), start)}
     payments = []
-    for event in bound.events.PaymentApproved().get_logs(from_block=start):
+    for event in event_logs(bound.events.PaymentApproved(), start):
         args = event.args
         collected = node.token.functions.authorizationState(bound.address, args.nonce).call()
         stored = fns.approval(args.digest).call()
@@ -271,7 +268,7 @@ def release_expired(node: Node) -> list[dict[str, Any]]:
         if payment["status"] not in ("expired", "dead"):
             continue
         event = next(
-            e for e in bound.events.PaymentApproved().get_logs(from_block=payment["block"], to_block=payment["block"])
+            e for e in event_logs(bound.events.PaymentApproved(), payment["block"], payment["block"])
             if "0x" + e.args.nonce.hex() == payment["nonce"]
         )
         a = event.args
