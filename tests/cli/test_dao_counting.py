@@ -14,14 +14,14 @@ from tantieme.chain.accounts import dev_account
 from tantieme.node import Node
 
 from .conftest import run, run_json
-from .test_dao_cmd import as_member, cast, chain, refused  # noqa: F401 (fixture)
+from .test_dao_cmd import as_member, chain, refused  # noqa: F401 (fixture)
 
 ONE = 10**18
 ADA, BRUNO = (dev_account(n).address for n in (1, 2))
 
 
 def test_dao_counting__quadratic_proposal_counts_members_by_the_root_of_their_stake(
-    chain, monkeypatch, tmp_path, json_rules
+    chain, cast, monkeypatch, tmp_path, json_rules
 ):
     # The home's account joins the commons pool by a work and invites Ada; Bruno stays outside.
     run("faucet", "10")
@@ -78,5 +78,5 @@ def test_dao_counting__quadratic_proposal_counts_members_by_the_root_of_their_st
 
     if chain is not None:  # an outside tool reads the same counting
         governor = run_json("dao", "status")["governor"]
-        assert cast(chain, governor, "proposalCounting(uint256)(uint8)", status["id"]) == ["2"]
-        assert cast(chain, governor, "countingOf(address,bytes4)(uint8)", pool, selector) == ["2"]
+        assert cast("call", governor, "proposalCounting(uint256)(uint8)", status["id"], "--rpc-url", chain) == [2]
+        assert cast("call", governor, "countingOf(address,bytes4)(uint8)", pool, selector, "--rpc-url", chain) == [2]
