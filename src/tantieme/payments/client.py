@@ -81,41 +81,38 @@ def ask_node(
     The node has `timeout` seconds in all to answer (`RemoteNodeError` after); `check`
     may refuse the 402's requirements (raising a `TantiemeError`) before anything is signed.
     """
-    import requests
+    from x402.mechanisms.evm import EthAccountSigner
 
-    endpoint = url.rstrip("/") + CHAT_PATH
-    body = {"model": model, "messages": [{"role": "user", "content": question}], "max_tokens": max_tokens}
-    deadline = time.monotonic() + timeout
-    first = _post(requests.Session(), endpoint, body, url, timeout)
-    if first.status_code != 402:
-        return _answer(url, question, first, None)
-    required = _required(first, url)
-    if check is not None:
-        check(required)
-    chain_id = int(required.network.removeprefix("eip155:"))
-    quote = int(required.amount)
-    if token is not None and required.asset.lower() != token.lower():
-        raise PaymentError(
-            f"the node asks to be paid in {required.asset}, not in the AI token {token} of chain {chain_id}: "
-            "not paid"
-        )
-    if max_fee is not None and quote > max_fee:
-        raise PaymentError(
-            f"the node quotes up to {format_amount(quote)} TAI for this answer, above your cap "
-            f"--max-fee {format_amount(max_fee)}: raise --max-fee, or lower --max-tokens (you pay only "
-            "the metered fee, the rest of the quote comes back)"
-        )
-    held = balance(chain_id, required.asset)
-    if held is not None and held < quote:
-        raise PaymentError(_short(quote, held))
-    paying = _paying(account, required, max_fee if max_fee is not None else quote)
-    paid = _post(paying, endpoint, body, url, max(0.001, deadline - time.monotonic()), paid=True)
-    if paid.status_code == 402:
-        error = _error(paid)
-        if error.get("reason") == _INSUFFICIENT:
+    held: int | None = None
+
+    def vet(required: PaymentRequirements) -> int:
+        nonlocal held
+        if check is not None:
+            check(required)
+        chain_id = int(required.network.removeprefix("eip155:"))
+        quote = int(required.amount)
+        if token is not None and required.asset.lower() != token.lower():
+            raise PaymentError(
+                f"the node asks to be paid in {required.asset}, not in the AI token {token} of chain {chain_id}: "
+                "not paid"
+            )
+        if max_fee is not None and quote > max_fee:
+            raise PaymentError(
+                f"the node quotes up to {format_amount(quote)} TAI for this answer, above your cap "
+                f"--max-fee {format_amount(max_fee)}: raise --max-fee, or lower --max-tokens (you pay only "
+                "the metered fee, the rest of the quote comes back)"
+            )
+        held = balance(chain_id, required.asset)
+        if held is not None and held < quote:
             raise PaymentError(_short(quote, held))
-        raise PaymentError(f"the node refused the payment: {error.get('error') or 'no reason given'}")
-    return _answer(url, question, paid, quote)
+        return max_fee if max_fee is not None else quote
+
+    def refused(error: dict[str, Any], quote: int) -> str:
+        if error.get("reason") == _INSUFFICIENT:
+            return _short(quote, held)
+        return f"the node refused the payment: {error.get('error') or 'no reason given'}"
+
+    return _ask(url, question, EthAccountSigner(account), vet, refused, max_tokens=max_tokens, model=model, timeout=timeout)
 
 
 def ask_node_from_treasury(
@@ -131,32 +128,53 @@ def ask_node_from_treasury(
     cap or what is left of the daily limit, paused, another chain or token, the balance) is
     refused here, before anything is sent; otherwise the agent approves the payment on chain
     and signs it, and the node settles it through the token's ERC-1271 check."""
+
+    def vet(required: PaymentRequirements) -> int:
+        treasury.check_requirements(required)
+        return int(required.amount)
+
+    def refused(error: dict[str, Any], _quote: int) -> str:
+        return f"the node refused the payment from the treasury: {error.get('error') or 'no reason given'}"
+
+    return _ask(url, question, treasury, vet, refused, max_tokens=max_tokens, model=model, timeout=TIMEOUT_S)
+
+
+def _ask(
+    url: str,
+    question: str,
+    signer: Any,
+    vet: Callable[[PaymentRequirements], int],
+    refused: Callable[[dict[str, Any], int], str],
+    *,
+    max_tokens: int,
+    model: str,
+    timeout: float,
+) -> RemoteAnswer:
+    """Ask the node at `url`; on its 402, `vet` the requirements (raising to refuse, before
+    anything is signed; else the most one payment may be) and pay with the SDK's client
+    `signer`. A paid request refused again is a `PaymentError` worded by `refused`."""
     import requests
 
     endpoint = url.rstrip("/") + CHAT_PATH
     body = {"model": model, "messages": [{"role": "user", "content": question}], "max_tokens": max_tokens}
-    first = _post(requests.Session(), endpoint, body, url, TIMEOUT_S)
+    deadline = time.monotonic() + timeout
+    first = _post(requests.Session(), endpoint, body, url, timeout)
     if first.status_code != 402:
         return _answer(url, question, first, None)
     required = _required(first, url)
-    treasury.check_requirements(required)
-    paid = _post(_paying_as(treasury, required, int(required.amount)), endpoint, body, url, TIMEOUT_S, paid=True)
+    cap = vet(required)
+    quote = int(required.amount)
+    paid = _post(_paying(signer, required, cap), endpoint, body, url, max(0.001, deadline - time.monotonic()), paid=True)
     if paid.status_code == 402:
-        raise PaymentError(f"the node refused the payment from the treasury: {_error(paid).get('error') or 'no reason given'}")
-    return _answer(url, question, paid, int(required.amount))
+        raise PaymentError(refused(_error(paid), quote))
+    return _answer(url, question, paid, quote)
 
 
-def _paying(account: LocalAccount, required: PaymentRequirements, cap: int) -> Any:
-    """A requests session that pays 402s from `account` with the official client: the quoted
-    AI token allowed by the spend controls, up to `cap` token wei a payment, and only to
-    `required`'s payee (a node naming another one when it is paid is not paid)."""
-    from x402.mechanisms.evm import EthAccountSigner
-
-    return _paying_as(EthAccountSigner(account), required, cap)
-
-
-def _paying_as(signer: Any, required: PaymentRequirements, cap: int) -> Any:
-    """`_paying` with the SDK's client signer `signer` (an account's, or a treasury's)."""
+def _paying(signer: Any, required: PaymentRequirements, cap: int) -> Any:
+    """A requests session that pays 402s with the official client and the SDK's client `signer`
+    (an account's, or a treasury's): the quoted AI token allowed by the spend controls, up to
+    `cap` token wei a payment, and only to `required`'s payee (a node naming another one when
+    it is paid is not paid)."""
     import requests
     from x402 import x402ClientSync
     from x402.http.clients import wrapRequestsWithPayment
