@@ -14,12 +14,11 @@ import time
 from dataclasses import dataclass
 
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
 from tantieme.amounts import format_amount
 from tantieme.chain.deploy import contract, is_commons_pool
-from tantieme.chain.transact import revert_reason, send_checked
+from tantieme.chain.transact import approve_if_short, send_checked
 from tantieme.errors import ChainError, CommonsError, ConfigError, TantiemeError
 from tantieme.node import Node
 
@@ -141,14 +140,7 @@ def invite(node: Node, account: str) -> Membership:
     bound = pool(node)
     call = bound.functions.invite(account)
     bond = bound.functions.bond().call()
-    try:
-        call.call({"from": node.address})
-    except ContractLogicError as e:
-        reason = revert_reason(e)
-        if reason != "erc20: insufficient allowance":
-            raise _refused(node, reason, account=account) from None
-        # Every other check passed: approve exactly the bond, then invite.
-        node.conn.transact(node.token.functions.approve(bound.address, bond), gas=_GAS)
+    approve_if_short(node.conn, node.token, call, bound.address, bond, lambda reason: _refused(node, reason, account=account))
     receipt = _send(node, call, account=account)
     return Membership(account, None, node.address, bond, receipt["transactionHash"].to_0x_hex())
 

@@ -16,13 +16,12 @@ from pathlib import Path
 
 from eth_utils import keccak
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
 from tantieme.amounts import format_amount
 from tantieme.chain.deploy import DISPUTE_TAGS, deployed_contract, tag_bytes
 from tantieme.chain.logs import event_logs
-from tantieme.chain.transact import revert_reason, send_checked
+from tantieme.chain.transact import approve_if_short, send_checked
 from tantieme.errors import ChainError, DisputeError, InputError, TantiemeError
 from tantieme.node import Node
 
@@ -111,14 +110,7 @@ def raise_dispute(node: Node, asset_id: int, reason: str, evidence: str, max_bon
             "you agreed to (--bond): nothing was sent"
         )
     call = bound.functions.raiseDispute(asset_id, tag_bytes(reason.upper().replace("-", "_")), evidence_hash, uri)
-    try:
-        call.call({"from": node.address})
-    except ContractLogicError as e:
-        why = revert_reason(e)
-        if why != "erc20: insufficient allowance":
-            raise _refused(node, why, asset_id=asset_id) from None
-        # Every other check passed: approve exactly the bond, then raise.
-        node.conn.transact(node.token.functions.approve(bound.address, bond), gas=_GAS)
+    approve_if_short(node.conn, node.token, call, bound.address, bond, lambda why: _refused(node, why, asset_id=asset_id))
     receipt = _send(node, call, asset_id=asset_id)
     (event,) = bound.events.DisputeRaised().process_receipt(receipt, errors=DISCARD)
     return Judgement(get(node, event.args.dispute_id), receipt["transactionHash"].to_0x_hex(), receipt["gasUsed"])

@@ -21,10 +21,11 @@ from web3.types import TxParams, TxReceipt
 
 from tantieme.errors import ChainError
 
-__all__ = ["revert_reason", "send_checked", "transact"]
+__all__ = ["approve_if_short", "revert_reason", "send_checked", "transact"]
 
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 _REVERTED = "execution reverted"
+_APPROVE_GAS = 100_000  # an ERC-20 approve
 _SIGNER_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_LOCK = threading.Lock()
 
@@ -53,6 +54,19 @@ def send_checked(conn: Any, call: Any, gas: int, refused: Callable[[str], Except
         raise refused(revert_reason(e)) from None
     except ChainError as e:
         raise refused(str(e)) from None
+
+
+def approve_if_short(conn: Any, token: Any, call: Any, spender: str, amount: int, refused: Callable[[str], Exception]) -> None:
+    """Try `call` from `conn`'s account; when only the token allowance stops it (every other
+    check passed), approve exactly `amount` of `token` to `spender`. Any other revert raises
+    `refused(reason)`, and nothing is sent."""
+    try:
+        call.call({"from": conn.account.address})
+    except ContractLogicError as e:
+        reason = revert_reason(e)
+        if reason != "erc20: insufficient allowance":
+            raise refused(reason) from None
+        conn.transact(token.functions.approve(spender, amount), gas=_APPROVE_GAS)
 
 
 def transact(
