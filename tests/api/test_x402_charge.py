@@ -132,3 +132,22 @@ def test_credential_fails__503_nothing_settled_no_record(paid, monkeypatch):
     assert records() == 0 and reader.balance(ASKER.address) == before
     assert not reader.token.functions.authorizationState(ASKER.address, authorization["nonce"]).call()
     assert not interaction.answers_dir().exists() or list(interaction.answers_dir().iterdir()) == []
+
+
+def test_operator_cannot_carry_the_split__503_asker_not_charged(paid):
+    """Over x402 the operator's account signs the record and carries its split until the batch
+    settles: when it holds too little, the node says so (503, its problem, not the asker's) and
+    the asker's authorization stays unused."""
+    client, reader = paid
+    with Node.open(account=dev_account(0)) as operator:  # the operator's account is emptied
+        operator.conn.transact(operator.token.functions.transfer(ELSEWHERE.address, operator.balance()), gas=100_000)
+    body = chat(max_tokens=16)
+    header, authorization = _payment_header(client, reader, body)
+    before = reader.balance(ASKER.address)
+    response = client.post("/v1/chat/completions", json=body, headers={"PAYMENT-SIGNATURE": header})
+    assert response.status_code == 503, response.text
+    error = response.json()["error"]
+    assert error["code"] == "node_unfunded" and "you were not charged" in error["message"]
+    assert records() == 0 and reader.balance(ASKER.address) == before
+    nonce = bytes.fromhex(authorization["nonce"][2:])
+    assert not reader.token.functions.authorizationState(ASKER.address, nonce).call()

@@ -235,7 +235,14 @@ class Service:
             raise ApiError(400, str(exc), code="context_length_exceeded", param="messages") from None
         except AIError as exc:
             raise ApiError(400, str(exc), code="invalid_question", param="messages") from None
-        except LedgerError as exc:  # the payer's account cannot pay the quote
+        except LedgerError as exc:  # the record's payer cannot pay the quote
+            if job.payment.invoice is None and job.payment.payer != job.payment.account.address:
+                # Paid over x402: the operator's account carries the split, not the asker's.
+                log.error("cannot carry an answer's split: %s", exc)
+                raise ApiError(
+                    503, f"this node's operator account cannot carry the answer's split ({exc}); you were not "
+                    "charged: ask again later or another node", type="server_error", code="node_unfunded",
+                ) from None
             raise ApiError(402, str(exc), type="payment_required", code="insufficient_funds") from None
         except TantiemeError as exc:
             log.error("cannot answer: %s", exc)
