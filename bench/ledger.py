@@ -283,13 +283,16 @@ def credit_gas(node, book, payer, assets: list[int], credit) -> tuple[int, int, 
 
 def register_many(node, count: int) -> list[int]:
     """`count` works registered straight through the registry contract (fast)."""
+    from tantieme.assets.registry import commitment
     from tantieme.assets.terms import preset
 
     terms = preset("open").as_struct()
     first = node.registry.functions.totalAssets().call() + 1
-    for _ in range(count):
+    for _ in range(count):  # commit, then register in a later block (the registry's commit-reveal)
+        content, salt = os.urandom(32), os.urandom(32)
+        node.conn.transact(node.registry.functions.commitRegistration(commitment(node.address, content, salt)), gas=100_000)
         node.conn.transact(
-            node.registry.functions.register(0, os.urandom(32), "ipfs://bench", [], terms), gas=400_000
+            node.registry.functions.register(0, content, "ipfs://bench", [], terms, salt), gas=400_000
         )
     return list(range(first, first + count))
 
