@@ -49,7 +49,7 @@ def state(d) -> tuple:
         balances(d), m.disputeCount(), m.bond(), m.cancelFeeBps(), m.arbiter(),
         tuple(m.disputes(i) for i in range(1, m.disputeCount() + 1)),
         tuple((m.isTagged(a), m.tagOf(a), m.rightfulParty(a)) for a in (d.work, d.derivative)),
-        tuple((d.router.pending(a), d.router.claimable(a)) for a in (d.work, d.derivative)),
+        tuple((d.router.pending(a), d.router.claimable(a), d.router.isTagged(a)) for a in (d.work, d.derivative)),
     )
 
 
@@ -259,8 +259,9 @@ def test_uphold__tags_redirects_royalties_and_returns_the_bond(d):
     assert d.module.isTagged(d.derivative) and d.module.tagOf(d.derivative) == COPIED
     assert d.module.rightfulParty(d.derivative) == rightful
     assert d.module.disputes(1)[4] == UPHELD
-    # the old owner has nothing left to claim
-    assert d.router.claim(d.derivative, sender=d.people[0]) == 0
+    assert d.router.isTagged(d.derivative) and not d.router.isTagged(d.work)
+    # the old owner can claim nothing of it any more
+    refused(d, "router: asset is tagged by a dispute", d.router.claim, asset_id=d.derivative, sender=d.people[0])
 
 
 def test_uphold__later_royalties_follow_by_redirect(d):
@@ -272,6 +273,31 @@ def test_uphold__later_royalties_follow_by_redirect(d):
     assert (log.asset_id, log.rightful_party, log.amount) == (d.work, d.people[1], 777)
     assert d.token.balanceOf(d.people[1]) == WEALTH + 777
     assert d.module.redirect(d.work, sender=d.people[3]) == 0
+
+
+def test_uphold__credit_then_owner_claims__refused_rightful_party_receives(d):
+    """The claim gap closed: a record settled after the judgement credits the
+    tagged work; its owner distributes and claims before anyone redirects."""
+    owner, rightful = d.people[0], d.people[1]
+    raise_dispute(d, rightful, d.work)
+    d.module.uphold(1, rightful, sender=d.arbiter)
+    d.router.pay(d.work, 900, sender=d.people[2])
+    d.router.distribute(d.work)
+    assert d.router.claimable(d.work) == 900
+    refused(d, "router: asset is tagged by a dispute", d.router.claim, asset_id=d.work, sender=owner)
+    refused(d, "router: asset is tagged by a dispute", d.router.claimMany,
+            asset_ids=[d.derivative, d.work], sender=owner)
+    refused(d, "router: caller is not the asset owner", d.router.claim, asset_id=d.work, sender=rightful)
+    assert d.module.redirect(d.work, sender=d.people[3]) == 900
+    assert d.token.balanceOf(rightful) == WEALTH + 900
+    assert d.token.balanceOf(owner) == WEALTH
+    assert d.router.isTagged(d.work)  # and later credits wait for the next redirect
+    assert d.router.claimMany([d.derivative], sender=owner) == 0  # its other assets stay its own
+
+
+def test_untag_hook__only_the_dispute_module(d):
+    for caller in (d.owner, d.arbiter, d.people[0]):
+        refused(d, "router: caller is not the dispute module", d.router.untag, asset_id=d.work, sender=caller)
 
 
 def test_redirect__untagged__reverts(d):
@@ -345,13 +371,17 @@ def test_clear_tag__owner_only_then_royalties_are_the_owners_again(d):
     d.module.uphold(1, d.people[1], sender=d.arbiter)
     for caller in (d.arbiter, d.people[1]):
         refused(d, "ownable: caller is not the owner", d.module.clearTag, asset_id=d.work, sender=caller)
+    d.router.pay(d.work, 30, sender=d.people[2])  # credited since the judgement, not redirected
+    d.router.distribute(d.work)
     d.module.clearTag(d.work, sender=d.owner)
     assert events(d.module, "TagCleared")[0].tag == COPIED
+    assert [log.asset_id for log in events(d.module, "Untagged")] == [d.work]  # the router's, in the call
     assert not d.module.isTagged(d.work) and d.module.rightfulParty(d.work) == ZERO_ADDRESS
+    assert not d.router.isTagged(d.work)
     refused(d, "disputes: asset not tagged", d.module.clearTag, asset_id=d.work, sender=d.owner)
     d.router.pay(d.work, 50, sender=d.people[2])
     d.router.distribute(d.work)
-    assert d.router.claim(d.work, sender=d.people[0]) == 50
+    assert d.router.claim(d.work, sender=d.people[0]) == 80
 
 
 @pytest.mark.parametrize("call,kwargs", [

@@ -8,7 +8,9 @@ over-assign, lower amounts or name unknown assets), credits by multiproof
 (twice, with bad proofs, against old roots), distributes, claims, transfers
 assets, tightens consent, approves derivatives, lets time pass, sends stray
 tokens to the router, pays royalty vaults by plain transfer and sweeps
-them. The model predicts every outcome, including the exact revert reason
+them, and has disputes upheld (the router sends an asset's revenue to the
+rightful party and refuses its owner's claim), redirected and cleared on
+appeal, through the dispute module wired to the router. The model predicts every outcome, including the exact revert reason
 of a registration that breaks a derivative or consent rule, and after
 every step we check (SPEC.md):
 
@@ -22,7 +24,9 @@ every step we check (SPEC.md):
   no token is created or lost: personas + router + vaults hold the supply;
 - I4 no registration that breaks a derivative or consent rule succeeds;
 - I5 every asset's effective AI consent (`aiConsent`) is its own flags and
-  all its ancestors' current flags.
+  all its ancestors' current flags;
+- I6 the router marks exactly the assets an upheld dispute tags (`isTagged`),
+  and no claim of a tagged asset pays its owner.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from .conftest import (
     next_block,
     register_asset,
 )
+from .dispute_fixtures import COPIED, DISPUTES, EVIDENCE
 from .stateful import run_steps
 
 AI_FIELDS = ("ai_training", "ai_fine_tuning", "ai_retrieval", "ai_output_commercial")
@@ -106,6 +111,7 @@ class Asset:
     claimable: int = 0
     vault: int = 0  # tokens sent to its royalty vault, not yet swept
     vault_address: str = ""
+    rightful: int | None = None  # the persona an upheld dispute names (tagged)
 
 
 @dataclass
@@ -135,11 +141,12 @@ class RoyaltyMachine(RuleBasedStateMachine):
 
     assets = Bundle("assets")
 
-    def __init__(self, system, personas: list[str], deployer: str):
+    def __init__(self, system, disputes, personas: list[str], deployer: str):
         super().__init__()
         self.anchor = boa.env.anchor()
         self.anchor.__enter__()
         self.token, self.registry, self.router = system.token, system.registry, system.router
+        self.disputes, self.deployer = disputes, deployer
         self.people = personas
         self.model = Model()
         # Ledger entries, personas and pools the last step may have changed;
@@ -152,6 +159,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
         for person in personas:
             self.token.mint(person, FUNDS, sender=deployer)
             self.token.approve(self.router.address, MAX_UINT256, sender=person)
+            self.token.approve(self.disputes.address, MAX_UINT256, sender=person)
 
     def teardown(self):
         try:
@@ -280,6 +288,16 @@ class RoyaltyMachine(RuleBasedStateMachine):
             self.model.assets[parent_id].pending += share
             to_parents += share
         asset.claimable += amount - to_parents
+        return amount
+
+    def redirect(self, asset_id: int) -> int:
+        """The router's hook: split, then the claimable to the rightful party."""
+        self.split(asset_id)
+        asset = self.model.assets[asset_id]
+        amount, asset.claimable = asset.claimable, 0
+        self.receive(asset.rightful, amount)
+        self.model.total_claimed += amount
+        self.dirty_assets.add(asset_id)
         return amount
 
     # --------------------------------------------------------------- rules --
@@ -489,8 +507,10 @@ class RoyaltyMachine(RuleBasedStateMachine):
     @rule(caller=st.integers(0, PERSONAS - 1), asset_id=assets)
     def claim(self, caller, asset_id):
         asset = self.model.assets[asset_id]
-        if caller != asset.owner:
-            with boa.reverts("router: caller is not the asset owner"):
+        if caller != asset.owner or asset.rightful is not None:  # I6
+            reason = "router: caller is not the asset owner" if caller != asset.owner else (
+                "router: asset is tagged by a dispute")
+            with boa.reverts(reason):
                 self.router.claim(asset_id, sender=self.people[caller])
             return
         self.dirty_assets.add(asset_id)
@@ -498,6 +518,38 @@ class RoyaltyMachine(RuleBasedStateMachine):
         self.receive(caller, asset.claimable)
         self.model.total_claimed += asset.claimable
         asset.claimable = 0
+
+    @rule(asset_id=assets, raiser=st.integers(0, PERSONAS - 1), rightful=st.integers(0, PERSONAS - 1))
+    def uphold_dispute(self, asset_id, raiser, rightful):
+        """A dispute raised (the bond comes back at once) and upheld by the module's owner."""
+        asset = self.model.assets[asset_id]
+        if asset.rightful is not None:
+            with boa.reverts("disputes: asset already tagged"):
+                self.disputes.raiseDispute(asset_id, COPIED, EVIDENCE, "", sender=self.people[raiser])
+            return
+        dispute_id = self.disputes.raiseDispute(asset_id, COPIED, EVIDENCE, "", sender=self.people[raiser])
+        redirected = self.disputes.uphold(dispute_id, self.people[rightful], sender=self.deployer)
+        asset.rightful = rightful
+        assert redirected == self.redirect(asset_id)
+
+    @rule(asset_id=assets, caller=st.integers(0, PERSONAS - 1))
+    def redirect_later(self, asset_id, caller):
+        if self.model.assets[asset_id].rightful is None:
+            with boa.reverts("disputes: asset not tagged"):
+                self.disputes.redirect(asset_id, sender=self.people[caller])
+            return
+        assert self.disputes.redirect(asset_id, sender=self.people[caller]) == self.redirect(asset_id)
+
+    @rule(asset_id=assets)
+    def clear_tag(self, asset_id):
+        asset = self.model.assets[asset_id]
+        if asset.rightful is None:
+            with boa.reverts("disputes: asset not tagged"):
+                self.disputes.clearTag(asset_id, sender=self.deployer)
+            return
+        self.disputes.clearTag(asset_id, sender=self.deployer)
+        asset.rightful = None
+        self.dirty_assets.add(asset_id)
 
     @rule(asset_id=assets, to=st.integers(0, PERSONAS - 1))
     def transfer_asset(self, asset_id, to):
@@ -586,6 +638,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
             asset = self.model.assets[asset_id]
             assert self.router.pending(asset_id) == asset.pending
             assert self.router.claimable(asset_id) == asset.claimable
+            assert self.router.isTagged(asset_id) == (asset.rightful is not None)  # I6
             if asset.vault_address:
                 assert self.token.balanceOf(asset.vault_address) == asset.vault
         for holder, asset_id in self.dirty_licences:
@@ -607,4 +660,9 @@ class RoyaltyMachine(RuleBasedStateMachine):
 def test_royalty_invariants(system, deployer, creator, operator, asker, stranger, half):
     """At least 10,000 steps in all, in two halves (each within the
     per-test timeout on a busy machine)."""
-    run_steps(lambda: RoyaltyMachine(system, [creator, operator, asker, stranger], deployer), _steps, STEPS // 2)
+    with boa.env.prank(deployer):
+        disputes = DISPUTES.deploy(system.token.address, system.registry.address, system.router.address,
+                                   ONE_TOKEN, 0, [COPIED])
+        system.router.setDisputeModule(disputes.address)  # undone by the test's anchor
+    personas = [creator, operator, asker, stranger]
+    run_steps(lambda: RoyaltyMachine(system, disputes, personas, deployer), _steps, STEPS // 2)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from tantieme.amounts import format_amount
 from tantieme.chain.deploy import contract
 from tantieme.assets.registry import Asset, all_assets, get
+from tantieme.disputes import tagged as tagged_check
 from tantieme.errors import AssetError
 from tantieme.ledger.journal import BatchRow, Journal, journal
 from tantieme.ledger.merkle import MultiProof, StandardMerkleTree
@@ -313,15 +314,26 @@ def claim(node: Node, asset_ids: list[int] | None = None) -> dict:
 
     Credits them and everything below them from the journal's pools, then
     distributes the revenue waiting downstream, so an ancestor collects without
-    its descendants' owners doing anything.
+    its descendants' owners doing anything. An asset an upheld dispute tags is
+    left out (`tagged`): its revenue is its rightful party's, and the router
+    refuses its owner's claim; named in `asset_ids`, it is an error.
     """
     assets = all_assets(node)
+    is_tagged = tagged_check(node)
+    named = asset_ids is not None
     if asset_ids is None:
         asset_ids = [a.id for a in assets if a.owner.lower() == node.address.lower()]
     for asset_id in asset_ids:
         owner = get(node, asset_id).owner
         if owner.lower() != node.address.lower():
             raise AssetError(f"asset {asset_id} belongs to {owner}, not to this node's account")
+    tagged = [a for a in asset_ids if is_tagged(a)]
+    if named and tagged:
+        raise AssetError(
+            f"asset {tagged[0]} is tagged by an upheld dispute: its revenue goes to the rightful party "
+            f"(`tantieme dispute redirect {tagged[0]}` sends it), not to its owner; nothing was sent"
+        )
+    asset_ids = [a for a in asset_ids if a not in tagged]
     credited = credit(node, sorted(upstream_of(assets, asset_ids)))
     distributed = distribute_upstream(node, asset_ids)
     router = node.router.functions
@@ -332,6 +344,7 @@ def claim(node: Node, asset_ids: list[int] | None = None) -> dict:
         node.conn.transact(router.claimMany(batch), gas=50_000 + _PER_CLAIM_GAS * len(batch))
     return {
         "assets": owed,
+        "tagged": tagged,
         "credited": credited,
         "distributed": distributed,
         "claimed": node.balance() - before,

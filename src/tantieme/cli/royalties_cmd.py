@@ -85,6 +85,8 @@ def claim(
         result = roy.claim(node, ids)
     emit(result, as_json, lambda r: console.print(
         f"claimed {format_amount(r['claimed'])} TAI for {len(r['assets'])} asset(s); balance {format_amount(r['balance'])} TAI"
+        + "".join(f"\nasset #{a} is tagged by an upheld dispute: its revenue goes to the rightful party "
+                  f"(`tantieme dispute redirect {a}`)" for a in r["tagged"])
     ))
 
 

@@ -21,7 +21,8 @@
           to the asset's owner. A dispute is judged once;
         - royalties credited to a tagged asset later (records signed
           before the judgement and settled after it) go to the same party
-          by `redirect`, which anyone may call;
+          by `redirect`, which anyone may call; meanwhile the router
+          refuses the owner's `claim` (the judgement marked the asset);
         - the owner (the DAO's timelock, after the handover) appoints the
           arbiter, sets the bond, the cancellation fee and the allowed
           tags, and clears a tag on appeal (`clearTag`).
@@ -53,6 +54,7 @@ interface IPAssetRegistry:
 # @dev The router's hook that moves a tagged asset's royalties.
 interface RoyaltyRouter:
     def redirect(asset_id: uint256, to: address) -> uint256: nonpayable
+    def untag(asset_id: uint256): nonpayable
     def registry() -> address: view
 
 
@@ -406,8 +408,9 @@ def redirect(asset_id: uint256) -> uint256:
 def clearTag(asset_id: uint256):
     """
     @dev Clears an asset's tag on appeal; only the owner. Royalties
-         redirected already stay where they went; later ones are the
-         asset owner's again.
+         redirected already stay where they went; later ones, and those
+         credited since the last redirect, are the asset owner's again
+         (the router lets the owner claim).
     @param asset_id The tagged asset.
     """
     ownable._check_owner()
@@ -416,6 +419,8 @@ def clearTag(asset_id: uint256):
     self._asset_tags[asset_id] = empty(bytes32)
     self.rightfulParty[asset_id] = empty(address)
     log TagCleared(asset_id=asset_id, tag=tag)
+    if router.address != empty(address):
+        extcall router.untag(asset_id)
 
 
 @external

@@ -28,8 +28,11 @@
           transfer to its royalty vault, the ERC-2981 receiver the
           registry names, deploying the vault on first use;
         - `redirect` (the dispute module only, wired once by the
-          deployer) distributes a tagged asset's pending revenue and sends
-          its claimable revenue to the rightful party a judgement named.
+          deployer) distributes a tagged asset's pending revenue, sends
+          its claimable revenue to the rightful party a judgement named
+          and marks the asset tagged: its owner's `claim` reverts until
+          the module's `untag` (an appeal upheld), so revenue credited
+          later waits for the next `redirect`.
         Invariants (`SPEC.md`): the router's token balance equals the sum
         of all pending, claimable and unassigned amounts plus `surplus()`,
         and `totalPaid == Σ pending + Σ claimable + totalUnassigned +
@@ -82,6 +85,16 @@ MAX_MANY: public(constant(uint256)) = 64
 _BPS: constant(uint256) = 10_000
 
 
+# @dev The top bit of a `_claimable` slot: set, the asset is tagged by an
+# upheld dispute and its owner cannot claim. The amounts below it stay far
+# under 2^255 (they are bounded by the token's supply).
+_TAGGED: constant(uint256) = 1 << 255
+
+
+# @dev The amount bits of a `_claimable` slot.
+_AMOUNT: constant(uint256) = _TAGGED - 1
+
+
 # @dev The AI token.
 token: public(immutable(IERC20))
 
@@ -110,7 +123,8 @@ _pending: HashMap[uint256, uint256]
 
 
 # @dev Claimable revenue of each asset plus one once it has been
-# distributed to; zero before.
+# distributed to (or tagged); zero before. The top bit is the tag
+# (`_TAGGED`), kept in the slot `claim` reads anyway.
 _claimable: HashMap[uint256, uint256]
 
 
@@ -186,6 +200,11 @@ event Redirected:
     asset_id: indexed(uint256)
     to: indexed(address)
     amount: uint256
+
+
+# @dev Emitted when an appeal lifts an asset's tag: its owner claims again.
+event Untagged:
+    asset_id: indexed(uint256)
 
 
 # @dev Emitted once, when the dispute module is wired.
@@ -391,7 +410,8 @@ def distributeMany(asset_ids: DynArray[uint256, MAX_MANY]) -> uint256:
 def claim(asset_id: uint256) -> uint256:
     """
     @dev Sends the asset's claimable revenue to the caller, who must be
-         the asset's current owner.
+         the asset's current owner; reverts while a dispute tags the asset
+         (its revenue goes to the rightful party by `redirect`).
     @param asset_id The caller's asset.
     @return uint256 The amount sent, in token wei (may be zero).
     """
@@ -438,22 +458,36 @@ def setDisputeModule(module: address):
 def redirect(asset_id: uint256, to: address) -> uint256:
     """
     @dev Distributes the asset's pending revenue (its parents keep their
-         shares) and sends its claimable revenue to `to`, counted as
-         claimed. Only the dispute module, for an upheld dispute.
+         shares), sends its claimable revenue to `to`, counted as
+         claimed, and marks the asset tagged: its owner's `claim` reverts
+         until `untag`. Only the dispute module, for an upheld dispute.
     @param asset_id The tagged asset.
     @param to The rightful party the judgement named.
     @return uint256 The amount sent, in token wei (may be zero).
     """
     assert msg.sender == self.disputeModule, "router: caller is not the dispute module"
     self._distribute(asset_id)
-    amount: uint256 = self._stored(self._claimable[asset_id])
+    amount: uint256 = self._stored(self._claimable[asset_id] & _AMOUNT)
+    self._claimable[asset_id] = _TAGGED | 1
     if amount == 0:
         return 0
-    self._claimable[asset_id] = 1
     self._total_claimed += amount
     log Redirected(asset_id=asset_id, to=to, amount=amount)
     self._push(to, amount)
     return amount
+
+
+@external
+def untag(asset_id: uint256):
+    """
+    @dev Lifts the asset's tag (an appeal upheld): its owner claims its
+         revenue again, including what was credited since the last
+         `redirect`. Only the dispute module.
+    @param asset_id The asset.
+    """
+    assert msg.sender == self.disputeModule, "router: caller is not the dispute module"
+    self._claimable[asset_id] &= _AMOUNT
+    log Untagged(asset_id=asset_id)
 
 
 # VIEWS #
@@ -474,11 +508,23 @@ def pending(asset_id: uint256) -> uint256:
 @view
 def claimable(asset_id: uint256) -> uint256:
     """
-    @dev Revenue the asset's owner can claim now.
+    @dev Revenue distributed to the asset's owner and not yet claimed
+         (while the asset is tagged, the rightful party's by `redirect`).
     @param asset_id The asset.
     @return uint256 The amount in token wei.
     """
-    return self._stored(self._claimable[asset_id])
+    return self._stored(self._claimable[asset_id] & _AMOUNT)
+
+
+@external
+@view
+def isTagged(asset_id: uint256) -> bool:
+    """
+    @dev Whether an upheld dispute tags the asset: its owner cannot claim.
+    @param asset_id The asset.
+    @return bool True while tagged.
+    """
+    return self._claimable[asset_id] >= _TAGGED
 
 
 @external
@@ -636,14 +682,18 @@ def _distribute(asset_id: uint256) -> uint256:
 @internal
 def _take_claimable(asset_id: uint256) -> uint256:
     """
-    @dev Zeroes the asset's claimable revenue for its owner.
+    @dev Zeroes the asset's claimable revenue for its owner; reverts
+         while the asset is tagged.
     @param asset_id The asset.
     @return uint256 The amount taken, in token wei.
     """
     assert staticcall registry.ownerOf(asset_id) == msg.sender, "router: caller is not the asset owner"
-    amount: uint256 = self._stored(self._claimable[asset_id])
-    if amount == 0:
+    stored: uint256 = self._claimable[asset_id]
+    assert stored < _TAGGED, "router: asset is tagged by a dispute"
+    if stored <= 1:
         return 0
+    # Cannot underflow: `stored` is at least 2.
+    amount: uint256 = unsafe_sub(stored, 1)
     self._claimable[asset_id] = 1
     self._total_claimed += amount
     log Claimed(asset_id=asset_id, owner=msg.sender, amount=amount)
