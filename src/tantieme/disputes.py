@@ -10,7 +10,7 @@ in `contracts/SPEC.md` ("DisputeModule").
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +26,13 @@ from tantieme.errors import ChainError, DisputeError, InputError, TantiemeError
 from tantieme.node import Node
 
 __all__ = [
-    "REASONS", "STATUSES", "Dispute", "DisputeError", "Judgement", "Tag", "cancel", "disputes", "evidence_of",
-    "module", "raise_dispute", "redirect", "resolve", "tag_of", "tagged",
+    "REASONS", "STATUSES", "Dispute", "DisputeError", "Judgement", "Tag", "cancel", "cleared_since", "disputes",
+    "evidence_of", "excluded", "module", "raise_dispute", "redirect", "resolve", "tag_of", "tagged", "tags_now",
 ]
 
 _GAS = 400_000
 _ZERO = "0x" + "00" * 20
+_COPIED = tag_bytes("COPIED_CONTENT")
 _MAX_URI = 256
 # The contract's statuses, by number.
 STATUSES = {1: "open", 2: "upheld", 3: "rejected", 4: "cancelled"}
@@ -203,6 +204,61 @@ def tagged(node: Node) -> Callable[[int], bool]:
         return lambda asset_id: False
     is_tagged = module(node).functions.isTagged  # one binding for every check
     return lambda asset_id: bool(is_tagged(asset_id).call())
+
+
+def excluded(node: Node) -> Callable[[int], bool]:
+    """The live answer to "must retrieval leave this asset out?": an upheld dispute tagged it, or
+    tagged one of its ancestors for copied content (a derivative of copied content carries the
+    copy; the chain tags only what a judgement named, so its royalties still flow). Each asset's
+    tag and parents are read once per predicate."""
+    if node.deployment.disputes is None:
+        return lambda asset_id: False
+    tag_of_, parents_of = module(node).functions.tagOf, node.registry.functions.parentShares
+    tags: dict[int, bytes] = {}
+    parents: dict[int, list[int]] = {}
+
+    def tag(asset_id: int) -> bytes:
+        if asset_id not in tags:
+            tags[asset_id] = bytes(tag_of_(asset_id).call())
+        return tags[asset_id]
+
+    def ancestors(asset_id: int) -> Iterator[int]:
+        seen, todo = {asset_id}, [asset_id]
+        while todo:
+            current = todo.pop()
+            if current not in parents:
+                parents[current] = list(parents_of(current).call()[0])
+            for parent in parents[current]:
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+                    yield parent
+
+    return lambda asset_id: tag(asset_id) != bytes(32) or any(tag(a) == _COPIED for a in ancestors(asset_id))
+
+
+def cleared_since(node: Node, block: int) -> list[int]:
+    """The assets whose tag an appeal cleared (`clearTag`) from `block` on: retrieval may read them,
+    and their copied-content derivatives, again."""
+    if node.deployment.disputes is None:
+        return []
+    return [log.args.asset_id for log in event_logs(module(node).events.TagCleared(), block)]
+
+
+def tags_now(node: Node) -> dict[int, str]:
+    """The assets tagged now, with the upheld dispute's reason: its judgements and appeals replayed in order."""
+    if node.deployment.disputes is None:
+        return {}
+    events = module(node).events
+    logs = [*event_logs(events.DisputeUpheld(), node.deployment.block),
+            *event_logs(events.TagCleared(), node.deployment.block)]
+    tagged: dict[int, str] = {}
+    for log in sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"])):
+        if log["event"] == "DisputeUpheld":
+            tagged[log["args"]["asset_id"]] = reason_of(log["args"]["tag"])
+        else:
+            tagged.pop(log["args"]["asset_id"], None)
+    return tagged
 
 
 def tag_of(node: Node, asset_id: int) -> Tag | None:

@@ -24,7 +24,7 @@ from tantieme.assets import registry
 from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import LicenseTerms, preset
 from tantieme.config import home
-from tantieme.disputes import tagged
+from tantieme.disputes import excluded
 from tantieme.errors import AIError, AssetError, ConfigError, IndexDamagedError, UnknownModelError
 from tantieme.files import write_json
 from tantieme.ledger import funds, settlement
@@ -203,10 +203,11 @@ def index_path() -> Path:
 
 def consents_to_retrieval(node: Node) -> Callable[[int], bool]:
     """The live, on-chain answer to "may AI read this work to answer questions?": its terms
-    consent to retrieval and no upheld dispute tagged it (a tagged work is never read or cited)."""
+    consent to retrieval, no upheld dispute tagged it and none tagged an ancestor for copied
+    content (such a work is never read or cited; `disputes.excluded`)."""
     consent = node.registry.functions.aiConsent  # one binding for every check
-    is_tagged = tagged(node)
-    return lambda asset_id: bool(consent(asset_id).call()[2]) and not is_tagged(asset_id)
+    is_excluded = excluded(node)
+    return lambda asset_id: bool(consent(asset_id).call()[2]) and not is_excluded(asset_id)
 
 
 def check_readable(path: Path, kind: str, terms: LicenseTerms) -> Document | None:

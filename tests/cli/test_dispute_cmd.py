@@ -10,6 +10,7 @@ import pytest
 from tantieme import disputes
 from tantieme.assets import royalties
 from tantieme.chain.accounts import dev_account
+from tantieme.errors import AssetError, ChainError
 from tantieme.interaction import consents_to_retrieval
 from tantieme.node import Node
 
@@ -125,3 +126,30 @@ def test_dispute__cancel_keeps_a_fee_for_the_owner(setup):
     assert balance() == before - BOND // 10
     assert balance(CREATOR.address) == owner_before + BOND // 10
     assert "say --uphold or --reject" in run("dispute", "resolve", "1", ok=False).output
+
+
+def test_claim__a_tagged_asset_is_left_out__its_later_royalties_redirected(setup):
+    """A record settled after the judgement credits the tagged work: its owner's `claim` leaves
+    it out (naming it is an error), the router refuses the owner, `dispute redirect` pays the
+    rightful party."""
+    run("dispute", "raise", "1", "--reason", "copied-content", "--evidence", str(setup[1]))
+    run_json("dispute", "resolve", "1", "--uphold", "--to", RIGHTFUL.address)
+    with Node.open() as node:
+        royalties.pay(node, 1, ONE // 4)
+        royalties.pay(node, 2, ONE // 8)
+        creator = node.as_account(CREATOR)
+        with pytest.raises(AssetError, match=r"asset 1 is tagged by an upheld dispute: its revenue goes to the "
+                           r"rightful party \(`tantieme dispute redirect 1` sends it\), not to its owner"):
+            royalties.claim(creator, [1, 2])
+        owner_before = creator.balance()
+        claimed = royalties.claim(creator)
+        assert (claimed["assets"], claimed["tagged"], claimed["claimed"]) == ([2], [1], ONE // 8)
+        assert creator.balance() == owner_before + ONE // 8
+        router = node.router.functions
+        node.conn.transact(router.distribute(1))
+        assert router.claimable(1).call() == ONE // 4 and router.isTagged(1).call()
+        with pytest.raises(ChainError, match="router: asset is tagged by a dispute"):
+            creator.conn.transact(router.claim(1))
+    rightful_before = balance(RIGHTFUL.address)
+    assert run_json("dispute", "redirect", "1")["redirected"] == str(ONE // 4)
+    assert balance(RIGHTFUL.address) == rightful_before + ONE // 4

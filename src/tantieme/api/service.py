@@ -119,6 +119,7 @@ class Service:
         self._failed: BaseException | None = None
         self._threads: list[threading.Thread] = []
         self._indexed_through = -1
+        self._cleared_from = self.node.deployment.block  # appeals looked at up to here
         self.answer_s = 0.0
         """Seconds the model worker takes per answer: a moving average, the recent answers weighted most."""
 
@@ -212,14 +213,17 @@ class Service:
         book.close()
 
     def _sync(self, index: ai.Index) -> None:
-        """Index the works registered since the last question. Consent only narrows (and
-        `ai.ask` checks it live), so a work skipped once stays skipped: only new assets count."""
-        from tantieme import interaction
+        """Index the works registered since the last question, and the works an appeal cleared
+        (`clearTag`) since then. Consent only narrows (and `ai.ask` checks it live), so a work
+        skipped once stays skipped, unless a dispute's tag kept it out and was lifted."""
+        from tantieme import disputes, interaction
 
         total = self.node.registry.functions.totalAssets().call()
-        if total != self._indexed_through:
+        head = self.node.conn.w3.eth.block_number
+        if total != self._indexed_through or disputes.cleared_since(self.node, self._cleared_from):
             interaction.sync_index(self.node, index, lambda msg: log.warning("%s", msg))
             self._indexed_through = total
+        self._cleared_from = head + 1
 
     def _answer(self, job: _Job, index: ai.Index, book) -> Interaction:
         from tantieme import interaction

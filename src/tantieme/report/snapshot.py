@@ -69,7 +69,7 @@ def read(node: Node, book: Journal, now: int | None = None) -> Snapshot:
         claimable=at_head(node, "report: claimable", lambda: {a.id: router.claimable(a.id).call() for a in assets}),
         claimed=at_head(node, "report: claimed", lambda: _claimed(node)),
         commons=_commons(node),
-        disputed=at_head(node, "report: disputed", lambda: _disputed(node)),
+        disputed=at_head(node, "report: disputed", lambda: disputes.tags_now(node)),
     )
 
 
@@ -80,22 +80,6 @@ def _claimed(node: Node) -> dict[int, int]:
         asset = log["args"]["asset_id"]
         claimed[asset] = claimed.get(asset, 0) + log["args"]["amount"]
     return claimed
-
-
-def _disputed(node: Node) -> dict[int, str]:
-    """The assets tagged now, with the upheld dispute's reason: its judgements and appeals replayed in order."""
-    if node.deployment.disputes is None:
-        return {}
-    events = disputes.module(node).events
-    logs = [*event_logs(events.DisputeUpheld(), node.deployment.block),
-            *event_logs(events.TagCleared(), node.deployment.block)]
-    tagged: dict[int, str] = {}
-    for log in sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"])):
-        if log["event"] == "DisputeUpheld":
-            tagged[log["args"]["asset_id"]] = disputes.reason_of(log["args"]["tag"])
-        else:
-            tagged.pop(log["args"]["asset_id"], None)
-    return tagged
 
 
 def _commons(node: Node) -> Commons | None:
