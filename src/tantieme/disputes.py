@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eth_utils import keccak
 from web3.contract import Contract
@@ -25,9 +26,13 @@ from tantieme.chain.transact import approve_if_short, send_checked
 from tantieme.errors import ChainError, DisputeError, InputError, TantiemeError
 from tantieme.node import Node
 
+if TYPE_CHECKING:
+    from tantieme.dao import Action
+
 __all__ = [
     "REASONS", "STATUSES", "Dispute", "DisputeError", "Judgement", "Tag", "cancel", "cleared_since", "disputes",
-    "evidence_of", "excluded", "module", "raise_dispute", "redirect", "resolve", "tag_of", "tagged", "tags_now",
+    "evidence_of", "excluded", "module", "raise_dispute", "redirect", "resolve", "set_arbiter", "tag_of", "tagged",
+    "tags_now",
 ]
 
 _GAS = 400_000
@@ -158,6 +163,18 @@ def _collect(node: Node, asset_id: int) -> None:
 
     credit(node, sorted(upstream_of(all_assets(node), [asset_id])))
     distribute_upstream(node, [asset_id])
+
+
+def set_arbiter(node: Node, arbiter: str) -> Action:
+    """The DAO's action appointing `arbiter` to judge disputes beside the module's owner (its
+    timelock after the handover); the zero address appoints none. `Dao.propose` proposes it."""
+    from tantieme.dao import Action
+
+    bound = module(node).functions
+    current = bound.arbiter().call()
+    data = bound.setArbiter(arbiter)._encode_transaction_data()
+    return Action(node.deployment.disputes, 0, bytes.fromhex(data[2:]),
+                  f"appoint {arbiter} to judge disputes (now {current if current != _ZERO else 'nobody'})")
 
 
 def cancel(node: Node, dispute_id: int) -> Judgement:

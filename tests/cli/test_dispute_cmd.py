@@ -10,6 +10,8 @@ import pytest
 from tantieme import disputes
 from tantieme.assets import royalties
 from tantieme.chain.accounts import dev_account
+from tantieme.dao import Dao
+from tantieme.dao.decode import calls, contracts
 from tantieme.errors import AssetError, ChainError
 from tantieme.interaction import consents_to_retrieval
 from tantieme.node import Node
@@ -153,3 +155,20 @@ def test_claim__a_tagged_asset_is_left_out__its_later_royalties_redirected(setup
     rightful_before = balance(RIGHTFUL.address)
     assert run_json("dispute", "redirect", "1")["redirected"] == str(ONE // 4)
     assert balance(RIGHTFUL.address) == rightful_before + ONE // 4
+
+
+def test_dispute_arbiter__a_proposal_once_the_dao_owns_the_module(setup, json_rules):
+    me, _ = setup
+    run("dao", "stake", "100")
+    assert (f"the DAO does not own the dispute module yet ({me} does), so it could not appoint "
+            f"{RIGHTFUL.address} to judge disputes (now nobody)") in refused(
+        "dispute", "arbiter", RIGHTFUL.address, "-d", "Appoint an arbiter", kind="InputError")
+    assert "is not an Ethereum address" in refused("dispute", "arbiter", "0x70", "-d", "x", kind="ConfigError")
+    run("dao", "handover")
+    proposed = run_json("dispute", "arbiter", RIGHTFUL.address, "-d", "Appoint an arbiter")
+    json_rules(proposed)
+    assert (proposed["number"], proposed["description"]) == (1, "Appoint an arbiter")
+    with Node.open(readonly=True) as node:
+        (decoded,) = calls(contracts(node), Dao(node).proposals()[0])
+    assert (decoded.contract, decoded.function, decoded.args) == (
+        "the dispute module", "setArbiter", (("arbiter_", RIGHTFUL.address),))

@@ -1,6 +1,7 @@
 """README's "Challenging a registration: disputes": every line exactly as written (split as
 the shell splits it, run in this process from the repository's root), on a fresh home on the
-embedded chain; the dispute it raises is upheld and the work tagged."""
+embedded chain; the dispute it raises is upheld and the work tagged; the arbiter it proposes
+is appointed once the proposal passes."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def commands() -> list[list[str]]:
 def test_readme_disputes__every_line_works_as_written(monkeypatch):
     monkeypatch.chdir(ROOT)
     lines = commands()
-    assert len(lines) == 7 and all(words[0] == "tantieme" for words in lines)
+    assert len(lines) == 10 and all(words[0] == "tantieme" for words in lines)
     out = {" ".join(words): " ".join(run(*words[1:]).output.split()) for words in lines}
     assert "dispute #1 raised on asset #1 (copied-content); bond 1 TAI" in out[" ".join(lines[2])]
     assert "https://example.org/original.html" in out["tantieme dispute list --open"]
@@ -36,3 +37,10 @@ def test_readme_disputes__every_line_works_as_written(monkeypatch):
         from tantieme.disputes import tag_of
 
         assert tag_of(node, 1).rightful_party == "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    assert "proposal #1 made, counted by token votes" in out[" ".join(lines[9])]
+    for step in (["vote", "1", "for", "--wait"], ["queue", "1", "--wait"], ["execute", "1", "--wait"]):
+        run("dao", *step)
+    with Node.open(readonly=True) as node:
+        from tantieme.disputes import module
+
+        assert module(node).functions.arbiter().call() == "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"

@@ -12,6 +12,7 @@ import typer
 from tantieme.amounts import format_amount, parse_amount
 from tantieme.cli import app
 from tantieme.cli.common import IdArgument, completes, open_node
+from tantieme.cli.dao_cmd import DescriptionOption, _propose
 from tantieme.cli.output import JsonOption, console, emit
 
 if TYPE_CHECKING:
@@ -110,6 +111,25 @@ def cancel(dispute_id: int = DisputeArgument, as_json: bool = JsonOption) -> Non
     emit(judgement_json(cancelled), as_json, lambda d: console.print(
         f"dispute #{d['dispute']['id']} cancelled: {format_amount(int(d['dispute']['bond']) - int(d['paid_to_owner']))}"
         f" TAI back, {format_amount(int(d['paid_to_owner']))} TAI to the asset's owner"))
+
+
+@dispute_app.command()
+def arbiter(
+    address: str = typer.Argument(..., help="Who is to judge disputes (0x…; the zero address: the DAO alone).",
+                                  show_default=False),
+    description: str = DescriptionOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Propose that the DAO appoint ADDRESS to judge disputes (the module's `setArbiter`); then vote,
+    queue and execute it as any proposal (`tantieme dao ...`).
+
+    Example: tantieme dispute arbiter 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC -d "Appoint an arbiter"
+    """
+    from tantieme import disputes
+    from tantieme.node import parse_address
+
+    who = parse_address(address)
+    _propose(lambda node: disputes.set_arbiter(node, who), description, as_json)
 
 
 @dispute_app.command()
