@@ -2,14 +2,14 @@
 challenged; the DAO (through a proposal that passed the vote and the timelock) appoints an
 arbiter, who upholds the dispute; the work's royalties go to the rightful party, the next
 answer neither reads nor cites it, and a record that cited it before the judgement still
-settles, conserving every wei, its share following to the rightful party."""
+settles, conserving every wei, its share following to the rightful party, not to the owner."""
 
 from __future__ import annotations
 
 import pytest
 
 from tantieme import disputes, interaction
-from tantieme.assets import registry
+from tantieme.assets import registry, royalties
 from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
 from tantieme.chain.deploy import contract
@@ -80,6 +80,8 @@ def test_upheld_by_the_daos_arbiter__excluded_and_royalties_moved(node, creator,
     settlement.settle(node, payers)
     later_share = _paid_to(node, before_judgement, bees)
     assert later_share > 0
+    claimed = royalties.claim(creator)  # the owner collects: the tagged work is left out
+    assert (claimed["tagged"], claimed["claimed"]) == ([bees], 0)
     other_before = node.balance(other.address)
     assert disputes.redirect(node, bees) == later_share
     assert node.balance(other.address) == other_before + later_share
