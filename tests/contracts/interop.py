@@ -8,8 +8,10 @@ from collections.abc import Callable
 
 
 def reverted(refusal: str) -> str:
-    """The revert reason in a refused `cast send`'s or `cast call`'s error."""
-    return re.search(r"execution reverted: (.+?), data:", refusal)[1]
+    """The revert reason in a refused `cast send`'s or `cast call`'s error ("" for a revert without one)."""
+    found = re.search(r"execution reverted(?:: (.+?))?, data:", refusal)
+    assert found, f"not a revert: {refusal}"
+    return found[1] or ""
 
 
 def cast_events(cast: Callable[..., object], address: str, signature: str, data_types: str, rpc: tuple[str, ...]
