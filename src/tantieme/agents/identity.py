@@ -25,6 +25,7 @@ from tantieme.chain.logs import event_logs, raw_logs
 from tantieme.config import home
 from tantieme.errors import ConfigError, InputError
 from tantieme.files import write_json
+from tantieme.payments.client import CHAT_PATH
 
 if TYPE_CHECKING:
     from web3.contract import Contract
@@ -98,7 +99,7 @@ def registration_file(profile: AgentProfile, base_url: str | None = None) -> dic
     services = [] if base is None else [
         {"name": "web", "endpoint": base + "/"},
         {"name": "OpenAI", "endpoint": base + "/v1", "version": "v1"},
-        {"name": "x402", "endpoint": base + "/v1/chat/completions", "version": "2"},
+        {"name": "x402", "endpoint": base + CHAT_PATH, "version": "2"},
     ]
     registrations = [] if profile.agent_id is None or profile.identity is None else [
         {"agentId": profile.agent_id, "agentRegistry": agent_registry(profile.chain_id, profile.identity)},
