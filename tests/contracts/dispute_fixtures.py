@@ -13,13 +13,13 @@ from eth_utils import keccak
 
 from .conftest import (
     CONTRACTS,
-    MAX_UINT256,
     METADATA_URI,
     ONE_TOKEN,
     NON_COMMERCIAL,
     OPEN,
     WORK,
     deploy_system,
+    funded_people,
     new_content_hash,
     register_asset,
 )
@@ -63,15 +63,11 @@ def deploy_disputes(token_deployer, registry_deployer, router_deployer, *, wire:
             router.setDisputeModule(module.address)
     arbiter = boa.env.generate_address("disputes arbiter")
     module.setArbiter(arbiter, sender=owner)
-    people = [boa.env.generate_address(f"disputes person {i}") for i in range(PEOPLE)]
+    people = funded_people(token, owner, "disputes", PEOPLE, WEALTH, module.address, router.address)
     work = register_asset(registry, people[0], WORK, new_content_hash(), METADATA_URI, (), OPEN)
     derivative = register_asset(
         registry, people[0], WORK, new_content_hash(), METADATA_URI, (work,), NON_COMMERCIAL
     )
-    for person in people:
-        token.mint(person, WEALTH, sender=owner)
-        token.approve(module.address, MAX_UINT256, sender=person)
-        token.approve(router.address, MAX_UINT256, sender=person)
     return Disputes(token, registry, router, module, owner, arbiter, people, work, derivative)
 
 
