@@ -15,10 +15,10 @@ from .conftest import (
     METADATA_URI,
     ONE_TOKEN,
     OPEN,
-    WORK,
     deploy_system,
     funded_people,
     new_content_hash,
+    new_work,
     register_asset,
 )
 
@@ -51,7 +51,7 @@ def deploy_commons(token_deployer, registry_deployer, router_deployer) -> Common
     with boa.env.prank(owner):
         pool = POOL.deploy(token.address, registry.address, BOND, CYCLE, RESERVE, CAP)
     people = funded_people(token, owner, "commons", PEOPLE, WEALTH, pool.address)
-    works = [register_asset(registry, person, WORK, new_content_hash(), METADATA_URI, (), OPEN) for person in people]
+    works = [new_work(registry, person) for person in people]
     dataset = register_asset(registry, people[0], DATASET, new_content_hash(), METADATA_URI, (), OPEN)
     return Commons(token, registry, pool, owner, people, works, dataset)
 

@@ -326,6 +326,11 @@ def register_asset(registry, sender: str, kind: int, content_hash: bytes, uri: s
     return registry.register(kind, content_hash, uri, list(parents), terms.abi(), salt, sender=sender)
 
 
+def new_work(registry, owner: str, terms: Terms = OPEN, parents: tuple[int, ...] = ()) -> int:
+    """A WORK of new content registered by `owner` (`make_asset` without fixtures)."""
+    return register_asset(registry, owner, WORK, new_content_hash(), METADATA_URI, parents, terms)
+
+
 @pytest.fixture
 def make_asset(registry, creator) -> Callable[..., int]:
     """Register an asset and return its id; defaults: a WORK by `creator`

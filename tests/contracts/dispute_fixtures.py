@@ -11,18 +11,7 @@ import boa
 import pytest
 from eth_utils import keccak
 
-from .conftest import (
-    CONTRACTS,
-    METADATA_URI,
-    ONE_TOKEN,
-    NON_COMMERCIAL,
-    OPEN,
-    WORK,
-    deploy_system,
-    funded_people,
-    new_content_hash,
-    register_asset,
-)
+from .conftest import CONTRACTS, NON_COMMERCIAL, ONE_TOKEN, OPEN, deploy_system, funded_people, new_work
 
 DISPUTES = boa.load_partial(str(CONTRACTS / "dispute_module.vy"))
 
@@ -64,10 +53,8 @@ def deploy_disputes(token_deployer, registry_deployer, router_deployer, *, wire:
     arbiter = boa.env.generate_address("disputes arbiter")
     module.setArbiter(arbiter, sender=owner)
     people = funded_people(token, owner, "disputes", PEOPLE, WEALTH, module.address, router.address)
-    work = register_asset(registry, people[0], WORK, new_content_hash(), METADATA_URI, (), OPEN)
-    derivative = register_asset(
-        registry, people[0], WORK, new_content_hash(), METADATA_URI, (work,), NON_COMMERCIAL
-    )
+    work = new_work(registry, people[0])
+    derivative = new_work(registry, people[0], NON_COMMERCIAL, (work,))
     return Disputes(token, registry, router, module, owner, arbiter, people, work, derivative)
 
 
