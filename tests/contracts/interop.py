@@ -20,8 +20,10 @@ def cast_events(cast: Callable[..., object], address: str, signature: str, data_
     (topic 0 from the signature) and decodes it: the indexed arguments (value types), then the data's
     (`data_types`, such as `(bytes32,uint256)`)."""
     indexed_types = re.findall(r"(\w+) indexed", signature)
-    return [
-        ([cast("decode-abi", f"f()({kind})", topic)[0] for kind, topic in zip(indexed_types, log["topics"][1:], strict=True)],
-         cast("decode-abi", f"f(){data_types}", log["data"]))
-        for log in cast("logs", signature, "--address", address, "--from-block", "0", *rpc)
-    ]
+
+    def decoded(log: dict) -> tuple[list, list]:
+        topics = zip(indexed_types, log["topics"][1:], strict=True)
+        return ([cast("decode-abi", f"f()({kind})", topic)[0] for kind, topic in topics],
+                cast("decode-abi", f"f(){data_types}", log["data"]))
+
+    return [decoded(log) for log in cast("logs", signature, "--address", address, "--from-block", "0", *rpc)]

@@ -74,8 +74,8 @@ def test_dispute__raised_by_cast__judged_by_tantieme__read_and_decoded_by_cast(a
             "disputes: caller has an open dispute on the asset")
 
         # The module's own event, found by cast from its signature and decoded by cast.
-        raised = cast_events(cast, module, "DisputeRaised(uint256 indexed,uint256 indexed,address indexed,bytes32,bytes32,string,uint256)",
-                        "(bytes32,bytes32,string,uint256)", rpc)
+        raised = cast_events(cast, module, "DisputeRaised(uint256 indexed,uint256 indexed,address indexed,bytes32,"
+                             "bytes32,string,uint256)", "(bytes32,bytes32,string,uint256)", rpc)
         assert raised == [([1, work, raiser], [COPIED_CONTENT, evidence, EVIDENCE_URI, bond])]
 
         # tantieme reads the dispute cast raised, and judges it.
@@ -89,8 +89,8 @@ def test_dispute__raised_by_cast__judged_by_tantieme__read_and_decoded_by_cast(a
         assert call(module, "tagOf(uint256)(bytes32)", work) == [COPIED_CONTENT]
         assert call(module, "rightfulParty(uint256)(address)", work) == [raiser]
         assert call(module, f"disputes(uint256)({DISPUTE})", 1) == [[work, raiser, bond, COPIED_CONTENT, UPHELD]]
-        upheld = cast_events(cast, module, "DisputeUpheld(uint256 indexed,uint256 indexed,address indexed,bytes32,uint256)",
-                        "(bytes32,uint256)", rpc)
+        upheld = cast_events(cast, module, "DisputeUpheld(uint256 indexed,uint256 indexed,address indexed,bytes32,"
+                             "uint256)", "(bytes32,uint256)", rpc)
         assert upheld == [([1, work, raiser], [COPIED_CONTENT, ROYALTIES])]
 
         # A tagged work cannot be disputed again; a judged dispute cannot be judged again.

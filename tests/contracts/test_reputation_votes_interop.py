@@ -78,8 +78,9 @@ def test_reputation_votes__read_by_cast__decaying__not_transferable(anvil, cast,
     ):
         refusal = cast("send", votes, signature, *map(str, args), "--private-key", DEV_PRIVATE_KEYS[0], *rpc, ok=False)
         assert reverted(refusal) == "", signature
-    again = cast("send", votes, "record(address,address,uint256[])", PAYER.address, creator,
-                 f"[{','.join(map(str, row.signed.record.sources))}]", "--private-key", DEV_PRIVATE_KEYS[STRANGER], *rpc)
+    sources = f"[{','.join(map(str, row.signed.record.sources))}]"
+    again = cast("send", votes, "record(address,address,uint256[])", PAYER.address, creator, sources,
+                 "--private-key", DEV_PRIVATE_KEYS[STRANGER], *rpc)
     assert again["status"] == "0x1" and again["logs"] == []
     assert call("getVotes(address)(uint256)", stranger) == [0]
     assert call("getPastVotes(address,uint256)(uint256)", creator, recorded_at + elapsed) == [decayed]

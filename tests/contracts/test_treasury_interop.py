@@ -50,8 +50,9 @@ def test_treasury__erc1271_checked_by_cast_against_its_own_digest(anvil, cast):
     # cast's own digest, from the token's public name and version.
     (name,), (version,) = call(token, "name()(string)"), call(token, "version()(string)")
     chain_id = text("chain-id", *rpc)
-    domain = text("keccak", text("abi-encode", "f(bytes32,bytes32,bytes32,uint256,address)", text("keccak", DOMAIN_TYPE),
-                                 text("keccak", name), text("keccak", version), chain_id, token))
+    domain = text("keccak", text("abi-encode", "f(bytes32,bytes32,bytes32,uint256,address)",
+                                 text("keccak", DOMAIN_TYPE), text("keccak", name), text("keccak", version), chain_id,
+                                 token))
     assert call(token, "DOMAIN_SEPARATOR()(bytes32)") == [domain]
 
     def digest(amount: int, nonce: str) -> str:
@@ -108,7 +109,8 @@ def test_treasury__erc1271_checked_by_cast_against_its_own_digest(anvil, cast):
 
     def collect(nonce: str, signature: str, ok: bool = True):
         r, s, v = signature[2:66], signature[66:130], int(signature[130:], 16)
-        return send(PAYEE, token, transfer, address, payee, AMOUNT, 0, valid_before, nonce, v, "0x" + r, "0x" + s, ok=ok)
+        return send(PAYEE, token, transfer, address, payee, AMOUNT, 0, valid_before, nonce, v, "0x" + r, "0x" + s,
+                    ok=ok)
 
     assert reverted(collect(first, signature, ok=False)) == "ai_token: invalid signature"
 
