@@ -45,6 +45,15 @@ def _payment_header(client, reader, body: dict) -> tuple[str, dict]:
     return encode_payment_signature_header(payload), dict(payload.payload["authorization"])
 
 
+def _paid_request(client, reader, body: dict | None = None):
+    """`body` (a 16-token question) paid with the official x402 client: (response, authorization,
+    the asker's balance before)."""
+    body = body or chat(max_tokens=16)
+    header, authorization = _payment_header(client, reader, body)
+    before = reader.balance(ASKER.address)
+    return client.post("/v1/chat/completions", json=body, headers={"PAYMENT-SIGNATURE": header}), authorization, before
+
+
 def _nonce_used_elsewhere(reader: Node, authorization: dict) -> None:
     """ASKER signs an EIP-3009 transfer of its whole balance to ELSEWHERE that reuses
     `authorization`'s nonce, and ELSEWHERE receives it: the node's authorization can no longer be used."""
@@ -141,10 +150,7 @@ def test_operator_cannot_carry_the_split__503_asker_not_charged(paid):
     client, reader = paid
     with Node.open(account=dev_account(0)) as operator:  # the operator's account is emptied
         operator.conn.transact(operator.token.functions.transfer(ELSEWHERE.address, operator.balance()), gas=100_000)
-    body = chat(max_tokens=16)
-    header, authorization = _payment_header(client, reader, body)
-    before = reader.balance(ASKER.address)
-    response = client.post("/v1/chat/completions", json=body, headers={"PAYMENT-SIGNATURE": header})
+    response, authorization, before = _paid_request(client, reader)
     assert response.status_code == 503, response.text
     error = response.json()["error"]
     assert error["code"] == "node_unfunded" and "you were not charged" in error["message"]
@@ -230,10 +236,7 @@ def test_receipt_late__settlement_mined_during_the_wait__answered_and_charged_th
     twice: its retry too), but the transaction is mined meanwhile: the node finds it on chain and
     answers, with the settlement in `PAYMENT-RESPONSE`; the payer pays exactly the fee."""
     client, reader, chain = held(land_on_wait=2)
-    body = chat(max_tokens=16)
-    header, authorization = _payment_header(client, reader, body)
-    before = reader.balance(ASKER.address)
-    response = client.post("/v1/chat/completions", json=body, headers={"PAYMENT-SIGNATURE": header})
+    response, _authorization, before = _paid_request(client, reader)
     assert response.status_code == 200, response.text
     settled = decode_payment_response_header(response.headers["PAYMENT-RESPONSE"])
     book = journal()
@@ -250,10 +253,7 @@ def test_receipt_late__mined_after_the_503__answer_held_then_served_and_refunded
     is; it is withheld (409) while the payment is unconfirmed, then the node's next settlement finds
     the payment, refunds quote − fee, and the payer gets the answer it paid for."""
     client, reader, chain = held(land_on_wait=None)
-    body = chat(max_tokens=16)
-    header, _authorization = _payment_header(client, reader, body)
-    before = reader.balance(ASKER.address)
-    response = client.post("/v1/chat/completions", json=body, headers={"PAYMENT-SIGNATURE": header})
+    response, _authorization, before = _paid_request(client, reader)
     assert response.status_code == 503, response.text
     error = response.json()["error"]
     assert error["code"] == "settlement_pending" and int(response.headers["Retry-After"]) > 0
@@ -280,10 +280,8 @@ def test_receipt_late__never_mined__record_gone_nothing_charged(held):
     """The held settlement never lands (the payer uses its authorization's nonce elsewhere): the
     node's next settlement voids the record; the links answer 404 and the node took nothing."""
     client, reader, _chain = held(land_on_wait=None)
-    body = chat(max_tokens=16)
-    header, authorization = _payment_header(client, reader, body)
     operator = reader.balance(dev_account(0).address)
-    response = client.post("/v1/chat/completions", json=body, headers={"PAYMENT-SIGNATURE": header})
+    response, authorization, _before = _paid_request(client, reader)
     assert response.status_code == 503 and response.json()["error"]["code"] == "settlement_pending"
     _nonce_used_elsewhere(reader, authorization)
     client.app.state.service.settle()
