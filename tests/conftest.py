@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gzip
 import json
 import os
 import shutil
@@ -52,19 +51,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _rpc(url: str, method: str, *params: object, timeout: float = 1) -> object:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})
+def _answers(url: str) -> bool:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
     request = urllib.request.Request(
         url, data=body.encode(), headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(response.read())["result"]
-
-
-def _answers(url: str) -> bool:
     try:
-        _rpc(url, "eth_chainId")
-        return True
+        with urllib.request.urlopen(request, timeout=1) as response:
+            return response.status == 200
     except OSError:
         return False
 
@@ -105,36 +99,6 @@ def anvil() -> Iterator[str]:
     Its accounts are the dev accounts of `tantieme.chain.accounts`, account 0 the faucet.
     """
     with _running_anvil() as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def _initialised_anvil(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Anvil's state after `init("rpc", URL)` (with every block's state, for reads at past
-    blocks) and the home that init wrote, made once per session."""
-    where = tmp_path_factory.mktemp("initialised-anvil")
-    with _running_anvil() as url, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TANTIEME_HOME", str(where / "home"))
-        for key in _ENV_KEYS:
-            patch.delenv(key, raising=False)
-        node_mod.init("rpc", url)
-        dumped = _rpc(url, "anvil_dumpState", True, timeout=60)
-    (where / "state.json").write_bytes(gzip.decompress(bytes.fromhex(dumped[2:])))
-    return where / "state.json", where / "home"
-
-
-@pytest.fixture
-def initialised_anvil(_initialised_anvil: tuple[Path, Path]) -> Iterator[str]:
-    """URL of a fresh anvil node on which `init("rpc", URL)` has run for `TANTIEME_HOME`, for
-    tests that need an initialised node, not the init itself: anvil starts from the state one
-    real init left this session (same deployment, operator funded) and the home gets that
-    init's deployment record, so this init finds everything in place instead of deploying."""
-    from tantieme.config import home
-
-    state, initialised = _initialised_anvil
-    with _running_anvil("--load-state", str(state)) as url:
-        shutil.copytree(initialised / "deployments", home() / "deployments", dirs_exist_ok=True)
-        node_mod.init("rpc", url)
         yield url
 
 
@@ -186,12 +150,51 @@ def init_embedded(_initialised_embedded: Path) -> Callable[[], None]:
     """`init("embedded")` for tests that need an initialised node, not the init itself: copies
     into the current `TANTIEME_HOME` the home one real init made this session (its chain, the
     same deployment, the operator funded), instead of deploying every contract again."""
+    import shutil
+
     from tantieme.config import home
 
     def init() -> None:
         shutil.copytree(_initialised_embedded, home(), dirs_exist_ok=True)
 
     return init
+
+
+@pytest.fixture(scope="session")
+def _initialised_anvil(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Anvil's state after `init("rpc", URL)` (with every block's state, for reads at past
+    blocks) and the home that init wrote, made once per session."""
+    import gzip
+
+    from web3 import Web3
+
+    where = tmp_path_factory.mktemp("initialised-anvil")
+    with _running_anvil() as url, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TANTIEME_HOME", str(where / "home"))
+        for key in _ENV_KEYS:
+            patch.delenv(key, raising=False)
+        node_mod.init("rpc", url)
+        provider = Web3.HTTPProvider(url, request_kwargs={"timeout": 60})
+        dumped = provider.make_request("anvil_dumpState", [True])["result"]
+    (where / "state.json").write_bytes(gzip.decompress(bytes.fromhex(dumped[2:])))
+    return where / "state.json", where / "home"
+
+
+@pytest.fixture
+def initialised_anvil(_initialised_anvil: tuple[Path, Path]) -> Iterator[str]:
+    """URL of a fresh anvil node on which `init("rpc", URL)` has run for `TANTIEME_HOME`, for
+    tests that need an initialised node, not the init itself: anvil starts from the state one
+    real init left this session (same deployment, operator funded) and the home gets that
+    init's deployment record, so this init finds everything in place instead of deploying."""
+    import shutil
+
+    from tantieme.config import home
+
+    state, initialised = _initialised_anvil
+    with _running_anvil("--load-state", str(state)) as url:
+        shutil.copytree(initialised / "deployments", home() / "deployments", dirs_exist_ok=True)
+        node_mod.init("rpc", url)
+        yield url
 
 
 @pytest.fixture(params=["embedded", "anvil"])
