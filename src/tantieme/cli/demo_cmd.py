@@ -89,7 +89,7 @@ def render(result) -> None:
             str(n.answers), format_amount(n.earned), creators,
         )
     console.print(table)
-    route = " ".join(f"{a.node}{'' if a.sources else '(0 sources)'}" for a in result.asked)
+    route = ", ".join(f"{a.node}{'' if a.sources else ' (no sources)'}" for a in result.asked)
     console.print(f"answered, in order: {route}", soft_wrap=True)
     shares = result.share(SOURCELESS)
     console.print(
