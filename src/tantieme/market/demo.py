@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tantieme.chain import anvil
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
 from tantieme.config import ENV_HOME
 from tantieme.errors import ConfigError, TantiemeError
@@ -122,7 +123,7 @@ def run(
     """Start anvil and the three nodes under `root` (a home each), ask `len(NODES)` first
     questions (one per offer) and `questions` routed ones, and read the figures back."""
     catalog = Catalog.load()
-    with _anvil() as url:
+    with anvil.running() as url:
         say(f"anvil at {url}")
         model, chain_id = _deploy(root / "agent", url)
         nodes = [_node_home(root, spec, model) for spec in NODES]
@@ -189,7 +190,7 @@ def _node_home(root: Path, spec: NodeSpec, model) -> NodeResult:
     operator = dev_account(spec.key)
     settings |= {"signer": "keystore", "keystore": None, "address": operator.address}
     (path / "node.json").write_text(json.dumps(settings))
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{anvil.free_port()}"
     catalog = Catalog.load()
     works = {w["file"]: w for w in catalog.works}
     with _home(path), Node.open(account=operator) as node:
@@ -273,11 +274,11 @@ def _rate(agent, node: NodeResult, record: str) -> int:
     """Rate `record` once its batch is settled, by the sources its anchored record cites
     (the node's bundle, checked by `give_feedback` against the chain): how many."""
     from tantieme.agents.reputation import give_feedback
-    from tantieme.cli.ledger_cmd import _remote_bundle
+    from tantieme.ledger.bundle import fetch
 
     deadline = time.monotonic() + SETTLE_S
     while True:
-        bundle = _remote_bundle(node.url, record)
+        bundle = fetch(node.url, record)
         if bundle["status"] == "settled" or time.monotonic() > deadline:
             break
         time.sleep(0.25)
@@ -314,56 +315,9 @@ def _read_earnings(home: Path, result: NodeResult) -> None:
             result.creators[creator] = result.creators.get(creator, 0) + amount
 
 
-# ----------------------------------------------------------------- anvil --
-
-
-@contextlib.contextmanager
-def _anvil() -> Iterator[str]:
-    """A fresh anvil on a free loopback port (Prague, as the embedded chain); killed after."""
-    binary = shutil.which("anvil") or str(SAMPLES_DIR.parent / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
-    if not Path(binary).is_file():
-        raise ConfigError("the market demo needs anvil: `npm install` in tantieme's folder installs it (or put anvil on PATH)")
-    for _ in range(3):  # the free port may be taken before anvil binds it
-        url = f"http://127.0.0.1:{_free_port()}"
-        process = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1], "--silent",
-                                    "--hardfork", "prague"])
-        deadline = time.monotonic() + 10
-        while process.poll() is None and time.monotonic() < deadline and not _rpc(url):
-            time.sleep(0.05)
-        if process.poll() is None and _rpc(url):
-            break
-        process.kill()
-        process.wait()
-    else:
-        raise ConfigError("anvil did not start")
-    try:
-        yield url
-    finally:
-        process.kill()
-        process.wait()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def _rpc(url: str) -> bool:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=2):
             return True
     except OSError:
         return False
