@@ -15,6 +15,7 @@ from tantieme.market.demo import NODES, SOURCELESS, Asked, MarketRun, NodeResult
 from tantieme.market.routing import ModelOffer, Need, Reputation, route
 
 from api.served import env
+from cli.conftest import run
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -67,3 +68,10 @@ def test_demo_market__json_amounts_as_strings(json_rules):
     json_rules(data)
     assert data["sourceless_share"] == [1.0, 0.5]
     assert data["nodes"][0]["earned"] == str(big) and data["asked"][0]["fee"] == str(big)
+
+
+def test_demo_market__home_not_empty__refused(tmp_path):
+    (tmp_path / "kept.txt").write_text("mine")
+    out = " ".join(run("demo", "market", "--home", str(tmp_path), ok=False).output.split())
+    assert f"{tmp_path} is not empty: give a new or empty folder" in out
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.txt"]

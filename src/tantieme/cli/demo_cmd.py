@@ -40,6 +40,8 @@ def market(
     """
     from tantieme.market.demo import NODES, run
 
+    if home_dir is not None and home_dir.exists() and any(home_dir.iterdir()):
+        raise typer.BadParameter(f"{home_dir} is not empty: give a new or empty folder", param_hint="'--home'")
     with contextlib.ExitStack() as stack:
         root = home_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tantieme-market-")))
         root.mkdir(parents=True, exist_ok=True)
