@@ -129,8 +129,9 @@ def run(
         nodes = [_node_home(root, spec, model) for spec in NODES]
         say(f"model #{model.asset_id} offered by {len(nodes)} nodes")
         with contextlib.ExitStack() as stack:
-            for result in nodes:
-                stack.enter_context(_serving(root / result.spec.name, result))
+            started = [stack.enter_context(_serving(root / result.spec.name, result)) for result in nodes]
+            for result, process in zip(nodes, started, strict=True):  # the three load the model side by side
+                _wait_healthy(root / result.spec.name, result, process)
             asked = _ask(root / "agent", nodes, catalog, questions, progress)
         for result in nodes:
             _read_earnings(root / result.spec.name, result)
@@ -208,8 +209,8 @@ def _node_home(root: Path, spec: NodeSpec, model) -> NodeResult:
 
 
 @contextlib.contextmanager
-def _serving(home: Path, result: NodeResult) -> Iterator[None]:
-    """`tantieme serve` for the node, settling every second, until the block ends."""
+def _serving(home: Path, result: NodeResult) -> Iterator[subprocess.Popen]:
+    """`tantieme serve` for the node, settling every second, started, until the block ends."""
     port = result.url.rsplit(":", 1)[1]
     env = {**os.environ, ENV_HOME: str(home), "TANTIEME_PRIVATE_KEY": DEV_PRIVATE_KEYS[result.spec.key]}
     log = (home / "serve.log").open("a")
@@ -218,12 +219,7 @@ def _serving(home: Path, result: NodeResult) -> Iterator[None]:
         env=env, stdout=subprocess.DEVNULL, stderr=log,
     )
     try:
-        deadline = time.monotonic() + 300
-        while not _answers(f"{result.url}/healthz"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise ConfigError(f"the {result.spec.name} node did not start: see {home / 'serve.log'}")
-            time.sleep(0.2)
-        yield
+        yield process
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -233,6 +229,14 @@ def _serving(home: Path, result: NodeResult) -> Iterator[None]:
                 process.kill()
                 process.wait()
         log.close()
+
+
+def _wait_healthy(home: Path, result: NodeResult, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 300
+    while not _answers(f"{result.url}/healthz"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise ConfigError(f"the {result.spec.name} node did not start: see {home / 'serve.log'}")
+        time.sleep(0.2)
 
 
 # ------------------------------------------------------------------ asking --
