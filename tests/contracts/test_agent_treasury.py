@@ -312,8 +312,6 @@ def test_another_chains_authorization__refused(treasury, relayer):
 def test_release__expired_uncollected__allowance_back_today(treasury):
     p = payment(treasury.payees[0], CAP, seconds=60)
     digest = treasury.approve(p)
-    with boa.reverts("treasury: approval still valid"):
-        treasury.contract.releasePayment(*p.args, sender=treasury.agent.address)
     boa.env.time_travel(seconds=60)
     treasury.contract.releasePayment(*p.args, sender=treasury.agent.address)
     (released,) = events(treasury.contract, "PaymentReleased")
@@ -321,6 +319,18 @@ def test_release__expired_uncollected__allowance_back_today(treasury):
     assert treasury.contract.spentToday() == 0 and tuple(treasury.contract.approval(digest)) == (0, 0, 0, 0)
     with boa.reverts("treasury: no such approval"):
         treasury.contract.releasePayment(*p.args, sender=treasury.owner)
+
+
+def test_release__still_valid__canceled_never_collected(treasury, relayer):
+    """Released before it expires, an approval is canceled: the token can no longer collect it,
+    the agent's signature is worth nothing, and the day's allowance is back."""
+    p = payment(treasury.payees[0], CAP)
+    signature = signed(treasury.agent, treasury.approve(p))
+    treasury.contract.releasePayment(*p.args, sender=treasury.agent.address)
+    assert events(treasury.contract, "PaymentReleased")[0].refunded and treasury.contract.spentToday() == 0
+    with boa.reverts("ai_token: invalid signature"):
+        treasury.collect(p, signature, relayer)
+    assert treasury.token.balanceOf(p.to) == 0
 
 
 def test_release__approved_on_an_earlier_day__no_allowance_given(treasury):

@@ -151,11 +151,9 @@ class TreasuryMachine(RuleBasedStateMachine):
     def release(self, i, who):
         a = self.approvals[-1 - i % len(self.approvals)]
         sender = {"agent": KEYS[self.agent].address, "owner": self.t.owner, "stranger": self.stranger}[who]
-        stale = a.generation != self.generation
         reason = (
             "treasury: caller is not the agent or the owner" if who == "stranger"
             else "treasury: no such approval" if a.released
-            else "treasury: approval still valid" if not stale and boa.env.timestamp < a.payment.valid_before
             else "treasury: payment was collected" if a.collected
             else None
         )

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from x402.schemas import PaymentRequirements
 
     from tantieme.node import Node
+    from tantieme.payments.client import Authorization
 
 __all__ = [
     "DAY", "Quote", "TreasuryPayer", "fund", "load", "release_expired", "report", "resolve_payee", "set_limits",
@@ -384,6 +385,25 @@ class TreasuryPayer:
         with self._writer() as writer:
             self.approved.append(_send(writer, call, gas=_APPROVE_GAS))
         return bytes(Account.unsafe_sign_hash(digest, self.agent.account.key).signature)
+
+
+    def cancel(self, signed: Authorization) -> str | None:
+        """Release the approval of `signed`, a payment a node did not answer for, so the token
+        can never collect it (the day's allowance comes back): the transaction, or None if the
+        token shows it collected already."""
+        collected = self.agent.token.functions.authorizationState(self.address, signed.nonce)
+        if collected.call():
+            return None
+        call = self.treasury.functions.releasePayment(
+            Web3.to_checksum_address(signed.payee), signed.amount, signed.valid_after, signed.valid_before, signed.nonce,
+        )
+        try:
+            with self._writer() as writer:
+                return _send(writer, call)
+        except TreasuryError:
+            if collected.call():  # the node collected it meanwhile
+                return None
+            raise
 
 
 # ---------------------------------------------------------------- internal --

@@ -19,10 +19,11 @@
            unexpired digest of the current generation, signed by the
            current agent, while the treasury is not paused.
         `isValidSignature` is a view (the token staticcalls it), so the
-        spending is counted in step 1. An approval never collected can be
-        released (`releasePayment`) once it can no longer be collected
-        (expired, or of an older generation) and the token shows its
-        nonce unused; the day's allowance comes back if that day is still
+        spending is counted in step 1. An approval the token shows
+        uncollected can be released (`releasePayment`) at any time, and
+        can never be collected after: the treasury's EIP-3009 cancel (the
+        token's `cancelAuthorization` asks for a signature this wallet
+        never gives). The day's allowance comes back if that day is still
         today. The owner can pause (every pending approval dies: a new
         generation), resume, withdraw at any time (paused or not), change
         the limits, the payees and the agent key (a new generation too).
@@ -264,10 +265,12 @@ def approvePayment(to: address, amount: uint256, valid_after: uint256, valid_bef
 @external
 def releasePayment(to: address, amount: uint256, valid_after: uint256, valid_before: uint256, nonce: bytes32):
     """
-    @dev Forgets an approval that was never collected and never can be
-         (expired, or of an older generation): the token must show its
-         nonce unused. If it was approved today, its amount is given back
-         to today's allowance. The agent or the owner may call it.
+    @dev Forgets an approval that was never collected (the token must
+         show its nonce unused): expired, of an older generation, or still
+         valid, which it cancels (`isValidSignature` refuses its digest
+         from then on, so the token can never collect it). If it was
+         approved today, its amount is given back to today's allowance.
+         The agent or the owner may call it.
     @param to The payee of the approval.
     @param amount The amount in token wei.
     @param valid_after Unix time in seconds after which it was valid.
@@ -278,8 +281,6 @@ def releasePayment(to: address, amount: uint256, valid_after: uint256, valid_bef
     digest: bytes32 = self._digest(to, amount, valid_after, valid_before, nonce)
     approval: uint256 = self._approvals[digest]
     assert approval != 0, "treasury: no such approval"
-    stale: bool = (approval >> _GENERATION_SHIFT) != self.generation
-    assert stale or block.timestamp >= valid_before, "treasury: approval still valid"
     assert not staticcall IAIToken(token).authorizationState(self, nonce), "treasury: payment was collected"
 
     self._approvals[digest] = 0

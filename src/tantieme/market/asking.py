@@ -13,7 +13,11 @@ this home's chain and AI token, be payable to the agent's wallet as the identity
 registry has it now (ERC-8004 `getAgentWallet`), and quote at most the cap and at most
 what the chosen offer's prices allow for the question (`need`'s prompt and completion
 tokens): a provider whose prices rose since it offered them is not paid, and the next
-one is asked, saying why.
+one is asked, saying why. A provider that fails or times out after the payment was signed
+is not left holding it: the authorization is canceled on chain (EIP-3009
+`cancelAuthorization`) before the next one is asked, or, if the provider collected it
+already, asking stops there with a `ChargedError` (the payer was charged once; the next
+provider would charge again).
 
 Every routed answer is kept in `TANTIEME_HOME/routed.jsonl` (its record, the agent, its
 node, the rating asked with `--rate`), so `tantieme agent feedback RECORD` finds the
@@ -139,7 +143,7 @@ def ask_market(
         return ask_node(
             _base(choice.offer), question, account, max_tokens=need.completion_tokens, model=str(choice.offer.model),
             token=node.deployment.token, balance=lambda _chain, _asset: node.balance(account.address),
-            timeout=seconds, check=_checker(node, choice, need),
+            timeout=seconds, check=_checker(node, choice, need), cancel=_canceler(node, account),
         )
 
     choice, answer, attempts = first_answer(order, ask, timeout=timeout, book=book)
@@ -177,6 +181,21 @@ def _checker(node: Node, choice: Choice, need: Need):
             )
 
     return check
+
+
+def _canceler(node: Node, account: LocalAccount):
+    """Cancels an authorization `account` signed on `node`'s chain (`client.cancel_authorization`),
+    sent through `node` if it writes, else through a writer of this home opened as `account`."""
+    from tantieme.node import Node
+    from tantieme.payments.client import Authorization, cancel_authorization
+
+    def cancel(signed: Authorization) -> str | None:
+        if not node.conn.readonly:
+            return cancel_authorization(node.as_account(account), signed)
+        with Node.open(account=account) as writer:
+            return cancel_authorization(writer, signed)
+
+    return cancel
 
 
 def _base(offer: ModelOffer) -> str | None:
