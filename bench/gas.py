@@ -407,13 +407,16 @@ def _treasury_gas(node) -> dict[str, int]:
     authorizations: the agent approves (the day's first, then a later one), the payee's
     facilitator submits `transferWithAuthorization` from the treasury (the token asks its
     `isValidSignature`), beside the same transfer signed by an externally owned account;
-    an approval killed by a pause is released."""
+    a pending approval is released (what the client does when a node took no answer back
+    after it signed), beside an account's EIP-3009 `cancelAuthorization`; an approval
+    killed by a pause is released."""
     import time
 
     from eth_account import Account
 
     from tantieme.agents import treasury
     from tantieme.chain.accounts import dev_account
+    from tantieme.chain.permit import sign_cancel_authorization
 
     agent, payer, payee = node.as_account(dev_account(7)), dev_account(8), dev_account(9).address
     node.faucet(payer.address, 10**20)
@@ -452,6 +455,12 @@ def _treasury_gas(node) -> dict[str, int]:
     }
     signed = Account.sign_typed_data(payer.key, full_message=typed)
     ops["x402 transfer from an externally owned account"] = collect(payer.address, first, bytes(signed.signature))
+    ops["cancel an unanswered payment: release a pending approval"] = gas(agent, bound.releasePayment(*later))
+    unanswered = (4).to_bytes(32, "big")
+    v, r, s = sign_cancel_authorization(payer, node.token.functions.eip712Domain().call(), unanswered)
+    ops["cancel an unanswered payment: an account's cancelAuthorization"] = gas(
+        node, node.token.functions.cancelAuthorization(payer.address, unanswered, v, r, s),
+    )
     gas(agent, bound.approvePayment(*dead))
     treasury.set_limits(node, paused=True)
     ops["release an approval killed by a pause"] = gas(agent, bound.releasePayment(*dead))
