@@ -14,7 +14,7 @@ from tantieme.errors import PaymentError, TreasuryError
 from tantieme.ledger import settlement
 from tantieme.payments.client import ask_node_from_treasury
 
-from .conftest import QUESTION, chat_body, quote
+from .conftest import ASKER, QUESTION, chat_body, quote
 
 AGENT = dev_account(7)
 FUNDS = 2 * 10**18
@@ -46,9 +46,11 @@ def test_treasury_pays__node_verifies_through_erc1271_and_settles(paid_node, url
     fee, charged = answer.fee, quote(chat_body(max_tokens=32))
     assert paid_node.balance(funded) == FUNDS - fee  # quote out, quote − fee refunded to the treasury
     report = treasury.report(paid_node)
-    assert report["spent_today"] == str(charged)  # the day counts the quote approved
+    assert report["spent_today"] == str(fee)  # the quote approved, less the refund the node sent through the treasury
     (payment,) = report["payments"]
-    assert (payment["payee"], payment["amount"], payment["status"]) == (paid_node.address, str(charged), "collected")
+    assert (payment["payee"], payment["amount"], payment["refunded"], payment["status"]) == (
+        paid_node.address, str(charged), str(charged - fee), "collected",
+    )
     assert len(payer.approved) == 1
 
 
@@ -129,3 +131,16 @@ def test_treasury_payment__node_verifies_through_the_token__dead_or_replayed_ref
         "paused": "invalid_exact_evm_payload_signature", "collected": "invalid_exact_evm_nonce_already_used",
     }[then]
     assert paid_node.balance(funded) == held and len(settlement.journal().records()) == records
+
+
+def test_refund_call__only_to_a_payer_that_says_it_takes_refunds(paid_node, funded):
+    """The node refunds through `refundPayment` only a payer contract answering ERC-165 for it
+    (the treasury); an account, or a contract that does not answer (the AI token), is refunded
+    by a plain transfer."""
+    from tantieme.payments.per_request import refund_call
+
+    authorization = {"to": paid_node.address, "value": "10", "validAfter": "0", "validBefore": "1", "nonce": "0x" + "11" * 32}
+    assert refund_call(paid_node, {**authorization, "from": ASKER.address}, 1) is None
+    assert refund_call(paid_node, {**authorization, "from": paid_node.deployment.token}, 1) is None
+    call = refund_call(paid_node, {**authorization, "from": funded}, 1)
+    assert call.address == funded and call.fn_name == "refundPayment"

@@ -10,7 +10,10 @@ is an ERC-1271 wallet: the agent key pays over x402 by first approving the payme
 (`approvePayment`: payee allowed, within the per-payment cap and the day's limit, counted
 against the day), then signing its EIP-3009 digest; the AI token asks the treasury whether
 that signature is valid. `TreasuryPayer` is that signer for the official x402 client, and
-`TreasuryPayer.check` refuses a quote outside the limits before anything is sent.
+`TreasuryPayer.check` refuses a quote outside the limits before anything is sent;
+`TreasuryPayer.cancel` releases the approval of a payment a node did not answer for. A node
+refunds quote − fee through the treasury's `refundPayment` (it answers ERC-165 for it), which
+gives the refund back to the day's allowance.
 
 One treasury per node and chain, recorded in `TANTIEME_HOME/agents/treasury-<chain id>.json`;
 its owner is the account that deployed it (the node's), its agent key the owner's own
@@ -216,7 +219,9 @@ def withdraw(node: Node, amount: int, to: str | None = None) -> str:
 def report(node: Node) -> dict[str, Any]:
     """The treasury as the chain has it: owner, agent, balance, limits, payees, spent today
     and what is left, and every payment approved, with what became of it (collected by the
-    payee, pending, expired, released, or dead: approved before a pause or an agent change)."""
+    payee, pending, expired, released, or dead: approved before a pause or an agent change)
+    and what its payee refunded (`refundPayment`: given back to the day's allowance if that
+    day is today)."""
     bound = treasury(node)
     fns = bound.functions
     start = _block(node)
@@ -226,6 +231,7 @@ def report(node: Node) -> dict[str, Any]:
     for event in event_logs(bound.events.PayeeSet(), start):
         payees[event.args.payee] = event.args.allowed
     released = {e.args.digest for e in event_logs(bound.events.PaymentReleased(), start)}
+    refunded = {e.args.digest: e.args.refund for e in event_logs(bound.events.PaymentRefunded(), start)}
     payments = []
     for event in event_logs(bound.events.PaymentApproved(), start):
         args = event.args
@@ -239,7 +245,8 @@ def report(node: Node) -> dict[str, Any]:
             else "pending"
         )
         payments.append({
-            "payee": args.payee, "amount": str(args.amount), "nonce": "0x" + args.nonce.hex(),
+            "payee": args.payee, "amount": str(args.amount), "refunded": str(refunded.get(args.digest, 0)),
+            "nonce": "0x" + args.nonce.hex(),
             "valid_before": args.validBefore, "day": args.day, "status": status,
             "tx": event.transactionHash.to_0x_hex(), "block": event.blockNumber,
         })
