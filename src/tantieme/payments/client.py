@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tantieme.amounts import format_amount
-from tantieme.errors import ChargedError, NodeBusyError, PaymentError, RemoteNodeError, TantiemeError
+from tantieme.errors import ChainError, ChargedError, NodeBusyError, PaymentError, RemoteNodeError, TantiemeError
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -152,7 +152,6 @@ def cancel_authorization(payer: Node, signed: Authorization) -> str | None:
     (a node open as the account that signed it, on its chain). The transaction, or None if
     the token shows the authorization used already: the node collected it."""
     from tantieme.chain.permit import sign_cancel_authorization
-    from tantieme.errors import ChainError
 
     token = payer.token
     if signed.token.lower() != token.address.lower() or signed.payer != payer.address:
@@ -180,11 +179,12 @@ def ask_node_from_treasury(
     timeout: float = TIMEOUT_S,
 ) -> RemoteAnswer:
     """Ask the node at `url` and pay it over x402 from an agent treasury (`treasury`: its agent
-    key's signer), within `timeout` seconds. A quote the treasury would refuse (payee not allowed, above the per-payment
-    cap or what is left of the daily limit, paused, another chain or token, the balance) is
-    refused here, before anything is sent; otherwise the agent approves the payment on chain
-    and signs it, and the node settles it through the token's ERC-1271 check. A payment the
-    node did not answer for is released on chain (`TreasuryPayer.cancel`) before this raises."""
+    key's signer), within `timeout` seconds. A quote the treasury would refuse (payee not
+    allowed, above the per-payment cap or what is left of the daily limit, paused, another
+    chain or token, the balance) is refused here, before anything is sent; otherwise the
+    agent approves the payment on chain and signs it, and the node settles it through the
+    token's ERC-1271 check. A payment the node did not answer for is released on chain
+    (`TreasuryPayer.cancel`) before this raises."""
 
     def vet(required: PaymentRequirements) -> int:
         treasury.check_requirements(required)
