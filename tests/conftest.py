@@ -118,14 +118,18 @@ CAST = ROOT / "node_modules/@foundry-rs/cast-linux-amd64/bin/cast"
 def cast() -> Callable[..., object]:
     """Foundry's `cast`, a tool that is not ours, reading and writing a chain:
     `cast("call", address, "f(uint256)(uint256)", "1", "--rpc-url", url)` returns its `--json`
-    output parsed; with ok=False the command must fail, and its error text is returned."""
+    output parsed (with as_json=False, for commands that print text such as `keccak`, its text);
+    with ok=False the command must fail, and its error text is returned."""
 
-    def run(*args: str, ok: bool = True) -> object:
+    def run(*args: str, ok: bool = True, as_json: bool = True) -> object:
         if not CAST.exists():
             pytest.fail(f"cast ({CAST}) is needed: `make install` installs it with npm")
-        done = subprocess.run([str(CAST), *args, "--json"], capture_output=True, text=True, timeout=60)
+        done = subprocess.run([str(CAST), *args, *(["--json"] if as_json else [])], capture_output=True, text=True,
+                              timeout=60)
         assert (done.returncode == 0) == ok, done.stderr or done.stdout
-        return json.loads(done.stdout) if ok else done.stderr.strip()
+        if not ok:
+            return done.stderr.strip()
+        return json.loads(done.stdout) if as_json else done.stdout.strip()
 
     return run
 

@@ -37,6 +37,7 @@ from tantieme.amounts import format_amount
 from tantieme.config import home
 from tantieme.errors import PaymentError, RemoteNodeError
 from tantieme.market.routing import CONSENT, Attempt, Choice, Latencies, ModelOffer, Need, first_answer, route
+from tantieme.payments.client import CHAT_PATH
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -58,7 +59,6 @@ __all__ = [
 # The prompt and answer tokens a routed question pays for at most, by default: the
 # embedded model's context (a node quotes for the longest prompt its model reads).
 CONTEXT_TOKENS = 2048
-_CHAT_PATH = "/v1/chat/completions"
 _ZERO = "0x" + "00" * 20
 
 
@@ -201,7 +201,7 @@ def _canceler(node: Node, account: LocalAccount):
 def _base(offer: ModelOffer) -> str | None:
     """The node's base URL of an offer's endpoint, None if it is not a node's chat endpoint."""
     endpoint = offer.endpoint.rstrip("/")
-    return endpoint.removesuffix(_CHAT_PATH) if endpoint.endswith(_CHAT_PATH) else None
+    return endpoint.removesuffix(CHAT_PATH) if endpoint.endswith(CHAT_PATH) else None
 
 
 def _why(offer: ModelOffer, need: Need) -> str:
@@ -214,7 +214,7 @@ def _why(offer: ModelOffer, need: Need) -> str:
     quote = fee(offer.prices, need.prompt_tokens, need.completion_tokens)
     if quote > need.cap:
         return f"may cost {format_amount(quote)} TAI, above your cap of {format_amount(need.cap)} TAI"
-    return f"offers {offer.endpoint!r}, not a node's {_CHAT_PATH} endpoint"
+    return f"offers {offer.endpoint!r}, not a node's {CHAT_PATH} endpoint"
 
 
 def _path() -> Path:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Authorization", "DepositClient", "RemoteAnswer", "ask_node", "ask_node_from_treasury", "cancel_authorization"]
 
+# The path of a node's answers (`tantieme serve`), OpenAI-compatible and paid per request.
 CHAT_PATH = "/v1/chat/completions"
 TIMEOUT_S = 300
 # What a refused payment's reason means for the payer.

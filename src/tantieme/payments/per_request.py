@@ -43,6 +43,7 @@ from web3.logs import DISCARD
 
 from tantieme.chain.logs import event_logs
 from tantieme.errors import ChainError, PaymentError
+from tantieme.payments.client import CHAT_PATH
 from tantieme.payments.facilitator import ConnectionSigner, facilitator, network, signer
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ROUTE", "Payment", "PaymentRefused", "PayPerRequest", "Settlement", "record_nonce", "refund_call"]
 
-ROUTE = "POST /v1/chat/completions"
+ROUTE = f"POST {CHAT_PATH}"
 # How long a payer's authorization must stay valid: the wait in the queue and the answer.
 MAX_TIMEOUT_S = 300
 _REFUND_GAS = 200_000
