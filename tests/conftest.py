@@ -5,11 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -42,54 +39,16 @@ def tantieme_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 # ----------------------------------------------------------------- anvil --
 
-ANVIL = ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
-    request = urllib.request.Request(
-        url, data=body.encode(), headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @contextlib.contextmanager
 def _running_anvil(*extra: str) -> Iterator[str]:
-    binary = shutil.which("anvil") if not ANVIL.exists() else str(ANVIL)
-    if binary is None:
+    from tantieme.chain import anvil
+
+    if anvil.binary() is None:
         if os.environ.get("CI"):
-            pytest.fail(f"anvil is not installed ({ANVIL}): `make test` installs it with npm")
-        pytest.skip(f"anvil is not installed ({ANVIL}): run `npm install`")
-    for _ in range(3):  # the free port may be taken before anvil binds it
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        process = subprocess.Popen(
-            [binary, "--host", "127.0.0.1", "--port", str(port), "--silent", "--hardfork", "prague", *extra]
-        )
-        deadline = time.monotonic() + 10
-        while process.poll() is None and time.monotonic() < deadline and not _answers(url):
-            time.sleep(0.02)
-        if process.poll() is None and _answers(url):
-            break
-        process.kill()
-        process.wait()
-    else:
-        pytest.fail("anvil did not start")
-    try:
+            pytest.fail(f"anvil is not installed ({anvil.BUNDLED}): `make test` installs it with npm")
+        pytest.skip(f"anvil is not installed ({anvil.BUNDLED}): run `npm install`")
+    with anvil.running(*extra) as url:
         yield url
-    finally:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture

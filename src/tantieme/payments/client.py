@@ -178,16 +178,19 @@ def ask_node_from_treasury(
     max_tokens: int = 96,
     model: str = "default",
     timeout: float = TIMEOUT_S,
+    check: Callable[[PaymentRequirements], None] | None = None,
 ) -> RemoteAnswer:
     """Ask the node at `url` and pay it over x402 from an agent treasury (`treasury`: its agent
-    key's signer), within `timeout` seconds. A quote the treasury would refuse (payee not
-    allowed, above the per-payment cap or what is left of the daily limit, paused, another
-    chain or token, the balance) is refused here, before anything is sent; otherwise the
-    agent approves the payment on chain and signs it, and the node settles it through the
-    token's ERC-1271 check. A payment the node did not answer for is released on chain
+    key's signer). A quote the treasury would refuse (payee not allowed, above the per-payment
+    cap or what is left of the daily limit, paused, another chain or token, the balance) is
+    refused here, before anything is sent; otherwise the agent approves the payment on chain
+    and signs it, and the node settles it through the token's ERC-1271 check. `timeout` and
+    `check` as for `ask_node`. A payment the node did not answer for is released on chain
     (`TreasuryPayer.cancel`) before this raises."""
 
     def vet(required: PaymentRequirements) -> int:
+        if check is not None:
+            check(required)
         treasury.check_requirements(required)
         return int(required.amount)
 
