@@ -18,7 +18,7 @@ from tantieme.ai.metering import fee
 from tantieme.chain.accounts import ENV_PRIVATE_KEY, dev_account
 from tantieme.ledger import settlement
 from tantieme.market import offers as market
-from tantieme.errors import RemoteNodeError
+from tantieme.errors import ChargedError, RemoteNodeError
 from tantieme.market.asking import ask_market, prompt_bound, routed_answers
 from tantieme.market.routing import Latencies, Need, Reputation
 from tantieme.node import Node
@@ -26,6 +26,7 @@ from tantieme.node import Node
 from api.served import BIN, env
 from cli.conftest import run, run_json
 from payments.conftest import ASKER, QUESTION, chat_body, delivered, gate, paid_node, quote, url  # noqa: F401 (fixtures)
+from payments.test_unanswered import SECONDS, hanging  # noqa: F401 (fixture)
 
 TAI = 10**18
 
@@ -98,7 +99,7 @@ def test_ask_route__a_provider_that_fails_falls_to_the_next(paid_node, offered, 
     first, second = data["route"]["tried"]
     assert (first["agent_id"], second["agent_id"]) == (cheaper.agent_id, offered.agent_id)
     assert first["error"].startswith("cannot reach the node at http://127.0.0.1:") and second["error"] is None
-    assert first["ms"] == 60_000  # a failure counts as the timeout in this client's latencies
+    assert first["ms"] < 60_000 and dead not in Latencies().samples  # what it took; no answer time to keep
     assert data["route"]["answered_by"]["agent_id"] == offered.agent_id
     delivered.get(timeout=30)
 
@@ -252,3 +253,40 @@ def test_ask_route_from_treasury__the_cli_pays_from_the_treasury(paid_node, offe
     delivered.get(timeout=60)
     assert data["payer"] == address and data["route"]["answered_by"]["agent_id"] == offered.agent_id
     assert paid_node.balance(address) == 2 * TAI - int(data["fee"])
+
+
+def faster_hanging_agent(paid_node, offered, url):
+    """Another agent of the paid node (paid at the same wallet), advertising a faster answer,
+    served at `url`."""
+    fns = identity.identity_registry(paid_node).functions
+    paid_node.conn.transact(fns.register(), gas=500_000)
+    mine = replace(offered, agent_id=fns.totalSupply().call(), endpoint=f"{url}/v1/chat/completions", p95_latency_ms=1)
+    market.set_offer(paid_node, mine)
+    return mine
+
+
+def test_ask_market__provider_hangs_before_settling__canceled_then_the_next_paid_once(paid_node, offered, hanging, delivered):
+    slow = faster_hanging_agent(paid_node, offered, hanging("before"))
+    before = paid_node.balance(ASKER.address)
+    routed = ask_market(paid_node, QUESTION, ASKER, "fastest", Need(prompt_bound(32), 32, TAI), timeout=SECONDS)
+    canceled, answered = routed.attempts
+    assert canceled.agent_id == slow.agent_id and "; the payment signed for it was canceled on chain (transaction 0x" in canceled.error
+    assert canceled.ms >= SECONDS * 1000 and answered.agent_id == offered.agent_id and answered.error is None
+    delivered.get(timeout=60)
+    hanging.release.set()
+    assert hanging.done.wait(60)  # the slow node woke and could not collect the canceled authorization
+    assert paid_node.balance(ASKER.address) == before - routed.answer.fee
+    assert Latencies().samples[slow.endpoint] == [round(SECONDS * 1000)]
+
+
+def test_ask_market__provider_settles_then_hangs__charged_once_no_fallback(paid_node, offered, hanging, delivered):
+    slow = faster_hanging_agent(paid_node, offered, hanging("after"))
+    before, charged = paid_node.balance(ASKER.address), quote(chat_body(max_tokens=32))
+    with pytest.raises(ChargedError, match="you were charged without an answer, so no other node is asked"):
+        ask_market(paid_node, QUESTION, ASKER, "fastest", Need(prompt_bound(32), 32, TAI), timeout=SECONDS)
+    assert paid_node.balance(ASKER.address) == before - charged
+    assert len(settlement.journal().records()) == 1 and list(routed_answers()) == []
+    hanging.release.set()
+    delivered.get(timeout=60)  # the slow node's refund of quote − fee: charged once, the fee
+    (record,) = settlement.journal().records()
+    assert paid_node.balance(ASKER.address) == before - record.signed.record.fee and slow.agent_id != offered.agent_id

@@ -14,7 +14,11 @@ this home's chain and AI token, be payable to the agent's wallet as the identity
 registry has it now (ERC-8004 `getAgentWallet`), and quote at most the cap and at most
 what the chosen offer's prices allow for the question (`need`'s prompt and completion
 tokens): a provider whose prices rose since it offered them is not paid, and the next
-one is asked, saying why.
+one is asked, saying why. A provider that fails or times out after the payment was signed
+is not left holding it: the authorization is canceled on chain (an account's EIP-3009
+`cancelAuthorization`, a treasury's `releasePayment`) before the next one is asked, or, if the provider collected it
+already, asking stops there with a `ChargedError` (the payer was charged once; the next
+provider would charge again).
 
 The payer is an account or an agent treasury (`agents.treasury.TreasuryPayer`). A
 treasury pays only within its limits, so before choosing, an offer it may not pay —
@@ -182,7 +186,8 @@ def _payment(node: Node, question: str, payer: LocalAccount | TreasuryPayer, nee
     if not isinstance(payer, TreasuryPayer):
         return _Payment(lambda _choice: None, lambda choice, seconds: ask_node(
             _base(choice.offer), question, payer, token=node.deployment.token,
-            balance=lambda _chain, _asset: node.balance(payer.address), **options(choice, seconds),
+            balance=lambda _chain, _asset: node.balance(payer.address), cancel=_canceler(node, payer),
+            **options(choice, seconds),
         ))
 
     def refusal(choice: Choice) -> str | None:
@@ -230,6 +235,21 @@ def _checker(node: Node, choice: Choice, need: Need):
             )
 
     return check
+
+
+def _canceler(node: Node, account: LocalAccount):
+    """Cancels an authorization `account` signed on `node`'s chain (`client.cancel_authorization`),
+    sent through `node` if it writes, else through a writer of this home opened as `account`."""
+    from tantieme.node import Node
+    from tantieme.payments.client import Authorization, cancel_authorization
+
+    def cancel(signed: Authorization) -> str | None:
+        if not node.conn.readonly:
+            return cancel_authorization(node.as_account(account), signed)
+        with Node.open(account=account) as writer:
+            return cancel_authorization(writer, signed)
+
+    return cancel
 
 
 def _base(offer: ModelOffer) -> str | None:

@@ -42,7 +42,7 @@ from eth_utils import keccak
 from web3.logs import DISCARD
 
 from tantieme.chain.logs import event_logs
-from tantieme.errors import PaymentError
+from tantieme.errors import ChainError, PaymentError
 from tantieme.payments.client import CHAT_PATH
 from tantieme.payments.facilitator import ConnectionSigner, facilitator, network, signer
 
@@ -53,12 +53,21 @@ if TYPE_CHECKING:
     from tantieme.ledger.journal import Journal
     from tantieme.node import Node
 
-__all__ = ["ROUTE", "Payment", "PaymentRefused", "PayPerRequest", "Settlement", "SettlementPending", "record_nonce"]
+__all__ = [
+    "ROUTE", "Payment", "PaymentRefused", "PayPerRequest", "Settlement", "SettlementPending", "record_nonce", "refund_call",
+]
 
 ROUTE = f"POST {CHAT_PATH}"
 # How long a payer's authorization must stay valid: the wait in the queue and the answer.
 MAX_TIMEOUT_S = 300
-_REFUND_GAS = 100_000
+_REFUND_GAS = 200_000
+# ERC-165 id of a payer's refund function (`agent_treasury.vy`'s `REFUND_INTERFACE_ID`).
+REFUND_SIGNATURE = "refundPayment(address,uint256,uint256,uint256,bytes32,uint256,uint256,bytes32,uint8,bytes32,bytes32)"
+_ERC165_ABI = [{
+    "type": "function", "name": "supportsInterface", "stateMutability": "view",
+    "inputs": [{"name": "interface_id", "type": "bytes4"}], "outputs": [{"name": "", "type": "bool"}],
+}]
+_REFUND_VALIDITY_S = 3_600
 # How often a settlement sent and not confirmed is looked for on chain.
 _POLL_S = 0.25
 # An authorization counts as expired this long after its validBefore (a chain's clock may lag).
@@ -363,7 +372,7 @@ class PayPerRequest:
                 sent = (book.payment(done.record.id) or {}).get("refund_tx")
                 if sent is not None:
                     return sent
-                return self._refund(writer, book, done.record.id, payment.payer, payment.quote - done.fee)
+                return self._refund(writer, book, done.record.id, payment.authorization, payment.quote - done.fee)
         finally:
             book.close()
 
@@ -380,10 +389,19 @@ class PayPerRequest:
             return self._signer.sending(writer.conn)
         return contextlib.nullcontext()
 
-    def _refund(self, writer: Node, book: Journal, record_id: int, payer: str, refund: int) -> str | None:
+    def _refund(self, writer: Node, book: Journal, record_id: int, authorization: Mapping[str, Any], refund: int) -> str | None:
+        """Send `refund` back to the payer of `authorization`: through its `refundPayment` if it
+        says it takes refunds so (`refund_call`), else in a plain transfer."""
         if refund <= 0:
             return None
-        receipt = writer.conn.transact(writer.token.functions.transfer(payer, refund), gas=_REFUND_GAS)
+        call = refund_call(writer, authorization, refund)
+        if call is not None:
+            try:
+                receipt = writer.conn.transact(call, gas=_REFUND_GAS)
+            except ChainError:  # the payer's contract refused: the refund is owed all the same
+                call = None
+        if call is None:
+            receipt = writer.conn.transact(writer.token.functions.transfer(authorization["from"], refund), gas=_REFUND_GAS)
         tx = receipt["transactionHash"].to_0x_hex()
         book.refunded(record_id, tx)
         return tx
@@ -467,6 +485,43 @@ class PayPerRequest:
                     if sent:
                         book.refunded(record_id, sent[0])
                     else:
-                        self._refund(writer, book, record_id, auth["from"], refund)
+                        self._refund(writer, book, record_id, auth, refund)
                 touched.append(record_id)
         return touched
+
+
+def refund_call(writer: Node, authorization: Mapping[str, Any], refund: int) -> Any:
+    """The payer's own refund of `refund` for the payment `authorization`, if the payer is a
+    contract that says it takes refunds so (ERC-165 `supportsInterface` of `refundPayment`'s
+    selector; an agent treasury then gives the refund back to its day's allowance): the call,
+    with the operator's EIP-3009 `ReceiveWithAuthorization` of the refund to the payer, which
+    the payer submits. None for any other payer (a plain transfer refunds it)."""
+    import secrets
+
+    from eth_utils import function_signature_to_4byte_selector
+    from web3 import Web3
+    from web3.exceptions import Web3Exception
+
+    from tantieme.chain.deploy import contract
+    from tantieme.chain.permit import sign_receive_authorization
+
+    w3, payer = writer.conn.w3, Web3.to_checksum_address(authorization["from"])
+    if not w3.eth.get_code(payer):
+        return None
+    try:
+        says = w3.eth.contract(address=payer, abi=_ERC165_ABI).functions.supportsInterface(
+            function_signature_to_4byte_selector(REFUND_SIGNATURE),
+        ).call()
+    except (Web3Exception, ValueError):
+        return None
+    if says is not True:
+        return None
+    nonce, before = secrets.token_bytes(32), w3.eth.get_block("latest")["timestamp"] + _REFUND_VALIDITY_S
+    v, r, s = sign_receive_authorization(
+        writer.account, writer.token.functions.eip712Domain().call(), payer, refund, 0, before, nonce,
+    )
+    return contract(writer.conn, "agent_treasury", payer).functions.refundPayment(
+        Web3.to_checksum_address(authorization["to"]), int(authorization["value"]), int(authorization["validAfter"]),
+        int(authorization["validBefore"]), bytes.fromhex(authorization["nonce"].removeprefix("0x")), refund, before, nonce,
+        v, r, s,
+    )
