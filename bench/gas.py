@@ -407,13 +407,17 @@ def _treasury_gas(node) -> dict[str, int]:
     authorizations: the agent approves (the day's first, then a later one), the payee's
     facilitator submits `transferWithAuthorization` from the treasury (the token asks its
     `isValidSignature`), beside the same transfer signed by an externally owned account;
-    an approval killed by a pause is released."""
+    the payee refunds quote − fee through `refundPayment` (today's allowance restored),
+    beside the plain transfer it replaces; a pending approval is released (what the client
+    does when a node took no answer back after it signed), beside an account's EIP-3009
+    `cancelAuthorization`; an approval killed by a pause is released."""
     import time
 
     from eth_account import Account
 
     from tantieme.agents import treasury
     from tantieme.chain.accounts import dev_account
+    from tantieme.chain.permit import sign_cancel_authorization, sign_receive_authorization
 
     agent, payer, payee = node.as_account(dev_account(7)), dev_account(8), dev_account(9).address
     node.faucet(payer.address, 10**20)
@@ -452,6 +456,21 @@ def _treasury_gas(node) -> dict[str, int]:
     }
     signed = Account.sign_typed_data(payer.key, full_message=typed)
     ops["x402 transfer from an externally owned account"] = collect(payer.address, first, bytes(signed.signature))
+    refunder = node.as_account(dev_account(9))
+    refund_nonce, before = (5).to_bytes(32, "big"), int(time.time()) + 3_600
+    v, r, s = sign_receive_authorization(
+        refunder.account, node.token.functions.eip712Domain().call(), address, 10**16, 0, before, refund_nonce,
+    )
+    ops["refund quote − fee to the treasury (refundPayment, allowance restored)"] = gas(
+        node, bound.refundPayment(*first, 10**16, before, refund_nonce, v, r, s),
+    )
+    ops["refund quote − fee to an account (plain transfer)"] = gas(refunder, node.token.functions.transfer(payer.address, 10**16))
+    ops["cancel an unanswered payment: release a pending approval"] = gas(agent, bound.releasePayment(*later))
+    unanswered = (4).to_bytes(32, "big")
+    v, r, s = sign_cancel_authorization(payer, node.token.functions.eip712Domain().call(), unanswered)
+    ops["cancel an unanswered payment: an account's cancelAuthorization"] = gas(
+        node, node.token.functions.cancelAuthorization(payer.address, unanswered, v, r, s),
+    )
     gas(agent, bound.approvePayment(*dead))
     treasury.set_limits(node, paused=True)
     ops["release an approval killed by a pause"] = gas(agent, bound.releasePayment(*dead))

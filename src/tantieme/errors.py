@@ -63,6 +63,11 @@ class TreasuryError(PaymentError):
     paused), or an owner's call by someone else."""
 
 
+class ChargedError(PaymentError):
+    """A node collected the payment of a question it did not answer (it timed out or failed
+    after settling): the payer was charged, so no other node is asked and paid again."""
+
+
 class InvoiceExpiredError(PaymentError):
     """A deposit-mode invoice was not signed in time (`payments.deposit.INVOICE_TTL_S`): the node
     no longer takes payment for it."""

@@ -312,8 +312,6 @@ def test_another_chains_authorization__refused(treasury, relayer):
 def test_release__expired_uncollected__allowance_back_today(treasury):
     p = payment(treasury.payees[0], CAP, seconds=60)
     digest = treasury.approve(p)
-    with boa.reverts("treasury: approval still valid"):
-        treasury.contract.releasePayment(*p.args, sender=treasury.agent.address)
     boa.env.time_travel(seconds=60)
     treasury.contract.releasePayment(*p.args, sender=treasury.agent.address)
     (released,) = events(treasury.contract, "PaymentReleased")
@@ -321,6 +319,18 @@ def test_release__expired_uncollected__allowance_back_today(treasury):
     assert treasury.contract.spentToday() == 0 and tuple(treasury.contract.approval(digest)) == (0, 0, 0, 0)
     with boa.reverts("treasury: no such approval"):
         treasury.contract.releasePayment(*p.args, sender=treasury.owner)
+
+
+def test_release__still_valid__canceled_never_collected(treasury, relayer):
+    """Released before it expires, an approval is canceled: the token can no longer collect it,
+    the agent's signature is worth nothing, and the day's allowance is back."""
+    p = payment(treasury.payees[0], CAP)
+    signature = signed(treasury.agent, treasury.approve(p))
+    treasury.contract.releasePayment(*p.args, sender=treasury.agent.address)
+    assert events(treasury.contract, "PaymentReleased")[0].refunded and treasury.contract.spentToday() == 0
+    with boa.reverts("ai_token: invalid signature"):
+        treasury.collect(p, signature, relayer)
+    assert treasury.token.balanceOf(p.to) == 0
 
 
 def test_release__approved_on_an_earlier_day__no_allowance_given(treasury):
@@ -356,6 +366,80 @@ def test_release__by_a_stranger__reverts(treasury, stranger):
     boa.env.time_travel(seconds=60)
     with boa.reverts("treasury: caller is not the agent or the owner"):
         treasury.contract.releasePayment(*p.args, sender=stranger)
+
+
+# -------------------------------------------------------------- refunds --
+
+
+def test_refund__today__tokens_back_and_allowance_restored_once(treasury, relayer, stranger):
+    """x402's refund of quote − fee: the payee signs it, anyone submits it; the day's spending
+    falls by it, the treasury holds it, and the same payment cannot be refunded twice."""
+    p = payment(treasury.payees[0], CAP)
+    treasury.pay(p, relayer)
+    held = treasury.token.balanceOf(treasury.contract.address)
+    digest = treasury.contract.paymentDigest(*p.args)
+    treasury.contract.refundPayment(*treasury.refund_args(p, CAP // 4), sender=stranger)
+    (refunded,) = events(treasury.contract, "PaymentRefunded")
+    assert (refunded.payee, refunded.nonce, refunded.refund, refunded.digest, refunded.restored) == (
+        p.to, p.nonce, CAP // 4, digest, True,
+    )
+    assert treasury.contract.spentToday() == CAP - CAP // 4
+    assert treasury.token.balanceOf(treasury.contract.address) == held + CAP // 4
+    assert treasury.token.balanceOf(p.to) == CAP - CAP // 4
+    with boa.reverts("treasury: no such approval"):
+        treasury.contract.refundPayment(*treasury.refund_args(p, CAP // 4), sender=stranger)
+    with boa.reverts("treasury: no such approval"):
+        treasury.contract.releasePayment(*p.args, sender=treasury.owner)
+    assert treasury.contract.spentToday() == CAP - CAP // 4
+
+
+def test_refund__approved_on_an_earlier_day__tokens_back_no_allowance(treasury, relayer):
+    p = payment(treasury.payees[0], CAP, seconds=60)
+    treasury.pay(p, relayer)
+    boa.env.time_travel(seconds=DAY)
+    treasury.approve(payment(treasury.payees[0], CAP))
+    treasury.contract.refundPayment(*treasury.refund_args(p, CAP), sender=relayer)
+    assert not events(treasury.contract, "PaymentRefunded")[0].restored
+    assert treasury.contract.spentToday() == CAP
+
+
+@pytest.mark.parametrize(("case", "reason"), [
+    ("not collected", "treasury: payment not collected"),
+    ("never approved", "treasury: no such approval"),
+    ("zero", "treasury: zero refund"),
+    ("above the payment", "treasury: refund above the payment"),
+    ("signed by another", "ai_token: invalid signature"),
+    ("refund nonce used", "ai_token: authorization is used or canceled"),
+])
+def test_refund__refused__nothing_moves(treasury, relayer, case, reason):
+    from .treasury_fixtures import PAYEE_KEYS
+
+    p, other = payment(treasury.payees[0], CAP), payment(treasury.payees[0], CAP // 2)
+    if case == "not collected":
+        treasury.approve(p)
+    elif case != "never approved":
+        treasury.pay(p, relayer)
+    treasury.pay(other, relayer)
+    used = keccak(b"a refund nonce used once")
+    treasury.contract.refundPayment(*treasury.refund_args(other, 1, nonce=used), sender=relayer)
+    args = {
+        "zero": lambda: treasury.refund_args(p, 0),
+        "above the payment": lambda: treasury.refund_args(p, CAP + 1),
+        "signed by another": lambda: treasury.refund_args(p, 1, payee=PAYEE_KEYS["payee two"]),
+        "refund nonce used": lambda: treasury.refund_args(p, 1, nonce=used),
+    }.get(case, lambda: treasury.refund_args(p, 1))()
+    spent, held = treasury.contract.spentToday(), treasury.token.balanceOf(treasury.contract.address)
+    with boa.reverts(reason):
+        treasury.contract.refundPayment(*args, sender=relayer)
+    assert (treasury.contract.spentToday(), treasury.token.balanceOf(treasury.contract.address)) == (spent, held)
+
+
+def test_supports_interface__erc165_and_refunds(treasury):
+    c = treasury.contract
+    refund = selector("refundPayment(address,uint256,uint256,uint256,bytes32,uint256,uint256,bytes32,uint8,bytes32,bytes32)")
+    assert c.REFUND_INTERFACE_ID() == refund
+    assert c.supportsInterface(selector("supportsInterface(bytes4)")) and c.supportsInterface(refund)
+    assert not c.supportsInterface(bytes.fromhex("ffffffff")) and not c.supportsInterface(bytes.fromhex("1626ba7e"))
 
 
 # ---------------------------------------------------------------- owner --

@@ -3,14 +3,17 @@ against a Python model.
 
 The agent (the current key or a former one) approves payments to allowed and other payees,
 of any amount and validity; whoever holds an authorization submits it to the token, once or
-again, signed by the current or a former key; approvals are released; the owner pauses,
+again, signed by the current or a former key; approvals are released; payees refund part
+or all of a payment (x402's quote − fee), again, too much, or signed by another; the owner pauses,
 resumes, changes the limits, the payees and the agent key, and withdraws; strangers try
 everything; days pass. Every call the model refuses reverts with the reason it names, and
 after every step:
 
-- no day's approvals exceed the daily limit in force at each approval, no approval exceeds
+- no day's approvals, less what was released and refunded that day, exceed the daily limit in
+  force at each approval (a refund counts back once, at most its payment, only the day it was
+  approved), no approval exceeds
   the cap in force, no payee was paid that was not allowed when the payment was approved,
-  and each payee received exactly the approvals collected for it;
+  and each payee holds exactly the approvals collected for it less what it refunded;
 - nothing pending before a pause (or an agent change) is ever collected after it;
 - conservation: the treasury's balance + paid + withdrawn = funded (`SPEC.md` "AgentTreasury").
 """
@@ -25,12 +28,23 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from .conftest import ONE_TOKEN
 from .stateful import expect, run_steps
-from .treasury_fixtures import DAY, OWNER_ONLY, Payment, agent_key, deploy_treasury, key_of, payment, signed, treasury_owner  # noqa: F401
+from .treasury_fixtures import (  # noqa: F401
+    DAY,
+    OWNER_ONLY,
+    PAYEE_KEYS,
+    Payment,
+    agent_key,
+    deploy_treasury,
+    key_of,
+    payment,
+    signed,
+    treasury_owner,
+)
 
 STEPS = 10_000  # at least this many steps in all (SPEC.md)
 
 _steps = [0]
-_outcomes = dict.fromkeys(("approved", "collected", "released"), 0)
+_outcomes = dict.fromkeys(("approved", "collected", "released", "refunded"), 0)
 LIMITS = (2 * ONE_TOKEN, ONE_TOKEN)  # daily, per payment, as the treasury starts
 KEYS = (key_of(b"tantieme treasury agent"), key_of(b"second agent"))
 
@@ -43,6 +57,7 @@ class Approval:
     generation: int
     collected: bool = False
     released: bool = False
+    refunded: bool = False
 
 
 class TreasuryMachine(RuleBasedStateMachine):
@@ -57,7 +72,7 @@ class TreasuryMachine(RuleBasedStateMachine):
         self.agent = 0  # index in KEYS
         self.paused = False
         self.generation = 0
-        self.spent: dict[int, int] = {}  # day -> approved that day, less released
+        self.spent: dict[int, int] = {}  # day -> approved that day, less released and refunded
         self.approvals: list[Approval] = []
         self.funded = t.token.balanceOf(self.c.address)
         self.paid = {person: 0 for person in self.people}
@@ -74,7 +89,8 @@ class TreasuryMachine(RuleBasedStateMachine):
                 assert self.t.token.balanceOf(person) == self.paid[person]
             for a in self.approvals:
                 stored = tuple(self.c.approval(a.digest))
-                assert stored == ((0, 0, 0, 0) if a.released else (a.payment.amount, a.payment.valid_before, a.day, a.generation))
+                forgotten = a.released or a.refunded
+                assert stored == ((0, 0, 0, 0) if forgotten else (a.payment.amount, a.payment.valid_before, a.day, a.generation))
                 assert self.t.token.authorizationState(self.c.address, a.payment.nonce) == a.collected
         finally:
             self.anchor.__exit__(None, None, None)
@@ -146,11 +162,9 @@ class TreasuryMachine(RuleBasedStateMachine):
     def release(self, i, who):
         a = self.approvals[-1 - i % len(self.approvals)]
         sender = {"agent": KEYS[self.agent].address, "owner": self.t.owner, "stranger": self.stranger}[who]
-        stale = a.generation != self.generation
         reason = (
             "treasury: caller is not the agent or the owner" if who == "stranger"
-            else "treasury: no such approval" if a.released
-            else "treasury: approval still valid" if not stale and boa.env.timestamp < a.payment.valid_before
+            else "treasury: no such approval" if a.released or a.refunded
             else "treasury: payment was collected" if a.collected
             else None
         )
@@ -159,6 +173,36 @@ class TreasuryMachine(RuleBasedStateMachine):
             _outcomes["released"] += 1
             if a.day == self.today():
                 self.spent[a.day] -= a.payment.amount
+
+    @precondition(lambda self: self.approvals)
+    @rule(
+        i=st.sampled_from([0, 0, 1, 3]), share=st.sampled_from(["fee", "fee", "all", "zero", "above"]),
+        honest=st.sampled_from([True, True, True, False]),
+    )
+    def refund(self, i, share, honest):
+        """The payee (or, refused, someone else signing for it) refunds part of a payment, all
+        of it, nothing or more than it, once or again; a stranger submits it."""
+        a = self.approvals[-1 - i % len(self.approvals)]
+        p = a.payment
+        amount = {"fee": p.amount // 3, "all": p.amount, "zero": 0, "above": p.amount + 1}[share]
+        names = list(PAYEE_KEYS)
+        signer = PAYEE_KEYS[names[(names.index(next(n for n, k in PAYEE_KEYS.items() if k.address == p.to)) + (not honest)) % 3]]
+        reason = (
+            "treasury: no such approval" if a.released or a.refunded
+            else "treasury: payment not collected" if not a.collected
+            else "treasury: zero refund" if amount == 0
+            else "treasury: refund above the payment" if amount > p.amount
+            else "ai_token: invalid signature" if not honest
+            else None
+        )
+        if self.expect(reason, lambda: self.c.refundPayment(*self.t.refund_args(p, amount, signer), sender=self.stranger)):
+            a.refunded = True
+            self.paid[p.to] -= amount
+            self.touched = p.to
+            _outcomes["refunded"] += 1
+            if a.day == self.today():
+                self.spent[a.day] -= amount
+                assert self.spent[a.day] >= 0
 
     # ----------------------------------------------------------------- owner --
 

@@ -10,7 +10,7 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from .conftest import CONTRACTS, ONE_TOKEN, Signer
+from .conftest import CONTRACTS, ONE_TOKEN, TOKEN_NAME, TOKEN_VERSION, Signer
 
 TREASURY = boa.load_partial(str(CONTRACTS / "agent_treasury.vy"))
 DAY = 86_400
@@ -53,6 +53,15 @@ def payment(to: str, amount: int, *, seconds: int = 300, nonce: bytes | None = N
     return Payment(to, amount, 0, now + seconds, nonce or keccak(b"treasury nonce %d" % next(_nonces)))
 
 
+# Payees with keys (they sign refunds), by name: the two allowed and the one not.
+PAYEE_KEYS = {name: key_of(b"treasury " + name.encode()) for name in ("payee one", "payee two", "not a payee")}
+
+_RECEIVE_FIELDS = [
+    {"name": n, "type": t} for n, t in (("from", "address"), ("to", "address"), ("value", "uint256"),
+                                        ("validAfter", "uint256"), ("validBefore", "uint256"), ("nonce", "bytes32"))
+]
+
+
 @dataclass(frozen=True)
 class Treasury:
     contract: object
@@ -77,17 +86,30 @@ class Treasury:
         digest = self.approve(p)
         self.collect(p, signed(self.agent, digest), relayer)
 
+    def refund_args(self, p: Payment, refund: int, payee: Signer | None = None, nonce: bytes | None = None) -> tuple:
+        """`refundPayment`'s arguments: `refund` of `p`, its EIP-3009 `ReceiveWithAuthorization`
+        to the treasury signed by `payee` (default: `p`'s payee), valid for an hour."""
+        payee = payee or next(k for k in PAYEE_KEYS.values() if k.address == p.to)
+        nonce = nonce or keccak(b"refund nonce %d" % next(_nonces))
+        before = boa.env.timestamp + 3_600
+        message = {"from": payee.address, "to": self.contract.address, "value": refund, "validAfter": 0,
+                   "validBefore": before, "nonce": nonce}
+        domain = {"name": TOKEN_NAME, "version": TOKEN_VERSION, "chainId": boa.env.evm.patch.chain_id,
+                  "verifyingContract": self.token.address}
+        sig = Account.sign_typed_data(payee.key, domain, {"ReceiveWithAuthorization": _RECEIVE_FIELDS}, message)
+        return (*p.args, refund, before, nonce, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big"))
+
 
 def deploy_treasury(token, deployer: str, owner: str, agent: Signer, funds: int = 100 * ONE_TOKEN) -> Treasury:
     """A treasury owned by `owner`, funded with `funds`, 10 TAI a day, 1 TAI a payment, two payees."""
-    payees = (boa.env.generate_address("payee one"), boa.env.generate_address("payee two"))
+    payees = (PAYEE_KEYS["payee one"].address, PAYEE_KEYS["payee two"].address)
     with boa.env.prank(owner):
         contract = TREASURY.deploy(token.address, agent.address)
         contract.setLimits(10 * ONE_TOKEN, ONE_TOKEN)
         for payee in payees:
             contract.setPayee(payee, True)
     token.mint(contract.address, funds, sender=deployer)
-    return Treasury(contract, token, owner, agent, payees, boa.env.generate_address("not a payee"))
+    return Treasury(contract, token, owner, agent, payees, PAYEE_KEYS["not a payee"].address)
 
 
 @pytest.fixture(scope="session")

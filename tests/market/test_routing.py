@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tantieme.ai.metering import fee
-from tantieme.errors import ConfigError, InputError, PaymentError, RemoteNodeError
+from tantieme.errors import ChargedError, ConfigError, InputError, PaymentError, RemoteNodeError
 from tantieme.market.routing import (
     CONSENT,
     KEEP_SAMPLES,
@@ -232,6 +233,7 @@ def test_first_answer__falls_back_in_order_and_records_latency(tantieme_home):
         if choice.offer.agent_id == 1:
             raise TimeoutError("timed out")
         if choice.offer.agent_id == 2:
+            clock.now += 0.02
             raise PaymentError("the node asks 2 TAI, above your cap")
         clock.now += 1.5
         return "answer"
@@ -240,13 +242,56 @@ def test_first_answer__falls_back_in_order_and_records_latency(tantieme_home):
     assert choice.offer.agent_id == 3
     assert asked == [(1, 4), (2, 4), (3, 4)]
     assert [(a.agent_id, a.ms, a.error) for a in attempts] == [
-        (1, 4_000, "timed out"), (2, 4_000, "the node asks 2 TAI, above your cap"), (3, 1_500, None),
+        (1, 4_000, "timed out"), (2, 20, "the node asks 2 TAI, above your cap"), (3, 1_500, None),
     ]
-    # Kept in the home: the next route sees the failures as slow and 3 as measured.
+    # Kept in the home: the timeout as slow, 3 as measured; the refusal is no answer time.
     again = Latencies()
-    assert again.p95s() == {"http://node1.example": 4_000, "http://node2.example": 4_000, "http://node3.example": 1_500}
+    assert again.p95s() == {"http://node1.example": 4_000, "http://node3.example": 1_500}
     assert ids(route([offer(1), offer(2, latency=2_000), offer(3, latency=3_000)], NEED, "fastest",
-                     latency=again.p95s())) == [3, 1, 2]
+                     latency=again.p95s())) == [3, 2, 1]
+
+
+def test_first_answer__refusals_leave_p95_to_answers(tantieme_home):
+    """A provider that answers in 0.3 s, then refuses twenty times at once (its prices rose) and
+    times out once: its p95 stays an answer time among answers, the timeout counted in full."""
+    book = Latencies()
+    (choice,) = route([offer(1)], NEED, "cheapest")
+    clock = Clock()
+
+    def answers(_choice, _timeout):
+        clock.now += 0.3
+        return "answer"
+
+    def refuses(_choice, _timeout):
+        clock.now += 0.01
+        raise PaymentError("agent #1 quotes 2 TAI, above the 1 TAI its offer's prices allow")
+
+    def hangs(_choice, timeout):
+        clock.now += timeout + 0.1
+        raise RemoteNodeError(f"the node did not answer within {timeout:g} s")
+
+    for ask in [answers] * 40 + [refuses] * 20:
+        with contextlib.suppress(RemoteNodeError):
+            first_answer([choice], ask, timeout=60, book=book, clock=clock)
+    assert book.p95(offer(1).endpoint) == 300
+    with pytest.raises(RemoteNodeError) as err:
+        first_answer([choice], hangs, timeout=60, book=book, clock=clock)
+    assert "agent #1 (http://node1.example): the node did not answer within 60 s" in str(err.value)
+    assert book.samples[offer(1).endpoint] == [300] * 40 + [60_000]
+
+
+def test_first_answer__paid_without_an_answer__no_fallback(tantieme_home):
+    """A `ChargedError` (the provider collected the payment and did not answer) ends the fallback:
+    the next provider is not asked, so not paid too."""
+    asked = []
+
+    def ask(choice, timeout):
+        asked.append(choice.offer.agent_id)
+        raise ChargedError("the node collected the payment signed for it")
+
+    with pytest.raises(ChargedError):
+        first_answer(route([offer(1), offer(2)], NEED, "cheapest"), ask, timeout=2, book=Latencies())
+    assert asked == [1]
 
 
 def test_first_answer__nobody_answers__one_clear_error():

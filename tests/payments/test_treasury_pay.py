@@ -14,7 +14,7 @@ from tantieme.errors import PaymentError, TreasuryError
 from tantieme.ledger import settlement
 from tantieme.payments.client import ask_node_from_treasury
 
-from .conftest import QUESTION, chat_body, quote
+from .conftest import ASKER, QUESTION, chat_body, quote
 
 AGENT = dev_account(7)
 FUNDS = 2 * 10**18
@@ -46,9 +46,11 @@ def test_treasury_pays__node_verifies_through_erc1271_and_settles(paid_node, url
     fee, charged = answer.fee, quote(chat_body(max_tokens=32))
     assert paid_node.balance(funded) == FUNDS - fee  # quote out, quote − fee refunded to the treasury
     report = treasury.report(paid_node)
-    assert report["spent_today"] == str(charged)  # the day counts the quote approved
+    assert report["spent_today"] == str(fee)  # the quote approved, less the refund the node sent through the treasury
     (payment,) = report["payments"]
-    assert (payment["payee"], payment["amount"], payment["status"]) == (paid_node.address, str(charged), "collected")
+    assert (payment["payee"], payment["amount"], payment["refunded"], payment["status"]) == (
+        paid_node.address, str(charged), str(charged - fee), "collected",
+    )
     assert len(payer.approved) == 1
 
 
@@ -81,7 +83,8 @@ def test_treasury_pays__outside_the_limits__refused_before_anything_is_sent(paid
 def test_treasury_paused_mid_request__settlement_refused_answer_withheld(paid_node, gate, url, delivered, funded, monkeypatch):
     """The owner pauses after the node verified the payment, before it settles (x402 settles
     before the answer is sent): the token asks the treasury, which says no; the node withholds
-    the answer, voids its record, keeps its money and goes on serving."""
+    the answer, voids its record, keeps its money and goes on serving; the client releases
+    the approval it signed, so the day's allowance comes back at once."""
     settle = gate.settle
 
     def paused_first(payment, done):
@@ -90,13 +93,12 @@ def test_treasury_paused_mid_request__settlement_refused_answer_withheld(paid_no
 
     monkeypatch.setattr(gate, "settle", paused_first)
     operator = paid_node.balance(paid_node.address)
-    with pytest.raises(PaymentError, match="the node refused the payment from the treasury"):
+    with pytest.raises(PaymentError, match="the node refused the payment from the treasury: .*; the payment signed for it was canceled on chain"):
         ask_node_from_treasury(url, QUESTION, _payer(paid_node), max_tokens=32)
     assert paid_node.balance(funded) == FUNDS and paid_node.balance(paid_node.address) == operator
     (payment,) = treasury.report(paid_node)["payments"]
-    assert payment["status"] == "dead"
-    (released,) = treasury.release_expired(paid_node)  # the day's allowance comes back at once
-    assert released["status"] == "released" and treasury.report(paid_node)["spent_today"] == "0"
+    assert payment["status"] == "released" and treasury.report(paid_node)["spent_today"] == "0"
+    assert treasury.release_expired(paid_node) == []
     monkeypatch.setattr(gate, "settle", settle)
     treasury.set_limits(paid_node, paused=False)
     answer = ask_node_from_treasury(url, QUESTION, _payer(paid_node), max_tokens=32)  # the node still serves
@@ -129,3 +131,16 @@ def test_treasury_payment__node_verifies_through_the_token__dead_or_replayed_ref
         "paused": "invalid_exact_evm_payload_signature", "collected": "invalid_exact_evm_nonce_already_used",
     }[then]
     assert paid_node.balance(funded) == held and len(settlement.journal().records()) == records
+
+
+def test_refund_call__only_to_a_payer_that_says_it_takes_refunds(paid_node, funded):
+    """The node refunds through `refundPayment` only a payer contract answering ERC-165 for it
+    (the treasury); an account, or a contract that does not answer (the AI token), is refunded
+    by a plain transfer."""
+    from tantieme.payments.per_request import refund_call
+
+    authorization = {"to": paid_node.address, "value": "10", "validAfter": "0", "validBefore": "1", "nonce": "0x" + "11" * 32}
+    assert refund_call(paid_node, {**authorization, "from": ASKER.address}, 1) is None
+    assert refund_call(paid_node, {**authorization, "from": paid_node.deployment.token}, 1) is None
+    call = refund_call(paid_node, {**authorization, "from": funded}, 1)
+    assert call.address == funded and call.fn_name == "refundPayment"

@@ -10,7 +10,10 @@ is an ERC-1271 wallet: the agent key pays over x402 by first approving the payme
 (`approvePayment`: payee allowed, within the per-payment cap and the day's limit, counted
 against the day), then signing its EIP-3009 digest; the AI token asks the treasury whether
 that signature is valid. `TreasuryPayer` is that signer for the official x402 client, and
-`TreasuryPayer.check` refuses a quote outside the limits before anything is sent.
+`TreasuryPayer.check` refuses a quote outside the limits before anything is sent;
+`TreasuryPayer.cancel` releases the approval of a payment a node did not answer for. A node
+refunds quote − fee through the treasury's `refundPayment` (it answers ERC-165 for it), which
+gives the refund back to the day's allowance.
 
 One treasury per node and chain, recorded in `TANTIEME_HOME/agents/treasury-<chain id>.json`;
 its owner is the account that deployed it (the node's), its agent key the owner's own
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
     from x402.schemas import PaymentRequirements
 
     from tantieme.node import Node
+    from tantieme.payments.client import Authorization
 
 __all__ = [
     "DAY", "Quote", "TreasuryPayer", "fund", "load", "release_expired", "report", "resolve_payee", "set_limits",
@@ -208,7 +212,9 @@ def withdraw(node: Node, amount: int, to: str | None = None) -> str:
 def report(node: Node) -> dict[str, Any]:
     """The treasury as the chain has it: owner, agent, balance, limits, payees, spent today
     and what is left, and every payment approved, with what became of it (collected by the
-    payee, pending, expired, released, or dead: approved before a pause or an agent change)."""
+    payee, pending, expired, released, or dead: approved before a pause or an agent change)
+    and what its payee refunded (`refundPayment`: given back to the day's allowance if that
+    day is today)."""
     bound = treasury(node)
     fns = bound.functions
     start = _block(node)
@@ -218,6 +224,7 @@ def report(node: Node) -> dict[str, Any]:
     for event in event_logs(bound.events.PayeeSet(), start):
         payees[event.args.payee] = event.args.allowed
     released = {e.args.digest for e in event_logs(bound.events.PaymentReleased(), start)}
+    refunded = {e.args.digest: e.args.refund for e in event_logs(bound.events.PaymentRefunded(), start)}
     payments = []
     for event in event_logs(bound.events.PaymentApproved(), start):
         args = event.args
@@ -231,7 +238,8 @@ def report(node: Node) -> dict[str, Any]:
             else "pending"
         )
         payments.append({
-            "payee": args.payee, "amount": str(args.amount), "nonce": "0x" + args.nonce.hex(),
+            "payee": args.payee, "amount": str(args.amount), "refunded": str(refunded.get(args.digest, 0)),
+            "nonce": "0x" + args.nonce.hex(),
             "valid_before": args.validBefore, "day": args.day, "status": status,
             "tx": event.transactionHash.to_0x_hex(), "block": event.blockNumber,
         })
@@ -377,6 +385,25 @@ class TreasuryPayer:
         with self._writer() as writer:
             self.approved.append(_send(writer, call, gas=_APPROVE_GAS))
         return bytes(Account.unsafe_sign_hash(digest, self.agent.account.key).signature)
+
+
+    def cancel(self, signed: Authorization) -> str | None:
+        """Release the approval of `signed`, a payment a node did not answer for, so the token
+        can never collect it (the day's allowance comes back): the transaction, or None if the
+        token shows it collected already."""
+        collected = self.agent.token.functions.authorizationState(self.address, signed.nonce)
+        if collected.call():
+            return None
+        call = self.treasury.functions.releasePayment(
+            Web3.to_checksum_address(signed.payee), signed.amount, signed.valid_after, signed.valid_before, signed.nonce,
+        )
+        try:
+            with self._writer() as writer:
+                return _send(writer, call)
+        except TreasuryError:
+            if collected.call():  # the node collected it meanwhile
+                return None
+            raise
 
 
 # ---------------------------------------------------------------- internal --

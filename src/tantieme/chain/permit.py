@@ -1,7 +1,8 @@
 """Signed token approvals: an owner lets others move its tokens by signature, without gas.
 
 EIP-2612 `permit` (a spender may take up to a value) and EIP-3009
-`ReceiveWithAuthorization` (one transfer to a payee, which the payee submits).
+`ReceiveWithAuthorization` (one transfer to a payee, which the payee submits), and the
+EIP-3009 `CancelAuthorization` of an authorization never used.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ _AUTHORIZATION_FIELDS = [
 RECEIVE_AUTHORIZATION_TYPES = {
     "EIP712Domain": PERMIT_TYPES["EIP712Domain"],
     "ReceiveWithAuthorization": _AUTHORIZATION_FIELDS,
+}
+CANCEL_AUTHORIZATION_TYPES = {
+    "EIP712Domain": PERMIT_TYPES["EIP712Domain"],
+    "CancelAuthorization": [{"name": "authorizer", "type": "address"}, {"name": "nonce", "type": "bytes32"}],
 }
 TRANSFER_AUTHORIZATION_TYPES = {
     "EIP712Domain": PERMIT_TYPES["EIP712Domain"],
@@ -87,5 +92,15 @@ def sign_receive_authorization(
     data = {
         "types": RECEIVE_AUTHORIZATION_TYPES, "primaryType": "ReceiveWithAuthorization",
         "domain": _token_domain(domain), "message": message,
+    }
+    return _vrs(owner, data)
+
+
+def sign_cancel_authorization(owner: LocalAccount, domain: tuple[Any, ...], nonce: bytes) -> tuple[int, bytes, bytes]:
+    """`owner`'s EIP-3009 `CancelAuthorization` of its authorization `nonce` as (v, r, s);
+    `domain` is the token's `eip712Domain()`."""
+    data = {
+        "types": CANCEL_AUTHORIZATION_TYPES, "primaryType": "CancelAuthorization",
+        "domain": _token_domain(domain), "message": {"authorizer": owner.address, "nonce": nonce},
     }
     return _vrs(owner, data)

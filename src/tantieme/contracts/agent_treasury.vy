@@ -19,19 +19,27 @@
            unexpired digest of the current generation, signed by the
            current agent, while the treasury is not paused.
         `isValidSignature` is a view (the token staticcalls it), so the
-        spending is counted in step 1. An approval never collected can be
-        released (`releasePayment`) once it can no longer be collected
-        (expired, or of an older generation) and the token shows its
-        nonce unused; the day's allowance comes back if that day is still
-        today. The owner can pause (every pending approval dies: a new
+        spending is counted in step 1. An approval the token shows
+        uncollected can be released (`releasePayment`) at any time, and
+        can never be collected after: the treasury's EIP-3009 cancel (the
+        token's `cancelAuthorization` asks for a signature this wallet
+        never gives). The day's allowance comes back if that day is still
+        today. A payee refunds what it took above its fee (x402's quote −
+        metered fee) with `refundPayment`: the treasury pulls the refund
+        with the payee's EIP-3009 `receiveWithAuthorization`, once per
+        collected payment, and a payment approved today gives the refund
+        back to today's allowance (ERC-165 tells a payee the treasury
+        takes refunds so). The owner can pause (every pending approval dies: a new
         generation), resume, withdraw at any time (paused or not), change
         the limits, the payees and the agent key (a new generation too).
         Limits start at zero: nothing can be spent until the owner sets
         them. Rules: `SPEC.md`.
 @custom:security The token is fixed at deployment. Approvals count
                  `amount` against the day when approved, whether or not
-                 they are collected; refunds a payee sends back are plain
-                 transfers in. Limit and allow-list changes apply to new
+                 they are collected; a refund through `refundPayment`
+                 (at most the payment, once, tokens received) counts back
+                 only on the day the payment was approved; plain
+                 transfers in count nothing. Limit and allow-list changes apply to new
                  approvals; `pause` stops pending ones. Nothing is
                  payable; ownership cannot be renounced (funds would be
                  locked).
@@ -43,12 +51,29 @@ interface IAIToken:
     def transfer(to: address, amount: uint256) -> bool: nonpayable
     def DOMAIN_SEPARATOR() -> bytes32: view
     def authorizationState(authorizer: address, nonce: bytes32) -> bool: view
+    def receiveWithAuthorization(
+        from_: address,
+        to: address,
+        amount: uint256,
+        valid_after: uint256,
+        valid_before: uint256,
+        nonce: bytes32,
+        v: uint8,
+        r: bytes32,
+        s: bytes32,
+    ): nonpayable
 
 
 # @dev ERC-1271 `isValidSignature`.
 interface IERC1271:
     def isValidSignature(digest: bytes32, signature: Bytes[1024]) -> bytes4: view
 implements: IERC1271
+
+
+# @dev ERC-165: the interfaces a payee may ask about.
+interface IERC165:
+    def supportsInterface(interface_id: bytes4) -> bool: view
+implements: IERC165
 
 
 # @dev The owner (limits, payees, agent key, pause, withdrawals).
@@ -86,6 +111,15 @@ _MALLEABILITY_THRESHOLD: constant(uint256) = (
 # @dev The magic value of a valid ERC-1271 signature, and of an invalid one.
 _ERC1271_MAGIC_VALUE: constant(bytes4) = 0x1626BA7E
 _ERC1271_INVALID: constant(bytes4) = 0xFFFFFFFF
+
+
+# @dev ERC-165 identifiers: ERC-165 itself, and the refund a payee sends
+# through `refundPayment` (its selector, the interface's only function).
+_ERC165_ID: constant(bytes4) = 0x01FFC9A7
+REFUND_INTERFACE_ID: public(constant(bytes4)) = method_id(
+    "refundPayment(address,uint256,uint256,uint256,bytes32,uint256,uint256,bytes32,uint8,bytes32,bytes32)",
+    output_type=bytes4,
+)
 
 
 # @dev Layout of a stored approval (one word): amount (bits 0-127: the
@@ -162,6 +196,16 @@ event PaymentReleased:
     amount: uint256
     digest: bytes32
     refunded: bool
+
+
+# @dev Emitted when a payee refunds part of a collected payment; `restored`:
+# the refund was given back to today's allowance.
+event PaymentRefunded:
+    payee: indexed(address)
+    nonce: indexed(bytes32)
+    refund: uint256
+    digest: bytes32
+    restored: bool
 
 
 # @dev Emitted when the owner sets the limits (token wei).
@@ -264,10 +308,12 @@ def approvePayment(to: address, amount: uint256, valid_after: uint256, valid_bef
 @external
 def releasePayment(to: address, amount: uint256, valid_after: uint256, valid_before: uint256, nonce: bytes32):
     """
-    @dev Forgets an approval that was never collected and never can be
-         (expired, or of an older generation): the token must show its
-         nonce unused. If it was approved today, its amount is given back
-         to today's allowance. The agent or the owner may call it.
+    @dev Forgets an approval that was never collected (the token must
+         show its nonce unused): expired, of an older generation, or still
+         valid, which it cancels (`isValidSignature` refuses its digest
+         from then on, so the token can never collect it). If it was
+         approved today, its amount is given back to today's allowance.
+         The agent or the owner may call it.
     @param to The payee of the approval.
     @param amount The amount in token wei.
     @param valid_after Unix time in seconds after which it was valid.
@@ -278,8 +324,6 @@ def releasePayment(to: address, amount: uint256, valid_after: uint256, valid_bef
     digest: bytes32 = self._digest(to, amount, valid_after, valid_before, nonce)
     approval: uint256 = self._approvals[digest]
     assert approval != 0, "treasury: no such approval"
-    stale: bool = (approval >> _GENERATION_SHIFT) != self.generation
-    assert stale or block.timestamp >= valid_before, "treasury: approval still valid"
     assert not staticcall IAIToken(token).authorizationState(self, nonce), "treasury: payment was collected"
 
     self._approvals[digest] = 0
@@ -288,6 +332,72 @@ def releasePayment(to: address, amount: uint256, valid_after: uint256, valid_bef
         # Cannot underflow: approved today, so today's `_spent` includes it.
         self._spent = unsafe_sub(self._spent, amount)
     log PaymentReleased(nonce=nonce, amount=amount, digest=digest, refunded=refunded)
+
+
+@external
+def refundPayment(
+    to: address,
+    amount: uint256,
+    valid_after: uint256,
+    valid_before: uint256,
+    nonce: bytes32,
+    refund: uint256,
+    refund_valid_before: uint256,
+    refund_nonce: bytes32,
+    v: uint8,
+    r: bytes32,
+    s: bytes32,
+):
+    """
+    @dev Takes back `refund` of a collected payment from its payee, once:
+         the treasury submits the payee's EIP-3009
+         `receiveWithAuthorization` of `refund` to itself. If the payment
+         was approved today, `refund` is given back to today's allowance;
+         the payment's approval is then forgotten (no second refund).
+         Anyone may submit it: the payee signed the refund.
+    @param to The payment's payee, who signs the refund.
+    @param amount The payment's amount in token wei.
+    @param valid_after The payment's valid_after.
+    @param valid_before The payment's valid_before.
+    @param nonce The payment's EIP-3009 nonce.
+    @param refund The refund in token wei (at most `amount`).
+    @param refund_valid_before Unix time in seconds before which the
+           refund's authorization is valid (valid from 0).
+    @param refund_nonce The refund authorization's nonce (the payee's).
+    @param v The payee's signature parameter `v`.
+    @param r The payee's signature parameter `r`.
+    @param s The payee's signature parameter `s`.
+    """
+    digest: bytes32 = self._digest(to, amount, valid_after, valid_before, nonce)
+    approval: uint256 = self._approvals[digest]
+    assert approval != 0, "treasury: no such approval"
+    assert staticcall IAIToken(token).authorizationState(self, nonce), "treasury: payment not collected"
+    assert refund != 0, "treasury: zero refund"
+    assert refund <= amount, "treasury: refund above the payment"
+
+    self._approvals[digest] = 0
+    restored: bool = (approval >> _DAY_SHIFT) & _MASK_32 == block.timestamp // DAY
+    if restored:
+        # Approved today and collected (so never released): today's `_spent`
+        # includes `amount`, hence `refund`; checked all the same.
+        self._spent -= refund
+    extcall IAIToken(token).receiveWithAuthorization(to, self, refund, 0, refund_valid_before, refund_nonce, v, r, s)
+    log PaymentRefunded(payee=to, nonce=nonce, refund=refund, digest=digest, restored=restored)
+
+
+# ERC-165 #
+
+
+@external
+@view
+def supportsInterface(interface_id: bytes4) -> bool:
+    """
+    @dev ERC-165: ERC-165 itself and `REFUND_INTERFACE_ID` (refunds through
+         `refundPayment`).
+    @param interface_id The 4-byte interface identifier.
+    @return bool Whether the treasury supports it.
+    """
+    return interface_id == _ERC165_ID or interface_id == REFUND_INTERFACE_ID
 
 
 # ERC-1271 #

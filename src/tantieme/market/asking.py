@@ -4,6 +4,7 @@ against its offer before anything is paid, the next provider asked when one fail
     need = Need(prompt_bound(96), 96, cap=10**17)
     routed = ask_market(node, "How many hives fit on a roof?", account, "cheapest", need)
     routed.answer.fee, routed.choice.offer.agent_id, routed.attempts, routed.skipped
+    ask_market(node, question, TreasuryPayer(node), "best", need)   # paid by the agent treasury
 
 The offers are the chain's (`offers.list_offers`), ordered by `routing.route` within the
 cap and the consent required; `routing.first_answer` asks them in turn through
@@ -13,7 +14,17 @@ this home's chain and AI token, be payable to the agent's wallet as the identity
 registry has it now (ERC-8004 `getAgentWallet`), and quote at most the cap and at most
 what the chosen offer's prices allow for the question (`need`'s prompt and completion
 tokens): a provider whose prices rose since it offered them is not paid, and the next
-one is asked, saying why.
+one is asked, saying why. A provider that fails or times out after the payment was signed
+is not left holding it: the authorization is canceled on chain (an account's EIP-3009
+`cancelAuthorization`, a treasury's `releasePayment`) before the next one is asked, or, if the provider collected it
+already, asking stops there with a `ChargedError` (the payer was charged once; the next
+provider would charge again).
+
+The payer is an account or an agent treasury (`agents.treasury.TreasuryPayer`). A
+treasury pays only within its limits, so before choosing, an offer it may not pay —
+its agent's wallet not on the allow-list, its estimated fee above the per-payment cap,
+what is left of the day's limit or the balance, the treasury paused — is left out with
+the reason; at payment time the treasury checks the 402's quote again.
 
 Every routed answer is kept in `TANTIEME_HOME/routed.jsonl` (its record, the agent, its
 node, the rating asked with `--rate`), so `tantieme agent feedback RECORD` finds the
@@ -24,7 +35,7 @@ ratings left for later once their batches are settled. Asking never waits for th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +50,7 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
     from x402.schemas import PaymentRequirements
 
+    from tantieme.agents.treasury import TreasuryPayer
     from tantieme.node import Node
     from tantieme.payments.client import RemoteAnswer
 
@@ -105,7 +117,7 @@ def prompt_bound(max_tokens: int, context: int = CONTEXT_TOKENS) -> int:
 def ask_market(
     node: Node,
     question: str,
-    account: LocalAccount,
+    payer: LocalAccount | TreasuryPayer,
     strategy: str,
     need: Need,
     *,
@@ -113,11 +125,11 @@ def ask_market(
     latencies: Latencies | None = None,
     rate: str | None = None,
 ) -> RoutedAnswer:
-    """Ask the market on `node`'s chain, paying from `account`: the offers `need` allows, in
-    `strategy`'s order (`routing.route`), until one answers within `timeout` seconds. The
-    answer is kept in `routed.jsonl` with `rate`, the rating to give once it is settled."""
+    """Ask the market on `node`'s chain, paying from `payer` (an account, or an agent treasury
+    within its limits): the offers `need` allows, in `strategy`'s order (`routing.route`),
+    until one answers within `timeout` seconds. The answer is kept in `routed.jsonl` with
+    `rate`, the rating to give once it is settled."""
     from tantieme.market.offers import list_offers, reputations
-    from tantieme.payments.client import ask_node
 
     offers = list_offers(node)
     if not offers:
@@ -126,28 +138,74 @@ def ask_market(
         )
     book = latencies or Latencies()
     scores = reputations(node, [o.agent_id for o in offers]) if strategy == "best" else {}
-    order = [c for c in route(offers, need, strategy, reputation=scores, latency=book.p95s()) if _base(c.offer)]
-    chosen = {c.offer.agent_id for c in order}
+    routed = [c for c in route(offers, need, strategy, reputation=scores, latency=book.p95s()) if _base(c.offer)]
+    chosen = {c.offer.agent_id for c in routed}
     skipped = [Skipped(o.agent_id, o.endpoint, _why(o, need)) for o in offers if o.agent_id not in chosen]
+    pay = _payment(node, question, payer, need)
+    order = []
+    for choice in routed:
+        refusal = pay.refusal(choice)
+        if refusal is None:
+            order.append(choice)
+        else:
+            skipped.append(Skipped(choice.offer.agent_id, choice.offer.endpoint, refusal))
     if not order:
         raise RemoteNodeError(
             f"no offer fits among the {len(offers)} on chain {node.conn.chain_id}: "
             + "; ".join(f"agent #{s.agent_id} {s.reason}" for s in skipped)
         )
 
-    def ask(choice: Choice, seconds: float) -> RemoteAnswer:
-        return ask_node(
-            _base(choice.offer), question, account, max_tokens=need.completion_tokens, model=str(choice.offer.model),
-            token=node.deployment.token, balance=lambda _chain, _asset: node.balance(account.address),
-            timeout=seconds, check=_checker(node, choice, need),
-        )
-
-    choice, answer, attempts = first_answer(order, ask, timeout=timeout, book=book)
-    routed = RoutedAnswer(answer, choice, attempts, skipped)
+    choice, answer, attempts = first_answer(order, pay.ask, timeout=timeout, book=book)
     _keep(Routed(
-        answer.record, choice.offer.agent_id, _base(choice.offer), node.conn.chain_id, account.address, str(answer.fee), rate,
+        answer.record, choice.offer.agent_id, _base(choice.offer), node.conn.chain_id, payer.address, str(answer.fee), rate,
     ))
-    return routed
+    return RoutedAnswer(answer, choice, attempts, skipped)
+
+
+@dataclass(frozen=True)
+class _Payment:
+    """How `ask_market` pays: `refusal(choice)` says why the payer may not pay an offer
+    (None: it may), `ask(choice, seconds)` asks its node and pays it."""
+
+    refusal: Callable[[Choice], str | None]
+    ask: Callable[[Choice, float], RemoteAnswer]
+
+
+def _payment(node: Node, question: str, payer: LocalAccount | TreasuryPayer, need: Need) -> _Payment:
+    """Paying from an account (`ask_node`) or from an agent treasury within its limits
+    (`ask_node_from_treasury`); each provider's 402 checked by `_checker` first."""
+    from tantieme.agents.treasury import Quote, TreasuryPayer
+    from tantieme.payments.client import ask_node, ask_node_from_treasury
+
+    def options(choice: Choice, seconds: float) -> dict:
+        return {
+            "max_tokens": need.completion_tokens, "model": str(choice.offer.model), "timeout": seconds,
+            "check": _checker(node, choice, need),
+        }
+
+    if not isinstance(payer, TreasuryPayer):
+        return _Payment(lambda _choice: None, lambda choice, seconds: ask_node(
+            _base(choice.offer), question, payer, token=node.deployment.token,
+            balance=lambda _chain, _asset: node.balance(payer.address), cancel=_canceler(node, payer),
+            **options(choice, seconds),
+        ))
+
+    def refusal(choice: Choice) -> str | None:
+        from tantieme.agents.identity import identity_registry
+        from tantieme.errors import TreasuryError
+
+        wallet = identity_registry(node).functions.getAgentWallet(choice.offer.agent_id).call()
+        if wallet == _ZERO:
+            return "has no wallet to be paid at (ERC-8004 `agentWallet`)"
+        try:
+            payer.check(Quote(node.conn.chain_id, node.deployment.token, wallet, choice.quote))
+        except TreasuryError as exc:
+            return f"may cost {format_amount(choice.quote)} TAI, which the treasury may not pay: {exc}"
+        return None
+
+    return _Payment(refusal, lambda choice, seconds: ask_node_from_treasury(
+        _base(choice.offer), question, payer, **options(choice, seconds),
+    ))
 
 
 def _checker(node: Node, choice: Choice, need: Need):
@@ -177,6 +235,21 @@ def _checker(node: Node, choice: Choice, need: Need):
             )
 
     return check
+
+
+def _canceler(node: Node, account: LocalAccount):
+    """Cancels an authorization `account` signed on `node`'s chain (`client.cancel_authorization`),
+    sent through `node` if it writes, else through a writer of this home opened as `account`."""
+    from tantieme.node import Node
+    from tantieme.payments.client import Authorization, cancel_authorization
+
+    def cancel(signed: Authorization) -> str | None:
+        if not node.conn.readonly:
+            return cancel_authorization(node.as_account(account), signed)
+        with Node.open(account=account) as writer:
+            return cancel_authorization(writer, signed)
+
+    return cancel
 
 
 def _base(offer: ModelOffer) -> str | None:

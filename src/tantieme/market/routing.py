@@ -19,8 +19,19 @@ Ties go to the lower agent id, so the order is total and the same on every machi
 
 The order is the fallback list, as Olas' mech marketplace treats a request's priority
 mech: the first provider has `timeout` seconds to answer; then the next one is asked,
-and so on. `first_answer` records each attempt's time in `Latencies`; a provider
-that fails or times out counts as answering in `timeout`, so its p95 rises.
+and so on. A provider that was paid and did not answer (`ChargedError`) ends the
+fallback: the next one would be paid too.
+
+What enters `Latencies` (the p95 `fastest` ranks by) is answer time only:
+
+- an answer, at the time it took;
+- a timeout, at `timeout`: the provider gave no answer within it, so its p95 rises;
+- a refusal or failure that comes sooner (a 402 that fails the checks, an HTTP error, a
+  node that cannot be reached) is not kept: it says nothing about how fast the provider
+  answers, and kept at its time it would make a provider that refuses at once look fast,
+  kept as `timeout` one refused quote would push an honest provider's p95 to the timeout.
+
+Each `Attempt` says what it really took, a refusal too.
 """
 
 from __future__ import annotations
@@ -34,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from tantieme.config import home
-from tantieme.errors import ConfigError, InputError, RemoteNodeError, TantiemeError
+from tantieme.errors import ChargedError, ConfigError, InputError, RemoteNodeError, TantiemeError
 from tantieme.files import write_json
 
 __all__ = [
@@ -220,7 +231,8 @@ def first_answer(
     then the next is asked. `ask(choice, timeout)` must give up after `timeout` (an
     HTTP client's timeout) by raising `TimeoutError`, or raise a `TantiemeError` or
     `OSError` if the provider refuses or cannot be reached; anything else is a bug
-    and propagates. Each attempt's time is recorded in `book`, a failure as `timeout`.
+    and propagates, and so does a `ChargedError` (paid, not answered: no fallback).
+    Answers and timeouts are recorded in `book` (see the module's doc).
     """
     if not timeout > 0:
         raise InputError(f"the timeout must be a positive number of seconds, got {timeout!r}")
@@ -231,19 +243,23 @@ def first_answer(
         started = clock()
         try:
             answer = ask(choice, timeout)
+        except ChargedError:
+            raise
         except (TantiemeError, TimeoutError, OSError) as exc:
-            attempts.append(_attempt(choice, round(timeout * 1000), str(exc) or type(exc).__name__, book))
+            took = clock() - started
+            timed_out = isinstance(exc, TimeoutError) or took >= timeout
+            if book is not None and timed_out:
+                book.record(choice.offer.endpoint, round(timeout * 1000))
+            ms = round(max(took, timeout) * 1000) if timed_out else round(took * 1000)
+            attempts.append(Attempt(choice.offer.agent_id, choice.offer.endpoint, ms, str(exc) or type(exc).__name__))
             continue
-        attempts.append(_attempt(choice, round((clock() - started) * 1000), None, book))
+        ms = round((clock() - started) * 1000)
+        if book is not None:
+            book.record(choice.offer.endpoint, ms)
+        attempts.append(Attempt(choice.offer.agent_id, choice.offer.endpoint, ms, None))
         return choice, answer, attempts
     tried = "; ".join(f"agent #{a.agent_id} ({a.endpoint}): {a.error}" for a in attempts)
     raise RemoteNodeError(f"no provider answered within {timeout:g} s: {tried}")
-
-
-def _attempt(choice: Choice, ms: int, error: str | None, book: Latencies | None) -> Attempt:
-    if book is not None:
-        book.record(choice.offer.endpoint, ms)
-    return Attempt(choice.offer.agent_id, choice.offer.endpoint, ms, error)
 
 
 class Latencies:

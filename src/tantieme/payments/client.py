@@ -10,6 +10,13 @@ the SDK's requests wrapper signs the EIP-3009 authorization of the quote (the
 node's AI token allowed by the client's spend controls, capped at `max_fee`)
 and asks again; the node settles it once the answer is delivered and refunds
 quote − metered fee.
+
+A node that fails or times out after the authorization was signed may still collect it
+(x402 settles, then responds). Given `cancel` (`cancel_authorization` for an account, a
+treasury's `TreasuryPayer.cancel`), the client cancels it on chain before giving up: the
+node can no longer collect it, and the error says so; if the token shows it collected
+already, the payer was charged without an answer: `ChargedError`, which a router does
+not fall back from (the next node would be paid too).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tantieme.amounts import format_amount
-from tantieme.errors import NodeBusyError, PaymentError, RemoteNodeError, TantiemeError
+from tantieme.errors import ChainError, ChargedError, NodeBusyError, PaymentError, RemoteNodeError, TantiemeError
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -30,7 +37,7 @@ if TYPE_CHECKING:
     from tantieme.ledger.journal import Journal
     from tantieme.node import Node
 
-__all__ = ["DepositClient", "RemoteAnswer", "ask_node", "ask_node_from_treasury"]
+__all__ = ["Authorization", "DepositClient", "RemoteAnswer", "ask_node", "ask_node_from_treasury", "cancel_authorization"]
 
 # The path of a node's answers (`tantieme serve`), OpenAI-compatible and paid per request.
 CHAT_PATH = "/v1/chat/completions"
@@ -61,6 +68,26 @@ class RemoteAnswer:
     """The node's `tantieme` object, as sent."""
 
 
+@dataclass(frozen=True)
+class Authorization:
+    """An EIP-3009 `transferWithAuthorization` the client signed for a node: `payer` pays
+    `payee` `amount` token wei of `token` once (`nonce`), after `valid_after` and before
+    `valid_before` (Unix seconds)."""
+
+    token: str
+    payer: str
+    payee: str
+    amount: int
+    valid_after: int
+    valid_before: int
+    nonce: bytes
+
+
+Cancel = Callable[[Authorization], "str | None"]
+"""Cancels an authorization on chain: the transaction, or None if the token shows it used
+(the node collected it)."""
+
+
 def ask_node(
     url: str,
     question: str,
@@ -73,6 +100,7 @@ def ask_node(
     balance: Callable[[int, str], int | None] = lambda _chain, _asset: None,
     timeout: float = TIMEOUT_S,
     check: Callable[[PaymentRequirements], None] | None = None,
+    cancel: Cancel | None = None,
 ) -> RemoteAnswer:
     """Ask the node at `url` and pay it from `account` over x402.
 
@@ -80,7 +108,8 @@ def ask_node(
     another asset is refused); without it, the asset the node quotes. `balance(chain
     id, asset)` is the payer's balance there, or None when the chain cannot be read.
     The node has `timeout` seconds in all to answer (`RemoteNodeError` after); `check`
-    may refuse the 402's requirements (raising a `TantiemeError`) before anything is signed.
+    may refuse the 402's requirements (raising a `TantiemeError`) before anything is signed;
+    `cancel` cancels the authorization of a payment the node did not answer for (see above).
     """
     from x402.mechanisms.evm import EthAccountSigner
 
@@ -113,7 +142,32 @@ def ask_node(
             return _short(quote, held)
         return f"the node refused the payment: {error.get('error') or 'no reason given'}"
 
-    return _ask(url, question, EthAccountSigner(account), vet, refused, max_tokens=max_tokens, model=model, timeout=timeout)
+    return _ask(
+        url, question, EthAccountSigner(account), vet, refused, max_tokens=max_tokens, model=model, timeout=timeout,
+        cancel=cancel,
+    )
+
+
+def cancel_authorization(payer: Node, signed: Authorization) -> str | None:
+    """Cancel `signed` on chain: EIP-3009 `cancelAuthorization`, signed and sent by `payer`
+    (a node open as the account that signed it, on its chain). The transaction, or None if
+    the token shows the authorization used already: the node collected it."""
+    from tantieme.chain.permit import sign_cancel_authorization
+
+    token = payer.token
+    if signed.token.lower() != token.address.lower() or signed.payer != payer.address:
+        raise PaymentError(f"{payer.address} cannot cancel an authorization of {signed.payer} in {signed.token}")
+    state = token.functions.authorizationState(signed.payer, signed.nonce)
+    if state.call():
+        return None
+    v, r, s = sign_cancel_authorization(payer.account, token.functions.eip712Domain().call(), signed.nonce)
+    try:
+        receipt = payer.conn.transact(token.functions.cancelAuthorization(signed.payer, signed.nonce, v, r, s))
+    except ChainError:
+        if state.call():  # the node collected it meanwhile
+            return None
+        raise
+    return receipt["transactionHash"].to_0x_hex()
 
 
 def ask_node_from_treasury(
@@ -123,21 +177,29 @@ def ask_node_from_treasury(
     *,
     max_tokens: int = 96,
     model: str = "default",
+    timeout: float = TIMEOUT_S,
+    check: Callable[[PaymentRequirements], None] | None = None,
 ) -> RemoteAnswer:
     """Ask the node at `url` and pay it over x402 from an agent treasury (`treasury`: its agent
     key's signer). A quote the treasury would refuse (payee not allowed, above the per-payment
     cap or what is left of the daily limit, paused, another chain or token, the balance) is
     refused here, before anything is sent; otherwise the agent approves the payment on chain
-    and signs it, and the node settles it through the token's ERC-1271 check."""
+    and signs it, and the node settles it through the token's ERC-1271 check. `timeout` and
+    `check` as for `ask_node`. A payment the node did not answer for is released on chain
+    (`TreasuryPayer.cancel`) before this raises."""
 
     def vet(required: PaymentRequirements) -> int:
+        if check is not None:
+            check(required)
         treasury.check_requirements(required)
         return int(required.amount)
 
     def refused(error: dict[str, Any], _quote: int) -> str:
         return f"the node refused the payment from the treasury: {error.get('error') or 'no reason given'}"
 
-    return _ask(url, question, treasury, vet, refused, max_tokens=max_tokens, model=model, timeout=TIMEOUT_S)
+    return _ask(
+        url, question, treasury, vet, refused, max_tokens=max_tokens, model=model, timeout=timeout, cancel=treasury.cancel,
+    )
 
 
 def _ask(
@@ -150,10 +212,12 @@ def _ask(
     max_tokens: int,
     model: str,
     timeout: float,
+    cancel: Cancel | None,
 ) -> RemoteAnswer:
     """Ask the node at `url`; on its 402, `vet` the requirements (raising to refuse, before
     anything is signed; else the most one payment may be) and pay with the SDK's client
-    `signer`. A paid request refused again is a `PaymentError` worded by `refused`."""
+    `signer`. A paid request refused again is a `PaymentError` worded by `refused`; a
+    failure after signing, what `_unanswered` makes of it."""
     import requests
 
     endpoint = url.rstrip("/") + CHAT_PATH
@@ -165,10 +229,57 @@ def _ask(
     required = _required(first, url)
     cap = vet(required)
     quote = int(required.amount)
-    paid = _post(_paying(signer, required, cap), endpoint, body, url, max(0.001, deadline - time.monotonic()), paid=True)
-    if paid.status_code == 402:
-        raise PaymentError(refused(_error(paid), quote))
-    return _answer(url, question, paid, quote)
+    recording = _Recording(signer)
+    try:
+        paid = _post(
+            _paying(recording, required, cap), endpoint, body, url, max(0.001, deadline - time.monotonic()),
+            uncancelable=cancel is None,
+        )
+        if paid.status_code == 402:
+            raise PaymentError(refused(_error(paid), quote))
+        return _answer(url, question, paid, quote)
+    except TantiemeError as exc:
+        if recording.signed is None:
+            raise
+        raise _unanswered(exc, recording.signed, cancel) from None
+
+
+class _Recording:
+    """The SDK's client signer `signer`, keeping the transfer it authorized (`signed`)."""
+
+    def __init__(self, signer: Any) -> None:
+        self.signer = signer
+        self.signed: Authorization | None = None
+
+    @property
+    def address(self) -> str:
+        return self.signer.address
+
+    def sign_typed_data(self, domain: Any, types: Any, primary_type: str, message: dict[str, Any]) -> bytes:
+        signature = self.signer.sign_typed_data(domain, types, primary_type, message)
+        nonce = message["nonce"]
+        self.signed = Authorization(
+            str(domain.verifying_contract), str(message["from"]), str(message["to"]), int(message["value"]),
+            int(message["validAfter"]), int(message["validBefore"]),
+            bytes.fromhex(nonce.removeprefix("0x")) if isinstance(nonce, str) else bytes(nonce),
+        )
+        return signature
+
+
+def _unanswered(exc: TantiemeError, signed: Authorization, cancel: Cancel | None) -> TantiemeError:
+    """`exc`, a failure after `signed` was sent, saying what became of the payment: canceled
+    on chain, or collected (`ChargedError`); as it is without `cancel`."""
+    if cancel is None:
+        return exc
+    tx = cancel(signed)
+    if tx is None:
+        return ChargedError(
+            f"{exc}; but the node collected the payment signed for it, {format_amount(signed.amount)} TAI (what is "
+            "above its metered fee should come back): you were charged without an answer, so no other node is asked. "
+            f"Ask the node for its record of authorization {'0x' + signed.nonce.hex()}"
+        )
+    exc.args = (f"{exc}; the payment signed for it was canceled on chain (transaction {tx}): nothing was charged", *exc.args[1:])
+    return exc
 
 
 def _paying(signer: Any, required: PaymentRequirements, cap: int) -> Any:
@@ -189,20 +300,25 @@ def _paying(signer: Any, required: PaymentRequirements, cap: int) -> Any:
     return wrapRequestsWithPayment(requests.Session(), client)
 
 
-def _post(session: Any, endpoint: str, body: dict[str, Any], url: str, timeout: float, *, paid: bool = False) -> Any:
+def _post(session: Any, endpoint: str, body: dict[str, Any], url: str, timeout: float, *, uncancelable: bool = False) -> Any:
     import requests
     from x402.http.clients.requests import PaymentError as NotPaid
 
     try:
-        return session.post(endpoint, json=body, timeout=timeout)
-    except NotPaid as exc:  # the official client could not pay (spend controls, signing)
+        try:
+            return session.post(endpoint, json=body, timeout=timeout)
+        except NotPaid as exc:
+            if isinstance(exc.__cause__, requests.RequestException):  # sending the paid request failed
+                raise exc.__cause__ from None
+            raise  # the official client could not pay (spend controls, signing)
+    except NotPaid as exc:
         raise PaymentError(f"the payment could not be made: {exc}") from None
     except requests.ConnectionError:
         raise RemoteNodeError(
             f"cannot reach the node at {url}: is `tantieme serve` running there, and is the URL right?"
         ) from None
     except requests.Timeout:
-        signed = " after the payment was signed: the node may still charge it" if paid else ""
+        signed = " after the payment was signed: the node may still charge it" if uncancelable else ""
         raise RemoteNodeError(f"the node at {url} did not answer within {timeout:g} s{signed}") from None
     except requests.RequestException as exc:
         raise RemoteNodeError(f"asking the node at {url} failed: {exc}") from None

@@ -42,7 +42,7 @@ from eth_utils import keccak
 from web3.logs import DISCARD
 
 from tantieme.chain.logs import event_logs
-from tantieme.errors import PaymentError
+from tantieme.errors import ChainError, PaymentError
 from tantieme.payments.client import CHAT_PATH
 from tantieme.payments.facilitator import ConnectionSigner, facilitator, network, signer
 
@@ -53,12 +53,23 @@ if TYPE_CHECKING:
     from tantieme.ledger.journal import Journal
     from tantieme.node import Node
 
-__all__ = ["ROUTE", "Payment", "PaymentRefused", "PayPerRequest", "Settlement", "record_nonce"]
+__all__ = [
+    "ROUTE", "Payment", "PaymentRefused", "PayPerRequest", "Settlement", "SettlementPending", "record_nonce", "refund_call",
+]
 
 ROUTE = f"POST {CHAT_PATH}"
 # How long a payer's authorization must stay valid: the wait in the queue and the answer.
 MAX_TIMEOUT_S = 300
-_REFUND_GAS = 100_000
+_REFUND_GAS = 200_000
+# ERC-165 id of a payer's refund function (`agent_treasury.vy`'s `REFUND_INTERFACE_ID`).
+REFUND_SIGNATURE = "refundPayment(address,uint256,uint256,uint256,bytes32,uint256,uint256,bytes32,uint8,bytes32,bytes32)"
+_ERC165_ABI = [{
+    "type": "function", "name": "supportsInterface", "stateMutability": "view",
+    "inputs": [{"name": "interface_id", "type": "bytes4"}], "outputs": [{"name": "", "type": "bool"}],
+}]
+_REFUND_VALIDITY_S = 3_600
+# How often a settlement sent and not confirmed is looked for on chain.
+_POLL_S = 0.25
 # An authorization counts as expired this long after its validBefore (a chain's clock may lag).
 _EXPIRY_MARGIN_S = 60
 # The SDK's reasons of its own (as codes), and what they all mean for people.
@@ -85,6 +96,16 @@ def record_nonce(payer: str, authorization_nonce: str | bytes) -> int:
     uint256(keccak256(abi.encode(payer, authorization nonce)))."""
     nonce = bytes.fromhex(authorization_nonce[2:]) if isinstance(authorization_nonce, str) else authorization_nonce
     return int.from_bytes(keccak(encode(["address", "bytes32"], [payer, nonce])), "big")
+
+
+class SettlementPending(PaymentError):
+    """A payment's settlement was sent and not seen mined within the wait: the answer is withheld
+    until it is (`record`: its digest; `transaction`: the settlement sent)."""
+
+    def __init__(self, record: str, transaction: str, waited_s: float) -> None:
+        super().__init__(f"the payment's settlement {transaction or ''} was sent but not mined within {waited_s:g} s")
+        self.record = record
+        self.transaction = transaction
 
 
 class PaymentRefused(PaymentError):
@@ -154,14 +175,17 @@ class PayPerRequest:
         facilitator_url: str | None = None,
         writer: Callable[[], AbstractContextManager[Node]] | None = None,
         route: str = ROUTE,
+        pending_wait_s: float = 20.0,
     ) -> None:
         """`node` reads the chain; `writer()` opens the node for writing while a payment
-        settles and refunds (default: `node` itself, open for writing)."""
+        settles and refunds (default: `node` itself, open for writing); `pending_wait_s`: how
+        long a request waits for a settlement sent and not confirmed (`settle`)."""
         from x402 import x402ResourceServerSync
         from x402.http import PaymentOption, RouteConfig, x402HTTPResourceServerSync
         from x402.mechanisms.evm.exact import register_exact_evm_server
 
         self.node = node
+        self.pending_wait_s = pending_wait_s
         self.network = network(node.conn.chain_id)
         _, name, version, *_ = node.token.functions.eip712Domain().call()
         self.asset = node.deployment.token
@@ -274,7 +298,16 @@ class PayPerRequest:
         """Settle `payment` for the answer `done` (journaled with it, `entry`) before the answer is
         sent: no answer leaves unpaid, whatever the payer did with its balance or authorization
         since `verify`. If it does not settle, the record is voided (with the answer's files)
-        and `PaymentRefused` (402) says why: the answer must not be sent."""
+        and `PaymentRefused` (402) says why: the answer must not be sent.
+
+        A settlement sent whose receipt did not come (the SDK's `settlement_pending`: the chain
+        may still mine it) is waited for up to `pending_wait_s`, then `SettlementPending`: the
+        record and the answer stay, withheld until the payment is seen on chain (`recover`
+        journals it then, and refunds quote − fee), or voided once the authorization can no
+        longer move anything. So a payer charged has its answer, and no payer is charged for
+        an answer it cannot get."""
+        from x402.mechanisms.evm import ERR_SETTLEMENT_PENDING
+
         from tantieme.interaction import discard_answer
         from tantieme.ledger import settlement
 
@@ -291,10 +324,14 @@ class PayPerRequest:
                     book.payment_settled(record_id, result.transaction)
                     return Settlement(result.transaction, dict(result.headers))
                 moved = self.settled_by(self.node, payment.authorization)  # by the payer itself, say
-                if moved is not None:
-                    book.payment_settled(record_id, moved)
-                    return Settlement(moved)
-                voided = book.void_record(record_id)
+            if moved is None and result.error_reason == ERR_SETTLEMENT_PENDING:
+                moved = self._await_settled(payment.authorization)  # not under the sender's lock
+                if moved is None:
+                    raise SettlementPending(done.record.digest, result.transaction, self.pending_wait_s)
+            if moved is not None:
+                book.payment_settled(record_id, moved)
+                return Settlement(moved, self._response(payment, moved))
+            voided = book.void_record(record_id)
         finally:
             book.close()
         if voided is not None:
@@ -304,6 +341,24 @@ class PayPerRequest:
             f"the payment did not settle, so the answer is withheld: {_REASONS.get(reason, reason)}",
             402, result.headers, reason,
         )
+
+    def _await_settled(self, authorization: Mapping[str, Any]) -> str | None:
+        """The transaction in which `authorization` moved its value, looked for on chain every
+        `_POLL_S` for up to `pending_wait_s`; None if not seen by then."""
+        deadline = time.monotonic() + self.pending_wait_s
+        while (moved := self.settled_by(self.node, authorization)) is None and time.monotonic() < deadline:
+            time.sleep(_POLL_S)
+        return moved
+
+    def _response(self, payment: Payment, transaction: str) -> dict[str, str]:
+        """x402's `PAYMENT-RESPONSE` header of a settlement found on chain."""
+        from x402.http import PAYMENT_RESPONSE_HEADER, encode_payment_response_header
+        from x402.schemas import SettleResponse
+
+        settled = SettleResponse(
+            success=True, transaction=transaction, network=self.network, payer=payment.payer, amount=str(payment.quote),
+        )
+        return {PAYMENT_RESPONSE_HEADER: encode_payment_response_header(settled)}
 
     def refund(self, payment: Payment, done: Interaction) -> str | None:
         """Once the answer is sent: refund the payer quote − metered fee, in one transfer (None if
@@ -317,7 +372,7 @@ class PayPerRequest:
                 sent = (book.payment(done.record.id) or {}).get("refund_tx")
                 if sent is not None:
                     return sent
-                return self._refund(writer, book, done.record.id, payment.payer, payment.quote - done.fee)
+                return self._refund(writer, book, done.record.id, payment.authorization, payment.quote - done.fee)
         finally:
             book.close()
 
@@ -334,10 +389,19 @@ class PayPerRequest:
             return self._signer.sending(writer.conn)
         return contextlib.nullcontext()
 
-    def _refund(self, writer: Node, book: Journal, record_id: int, payer: str, refund: int) -> str | None:
+    def _refund(self, writer: Node, book: Journal, record_id: int, authorization: Mapping[str, Any], refund: int) -> str | None:
+        """Send `refund` back to the payer of `authorization`: through its `refundPayment` if it
+        says it takes refunds so (`refund_call`), else in a plain transfer."""
         if refund <= 0:
             return None
-        receipt = writer.conn.transact(writer.token.functions.transfer(payer, refund), gas=_REFUND_GAS)
+        call = refund_call(writer, authorization, refund)
+        if call is not None:
+            try:
+                receipt = writer.conn.transact(call, gas=_REFUND_GAS)
+            except ChainError:  # the payer's contract refused: the refund is owed all the same
+                call = None
+        if call is None:
+            receipt = writer.conn.transact(writer.token.functions.transfer(authorization["from"], refund), gas=_REFUND_GAS)
         tx = receipt["transactionHash"].to_0x_hex()
         book.refunded(record_id, tx)
         return tx
@@ -421,6 +485,43 @@ class PayPerRequest:
                     if sent:
                         book.refunded(record_id, sent[0])
                     else:
-                        self._refund(writer, book, record_id, auth["from"], refund)
+                        self._refund(writer, book, record_id, auth, refund)
                 touched.append(record_id)
         return touched
+
+
+def refund_call(writer: Node, authorization: Mapping[str, Any], refund: int) -> Any:
+    """The payer's own refund of `refund` for the payment `authorization`, if the payer is a
+    contract that says it takes refunds so (ERC-165 `supportsInterface` of `refundPayment`'s
+    selector; an agent treasury then gives the refund back to its day's allowance): the call,
+    with the operator's EIP-3009 `ReceiveWithAuthorization` of the refund to the payer, which
+    the payer submits. None for any other payer (a plain transfer refunds it)."""
+    import secrets
+
+    from eth_utils import function_signature_to_4byte_selector
+    from web3 import Web3
+    from web3.exceptions import Web3Exception
+
+    from tantieme.chain.deploy import contract
+    from tantieme.chain.permit import sign_receive_authorization
+
+    w3, payer = writer.conn.w3, Web3.to_checksum_address(authorization["from"])
+    if not w3.eth.get_code(payer):
+        return None
+    try:
+        says = w3.eth.contract(address=payer, abi=_ERC165_ABI).functions.supportsInterface(
+            function_signature_to_4byte_selector(REFUND_SIGNATURE),
+        ).call()
+    except (Web3Exception, ValueError):
+        return None
+    if says is not True:
+        return None
+    nonce, before = secrets.token_bytes(32), w3.eth.get_block("latest")["timestamp"] + _REFUND_VALIDITY_S
+    v, r, s = sign_receive_authorization(
+        writer.account, writer.token.functions.eip712Domain().call(), payer, refund, 0, before, nonce,
+    )
+    return contract(writer.conn, "agent_treasury", payer).functions.refundPayment(
+        Web3.to_checksum_address(authorization["to"]), int(authorization["value"]), int(authorization["validAfter"]),
+        int(authorization["validBefore"]), bytes.fromhex(authorization["nonce"].removeprefix("0x")), refund, before, nonce,
+        v, r, s,
+    )
