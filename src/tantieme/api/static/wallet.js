@@ -1,13 +1,18 @@
-// tantieme: tighten a work's AI consent with the browser's wallet (EIP-1193 `window.ethereum`).
-// The node cannot sign for a creator: each button carries the registry transaction the node
-// built (`setAIConsent` calldata); the wallet signs and sends it; the page reloads once it is
-// mined and shows the consent read from the chain. Without a wallet (or without script) the
-// page shows the same change as a `tantieme consent` command.
+// tantieme: send a transaction the node built with the browser's wallet (EIP-1193 `window.ethereum`).
+// The node cannot sign for anyone: each `button.wallet-tx` carries a transaction the node built
+// (`data-to`, `data-calldata`) and the one account that may send it (`data-from`: a work's owner
+// tightening its consent, a commons member claiming its dividend). The script checks the wallet's
+// account is that one and that the wallet is on this node's chain (`data-chain`), tries the call
+// (`eth_call`: one that would revert is not sent, and says why), has the wallet sign and send it,
+// and reloads the page once it is mined, showing what the chain now says. A `button.wallet-account`
+// opens its `data-href` followed by the wallet's account. Without a wallet (or without script)
+// each page shows the same change as a `tantieme` command and the raw transaction.
 "use strict";
 (() => {
   const wallet = window.ethereum;
   if (!wallet || typeof wallet.request !== "function") return;
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const account = async () => (await wallet.request({ method: "eth_requestAccounts" }))[0];
 
   async function mined(hash) {
     for (;;) {
@@ -17,11 +22,11 @@
     }
   }
 
-  async function tighten(button, status) {
-    const { owner, to, calldata, chain } = button.dataset;
-    const [account] = await wallet.request({ method: "eth_requestAccounts" });
-    if (!account || account.toLowerCase() !== owner.toLowerCase()) {
-      status.textContent = `only the work's owner ${owner} may tighten its consent; the wallet's account is ${account}`;
+  async function send(button, status) {
+    const { from, only, to, calldata, chain } = button.dataset;
+    const sender = await account();
+    if (!sender || sender.toLowerCase() !== from.toLowerCase()) {
+      status.textContent = `${only}; the wallet's account is ${sender}`;
       return;
     }
     const chainId = parseInt(await wallet.request({ method: "eth_chainId" }), 16);
@@ -29,8 +34,15 @@
       status.textContent = `the wallet is on chain ${chainId}; switch it to this node's chain ${chain}`;
       return;
     }
+    const transaction = { from: sender, to, data: calldata };
+    try {
+      await wallet.request({ method: "eth_call", params: [transaction, "latest"] });
+    } catch (error) {
+      status.textContent = `not sent, it would fail: ${(error && error.message) || error}`;
+      return;
+    }
     status.textContent = "confirm in the wallet…";
-    const hash = await wallet.request({ method: "eth_sendTransaction", params: [{ from: account, to, data: calldata }] });
+    const hash = await wallet.request({ method: "eth_sendTransaction", params: [transaction] });
     status.textContent = `sent ${hash}; waiting for its block…`;
     const receipt = await mined(hash);
     if (Number(receipt.status) !== 1) {
@@ -40,15 +52,21 @@
     location.reload();
   }
 
-  for (const button of document.querySelectorAll("button.tighten[data-calldata]")) {
-    const status = button.closest(".tighten-option").querySelector(".tx-status");
+  function offer(button, action) {
+    const option = button.closest(".wallet-option");
+    const status = option.querySelector(".tx-status");
     button.hidden = false;
-    button.parentElement.querySelector(".without-wallet").hidden = true;
+    option.querySelector(".without-wallet").hidden = true;
     button.addEventListener("click", () => {
       button.disabled = true;
-      tighten(button, status)
+      action(button, status)
         .catch((error) => { status.textContent = `not sent: ${(error && error.message) || error}`; })
         .finally(() => { button.disabled = false; });
     });
+  }
+
+  for (const button of document.querySelectorAll("button.wallet-tx[data-calldata]")) offer(button, send);
+  for (const button of document.querySelectorAll("button.wallet-account[data-href]")) {
+    offer(button, async () => { location.href = button.dataset.href + (await account()); });
   }
 })();
