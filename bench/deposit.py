@@ -12,6 +12,12 @@ settles the latest voucher, one transaction from the deposit. Anchors: ≥ 1,000
 accepted records/s (issue 8), and x402's 61,000–90,000 gas per payment (one
 token transfer per answer).
 
+What a payer's answer costs grows with its open batch: the terms it is sent with each
+answer carry every record of the batch so far (~750 bytes each), so the node writes them
+and the payer parses them before it checks and signs. "Payer round at the batch's end" is
+that whole round for the batch's last answers (terms to JSON and back, check, sign), and
+"terms" their size then.
+
     python bench/deposit.py [--json] [--sizes 1,100,1000]
 """
 
@@ -32,6 +38,7 @@ from rich.table import Table
 TARGET_RECORDS_PER_S = 1_000
 X402_GAS = (61_000, 90_000)
 FEE = 10**15
+ROUNDS = 5  # the batch's last answers timed as whole rounds
 
 
 def main() -> None:
@@ -69,8 +76,16 @@ def main() -> None:
                 for i in range(size)
             ]
             terms = desk.terms(payer_account.address)
-            payments, pay_s = [], []
+            payments, pay_s, round_s, wire = [], [], [], 0
             for i, record in enumerate(invoices):
+                if i >= size - ROUNDS:  # the whole round of one answer, as the node sends its terms
+                    started = time.perf_counter()
+                    sent = json.dumps(dataclasses.replace(terms, invoices=(record,)).to_dict())
+                    received = deposit.Terms.from_dict(json.loads(sent))
+                    deposit.pay(payer, payer_account, received, record, question=f"q{size}-{i}",
+                                answer=f"a{size}-{i}", max_fee=FEE)
+                    round_s.append(time.perf_counter() - started)
+                    wire = len(sent)
                 started = time.perf_counter()
                 payment = deposit.pay(
                     payer, payer_account, terms, record, question=f"q{size}-{i}", answer=f"a{size}-{i}", max_fee=FEE
@@ -92,6 +107,8 @@ def main() -> None:
                 "accepted_per_cpu_s": round(len(accept_cpu_s) / sum(accept_cpu_s)),
                 "accept_p50_ms": round(statistics.median(accept_s) * 1000, 2),
                 "payer_p50_ms": round(statistics.median(pay_s) * 1000, 2),
+                "payer_round_at_end_ms": round(statistics.median(round_s) * 1000, 2),
+                "terms_at_end_kb": round(wire / 1000, 1),
                 "settle_gas": settled.gas,
                 "gas_per_interaction": settled.gas // size,
             })
@@ -103,13 +120,13 @@ def main() -> None:
         return
     table = Table(
         "records per batch", "accepted records/s", "per second of CPU", "accept p50 (ms)", "payer checks + signs p50 (ms)",
-        "settle gas", "gas per interaction",
+        "payer round at the batch's end p50 (ms)", "terms (kB)", "settle gas", "gas per interaction",
         title=f"deposit mode (target ≥ {TARGET_RECORDS_PER_S:,} records/s; x402: {X402_GAS[0]:,}–{X402_GAS[1]:,} gas per payment)",
     )
     for r in rows:
         table.add_row(
             f"{r['records']:,}", f"{r['accepted_per_s']:,}", f"{r['accepted_per_cpu_s']:,}", str(r["accept_p50_ms"]),
-            str(r["payer_p50_ms"]),
+            str(r["payer_p50_ms"]), str(r["payer_round_at_end_ms"]), f"{r['terms_at_end_kb']:,}",
             f"{r['settle_gas']:,}", f"{r['gas_per_interaction']:,}",
         )
     Console().print(table)

@@ -3,7 +3,9 @@
 
 Each client is a thread with its own funded account (x402, deposit; the node's own in
 `self` mode); the clients share `requests` questions (the quickstart's, in turn) and
-stop when they are answered or after `max_seconds`. A 503 (the model's queue is full) or a 429 (the payer's rate limit) is
+stop when they are answered or after `max_seconds`. With `greedy` > 1, client 0 asks that many
+questions at once (a burst that fair admission must not let hold the others back); the summary
+then times its waits apart from the others'. A 503 (the model's queue is full) or a 429 (the payer's rate limit) is
 retried after its `Retry-After`, and counted. A mode is one small function: it funds the
 clients' payers and returns, per client, how it asks one question (`Mode`).
 
@@ -120,8 +122,8 @@ def _self_payers(node: Node, clients: int) -> list[Ask]:
 MODES = {
     # One payer per client: the server's own rate limit per payer applies.
     "x402": Mode("x402", (), _x402_payers),
-    # One payer (the node) for every client: the rate limit per payer is lifted.
-    "self": Mode("self", ("--self-pay", "--rate", "1000000"), _self_payers),
+    # One payer (the node) for every client: the limits per payer are lifted.
+    "self": Mode("self", ("--self-pay", "--rate", "1000000", "--per-payer", "1024"), _self_payers),
     # Deposit mode beside x402, as `tantieme serve` takes it by default.
     "deposit": Mode("deposit", (), _deposit_payers),
 }
@@ -139,6 +141,7 @@ def measure(
     max_tokens: int,
     max_seconds: float,
     settle_every: float | None = None,
+    greedy: int = 1,
 ) -> tuple[Run, Snapshot, list[Check]]:
     """One mode's load run on the node of `TANTIEME_HOME` (no server running): its payers
     funded, `serve(*mode.serve_args)` started (a context giving the URL; settling by itself
@@ -156,7 +159,8 @@ def measure(
             before = snapshot(node, book)
         settling = ("--settle-every", f"{settle_every:g}") if settle_every else ()
         with serve(*mode.serve_args, *settling) as url:
-            run = load(url, asks, questions, requests=requests, max_tokens=max_tokens, max_seconds=max_seconds)
+            run = load(url, asks, questions, requests=requests, max_tokens=max_tokens, max_seconds=max_seconds,
+                       greedy=greedy)
             deadline = time.monotonic() + 300
             while not delivered(book, before) and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -195,9 +199,10 @@ class Run:
     timed_out: bool = False
 
 
-def load(url: str, asks: list[Ask], questions: list[str], *, requests: int, max_tokens: int, max_seconds: float) -> Run:
-    """`requests` questions from `len(asks)` clients at once, each asked until answered (503
-    and 429 retried after their `Retry-After`) or `max_seconds` pass."""
+def load(url: str, asks: list[Ask], questions: list[str], *, requests: int, max_tokens: int, max_seconds: float,
+         greedy: int = 1) -> Run:
+    """`requests` questions from `len(asks)` clients at once (client 0 `greedy` at once), each
+    asked until answered (503 and 429 retried after their `Retry-After`) or `max_seconds` pass."""
     from tantieme.errors import NodeBusyError, TantiemeError
 
     run = Run()
@@ -235,7 +240,8 @@ def load(url: str, asks: list[Ask], questions: list[str], *, requests: int, max_
                     run.answered.append(done)
                 break
 
-    threads = [threading.Thread(target=client, args=(i, ask), name=f"client-{i}") for i, ask in enumerate(asks)]
+    threads = [threading.Thread(target=client, args=(0, asks[0]), name=f"client-0-{n}") for n in range(1, greedy)]
+    threads += [threading.Thread(target=client, args=(i, ask), name=f"client-{i}") for i, ask in enumerate(asks)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -250,7 +256,12 @@ def percentiles(samples: list[float]) -> dict[str, float]:
             "n": len(samples)}
 
 
-def summary(run: Run) -> dict[str, Any]:
+def summary(run: Run, greedy: int = 1) -> dict[str, Any]:
+    """What the clients saw; with a `greedy` client 0, the others' waits apart (`others_waited_s`)."""
+    apart = {
+        "greedy_waited_s": percentiles([a.waited_s for a in run.answered if a.client == 0]),
+        "others_waited_s": percentiles([a.waited_s for a in run.answered if a.client != 0]),
+    } if greedy > 1 else {}
     return {
         "answered": len(run.answered),
         "clients_answered": len({a.client for a in run.answered}),
@@ -263,6 +274,7 @@ def summary(run: Run) -> dict[str, Any]:
         "errors": len(run.errors),
         "first_errors": run.errors[:5],
         "timed_out": run.timed_out,
+        **apart,
     }
 
 

@@ -69,7 +69,7 @@ def serve_in(env: dict):
 
 
 def run_load(modes: list[str], clients: int, requests: int, max_tokens: int, max_seconds: float,
-             settle_every: float) -> dict:
+             settle_every: float, greedy: int = 1) -> dict:
     import load
     from tantieme.quickstart import Catalog
 
@@ -82,12 +82,12 @@ def run_load(modes: list[str], clients: int, requests: int, max_tokens: int, max
         for name in modes:
             ran, _, checks = load.measure(load.MODES[name], serve_in(env), questions, clients=clients,
                                        requests=requests, max_tokens=max_tokens, max_seconds=max_seconds,
-                                       settle_every=settle_every)
-            results[name] = {**load.summary(ran), "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks},
+                                       settle_every=settle_every, greedy=greedy)
+            results[name] = {**load.summary(ran, greedy), "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks},
                              "load_average_1m": os.getloadavg()[0]}
         log = (Path(tmp) / "serve.log").read_text().splitlines()
     return {"clients": clients, "requests": requests, "max_tokens": max_tokens, "settle_every": settle_every,
-            "modes": results,
+            "greedy": greedy, "modes": results,
             "server_log_lines": len(log), "server_log": log[:10]}
 
 
@@ -104,8 +104,11 @@ def show_load(r: dict) -> None:
         for column, justify in (("measure", "left"), ("p50", "right"), ("p95", "right"), ("n", "right")):
             table.add_column(column, justify=justify)
         for key, label in (("latency_s", "answered request (payment included)"),
-                           ("waited_s", "question to answer (retries included)")):
-            table.add_row(label, f"{m[key]['p50']:.2f} s", f"{m[key]['p95']:.2f} s", str(m[key]["n"]))
+                           ("waited_s", "question to answer (retries included)"),
+                           ("greedy_waited_s", f"  of client 0, {r['greedy']} questions at once"),
+                           ("others_waited_s", "  of the other clients, one at a time")):
+            if key in m:
+                table.add_row(label, f"{m[key]['p50']:.2f} s", f"{m[key]['p95']:.2f} s", str(m[key]["n"]))
         console.print(table)
         console.print(f"{m['answered']} answers in {m['seconds']:.0f} s: {m['answers_per_s']:.2f} answers/s, to "
                       f"{m['clients_answered']} of {r['clients']} clients; "
@@ -258,11 +261,13 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=8, help="--load: max_tokens of each answer")
     parser.add_argument("--settle-every", type=float, default=30, help="--load: the server settles this often (s)")
     parser.add_argument("--mode", action="append", choices=["x402", "deposit", "self"], help="--load: modes (default: all)")
+    parser.add_argument("--greedy", type=int, default=1,
+                        help="--load: client 0 asks this many questions at once (x402, self; deposit takes one at a time)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.load:
         r = run_load(args.mode or ["x402", "deposit", "self"], args.clients, args.requests, args.max_tokens, args.max_seconds or 1800,
-                     args.settle_every)
+                     args.settle_every, args.greedy)
         print(json.dumps(r, indent=1)) if args.json else show_load(r)
         raise SystemExit(0 if all(c["ok"] for m in r["modes"].values() for c in m["checks"].values()) else 1)
     r = run(args.rounds, args.probes, args.max_seconds or 600)

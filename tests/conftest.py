@@ -5,11 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -42,54 +39,16 @@ def tantieme_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 # ----------------------------------------------------------------- anvil --
 
-ANVIL = ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
-    request = urllib.request.Request(
-        url, data=body.encode(), headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @contextlib.contextmanager
 def _running_anvil(*extra: str) -> Iterator[str]:
-    binary = shutil.which("anvil") if not ANVIL.exists() else str(ANVIL)
-    if binary is None:
+    from tantieme.chain import anvil
+
+    if anvil.binary() is None:
         if os.environ.get("CI"):
-            pytest.fail(f"anvil is not installed ({ANVIL}): `make test` installs it with npm")
-        pytest.skip(f"anvil is not installed ({ANVIL}): run `npm install`")
-    for _ in range(3):  # the free port may be taken before anvil binds it
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        process = subprocess.Popen(
-            [binary, "--host", "127.0.0.1", "--port", str(port), "--silent", "--hardfork", "prague", *extra]
-        )
-        deadline = time.monotonic() + 10
-        while process.poll() is None and time.monotonic() < deadline and not _answers(url):
-            time.sleep(0.02)
-        if process.poll() is None and _answers(url):
-            break
-        process.kill()
-        process.wait()
-    else:
-        pytest.fail("anvil did not start")
-    try:
+            pytest.fail(f"anvil is not installed ({anvil.BUNDLED}): `make test` installs it with npm")
+        pytest.skip(f"anvil is not installed ({anvil.BUNDLED}): run `npm install`")
+    with anvil.running(*extra) as url:
         yield url
-    finally:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture
@@ -118,14 +77,18 @@ CAST = ROOT / "node_modules/@foundry-rs/cast-linux-amd64/bin/cast"
 def cast() -> Callable[..., object]:
     """Foundry's `cast`, a tool that is not ours, reading and writing a chain:
     `cast("call", address, "f(uint256)(uint256)", "1", "--rpc-url", url)` returns its `--json`
-    output parsed; with ok=False the command must fail, and its error text is returned."""
+    output parsed (with as_json=False, for commands that print text such as `keccak`, its text);
+    with ok=False the command must fail, and its error text is returned."""
 
-    def run(*args: str, ok: bool = True) -> object:
+    def run(*args: str, ok: bool = True, as_json: bool = True) -> object:
         if not CAST.exists():
             pytest.fail(f"cast ({CAST}) is needed: `make install` installs it with npm")
-        done = subprocess.run([str(CAST), *args, "--json"], capture_output=True, text=True, timeout=60)
+        done = subprocess.run([str(CAST), *args, *(["--json"] if as_json else [])], capture_output=True, text=True,
+                              timeout=60)
         assert (done.returncode == 0) == ok, done.stderr or done.stdout
-        return json.loads(done.stdout) if ok else done.stderr.strip()
+        if not ok:
+            return done.stderr.strip()
+        return json.loads(done.stdout) if as_json else done.stdout.strip()
 
     return run
 
@@ -133,13 +96,77 @@ def cast() -> Callable[..., object]:
 # ------------------------------------------------------------------ node --
 # A node on each backend, and creators with funds: the SDK must behave the same on both.
 
+@pytest.fixture(scope="session")
+def _initialised_embedded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home where `init("embedded")` ran, once per session."""
+    template = tmp_path_factory.mktemp("initialised") / "home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TANTIEME_HOME", str(template))
+        for key in _ENV_KEYS:
+            patch.delenv(key, raising=False)
+        node_mod.init("embedded")
+    return template
+
+
+@pytest.fixture
+def init_embedded(_initialised_embedded: Path) -> Callable[[], None]:
+    """`init("embedded")` for tests that need an initialised node, not the init itself: copies
+    into the current `TANTIEME_HOME` the home one real init made this session (its chain, the
+    same deployment, the operator funded), instead of deploying every contract again."""
+    import shutil
+
+    from tantieme.config import home
+
+    def init() -> None:
+        shutil.copytree(_initialised_embedded, home(), dirs_exist_ok=True)
+
+    return init
+
+
+@pytest.fixture(scope="session")
+def _initialised_anvil(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Anvil's state after `init("rpc", URL)` (with every block's state, for reads at past
+    blocks) and the home that init wrote, made once per session."""
+    import gzip
+
+    from web3 import Web3
+
+    where = tmp_path_factory.mktemp("initialised-anvil")
+    with _running_anvil() as url, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TANTIEME_HOME", str(where / "home"))
+        for key in _ENV_KEYS:
+            patch.delenv(key, raising=False)
+        node_mod.init("rpc", url)
+        provider = Web3.HTTPProvider(url, request_kwargs={"timeout": 60})
+        dumped = provider.make_request("anvil_dumpState", [True])["result"]
+    (where / "state.json").write_bytes(gzip.decompress(bytes.fromhex(dumped[2:])))
+    return where / "state.json", where / "home"
+
+
+@pytest.fixture
+def initialised_anvil(_initialised_anvil: tuple[Path, Path]) -> Iterator[str]:
+    """URL of a fresh anvil node on which `init("rpc", URL)` has run for `TANTIEME_HOME`, for
+    tests that need an initialised node, not the init itself: anvil starts from the state one
+    real init left this session (same deployment, operator funded) and the home gets that
+    init's deployment record, so this init finds everything in place instead of deploying."""
+    import shutil
+
+    from tantieme.config import home
+
+    state, initialised = _initialised_anvil
+    with _running_anvil("--load-state", str(state)) as url:
+        shutil.copytree(initialised / "deployments", home() / "deployments", dirs_exist_ok=True)
+        node_mod.init("rpc", url)
+        yield url
+
+
 @pytest.fixture(params=["embedded", "anvil"])
 def node(request: pytest.FixtureRequest) -> Iterator[Node]:
     """An initialised node (contracts deployed, operator funded) on the embedded chain or anvil."""
     if request.param == "embedded":
-        node_mod.init("embedded")
+        request.getfixturevalue("init_embedded")()
     else:
-        node_mod.init("rpc", request.getfixturevalue("anvil"))
+        request.getfixturevalue("initialised_anvil")
     with Node.open() as opened:
         yield opened
 

@@ -8,7 +8,8 @@ import stat
 
 import pytest
 
-from tantieme.files import write_atomic, write_json
+from tantieme.errors import ConfigError
+from tantieme.files import read_record, write_atomic, write_json
 
 
 def test_write_json__replaces_the_file_private_by_default(tmp_path):
@@ -45,3 +46,17 @@ def test_write_json__a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp
         write_json(path, {"a": 2})
     assert json.loads(path.read_text()) == {"a": 1}
     assert os.listdir(tmp_path) == ["record.json"]
+
+
+def test_read_record__none_when_absent__parsed__damaged_names_the_file_and_the_fix(tmp_path):
+    path = tmp_path / "record.json"
+    address = lambda record: record["address"]  # noqa: E731
+    assert read_record(path, address, "fix it") is None
+    write_json(path, {"address": "0xabc"})
+    assert read_record(path, address, "fix it") == "0xabc"
+    for damaged, error in (("{", "JSONDecodeError"), ("{}", "KeyError"), ("[1]", "TypeError")):
+        path.write_text(damaged)
+        with pytest.raises(ConfigError) as refused:
+            read_record(path, address, "move it away")
+        assert str(refused.value).startswith(f"{path} is damaged ({error}: ")
+        assert str(refused.value).endswith("); move it away")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tantieme import node as node_mod
 from tantieme.ledger import settlement
 from tantieme.node import Node
 
@@ -26,10 +25,10 @@ def commands() -> list[str]:
 
 
 @pytest.mark.timeout(600)
-def test_readme__verify_anywhere_keep_state_safe(tmp_path, monkeypatch, make_answer, payer):
+def test_readme__verify_anywhere_keep_state_safe(tmp_path, monkeypatch, make_answer, payer, init_embedded):
     home = tmp_path / "user"
     monkeypatch.setenv("TANTIEME_HOME", str(home / ".tantieme"))
-    node_mod.init("embedded")
+    init_embedded()
     with Node.open() as node:
         make_answer(node)
         settlement.settle(node, {payer.address: payer})

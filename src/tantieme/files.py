@@ -5,6 +5,7 @@ never half-written: the data goes to a temporary file beside it, is flushed to
 the disk (fsync), renamed over the file, and the rename is flushed with the
 directory. Used for the home's records (node, deployment, models, agent
 profile, latencies, cached views, compiled contracts) and what it exports.
+`read_record` reads a record back, a damaged one named with what to do.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["fsync", "write_atomic", "write_json"]
+from tantieme.errors import ConfigError
+
+__all__ = ["fsync", "read_record", "write_atomic", "write_json"]
+
+T = TypeVar("T")
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o600, *, durable: bool = True) -> None:
@@ -44,6 +50,17 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600, *, durable: bool = 
 def write_json(path: Path, data: Any, *, indent: int | None = 2, mode: int = 0o600, durable: bool = True) -> None:
     """`data` as a JSON file, written with `write_atomic` (`indent` None: on one line)."""
     write_atomic(path, (json.dumps(data, indent=indent) + "\n").encode(), mode, durable=durable)
+
+
+def read_record(path: Path, parse: Callable[[Any], T], fix: str) -> T | None:
+    """What `parse` makes of the JSON file at `path`, None if there is no such file. A damaged
+    file (not JSON, or not what `parse` takes) is a `ConfigError` naming it and saying `fix`."""
+    if not path.is_file():
+        return None
+    try:
+        return parse(json.loads(path.read_text()))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{path} is damaged ({type(exc).__name__}: {exc}); {fix}") from None
 
 
 def fsync(path: Path) -> None:

@@ -6,15 +6,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tantieme import node as node_mod
 from tantieme.ledger import settlement
 from tantieme.ledger.bundle import export
 from tantieme.node import Node
 
 
 @pytest.fixture
-def embedded_node() -> Iterator[Node]:
-    node_mod.init("embedded")
+def embedded_node(init_embedded) -> Iterator[Node]:
+    init_embedded()
     with Node.open() as opened:
         yield opened
 

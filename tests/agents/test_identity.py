@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tantieme.agents import identity
+from tantieme.agents import identity, treasury
 from tantieme.agents.identity import REGISTRATION_TYPE, read_data_uri
 from tantieme.chain.accounts import dev_account
-from tantieme.errors import InputError
+from tantieme.errors import ConfigError, InputError
 from tantieme.node import Node
 
 
@@ -122,3 +122,22 @@ def test_backup_restore__keeps_the_agent(embedded_node, tmp_path, monkeypatch):
     backups.restore(made.path)
     with Node.open(readonly=True) as restored:
         assert identity.load_profile(restored) == profile
+
+
+def test_agent_records__damaged__say_which_file_and_what_to_do(embedded_node):
+    chain_id = embedded_node.conn.chain_id
+    identity.register(embedded_node, name="Roof bees node")
+    treasury.fund(embedded_node, 10**18)
+    for path, load, fix in (
+        (identity.profile_path(chain_id), identity.load_profile,
+         "move it away and run `tantieme agent register` again (it registers a new agent)"),
+        (treasury.record_path(chain_id), treasury.load, "move it away (a new treasury is deployed)"),
+    ):
+        assert load(embedded_node) is not None
+        path.write_text('{"chain_id": 1')
+        with pytest.raises(ConfigError) as refused:
+            load(embedded_node)
+        assert str(refused.value) == (
+            f"{path} is damaged (JSONDecodeError: Expecting ',' delimiter: line 1 column 15 (char 14)); {fix}")
+        path.unlink()
+        assert load(embedded_node) is None

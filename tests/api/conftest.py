@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tantieme import interaction
-from tantieme import node as node_mod
 from tantieme.api import Limits, SelfPay, Service, Unpaid, create_app
 from tantieme.assets import registry
 from tantieme.assets.terms import preset
@@ -29,9 +28,9 @@ def chat(content: str = QUESTION, **fields: object) -> dict:
 
 
 @pytest.fixture
-def served_home(stub_model, make_file) -> dict:
+def served_home(stub_model, make_file, init_embedded) -> dict:
     """An embedded node with an open work and the stub model as its default (writer closed)."""
-    node_mod.init("embedded")
+    init_embedded()
     with Node.open() as node:
         work = registry.register(node, make_file(BEES), terms=preset("open"), title="Bees").id
         model = interaction.register_model(node, backend="stub").asset_id

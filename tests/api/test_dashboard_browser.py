@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tantieme import node as node_mod
 from tantieme.node import Node
 
 from report.homes import CREATORS, build, pool_members  # tests/report/homes.py
@@ -32,8 +31,8 @@ def tai(text: str) -> int:
     return int(Decimal(text.split()[0]) * 10**18)
 
 
-def test_dashboard_in_chromium__numbers_on_screen_are_the_chains(browser, tantieme_home):
-    node_mod.init("embedded")
+def test_dashboard_in_chromium__numbers_on_screen_are_the_chains(browser, tantieme_home, init_embedded):
+    init_embedded()
     with Node.open() as node:
         filled = build(node)
         pool_members(node, filled)

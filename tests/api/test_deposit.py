@@ -14,7 +14,6 @@ import pytest
 import requests
 
 from tantieme import interaction
-from tantieme import node as node_mod
 from tantieme.api import DepositGate, Service, Unpaid, create_app
 from tantieme.api.app import running
 from tantieme.assets import registry
@@ -62,9 +61,9 @@ def served(request, stub_model, make_file) -> Iterator[Served]:
     on anvil, serving with deposit mode in front of no other payment; the payer (dev account 5,
     funded) with its own view of the chain."""
     if request.param == "embedded":
-        node_mod.init("embedded")
+        request.getfixturevalue("init_embedded")()
     else:
-        node_mod.init("rpc", request.getfixturevalue("anvil"))
+        request.getfixturevalue("initialised_anvil")
     with Node.open() as writer:
         registry.register(writer, make_file(BEES), terms=preset("open"), title="Bees")
         interaction.register_model(writer, backend="stub")

@@ -14,7 +14,6 @@ import subprocess
 import httpx
 import pytest
 
-from tantieme import node as node_mod
 from tantieme.assets import registry
 from tantieme.assets.terms import preset
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
@@ -37,8 +36,7 @@ def as_account(home, index: int, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_agent__registered_paid_rated__read_by_cast_and_over_http(anvil, cast, tantieme_home):
-    node_mod.init("rpc", anvil)
+def test_agent__registered_paid_rated__read_by_cast_and_over_http(initialised_anvil, cast, tantieme_home):
     with Node.open() as node:
         registry.register(node, SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open"))
         node.faucet(dev_account(CLIENT).address)
@@ -79,7 +77,7 @@ def test_agent__registered_paid_rated__read_by_cast_and_over_http(anvil, cast, t
         }
 
         # Outside tools: cast reads the registries, HTTP fetches the file at the on-chain URI.
-        rpc = ("--rpc-url", anvil)
+        rpc = ("--rpc-url", initialised_anvil)
         (uri,) = cast("call", deployment.identity, "tokenURI(uint256)(string)", str(agent), *rpc)
         assert uri == f"{url}/.well-known/agent-registration.json"
         (wallet,) = cast("call", deployment.identity, "getAgentWallet(uint256)(address)", str(agent), *rpc)

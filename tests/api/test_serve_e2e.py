@@ -14,7 +14,6 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from tantieme import node as node_mod
 from tantieme.assets import registry
 from tantieme.assets.terms import preset
 from tantieme.node import Node
@@ -39,11 +38,10 @@ def home(request, tantieme_home):
     """A node with the sample works on bees (open) and the lighthouse letters (no AI)."""
     served = Home(tantieme_home)
     if request.param == "embedded":
-        node_mod.init("embedded")
+        request.getfixturevalue("init_embedded")()
         served.chain_args = ["--chain-dir", str(tantieme_home / "chain")]
     else:
-        url = request.getfixturevalue("anvil")
-        node_mod.init("rpc", url)
+        url = request.getfixturevalue("initialised_anvil")
         served.chain_args = ["--rpc-url", url]
     with Node.open() as node:
         bees = registry.register(node, SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open")).id
@@ -89,8 +87,8 @@ def test_serve__openai_client_streams_and_reads__verify_from_a_fresh_home(home, 
 
 
 @pytest.fixture
-def embedded_home(tantieme_home):
-    node_mod.init("embedded")
+def embedded_home(tantieme_home, init_embedded):
+    init_embedded()
     with Node.open() as node:
         registry.register(node, SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open"))
     return tantieme_home

@@ -54,7 +54,7 @@ async def test_unpaid__admits_nothing():
 def test_stop__finishes_every_question_already_queued(served_home):
     account = dev_account(0)
     with Node.open(readonly=True, account=account) as node:
-        service = Service(node, SelfPay(account, "127.0.0.1"), limits=Limits(queue=4))
+        service = Service(node, SelfPay(account, "127.0.0.1"), limits=Limits(queue=4, per_payer=3))
         service.start()
         priced = interaction.quote(None, 96)
         payment = Payment(payer=account.address, account=account, quote=priced.amount)

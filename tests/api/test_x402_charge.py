@@ -45,6 +45,15 @@ def _payment_header(client, reader, body: dict) -> tuple[str, dict]:
     return encode_payment_signature_header(payload), dict(payload.payload["authorization"])
 
 
+def _paid_request(client, reader, body: dict | None = None):
+    """`body` (a 16-token question) paid with the official x402 client: (response, authorization,
+    the asker's balance before)."""
+    body = body or chat(max_tokens=16)
+    header, authorization = _payment_header(client, reader, body)
+    before = reader.balance(ASKER.address)
+    return client.post("/v1/chat/completions", json=body, headers={"PAYMENT-SIGNATURE": header}), authorization, before
+
+
 def _nonce_used_elsewhere(reader: Node, authorization: dict) -> None:
     """ASKER signs an EIP-3009 transfer of its whole balance to ELSEWHERE that reuses
     `authorization`'s nonce, and ELSEWHERE receives it: the node's authorization can no longer be used."""
@@ -141,13 +150,140 @@ def test_operator_cannot_carry_the_split__503_asker_not_charged(paid):
     client, reader = paid
     with Node.open(account=dev_account(0)) as operator:  # the operator's account is emptied
         operator.conn.transact(operator.token.functions.transfer(ELSEWHERE.address, operator.balance()), gas=100_000)
-    body = chat(max_tokens=16)
-    header, authorization = _payment_header(client, reader, body)
-    before = reader.balance(ASKER.address)
-    response = client.post("/v1/chat/completions", json=body, headers={"PAYMENT-SIGNATURE": header})
+    response, authorization, before = _paid_request(client, reader)
     assert response.status_code == 503, response.text
     error = response.json()["error"]
     assert error["code"] == "node_unfunded" and "you were not charged" in error["message"]
     assert records() == 0 and reader.balance(ASKER.address) == before
     nonce = bytes.fromhex(authorization["nonce"][2:])
     assert not reader.token.functions.authorizationState(ASKER.address, nonce).call()
+
+
+class HeldSettlement:
+    """The facilitator's signer on a chain whose miner holds the node's transactions back: each
+    settlement is signed and its hash returned, but it reaches the chain only at `land()` (or at
+    once on the `land_on_wait`-th wait for its receipt, from another thread); until then every wait
+    for its receipt times out."""
+
+    def __init__(self, conn, land_on_wait: int | None = None) -> None:
+        from tantieme.payments.facilitator import ConnectionSigner
+
+        self.inner = ConnectionSigner(conn)
+        self.held: bytes | None = None
+        self.waits = 0
+        self.land_on_wait = land_on_wait
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def send_transaction(self, to: str, data: bytes) -> str:
+        from web3 import Web3
+
+        from tantieme.chain.transact import _build
+
+        sender = self.inner._sender or self.inner._conn
+        tx = _build(sender.w3, sender.account, {"to": Web3.to_checksum_address(to), "data": data}, 200_000)
+        signed = sender.account.sign_transaction(tx)
+        self.held = signed.raw_transaction
+        return signed.hash.to_0x_hex()
+
+    def write_contract(self, address, abi, function_name, *args, data_suffix=None) -> str:
+        data = self.inner._contract(address, abi).encode_abi(function_name, args=list(args))
+        return self.send_transaction(address, bytes.fromhex(data[2:] + (data_suffix or "").removeprefix("0x")))
+
+    def wait_for_transaction_receipt(self, tx_hash: str):
+        import threading
+
+        from web3.exceptions import TimeExhausted
+
+        self.waits += 1
+        if self.held is not None and self.waits == self.land_on_wait:
+            threading.Thread(target=self.land).start()
+        if self.held is not None:
+            raise TimeExhausted(f"transaction {tx_hash} is not in the chain after 120 seconds")
+        return self.inner.wait_for_transaction_receipt(tx_hash)
+
+    def land(self) -> None:
+        with Node.open(account=dev_account(0)) as miner:
+            miner.conn.w3.eth.send_raw_transaction(self.held)
+        self.held = None
+
+
+@pytest.fixture
+def held(served_home, make_client, monkeypatch):
+    """`paid`, with the node's settlements held back by the chain (`HeldSettlement`): make(land_on_wait)
+    → (client, reader, the signer)."""
+    from tantieme.payments import per_request
+
+    with Node.open() as writer:
+        writer.faucet(ASKER.address)
+    reader = Node.open(readonly=True)
+
+    def make(land_on_wait: int | None):
+        chain = {}
+        monkeypatch.setattr(per_request, "signer", lambda node: chain.setdefault("signer", HeldSettlement(node.conn, land_on_wait)))
+        account = dev_account(0)
+        gate = X402(Node.open(readonly=True, account=account), account)
+        gate.gate.pending_wait_s = 3.0
+        return make_client(gate), reader, chain["signer"]
+
+    yield make
+    reader.close()
+
+
+def test_receipt_late__settlement_mined_during_the_wait__answered_and_charged_the_fee(held):
+    """The receipt of the settlement does not come in time (the SDK answers `settlement_pending`,
+    twice: its retry too), but the transaction is mined meanwhile: the node finds it on chain and
+    answers, with the settlement in `PAYMENT-RESPONSE`; the payer pays exactly the fee."""
+    client, reader, chain = held(land_on_wait=2)
+    response, _authorization, before = _paid_request(client, reader)
+    assert response.status_code == 200, response.text
+    settled = decode_payment_response_header(response.headers["PAYMENT-RESPONSE"])
+    book = journal()
+    (row,) = book.records()
+    payment = book.payment(row.id)
+    book.close()
+    assert chain.waits == 2 and settled.success and settled.transaction == payment["settlement_tx"]
+    assert reader.conn.w3.eth.get_transaction_receipt(settled.transaction)["status"] == 1
+    assert reader.balance(ASKER.address) == before - row.signed.record.fee
+
+
+def test_receipt_late__mined_after_the_503__answer_held_then_served_and_refunded(held):
+    """Mined only after the node answered 503 `settlement_pending`: the 503 says where the answer
+    is; it is withheld (409) while the payment is unconfirmed, then the node's next settlement finds
+    the payment, refunds quote − fee, and the payer gets the answer it paid for."""
+    client, reader, chain = held(land_on_wait=None)
+    response, _authorization, before = _paid_request(client, reader)
+    assert response.status_code == 503, response.text
+    error = response.json()["error"]
+    assert error["code"] == "settlement_pending" and int(response.headers["Retry-After"]) > 0
+    links = error["links"]
+    assert links == {"bundle": f"/records/{error['record']}", "answer": f"/answers/{error['record']}"}
+    for link in (links["answer"], links["bundle"], links["answer"] + ".txt"):
+        withheld = client.get(link)
+        assert withheld.status_code == 409 and withheld.json()["error"]["code"] == "payment_unconfirmed", link
+    assert reader.balance(ASKER.address) == before  # nothing mined yet
+    chain.land()
+    client.app.state.service.settle()  # its recovery finds the payment on chain
+    answer = client.get(links["answer"] + ".txt")
+    assert answer.status_code == 200 and "hives." in answer.text
+    assert client.get(links["bundle"]).status_code == 200
+    book = journal()
+    row = book.record(error["record"])
+    payment = book.payment(row.id)
+    book.close()
+    assert payment["settlement_tx"] and payment["refund_tx"]
+    assert reader.balance(ASKER.address) == before - row.signed.record.fee
+
+
+def test_receipt_late__never_mined__record_gone_nothing_charged(held):
+    """The held settlement never lands (the payer uses its authorization's nonce elsewhere): the
+    node's next settlement voids the record; the links answer 404 and the node took nothing."""
+    client, reader, _chain = held(land_on_wait=None)
+    operator = reader.balance(dev_account(0).address)
+    response, authorization, _before = _paid_request(client, reader)
+    assert response.status_code == 503 and response.json()["error"]["code"] == "settlement_pending"
+    _nonce_used_elsewhere(reader, authorization)
+    client.app.state.service.settle()
+    assert client.get(response.json()["error"]["links"]["answer"]).status_code == 404
+    assert records() == 0 and reader.balance(dev_account(0).address) == operator

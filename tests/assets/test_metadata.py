@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tantieme import node as node_mod
 from tantieme.assets import registry
 from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import preset
@@ -39,8 +38,7 @@ def outside_read(rpc_url: str, registry_address: str, asset_id: int) -> dict:
     return json.loads(parsed.stdout)
 
 
-def test_token_uri__read_by_cast_and_node(anvil, tmp_path):
-    node_mod.init("rpc", anvil)
+def test_token_uri__read_by_cast_and_node(initialised_anvil, tmp_path):
     with Node.open() as node:
         creator = node.as_account(dev_account(1))
         node.faucet(creator.address)
@@ -53,7 +51,7 @@ def test_token_uri__read_by_cast_and_node(anvil, tmp_path):
         child = registry.register(node, remix, terms=preset("open").with_(ai_training=False), parents=(parent.id,))
         registry.tighten_consent(creator, parent.id, **(parent.terms.ai_consent() | {"retrieval": False}))
 
-        data = outside_read(anvil, node.deployment.registry, child.id)
+        data = outside_read(initialised_anvil, node.deployment.registry, child.id)
 
         assert data["name"] == f"tantieme IP Asset #{child.id}"
         assert data["kind"] == "work"

@@ -4,11 +4,9 @@ recovers them from the chain."""
 
 from __future__ import annotations
 
-import json
+from tantieme.chain.deploy import contract, ensure_deployed, find_agents, from_ledger, load_deployment
 
-from tantieme.chain.deploy import contract, deployment_path, ensure_deployed, find_agents, from_ledger, load_deployment
-from tantieme.maintenance import doctor
-from tantieme.node import Node
+from .records import record_without, recovered_by_doctor
 
 AGENTS = ("identity", "reputation")
 
@@ -24,9 +22,7 @@ def test_init__deploys_and_wires_the_agent_registries(node):
 
 
 def test_record_without_the_agent_registries__gains_them_once(node):
-    path = deployment_path(node.conn.chain_id)
-    old = {k: v for k, v in json.loads(path.read_text()).items() if k not in AGENTS}
-    path.write_text(json.dumps(old))
+    old = record_without(node, *AGENTS)
     upgraded, deployed = ensure_deployed(node.conn, local=True)
     assert deployed
     assert {k: getattr(upgraded, k) for k in old} == old  # the DAO is not deployed again
@@ -39,9 +35,4 @@ def test_record_without_the_agent_registries__gains_them_once(node):
 
 def test_doctor_repair__recovers_the_agent_registries_from_the_chain(node):
     assert all(getattr(from_ledger(node.conn, node.deployment.ledger), k) is None for k in AGENTS)
-    deployment_path(node.conn.chain_id).unlink()
-    node.close()
-    assert {f.name: f for f in doctor.run(repair=True).findings}["deployment"].repaired
-    with Node.open() as reopened:
-        assert {k: getattr(reopened.deployment, k) for k in AGENTS} == {k: getattr(node.deployment, k) for k in AGENTS}
-        assert ensure_deployed(reopened.conn, local=True)[1] is False
+    recovered_by_doctor(node, *AGENTS)

@@ -6,9 +6,9 @@ the ledger."""
 
 from __future__ import annotations
 
-import json
+from tantieme.chain.deploy import LOCAL_COMMONS, contract, ensure_deployed, from_ledger, load_deployment
 
-from tantieme.chain.deploy import LOCAL_COMMONS, contract, deployment_path, ensure_deployed, from_ledger, load_deployment
+from .records import record_without
 
 
 def test_init__deploys_the_pool_as_the_ledgers_commons(node):
@@ -29,9 +29,7 @@ def test_record_without_the_pool__gains_it_once(node):
     makes it the ledger's commons, once."""
     account = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720"
     node.conn.transact(node.ledger.functions.setCommons(account), gas=200_000)
-    path = deployment_path(node.conn.chain_id)
-    old = {k: v for k, v in json.loads(path.read_text()).items() if k != "commons_pool"}
-    path.write_text(json.dumps({**old, "commons": account}))
+    old = record_without(node, "commons_pool", commons=account)
     upgraded, deployed = ensure_deployed(node.conn, local=True)
     assert deployed
     assert upgraded.commons_pool not in (None, node.deployment.commons_pool)
@@ -52,8 +50,7 @@ def test_record_without_the_pool__a_ledger_the_dao_owns_keeps_its_commons(node):
     """After the handover only a proposal can move the ledger's commons: the
     pool is deployed and recorded, the ledger is left alone."""
     node.conn.transact(node.ledger.functions.transfer_ownership(node.deployment.timelock), gas=200_000)
-    path = deployment_path(node.conn.chain_id)
-    path.write_text(json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k != "commons_pool"}))
+    record_without(node, "commons_pool")
     upgraded, deployed = ensure_deployed(node.conn, local=True)
     assert deployed and upgraded.commons_pool not in (None, node.deployment.commons_pool)
     assert upgraded.commons == node.deployment.commons == node.ledger.functions.commons().call()

@@ -6,28 +6,21 @@ stake, propose, vote, queue, wait out the timelock, execute."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from web3 import Web3
 
 from tantieme.chain.accounts import dev_account
-from tantieme.maintenance import doctor
-from tantieme.node import Node
 from tantieme.chain.deploy import (
     LOCAL_DAO,
     contract,
-    deployment_path,
     ensure_deployed,
     from_ledger,
     load_deployment,
 )
 
+from .records import record_without, recovered_by_doctor
+
 ONE = 10**18
-
-
-def findings(diagnosis) -> dict:
-    return {f.name: f for f in diagnosis.findings}
 GAS = 3_000_000
 ACTIVE, SUCCEEDED, QUEUED, EXECUTED = 1, 4, 5, 7
 
@@ -53,10 +46,7 @@ def test_init__deploys_and_wires_the_dao(node):
 def test_record_without_the_dao__gains_it_once(node):
     """A home recorded before the DAO existed: the next `ensure_deployed`
     deploys the DAO beside the same contracts, and only once."""
-    path = deployment_path(node.conn.chain_id)
-    dao = ("votes", "timelock", "governor", "reputation_votes")
-    old = {k: v for k, v in json.loads(path.read_text()).items() if k not in dao}
-    path.write_text(json.dumps(old))
+    old = record_without(node, "votes", "timelock", "governor", "reputation_votes")
     upgraded, deployed = ensure_deployed(node.conn, local=True)
     assert deployed
     assert {k: getattr(upgraded, k) for k in old} == old
@@ -70,12 +60,7 @@ def test_doctor_repair__recovers_the_dao_from_the_chain(node):
     found beside it (`with_dao`): `init` will not deploy a second DAO."""
     dao = ("votes", "timelock", "governor", "reputation_votes")
     assert all(getattr(from_ledger(node.conn, node.deployment.ledger), k) is None for k in dao)
-    deployment_path(node.conn.chain_id).unlink()
-    node.close()
-    assert findings(doctor.run(repair=True))["deployment"].repaired
-    with Node.open() as reopened:
-        assert {k: getattr(reopened.deployment, k) for k in dao} == {k: getattr(node.deployment, k) for k in dao}
-        assert ensure_deployed(reopened.conn, local=True)[1] is False
+    recovered_by_doctor(node, *dao)
 
 
 @pytest.mark.slow

@@ -4,19 +4,16 @@ record recovers it from the chain."""
 
 from __future__ import annotations
 
-import json
-
 from tantieme.chain.deploy import (
     DISPUTE_TAGS,
     LOCAL_DISPUTES,
     contract,
-    deployment_path,
     ensure_deployed,
     load_deployment,
     tag_bytes,
 )
-from tantieme.maintenance import doctor
-from tantieme.node import Node
+
+from .records import record_without, recovered_by_doctor
 
 
 def test_init__deploys_and_wires__an_older_record_gains_it_once(node):
@@ -30,9 +27,7 @@ def test_init__deploys_and_wires__an_older_record_gains_it_once(node):
     assert ensure_deployed(node.conn, local=True) == (deployment, False)
 
     # A record written without the module: its router names it, so nothing is deployed again.
-    path = deployment_path(node.conn.chain_id)
-    old = {k: v for k, v in json.loads(path.read_text()).items() if k != "disputes"}
-    path.write_text(json.dumps(old))
+    record_without(node, "disputes")
     upgraded, changed = ensure_deployed(node.conn, local=True)
     assert changed and upgraded == deployment
     assert load_deployment(node.conn) == deployment
@@ -40,9 +35,4 @@ def test_init__deploys_and_wires__an_older_record_gains_it_once(node):
 
 
 def test_doctor_repair__recovers_the_dispute_module_from_the_chain(node):
-    deployment_path(node.conn.chain_id).unlink()
-    node.close()
-    assert {f.name: f for f in doctor.run(repair=True).findings}["deployment"].repaired
-    with Node.open() as reopened:
-        assert reopened.deployment.disputes == node.deployment.disputes
-        assert ensure_deployed(reopened.conn, local=True)[1] is False
+    recovered_by_doctor(node, "disputes")

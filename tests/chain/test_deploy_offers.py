@@ -4,11 +4,9 @@ recovers it from the chain."""
 
 from __future__ import annotations
 
-import json
+from tantieme.chain.deploy import contract, ensure_deployed, find_offers, load_deployment
 
-from tantieme.chain.deploy import contract, deployment_path, ensure_deployed, find_offers, load_deployment
-from tantieme.maintenance import doctor
-from tantieme.node import Node
+from .records import record_without, recovered_by_doctor
 
 
 def test_init__deploys_and_wires__an_older_record_gains_it_once(node):
@@ -19,9 +17,7 @@ def test_init__deploys_and_wires__an_older_record_gains_it_once(node):
     assert ensure_deployed(node.conn, local=True) == (deployment, False)
 
     # A record written before the offer registry: it gains one, once, over its identity registry.
-    path = deployment_path(node.conn.chain_id)
-    old = {k: v for k, v in json.loads(path.read_text()).items() if k != "offers"}
-    path.write_text(json.dumps(old))
+    old = record_without(node, "offers")
     upgraded, deployed = ensure_deployed(node.conn, local=True)
     assert deployed
     assert {k: getattr(upgraded, k) for k in old} == old  # nothing else is deployed again
@@ -33,16 +29,11 @@ def test_init__deploys_and_wires__an_older_record_gains_it_once(node):
     assert find_offers(node.conn, deployment.identity, deployment.registry, deployment.block) == deployment.offers
 
     # A record written before the agent registries: the offers go over the new identity registry.
-    path.write_text(json.dumps({k: v for k, v in old.items() if k not in ("identity", "reputation")}))
+    record_without(node, "offers", "identity", "reputation")
     upgraded, deployed = ensure_deployed(node.conn, local=True)
     assert deployed and upgraded.identity not in (None, deployment.identity)
     assert contract(node.conn, "offer_registry", upgraded.offers).functions.identityRegistry().call() == upgraded.identity
 
 
 def test_doctor_repair__recovers_the_offer_registry_from_the_chain(node):
-    deployment_path(node.conn.chain_id).unlink()
-    node.close()
-    assert {f.name: f for f in doctor.run(repair=True).findings}["deployment"].repaired
-    with Node.open() as reopened:
-        assert reopened.deployment.offers == node.deployment.offers
-        assert ensure_deployed(reopened.conn, local=True)[1] is False
+    recovered_by_doctor(node, "offers")

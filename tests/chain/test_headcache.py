@@ -3,14 +3,13 @@ what was kept; each home keeps its own."""
 
 from __future__ import annotations
 
-from tantieme import node as node_mod
 from tantieme.chain.accounts import dev_account
 from tantieme.chain.headcache import at_head
 from tantieme.node import Node
 
 
-def test_at_head__once_per_block__a_new_block_reads_again(tantieme_home, monkeypatch, tmp_path):
-    node_mod.init("embedded")
+def test_at_head__once_per_block__a_new_block_reads_again(tantieme_home, monkeypatch, tmp_path, init_embedded):
+    init_embedded()
     reads = []
 
     def balance(node: Node) -> int:

@@ -19,7 +19,8 @@ PAYER_INDEX = 5  # make_answer's payer
 
 
 @pytest.fixture
-def initialised():
+def initialised(init_embedded):
+    init_embedded()
     run("init")
 
 

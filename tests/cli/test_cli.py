@@ -12,7 +12,8 @@ from .conftest import run, run_json
 
 
 @pytest.fixture
-def initialised():
+def initialised(init_embedded):
+    init_embedded()
     return run_json("init")
 
 

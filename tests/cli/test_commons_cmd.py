@@ -27,7 +27,8 @@ FRIEND = dev_account(6)
 
 
 @pytest.fixture
-def initialised():
+def initialised(init_embedded):
+    init_embedded()
     return run_json("init")
 
 

@@ -22,9 +22,10 @@ SPLIT = ("set-split", "--commons-bps", "800", "--operator-bps", "1000")
 def chain(request) -> str | None:
     """An initialised home on each chain; the anvil URL, or None for the embedded chain."""
     if request.param == "embedded":
+        request.getfixturevalue("init_embedded")()
         run_json("init")
         return None
-    url = request.getfixturevalue("anvil")
+    url = request.getfixturevalue("initialised_anvil")
     run_json("init", "--chain", "rpc", "--rpc-url", url)
     return url
 

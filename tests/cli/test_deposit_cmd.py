@@ -15,7 +15,8 @@ OTHER = dev_account(6).address
 
 
 @pytest.fixture
-def initialised():
+def initialised(init_embedded):
+    init_embedded()
     return run_json("init")
 
 

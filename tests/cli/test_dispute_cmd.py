@@ -21,9 +21,10 @@ CREATOR, RIGHTFUL = dev_account(1), dev_account(2)
 
 
 @pytest.fixture
-def setup(tmp_path):
+def setup(tmp_path, init_embedded):
     """This home's account (the module's owner) and a creator who registered work #1
     (consenting to retrieval) and #2; #1 has 0.5 TAI of royalties pending."""
+    init_embedded()
     me = run_json("init")["address"]
     with Node.open() as node:
         node.faucet(CREATOR.address)

@@ -30,8 +30,9 @@ class Weights:
 
 
 @pytest.fixture
-def node(tmp_path):
+def node(tmp_path, init_embedded):
     ai.register_backend("weights", Weights)
+    init_embedded()
     run("init")
     data = tmp_path / "answers.jsonl"
     data.write_text('{"q": "How many hives?", "a": "Four"}\n')

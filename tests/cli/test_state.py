@@ -29,9 +29,9 @@ def invoke(*args: str):
 
 
 @pytest.fixture
-def used(tantieme_home, make_answer, make_file):
+def used(tantieme_home, make_answer, make_file, init_embedded):
     """An embedded node that registered a work and journaled an answer."""
-    node_mod.init("embedded")
+    init_embedded()
     with Node.open() as node:
         make_answer(node)
     assert invoke("register", str(make_file("On rivers.")), "--terms", "open").exit_code == 0

@@ -19,7 +19,8 @@ AGENT = dev_account(7)
 
 
 @pytest.fixture
-def initialised():
+def initialised(init_embedded):
+    init_embedded()
     return run_json("init")
 
 

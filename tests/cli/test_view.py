@@ -52,8 +52,9 @@ def test_read__damaged_view__recomputed(node):
 
 
 @pytest.mark.parametrize("args", [["--help"], ["history"], ["assets"], ["show", "1"], ["royalties"], ["balance"]])
-def test_read_commands__start_without_web3(args, tmp_path):
+def test_read_commands__start_without_web3(args, tmp_path, init_embedded):
     """Whole processes: `--help`, `history` and (from the view) the chain reads never import web3."""
+    init_embedded()
     runner.invoke(app, ["init"], catch_exceptions=False)
     work = tmp_path / "w.md"
     work.write_text("# W\n\nx")

@@ -12,13 +12,13 @@ import pytest
 from .conftest import (
     CONTRACTS,
     DATASET,
-    MAX_UINT256,
     METADATA_URI,
     ONE_TOKEN,
     OPEN,
-    WORK,
     deploy_system,
+    funded_people,
     new_content_hash,
+    new_work,
     register_asset,
 )
 
@@ -50,12 +50,9 @@ def deploy_commons(token_deployer, registry_deployer, router_deployer) -> Common
     token, registry = system.token, system.registry
     with boa.env.prank(owner):
         pool = POOL.deploy(token.address, registry.address, BOND, CYCLE, RESERVE, CAP)
-    people = [boa.env.generate_address(f"commons person {i}") for i in range(PEOPLE)]
-    works = [register_asset(registry, person, WORK, new_content_hash(), METADATA_URI, (), OPEN) for person in people]
+    people = funded_people(token, owner, "commons", PEOPLE, WEALTH, pool.address)
+    works = [new_work(registry, person) for person in people]
     dataset = register_asset(registry, people[0], DATASET, new_content_hash(), METADATA_URI, (), OPEN)
-    for person in people:
-        token.mint(person, WEALTH, sender=owner)
-        token.approve(pool.address, MAX_UINT256, sender=person)
     return Commons(token, registry, pool, owner, people, works, dataset)
 
 

@@ -307,12 +307,28 @@ def next_block() -> None:
     boa.env.evm.patch.block_number += 1
 
 
+def funded_people(token, minter: str, label: str, count: int, wealth: int, *spenders: str) -> list[str]:
+    """`count` new accounts (`{label} person {i}`), each minted `wealth` tokens by `minter`, each
+    having approved every one of `spenders` for all its tokens."""
+    people = [boa.env.generate_address(f"{label} person {i}") for i in range(count)]
+    for person in people:
+        token.mint(person, wealth, sender=minter)
+        for spender in spenders:
+            token.approve(spender, MAX_UINT256, sender=person)
+    return people
+
+
 def register_asset(registry, sender: str, kind: int, content_hash: bytes, uri: str,
                    parents, terms: Terms, salt: bytes = SALT) -> int:
     """Commit, then register in the next block: the two steps of registration."""
     registry.commitRegistration(commitment(sender, content_hash, salt), sender=sender)
     next_block()
     return registry.register(kind, content_hash, uri, list(parents), terms.abi(), salt, sender=sender)
+
+
+def new_work(registry, owner: str, terms: Terms = OPEN, parents: tuple[int, ...] = ()) -> int:
+    """A WORK of new content registered by `owner` (`make_asset` without fixtures)."""
+    return register_asset(registry, owner, WORK, new_content_hash(), METADATA_URI, parents, terms)
 
 
 @pytest.fixture

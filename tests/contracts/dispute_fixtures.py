@@ -11,18 +11,7 @@ import boa
 import pytest
 from eth_utils import keccak
 
-from .conftest import (
-    CONTRACTS,
-    MAX_UINT256,
-    METADATA_URI,
-    ONE_TOKEN,
-    NON_COMMERCIAL,
-    OPEN,
-    WORK,
-    deploy_system,
-    new_content_hash,
-    register_asset,
-)
+from .conftest import CONTRACTS, NON_COMMERCIAL, ONE_TOKEN, OPEN, deploy_system, funded_people, new_work
 
 DISPUTES = boa.load_partial(str(CONTRACTS / "dispute_module.vy"))
 
@@ -63,15 +52,9 @@ def deploy_disputes(token_deployer, registry_deployer, router_deployer, *, wire:
             router.setDisputeModule(module.address)
     arbiter = boa.env.generate_address("disputes arbiter")
     module.setArbiter(arbiter, sender=owner)
-    people = [boa.env.generate_address(f"disputes person {i}") for i in range(PEOPLE)]
-    work = register_asset(registry, people[0], WORK, new_content_hash(), METADATA_URI, (), OPEN)
-    derivative = register_asset(
-        registry, people[0], WORK, new_content_hash(), METADATA_URI, (work,), NON_COMMERCIAL
-    )
-    for person in people:
-        token.mint(person, WEALTH, sender=owner)
-        token.approve(module.address, MAX_UINT256, sender=person)
-        token.approve(router.address, MAX_UINT256, sender=person)
+    people = funded_people(token, owner, "disputes", PEOPLE, WEALTH, module.address, router.address)
+    work = new_work(registry, people[0])
+    derivative = new_work(registry, people[0], NON_COMMERCIAL, (work,))
     return Disputes(token, registry, router, module, owner, arbiter, people, work, derivative)
 
 

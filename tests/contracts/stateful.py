@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import boa
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
@@ -33,6 +34,16 @@ ROUND = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
 )
+
+
+def expect(reason: str | None, call: Callable[[], object]) -> bool:
+    """Make `call`: with a `reason` it must revert with exactly that (False), else succeed (True)."""
+    if reason:
+        with boa.reverts(reason):
+            call()
+        return False
+    call()
+    return True
 
 
 def run_steps(machine: Callable[[], RuleBasedStateMachine], steps: list[int], target: int) -> None:

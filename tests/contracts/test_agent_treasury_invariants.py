@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from .conftest import ONE_TOKEN
-from .stateful import run_steps
+from .stateful import expect, run_steps
 from .treasury_fixtures import DAY, OWNER_ONLY, Payment, agent_key, deploy_treasury, key_of, payment, signed, treasury_owner  # noqa: F401
 
 STEPS = 10_000  # at least this many steps in all (SPEC.md)
@@ -83,13 +83,8 @@ class TreasuryMachine(RuleBasedStateMachine):
         return boa.env.timestamp // DAY
 
     def expect(self, reason: str | None, call) -> bool:
-        if reason:
-            with boa.reverts(reason):
-                call()
-            return False
-        call()
-        self.dirty = True
-        return True
+        self.dirty = expect(reason, call)  # a refused call moves nothing
+        return self.dirty
 
     # ----------------------------------------------------------------- agent --
 

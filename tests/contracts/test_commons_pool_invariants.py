@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from .commons_fixtures import BOND, CAP, CYCLE, DAY, PEOPLE, RESERVE, WEALTH, commons, daily  # noqa: F401 (fixtures)
 from .conftest import ONE_TOKEN, ZERO_ADDRESS
-from .stateful import run_steps
+from .stateful import expect, run_steps
 
 STEPS = 10_000  # at least this many steps in all (SPEC.md)
 
@@ -78,14 +78,6 @@ class CommonsMachine(RuleBasedStateMachine):
     def funds(self) -> int:
         return self.received + self.slashed - self.claimed
 
-    def expect(self, reason: str | None, call) -> bool:
-        if reason:
-            with boa.reverts(reason):
-                call()
-            return False
-        call()
-        return True
-
     @rule(amount=st.sampled_from([1, 999, 10**18, 10**24]))
     def receive(self, amount):
         self.c.token.transfer(self.pool.address, amount, sender=self.funder)
@@ -102,7 +94,7 @@ class CommonsMachine(RuleBasedStateMachine):
             else "commons_pool: work already admitted a member" if work in self.work_member
             else None
         )
-        if self.expect(reason, lambda: self.pool.join(asset, sender=self.c.people[i])):
+        if expect(reason, lambda: self.pool.join(asset, sender=self.c.people[i])):
             self.members[i] = Member(self.admitted_on(), work, None, 0)
             self.work_member[work] = i
 
@@ -118,7 +110,7 @@ class CommonsMachine(RuleBasedStateMachine):
             else "erc20: transfer amount exceeds balance" if self.wealth[i] < self.bond
             else None
         )
-        if self.expect(reason, lambda: self.pool.invite(invitee, sender=self.c.people[i])):
+        if expect(reason, lambda: self.pool.invite(invitee, sender=self.c.people[i])):
             self.members[j] = Member(self.admitted_on(), None, i, self.bond)
             self.wealth[i] -= self.bond
             self.bonds += self.bond
@@ -131,7 +123,7 @@ class CommonsMachine(RuleBasedStateMachine):
     @rule(i=st.integers(0, PEOPLE - 1))
     def leave(self, i):
         reason = None if i in self.members else "commons_pool: not a member"
-        if self.expect(reason, lambda: self.pool.leave(sender=self.c.people[i])):
+        if expect(reason, lambda: self.pool.leave(sender=self.c.people[i])):
             m = self.members.pop(i)
             if m.work is not None:
                 del self.work_member[m.work]
@@ -147,7 +139,7 @@ class CommonsMachine(RuleBasedStateMachine):
             "ownable: caller is not the owner" if not by_owner
             else None if i in self.members else "commons_pool: not a member"
         )
-        if self.expect(reason, lambda: self.pool.remove(self.c.people[i], sender=sender)):
+        if expect(reason, lambda: self.pool.remove(self.c.people[i], sender=sender)):
             m = self.members.pop(i)
             self.removed.add(i)
             self.bonds -= m.bond
@@ -195,13 +187,13 @@ class CommonsMachine(RuleBasedStateMachine):
             else "commons_pool: back-claim cap exceeds the cycle" if cap > cycle
             else None
         )
-        if self.expect(reason, lambda: self.pool.setDividendRules(cycle, reserve, cap, sender=self.c.owner)):
+        if expect(reason, lambda: self.pool.setDividendRules(cycle, reserve, cap, sender=self.c.owner)):
             self.rules = (cycle, reserve, cap)
 
     @rule(bond=st.sampled_from([0, 1, BOND, 400 * ONE_TOKEN, 2**96]))
     def set_bond(self, bond):
         reason = "commons_pool: bond too large" if bond >= 2**96 else None
-        if self.expect(reason, lambda: self.pool.setBond(bond, sender=self.c.owner)):
+        if expect(reason, lambda: self.pool.setBond(bond, sender=self.c.owner)):
             self.bond = bond
 
     @invariant()

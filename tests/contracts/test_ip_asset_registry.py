@@ -27,6 +27,7 @@ from .conftest import (
     events,
     fresh_state,
     new_content_hash,
+    new_work,
     register_asset,
     terms_as_returned,
 )
@@ -534,20 +535,16 @@ def test_mint_license__fee_overflow__reverts(make_asset, registry, fund, asker):
         registry.mintLicense(asset_id, 2**158, asker, sender=asker)
 
 
-def register_unwired(registry, terms: Terms, owner: str) -> int:
-    return register_asset(registry, owner, WORK, new_content_hash(), METADATA_URI, [], terms)
-
-
 def test_mint_license__router_not_set__reverts(unwired, creator, asker):
     registry = unwired.registry
-    asset_id = register_unwired(registry, OPEN, creator)
+    asset_id = new_work(registry, creator)
     with boa.reverts("registry: royalty router not set"):
         registry.mintLicense(asset_id, 1, asker, sender=asker)
 
 
 def test_mint_license__free_without_router(unwired, creator, asker):
     registry = unwired.registry
-    asset_id = register_unwired(registry, OPEN.but(minting_fee=0), creator)
+    asset_id = new_work(registry, creator, OPEN.but(minting_fee=0))
     registry.mintLicense(asset_id, 1, asker, sender=asker)
     assert registry.licenseBalance(asker, asset_id) == 1
 

@@ -27,6 +27,7 @@ from .conftest import (
     commitment,
     events,
     new_content_hash,
+    new_work,
     next_block,
     register_asset,
 )
@@ -314,7 +315,7 @@ def test_royalty_vault__is_the_registrys_create2_address(make_asset, registry, s
 
 def test_royalty_info__never_the_zero_address_even_unwired(unwired, creator, deployer):
     registry = unwired.registry
-    asset_id = register_asset(registry, creator, WORK, new_content_hash(), METADATA_URI, [], OPEN)
+    asset_id = new_work(registry, creator)
     before = registry.royaltyInfo(asset_id, 10_000)
     assert before[0] != ZERO_ADDRESS
     registry.setRoyaltyRouter(unwired.router.address, sender=deployer)
@@ -333,7 +334,7 @@ def test_deploy_royalty_vault(make_asset, registry, router, token, stranger):
 
 def test_deploy_royalty_vault__unwired__reverts(unwired, creator):
     registry = unwired.registry
-    asset_id = register_asset(registry, creator, WORK, new_content_hash(), METADATA_URI, [], OPEN)
+    asset_id = new_work(registry, creator)
     with boa.reverts("registry: royalty router not set"):
         registry.deployRoyaltyVault(asset_id, sender=creator)
 

@@ -207,11 +207,10 @@ _CRASHING_SETTLE = textwrap.dedent(
 
 
 @pytest.mark.parametrize("where", ["before-send", "after-mined"])
-def test_settle__killed_mid_settlement__restart_completes_once(tmp_path, where):
-    from tantieme import node as node_mod
+def test_settle__killed_mid_settlement__restart_completes_once(tmp_path, init_embedded, where):
     from tantieme.node import Node
 
-    node_mod.init("embedded")
+    init_embedded()
     with Node.open() as node:
         market = ([registry.register_hash(node, os.urandom(32), kind="work", terms=preset("open"), title="w", media_type="text/plain").id], registry.register_hash(node, os.urandom(32), kind="model", terms=preset("open"), title="m", media_type="x/y").id)
         node.faucet(PAYER.address)

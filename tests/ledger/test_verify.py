@@ -118,11 +118,10 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("what", sorted(TAMPERING))
-def test_verify__tampered_bundle__fails_with_the_reason(tantieme_home, make_answer, what):
-    from tantieme import node as node_mod
+def test_verify__tampered_bundle__fails_with_the_reason(tantieme_home, make_answer, init_embedded, what):
     from tantieme.node import Node
 
-    node_mod.init("embedded")
+    init_embedded()
     with Node.open() as node:
         row = make_answer(node)
         make_answer(node, question="How hot is the oven?", answer="250 degrees.")
@@ -162,12 +161,11 @@ def tantieme(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.timeout(600)
-def test_two_homes__embedded__verify_from_the_bundle_and_the_chain_alone(tantieme_home, make_answer, tmp_path):
+def test_two_homes__embedded__verify_from_the_bundle_and_the_chain_alone(tantieme_home, make_answer, init_embedded, tmp_path):
     """Home A answers and holds its chain open; home B has no journal and reads A's chain."""
-    from tantieme import node as node_mod
     from tantieme.node import Node
 
-    node_mod.init("embedded")
+    init_embedded()
     with Node.open() as node:
         _two_homes_embedded(node, make_answer, tantieme_home, tmp_path)
 

@@ -25,9 +25,9 @@ from tantieme.node import Node, Settings
 
 
 @pytest.fixture
-def used_home(make_answer, payer):
+def used_home(make_answer, payer, init_embedded):
     """An embedded node with two answers, one settled, one pending."""
-    node_mod.init("embedded")
+    init_embedded()
     with Node.open() as node:
         settled = make_answer(node)
         settlement.settle(node, {payer.address: payer})

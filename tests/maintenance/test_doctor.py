@@ -12,7 +12,6 @@ import textwrap
 import pytest
 
 from tantieme import interaction
-from tantieme import node as node_mod
 from tantieme.ai.embeddings import HashingEmbedder
 from tantieme.ai.index import Index
 from tantieme.assets import registry
@@ -34,9 +33,9 @@ def hashing_embedder(monkeypatch):
 
 
 @pytest.fixture
-def indexed(tmp_path, hashing_embedder):
+def indexed(tmp_path, hashing_embedder, init_embedded):
     """An embedded node with two consenting works, indexed."""
-    node_mod.init("embedded")
+    init_embedded()
     with Node.open() as node:
         for name, text in TEXTS.items():
             (tmp_path / name).write_text(text)

@@ -13,12 +13,14 @@ from dataclasses import replace
 import pytest
 
 from tantieme import interaction
-from tantieme.agents import identity
+from tantieme.agents import identity, treasury
+from tantieme.ai.metering import fee
 from tantieme.chain.accounts import ENV_PRIVATE_KEY, dev_account
 from tantieme.ledger import settlement
 from tantieme.market import offers as market
-from tantieme.market.asking import prompt_bound, routed_answers
-from tantieme.market.routing import Latencies, Reputation
+from tantieme.errors import RemoteNodeError
+from tantieme.market.asking import ask_market, prompt_bound, routed_answers
+from tantieme.market.routing import Latencies, Need, Reputation
 from tantieme.node import Node
 
 from api.served import BIN, env
@@ -130,7 +132,68 @@ def test_ask_route__nothing_fits__says_why(paid_node, offered, asker):
     )
 
 
+AGENT = dev_account(7)  # the treasury's agent key
+
+
+def funded_treasury(node: Node, allow: list[str], **limits) -> str:
+    """The node's treasury with 2 TAI, paid by AGENT's key within `limits` to `allow`."""
+    address, _ = treasury.fund(node, 2 * TAI)
+    treasury.set_limits(node, allow=allow, agent=AGENT.address, **{"daily": TAI, "per_payment": TAI // 2, **limits})
+    return address
+
+
+def test_ask_market_from_treasury__paid_by_the_treasury__an_offer_it_may_not_pay_not_asked(paid_node, offered, delivered):
+    """The cheaper agent is paid at a wallet the treasury does not allow: left out before
+    choosing, so it is not asked (else it would be a refused attempt), with the reason."""
+    cheaper = other_agent(paid_node, 1, offered, price_prompt_per_million=1)
+    address = funded_treasury(paid_node, [paid_node.address])
+    payer = treasury.TreasuryPayer(paid_node.as_account(AGENT))
+    routed = ask_market(paid_node, QUESTION, payer, "cheapest", Need(prompt_bound(32), 32, cap=TAI))
+    delivered.get(timeout=60)
+    assert routed.choice.offer.agent_id == offered.agent_id and [a.agent_id for a in routed.attempts] == [offered.agent_id]
+    (skipped,) = routed.skipped
+    assert skipped.agent_id == cheaper.agent_id
+    assert f"which the treasury may not pay: {dev_account(1).address} is not on the treasury's allow-list" in skipped.reason
+    assert routed.answer.payer == address and len(payer.approved) == 1
+    assert paid_node.balance(address) == 2 * TAI - routed.answer.fee  # quote out, quote − fee back
+    (kept,) = routed_answers()
+    assert (kept.payer, kept.fee, kept.agent_id) == (address, str(routed.answer.fee), offered.agent_id)
+
+
+def test_ask_market_from_treasury__above_its_cap_or_the_day_or_paused__not_asked(paid_node, offered, delivered):
+    """A faster, dearer agent (at a dead endpoint: asked, it would fail) the treasury allows,
+    but whose estimated fee is above the per-payment cap, then above what is left today."""
+    need = Need(prompt_bound(32), 32, cap=TAI)
+    dead = f"http://127.0.0.1:{unused_port()}/v1/chat/completions"
+    dearer = other_agent(paid_node, 1, offered, endpoint=dead, p95_latency_ms=1,
+                         price_prompt_per_million=offered.price_prompt_per_million * 2)
+    dear = fee(dearer.prices, need.prompt_tokens, need.completion_tokens)
+    assert fee(offered.prices, need.prompt_tokens, need.completion_tokens) < dear < TAI // 2
+    funded_treasury(paid_node, [paid_node.address, dev_account(1).address])
+    payer = treasury.TreasuryPayer(paid_node.as_account(AGENT))
+    for limits, said in [
+        (lambda: {"per_payment": dear - 1}, "above the treasury's per-payment cap"),
+        (lambda: {"per_payment": TAI // 2, "daily": int(treasury.report(paid_node)["spent_today"]) + dear - 1},
+         "of the treasury's daily limit is left today"),
+    ]:
+        treasury.set_limits(paid_node, **limits())
+        routed = ask_market(paid_node, QUESTION, payer, "fastest", need)
+        delivered.get(timeout=60)
+        assert [a.agent_id for a in routed.attempts] == [offered.agent_id]
+        (skipped,) = routed.skipped
+        assert skipped.agent_id == dearer.agent_id and said in skipped.reason
+    treasury.set_limits(paid_node, paused=True)
+    sent = paid_node.conn.w3.eth.get_transaction_count(AGENT.address)
+    with pytest.raises(RemoteNodeError) as refused:
+        ask_market(paid_node, QUESTION, payer, "fastest", need)
+    assert str(refused.value).startswith(f"no offer fits among the 2 on chain {paid_node.conn.chain_id}: agent #")
+    assert str(refused.value).count("the treasury is paused") == 2
+    assert paid_node.conn.w3.eth.get_transaction_count(AGENT.address) == sent  # nothing approved
+
+
 @pytest.mark.parametrize(("args", "said"), [
+    (["--from-treasury"], "--from-treasury pays a remote node: use it with --node URL or --route"),
+    (["--route", "best", "--from-treasury", "--rate", "90"], "a treasury's payments cannot be rated"),
     (["--route", "dearest"], "'dearest': choose cheapest, fastest, best"),
     (["--rate", "90"], "--rate is for asking the market: use it with --route"),
     (["--route", "best", "--node", "http://127.0.0.1:1"], "--route chooses the node: leave out --node"),
@@ -169,3 +232,23 @@ def test_ask_route__rated_once_settled_with_no_extra_input(paid_node, offered, d
     again = as_asker("agent", "feedback", asked["record"], "--value", "10")  # found without --node or --agent
     assert "rated already" in again["error"]
     assert as_asker("agent", "feedback", "--routed") == {"rated": [], "pending": []}
+
+
+@pytest.mark.parametrize("node", ["anvil"], indirect=True)
+def test_ask_route_from_treasury__the_cli_pays_from_the_treasury(paid_node, offered, delivered, tantieme_home, tmp_path):
+    """The agent's own home on the node's chain with the treasury's record, in another process."""
+    address = funded_treasury(paid_node, [paid_node.address])
+    client = tmp_path / "client"
+    (client / "deployments").mkdir(parents=True)
+    shutil.copy(tantieme_home / "node.json", client / "node.json")
+    for folder in ("deployments", "agents"):
+        shutil.copytree(tantieme_home / folder, client / folder, dirs_exist_ok=True)
+    done = subprocess.run(
+        [str(BIN / "tantieme"), "ask", "--route", "best", QUESTION, "--max-tokens", "32", "--from-treasury", "--json"],
+        env=env(client, TANTIEME_PRIVATE_KEY=AGENT.key.to_0x_hex()), capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(done.stdout)
+    delivered.get(timeout=60)
+    assert data["payer"] == address and data["route"]["answered_by"]["agent_id"] == offered.agent_id
+    assert paid_node.balance(address) == 2 * TAI - int(data["fee"])

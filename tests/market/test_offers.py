@@ -11,7 +11,6 @@ from dataclasses import replace
 import pytest
 
 from tantieme import interaction
-from tantieme import node as node_mod
 from tantieme.agents import identity
 from tantieme.agents.reputation import give_feedback
 from tantieme.assets import registry
@@ -29,8 +28,8 @@ RETRIEVAL = CONSENT["retrieval"]
 
 
 @pytest.fixture
-def node() -> Iterator[Node]:
-    node_mod.init("embedded")
+def node(init_embedded) -> Iterator[Node]:
+    init_embedded()
     with Node.open() as opened:
         yield opened
 

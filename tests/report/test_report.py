@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from tantieme import commons
-from tantieme import node as node_mod
 from tantieme.amounts import format_amount
 from tantieme.cli import app
 from tantieme.cli.output import console
@@ -31,8 +30,8 @@ def run_json(*args: str) -> dict:
 
 
 @pytest.fixture
-def filled():
-    node_mod.init("embedded")
+def filled(init_embedded):
+    init_embedded()
     with Node.open() as node:
         return build(node)
 

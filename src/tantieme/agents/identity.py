@@ -23,8 +23,9 @@ from urllib.parse import urlsplit
 
 from tantieme.chain.logs import event_logs, raw_logs
 from tantieme.config import home
-from tantieme.errors import ConfigError, InputError
-from tantieme.files import write_json
+from tantieme.errors import InputError
+from tantieme.files import read_record, write_json
+from tantieme.payments.client import CHAT_PATH
 
 if TYPE_CHECKING:
     from web3.contract import Contract
@@ -98,7 +99,7 @@ def registration_file(profile: AgentProfile, base_url: str | None = None) -> dic
     services = [] if base is None else [
         {"name": "web", "endpoint": base + "/"},
         {"name": "OpenAI", "endpoint": base + "/v1", "version": "v1"},
-        {"name": "x402", "endpoint": base + "/v1/chat/completions", "version": "2"},
+        {"name": "x402", "endpoint": base + CHAT_PATH, "version": "2"},
     ]
     registrations = [] if profile.agent_id is None or profile.identity is None else [
         {"agentId": profile.agent_id, "agentRegistry": agent_registry(profile.chain_id, profile.identity)},
@@ -139,17 +140,9 @@ def profile_path(chain_id: int) -> Path:
 
 def load_profile(node: Node) -> AgentProfile | None:
     """This node's agent profile on its chain's identity registry, if it has one."""
-    path = profile_path(node.conn.chain_id)
-    if not path.is_file():
-        return None
-    try:
-        profile = AgentProfile(**json.loads(path.read_text()))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{path} is damaged ({type(exc).__name__}: {exc}); move it away and run `tantieme agent register` "
-            "again (it registers a new agent)"
-        ) from None
-    return profile if profile.identity == node.deployment.identity else None
+    profile = read_record(profile_path(node.conn.chain_id), lambda record: AgentProfile(**record),
+                          "move it away and run `tantieme agent register` again (it registers a new agent)")
+    return profile if profile is not None and profile.identity == node.deployment.identity else None
 
 
 def node_profile(node: Node) -> AgentProfile:

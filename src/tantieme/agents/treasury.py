@@ -37,7 +37,7 @@ from tantieme.amounts import format_amount
 from tantieme.chain.logs import event_logs
 from tantieme.chain.transact import revert_reason
 from tantieme.config import home
-from tantieme.files import write_json
+from tantieme.files import read_record, write_json
 from tantieme.errors import ChainError, ConfigError, InputError, TreasuryError
 
 if TYPE_CHECKING:
@@ -78,14 +78,9 @@ def record_path(chain_id: int) -> Path:
 
 def load(node: Node) -> str | None:
     """This node's treasury on its chain, if it has one (and its code is there)."""
-    path = record_path(node.conn.chain_id)
-    if not path.is_file():
-        return None
-    try:
-        address = Web3.to_checksum_address(json.loads(path.read_text())["address"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{path} is damaged ({type(exc).__name__}: {exc}); move it away (a new treasury is deployed)") from None
-    return address if node.conn.w3.eth.get_code(address) else None
+    address = read_record(record_path(node.conn.chain_id), lambda record: Web3.to_checksum_address(record["address"]),
+                          "move it away (a new treasury is deployed)")
+    return address if address is not None and node.conn.w3.eth.get_code(address) else None
 
 
 def treasury(node: Node, address: str | None = None) -> Contract:
@@ -101,9 +96,7 @@ def treasury(node: Node, address: str | None = None) -> Contract:
 
 
 def _save(chain_id: int, address: str, block: int) -> None:
-    path = record_path(chain_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, {"chain_id": chain_id, "address": address, "block": block})
+    write_json(record_path(chain_id), {"chain_id": chain_id, "address": address, "block": block})
 
 
 def _block(node: Node) -> int:

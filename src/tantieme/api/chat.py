@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tantieme.api.errors import ApiError
 from tantieme.errors import AIError, UnknownModelError
+from tantieme.payments.client import CHAT_PATH
 
 if TYPE_CHECKING:
     from tantieme.api.payments import Payment
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CHAT_PATH", "QUOTE_HEADER", "ChatRequest", "Priced", "Pricing", "completion", "router"]
 
-CHAT_PATH = "/v1/chat/completions"
 #: the request header in which the pricing step passes the quote (token wei) to the gate
 QUOTE_HEADER = b"x-tantieme-quote"
 router = APIRouter()

@@ -267,11 +267,10 @@ class X402:
         except PaymentRefused as refused:
             log.warning("the x402 payment of record %s did not settle; answer withheld: %s", interaction.record.digest, refused)
             raise ApiError(402, str(refused), type="payment_required", code=refused.reason, headers=refused.headers) from None
-        except TantiemeError as exc:  # the chain failed midway: the journal knows where, `recover` finishes it
-            log.error("the x402 settlement of record %s stopped (finished by the next settlement): %s",
+        except TantiemeError as exc:  # sent and not mined yet, or the chain failed midway: `recover` finishes it
+            log.error("the x402 settlement of record %s is not confirmed (finished by the next settlement): %s",
                       interaction.record.digest, exc)
-            raise ApiError(503, f"the payment could not be settled now: {exc}", type="server_error",
-                           code="settlement_failed") from None
+            raise _unconfirmed(interaction.record.digest, exc) from None
         return settled.headers
 
     async def delivered(self, payment: Payment, interaction: Interaction) -> None:
@@ -299,6 +298,22 @@ class X402:
         finally:
             book.close()
         return []
+
+
+def _unconfirmed(digest: str, why: Exception) -> ApiError:
+    """The 503 of an answer whose x402 settlement may still be mined: where the answer is, if it is."""
+    links = {"bundle": f"/records/{digest}", "answer": f"/answers/{digest}"}
+    return ApiError(
+        503, f"the payment is not confirmed yet ({why}). If it is mined, you are charged this answer's fee (the "
+        f"rest of the quote refunded) and the answer is at {links['answer']} (its bundle at {links['bundle']}); "
+        "if it is not, before your authorization expires, you are charged nothing and those links answer 404",
+        type="server_error", code="settlement_pending", headers={"Retry-After": str(_UNCONFIRMED_RETRY_S)},
+        extra={"record": digest, "links": links},
+    )
+
+
+_UNCONFIRMED_RETRY_S = 30
+"""`Retry-After` of an answer held for its unconfirmed payment: the node's next settlement looks again."""
 
 
 DEPOSIT_TERMS_PATH = "/v1/deposit/terms"

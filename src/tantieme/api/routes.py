@@ -89,10 +89,19 @@ def _record(key: str):
         raise ApiError(404, f"{key!r} is not a record id: give its digest (0x and 64 hex digits)", code="record_not_found")
     book = journal()
     try:
-        return book, book.record(key)
+        row = book.record(key)
+        paid = book.payment(row.id)
     except LedgerError as exc:
         book.close()
         raise ApiError(404, str(exc), code="record_not_found") from None
+    if paid is not None and paid["settlement_tx"] is None:  # its answer is withheld until it is
+        book.close()
+        raise ApiError(
+            409, f"the x402 payment of record {row.digest} is not confirmed on chain yet: its answer is here once it "
+            "is (the node's next settlement looks); if it never is, the record goes and nothing is charged",
+            code="payment_unconfirmed", headers={"Retry-After": "30"},
+        )
+    return book, row
 
 
 @router.get("/records/{record_id}")

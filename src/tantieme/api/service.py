@@ -1,8 +1,9 @@
 """The running service: one node, its index and models kept loaded, and one model worker.
 
-llama.cpp is not thread-safe, so every answer is made by one worker thread, in
-arrival order, from a bounded queue: a full queue is answered 503 with
-`Retry-After`. The node is open read-only (no writer's lock while idle: the CLI's
+llama.cpp is not thread-safe, so every answer is made by one worker thread from a
+bounded lobby (`tantieme.api.lobby`): each payer's questions in arrival order, the
+payers in turn, at most `Limits.per_payer` waiting per payer (429 with
+`Retry-After` above it); a full lobby is answered 503 with `Retry-After`. The node is open read-only (no writer's lock while idle: the CLI's
 `settle` and `register` keep working beside it) and signs records with the node's
 key; settling (`--settle-every`, `POST /admin/settle`) opens a writer for the
 moment it takes.
@@ -13,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tantieme.api.errors import ApiError
+from tantieme.api.lobby import Lobby, LobbyFull, PayerFull
 from tantieme.api.metrics import Metrics
 from tantieme.api.payments import Gate, Payment
 from tantieme.errors import AIError, LedgerError, PromptTooLongError, TantiemeError
@@ -43,6 +44,9 @@ class Limits:
 
     queue: int = 8
     """Questions waiting for the model worker; more are answered 503."""
+    per_payer: int = 2
+    """Questions of one payer waiting for the model worker; more are answered 429 (the payers
+    are answered in turn, so a payer's burst does not hold the others back)."""
     max_body_bytes: int = 65_536
     """Largest request body; larger ones are answered 413."""
     max_tokens: int = 512
@@ -112,8 +116,8 @@ class Service:
         self.settle_every = settle_every
         self.admin_token = admin_token
         self.limiter = RateLimiter(limits.rate_per_minute)
-        self.metrics = Metrics(lambda: self._queue.qsize())
-        self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=limits.queue)
+        self.metrics = Metrics(lambda: len(self._lobby))
+        self._lobby: Lobby[_Job] = Lobby(limits.queue, limits.per_payer)
         self._ready = threading.Event()
         self._stopping = threading.Event()
         self._failed: BaseException | None = None
@@ -142,8 +146,7 @@ class Service:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._threads and self._threads[0].is_alive():
-            self._queue.put(None)  # after every question already queued
+        self._lobby.close()  # the worker answers every question already queued, then stops
         for thread in self._threads:
             thread.join()
         self._threads.clear()
@@ -152,7 +155,7 @@ class Service:
 
     @property
     def queued(self) -> int:
-        return self._queue.qsize()
+        return len(self._lobby)
 
     def check_room(self) -> None:
         """`ApiError(503)` with `Retry-After` when no question can be queued now (the queue is
@@ -161,24 +164,32 @@ class Service:
         if self._stopping.is_set():
             raise ApiError(503, "the node is shutting down", type="server_error", code="shutting_down",
                            headers={"Retry-After": str(self.limits.retry_after_s)})
-        if self._queue.full():
+        if self._lobby.full():
             raise self._full()
 
     def submit(self, question: str, quote: Quote, payment: Payment) -> Future:
-        """Queue a paid question for the model worker; `ApiError(503)` when the queue is full."""
+        """Queue a paid question for the model worker, in its payer's line; `ApiError(503)` when
+        the lobby is full, `ApiError(429)` when the payer has `Limits.per_payer` questions waiting."""
         self.check_room()
         job = _Job(question, quote, payment)
         try:
-            self._queue.put_nowait(job)
-        except queue.Full:
+            self._lobby.put(payment.payer.lower(), job)
+        except LobbyFull:
             raise self._full() from None
+        except PayerFull as full:
+            wait = max(1, math.ceil(full.ahead * self.answer_s))
+            raise ApiError(
+                429, f"{payment.payer} has {self.limits.per_payer} questions waiting for this node's model already: "
+                f"send the next one after an answer (retry in {wait} s)",
+                type="rate_limit_error", code="payer_queue_full", headers={"Retry-After": str(wait)},
+            ) from None
         return job.future
 
     def _full(self) -> ApiError:
         """A full queue's 503. `Retry-After`: until half the queue is answered, at the pace of
         the recent answers (`answer_s`), or `Limits.retry_after_s` if that is longer; so the
         clients turned away come back when there is room, not all at once, again and again."""
-        wait = max(self.limits.retry_after_s, math.ceil(self._queue.qsize() * self.answer_s / 2))
+        wait = max(self.limits.retry_after_s, math.ceil(len(self._lobby) * self.answer_s / 2))
         return ApiError(
             503, f"the node is busy: {self.limits.queue} questions are waiting for its model; retry in {wait} s",
             type="server_error", code="queue_full", headers={"Retry-After": str(wait)},
@@ -198,7 +209,7 @@ class Service:
             self._ready.set()
             return
         self._ready.set()
-        while (job := self._queue.get()) is not None:
+        while (job := self._lobby.get()) is not None:
             if job.future.set_running_or_notify_cancel():
                 started = time.perf_counter()
                 try:

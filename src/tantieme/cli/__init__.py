@@ -42,6 +42,6 @@ def main(
 
 # Importing the command modules registers their commands on `app`.
 from tantieme.cli import node_cmd, assets_cmd, ai_cmd, ledger_cmd, royalties_cmd, quickstart_cmd, maint_cmd, serve_cmd, deposit_cmd, simulate_cmd, report_cmd, agent_cmd  # noqa: E402,F401,I001
-from tantieme.cli import dao_cmd, commons_cmd, offers_cmd, dispute_cmd, treasury_cmd  # noqa: E402,F401,I001
+from tantieme.cli import dao_cmd, commons_cmd, offers_cmd, dispute_cmd, treasury_cmd, demo_cmd  # noqa: E402,F401,I001
 
 __all__ = ["app"]

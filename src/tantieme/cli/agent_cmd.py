@@ -143,7 +143,8 @@ def agent_feedback(
         missing = "RECORD_OR_BUNDLE" if target is None else "--value"
         raise typer.BadParameter(f"give {missing} (or --routed)", param_hint=f"'{missing}'")
     from tantieme.agents.reputation import give_feedback
-    from tantieme.cli.ledger_cmd import _bundle_at, _remote_bundle
+    from tantieme.cli.ledger_cmd import _bundle_at
+    from tantieme.ledger.bundle import fetch
     from tantieme.ledger.bundle import export
     from tantieme.ledger.journal import journal
     from tantieme.market.asking import routed_answers
@@ -151,7 +152,7 @@ def agent_feedback(
     paid = next((r for r in routed_answers() if node_url is None and r.record.lower() == target.lower()), None)
     if paid is not None:
         node_url, agent_id = paid.node, agent_id or paid.agent_id
-    bundle = _remote_bundle(node_url, target) if node_url else _bundle_at(Path(target))
+    bundle = fetch(node_url, target) if node_url else _bundle_at(Path(target))
     # The client signs: this home's chain, opened for writing with the payer's key only.
     with Node.open(account=remote_payer()[0], on_wait=waiting) as client:
         if bundle is None:
@@ -175,7 +176,7 @@ def _rate_routed(client) -> dict:
     {rated, pending}."""
     from tantieme.agents.reputation import give_feedback
     from tantieme.chain.deploy import contract
-    from tantieme.cli.ledger_cmd import _remote_bundle
+    from tantieme.ledger.bundle import fetch
     from tantieme.errors import TantiemeError
     from tantieme.market.asking import routed_answers
 
@@ -186,7 +187,7 @@ def _rate_routed(client) -> dict:
         if paid.rate is None or not mine or is_rated(bytes.fromhex(paid.record[2:])).call():
             continue
         try:
-            done = give_feedback(client, _remote_bundle(paid.node, paid.record), paid.rate, agent_id=paid.agent_id)
+            done = give_feedback(client, fetch(paid.node, paid.record), paid.rate, agent_id=paid.agent_id)
         except TantiemeError as exc:  # not settled yet, the node is away...: tried again next time
             pending.append({"record": paid.record, "agent_id": paid.agent_id, "reason": str(exc)})
             continue

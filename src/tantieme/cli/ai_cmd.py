@@ -197,7 +197,8 @@ def ask(
         False, "--deposit", help="With --node: pay from your deposit with the node, signing the answer's record.",
     ),
     from_treasury: bool = typer.Option(
-        False, "--from-treasury", help="With --node: pay from this home's agent treasury, as its agent key, within its limits.",
+        False, "--from-treasury",
+        help="With --node or --route: pay from this home's agent treasury, as its agent key, within its limits.",
     ),
     route: str = typer.Option(
         None, "--route", metavar="|".join(STRATEGIES), autocompletion=completes(*STRATEGIES), show_default=False,
@@ -239,7 +240,9 @@ def ask(
     agent's wallet, and at most what its offer's prices allow; one that refuses, fails or
     takes longer than --timeout falls to the next. Asking never waits for the answer's
     settlement: --rate VALUE keeps a rating that `tantieme agent feedback --routed` gives
-    once the node has settled the answer.
+    once the node has settled the answer. With --from-treasury too, the treasury pays:
+    an offer outside its limits (payee not allowed, may cost more than its per-payment
+    cap or what is left today) is not asked, with the reason.
 
     Example: tantieme ask "How many hives can a flat roof hold?"
     """
@@ -248,8 +251,17 @@ def ask(
 
     if not question.strip():
         raise typer.BadParameter("the question is empty", param_hint="'QUESTION'")
-    if from_treasury and (node_url is None or from_deposit):
-        raise typer.BadParameter("--from-treasury pays a remote node: use it with --node URL, without --deposit", param_hint="'--from-treasury'")
+    if from_treasury and ((node_url is None and route is None) or from_deposit):
+        raise typer.BadParameter(
+            "--from-treasury pays a remote node: use it with --node URL or --route, without --deposit",
+            param_hint="'--from-treasury'",
+        )
+    if from_treasury and rate is not None:
+        raise typer.BadParameter(
+            "a treasury's payments cannot be rated: the reputation registry takes feedback only from the payer, "
+            "and the treasury is a contract: leave out --rate",
+            param_hint="'--rate'",
+        )
     market_only = [name for name, v in (("--consent", consent), ("--prompt-tokens", prompt_tokens), ("--rate", rate)) if v not in (None, [])]
     if route is None and market_only:
         option = market_only[0]
@@ -260,7 +272,7 @@ def ask(
             raise typer.BadParameter(f"--route chooses the node: leave out {option}", param_hint=f"'{option}'")
         routed = _ask_market(
             question, route, max_tokens=max_tokens, cap=max_fee, consent=consent, prompt_tokens=prompt_tokens,
-            timeout=timeout, rate=rate,
+            timeout=timeout, rate=rate, from_treasury=from_treasury,
         )
         emit(routed_json(routed) if as_json else routed, as_json, render_routed)
         return
@@ -310,28 +322,33 @@ def _ask_remote(url: str, question: str, *, max_tokens: int, model: int | None, 
 
 
 def _ask_treasury(url: str, question: str, *, max_tokens: int, model: int | None, max_fee: int | None):
-    from tantieme.agents.treasury import TreasuryPayer
-    from tantieme.cli.output import waiting
-    from tantieme.node import Node
     from tantieme.payments.client import ask_node_from_treasury
 
     if max_fee is not None:
         raise typer.BadParameter("the treasury's per-payment cap bounds what --from-treasury pays: leave out --max-fee", param_hint="'--max-fee'")
     if not url.startswith(("http://", "https://")):
         raise typer.BadParameter(f"{url!r} is not a node URL: give http://HOST:PORT", param_hint="'--node'")
-    account = remote_payer()[0]
-    # Reads beside the node (which may share this home); the chain opened for writing only
-    # while the agent approves the payment, so the node can settle it meanwhile.
     with open_node(readonly=True) as local, console.status(f"asking {url}", spinner="dots"):
-        payer = TreasuryPayer(local.as_account(account), writer=lambda: Node.open(account=account, on_wait=waiting))
         return ask_node_from_treasury(
-            url, question, payer, max_tokens=max_tokens, model=str(model) if model is not None else "default",
+            url, question, treasury_payer(local), max_tokens=max_tokens, model=str(model) if model is not None else "default",
         )
+
+
+def treasury_payer(local):
+    """This home's agent treasury paying as its agent key (`remote_payer`'s account), reading the
+    chain through `local` (beside the node, which may share this home): the chain is opened for
+    writing only while the agent approves a payment, so the node can settle meanwhile."""
+    from tantieme.agents.treasury import TreasuryPayer
+    from tantieme.cli.output import waiting
+    from tantieme.node import Node
+
+    account = remote_payer()[0]
+    return TreasuryPayer(local.as_account(account), writer=lambda: Node.open(account=account, on_wait=waiting))
 
 
 def _ask_market(
     question: str, strategy: str, *, max_tokens: int, cap: str | None, consent: list[str], prompt_tokens: int | None,
-    timeout: float, rate: str | None,
+    timeout: float, rate: str | None, from_treasury: bool,
 ):
     from tantieme.agents.reputation import parse_value
     from tantieme.amounts import MAX_UINT256
@@ -346,9 +363,9 @@ def _ask_market(
         prompt_bound(max_tokens) if prompt_tokens is None else prompt_tokens, max_tokens,
         MAX_UINT256 if cap is None else parse_amount(cap, allow_zero=True), consent_bits(["retrieval", *consent]),
     )
-    account = remote_payer()[0]
     with open_node(readonly=True) as node, console.status(f"asking the market ({strategy})", spinner="dots"):
-        return ask_market(node, question, account, strategy, need, timeout=timeout, rate=rate)
+        payer = treasury_payer(node) if from_treasury else remote_payer()[0]
+        return ask_market(node, question, payer, strategy, need, timeout=timeout, rate=rate)
 
 
 def _ask_deposit(url: str, question: str, *, max_tokens: int, model: int | None, max_fee: int | None):

@@ -146,11 +146,12 @@ def verify(
     Example: tantieme verify answer.json --rpc-url http://127.0.0.1:8545
     """
     from tantieme.ledger.bundle import export as export_bundle
+    from tantieme.ledger.bundle import fetch
     from tantieme.ledger.journal import journal
     from tantieme.ledger.verify import verify as verify_bundle
 
     anchor = _read_ca(ca) if ca else None
-    bundle = _remote_bundle(node_url, target) if node_url else _bundle_at(Path(target))
+    bundle = fetch(node_url, target) if node_url else _bundle_at(Path(target))
     if bundle is None:
         with open_node(readonly=True) as node:
             report = verify_bundle(node.conn, export_bundle(node, journal(), target), trust_anchor_pem=anchor)
@@ -198,30 +199,6 @@ def _bundle_at(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return data if is_bundle(data) else None
-
-
-def _remote_bundle(url: str, record: str) -> dict:
-    """The bundle of `record` from the node at `url` (`GET /records/ID`)."""
-    import httpx
-
-    from tantieme.errors import ConfigError, LedgerError
-    from tantieme.ledger.bundle import is_bundle
-
-    where = f"{url.rstrip('/')}/records/{record}"
-    try:
-        response = httpx.get(where, timeout=30)
-    except httpx.HTTPError as exc:
-        raise ConfigError(f"cannot reach the node at {url}: {exc}") from None
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if response.status_code != 200:
-        message = (data or {}).get("error", {}).get("message") if isinstance(data, dict) else None
-        raise LedgerError(f"{where} answered {response.status_code}: {message or response.reason_phrase}")
-    if not is_bundle(data):
-        raise LedgerError(f"{where} did not answer with a tantieme bundle")
-    return data
 
 
 def _chain(bundle: dict, rpc_url: str | None, chain_dir: Path | None) -> Connection:

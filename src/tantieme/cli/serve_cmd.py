@@ -32,6 +32,10 @@ def serve(
         help="An x402 facilitator to verify and settle payments (default: one in this process, on the node's chain).",
     ),
     queue: int = typer.Option(8, min=1, max=1024, help="Questions that may wait for the model; more get 503."),
+    per_payer: int = typer.Option(
+        2, "--per-payer", min=1, max=1024,
+        help="Questions of one payer that may wait for the model (payers are answered in turn); more get 429.",
+    ),
     rate: int = typer.Option(60, min=1, help="Questions a payer may ask per minute; more get 429."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -72,7 +76,7 @@ def serve(
     try:
         gate = DepositGate(node, account, SelfPay(account, host) if self_pay else X402(node, account, facilitator_url))
         service = Service(
-            node, gate, limits=Limits(queue=queue, rate_per_minute=rate), settle_every=settle_every, admin_token=token,
+            node, gate, limits=Limits(queue=queue, per_payer=per_payer, rate_per_minute=rate), settle_every=settle_every, admin_token=token,
         )
         if not as_json:
             console.print("loading the model and the index…")

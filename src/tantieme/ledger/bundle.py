@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from tantieme.chain import Connection
     from tantieme.node import Node
 
-__all__ = ["BUNDLE_FORMAT", "CA_NOTE", "export", "find_record", "is_bundle", "record_entry", "settlement_tx"]
+__all__ = ["BUNDLE_FORMAT", "CA_NOTE", "export", "fetch", "find_record", "is_bundle", "record_entry", "settlement_tx"]
 
 BUNDLE_FORMAT = "tantieme-bundle/1"
 CA_NOTE = (
@@ -120,6 +120,29 @@ def export(node: Node, book: Journal, target: str) -> dict[str, Any]:
     }
     bundle["anchor"]["registry"] = node.deployment.registry
     return bundle
+
+
+def fetch(url: str, record: str) -> dict[str, Any]:
+    """The bundle of `record` from the node at `url` (`GET /records/ID`)."""
+    import httpx
+
+    from tantieme.errors import ConfigError
+
+    where = f"{url.rstrip('/')}/records/{record}"
+    try:
+        response = httpx.get(where, timeout=30)
+    except httpx.HTTPError as exc:
+        raise ConfigError(f"cannot reach the node at {url}: {exc}") from None
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if response.status_code != 200:
+        message = (data or {}).get("error", {}).get("message") if isinstance(data, dict) else None
+        raise LedgerError(f"{where} answered {response.status_code}: {message or response.reason_phrase}")
+    if not is_bundle(data):
+        raise LedgerError(f"{where} did not answer with a tantieme bundle")
+    return data
 
 
 def is_bundle(data: Any) -> bool:

@@ -4,6 +4,7 @@ against its offer before anything is paid, the next provider asked when one fail
     need = Need(prompt_bound(96), 96, cap=10**17)
     routed = ask_market(node, "How many hives fit on a roof?", account, "cheapest", need)
     routed.answer.fee, routed.choice.offer.agent_id, routed.attempts, routed.skipped
+    ask_market(node, question, TreasuryPayer(node), "best", need)   # paid by the agent treasury
 
 The offers are the chain's (`offers.list_offers`), ordered by `routing.route` within the
 cap and the consent required; `routing.first_answer` asks them in turn through
@@ -15,6 +16,12 @@ what the chosen offer's prices allow for the question (`need`'s prompt and compl
 tokens): a provider whose prices rose since it offered them is not paid, and the next
 one is asked, saying why.
 
+The payer is an account or an agent treasury (`agents.treasury.TreasuryPayer`). A
+treasury pays only within its limits, so before choosing, an offer it may not pay —
+its agent's wallet not on the allow-list, its estimated fee above the per-payment cap,
+what is left of the day's limit or the balance, the treasury paused — is left out with
+the reason; at payment time the treasury checks the 402's quote again.
+
 Every routed answer is kept in `TANTIEME_HOME/routed.jsonl` (its record, the agent, its
 node, the rating asked with `--rate`), so `tantieme agent feedback RECORD` finds the
 bundle at the node that answered, and `tantieme agent feedback --routed` gives the
@@ -24,7 +31,7 @@ ratings left for later once their batches are settled. Asking never waits for th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,11 +40,13 @@ from tantieme.amounts import format_amount
 from tantieme.config import home
 from tantieme.errors import PaymentError, RemoteNodeError
 from tantieme.market.routing import CONSENT, Attempt, Choice, Latencies, ModelOffer, Need, first_answer, route
+from tantieme.payments.client import CHAT_PATH
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
     from x402.schemas import PaymentRequirements
 
+    from tantieme.agents.treasury import TreasuryPayer
     from tantieme.node import Node
     from tantieme.payments.client import RemoteAnswer
 
@@ -54,7 +63,6 @@ __all__ = [
 # The prompt and answer tokens a routed question pays for at most, by default: the
 # embedded model's context (a node quotes for the longest prompt its model reads).
 CONTEXT_TOKENS = 2048
-_CHAT_PATH = "/v1/chat/completions"
 _ZERO = "0x" + "00" * 20
 
 
@@ -105,7 +113,7 @@ def prompt_bound(max_tokens: int, context: int = CONTEXT_TOKENS) -> int:
 def ask_market(
     node: Node,
     question: str,
-    account: LocalAccount,
+    payer: LocalAccount | TreasuryPayer,
     strategy: str,
     need: Need,
     *,
@@ -113,11 +121,11 @@ def ask_market(
     latencies: Latencies | None = None,
     rate: str | None = None,
 ) -> RoutedAnswer:
-    """Ask the market on `node`'s chain, paying from `account`: the offers `need` allows, in
-    `strategy`'s order (`routing.route`), until one answers within `timeout` seconds. The
-    answer is kept in `routed.jsonl` with `rate`, the rating to give once it is settled."""
+    """Ask the market on `node`'s chain, paying from `payer` (an account, or an agent treasury
+    within its limits): the offers `need` allows, in `strategy`'s order (`routing.route`),
+    until one answers within `timeout` seconds. The answer is kept in `routed.jsonl` with
+    `rate`, the rating to give once it is settled."""
     from tantieme.market.offers import list_offers, reputations
-    from tantieme.payments.client import ask_node
 
     offers = list_offers(node)
     if not offers:
@@ -126,28 +134,73 @@ def ask_market(
         )
     book = latencies or Latencies()
     scores = reputations(node, [o.agent_id for o in offers]) if strategy == "best" else {}
-    order = [c for c in route(offers, need, strategy, reputation=scores, latency=book.p95s()) if _base(c.offer)]
-    chosen = {c.offer.agent_id for c in order}
+    routed = [c for c in route(offers, need, strategy, reputation=scores, latency=book.p95s()) if _base(c.offer)]
+    chosen = {c.offer.agent_id for c in routed}
     skipped = [Skipped(o.agent_id, o.endpoint, _why(o, need)) for o in offers if o.agent_id not in chosen]
+    pay = _payment(node, question, payer, need)
+    order = []
+    for choice in routed:
+        refusal = pay.refusal(choice)
+        if refusal is None:
+            order.append(choice)
+        else:
+            skipped.append(Skipped(choice.offer.agent_id, choice.offer.endpoint, refusal))
     if not order:
         raise RemoteNodeError(
             f"no offer fits among the {len(offers)} on chain {node.conn.chain_id}: "
             + "; ".join(f"agent #{s.agent_id} {s.reason}" for s in skipped)
         )
 
-    def ask(choice: Choice, seconds: float) -> RemoteAnswer:
-        return ask_node(
-            _base(choice.offer), question, account, max_tokens=need.completion_tokens, model=str(choice.offer.model),
-            token=node.deployment.token, balance=lambda _chain, _asset: node.balance(account.address),
-            timeout=seconds, check=_checker(node, choice, need),
-        )
-
-    choice, answer, attempts = first_answer(order, ask, timeout=timeout, book=book)
-    routed = RoutedAnswer(answer, choice, attempts, skipped)
+    choice, answer, attempts = first_answer(order, pay.ask, timeout=timeout, book=book)
     _keep(Routed(
-        answer.record, choice.offer.agent_id, _base(choice.offer), node.conn.chain_id, account.address, str(answer.fee), rate,
+        answer.record, choice.offer.agent_id, _base(choice.offer), node.conn.chain_id, payer.address, str(answer.fee), rate,
     ))
-    return routed
+    return RoutedAnswer(answer, choice, attempts, skipped)
+
+
+@dataclass(frozen=True)
+class _Payment:
+    """How `ask_market` pays: `refusal(choice)` says why the payer may not pay an offer
+    (None: it may), `ask(choice, seconds)` asks its node and pays it."""
+
+    refusal: Callable[[Choice], str | None]
+    ask: Callable[[Choice, float], RemoteAnswer]
+
+
+def _payment(node: Node, question: str, payer: LocalAccount | TreasuryPayer, need: Need) -> _Payment:
+    """Paying from an account (`ask_node`) or from an agent treasury within its limits
+    (`ask_node_from_treasury`); each provider's 402 checked by `_checker` first."""
+    from tantieme.agents.treasury import Quote, TreasuryPayer
+    from tantieme.payments.client import ask_node, ask_node_from_treasury
+
+    def options(choice: Choice, seconds: float) -> dict:
+        return {
+            "max_tokens": need.completion_tokens, "model": str(choice.offer.model), "timeout": seconds,
+            "check": _checker(node, choice, need),
+        }
+
+    if not isinstance(payer, TreasuryPayer):
+        return _Payment(lambda _choice: None, lambda choice, seconds: ask_node(
+            _base(choice.offer), question, payer, token=node.deployment.token,
+            balance=lambda _chain, _asset: node.balance(payer.address), **options(choice, seconds),
+        ))
+
+    def refusal(choice: Choice) -> str | None:
+        from tantieme.agents.identity import identity_registry
+        from tantieme.errors import TreasuryError
+
+        wallet = identity_registry(node).functions.getAgentWallet(choice.offer.agent_id).call()
+        if wallet == _ZERO:
+            return "has no wallet to be paid at (ERC-8004 `agentWallet`)"
+        try:
+            payer.check(Quote(node.conn.chain_id, node.deployment.token, wallet, choice.quote))
+        except TreasuryError as exc:
+            return f"may cost {format_amount(choice.quote)} TAI, which the treasury may not pay: {exc}"
+        return None
+
+    return _Payment(refusal, lambda choice, seconds: ask_node_from_treasury(
+        _base(choice.offer), question, payer, **options(choice, seconds),
+    ))
 
 
 def _checker(node: Node, choice: Choice, need: Need):
@@ -182,7 +235,7 @@ def _checker(node: Node, choice: Choice, need: Need):
 def _base(offer: ModelOffer) -> str | None:
     """The node's base URL of an offer's endpoint, None if it is not a node's chat endpoint."""
     endpoint = offer.endpoint.rstrip("/")
-    return endpoint.removesuffix(_CHAT_PATH) if endpoint.endswith(_CHAT_PATH) else None
+    return endpoint.removesuffix(CHAT_PATH) if endpoint.endswith(CHAT_PATH) else None
 
 
 def _why(offer: ModelOffer, need: Need) -> str:
@@ -195,7 +248,7 @@ def _why(offer: ModelOffer, need: Need) -> str:
     quote = fee(offer.prices, need.prompt_tokens, need.completion_tokens)
     if quote > need.cap:
         return f"may cost {format_amount(quote)} TAI, above your cap of {format_amount(need.cap)} TAI"
-    return f"offers {offer.endpoint!r}, not a node's {_CHAT_PATH} endpoint"
+    return f"offers {offer.endpoint!r}, not a node's {CHAT_PATH} endpoint"
 
 
 def _path() -> Path:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from tantieme.errors import ChainError, ConfigError, InputError
 from tantieme.market.routing import CONSENT, ModelOffer, Reputation
+from tantieme.payments.client import CHAT_PATH
 
 if TYPE_CHECKING:
     from web3.contract import Contract
@@ -46,8 +47,6 @@ _PAGE = 64
 # A feedback counts as positive from 50 on ERC-8004's 0-100 scale ("starred", or no tag).
 POSITIVE_AT = 50
 _RATING_TAGS = ("", "starred")
-# The path of a node's x402-paid answers (`tantieme serve`).
-_ANSWER_PATH = "/v1/chat/completions"
 _SET_GAS = 400_000
 _REMOVE_GAS = 200_000
 
@@ -138,7 +137,7 @@ def offer_node_model(
         model=entry.asset_id,
         price_prompt_per_million=entry.price_prompt_per_million,
         price_completion_per_million=entry.price_completion_per_million,
-        endpoint=base.rstrip("/") + _ANSWER_PATH,
+        endpoint=base.rstrip("/") + CHAT_PATH,
         p95_latency_ms=latency_ms,
         consent=CONSENT["retrieval"],
     )
@@ -161,7 +160,7 @@ def keep_offer_current(node: Node) -> OfferChange | None:
         return None
     return offer_node_model(
         node, latency_ms=current.p95_latency_ms, model_id=current.model,
-        url=profile.url or current.endpoint.removesuffix(_ANSWER_PATH),
+        url=profile.url or current.endpoint.removesuffix(CHAT_PATH),
     )
 
 

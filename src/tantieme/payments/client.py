@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DepositClient", "RemoteAnswer", "ask_node", "ask_node_from_treasury"]
 
+# The path of a node's answers (`tantieme serve`), OpenAI-compatible and paid per request.
 CHAT_PATH = "/v1/chat/completions"
 TIMEOUT_S = 300
 # What a refused payment's reason means for the payer.
@@ -122,21 +123,26 @@ def ask_node_from_treasury(
     *,
     max_tokens: int = 96,
     model: str = "default",
+    timeout: float = TIMEOUT_S,
+    check: Callable[[PaymentRequirements], None] | None = None,
 ) -> RemoteAnswer:
     """Ask the node at `url` and pay it over x402 from an agent treasury (`treasury`: its agent
     key's signer). A quote the treasury would refuse (payee not allowed, above the per-payment
     cap or what is left of the daily limit, paused, another chain or token, the balance) is
     refused here, before anything is sent; otherwise the agent approves the payment on chain
-    and signs it, and the node settles it through the token's ERC-1271 check."""
+    and signs it, and the node settles it through the token's ERC-1271 check. `timeout` and
+    `check` as for `ask_node`."""
 
     def vet(required: PaymentRequirements) -> int:
+        if check is not None:
+            check(required)
         treasury.check_requirements(required)
         return int(required.amount)
 
     def refused(error: dict[str, Any], _quote: int) -> str:
         return f"the node refused the payment from the treasury: {error.get('error') or 'no reason given'}"
 
-    return _ask(url, question, treasury, vet, refused, max_tokens=max_tokens, model=model, timeout=TIMEOUT_S)
+    return _ask(url, question, treasury, vet, refused, max_tokens=max_tokens, model=model, timeout=timeout)
 
 
 def _ask(

@@ -43,6 +43,7 @@ from web3.logs import DISCARD
 
 from tantieme.chain.logs import event_logs
 from tantieme.errors import PaymentError
+from tantieme.payments.client import CHAT_PATH
 from tantieme.payments.facilitator import ConnectionSigner, facilitator, network, signer
 
 if TYPE_CHECKING:
@@ -52,12 +53,14 @@ if TYPE_CHECKING:
     from tantieme.ledger.journal import Journal
     from tantieme.node import Node
 
-__all__ = ["ROUTE", "Payment", "PaymentRefused", "PayPerRequest", "Settlement", "record_nonce"]
+__all__ = ["ROUTE", "Payment", "PaymentRefused", "PayPerRequest", "Settlement", "SettlementPending", "record_nonce"]
 
-ROUTE = "POST /v1/chat/completions"
+ROUTE = f"POST {CHAT_PATH}"
 # How long a payer's authorization must stay valid: the wait in the queue and the answer.
 MAX_TIMEOUT_S = 300
 _REFUND_GAS = 100_000
+# How often a settlement sent and not confirmed is looked for on chain.
+_POLL_S = 0.25
 # An authorization counts as expired this long after its validBefore (a chain's clock may lag).
 _EXPIRY_MARGIN_S = 60
 # The SDK's reasons of its own (as codes), and what they all mean for people.
@@ -84,6 +87,16 @@ def record_nonce(payer: str, authorization_nonce: str | bytes) -> int:
     uint256(keccak256(abi.encode(payer, authorization nonce)))."""
     nonce = bytes.fromhex(authorization_nonce[2:]) if isinstance(authorization_nonce, str) else authorization_nonce
     return int.from_bytes(keccak(encode(["address", "bytes32"], [payer, nonce])), "big")
+
+
+class SettlementPending(PaymentError):
+    """A payment's settlement was sent and not seen mined within the wait: the answer is withheld
+    until it is (`record`: its digest; `transaction`: the settlement sent)."""
+
+    def __init__(self, record: str, transaction: str, waited_s: float) -> None:
+        super().__init__(f"the payment's settlement {transaction or ''} was sent but not mined within {waited_s:g} s")
+        self.record = record
+        self.transaction = transaction
 
 
 class PaymentRefused(PaymentError):
@@ -153,14 +166,17 @@ class PayPerRequest:
         facilitator_url: str | None = None,
         writer: Callable[[], AbstractContextManager[Node]] | None = None,
         route: str = ROUTE,
+        pending_wait_s: float = 20.0,
     ) -> None:
         """`node` reads the chain; `writer()` opens the node for writing while a payment
-        settles and refunds (default: `node` itself, open for writing)."""
+        settles and refunds (default: `node` itself, open for writing); `pending_wait_s`: how
+        long a request waits for a settlement sent and not confirmed (`settle`)."""
         from x402 import x402ResourceServerSync
         from x402.http import PaymentOption, RouteConfig, x402HTTPResourceServerSync
         from x402.mechanisms.evm.exact import register_exact_evm_server
 
         self.node = node
+        self.pending_wait_s = pending_wait_s
         self.network = network(node.conn.chain_id)
         _, name, version, *_ = node.token.functions.eip712Domain().call()
         self.asset = node.deployment.token
@@ -273,7 +289,16 @@ class PayPerRequest:
         """Settle `payment` for the answer `done` (journaled with it, `entry`) before the answer is
         sent: no answer leaves unpaid, whatever the payer did with its balance or authorization
         since `verify`. If it does not settle, the record is voided (with the answer's files)
-        and `PaymentRefused` (402) says why: the answer must not be sent."""
+        and `PaymentRefused` (402) says why: the answer must not be sent.
+
+        A settlement sent whose receipt did not come (the SDK's `settlement_pending`: the chain
+        may still mine it) is waited for up to `pending_wait_s`, then `SettlementPending`: the
+        record and the answer stay, withheld until the payment is seen on chain (`recover`
+        journals it then, and refunds quote − fee), or voided once the authorization can no
+        longer move anything. So a payer charged has its answer, and no payer is charged for
+        an answer it cannot get."""
+        from x402.mechanisms.evm import ERR_SETTLEMENT_PENDING
+
         from tantieme.interaction import discard_answer
         from tantieme.ledger import settlement
 
@@ -290,10 +315,14 @@ class PayPerRequest:
                     book.payment_settled(record_id, result.transaction)
                     return Settlement(result.transaction, dict(result.headers))
                 moved = self.settled_by(self.node, payment.authorization)  # by the payer itself, say
-                if moved is not None:
-                    book.payment_settled(record_id, moved)
-                    return Settlement(moved)
-                voided = book.void_record(record_id)
+            if moved is None and result.error_reason == ERR_SETTLEMENT_PENDING:
+                moved = self._await_settled(payment.authorization)  # not under the sender's lock
+                if moved is None:
+                    raise SettlementPending(done.record.digest, result.transaction, self.pending_wait_s)
+            if moved is not None:
+                book.payment_settled(record_id, moved)
+                return Settlement(moved, self._response(payment, moved))
+            voided = book.void_record(record_id)
         finally:
             book.close()
         if voided is not None:
@@ -303,6 +332,24 @@ class PayPerRequest:
             f"the payment did not settle, so the answer is withheld: {_REASONS.get(reason, reason)}",
             402, result.headers, reason,
         )
+
+    def _await_settled(self, authorization: Mapping[str, Any]) -> str | None:
+        """The transaction in which `authorization` moved its value, looked for on chain every
+        `_POLL_S` for up to `pending_wait_s`; None if not seen by then."""
+        deadline = time.monotonic() + self.pending_wait_s
+        while (moved := self.settled_by(self.node, authorization)) is None and time.monotonic() < deadline:
+            time.sleep(_POLL_S)
+        return moved
+
+    def _response(self, payment: Payment, transaction: str) -> dict[str, str]:
+        """x402's `PAYMENT-RESPONSE` header of a settlement found on chain."""
+        from x402.http import PAYMENT_RESPONSE_HEADER, encode_payment_response_header
+        from x402.schemas import SettleResponse
+
+        settled = SettleResponse(
+            success=True, transaction=transaction, network=self.network, payer=payment.payer, amount=str(payment.quote),
+        )
+        return {PAYMENT_RESPONSE_HEADER: encode_payment_response_header(settled)}
 
     def refund(self, payment: Payment, done: Interaction) -> str | None:
         """Once the answer is sent: refund the payer quote − metered fee, in one transfer (None if

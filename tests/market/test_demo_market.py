@@ -1,0 +1,77 @@
+"""`tantieme demo market`: README's "A market on one machine" run as written (anvil, three real
+`tantieme serve` nodes, the real model); the sourceless node, the cheapest, loses the traffic
+by its paid ratings alone; `--json`'s document."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tantieme.cli.demo_cmd import _data
+from tantieme.market.demo import NODES, SOURCELESS, Asked, MarketRun, NodeResult
+from tantieme.market.routing import ModelOffer, Need, Reputation, route
+
+from api.served import env
+from cli.conftest import run
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_block() -> str:
+    section = README.read_text().split("## A market on one machine", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```sh\n(.*?)```", section, re.S)
+    return block
+
+
+@pytest.mark.slow
+def test_demo_market__readme_run__the_sourceless_node_loses_the_traffic(tmp_path):
+    block = readme_block()
+    questions = int(re.search(r"--questions (\d+)", block).group(1))
+    ran = subprocess.run(["bash", "-c", block], env=env(tmp_path / "home"), capture_output=True, text=True, timeout=900)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    out = ran.stdout
+    # One first try each, cheapest first; then `best` never routes to the node rated 10.
+    order = re.search(r"answered, in order: (.*)", out).group(1).split(", ")
+    assert order == [f"{SOURCELESS} (no sources)", "bees-and-bikes", "bakery", *["bees-and-bikes"] * questions]
+    shares = re.search(r"share of the answers, after each question: (.*)", out).group(1).split()
+    assert shares == [f"{1 / n:.0%}" for n in range(1, len(NODES) + questions + 1)]
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]] for line in out.splitlines()
+            if line.startswith("│") and line.split("│")[1].strip()}
+    assert rows[SOURCELESS][2] == "1" and rows[SOURCELESS][4] == "none: no sources"
+    assert rows["bees-and-bikes"][2] == str(1 + questions) and rows["bakery"][2] == "1"  # settled on chain
+    assert re.fullmatch(r"ada [0-9.]+, chen [0-9.]+", rows["bees-and-bikes"][4])
+    assert re.fullmatch(r"bruno [0-9.]+", rows["bakery"][4])
+
+
+def test_demo_market__without_ratings_best_would_pick_the_sourceless_node():
+    """The loss is the ratings': with none, `best` takes the cheapest, the sourceless node."""
+    offers = [
+        ModelOffer(n, 1, spec.prompt_price, spec.completion_price, f"http://node{n}/v1/chat/completions", 5_000, 4)
+        for n, spec in enumerate(NODES, start=1)
+    ]
+    need = Need(100, 24, cap=10**18)
+    sourceless = 1 + [s.name for s in NODES].index(SOURCELESS)
+    assert route(offers, need, "best")[0].offer.agent_id == sourceless
+    rated = {n: Reputation(0 if n == sourceless else 1, 1) for n in range(1, len(NODES) + 1)}
+    assert route(offers, need, "best", reputation=rated)[-1].offer.agent_id == sourceless
+
+
+def test_demo_market__json_amounts_as_strings(json_rules):
+    big = 2**60
+    nodes = [NodeResult(spec, "http://127.0.0.1:1", "0x" + "11" * 20, n, {n: "ada"}, 2, big, {"ada": big})
+             for n, spec in enumerate(NODES, start=1)]
+    asked = [Asked(1, "q", "first try", 3, SOURCELESS, 0, "10", big), Asked(2, "q", "best", 1, "bees-and-bikes", 2, "90", big)]
+    data = _data(MarketRun(nodes, asked, 31337))
+    json_rules(data)
+    assert data["sourceless_share"] == [1.0, 0.5]
+    assert data["nodes"][0]["earned"] == str(big) and data["asked"][0]["fee"] == str(big)
+
+
+def test_demo_market__home_not_empty__refused(tmp_path):
+    (tmp_path / "kept.txt").write_text("mine")
+    out = " ".join(run("demo", "market", "--home", str(tmp_path), ok=False).output.split())
+    assert f"{tmp_path} is not empty: give a new or empty folder" in out
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.txt"]
