@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -88,3 +90,43 @@ def browser():
             yield launched
         finally:
             launched.close()
+
+
+# A browser wallet: `window.ethereum.request` as EIP-1193 has it, forwarding to anvil through the
+# test (`anvilRpc`); its account is `window.walletAccount` (anvil's accounts are unlocked: it signs
+# as that account), as a wallet answers for the account chosen; `window.walletChainId`, when set,
+# is the chain it claims to be on (a wallet left on another chain).
+WALLET = """
+window.ethereum = {
+  async request({ method, params }) {
+    if (method === "eth_requestAccounts" || method === "eth_accounts") return [window.walletAccount];
+    if (method === "eth_chainId" && window.walletChainId) return window.walletChainId;
+    const reply = JSON.parse(await window.anvilRpc(JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: params || [] })));
+    if (reply.error) throw new Error(reply.error.message);
+    return reply.result;
+  },
+};
+"""
+
+
+@pytest.fixture
+def wallet_page(browser, anvil):
+    """A page of `browser` whose wallet forwards to `anvil`; `use(page, account, chain_id=None)`
+    picks the wallet's account (and the chain it claims)."""
+
+    def forward(body: str) -> str:
+        request = urllib.request.Request(anvil, data=body.encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read().decode()
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.expose_function("anvilRpc", forward)
+    page.add_init_script(WALLET)
+    yield page
+    page.close()
+
+
+def use_wallet(page, account: str, chain_id: int | None = None) -> None:
+    """The wallet's account from now on (and the chain it says it is on: None for anvil's)."""
+    page.evaluate(f"window.walletAccount = {json.dumps(account.lower())}")
+    page.evaluate(f"window.walletChainId = {json.dumps(hex(chain_id) if chain_id else None)}")

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tantieme import commons
 from tantieme.assets import registry
 from tantieme.node import Node
 from tantieme.report import report
@@ -63,6 +64,27 @@ def test_dashboard__operator_view_shows_the_commons_pool(make_client, filled):
     assert wei(html, 'id="commons-balance"') == int(pool["balance"])  # the pool receives the machine tax
 
 
+def test_dashboard__member_view_shows_the_dividend_and_the_claim(make_client, filled):
+    with Node.open() as node:
+        pool_members(node, filled)
+        pool = commons.pool(node).address
+    client = make_client(gate="none")
+    ada, bruno = CREATORS["ada"].address, CREATORS["bruno"].address
+    html = client.get(f"/dashboard/commons/{ada}", headers=HTML).text
+    # She claimed today: nothing more until tomorrow, and no claim to send.
+    assert wei(html, 'id="claimable"') == 0 and 'id="nothing-to-claim"' in html and "wallet-tx" not in html
+    assert "work #%d" % filled["bees"] in html
+    html = client.get(f"/dashboard/commons/{bruno}", headers=HTML).text
+    assert f"invitation of <span class=\"mono\">{ada}</span>" in html
+    stranger = client.get(f"/dashboard/commons/{CREATORS['chen'].address}", headers=HTML).text
+    assert 'id="not-a-member"' in stranger and "wallet-tx" not in stranger
+    assert f"commons pool {pool}" in stranger
+    missing = client.get("/dashboard/commons/0x1234", headers=HTML)
+    assert missing.status_code == 404 and "is not an Ethereum address" in missing.text
+    dashboard = client.get("/dashboard", headers=HTML).text
+    assert 'data-href="/dashboard/commons/"' in dashboard and '<script src="/dashboard/wallet.js" defer></script>' in dashboard
+
+
 def test_dashboard__creator_view_lists_each_work_with_its_chain_figures(page, filled):
     bruno = CREATORS["bruno"].address
     html = page(f"/dashboard/creators/{bruno}").text
@@ -104,13 +126,13 @@ def test_creator_view__each_work_offers_only_tightening__as_command_and_transact
         assert registry.get(node, bees).terms.ai_consent() == dict.fromkeys(("training", "fine_tuning", "retrieval", "output_commercial"), True)
         encode = lambda asset, *flags: node.registry.functions.setAIConsent(asset, *flags)._encode_transaction_data()  # noqa: E731
         assert options(html, bees) == {f"tantieme consent {bees} {revoke}": encode(bees, *flags) for revoke, flags in expected.items()}
-        assert f'data-to="{node.deployment.registry}"' in html and f'data-owner="{CREATORS["ada"].address}"' in html
+        assert f'data-to="{node.deployment.registry}"' in html and f'data-from="{CREATORS["ada"].address}"' in html
         bruno = page(f"/dashboard/creators/{CREATORS['bruno'].address}").text
         assert options(bruno, remix) == {f"tantieme consent {remix} --revoke retrieval": encode(remix, False, False, False, False)}
     chen = page(f"/dashboard/creators/{CREATORS['chen'].address}").text
     assert options(chen, filled["letters"]) == {} and "nothing left to tighten" in chen
-    assert '<script src="/dashboard/consent.js" defer></script>' in html and "https://" not in html
-    script = page("/dashboard/consent.js")
+    assert '<script src="/dashboard/wallet.js" defer></script>' in html and "https://" not in html
+    script = page("/dashboard/wallet.js")
     assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
     assert "eth_sendTransaction" in script.text and "http" not in script.text  # fetches nothing
 

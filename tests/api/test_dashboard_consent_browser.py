@@ -7,8 +7,6 @@ the next answer no longer cites the work."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from pathlib import Path
 
 import httpx
@@ -21,6 +19,7 @@ from tantieme.chain.accounts import dev_account
 from tantieme.node import Node
 from tantieme.quickstart import SAMPLES_DIR
 
+from .conftest import use_wallet
 from .served import serving
 
 pytestmark = pytest.mark.slow
@@ -28,20 +27,6 @@ pytestmark = pytest.mark.slow
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
 QUESTION = "How many hives can a flat roof of forty square metres hold?"
 CREATOR, STRANGER = dev_account(1), dev_account(4)
-
-# The wallet: `window.ethereum.request` as EIP-1193 has it, forwarding to anvil through the test
-# (`anvilRpc`); its account is `window.walletAccount`, as a wallet answers for the account chosen.
-PROVIDER = """
-window.ethereum = {
-  async request({ method, params }) {
-    if (method === "eth_requestAccounts" || method === "eth_accounts") return [window.walletAccount];
-    const reply = JSON.parse(await window.anvilRpc(JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: params || [] })));
-    if (reply.error) throw new Error(reply.error.message);
-    return reply.result;
-  },
-};
-"""
-
 
 def ask(url: str) -> list[int]:
     """The assets the node's answer to QUESTION cites (self-paid)."""
@@ -51,37 +36,30 @@ def ask(url: str) -> list[int]:
     return [s["asset"] for s in response.json()["tantieme"]["sources"]]
 
 
-def test_creator_tightens_consent_with_a_browser_wallet__chain_and_answers_follow(browser, anvil, tantieme_home):
+def test_creator_tightens_consent_with_a_browser_wallet__chain_and_answers_follow(wallet_page, anvil, tantieme_home):
     node_mod.init("rpc", anvil)
     with Node.open() as node:
         node.faucet(CREATOR.address)
         bees = registry.register(node.as_account(CREATOR), SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open")).id
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def forward(body: str) -> str:
-        request = urllib.request.Request(anvil, data=body.encode(), headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.read().decode()
-
     with serving(tantieme_home, "--self-pay") as (url, _process):
         assert bees in ask(url)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.expose_function("anvilRpc", forward)
-        page.add_init_script(PROVIDER)
+        page = wallet_page
         page.goto(f"{url}/dashboard/creators/{CREATOR.address}")
         work = page.locator(f"#asset-{bees}")
         assert "✓ retrieval" in work.locator(".consent").inner_text()
         refuse = work.locator("button.tighten", has_text="refuse retrieval")
         assert refuse.is_visible()  # the script found a wallet and offers the button
 
-        page.evaluate(f"window.walletAccount = {json.dumps(STRANGER.address.lower())}")
+        use_wallet(page, STRANGER.address)
         refuse.click()
         status = refuse.locator("xpath=..").locator(".tx-status")  # the option's
         status.filter(has_text="only the work's owner").wait_for(timeout=30_000)
         with Node.open(readonly=True) as node:
             assert node.registry.functions.aiConsent(bees).call() == [True, True, True, True]  # nothing sent
 
-        page.evaluate(f"window.walletAccount = {json.dumps(CREATOR.address.lower())}")
+        use_wallet(page, CREATOR.address)
         with page.expect_navigation(timeout=60_000):
             refuse.click()
         work = page.locator(f"#asset-{bees}")

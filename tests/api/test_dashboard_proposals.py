@@ -121,7 +121,7 @@ def test_readme_who_profits__every_page_it_names_answers(make_client, served_hom
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     paragraph = readme.split("**Who profits.**", 1)[1].split("\n\n", 1)[0]
     paths = re.findall(r"`(/(?:dashboard|answers)[^`]*)`", paragraph)
-    assert set(paths) == {"/dashboard", "/dashboard/creators/ADDRESS", "/dashboard/consent.js", "/dashboard/proposals/N", "/answers/ID"}
+    assert set(paths) == {"/dashboard", "/dashboard/creators/ADDRESS", "/dashboard/wallet.js", "/dashboard/commons/ADDRESS", "/dashboard/proposals/N", "/answers/ID"}
     monkeypatch.setattr(effect, "STEPS", STEPS)
     with Node.open() as node:
         filled = build(node)

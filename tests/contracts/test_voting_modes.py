@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .conftest import ONE_TOKEN, events, fresh_state
+from .conftest import ONE_TOKEN, ZERO_ADDRESS, events, fresh_state
 from .dao_fixtures import (
     ACTIVE,
     AGAINST,
@@ -23,6 +23,7 @@ from .dao_fixtures import (
     SUCCEEDED,
     Proposal,
     close_voting,
+    deploy_dao,
     mine,
     open_voting,
     pass_proposal,
@@ -92,6 +93,30 @@ def test_set_counting__only_through_the_timelock(voting):
     set_counting_directly(v, v.pool.address, b"\x01\x02\x03\x04", REPUTATION_COUNTING)
     [event] = events(v.governor, "CountingSet")
     assert (event.target, event.selector, event.counting) == (v.pool.address, b"\x01\x02\x03\x04", 1)
+
+
+@pytest.mark.parametrize("pool, reputation", [(False, False), (True, False), (False, True)])
+def test_set_counting__refuses_what_the_governor_cannot_read(voting, pool, reputation):
+    """A governor deployed without a commons pool cannot count
+    quadratically, one without reputation votes by reputation."""
+    v = voting
+    dao = deploy_dao(
+        v.world.token, boa.env.generate_address("bare governor deployer"),
+        v.pool.address if pool else ZERO_ADDRESS, v.reputation.address if reputation else ZERO_ADDRESS,
+    )
+    target, selector = v.pool.address, selector_of(v.pool.setBond, 0)
+    for counting, present, reason in (
+        (QUADRATIC, pool, "governor: no commons pool to count quadratically"),
+        (REPUTATION_COUNTING, reputation, "governor: no reputation votes to count by"),
+    ):
+        if present:
+            dao.governor.setCounting(target, selector, counting, sender=dao.timelock.address)
+            assert dao.governor.countingOf(target, selector) == counting
+        else:
+            with boa.reverts(reason):
+                dao.governor.setCounting(target, selector, counting, sender=dao.timelock.address)
+    dao.governor.setCounting(target, selector, TOKEN, sender=dao.timelock.address)
+    assert dao.governor.countingOf(target, selector) == TOKEN
 
 
 def test_set_counting__by_a_token_weighted_proposal(voting):

@@ -5,14 +5,17 @@ deployers, so no other test's deployment shares its addresses."""
 
 from __future__ import annotations
 
+import decimal
 from dataclasses import dataclass
 
 import boa
 import pytest
 
+from tantieme.ledger.merkle import StandardMerkleTree
+
 from .conftest import CONTRACTS, MAX_UINT256, ONE_TOKEN, Signer
 from .dao_fixtures import Dao, deploy_dao, signer
-from .ledger_fixtures import World, credit_args, deploy_world, make_batch, settle, shares_tree
+from .ledger_fixtures import World, batch_abi, credit_args, deploy_world, make_batch, settle, shares_tree, sign
 
 POOL = boa.load_partial(str(CONTRACTS / "commons_pool.vy"))
 REPUTATION = boa.load_partial(str(CONTRACTS / "reputation_votes.vy"))
@@ -81,6 +84,56 @@ def settle_and_credit(v: Voting, owed: dict[int, int]) -> bytes:
     pool_id = v.world.ledger.assetPool(v.payer.address, v.world.operator)
     v.world.router.credit(pool_id, *credit_args(tree, range(len(owed))))
     return pool_id
+
+
+@dataclass(frozen=True)
+class Earning:
+    """A settled batch's asset tree and what settles it (see `earning`)."""
+
+    batch: tuple  # as `settle` takes it
+    signature: tuple[int, bytes, bytes]
+    tree: StandardMerkleTree
+
+
+_earnings: dict[tuple[str, int], Earning] = {}
+
+
+def earning(v: Voting, nonce: int, earned: dict[int, int]) -> Earning:
+    """The payer's batch `nonce` owing each asset `nonce + 1` times what
+    `earned` says (cumulative), signed; built once per deployment (a state
+    machine settles the same batches in every run)."""
+    key = (v.world.ledger.address, nonce)
+    if key not in _earnings:
+        tree = shares_tree({asset: (nonce + 1) * amount for asset, amount in earned.items()})
+        total = (nonce + 1) * sum(earned.values()) * 10_000 // (10_000 - 1_000 - 500) + 1
+        batch = make_batch(v.world, v.payer, total, tree=tree, nonce=nonce)
+        _earnings[key] = Earning(batch_abi(batch), sign(batch, v.payer, v.world.domain()), tree)
+    return _earnings[key]
+
+
+def _root(i: int) -> int:
+    """2^(-1/2^i) in 64-bit fixed point, rounded down (computed here,
+    independently of the contract's table)."""
+    with decimal.localcontext(prec=60):
+        return int(decimal.Decimal(2) ** (-decimal.Decimal(1) / 2**i) * 2**64)
+
+
+_ROOTS = [_root(i) for i in range(1, 17)]
+
+
+def decayed(amount: int, elapsed: int, half_life: int = HALF_LIFE) -> int:
+    """`amount` reputation `elapsed` blocks later, as SPEC.md defines the
+    decay: halved per whole half-life, then times 2^(-f) for the fraction f
+    of a half-life left in 1/65,536 steps, each factor rounded down."""
+    halvings, rest = divmod(elapsed, half_life)
+    if halvings >= 192:
+        return 0
+    fraction = (rest << 16) // half_life
+    factor = 2**64
+    for i, root in enumerate(_ROOTS):
+        if fraction >> (15 - i) & 1:
+            factor = factor * root >> 64
+    return (amount >> halvings) * factor >> 64
 
 
 def approve_pool(v: Voting, account: str) -> None:

@@ -6,7 +6,9 @@
     GET /dashboard/creators/{address}   a creator's works: citations, attribution, earnings over
                                         periods, claimable and claimed, parents, consent and the
                                         ways its owner may tighten it
-    GET /dashboard/consent.js           the page's one script (served here, nothing from a CDN)
+    GET /dashboard/commons/{address}    a commons member's dividend: claimable now, today's amount,
+                                        and the pool's claim for the member's own wallet to send
+    GET /dashboard/wallet.js            the pages' one script (served here, nothing from a CDN)
     GET /dashboard/proposals/{n}        a DAO proposal: its actions decoded (those that send the
                                         machine tax elsewhere or move ownership in red), its state
                                         and votes, and its simulated effect against today's rules
@@ -15,12 +17,14 @@
                                         answer: sources, the fee split to the wei, record, proof,
                                         anchor and credentials, checked as `tantieme verify` does
 
-Read-only: the node signs nothing for a creator. A work's owner tightens its AI consent
+Read-only: the node signs nothing for anyone. A work's owner tightens its AI consent
 with their own key: the creator page shows, for each way to tighten it, the exact
 `tantieme consent` command and the registry transaction (`setAIConsent` calldata, built
-here); with a browser wallet (EIP-1193 `window.ethereum`), `consent.js` asks it to send
-that transaction and reloads the page once it is mined. Only tightening is offered: the
-registry never lets a refused use be granted again. Without script the page is complete.
+here); a commons member claims its dividend the same way (`tantieme commons claim`, or the
+pool's `claim()`). With a browser wallet (EIP-1193 `window.ethereum`), `wallet.js` checks
+the wallet's account is the one that may send it and is on the node's chain, asks the wallet
+to send that transaction and reloads the page once it is mined. Only tightening is offered:
+the registry never lets a refused use be granted again. Without script the pages are complete.
 Every value a user wrote (questions, answers, titles) is HTML-escaped.
 """
 
@@ -289,10 +293,26 @@ def _tightenings(node: Node, asset: Asset) -> list[dict]:
     ]
 
 
-@router.get("/dashboard/consent.js")
-def consent_script() -> Response:
-    """The creator page's script: sends a consent tightening through the browser's wallet."""
-    return FileResponse(HERE / "static" / "consent.js", media_type="text/javascript")
+@router.get("/dashboard/commons/{address}", response_class=HTMLResponse)
+def member_view(address: str, request: Request, service: ServiceDep) -> Response:
+    """A commons member's dividend, and the pool's claim for its own wallet to send."""
+    from tantieme import commons
+    from tantieme.node import parse_address
+
+    node = service.node
+    try:
+        status = commons.status(node, parse_address(address))
+    except TantiemeError as exc:  # not an address, or no pool
+        return _missing(request, str(exc))
+    claim = commons.pool(node).functions.claim()._encode_transaction_data()
+    context = {"status": status, "chain_id": node.conn.chain_id, "calldata": claim}
+    return templates.TemplateResponse(request, "member.html", context)
+
+
+@router.get("/dashboard/wallet.js")
+def wallet_script() -> Response:
+    """The pages' script: sends a transaction the node built through the browser's wallet."""
+    return FileResponse(HERE / "static" / "wallet.js", media_type="text/javascript")
 
 
 def _wants_html(request: Request) -> bool:

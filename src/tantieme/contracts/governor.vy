@@ -610,10 +610,14 @@ def setCounting(target: address, selector: bytes4, counting: uint8):
     @param target The contract called.
     @param selector The function's 4-byte selector (0x00000000 for calls
            with less than 4 bytes of calldata).
-    @param counting TOKEN (0), REPUTATION (1) or QUADRATIC (2).
+    @param counting TOKEN (0), REPUTATION (1) or QUADRATIC (2); QUADRATIC
+           needs the commons pool and REPUTATION the reputation votes
+           this governor was deployed with.
     """
     self._only_governance()
     assert counting <= QUADRATIC, "governor: unknown counting"
+    assert counting != QUADRATIC or commons != empty(address), "governor: no commons pool to count quadratically"
+    assert counting != REPUTATION or reputation != empty(address), "governor: no reputation votes to count by"
     self.countingOf[target][selector] = counting
     log CountingSet(target=target, selector=selector, counting=counting)
 
