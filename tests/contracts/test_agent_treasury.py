@@ -44,7 +44,7 @@ def relayer() -> str:
 
 
 def test_deploy__owner_agent_token_and_nothing_allowed(token, treasury_owner, agent_key):
-    contract = TREASURY.deploy(token.address, agent_key.address, sender=treasury_owner)
+    contract = TREASURY.deploy(token.address, agent_key.address, ZERO_ADDRESS, sender=treasury_owner)
     assert (contract.owner(), contract.agent(), contract.token()) == (treasury_owner, agent_key.address, token.address)
     assert (contract.dailyLimit(), contract.perPaymentCap(), contract.paused(), contract.generation()) == (0, 0, False, 0)
     assert not contract.payees(treasury_owner)
@@ -52,16 +52,16 @@ def test_deploy__owner_agent_token_and_nothing_allowed(token, treasury_owner, ag
 
 def test_deploy__zero_agent__reverts(token, treasury_owner):
     with boa.reverts("treasury: zero agent"):
-        TREASURY.deploy(token.address, ZERO_ADDRESS, sender=treasury_owner)
+        TREASURY.deploy(token.address, ZERO_ADDRESS, ZERO_ADDRESS, sender=treasury_owner)
 
 
 def test_deploy__token_without_code__reverts(treasury_owner, agent_key):
     with boa.reverts("treasury: token is not a contract"):
-        TREASURY.deploy(boa.env.generate_address("no code"), agent_key.address, sender=treasury_owner)
+        TREASURY.deploy(boa.env.generate_address("no code"), agent_key.address, ZERO_ADDRESS, sender=treasury_owner)
 
 
 def test_new_treasury__spends_nothing_before_the_owner_sets_limits(token, treasury_owner, agent_key):
-    contract = TREASURY.deploy(token.address, agent_key.address, sender=treasury_owner)
+    contract = TREASURY.deploy(token.address, agent_key.address, ZERO_ADDRESS, sender=treasury_owner)
     payee = boa.env.generate_address("payee")
     with boa.reverts("treasury: payee not allowed"):
         contract.approvePayment(*payment(payee, 1).args, sender=agent_key.address)

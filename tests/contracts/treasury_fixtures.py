@@ -10,7 +10,7 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from .conftest import CONTRACTS, ONE_TOKEN, TOKEN_NAME, TOKEN_VERSION, Signer
+from .conftest import CONTRACTS, ONE_TOKEN, TOKEN_NAME, TOKEN_VERSION, ZERO_ADDRESS, Signer
 
 TREASURY = boa.load_partial(str(CONTRACTS / "agent_treasury.vy"))
 DAY = 86_400
@@ -100,11 +100,15 @@ class Treasury:
         return (*p.args, refund, before, nonce, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big"))
 
 
-def deploy_treasury(token, deployer: str, owner: str, agent: Signer, funds: int = 100 * ONE_TOKEN) -> Treasury:
-    """A treasury owned by `owner`, funded with `funds`, 10 TAI a day, 1 TAI a payment, two payees."""
-    payees = (PAYEE_KEYS["payee one"].address, PAYEE_KEYS["payee two"].address)
+def deploy_treasury(
+    token, deployer: str, owner: str, agent: Signer, funds: int = 100 * ONE_TOKEN, *, reputation: str = ZERO_ADDRESS,
+    payees: tuple[str, str] | None = None,
+) -> Treasury:
+    """A treasury owned by `owner`, funded with `funds`, 10 TAI a day, 1 TAI a payment, two payees
+    (default: "payee one" and "payee two"), rating at `reputation` (default: none)."""
+    payees = payees or (PAYEE_KEYS["payee one"].address, PAYEE_KEYS["payee two"].address)
     with boa.env.prank(owner):
-        contract = TREASURY.deploy(token.address, agent.address)
+        contract = TREASURY.deploy(token.address, agent.address, reputation)
         contract.setLimits(10 * ONE_TOKEN, ONE_TOKEN)
         for payee in payees:
             contract.setPayee(payee, True)

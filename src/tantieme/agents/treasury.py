@@ -131,7 +131,7 @@ def fund(node: Node, amount: int) -> tuple[str, bool]:
         )
     address, deployed = load(node), False
     if address is None:
-        address = deploy_treasury(node.conn, node.deployment.token, node.address)
+        address = deploy_treasury(node.conn, node.deployment.token, node.address, node.deployment.reputation)
         _save(node.conn.chain_id, address, node.conn.w3.eth.block_number)
         deployed = True
     node.conn.transact(node.token.functions.transfer(address, amount), gas=_GAS)

@@ -430,10 +430,11 @@ def with_offers(conn: Connection, deployment: Deployment) -> Deployment:
     return replace(deployment, offers=offers) if offers else deployment
 
 
-def deploy_treasury(conn: Connection, token: str, agent: str) -> str:
+def deploy_treasury(conn: Connection, token: str, agent: str, reputation: str | None) -> str:
     """Deploy an agent treasury over the AI `token`, owned by the sender, `agent` its
-    spending key (limits zero, no payee: it spends nothing yet). Its address."""
-    return _deploy(conn, "agent_treasury", token, agent).address
+    spending key (limits zero, no payee: it spends nothing yet), rating at the `reputation`
+    registry (None: the agent cannot rate). Its address."""
+    return _deploy(conn, "agent_treasury", token, agent, reputation or _ZERO_ADDRESS).address
 
 
 @dataclass(frozen=True)

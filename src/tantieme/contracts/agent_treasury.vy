@@ -32,7 +32,12 @@
         takes refunds so). The owner can pause (every pending approval dies: a new
         generation), resume, withdraw at any time (paused or not), change
         the limits, the payees and the agent key (a new generation too).
-        Limits start at zero: nothing can be spent until the owner sets
+        The agent rates what the treasury paid for through `rate`: the
+        treasury forwards the agent's `provePayment`, `giveFeedback` or
+        `revokeFeedback` to the one reputation registry fixed at
+        deployment, so the registry's client is the treasury (the x402
+        payer), and its rules (a paid, anchored record; one feedback per
+        payment) are the registry's own. Limits start at zero: nothing can be spent until the owner sets
         them. Rules: `SPEC.md`.
 @custom:security The token is fixed at deployment. Approvals count
                  `amount` against the day when approved, whether or not
@@ -108,6 +113,22 @@ _MALLEABILITY_THRESHOLD: constant(uint256) = (
 )
 
 
+# @dev Longest call `rate` forwards: a `provePayment` with a record of the
+# ledger's most sources (64) and the longest proof (32) is under 6 KiB.
+MAX_RATE_CALL: public(constant(uint256)) = 8_192
+
+
+# @dev The reputation registry's calls `rate` forwards (`agent_reputation.vy`).
+_PROVE_PAYMENT: constant(bytes4) = method_id(
+    "provePayment(uint256,uint256,(address,address,uint256,bytes32,bytes32,uint256[],uint16[],uint32,uint32,uint256,uint256,uint64),bytes32[],bytes32)",
+    output_type=bytes4,
+)
+_GIVE_FEEDBACK: constant(bytes4) = method_id(
+    "giveFeedback(uint256,int128,uint8,string,string,string,string,bytes32)", output_type=bytes4
+)
+_REVOKE_FEEDBACK: constant(bytes4) = method_id("revokeFeedback(uint256,uint64)", output_type=bytes4)
+
+
 # @dev The magic value of a valid ERC-1271 signature, and of an invalid one.
 _ERC1271_MAGIC_VALUE: constant(bytes4) = 0x1626BA7E
 _ERC1271_INVALID: constant(bytes4) = 0xFFFFFFFF
@@ -138,6 +159,10 @@ _MASK_32: constant(uint256) = 2**32 - 1
 
 # @dev The AI token this treasury holds and pays in.
 token: public(immutable(address))
+
+
+# @dev The ERC-8004 reputation registry `rate` calls (zero: none, no rating).
+reputation: public(immutable(address))
 
 
 # @dev The key allowed to approve payments.
@@ -239,17 +264,21 @@ event Withdrawn:
 
 
 @deploy
-def __init__(token_: address, agent_: address):
+def __init__(token_: address, agent_: address, reputation_: address):
     """
     @dev The deployer becomes the owner. Limits start at zero and no
          payee is allowed: nothing can be spent until the owner sets them.
     @param token_ The AI token (EIP-3009, ERC-1271 signers).
     @param agent_ The agent's key.
+    @param reputation_ The reputation registry `rate` calls (a contract),
+           or zero: the agent cannot rate.
     """
     assert token_.is_contract, "treasury: token is not a contract"
     assert agent_ != empty(address), "treasury: zero agent"
+    assert reputation_ == empty(address) or reputation_.is_contract, "treasury: reputation is not a contract"
     ownable.__init__()
     token = token_
+    reputation = reputation_
     self.agent = agent_
     log AgentSet(agent=agent_, generation=0)
 
@@ -383,6 +412,26 @@ def refundPayment(
         self._spent -= refund
     extcall IAIToken(token).receiveWithAuthorization(to, self, refund, 0, refund_valid_before, refund_nonce, v, r, s)
     log PaymentRefunded(payee=to, nonce=nonce, refund=refund, digest=digest, restored=restored)
+
+
+@external
+def rate(data: Bytes[MAX_RATE_CALL]) -> Bytes[32]:
+    """
+    @dev The agent's call to the reputation registry as the treasury (the
+         payer of its x402 payments): `data` is the ABI-encoded call of
+         `provePayment`, `giveFeedback` or `revokeFeedback`, nothing else.
+         The registry's revert is the call's. Refused while paused.
+    @param data The call (its selector first).
+    @return Bytes[32] The registry's return data (`provePayment`: the
+            record's digest; otherwise empty).
+    """
+    assert msg.sender == self.agent, "treasury: caller is not the agent"
+    assert not self.paused, "treasury: paused"
+    assert reputation != empty(address), "treasury: no reputation registry"
+    assert len(data) >= 4, "treasury: not a rating call"
+    selector: bytes4 = convert(slice(data, 0, 4), bytes4)
+    assert selector in [_PROVE_PAYMENT, _GIVE_FEEDBACK, _REVOKE_FEEDBACK], "treasury: not a rating call"
+    return raw_call(reputation, data, max_outsize=32)
 
 
 # ERC-165 #
