@@ -194,7 +194,6 @@ def test_ask_market_from_treasury__above_its_cap_or_the_day_or_paused__not_asked
 
 @pytest.mark.parametrize(("args", "said"), [
     (["--from-treasury"], "--from-treasury pays a remote node: use it with --node URL or --route"),
-    (["--route", "best", "--from-treasury", "--rate", "90"], "a treasury's payments cannot be rated"),
     (["--route", "dearest"], "'dearest': choose cheapest, fastest, best"),
     (["--rate", "90"], "--rate is for asking the market: use it with --route"),
     (["--route", "best", "--node", "http://127.0.0.1:1"], "--route chooses the node: leave out --node"),

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from tantieme.agents import treasury
+from tantieme.agents import identity, treasury
+from tantieme.agents.reputation import give_feedback
 from tantieme.chain.accounts import dev_account
+from tantieme.chain.deploy import contract
 from tantieme.errors import PaymentError, TreasuryError
 from tantieme.ledger import settlement
+from tantieme.ledger.bundle import export
 from tantieme.payments.client import ask_node_from_treasury
 
 from .conftest import ASKER, QUESTION, chat_body, quote
@@ -144,3 +147,28 @@ def test_refund_call__only_to_a_payer_that_says_it_takes_refunds(paid_node, fund
     assert refund_call(paid_node, {**authorization, "from": paid_node.deployment.token}, 1) is None
     call = refund_call(paid_node, {**authorization, "from": funded}, 1)
     assert call.address == funded and call.fn_name == "refundPayment"
+
+
+@pytest.mark.parametrize("node", ["embedded"], indirect=True)
+def test_treasury_paid_answer__rated_as_the_treasury_by_its_agent_key_only(paid_node, url, delivered, funded):
+    """The agent key rates the treasury's answer as the treasury (`tantieme agent feedback`),
+    once; a key the owner replaced cannot rate its next answer, the new one can."""
+    agent_id = identity.register(paid_node, url=url)[0].agent_id
+    answers = [ask_node_from_treasury(url, QUESTION, _payer(paid_node), max_tokens=32) for _ in range(2)]
+    for _ in answers:
+        delivered.get(timeout=60)
+    settlement.settle(paid_node, {paid_node.address: paid_node.account})
+    first, second = (export(paid_node, settlement.journal(), a.record) for a in answers)
+    done = give_feedback(paid_node.as_account(AGENT), first, "90")
+    assert (done.agent_id, done.client, done.value, done.index) == (agent_id, funded, 90, 1)
+    reputation = contract(paid_node.conn, "agent_reputation", paid_node.deployment.reputation).functions
+    assert reputation.readFeedback(agent_id, funded, 1).call() == [90, 0, "", "", False]
+    with pytest.raises(PaymentError, match="rated already: one feedback per paid answer"):
+        give_feedback(paid_node.as_account(AGENT), first, "10")
+
+    treasury.set_limits(paid_node, agent=dev_account(8).address)
+    with pytest.raises(PaymentError, match=f"{AGENT.address} is not the agent key of the treasury {funded} that paid"):
+        give_feedback(paid_node.as_account(AGENT), second, "10")
+    paid_node.faucet(dev_account(8).address)
+    assert give_feedback(paid_node.as_account(dev_account(8)), second, "70").client == funded
+    assert reputation.getSummary(agent_id, [funded], "", "").call() == [2, 80, 0]

@@ -37,6 +37,8 @@ MAX_URI = 512
 _VALUE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 _PROVE_GAS = 400_000
 _FEEDBACK_GAS = 500_000
+# What a treasury's `rate` adds to a rating call: the forwarding, at most (`bench/gas.py`).
+_RATE_GAS = 30_000
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,13 @@ def give_feedback(
     node: Node, bundle: Mapping[str, Any], value: str, *, agent_id: int | None = None, tag1: str = "",
     tag2: str = "", endpoint: str = "", feedback_uri: str = "",
 ) -> Feedback:
-    """Rate the agent that answered `bundle`'s record, as `node`'s account (its payer).
+    """Rate the agent that answered `bundle`'s record, as `node`'s account (its payer), or,
+    when this home's agent treasury paid it over x402, as that treasury (its `rate`, sent by
+    `node`'s account, the treasury's agent key).
 
     The agent is `agent_id`, else the one paid at the record's operator. Refused, before
-    any transaction, when the record is not settled yet, this account did not pay it, it
-    was rated already, or the agent is unknown or this account's own.
+    any transaction, when the record is not settled yet, this account (or its treasury) did
+    not pay it, it was rated already, or the agent is unknown or this account's own.
     """
     from web3.logs import DISCARD
 
@@ -94,7 +98,7 @@ def give_feedback(
                               (endpoint, "--endpoint", MAX_URI), (feedback_uri, "--feedback-uri", MAX_URI)):
         if len(text.encode()) > limit:
             raise InputError(f"{what} is {len(text.encode())} bytes long: at most {limit}")
-    record, digest, batch_id, proof, authorization = _paid_record(node, bundle)
+    record, digest, batch_id, proof, authorization, paid_from = _paid_record(node, bundle)
     identity_registry(node)  # the registries are deployed here
     if agent_id is None:
         paid_at = agents_paid_at(node, record.operator)
@@ -106,20 +110,21 @@ def give_feedback(
             )
         (agent_id,) = paid_at
     reputation = contract(node.conn, "agent_reputation", node.deployment.reputation)
-    fns, client = reputation.functions, node.address
+    fns, rater = reputation.functions, _Rater(node, _paying_treasury(node, paid_from), agent_id, record.operator)
+    client = rater.client
     struct = (
         record.payer, record.operator, record.model, record.prompt_hash, record.output_hash, list(record.sources),
         list(record.weights), record.prompt_tokens, record.completion_tokens, record.fee, record.nonce,
         record.timestamp,
     )
     if fns.isRated(digest).call():
-        raise _refusal("reputation: interaction already rated", agent_id, client, record.operator)
+        raise rater.refusal("reputation: interaction already rated")
     prove_tx = None
     if not _proved(node, reputation, agent_id, client, digest):
         prove = fns.provePayment(agent_id, batch_id, struct, proof, authorization)
-        prove_tx = _send(node, prove, _PROVE_GAS, agent_id, record.operator)["transactionHash"].to_0x_hex()
+        prove_tx = rater.send(prove, _PROVE_GAS)["transactionHash"].to_0x_hex()
     give = fns.giveFeedback(agent_id, number, decimals, tag1, tag2, endpoint, feedback_uri, digest)
-    receipt = _send(node, give, _FEEDBACK_GAS, agent_id, record.operator)
+    receipt = rater.send(give, _FEEDBACK_GAS)
     (event,) = reputation.events.NewFeedback().process_receipt(receipt, errors=DISCARD)
     return Feedback(
         agent_id=agent_id, client=client, record="0x" + digest.hex(), batch_id=batch_id, value=number,
@@ -128,8 +133,9 @@ def give_feedback(
     )
 
 
-def _paid_record(node: Node, bundle: Mapping[str, Any]) -> tuple[Any, bytes, int, list[bytes], bytes]:
-    """(record, digest, batch id, proof, x402 authorization nonce or zero) of a settled bundle."""
+def _paid_record(node: Node, bundle: Mapping[str, Any]) -> tuple[Any, bytes, int, list[bytes], bytes, str | None]:
+    """(record, digest, batch id, proof, x402 authorization nonce or zero, x402 payer or None) of
+    a settled bundle."""
     from tantieme.ledger.records import Domain, InteractionRecord
 
     try:
@@ -138,7 +144,7 @@ def _paid_record(node: Node, bundle: Mapping[str, Any]) -> tuple[Any, bytes, int
         digest = bytes.fromhex(str(bundle["record"]["digest"]).removeprefix("0x"))
         anchor = bundle.get("anchor") or {}
         payment = bundle.get("payment") or {}
-        nonce = (payment.get("authorization") or {}).get("nonce")
+        nonce, paid_from = ((payment.get("authorization") or {}).get(k) for k in ("nonce", "from"))
         authorization = bytes.fromhex(str(nonce).removeprefix("0x")) if nonce else bytes(32)
         proof = bundle.get("proof")  # None while the record is pending
         proof = None if proof is None else [bytes.fromhex(str(p).removeprefix("0x")) for p in proof]
@@ -167,7 +173,15 @@ def _paid_record(node: Node, bundle: Mapping[str, Any]) -> tuple[Any, bytes, int
         raise PaymentError(
             f"record 0x{digest.hex()[:16]}… was paid by its own node, not by a client: only a paying client can rate it"
         )
-    return record, digest, int(batch_id), proof, authorization
+    return record, digest, int(batch_id), proof, authorization, None if paid_from is None else str(paid_from)
+
+
+def _paying_treasury(node: Node, paid_from: str | None) -> Any:
+    """This home's agent treasury, bound, if it is the x402 payer `paid_from`; else None."""
+    from tantieme.agents import treasury
+
+    address = treasury.load(node) if paid_from and paid_from.lower() != node.address.lower() else None
+    return treasury.treasury(node, address) if address and address.lower() == paid_from.lower() else None
 
 
 def _proved(node: Node, reputation: Any, agent_id: int, client: str, digest: bytes) -> bool:
@@ -177,25 +191,51 @@ def _proved(node: Node, reputation: Any, agent_id: int, client: str, digest: byt
     return any(e["args"]["clientAddress"] == client and e["args"]["agentId"] == agent_id for e in logs)
 
 
-def _send(node: Node, fn: ContractFunction, gas: int, agent_id: int, operator: str) -> Any:
-    """Simulate `fn` as this account, then send it; a refusal said for people, before any gas is spent."""
-    from web3.exceptions import ContractLogicError
+@dataclass(frozen=True)
+class _Rater:
+    """Who calls the reputation registry: `node`'s account, or, through `treasury`'s `rate`,
+    the treasury (`node`'s account its agent key)."""
 
-    from tantieme.chain.transact import revert_reason
+    node: Node
+    treasury: Any
+    agent_id: int
+    operator: str
 
-    try:
-        fn.call({"from": node.address})
-    except ContractLogicError as exc:
-        raise _refusal(revert_reason(exc), agent_id, node.address, operator) from None
-    try:
-        return node.conn.transact(fn, gas=gas)
-    except ChainError as exc:
-        raise _refusal(str(exc), agent_id, node.address, operator) from None
+    @property
+    def client(self) -> str:
+        return self.node.address if self.treasury is None else self.treasury.address
+
+    def send(self, fn: ContractFunction, gas: int) -> Any:
+        """Simulate the registry's `fn` as the client, then send it; a refusal said for people,
+        before any gas is spent."""
+        from web3.exceptions import ContractLogicError
+
+        from tantieme.chain.transact import revert_reason
+
+        if self.treasury is not None:
+            fn, gas = self.treasury.functions.rate(fn._encode_transaction_data()), gas + _RATE_GAS
+        try:
+            fn.call({"from": self.node.address})
+        except ContractLogicError as exc:
+            raise self.refusal(revert_reason(exc)) from None
+        try:
+            return self.node.conn.transact(fn, gas=gas)
+        except ChainError as exc:
+            raise self.refusal(str(exc)) from None
+
+    def refusal(self, reason: str) -> Exception:
+        return _refusal(reason, self.agent_id, self.client, self.operator, self.node.address)
 
 
-def _refusal(reason: str, agent_id: int, client: str, operator: str) -> Exception:
-    """The reputation registry's revert `reason`, said for people."""
+def _refusal(reason: str, agent_id: int, client: str, operator: str, key: str) -> Exception:
+    """The reputation registry's (or the rating treasury's) revert `reason`, said for people."""
     said = {
+        "treasury: caller is not the agent": (
+            PaymentError, f"{key} is not the agent key of the treasury {client} that paid: rate with its agent key "
+            "(TANTIEME_PRIVATE_KEY), or let the owner set it (`tantieme agent limits --agent ADDRESS`)"),
+        "treasury: paused": (PaymentError, f"the treasury {client} is paused: its owner resumes it (`tantieme agent limits --resume`)"),
+        "treasury: no reputation registry": (
+            PaymentError, f"the treasury {client} was deployed without a reputation registry: its payments cannot be rated"),
         "reputation: unknown agent": (InputError, f"there is no agent #{agent_id} on this chain"),
         "reputation: self-feedback not allowed": (
             PaymentError, f"{client} manages agent #{agent_id}: an agent's owner and operators cannot rate it"),

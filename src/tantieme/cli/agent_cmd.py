@@ -118,7 +118,8 @@ def agent_feedback(
 
     Your account (TANTIEME_PRIVATE_KEY, or this home's) proves its payment to the
     reputation registry with the record and its Merkle proof, then gives the
-    feedback: one per paid answer, only by the account that paid it. An answer not
+    feedback: one per paid answer, only by the account that paid it; an answer this
+    home's agent treasury paid is rated as the treasury, by its agent key. An answer not
     settled yet, someone else's, or one rated already is refused, and nothing is sent.
     An answer `tantieme ask --route` paid is found at the node that gave it, and its
     agent is the one routed to; --routed gives every rating `ask --route --rate` kept
@@ -174,6 +175,7 @@ def agent_feedback(
 def _rate_routed(client) -> dict:
     """Give the ratings `ask --route --rate` kept for answers this account paid, now settled:
     {rated, pending}."""
+    from tantieme.agents import treasury
     from tantieme.agents.reputation import give_feedback
     from tantieme.chain.deploy import contract
     from tantieme.ledger.bundle import fetch
@@ -181,9 +183,10 @@ def _rate_routed(client) -> dict:
     from tantieme.market.asking import routed_answers
 
     is_rated = contract(client.conn, "agent_reputation", client.deployment.reputation).functions.isRated
+    payers = {client.address, treasury.load(client)}  # this account, and the treasury it is the agent key of
     rated, pending = [], []
     for paid in routed_answers():
-        mine = paid.payer == client.address and paid.chain_id == client.conn.chain_id
+        mine = paid.payer in payers and paid.chain_id == client.conn.chain_id
         if paid.rate is None or not mine or is_rated(bytes.fromhex(paid.record[2:])).call():
             continue
         try:

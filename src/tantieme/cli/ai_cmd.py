@@ -242,7 +242,8 @@ def ask(
     settlement: --rate VALUE keeps a rating that `tantieme agent feedback --routed` gives
     once the node has settled the answer. With --from-treasury too, the treasury pays:
     an offer outside its limits (payee not allowed, may cost more than its per-payment
-    cap or what is left today) is not asked, with the reason.
+    cap or what is left today) is not asked, with the reason; its agent key rates as the
+    treasury.
 
     Example: tantieme ask "How many hives can a flat roof hold?"
     """
@@ -255,12 +256,6 @@ def ask(
         raise typer.BadParameter(
             "--from-treasury pays a remote node: use it with --node URL or --route, without --deposit",
             param_hint="'--from-treasury'",
-        )
-    if from_treasury and rate is not None:
-        raise typer.BadParameter(
-            "a treasury's payments cannot be rated: the reputation registry takes feedback only from the payer, "
-            "and the treasury is a contract: leave out --rate",
-            param_hint="'--rate'",
         )
     market_only = [name for name, v in (("--consent", consent), ("--prompt-tokens", prompt_tokens), ("--rate", rate)) if v not in (None, [])]
     if route is None and market_only:
