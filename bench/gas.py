@@ -7,7 +7,8 @@ Story's one. Then pay / distribute / claim gas against the number of ancestors
 (a chain of derivatives 1, 4, 16, 64, 256, 1024 deep), and the registration
 that walks every path of a graph with 1,024 ancestors (effective consent).
 Then the ERC-8004 agent registries: registering an agent, and feedback from
-a client who paid (proving its record settled on the ledger, then rating it).
+a client who paid (proving its record settled on the ledger, then rating it),
+and from an agent treasury that paid over x402 (its agent key through `rate`).
 The reference ERC-8004 implementation publishes no gas figures; SPEC.md gives
 its figures measured once by hand.
 Then the model-offer registry: setting an agent's offer, beside a baseline
@@ -105,41 +106,82 @@ def _agent_gas(node, client) -> dict[str, int]:
     }
     agent = 1
     ledger = node.ledger.functions
-    client.conn.transact(client.token.functions.approve(node.deployment.ledger, 2**256 - 1), gas=100_000)
-    for n in (1, 2):
+
+    def settled(payer, n: int, nonce: int) -> tuple[int, tuple, list[bytes], bytes]:
+        """A record of the node paid by `payer` (the node itself: x402), alone in a batch `payer`
+        signs and the node settles: (batch id, the record's fields, its proof, its digest)."""
         record = InteractionRecord(
-            payer=client.address, operator=node.address, model=1, prompt_hash=bytes([n]) * 32,
+            payer=payer.address, operator=node.address, model=1, prompt_hash=bytes([n]) * 32,
             output_hash=bytes([n + 1]) * 32, sources=(), weights=(), prompt_tokens=400, completion_tokens=100,
-            fee=10**15, nonce=n, timestamp=1_767_225_600 + n,
-        ).sign(client.account, domain(node))
+            fee=10**15, nonce=nonce, timestamp=1_767_225_600 + n,
+        ).sign(payer.account, domain(node))
         tree = record_tree([record])
         assets = asset_tree({1: ledger.split(record.record.fee).call()[2] * n})
         commons, commons_bps, operator_bps = ledger.commons().call(), ledger.commons_bps().call(), ledger.operator_bps().call()
         batch = Batch(
-            root=bytes.fromhex(tree.root[2:]), count=1, batch_nonce=ledger.batchNonces(client.address, node.address).call(),
+            root=bytes.fromhex(tree.root[2:]), count=1, batch_nonce=ledger.batchNonces(payer.address, node.address).call(),
             operator=node.address, commons=commons, commons_bps=commons_bps, operator_bps=operator_bps,
             assets_root=bytes.fromhex(assets.root[2:]), total=record.record.fee, deadline=2**40,
         )
-        signature = batch.sign(client.account, domain(node)).signature
+        signature = batch.sign(payer.account, domain(node)).signature
         struct = (batch.root, 1, batch.batch_nonce, node.address, commons, commons_bps, operator_bps,
                   batch.assets_root, batch.total, batch.deadline)
         node.conn.transact(
-            ledger.settle(struct, client.address, signature[64], signature[:32], signature[32:64], ""), gas=1_000_000
+            ledger.settle(struct, payer.address, signature[64], signature[:32], signature[32:64], ""), gas=1_000_000
         )
         r = record.record
         fields = (r.payer, r.operator, r.model, r.prompt_hash, r.output_hash, [], [], r.prompt_tokens,
                   r.completion_tokens, r.fee, r.nonce, r.timestamp)
-        proof = [bytes.fromhex(p[2:]) for p in tree.get_proof(0)]
+        return ledger.batchCount().call(), fields, [bytes.fromhex(p[2:]) for p in tree.get_proof(0)], record.digest
+
+    for person in (client, node):
+        person.conn.transact(person.token.functions.approve(node.deployment.ledger, 2**256 - 1), gas=100_000)
+    for n in (1, 2):
+        batch_id, fields, proof, digest = settled(client, n, n)
         which = "first" if n == 1 else "later"
         ops[f"prove payment ({which} feedback)"] = gas(
-            client, reputation.functions.provePayment(agent, ledger.batchCount().call(), fields, proof, bytes(32))
+            client, reputation.functions.provePayment(agent, batch_id, fields, proof, bytes(32))
         )
         ops[f"give feedback ({which} from this client)"] = gas(
-            client, reputation.functions.giveFeedback(agent, 87, 0, "starred", "", "", "", record.digest)
+            client, reputation.functions.giveFeedback(agent, 87, 0, "starred", "", "", "", digest)
         )
         ops[f"prove + give feedback ({which})"] = (
             ops[f"prove payment ({which} feedback)"] + ops[f"give feedback ({which} from this client)"]
         )
+    ops.update(_treasury_rating_gas(node, reputation, agent, settled, gas))
+    return ops
+
+
+def _treasury_rating_gas(node, reputation, agent: int, settled, gas) -> dict[str, int]:
+    """An agent treasury (agent key: dev account 7) pays the node over x402, the node settles
+    the record as its own payer bound to the treasury's authorization, and the agent key
+    rates as the treasury through its `rate` (proof, then feedback)."""
+    import time
+
+    from eth_account import Account
+
+    from tantieme.chain.accounts import dev_account
+    from tantieme.chain.deploy import deploy_treasury, contract
+    from tantieme.payments.per_request import record_nonce
+
+    agent_key = node.as_account(dev_account(7))
+    address = deploy_treasury(node.conn, node.deployment.token, agent_key.address, reputation.address)
+    bound = contract(node.conn, "agent_treasury", address).functions
+    node.conn.transact(bound.setLimits(10**18, 10**18), gas=100_000)
+    node.conn.transact(bound.setPayee(node.address, True), gas=100_000)
+    node.conn.transact(node.token.functions.transfer(address, 10**18), gas=100_000)
+    authorization = (node.address, 10**15, 0, int(time.time()) + 3_600, (7).to_bytes(32, "big"))
+    agent_key.conn.transact(bound.approvePayment(*authorization), gas=500_000)
+    signature = Account.unsafe_sign_hash(bound.paymentDigest(*authorization).call(), agent_key.account.key).signature
+    node.conn.transact(node.token.functions.transferWithAuthorization(
+        address, *authorization, signature[64], signature[:32], signature[32:64]), gas=500_000)
+    batch_id, fields, proof, digest = settled(node, 3, record_nonce(address, authorization[4]))
+    fns = reputation.functions
+    prove = fns.provePayment(agent, batch_id, fields, proof, authorization[4])._encode_transaction_data()
+    ops = {"treasury rate: prove payment (first feedback)": gas(agent_key, bound.rate(prove))}
+    give = fns.giveFeedback(agent, 87, 0, "starred", "", "", "", digest)._encode_transaction_data()
+    ops["treasury rate: give feedback (first from it)"] = gas(agent_key, bound.rate(give))
+    assert fns.readFeedback(agent, address, 1).call()[0] == 87
     return ops
 
 

@@ -235,23 +235,33 @@ def test_ask_route__rated_once_settled_with_no_extra_input(paid_node, offered, d
 
 
 @pytest.mark.parametrize("node", ["anvil"], indirect=True)
-def test_ask_route_from_treasury__the_cli_pays_from_the_treasury(paid_node, offered, delivered, tantieme_home, tmp_path):
-    """The agent's own home on the node's chain with the treasury's record, in another process."""
+def test_ask_route_from_treasury__the_cli_pays_from_the_treasury_and_rates_as_it(paid_node, offered, delivered, tantieme_home, tmp_path):
+    """The agent's own home on the node's chain with the treasury's record, in other processes:
+    `ask --from-treasury --rate`, then `agent feedback --routed` rates as the treasury."""
     address = funded_treasury(paid_node, [paid_node.address])
     client = tmp_path / "client"
     (client / "deployments").mkdir(parents=True)
     shutil.copy(tantieme_home / "node.json", client / "node.json")
     for folder in ("deployments", "agents"):
         shutil.copytree(tantieme_home / folder, client / folder, dirs_exist_ok=True)
-    done = subprocess.run(
-        [str(BIN / "tantieme"), "ask", "--route", "best", QUESTION, "--max-tokens", "32", "--from-treasury", "--json"],
-        env=env(client, TANTIEME_PRIVATE_KEY=AGENT.key.to_0x_hex()), capture_output=True, text=True, timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    data = json.loads(done.stdout)
+
+    def as_agent(*args: str) -> dict:
+        done = subprocess.run(
+            [str(BIN / "tantieme"), *args, "--json"], env=env(client, TANTIEME_PRIVATE_KEY=AGENT.key.to_0x_hex()),
+            capture_output=True, text=True, timeout=300,
+        )
+        return json.loads(done.stdout or done.stderr)
+
+    data = as_agent("ask", "--route", "best", QUESTION, "--max-tokens", "32", "--from-treasury", "--rate", "90")
     delivered.get(timeout=60)
     assert data["payer"] == address and data["route"]["answered_by"]["agent_id"] == offered.agent_id
     assert paid_node.balance(address) == 2 * TAI - int(data["fee"])
+    settlement.settle(paid_node, {paid_node.address: paid_node.account})
+    done = as_agent("agent", "feedback", "--routed")  # the treasury's answer, rated as the treasury
+    assert [(f["record"], f["client"], f["value"]) for f in done["rated"]] == [(data["record"], address, "90")]
+    assert market.reputations(paid_node, [offered.agent_id])[offered.agent_id] == Reputation(1, 1)
+    again = as_agent("agent", "feedback", data["record"], "--value", "10")
+    assert "rated already" in again["error"]
 
 
 def faster_hanging_agent(paid_node, offered, url):
