@@ -8,12 +8,14 @@ Three `tantieme serve` processes, each with its own home, operator key, corpus a
 prices, offer the same registered model on one anvil (the embedded chain is one
 process's: a second `serve` cannot open it). Two are honest: their answers cite the
 works they read. The third, the cheapest, answers from the model alone: its records
-cite no source, so no creator is paid. The agent (dev account 7, its own home) first
-asks each offer once, as a newcomer does, then routes every further question with
-`best` (`market.asking.ask_market`): the Wilson lower bound of each agent's paid
-feedback. After each answer settles, the agent reads the anchored record's sources
-from the node's bundle and rates it (`agents.reputation.give_feedback`, which the
-registry takes only for a paid, settled record): 90 with sources, 10 without. The
+cite no source, so no creator is paid. The agent (dev account 7, its own home) pays
+from an agent treasury (`agents.treasury`: owned by its home's account, the three
+nodes allowed, 1 TAI a payment) and first asks each offer once, as a newcomer does,
+then routes every further question with `best` (`market.asking.ask_market`): the
+Wilson lower bound of each agent's paid feedback. After each answer settles, the
+agent reads the anchored record's sources from the node's bundle and rates it as the
+treasury (`agents.reputation.give_feedback`, which the registry takes only for a
+paid, settled record): 90 with sources, 10 without. The
 sourceless node loses the traffic by its ratings alone.
 
 The figures are read from the chain once the nodes stop: each node's answers and
@@ -127,6 +129,7 @@ def run(
         say(f"anvil at {url}")
         model, chain_id = _deploy(root / "agent", url)
         nodes = [_node_home(root, spec, model) for spec in NODES]
+        _fund_treasury(root / "agent", nodes)
         say(f"model #{model.asset_id} offered by {len(nodes)} nodes")
         with contextlib.ExitStack() as stack:
             started = [stack.enter_context(_serving(root / result.spec.name, result)) for result in nodes]
@@ -208,6 +211,18 @@ def _node_home(root: Path, spec: NodeSpec, model) -> NodeResult:
     return NodeResult(spec, url, operator.address, profile.agent_id, assets)
 
 
+def _fund_treasury(agent_home: Path, nodes: list[NodeResult]) -> None:
+    """The agent's treasury, owned by its home's account (dev key 0): 5 TAI, AGENT its key,
+    the nodes' wallets allowed, 1 TAI a payment and 5 a day."""
+    from tantieme.agents import treasury
+    from tantieme.node import Node
+
+    with _home(agent_home), Node.open() as owner:
+        owner.faucet(owner.address, 5 * M)
+        treasury.fund(owner, 5 * M)
+        treasury.set_limits(owner, daily=5 * M, per_payment=M, allow=[n.operator for n in nodes], agent=AGENT.address)
+
+
 @contextlib.contextmanager
 def _serving(home: Path, result: NodeResult) -> Iterator[subprocess.Popen]:
     """`tantieme serve` for the node, settling every second, started, until the block ends."""
@@ -245,27 +260,27 @@ def _wait_healthy(home: Path, result: NodeResult, process: subprocess.Popen) -> 
 def _ask(agent_home: Path, nodes: list[NodeResult], catalog: Catalog, questions: int, progress) -> list[Asked]:
     """Each offer once (cheapest first), then `questions` routed with `best`; each answer
     rated once it is settled."""
+    from tantieme.agents.treasury import TreasuryPayer
     from tantieme.market.asking import ask_market, prompt_bound
     from tantieme.market.routing import Need
     from tantieme.node import Node
-    from tantieme.payments.client import ask_node
+    from tantieme.payments.client import ask_node_from_treasury
 
     by_agent = {n.agent_id: n for n in nodes}
     texts = [q["question"] for q in catalog.questions]
     need = Need(prompt_bound(MAX_TOKENS), MAX_TOKENS, cap=M)
     asked: list[Asked] = []
     with _home(agent_home), Node.open(account=AGENT) as agent:
+        payer = TreasuryPayer(agent)
         first = sorted(nodes, key=lambda n: (n.spec.prompt_price, n.agent_id))
         for n in range(1, len(first) + questions + 1):
             question = texts[(n - 1) % len(texts)]
             if n <= len(first):
                 node = first[n - 1]
-                answer = ask_node(
-                    node.url, question, AGENT, max_fee=M, max_tokens=MAX_TOKENS, token=agent.deployment.token,
-                )
+                answer = ask_node_from_treasury(node.url, question, payer, max_tokens=MAX_TOKENS)
                 agent_id, how = node.agent_id, "first try"
             else:
-                routed = ask_market(agent, question, AGENT, "best", need, timeout=300)
+                routed = ask_market(agent, question, payer, "best", need, timeout=300)
                 answer, agent_id, how = routed.answer, routed.choice.offer.agent_id, "best"
             node = by_agent[agent_id]
             sources = _rate(agent, node, answer.record)
