@@ -79,17 +79,17 @@ def test_feedback__a_run_stopped_after_the_proof__resumes(embedded_node, agent, 
 
     client = embedded_node.as_account(payer)
     bundle = settled_bundle()
-    real = module._send
+    real = module._Rater.send
     calls = []
 
-    def stop_after_proof(node, fn, *args):
+    def stop_after_proof(rater, fn, *args):
         calls.append(fn.fn_name)
         if fn.fn_name == "giveFeedback" and len(calls) == 2:
             raise KeyboardInterrupt
-        return real(node, fn, *args)
+        return real(rater, fn, *args)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(module, "_send", stop_after_proof)
+        patch.setattr(module._Rater, "send", stop_after_proof)
         with pytest.raises(KeyboardInterrupt):
             give_feedback(client, bundle, "90")
     done = give_feedback(client, bundle, "90")
