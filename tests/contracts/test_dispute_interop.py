@@ -10,7 +10,6 @@ from eth_utils import keccak
 from tantieme import disputes
 from tantieme.assets import registry, royalties
 from tantieme.assets.terms import preset
-from tantieme import node as node_mod
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
 from tantieme.chain.deploy import LOCAL_DISPUTES
 from tantieme.node import Node
@@ -26,9 +25,8 @@ NO_TAG = "0x" + "00" * 32
 OPEN, UPHELD = 1, 2
 
 
-def test_dispute__raised_by_cast__judged_by_tantieme__read_and_decoded_by_cast(anvil, cast):
-    rpc = ("--rpc-url", anvil)
-    node_mod.init("rpc", anvil)
+def test_dispute__raised_by_cast__judged_by_tantieme__read_and_decoded_by_cast(initialised_anvil, cast):
+    rpc = ("--rpc-url", initialised_anvil)
     with Node.open() as node:
         work = registry.register_hash(node, keccak(b"Roof Bees"), kind="work", terms=preset("open"), title="Roof Bees",
                                       media_type="text/markdown").id
