@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from eth_utils import keccak
 from tantieme import disputes
+from tantieme.addresses import ZERO_ADDRESS
 from tantieme.assets import registry, royalties
 from tantieme.assets.terms import preset
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
@@ -49,7 +50,7 @@ def test_dispute__raised_by_cast__judged_by_tantieme__read_and_decoded_by_cast(i
         assert bond == LOCAL_DISPUTES.bond
         assert call(module, "isTagged(uint256)(bool)", work) == [False]
         assert call(module, "tagOf(uint256)(bytes32)", work) == [NO_TAG]
-        assert call(module, f"disputes(uint256)({DISPUTE})", 1) == [[0, "0x" + "00" * 20, 0, NO_TAG, 0]]
+        assert call(module, f"disputes(uint256)({DISPUTE})", 1) == [[0, ZERO_ADDRESS, 0, NO_TAG, 0]]
 
         raise_ = "raiseDispute(uint256,bytes32,bytes32,string)"
         evidence = "0x" + keccak(EVIDENCE_URI.encode()).hex()  # as `tantieme dispute raise` hashes a URI
