@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -88,6 +89,31 @@ def cast() -> Callable[..., object]:
         assert (done.returncode == 0) == ok, done.stderr or done.stdout
         if not ok:
             return done.stderr.strip()
+        return json.loads(done.stdout) if as_json else done.stdout.strip()
+
+    return run
+
+
+# ---------------------------------------------------------------- nodejs --
+
+NODE_PACKAGES = ("ethers", "@openzeppelin/merkle-tree")
+
+
+@pytest.fixture(scope="session")
+def nodejs() -> Callable[..., object]:
+    """Node.js with the npm packages `make install` installs (ethers, OpenZeppelin's merkle-tree),
+    tools that are not ours: `nodejs(DATA / "x.cjs", *args, stdin=text)` runs the script and returns
+    its output parsed as JSON (with as_json=False, its text); `nodejs("-e", code, *args)` runs `code`.
+    The script must succeed: its error text fails the test. Missing, it fails too, as `cast` does."""
+    program = shutil.which("node")
+    probe = "".join(f"require.resolve({package!r});" for package in NODE_PACKAGES)
+    if program is None or subprocess.run([program, "-e", probe], cwd=ROOT, capture_output=True).returncode:
+        pytest.fail(f"node and {', '.join(NODE_PACKAGES)} are needed: `make install` installs them with npm")
+
+    def run(script: str | Path, *args: str, stdin: str | None = None, as_json: bool = True) -> object:
+        done = subprocess.run([program, str(script), *args], input=stdin, cwd=ROOT, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
         return json.loads(done.stdout) if as_json else done.stdout.strip()
 
     return run

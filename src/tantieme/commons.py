@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from tantieme.addresses import ZERO_ADDRESS
 from tantieme.amounts import format_amount
 from tantieme.chain.deploy import contract, is_commons_pool
 from tantieme.chain.transact import approve_if_short, send_checked
@@ -26,7 +27,6 @@ __all__ = ["Claim", "CommonsError", "Membership", "Status", "claim", "invite", "
 
 _GAS = 300_000
 _WORK = 0
-_ZERO = "0x" + "00" * 20
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def status(node: Node, account: str | None = None) -> Status:
         account=account,
         member=active,
         work=work or None,
-        inviter=inviter if active and inviter != _ZERO else None,
+        inviter=inviter if active and inviter != ZERO_ADDRESS else None,
         bonded=bonded,
         last_claimed=last,
         claimable=bound.claimable(account).call(),
@@ -168,7 +168,7 @@ def _free_work(node: Node, bound: Contract) -> int:
     registry = node.registry.functions
     for asset_id in range(1, registry.totalAssets().call() + 1):
         if (registry.ownerOf(asset_id).call() == node.address and registry.assetKind(asset_id).call() == _WORK
-                and bound.functions.workMember(asset_id).call() == _ZERO):
+                and bound.functions.workMember(asset_id).call() == ZERO_ADDRESS):
             return asset_id
     raise CommonsError(
         f"{node.address} owns no registered work that could admit it: register one "

@@ -19,6 +19,7 @@ from eth_utils import keccak
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from tantieme.addresses import ZERO_ADDRESS
 from tantieme.amounts import format_amount
 from tantieme.chain.deploy import DISPUTE_TAGS, deployed_contract, tag_bytes
 from tantieme.chain.logs import event_logs
@@ -36,7 +37,6 @@ __all__ = [
 ]
 
 _GAS = 400_000
-_ZERO = "0x" + "00" * 20
 _COPIED = tag_bytes("COPIED_CONTENT")
 _MAX_URI = 256
 # The contract's statuses, by number.
@@ -147,7 +147,7 @@ def redirect(node: Node, asset_id: int) -> int:
     settled after) to its rightful party: credited from this node's journal and distributed up from
     its derivatives first. Anyone may. The amount, in token wei."""
     bound = module(node)
-    if bound.functions.rightfulParty(asset_id).call() == _ZERO:
+    if bound.functions.rightfulParty(asset_id).call() == ZERO_ADDRESS:
         raise DisputeError(f"asset #{asset_id} is not tagged by an upheld dispute: its royalties are its owner's")
     _collect(node, asset_id)
     receipt = _send(node, bound.functions.redirect(asset_id), asset_id=asset_id)
@@ -174,7 +174,7 @@ def set_arbiter(node: Node, arbiter: str) -> Action:
     current = bound.arbiter().call()
     data = bound.setArbiter(arbiter)._encode_transaction_data()
     return Action(node.deployment.disputes, 0, bytes.fromhex(data[2:]),
-                  f"appoint {arbiter} to judge disputes (now {current if current != _ZERO else 'nobody'})")
+                  f"appoint {arbiter} to judge disputes (now {current if current != ZERO_ADDRESS else 'nobody'})")
 
 
 def cancel(node: Node, dispute_id: int) -> Judgement:
@@ -305,7 +305,7 @@ def _refused(node: Node, reason: str, asset_id: int | None = None, dispute_id: i
     if reason == "disputes: caller is not the arbiter or the owner":
         bound = module(node).functions
         arbiter = bound.arbiter().call()
-        who = f"its arbiter ({arbiter})" if arbiter != _ZERO else "no arbiter is appointed"
+        who = f"its arbiter ({arbiter})" if arbiter != ZERO_ADDRESS else "no arbiter is appointed"
         return DisputeError(
             f"only the dispute module's arbiter or owner judges disputes: {who}, its owner is "
             f"{bound.owner().call()}, not {node.address}; once the DAO owns the module, a proposal judges "

@@ -23,6 +23,7 @@ from tantieme.ai.backends.openai import OpenAICompatibleModel
 from tantieme.ai.documents import read_document
 from tantieme.ai.attribution import ablation_subsets, attribute, scores_of
 from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, build_messages
+from tantieme.processes import stop
 
 pytestmark = pytest.mark.slow
 
@@ -256,11 +257,7 @@ def llama_server(real_model, tmp_path_factory):
                 pytest.fail(f"llama_cpp.server did not start: {err}")
             time.sleep(0.5)
     yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc, grace=10)
     log.close()
 
 

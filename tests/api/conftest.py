@@ -110,12 +110,12 @@ window.ethereum = {
 
 
 @pytest.fixture
-def wallet_page(browser, anvil):
-    """A page of `browser` whose wallet forwards to `anvil`; `use(page, account, chain_id=None)`
-    picks the wallet's account (and the chain it claims)."""
+def wallet_page(browser, initialised_anvil):
+    """A page of `browser` whose wallet forwards to `initialised_anvil`; `use(page, account,
+    chain_id=None)` picks the wallet's account (and the chain it claims)."""
 
     def forward(body: str) -> str:
-        request = urllib.request.Request(anvil, data=body.encode(), headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(initialised_anvil, data=body.encode(), headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.read().decode()
 

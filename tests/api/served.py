@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +13,8 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from tantieme.processes import stop
 
 BIN = Path(sys.executable).parent
 
@@ -61,13 +62,7 @@ def serving(home: Path, *args: str, command: str | None = None, port: int | None
     try:
         yield url, process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(120)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
         for stream in (process.stdout, process.stderr):
             if stream:
                 stream.close()

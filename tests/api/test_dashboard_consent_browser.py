@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tantieme import node as node_mod
 from tantieme.assets import registry
 from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
@@ -36,8 +35,7 @@ def ask(url: str) -> list[int]:
     return [s["asset"] for s in response.json()["tantieme"]["sources"]]
 
 
-def test_creator_tightens_consent_with_a_browser_wallet__chain_and_answers_follow(wallet_page, anvil, tantieme_home):
-    node_mod.init("rpc", anvil)
+def test_creator_tightens_consent_with_a_browser_wallet__chain_and_answers_follow(wallet_page, initialised_anvil, tantieme_home):
     with Node.open() as node:
         node.faucet(CREATOR.address)
         bees = registry.register(node.as_account(CREATOR), SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open")).id

@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from tantieme import commons
-from tantieme import node as node_mod
 from tantieme.assets import registry
 from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
@@ -25,8 +24,7 @@ pytestmark = pytest.mark.slow
 MEMBER, STRANGER = dev_account(1), dev_account(4)
 
 
-def test_member_claims_the_dividend_with_a_browser_wallet(wallet_page, anvil, tantieme_home):
-    node_mod.init("rpc", anvil)
+def test_member_claims_the_dividend_with_a_browser_wallet(wallet_page, initialised_anvil, tantieme_home):
     with Node.open() as node:
         node.faucet(MEMBER.address)
         work = registry.register(node.as_account(MEMBER), SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open")).id

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tantieme import node as node_mod
 from tantieme.assets import registry
 from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
@@ -33,10 +32,10 @@ def examples() -> tuple[str, str, str, str]:
     return server.strip(), curl.strip(), python, deposit
 
 
-def test_readme_serving__curl_openai_and_deposit_examples_as_written(tantieme_home, tmp_path):
+def test_readme_serving__curl_openai_and_deposit_examples_as_written(init_embedded, tantieme_home, tmp_path):
     server, curl, python, deposit = examples()
     assert server.startswith("tantieme serve ") and "8402" in curl and "8402" in python
-    node_mod.init("embedded")
+    init_embedded()
     with Node.open() as node:
         bees = registry.register(node, SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open")).id
     deadline = time.monotonic() + 120  # another test of this port may still be stopping

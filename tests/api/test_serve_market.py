@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from tantieme import interaction
-from tantieme import node as node_mod
 from tantieme.assets import registry
 from tantieme.assets.terms import preset
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
@@ -55,8 +54,7 @@ def run(environ: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return done
 
 
-def test_market__cheaper_node_paid_and_rated__fallback_when_it_stops(anvil, tantieme_home, tmp_path, monkeypatch):
-    node_mod.init("rpc", anvil)
+def test_market__cheaper_node_paid_and_rated__fallback_when_it_stops(initialised_anvil, tantieme_home, tmp_path, monkeypatch):
     with Node.open() as node:
         registry.register(node, SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open"))
         model = interaction.register_model(node)

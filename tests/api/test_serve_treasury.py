@@ -16,7 +16,6 @@ import httpx
 import pytest
 from web3 import Web3
 
-from tantieme import node as node_mod
 from tantieme.assets import registry
 from tantieme.assets.terms import preset
 from tantieme.chain import connect
@@ -47,8 +46,7 @@ def _delivered(url: str, count: int) -> None:
         time.sleep(0.05)
 
 
-def test_treasury__pays_a_served_node__limits_refuse_first__pause_mid_request(anvil, cast, tantieme_home):
-    node_mod.init("rpc", anvil)
+def test_treasury__pays_a_served_node__limits_refuse_first__pause_mid_request(initialised_anvil, cast, tantieme_home):
     with Node.open() as node:
         registry.register(node, SAMPLES_DIR / "ada-rooftop-bees.md", terms=preset("open"))
         operator, token = node.address, node.deployment.token
@@ -62,7 +60,7 @@ def test_treasury__pays_a_served_node__limits_refuse_first__pause_mid_request(an
     assert (limits["agent"], limits["payees"], limits["per_payment_cap"]) == (agent, [operator], str(10**18 // 2))
 
     def uint(address: str, signature: str, *args: str) -> int:
-        (value,) = cast("call", address, signature, *args, "--rpc-url", anvil)
+        (value,) = cast("call", address, signature, *args, "--rpc-url", initialised_anvil)
         return int(str(value).split()[0])  # cast prints large numbers with their scientific form after
 
     def balance(who: str) -> int:
@@ -78,10 +76,10 @@ def test_treasury__pays_a_served_node__limits_refuse_first__pause_mid_request(an
         # so today counts the fee.
         assert uint(address, "spentToday()(uint256)") == fee
         assert balance(address) == 2 * 10**18 - fee
-        (owner,) = cast("call", address, "owner()(address)", "--rpc-url", anvil)
+        (owner,) = cast("call", address, "owner()(address)", "--rpc-url", initialised_anvil)
         assert owner.lower() == operator.lower()
 
-        w3 = Web3(Web3.HTTPProvider(anvil))
+        w3 = Web3(Web3.HTTPProvider(initialised_anvil))
         held, nonce = balance(address), w3.eth.get_transaction_count(agent)
         tantieme(tantieme_home, "agent", "limits", "--per-payment", "0.001")
         over = as_account(tantieme_home, AGENT, "ask", "--node", url, QUESTION, "--max-tokens", "24", "--from-treasury")
@@ -96,7 +94,7 @@ def test_treasury__pays_a_served_node__limits_refuse_first__pause_mid_request(an
         # fails, the answer is withheld, nothing moves, the node goes on serving.
         _json(tantieme(tantieme_home, "agent", "limits", "--allow", operator, "--json"))
         before = balance(operator)
-        owner_conn = connect("rpc", rpc_url=anvil, account=dev_account(0))  # the owner, straight to the chain
+        owner_conn = connect("rpc", rpc_url=initialised_anvil, account=dev_account(0))  # the owner, straight to the chain
         pause = contract(owner_conn, "agent_treasury", address).functions.pause()
         asked: dict = {}
         asking = threading.Thread(target=lambda: asked.update(result=as_account(

@@ -4,20 +4,12 @@ Node.js, never by our own code."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
-
 from tantieme.assets import registry
 from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import preset
 from tantieme.chain.accounts import dev_account
 from tantieme.node import Node
 
-CAST = Path(__file__).resolve().parents[2] / "node_modules/@foundry-rs/cast-linux-amd64/bin/cast"
 PARSE = (
     "const uri = process.argv[1];"
     "if (!uri.startsWith('data:application/json;base64,')) throw new Error(uri);"
@@ -25,20 +17,12 @@ PARSE = (
 )
 
 
-def outside_read(rpc_url: str, registry_address: str, asset_id: int) -> dict:
-    if not CAST.exists() or not shutil.which("node"):
-        pytest.fail(f"cast ({CAST}) and node are needed: `make test` installs them with npm")
-    uri = subprocess.run(
-        [str(CAST), "call", registry_address, "tokenURI(uint256)(string)", str(asset_id), "--rpc-url", rpc_url,
-         "--json"],
-        check=True, capture_output=True, text=True, timeout=60,
-    )
-    (text,) = json.loads(uri.stdout)
-    parsed = subprocess.run(["node", "-e", PARSE, text], check=True, capture_output=True, text=True, timeout=60)
-    return json.loads(parsed.stdout)
+def outside_read(cast, nodejs, rpc_url: str, registry_address: str, asset_id: int) -> dict:
+    (text,) = cast("call", registry_address, "tokenURI(uint256)(string)", str(asset_id), "--rpc-url", rpc_url)
+    return nodejs("-e", PARSE, text)
 
 
-def test_token_uri__read_by_cast_and_node(initialised_anvil, tmp_path):
+def test_token_uri__read_by_cast_and_node(initialised_anvil, tmp_path, cast, nodejs):
     with Node.open() as node:
         creator = node.as_account(dev_account(1))
         node.faucet(creator.address)
@@ -51,7 +35,7 @@ def test_token_uri__read_by_cast_and_node(initialised_anvil, tmp_path):
         child = registry.register(node, remix, terms=preset("open").with_(ai_training=False), parents=(parent.id,))
         registry.tighten_consent(creator, parent.id, **(parent.terms.ai_consent() | {"retrieval": False}))
 
-        data = outside_read(initialised_anvil, node.deployment.registry, child.id)
+        data = outside_read(cast, nodejs, initialised_anvil, node.deployment.registry, child.id)
 
         assert data["name"] == f"tantieme IP Asset #{child.id}"
         assert data["kind"] == "work"

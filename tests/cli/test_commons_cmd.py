@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 
 from tantieme import commons, quickstart
+from tantieme.addresses import ZERO_ADDRESS
 from tantieme.assets import registry
 from tantieme.assets.terms import preset
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
@@ -126,7 +127,7 @@ def test_commons__read_and_claimed_by_cast__as_the_cli_says(anvil, cast, tmp_pat
         key: int(status[key]) for key in read}
     assert cast("call", pool, "claimable(address)(uint256)", member, *rpc) == [int(status["claimable"])]
     assert cast("call", pool, "members(address)((bool,uint256,uint256,address,uint256))", member, *rpc) == [
-        [status["member"], status["last_claimed"], status["work"], "0x" + "00" * 20, int(status["bonded"])]]
+        [status["member"], status["last_claimed"], status["work"], ZERO_ADDRESS, int(status["bonded"])]]
 
     before = balance()
     receipt = cast("send", pool, "claim()", "--private-key", DEV_PRIVATE_KEYS[0], *rpc)

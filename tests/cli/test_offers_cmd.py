@@ -3,10 +3,7 @@ tools (Foundry's `cast`, ethers) set and read offers as the CLI prints them."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from tantieme import interaction
@@ -100,7 +97,7 @@ def test_model_price__the_nodes_offer_takes_the_new_prices(json_rules):
     assert same["offer"] == {"agent_id": offered["agent_id"], "model": model, "tx": None}  # current: nothing sent
 
 
-def test_offers__an_outside_tool_sets_and_reads_them_as_the_cli_does(anvil, cast, json_rules):
+def test_offers__an_outside_tool_sets_and_reads_them_as_the_cli_does(anvil, cast, nodejs, json_rules):
     """On anvil, Foundry's `cast` registers a second agent and sets its offer; `offers --json` lists
     both, and `cast` reads `activeCount` and `activeOffers` as the CLI prints them."""
     run("init", "--chain", "rpc", "--rpc-url", anvil)
@@ -128,11 +125,8 @@ def test_offers__an_outside_tool_sets_and_reads_them_as_the_cli_does(anvil, cast
         o["p95_latency_ms"], sum(bits[use] for use in o["consent"]), True)] for o in listed]
 
     # ethers, too, decodes the page by the contract's field names.
-    assert shutil.which("node"), "node is needed: `make install` installs ethers with npm"
-    read = subprocess.run([shutil.which("node"), str(DATA / "offers_ethers.cjs"), anvil, registry],
-                          capture_output=True, text=True, timeout=60)
-    assert read.returncode == 0, read.stderr
+    read = nodejs(DATA / "offers_ethers.cjs", anvil, registry)
     assert [(o["agentId"], o["model"], o["pricePromptPerMillion"], o["endpoint"], o["consent"], o["active"])
-            for o in json.loads(read.stdout)] == [
+            for o in read] == [
         (str(o["agent_id"]), str(o["model"]), o["price_prompt_per_million"], o["endpoint"],
          str(sum(bits[use] for use in o["consent"])), True) for o in listed]

@@ -20,9 +20,10 @@ from eth_account import Account
 from eth_utils import keccak
 from hypothesis import HealthCheck, settings
 
+from tantieme.addresses import ZERO_ADDRESS
+
 CONTRACTS = Path(__file__).resolve().parents[2] / "src" / "tantieme" / "contracts"
 
-ZERO_ADDRESS = "0x" + "00" * 20
 MAX_UINT256 = 2**256 - 1
 ONE_TOKEN = 10**18
 BPS = 10_000

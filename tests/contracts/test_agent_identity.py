@@ -16,7 +16,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from .agent_fixtures import IDENTITY, abi_signatures, raw_events
-from .conftest import Signer, events
+from .conftest import ZERO_ADDRESS, Signer, events
 
 WALLET = boa.load_partial(str(Path(__file__).parent / "mocks" / "erc1271_wallet.vy"))
 
@@ -319,7 +319,7 @@ def test_set_agent_wallet__a_contract_wallet_signs(identity, operator, agent, wa
 def test_set_agent_wallet__bad__reverts(identity, operator, stranger, agent, wallet_owner, payer, case, reason):
     now = boa.env.timestamp
     deadline = {"expired": now - 1, "too far": now + 301}.get(case, now + 300)
-    wallet = "0x" + "00" * 20 if case == "zero wallet" else wallet_owner.address
+    wallet = ZERO_ADDRESS if case == "zero wallet" else wallet_owner.address
     signer = payer if case == "another signer" else wallet_owner
     signature = sign_wallet(
         identity, signer, agent + (case == "another agent"), wallet,
@@ -347,7 +347,7 @@ def test_unset_agent_wallet(identity, operator, stranger, agent):
         identity.unsetAgentWallet(agent, sender=stranger)
     identity.unsetAgentWallet(agent, sender=operator)
     assert metadata_set(identity) == [(agent, "agentWallet", b"")]
-    assert identity.getAgentWallet(agent) == "0x" + "00" * 20
+    assert identity.getAgentWallet(agent) == ZERO_ADDRESS
     assert identity.getMetadata(agent, "agentWallet") == b""
 
 
@@ -361,7 +361,7 @@ def test_transfer__clears_the_wallet(identity, operator, stranger, agent, how):
         identity.safeTransferFrom(operator, stranger, agent, b"hello", sender=operator)
     assert metadata_set(identity) == [(agent, "agentWallet", b"")]
     assert identity.ownerOf(agent) == stranger
-    assert identity.getAgentWallet(agent) == "0x" + "00" * 20
+    assert identity.getAgentWallet(agent) == ZERO_ADDRESS
     assert identity.tokenURI(agent) == URI
 
 

@@ -5,12 +5,9 @@ governance site would produce are accepted as they are."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import boa
-import pytest
 
 from .conftest import ONE_TOKEN, events
 from .dao_fixtures import (  # noqa: F401 (fixtures)
@@ -31,21 +28,10 @@ DATA = Path(__file__).parent / "data"
 FAR = 2**40
 
 
-def _ethers_available() -> bool:
-    node = shutil.which("node")
-    return node is not None and subprocess.run(
-        [node, "-e", "require.resolve('ethers')"], cwd=DATA, capture_output=True
-    ).returncode == 0
-
-
-def ethers_sign(key: bytes, messages: list[dict]) -> list[bytes]:
-    run = subprocess.run(
-        [shutil.which("node"), str(DATA / "sign_typed_data.cjs")],
-        input=json.dumps({"key": "0x" + key.hex(), "messages": messages}),
-        cwd=DATA, capture_output=True, text=True,
-    )
-    assert run.returncode == 0, run.stderr
-    return [bytes.fromhex(signature[2:]) for signature in json.loads(run.stdout)]
+def ethers_sign(nodejs, key: bytes, messages: list[dict]) -> list[bytes]:
+    request = {"key": "0x" + key.hex(), "messages": messages}
+    signatures = nodejs(DATA / "sign_typed_data.cjs", stdin=json.dumps(request))
+    return [bytes.fromhex(signature[2:]) for signature in signatures]
 
 
 def domain(name: str, contract) -> dict:
@@ -53,12 +39,11 @@ def domain(name: str, contract) -> dict:
             "verifyingContract": contract.address}
 
 
-@pytest.mark.skipif(not _ethers_available(), reason="node + ethers not installed (npm ci)")
-def test_ethers_signatures__delegate_then_vote(dao, token, stake, voters, stranger):
+def test_ethers_signatures__delegate_then_vote(dao, token, stake, voters, stranger, nodejs):
     alice, bob = voters[:2]
     stake(alice.address, 40 * ONE_TOKEN)
     stake(bob.address, ONE_TOKEN)
-    (delegation,) = ethers_sign(alice.key, [{
+    (delegation,) = ethers_sign(nodejs, alice.key, [{
         "domain": domain(VOTES_NAME, dao.votes),
         "types": {"Delegation": [{"name": "delegatee", "type": "address"}, {"name": "nonce", "type": "uint256"},
                                  {"name": "expiry", "type": "uint256"}]},
@@ -72,7 +57,7 @@ def test_ethers_signatures__delegate_then_vote(dao, token, stake, voters, strang
     proposal = pay_from_treasury(token, bob.address, ONE_TOKEN)
     proposal_id = propose(dao, proposal, bob.address)
     open_voting(dao, proposal_id)
-    (ballot,) = ethers_sign(bob.key, [{
+    (ballot,) = ethers_sign(nodejs, bob.key, [{
         "domain": domain(DAO_NAME, dao.governor),
         "types": {"Ballot": [{"name": "proposalId", "type": "uint256"}, {"name": "support", "type": "uint8"},
                              {"name": "voter", "type": "address"}, {"name": "nonce", "type": "uint256"}]},

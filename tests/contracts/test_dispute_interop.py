@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from eth_utils import keccak
 from tantieme import disputes
+from tantieme.addresses import ZERO_ADDRESS
 from tantieme.assets import registry, royalties
 from tantieme.assets.terms import preset
-from tantieme import node as node_mod
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
 from tantieme.chain.deploy import LOCAL_DISPUTES
 from tantieme.node import Node
@@ -26,9 +26,8 @@ NO_TAG = "0x" + "00" * 32
 OPEN, UPHELD = 1, 2
 
 
-def test_dispute__raised_by_cast__judged_by_tantieme__read_and_decoded_by_cast(anvil, cast):
-    rpc = ("--rpc-url", anvil)
-    node_mod.init("rpc", anvil)
+def test_dispute__raised_by_cast__judged_by_tantieme__read_and_decoded_by_cast(initialised_anvil, cast):
+    rpc = ("--rpc-url", initialised_anvil)
     with Node.open() as node:
         work = registry.register_hash(node, keccak(b"Roof Bees"), kind="work", terms=preset("open"), title="Roof Bees",
                                       media_type="text/markdown").id
@@ -51,7 +50,7 @@ def test_dispute__raised_by_cast__judged_by_tantieme__read_and_decoded_by_cast(a
         assert bond == LOCAL_DISPUTES.bond
         assert call(module, "isTagged(uint256)(bool)", work) == [False]
         assert call(module, "tagOf(uint256)(bytes32)", work) == [NO_TAG]
-        assert call(module, f"disputes(uint256)({DISPUTE})", 1) == [[0, "0x" + "00" * 20, 0, NO_TAG, 0]]
+        assert call(module, f"disputes(uint256)({DISPUTE})", 1) == [[0, ZERO_ADDRESS, 0, NO_TAG, 0]]
 
         raise_ = "raiseDispute(uint256,bytes32,bytes32,string)"
         evidence = "0x" + keccak(EVIDENCE_URI.encode()).hex()  # as `tantieme dispute raise` hashes a URI

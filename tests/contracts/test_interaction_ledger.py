@@ -14,8 +14,6 @@ import copy
 import itertools
 import json
 import random
-import shutil
-import subprocess
 from pathlib import Path
 
 import boa
@@ -958,7 +956,7 @@ def test_claim_record(world, payer, claimable):
 DATA_URI = "data:application/json;base64,"
 
 
-def test_token_uri__erc721_metadata_json(world, payer, claimable):
+def test_token_uri__erc721_metadata_json(world, payer, claimable, nodejs):
     """A DAT's `tokenURI` is ERC-721 metadata JSON in a data URI: decoded
     here by Python, and by node's own `fetch` of the data URL."""
     ledger = world.ledger
@@ -984,13 +982,8 @@ def test_token_uri__erc721_metadata_json(world, payer, claimable):
     }
     assert uri.startswith(DATA_URI)
     assert json.loads(base64.b64decode(uri[len(DATA_URI) :], validate=True)) == expected
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
     script = "fetch(process.argv[1]).then(r => r.json()).then(d => process.stdout.write(JSON.stringify(d)))"
-    run = subprocess.run([node, "-e", script, uri], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == expected
+    assert nodejs("-e", script, uri) == expected
 
 
 def test_token_uri__unknown_dat__reverts(world, payer, claimable):

@@ -7,7 +7,6 @@ decodes the `ReputationEarned` events, and finds transfers, approvals and delega
 
 from __future__ import annotations
 
-from tantieme import node as node_mod
 from tantieme.assets import royalties
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
 from tantieme.ledger import settlement
@@ -21,9 +20,8 @@ LATER = 100  # blocks
 CLOCK_MODE = "mode=blocknumber&from=default"
 
 
-def test_reputation_votes__read_by_cast__decaying__not_transferable(anvil, cast, make_answer):
-    rpc = ("--rpc-url", anvil)
-    node_mod.init("rpc", anvil)
+def test_reputation_votes__read_by_cast__decaying__not_transferable(initialised_anvil, cast, make_answer):
+    rpc = ("--rpc-url", initialised_anvil)
     with Node.open() as node:
         row = make_answer(node, fee=10**18)  # cites a work of the node's, answered by a model of the node's
         settlement.settle(node, {PAYER.address: PAYER})

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 
-from tantieme import node as node_mod
 from tantieme.agents import treasury
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
 from tantieme.node import Node
@@ -28,9 +27,8 @@ TRANSFER_FIELDS = [("from", "address"), ("to", "address"), ("value", "uint256"),
 TRANSFER_TYPE = "TransferWithAuthorization(" + ",".join(f"{kind} {name}" for name, kind in TRANSFER_FIELDS) + ")"
 
 
-def test_treasury__erc1271_checked_by_cast_against_its_own_digest(anvil, cast):
-    rpc = ("--rpc-url", anvil)
-    node_mod.init("rpc", anvil)
+def test_treasury__erc1271_checked_by_cast_against_its_own_digest(initialised_anvil, cast):
+    rpc = ("--rpc-url", initialised_anvil)
     agent, payee = dev_account(AGENT).address, dev_account(PAYEE).address
     with Node.open() as node:
         address, _ = treasury.fund(node, TAI)

@@ -2,8 +2,8 @@
 
 Three references: the fixture `data/oz_standard_tree.json`, produced by
 `@openzeppelin/merkle-tree` 1.0.8 itself (`node tests/ledger/data/oz_merkle.cjs
-fixture`); a live run of that library on random trees of ours (when node and
-the pinned devDependency are installed: `npm ci`); and the format's definition,
+fixture`); a live run of that library on random trees of ours (node and the
+pinned devDependency, which `make install` installs); and the format's definition,
 rebuilt by hand below.
 """
 
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -449,18 +447,6 @@ def test_sorted_leaves__empty__raises():
 # -- live interop with OpenZeppelin's library --------------------------------------------
 
 
-def _oz_available() -> bool:
-    node = shutil.which("node")
-    if node is None:
-        return False
-    probe = subprocess.run(
-        [node, "-e", "require.resolve('@openzeppelin/merkle-tree')"],
-        cwd=DATA,
-        capture_output=True,
-    )
-    return probe.returncode == 0
-
-
 def grown_root(tree: StandardMerkleTree, rnd: random.Random) -> str:
     """The root of `SortedLeaves` grown one leaf at a time, in a random order, to the tree's leaves."""
     hashes = [tree.leaf_hash(value) for _, value in tree.entries()]
@@ -498,10 +484,7 @@ def random_mixed(rnd: random.Random) -> tuple:
     )
 
 
-@pytest.mark.skipif(
-    not _oz_available(), reason="node + @openzeppelin/merkle-tree not installed (npm ci)"
-)
-def test_openzeppelin_library__agrees_on_random_trees(tmp_path):
+def test_openzeppelin_library__agrees_on_random_trees(tmp_path, nodejs):
     cases = []
     for seed in range(3):
         rnd = random.Random(seed)
@@ -532,14 +515,7 @@ def test_openzeppelin_library__agrees_on_random_trees(tmp_path):
     path.write_text(
         json.dumps({"cases": [{k: v for k, v in c.items() if k not in ("tree", "grown")} for c in cases]})
     )
-    run = subprocess.run(
-        [shutil.which("node"), str(OZ_SCRIPT), "check", str(path)],
-        cwd=DATA,
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr
-    report = json.loads(run.stdout)
+    report = nodejs(OZ_SCRIPT, "check", str(path))
     assert report["library"] == "1.0.8"
     for case, oz in zip(cases, report["results"], strict=True):
         tree = case["tree"]

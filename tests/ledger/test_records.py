@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from eth_hash.auto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tantieme.addresses import ZERO_ADDRESS
 from tantieme.errors import LedgerError
 from tantieme.ledger.merkle import StandardMerkleTree, standard_leaf_hash
 from tantieme.ledger.netting import net
@@ -583,12 +582,12 @@ def test_record__addresses_any_case__are_checksummed():
         (dict(total=0), "its total must be at least 1 wei"),
         (dict(commons_bps=9_501), "the split exceeds 10,000 basis points"),
         (dict(operator_bps=2**16), "operator share must fit in uint16"),
-        (dict(commons="0x" + "00" * 20), "commons pool must not be the zero address"),
+        (dict(commons=ZERO_ADDRESS), "commons pool must not be the zero address"),
         (dict(assets_root=b"short"), "assets root must be 32 bytes"),
         (dict(deadline=2**64), "deadline must fit in uint64"),
         (dict(root=b"short"), "batch root must be 32 bytes"),
         (dict(batch_nonce=-1), "batch nonce must fit in uint256"),
-        (dict(operator="0x" + "00" * 20), "operator must not be the zero address"),
+        (dict(operator=ZERO_ADDRESS), "operator must not be the zero address"),
     ],
 )
 def test_batch__bad_input__raises(overrides, message):
@@ -659,25 +658,11 @@ def vectors() -> dict:
     }
 
 
-def _ethers_available() -> bool:
-    node = shutil.which("node")
-    return node is not None and subprocess.run(
-        [node, "-e", "require.resolve('ethers'); require.resolve('@openzeppelin/merkle-tree')"],
-        cwd=DATA, capture_output=True,
-    ).returncode == 0
-
-
-@pytest.mark.skipif(not _ethers_available(), reason="node + ethers not installed (npm ci)")
-def test_vectors__agree_with_ethers_and_openzeppelin():
+def test_vectors__agree_with_ethers_and_openzeppelin(nodejs):
     """An independent implementation (ethers' EIP-712 encoder and wallet,
     OpenZeppelin's Merkle tree) recomputes every pinned value."""
     pinned = json.loads((DATA / "eip712_vectors.json").read_text())
-    run = subprocess.run(
-        [shutil.which("node"), str(DATA / "eip712_ethers.cjs"), str(DATA / "eip712_vectors.json")],
-        cwd=DATA, capture_output=True, text=True,
-    )
-    assert run.returncode == 0, run.stderr
-    ethers = json.loads(run.stdout)
+    ethers = nodejs(DATA / "eip712_ethers.cjs", str(DATA / "eip712_vectors.json"))
     assert ethers["signer"] == pinned["signer"]
     assert ethers["domainSeparator"] == pinned["domainSeparator"]
     for name in ("interaction", "batch"):

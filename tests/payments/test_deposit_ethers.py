@@ -5,12 +5,8 @@ are the ones tantieme makes, and the ledger takes them on a real chain (embedded
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 from pathlib import Path
-
-import pytest
 
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
 from tantieme.chain.permit import sign_permit, sign_receive_authorization
@@ -22,17 +18,7 @@ PAYER = dev_account(PAYER_INDEX)
 AMOUNT = 3 * 10**17
 
 
-def _ethers_available() -> bool:
-    node = shutil.which("node")
-    return node is not None and subprocess.run(
-        [node, "-e", "require.resolve('ethers')"], cwd=DATA, capture_output=True
-    ).returncode == 0
-
-
-pytestmark = pytest.mark.skipif(not _ethers_available(), reason="node + ethers not installed (npm ci)")
-
-
-def test_deposit_signatures_by_ethers__the_same_as_ours__the_ledger_takes_them(node):
+def test_deposit_signatures_by_ethers__the_same_as_ours__the_ledger_takes_them(node, nodejs):
     node.faucet(PAYER.address)
     payer = node.as_account(PAYER)
     token = node.token.functions
@@ -41,17 +27,12 @@ def test_deposit_signatures_by_ethers__the_same_as_ours__the_ledger_takes_them(n
     deadline = valid_before = int(time.time()) + 3_600
     salt = "0x" + "5a" * 32
     permit_nonce = token.nonces(PAYER.address).call()
-    run = subprocess.run(
-        [shutil.which("node"), str(DATA / "deposit_ethers.cjs"), json.dumps({
-            "key": DEV_PRIVATE_KEYS[PAYER_INDEX],
-            "token": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": verifying},
-            "ledger": ledger, "operator": operator, "amount": str(AMOUNT), "permitNonce": permit_nonce,
-            "deadline": deadline, "validBefore": valid_before, "salt": salt,
-        })],
-        cwd=DATA, capture_output=True, text=True, timeout=60,
-    )
-    assert run.returncode == 0, run.stderr
-    ethers = json.loads(run.stdout)
+    ethers = nodejs(DATA / "deposit_ethers.cjs", json.dumps({
+        "key": DEV_PRIVATE_KEYS[PAYER_INDEX],
+        "token": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": verifying},
+        "ledger": ledger, "operator": operator, "amount": str(AMOUNT), "permitNonce": permit_nonce,
+        "deadline": deadline, "validBefore": valid_before, "salt": salt,
+    }))
     assert ethers["payer"] == PAYER.address
     assert bytes.fromhex(ethers["nonce"][2:]) == deposit.authorization_nonce(operator, bytes.fromhex(salt[2:]))
 

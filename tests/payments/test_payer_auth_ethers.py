@@ -4,8 +4,6 @@ from the request text as docs/api.md gives it) is the one tantieme makes, and th
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -19,32 +17,18 @@ PAYER_INDEX = 5
 OPERATOR = dev_account(0).address
 
 
-def _ethers_available() -> bool:
-    node = shutil.which("node")
-    return node is not None and subprocess.run(
-        [node, "-e", "require.resolve('ethers')"], cwd=DATA, capture_output=True
-    ).returncode == 0
-
-
-pytestmark = pytest.mark.skipif(not _ethers_available(), reason="node + ethers not installed (npm ci)")
-
-
-def _ethers_header(body: str, at: int, chain_id: int = 1337) -> str:
+def _ethers_header(nodejs, body: str, at: int, chain_id: int = 1337) -> str:
     request = {
         "key": DEV_PRIVATE_KEYS[PAYER_INDEX], "method": "post", "path": "/v1/chat/completions", "body": body,
         "at": at, "operator": OPERATOR.lower(), "chainId": chain_id,
     }
-    out = subprocess.run(
-        [shutil.which("node"), str(DATA / "payer_auth_ethers.cjs"), json.dumps(request)],
-        cwd=DATA, capture_output=True, text=True, check=True,
-    )
-    return out.stdout.strip()
+    return nodejs(DATA / "payer_auth_ethers.cjs", json.dumps(request), as_json=False)
 
 
-def test_header_by_ethers__the_same_as_ours__the_node_takes_it_once():
+def test_header_by_ethers__the_same_as_ours__the_node_takes_it_once(nodejs):
     body = json.dumps({"model": "default", "messages": [{"role": "user", "content": "Wie viele Bienen? 🐝"}]})
     at = time.time_ns() // 1_000_000
-    header = _ethers_header(body, at)
+    header = _ethers_header(nodejs, body, at)
     ours = payer_auth.sign(dev_account(PAYER_INDEX), "POST", "/v1/chat/completions", body.encode(), OPERATOR, 1337, at=at)
     assert header.lower() == ours.lower()
 
@@ -55,9 +39,9 @@ def test_header_by_ethers__the_same_as_ours__the_node_takes_it_once():
     assert replayed.value.status == 409
 
 
-def test_header_by_ethers__for_another_chain__refused():
+def test_header_by_ethers__for_another_chain__refused(nodejs):
     body = "{}"
-    header = _ethers_header(body, time.time_ns() // 1_000_000, chain_id=31337)
+    header = _ethers_header(nodejs, body, time.time_ns() // 1_000_000, chain_id=31337)
     with pytest.raises(payer_auth.AuthRefused) as refused:
         payer_auth.Authenticator(OPERATOR, 1337).verify(header, "POST", "/v1/chat/completions", body.encode())
     assert refused.value.status == 401

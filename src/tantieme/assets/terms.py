@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from tantieme.addresses import ZERO_ADDRESS
 from tantieme.errors import AssetError
 
 MAX_BPS = 10_000
-ZERO_ADDRESS = "0x" + "00" * 20
 
 
 @dataclass(frozen=True)

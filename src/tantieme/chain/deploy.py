@@ -17,6 +17,7 @@ from pathlib import Path
 from web3 import Web3
 from web3.contract import Contract
 
+from tantieme.addresses import ZERO_ADDRESS
 from tantieme.chain import artifacts
 from tantieme.chain.backend import Connection
 from tantieme.chain.logs import raw_logs
@@ -451,7 +452,6 @@ class DisputesParameters:
 DISPUTE_TAGS = ("COPIED_CONTENT", "MISSING_TRAINING_DATA", "CONTRADICTING_TERMS")
 PUBLIC_DISPUTES = DisputesParameters(bond=10 * 10**18, cancel_fee_bps=1_000, tags=DISPUTE_TAGS)
 LOCAL_DISPUTES = replace(PUBLIC_DISPUTES, bond=10**18)
-_ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def tag_bytes(tag: str) -> bytes:
@@ -465,7 +465,7 @@ def deploy_disputes(conn: Connection, token: str, registry: str, router: str, pa
     p = parameters
     module = _deploy(conn, "dispute_module", token, registry, router, p.bond, p.cancel_fee_bps,
                      [tag_bytes(tag) for tag in p.tags])
-    if router != _ZERO_ADDRESS:
+    if router != ZERO_ADDRESS:
         conn.transact(contract(conn, "royalty_router", router).functions.setDisputeModule(module.address),
                       gas=_CALL_GAS)
     return module.address
@@ -475,9 +475,9 @@ def add_disputes(conn: Connection, deployment: Deployment, parameters: DisputesP
     """`deployment` with its dispute module: the one its router names (a record recovered from the
     chain), else one deployed now; a router from before disputes has no hook, so that module only tags."""
     wired = router_disputes(conn, deployment.router)
-    if wired not in (None, _ZERO_ADDRESS):
+    if wired not in (None, ZERO_ADDRESS):
         return replace(deployment, disputes=wired)
-    router = deployment.router if wired is not None else _ZERO_ADDRESS
+    router = deployment.router if wired is not None else ZERO_ADDRESS
     return replace(deployment, disputes=deploy_disputes(conn, deployment.token, deployment.registry, router, parameters))
 
 
@@ -492,7 +492,7 @@ def router_disputes(conn: Connection, router: str) -> str | None:
 def with_disputes(conn: Connection, deployment: Deployment) -> Deployment:
     """`deployment` with the dispute module its router is wired to, if any."""
     wired = router_disputes(conn, deployment.router)
-    return replace(deployment, disputes=wired) if wired not in (None, _ZERO_ADDRESS) else deployment
+    return replace(deployment, disputes=wired) if wired not in (None, ZERO_ADDRESS) else deployment
 
 
 def deployed_contract(conn: Connection, deployment: Deployment, field: str, artifact: str, what: str) -> Contract:

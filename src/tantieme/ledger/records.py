@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils import is_checksum_address, to_checksum_address
 
+from tantieme.addresses import ZERO_ADDRESS
 from tantieme.errors import LedgerError
 from tantieme.ledger.merkle import StandardMerkleTree, checksum_address, keccak, root_of_leaf_hashes, standard_leaf_hash
 
@@ -92,8 +93,6 @@ RECORD_LEAF_ENCODING = ("bytes32", "address", "uint256", "uint256")
 
 ASSET_LEAF_ENCODING = ("uint256", "uint256")
 """An asset tree's Merkle leaf: (IP asset id, cumulative amount in token wei)."""
-
-ZERO_ADDRESS = "0x" + "00" * 20
 
 # secp256k1's group order over 2: signatures with a larger s are the malleable
 # twin of a valid one, and the contract's ecrecover wrapper refuses them.

@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tantieme.addresses import ZERO_ADDRESS
 from tantieme.amounts import format_amount
 from tantieme.config import home
 from tantieme.errors import PaymentError, RemoteNodeError
@@ -67,7 +68,6 @@ __all__ = [
 # The prompt and answer tokens a routed question pays for at most, by default: the
 # embedded model's context (a node quotes for the longest prompt its model reads).
 CONTEXT_TOKENS = 2048
-_ZERO = "0x" + "00" * 20
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ def _payment(node: Node, question: str, payer: LocalAccount | TreasuryPayer, nee
         from tantieme.errors import TreasuryError
 
         wallet = identity_registry(node).functions.getAgentWallet(choice.offer.agent_id).call()
-        if wallet == _ZERO:
+        if wallet == ZERO_ADDRESS:
             return "has no wallet to be paid at (ERC-8004 `agentWallet`)"
         try:
             payer.check(Quote(node.conn.chain_id, node.deployment.token, wallet, choice.quote))
@@ -221,8 +221,8 @@ def _checker(node: Node, choice: Choice, need: Need):
         if required.asset.lower() != node.deployment.token.lower():
             raise PaymentError(f"{agent} asks to be paid in {required.asset}, not in the AI token {node.deployment.token}: not paid")
         wallet = identity_registry(node).functions.getAgentWallet(offer.agent_id).call()
-        if wallet == _ZERO or required.pay_to.lower() != wallet.lower():
-            where = f"at its wallet {wallet}" if wallet != _ZERO else "nowhere: it has no wallet"
+        if wallet == ZERO_ADDRESS or required.pay_to.lower() != wallet.lower():
+            where = f"at its wallet {wallet}" if wallet != ZERO_ADDRESS else "nowhere: it has no wallet"
             raise PaymentError(f"{agent} asks to be paid at {required.pay_to}, but the chain says it is paid {where}: not paid")
         amount = int(required.amount)
         if amount > need.cap:

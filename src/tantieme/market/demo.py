@@ -29,7 +29,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -42,6 +41,7 @@ from tantieme.chain import anvil
 from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
 from tantieme.config import ENV_HOME
 from tantieme.errors import ConfigError, TantiemeError
+from tantieme.processes import stop
 from tantieme.quickstart import SAMPLES_DIR, Catalog
 
 __all__ = ["AGENT", "NODES", "SOURCELESS", "Asked", "MarketRun", "NodeResult", "NodeSpec", "run"]
@@ -236,13 +236,7 @@ def _serving(home: Path, result: NodeResult) -> Iterator[subprocess.Popen]:
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(120)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
         log.close()
 
 
