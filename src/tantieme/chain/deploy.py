@@ -435,7 +435,7 @@ def deploy_treasury(conn: Connection, token: str, agent: str, reputation: str | 
     """Deploy an agent treasury over the AI `token`, owned by the sender, `agent` its
     spending key (limits zero, no payee: it spends nothing yet), rating at the `reputation`
     registry (None: the agent cannot rate). Its address."""
-    return _deploy(conn, "agent_treasury", token, agent, reputation or _ZERO_ADDRESS).address
+    return _deploy(conn, "agent_treasury", token, agent, reputation or ZERO_ADDRESS).address
 
 
 @dataclass(frozen=True)
