@@ -490,25 +490,14 @@ class DepositClient:
         )
 
     def _pay(self, invoice: InteractionRecord, question: str, answer: str, max_fee: int) -> Payment:
-        """Check the terms, sign `invoice` and the voucher over the records kept and it, and keep
-        the record before it is posted: once a voucher covers it, the node may hold it."""
         from tantieme.ledger.journal import journal
         from tantieme.payments import deposit
 
         with contextlib.nullcontext(self.kept) if self.kept is not None else contextlib.closing(journal()) as store:
-            terms = self._terms(records=False)
-            key = (terms.payer, terms.operator, terms.domain.chain_id, terms.domain.verifying_contract)
-            kept = store.kept_records(*key, terms.batch_nonce)
-            signing = {"question": question, "answer": answer, "max_fee": max_fee, "book": self.book}
-            try:
-                payment = deposit.pay(self.payer, self.payer.account, terms, invoice, kept=kept, **signing)
-            except deposit.BatchDiffers:  # this payer's state lost, or the node's: check the node's records
-                terms = self._terms(records=True)
-                kept = list(deposit.recover(terms, store.kept_records(*key, terms.batch_nonce)))
-                store.keep_records(*key, terms.batch_nonce, kept, replace=True)
-                payment = deposit.pay(self.payer, self.payer.account, terms, invoice, kept=kept, **signing)
-            store.keep_records(*key, terms.batch_nonce, [payment.record])
-        return payment
+            return deposit.pay_kept(
+                self.payer, self.payer.account, store, self._terms, invoice, question=question, answer=answer,
+                max_fee=max_fee, book=self.book,
+            )
 
     def _terms(self, *, records: bool) -> Terms:
         from tantieme.payments import deposit

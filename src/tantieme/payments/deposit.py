@@ -378,6 +378,63 @@ def pay(
     return Payment(signed, voucher)
 
 
+def pay_kept(
+    node: Node,
+    payer: LocalAccount,
+    store: Journal,
+    fetch: Callable[..., Terms],
+    invoice: InteractionRecord,
+    *,
+    question: str,
+    answer: str,
+    max_fee: int,
+    book: Journal | None = None,
+) -> Payment:
+    """`pay` over the records `payer` kept in `store` (its journal), with the node's terms
+    (`fetch(records=False)`); when they differ from the records kept, once more with the
+    node's records (`fetch(records=True)`), taken if `recover` allows. The new record is kept
+    before the payment leaves (once a voucher covers it the node may hold it; if the node
+    refuses it, the next terms differ and the node's list settles it)."""
+    terms = fetch(records=False)
+    key = (terms.payer, terms.operator, terms.domain.chain_id, terms.domain.verifying_contract)
+    signing = {"question": question, "answer": answer, "max_fee": max_fee, "book": book}
+    kept = _kept(store, key, terms.batch_nonce)
+    try:
+        payment = pay(node, payer, terms, invoice, kept=kept, **signing)
+    except BatchDiffers:  # this payer's state lost, or the node's: check the node's records
+        terms = fetch(records=True)
+        check_terms(node, payer.address, terms)
+        kept = list(recover(terms, _kept(store, key, terms.batch_nonce)))
+        _remember(store, key, terms.batch_nonce, store.keep_records(*key, terms.batch_nonce, kept, replace=True), kept)
+        payment = pay(node, payer, terms, invoice, kept=kept, **signing)
+    mark = store.keep_records(*key, terms.batch_nonce, [payment.record])
+    _remember(store, key, terms.batch_nonce, mark, [*kept, payment.record])
+    return payment
+
+
+#: The records payers kept, as this process last read or wrote them, by journal, payer,
+#: operator, chain, ledger and batch: (their `kept_mark`, the records). A payer's next answer
+#: reads its journal again only if the mark moved (another process kept or dropped records).
+_KEPT_READ: OrderedDict[tuple, tuple[tuple[int, int], list[SignedRecord]]] = OrderedDict()
+
+
+def _kept(store: Journal, key: tuple[str, str, int, str], batch_nonce: int) -> list[SignedRecord]:
+    mark = store.kept_mark(*key, batch_nonce)
+    known = _KEPT_READ.get((store.path, *key, batch_nonce))
+    if known is not None and known[0] == mark:
+        return list(known[1])
+    records = store.kept_records(*key, batch_nonce)
+    _remember(store, key, batch_nonce, mark, records)
+    return records
+
+
+def _remember(store: Journal, key: tuple, batch_nonce: int, mark: tuple[int, int], records: list[SignedRecord]) -> None:
+    _KEPT_READ[(store.path, *key, batch_nonce)] = (mark, list(records))
+    _KEPT_READ.move_to_end((store.path, *key, batch_nonce))
+    while len(_KEPT_READ) > _KEPT:
+        _KEPT_READ.popitem(last=False)
+
+
 def _voucher_row(terms: Terms, voucher: SignedBatch, owed: dict[int, int], cumulative: dict[int, int]) -> VoucherRow:
     return VoucherRow(
         payer=terms.payer, operator=terms.operator, chain_id=terms.domain.chain_id,
