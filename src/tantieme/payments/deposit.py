@@ -14,13 +14,17 @@ transaction per voucher.
 
 Neither side trusts the other:
 
-- the payer (`pay`) signs only a voucher it rebuilt itself from records it
-  signed (`check_terms`: every record is signed by it, for this operator, under
-  the current batch nonce; the previous cumulative asset amounts are the
-  router's current root for its pool; the split and commons pool are the
-  ledger's current ones), with the total their fees' sum and the asset amounts
-  their netting (`tantieme.ledger.netting`), and only an invoice for its own
-  question and the answer it received, at most the fee it accepts;
+- the payer (`pay`) signs only a voucher it rebuilt itself from the records it
+  signed and kept for the open batch (`pay_kept`: in its journal), and only
+  when the node's terms give their count and root (deposit protocol 2: the
+  terms carry no records, so they do not grow with the batch); `check_terms`:
+  the previous cumulative asset amounts are the router's current root for its
+  pool, the split and commons pool are the ledger's current ones, and records
+  the node sends (`records=all`, when the count or root differ) are signed by
+  it, for this operator, under the current batch nonce, and ones it kept
+  (`recover`); the voucher's total is their fees' sum and the asset amounts
+  their netting (`tantieme.ledger.netting`), and it signs only an invoice for
+  its own question and the answer it received, at most the fee it accepts;
 - the node (`accept`) takes a record only if it is the invoice it issued (so
   the fee is the metered one, the operator this node, the nonce unused), signed
   by its payer, with a voucher that is exactly the open batch plus this record,
