@@ -434,10 +434,11 @@ class DepositClient:
     Each request carries a fresh `X-Tantieme-Payer` header; `ask` posts the question,
     checks the invoice sent with the answer (this question and answer, at most `max_fee`)
     and the terms, signs the invoice and the voucher (`deposit.pay`) and posts them.
-    `kept` (default: this home's journal, opened for each payment) keeps the records the payer signed for its open
-    batch, so the terms carry only the batch's count and root: when they differ from the
-    records kept, the client asks for the node's records once and checks them
-    (`deposit.recover`). `book` keeps the payer's vouchers (`tantieme deposit --status` reads them).
+    `kept` (default: this home's journal, opened for each payment) keeps the records the
+    payer signed for its open batch, so the terms carry only the batch's count and root:
+    when they differ from the records kept, the client asks for the node's records once and
+    checks them (`deposit.pay_kept`). `book` keeps the payer's vouchers (`tantieme deposit
+    --status` reads them).
     """
 
     def __init__(self, url: str, payer: Node, *, book: Journal | None = None, kept: Journal | None = None) -> None:
