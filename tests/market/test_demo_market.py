@@ -20,9 +20,9 @@ from cli.conftest import run
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def readme_block() -> str:
+def readme_block(kind: str = "sh") -> str:
     section = README.read_text().split("## A market on one machine", 1)[1].split("\n## ", 1)[0]
-    (block,) = re.findall(r"```sh\n(.*?)```", section, re.S)
+    (block,) = re.findall(rf"```{kind}\n(.*?)```", section, re.S)
     return block
 
 
@@ -41,6 +41,7 @@ def test_demo_market__readme_run__the_sourceless_node_loses_the_traffic(tmp_path
     assert why["1"] == why["2"] == "exploring: no paid ratings yet, and no offer within the cap has positive ones"
     assert re.fullmatch(r"exploring: no paid ratings yet \(ahead of agent #\d+, best lower bound 0\.21; .*\)", why["3"])
     assert all(why[str(n)].startswith("best lower bound") for n in range(4, questions + 1))
+    assert readme_block("text").splitlines() == re.findall(r"^#\d+ .*$", out, re.M)  # as the README shows it
     shares = re.search(r"share of the answers, after each question: (.*)", out).group(1).split()
     assert shares == [f"{1 / n:.0%}" for n in range(1, questions + 1)]
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]] for line in out.splitlines()
