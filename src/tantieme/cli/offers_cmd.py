@@ -22,7 +22,8 @@ def offers_list(
     route: str = typer.Option(
         None, "--route", metavar="|".join(STRATEGIES), autocompletion=completes(*STRATEGIES),
         help="Order the offers as a router tries them: cheapest (estimated fee), fastest (p95 latency, "
-        "measured by this client, else advertised) or best (Wilson lower bound of positive paid feedback).",
+        "measured by this client, else advertised) or best (Wilson lower bound of positive paid feedback; an offer "
+        "nobody has rated is explored while none is rated positively, else in at most one route in ten).",
         show_default=False,
     ),
     cap: str = typer.Option(None, "--cap", metavar="AMOUNT", help="With --route: the most an answer may cost, in TAI.", show_default=False),

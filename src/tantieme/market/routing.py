@@ -170,7 +170,7 @@ class Choice:
     """Whether `p95_ms` is this client's measurement (else the offer's advertised figure)."""
     score: float
     """The Wilson lower bound of the agent's positive paid feedback (0 without any)."""
-    why: str = ""
+    why: str
     """Why it stands where it does, by the strategy's measure."""
     passed: int | None = None
     """`best` exploring: the positively rated leader's agent id this untried offer was put
