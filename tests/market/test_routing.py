@@ -257,10 +257,10 @@ def test_best__exploring_leaves_cheapest_and_fastest_alone():
     for explore in (True, False):
         assert ids(route(offers, NEED, "cheapest", reputation={1: LEADER}, explore=explore)) == [2, 1]
         assert ids(route(offers, NEED, "fastest", reputation={2: LEADER}, explore=explore)) == [1, 2]
-    (fast, _) = route(offers, NEED, "fastest", latency={offers[0].endpoint: 120})
-    assert fast.why == "p95 120 ms measured" and fast.passed is None
-    (cheap, _) = route(offers, NEED, "cheapest")
-    assert cheap.why == f"estimated fee {cheap.quote / TAI:g} TAI"
+    fast, slow = route(offers, NEED, "fastest", latency={offers[0].endpoint: 120})
+    assert (fast.why, slow.why, fast.passed) == ("fastest p95 120 ms measured", "p95 900 ms advertised", None)
+    cheap, dear = route(offers, NEED, "cheapest")
+    assert (cheap.why, dear.why) == (f"cheapest estimated fee {cheap.quote / TAI:g} TAI", f"estimated fee {dear.quote / TAI:g} TAI")
 
 
 def test_may_explore__one_route_in_explore_every():

@@ -468,8 +468,8 @@ def render_routed(routed) -> None:
     for s in routed.skipped:
         err_console.print(f"[dim]not asked[/] agent #{s.agent_id}: {s.reason}", soft_wrap=True)
     console.print(
-        f"answered by agent #{routed.choice.offer.agent_id} ({routed.choice.why}) in {routed.latency_ms:,} ms, "
-        f"paid {format_amount(routed.answer.fee)} TAI",
+        f"answered by agent #{routed.choice.offer.agent_id} in {routed.latency_ms:,} ms, "
+        f"paid {format_amount(routed.answer.fee)} TAI (route: {routed.choice.why})",
         soft_wrap=True,
     )
 

@@ -34,8 +34,9 @@ bound, so an offer with only negative ratings is never put ahead of one with pos
 ones. A provider that registers again as a new agent is untried again, so it can win
 at most the exploration share of a client's `best` routes (1 in `EXPLORE_EVERY`) from a
 provider with positive ratings, however often it does. Each `Choice` says why it stands
-where it does (`why`): "exploring: no paid ratings yet …", "best lower bound 0.62 (9 of 10
-paid ratings positive)", the fee or the p95.
+where it does (`why`), the first by what put it first: "exploring: no paid ratings yet …",
+"best lower bound 0.62 (9 of 10 paid ratings positive)", "cheapest estimated fee 0.05 TAI",
+"fastest p95 1,200 ms measured".
 
 The order is the fallback list, as Olas' mech marketplace treats a request's priority
 mech: the first provider has `timeout` seconds to answer; then the next one is asked,
@@ -260,9 +261,9 @@ def route(
         "best": lambda c: (-c.score, c.quote, c.p95_ms, c.offer.agent_id),
     }
     order = sorted(choices, key=keys[strategy])
-    if strategy != "best" or not order:
-        return order
-    return _exploring(order, reputation, explore)
+    if strategy == "best" and order:
+        return _exploring(order, reputation, explore)
+    return [replace(order[0], why=f"{strategy} {order[0].why}"), *order[1:]] if order else order
 
 
 def _exploring(order: list[Choice], reputation: Mapping[int, Reputation], explore: bool) -> list[Choice]:
