@@ -445,6 +445,8 @@ def routed_json(routed) -> dict:
         **remote_json(routed.answer),
         "route": {
             "answered_by": {"agent_id": offer.agent_id, "endpoint": offer.endpoint, "model": offer.model},
+            "why": routed.choice.why,
+            "explored": routed.choice.passed is not None,
             "paid": str(routed.answer.fee),
             "latency_ms": routed.latency_ms,
             "tried": [
@@ -462,7 +464,8 @@ def render_routed(routed) -> None:
     for s in routed.skipped:
         err_console.print(f"[dim]not asked[/] agent #{s.agent_id}: {s.reason}", soft_wrap=True)
     console.print(
-        f"answered by agent #{routed.choice.offer.agent_id} in {routed.latency_ms:,} ms, paid {format_amount(routed.answer.fee)} TAI",
+        f"answered by agent #{routed.choice.offer.agent_id} in {routed.latency_ms:,} ms, "
+        f"paid {format_amount(routed.answer.fee)} TAI (route: {routed.choice.why})",
         soft_wrap=True,
     )
 
