@@ -160,7 +160,7 @@ def test_treasury__erc1271_checked_by_cast_against_its_own_digest(initialised_an
 
 def _paid(c: Cast, address: str, payee: str, valid_before: int) -> str:
     """A payment of `AMOUNT` from the treasury to `payee`, approved by the agent key and
-    collected by the payee, both sent by cast: its nonce."""
+    collected (submitted by dev account `PAYEE`: anyone may), both sent by cast: its nonce."""
     nonce = "0x" + os.urandom(32).hex()
     assert c.send(AGENT, address, APPROVE, payee, AMOUNT, 0, valid_before, nonce)["status"] == "0x1"
     signature = c.signed(AGENT, "TransferWithAuthorization", address, payee, AMOUNT, valid_before, nonce)
@@ -241,11 +241,7 @@ def test_treasury_rate__cast_encodes_the_rating_registry_records_the_treasury(in
         operator = node.address
     address, token, valid_before = _funded_treasury(dev_account(AGENT).address, operator)
     c = Cast(cast, initialised_anvil, token)
-    nonce = "0x" + os.urandom(32).hex()
-    assert c.send(AGENT, address, APPROVE, operator, AMOUNT, 0, valid_before, nonce)["status"] == "0x1"
-    signature = c.signed(AGENT, "TransferWithAuthorization", address, operator, AMOUNT, valid_before, nonce)
-    assert c.send(STRANGER, token, TRANSFER, address, operator, AMOUNT, 0, valid_before, nonce,
-                  *_vrs(signature))["status"] == "0x1"  # anyone submits the node's x402 settlement
+    nonce = _paid(c, address, operator, valid_before)  # the node's x402 payment
     agent_id, reputation, record, proof, batch_id, digest = _settled_for(address, nonce)
     prove = c.text("calldata", PROVE, agent_id, batch_id, record, f"[{','.join(proof)}]", nonce)
     give = c.text("calldata", GIVE, agent_id, 87, 0, "starred", "", "", "", digest)
