@@ -194,7 +194,7 @@ event URIUpdated:
 @deploy
 def __init__():
     """
-    @dev Sets the collection's name and symbol and the EIP-712 domain.
+    @dev Sets the EIP-712 domain; the first agent gets id 1.
     """
     ownable.__init__()
     eip712_domain_separator.__init__(_EIP712_NAME, _EIP712_VERSION)
