@@ -217,7 +217,7 @@ def test_same_authorization_in_concurrent_requests__paid_once(paid_node, url, de
 
     book = settlement.journal()
     before = paid_node.balance(ASKER.address)
-    payload = (client or x402_client(node=paid_node)).create_payment_payload(payment_required(url, chat_body()))
+    payload = x402_client(node=paid_node).create_payment_payload(payment_required(url, chat_body()))
     with ThreadPoolExecutor(4) as pool:
         responses = list(pool.map(lambda _: pay(url, chat_body(), payload), range(4)))
     statuses = sorted(r.status_code for r in responses)
