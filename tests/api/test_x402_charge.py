@@ -31,15 +31,15 @@ def paid(served_home, make_client):
     reader.close()
 
 
-def _payment_header(client, reader, body: dict) -> tuple[str, dict]:
-    """The official x402 client's payment of `body`'s quote, and its EIP-3009 authorization."""
+def _payment_header(client, reader, body: dict, account=ASKER) -> tuple[str, dict]:
+    """The official x402 client's payment of `body`'s quote by `account`, and its EIP-3009 authorization."""
     from x402 import x402ClientSync
     from x402.mechanisms.evm import EthAccountSigner
     from x402.mechanisms.evm.exact import register_exact_evm_client
 
     unpaid = client.post("/v1/chat/completions", json=body)
     assert unpaid.status_code == 402
-    payer = register_exact_evm_client(x402ClientSync(), EthAccountSigner(ASKER))
+    payer = register_exact_evm_client(x402ClientSync(), EthAccountSigner(account))
     payer.set_spend_controls({"allowed_assets": [{"network": f"eip155:{reader.conn.chain_id}", "asset": reader.deployment.token}]})
     payload = payer.create_payment_payload(decode_payment_required_header(unpaid.headers["PAYMENT-REQUIRED"]))
     return encode_payment_signature_header(payload), dict(payload.payload["authorization"])
