@@ -105,6 +105,23 @@ def held_model(stub_model, monkeypatch) -> HeldModel:
     return HeldModel(stub_model, monkeypatch)
 
 
+@pytest.fixture
+def verified(monkeypatch) -> list[str]:
+    """The payer named by each x402 payment a node of this process verified, in order."""
+    from tantieme.payments.per_request import PayPerRequest, named_payer
+
+    payers: list[str] = []
+    verify = PayPerRequest.verify
+
+    def counting(self, request, quote):
+        if header := request.headers.get("payment-signature"):
+            payers.append(named_payer(header))
+        return verify(self, request, quote)
+
+    monkeypatch.setattr(PayPerRequest, "verify", counting)
+    return payers
+
+
 def until_queued(service: Service, n: int) -> None:
     """Wait until `n` questions wait in `service`'s lobby."""
     deadline = time.monotonic() + 10

@@ -15,7 +15,6 @@ from tantieme.api import X402, DepositGate
 from tantieme.chain.accounts import dev_account
 from tantieme.node import Node
 from tantieme.payments.payer_auth import HEADER, sign
-from tantieme.payments.per_request import PayPerRequest, named_payer
 
 from .conftest import chat, until_queued
 from .test_x402_charge import ASKER, _payment_header
@@ -25,7 +24,7 @@ BODY = chat(max_tokens=16)
 
 
 @pytest.fixture
-def line(served_home, make_client, held_model, monkeypatch):
+def line(served_home, make_client, held_model, verified):
     """make(deposit=False) → (client, reader, verified): a service paid over x402 (with deposit
     mode in front of it), one question waiting per payer, the model held (`held_model`); ASKER
     and VICTIM funded; `verified` lists the payer named by each payment the node verified."""
@@ -33,15 +32,6 @@ def line(served_home, make_client, held_model, monkeypatch):
         writer.faucet(ASKER.address)
         writer.faucet(VICTIM.address)
     reader = Node.open(readonly=True)
-    verified: list[str] = []
-    verify = PayPerRequest.verify
-
-    def counting(self, request, quote):
-        if header := request.headers.get("payment-signature"):
-            verified.append(named_payer(header))
-        return verify(self, request, quote)
-
-    monkeypatch.setattr(PayPerRequest, "verify", counting)
 
     def make(deposit: bool = False):
         account = dev_account(0)
