@@ -4,7 +4,8 @@ It retries a full line (429 `payer_queue_full`) and a full queue (503 `queue_ful
 node's `Retry-After`, and the answer is paid once; it does not retry an answer whose settlement
 is pending (503 `settlement_pending`, `X-Should-Retry: false`: asking again would pay again),
 and reads that answer at its link once the node sees the payment (409 `payment_unconfirmed`
-retried meanwhile, `Retry-After` from the node's settlement pace)."""
+retried meanwhile, `Retry-After` from the node's settlement pace). And against a real `tantieme
+serve` on the real model: a payer's burst, refused and retried, each answer paid once."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from tantieme.node import Node
 from tantieme.payments.client import CHAT_PATH
 
 from .conftest import chat, until_queued
+from .served import serving
+from .test_serve_e2e import embedded_home  # noqa: F401  (a node with the bees work)
 from .test_serve_x402 import _paid_answer, _until
 from .test_x402_charge import ASKER, HeldSettlement, _payment_header
 
@@ -131,3 +134,44 @@ def test_openai_client__settlement_pending__not_retried__answer_read_at_its_link
     row = book.record(error.body["record"])
     book.close()
     _until(lambda: reader.balance(ASKER.address) == before - row.signed.record.fee)  # charged once: the fee
+
+
+@pytest.mark.slow
+def test_serve__openai_client_over_its_line__refused_unverified__retried__paid_once(embedded_home):  # noqa: F811
+    """`tantieme serve --per-payer 1` on the real model: a payer's first question answered, its
+    second waiting, its third (the openai client) refused 429 before its payment is verified and
+    retried by the client until it is answered; the payer paid exactly its three fees."""
+    import re
+
+    with Node.open() as node:
+        node.faucet(ASKER.address)
+        before, chain_id, token = node.balance(ASKER.address), node.conn.chain_id, node.deployment.token
+    answers: list = []
+
+    def ask(max_tokens: int) -> threading.Thread:
+        thread = threading.Thread(target=lambda: answers.append(
+            _paid_answer(url, chain_id, token, max_retries=8, max_tokens=max_tokens),
+        ))
+        thread.start()
+        return thread
+
+    def sample(metrics: str, name: str) -> float:
+        found = re.search(re.escape(name) + r" (\S+)", metrics)
+        return float(found.group(1)) if found else 0.0
+
+    admitted = 'tantieme_payments_total{method="x402",outcome="admitted"}'
+    with serving(embedded_home, "--per-payer", "1") as (url, _process):
+        asking = [ask(48)]  # a longer answer: the model is busy with it while the others come
+        _until(lambda: sample(httpx.get(f"{url}/metrics").text, admitted) == 1)
+        asking.append(ask(8))
+        _until(lambda: httpx.get(f"{url}/healthz").json()["queue"] == 1)  # the payer's line is full
+        asking.append(ask(8))
+        for thread in asking:
+            thread.join(300)
+        metrics = httpx.get(f"{url}/metrics").text
+
+    assert len(answers) == 3 and all(a.choices[0].message.content for a in answers)
+    assert sample(metrics, 'tantieme_requests_total{route="/v1/chat/completions",status="429"}') >= 1  # retried
+    assert sample(metrics, admitted) == 3  # only the answered payments were verified
+    with Node.open(readonly=True) as reader:
+        _until(lambda: reader.balance(ASKER.address) == before - sum(int(a.tantieme["fee"]) for a in answers))
