@@ -15,6 +15,7 @@ from tantieme.api import X402, DepositGate
 from tantieme.chain.accounts import dev_account
 from tantieme.node import Node
 from tantieme.payments.payer_auth import HEADER, sign
+from tantieme.payments.per_request import named_payer
 
 from .conftest import chat, until_queued
 from .test_x402_charge import ASKER, _payment_header
@@ -163,3 +164,16 @@ def test_deposit_mode__full_line_refused_before_the_payer_is_authenticated(line,
     for thread in threads:
         thread.join(30)
     assert [a.status_code for a in answers] == [200, 200]
+
+
+@pytest.mark.parametrize("header", [None, "", "not base64!", "bm90IGpzb24=", "W10=", "e30=", "eyJwYXlsb2FkIjogMX0="],
+                         ids=["none", "empty", "not base64", "not JSON", "a list", "no payload", "payload not an object"])
+def test_named_payer__a_header_that_names_nobody__none(header):
+    assert named_payer(header) is None
+
+
+def test_named_payer__of_a_deposit_header__its_first_part_if_an_address():
+    from tantieme.payments import payer_auth
+
+    assert payer_auth.named_payer(f"{VICTIM.address.lower()}:1:0x00") == VICTIM.address
+    assert payer_auth.named_payer("nobody:1:0x00") is None
