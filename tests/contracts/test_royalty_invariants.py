@@ -137,7 +137,7 @@ class Pool:
 
 
 class RoyaltyMachine(RuleBasedStateMachine):
-    """Registry + router against `Model`; one fresh deployment per run."""
+    """Registry + router against `Model`; one anchored state per run."""
 
     assets = Bundle("assets")
 
@@ -159,10 +159,6 @@ class RoyaltyMachine(RuleBasedStateMachine):
         self.dirty_people: set[int] = set()
         self.dirty_pools: set[tuple[int, int]] = set()
         self.registered = False
-        for person in personas:
-            self.token.mint(person, FUNDS, sender=deployer)
-            self.token.approve(self.router.address, MAX_UINT256, sender=person)
-            self.token.approve(self.disputes.address, MAX_UINT256, sender=person)
 
     def teardown(self):
         try:
@@ -678,4 +674,8 @@ def test_royalty_invariants(system, deployer, creator, operator, asker, stranger
                                    ONE_TOKEN, 0, [COPIED])
         system.router.setDisputeModule(disputes.address)  # undone by the test's anchor
     personas = [creator, operator, asker, stranger]
+    for person in personas:  # funded once: every run starts from this state
+        system.token.mint(person, FUNDS, sender=deployer)
+        system.token.approve(system.router.address, MAX_UINT256, sender=person)
+        system.token.approve(disputes.address, MAX_UINT256, sender=person)
     run_steps(lambda: RoyaltyMachine(system, disputes, personas, deployer), _steps, STEPS // 2)
