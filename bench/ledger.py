@@ -18,7 +18,11 @@ all the batches (cumulative trees: one proof per asset for any number of
 batches). Crediting a ledger pool also earns the assets' owners their
 reputation (the DAO's reputation votes), in the same transactions.
 
-    python bench/ledger.py [--json] [--sizes 1,10,100,1000,10000] [--zipf BATCHES | --zipf 0]
+The works belong to one creator (the node's account) unless `--owners N`
+(up to 7 dev accounts, taking turns by asset id): each distinct owner in a
+credit transaction writes its own reputation checkpoint.
+
+    python bench/ledger.py [--json] [--sizes 1,10,100,1000,10000] [--zipf BATCHES | --zipf 0] [--owners N]
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ ZIPF_EXPONENT = 1.1
 ZIPF_RECORDS = 1_000
 ZIPF_SOURCES = 3
 ZIPF_WARMUP = 2
+OWNERS = (0, 1, 2, 3, 4, 8, 9)  # dev accounts that may own the Zipf load's works (5-7 pay)
 
 
 def main() -> None:
@@ -51,6 +56,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--sizes", default="1,10,100,1000,10000", help="batch sizes, comma-separated")
     parser.add_argument("--zipf", type=int, default=5, help="measured batches of the Zipf(1.1) load (0: skip it)")
+    parser.add_argument("--owners", type=int, default=1, choices=range(1, len(OWNERS) + 1),
+                        help="creators owning the Zipf load's works, taking turns")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     os.environ["TANTIEME_HOME"] = tempfile.mkdtemp(prefix="tantieme-bench-")
@@ -133,7 +140,7 @@ def main() -> None:
 
     result = {"batches": rows, "proof": proof_stats, "one tx per interaction gas": single}
     if args.zipf:
-        result["zipf"] = zipf_load(node, book, model, args.zipf)
+        result["zipf"] = zipf_load(node, book, model, args.zipf, args.owners)
     if args.json:
         json.dump(result, sys.stdout, indent=2)
         print()
@@ -155,7 +162,7 @@ def main() -> None:
                       "claim side: gas / interaction",
                       title=f"Zipf({ZIPF_EXPONENT}) sources from {ZIPF_ASSETS:,} assets, {z['batches']} batches "
                             f"of {ZIPF_RECORDS:,} records per payer ({z['distinct per batch']:,.0f} distinct assets a "
-                            f"batch, {z['distinct']:,} in {z['batches']} batches)")
+                            f"batch, {z['distinct']:,} in {z['batches']} batches; {z['owners']} owner(s) taking turns)")
         for name in ("credit after every batch", "credit once after all batches"):
             row = z[name]
             table.add_row(name, f"{z['settle gas per interaction']:,.0f}", f"{row['credits']:,} in {row['transactions']:,} tx",
@@ -169,7 +176,7 @@ def main() -> None:
         )
 
 
-def zipf_load(node, book, model: int, batches: int) -> dict:
+def zipf_load(node, book, model: int, batches: int, owners: int = 1) -> dict:
     """Settle batches of Zipf-drawn records for two payers and credit their assets:
     payer A's after every batch, payer B's once after `batches` batches. Measured in
     steady state, as on a live node: every asset was credited before, and both payers
@@ -179,7 +186,7 @@ def zipf_load(node, book, model: int, batches: int) -> dict:
     from tantieme.ledger import settlement
 
     rng = random.Random(11)
-    works = register_many(node, ZIPF_ASSETS)
+    works = register_many(node, ZIPF_ASSETS, owners)
     warm_router(node, [model, *works])
     weights = [1 / rank**ZIPF_EXPONENT for rank in range(1, ZIPF_ASSETS + 1)]
     every, once = dev_account(6), dev_account(7)
@@ -227,6 +234,7 @@ def zipf_load(node, book, model: int, batches: int) -> dict:
     interactions = batches * ZIPF_RECORDS
     result = {
         "batches": batches,
+        "owners": owners,
         "warm-up batches": ZIPF_WARMUP,
         "records per batch": ZIPF_RECORDS,
         "distinct per batch": sum(distinct_per_batch) / len(distinct_per_batch),
@@ -289,19 +297,22 @@ def credit_gas(node, book, payer, assets: list[int], credit) -> tuple[int, int, 
     return gas, credits, txs
 
 
-def register_many(node, count: int) -> list[int]:
-    """`count` works registered straight through the registry contract (fast)."""
+def register_many(node, count: int, owners: int = 1) -> list[int]:
+    """`count` works registered straight through the registry contract (fast), by the first
+    `owners` of `OWNERS` in turn (the node's account alone by default)."""
     from tantieme.assets.registry import commitment
     from tantieme.assets.terms import preset
+    from tantieme.chain.accounts import dev_account
 
     terms = preset("open").as_struct()
     first = node.registry.functions.totalAssets().call() + 1
-    for _ in range(count):  # commit, then register in a later block (the registry's commit-reveal)
+    creators = [node if i == 0 else node.as_account(dev_account(i)) for i in OWNERS[:owners]]
+    for n in range(count):  # commit, then register in a later block (the registry's commit-reveal)
+        creator = creators[n % owners]
         content, salt = os.urandom(32), os.urandom(32)
-        node.conn.transact(node.registry.functions.commitRegistration(commitment(node.address, content, salt)), gas=100_000)
-        node.conn.transact(
-            node.registry.functions.register(0, content, "ipfs://bench", [], terms, salt), gas=400_000
-        )
+        registry = creator.registry.functions
+        creator.conn.transact(registry.commitRegistration(commitment(creator.address, content, salt)), gas=100_000)
+        creator.conn.transact(registry.register(0, content, "ipfs://bench", [], terms, salt), gas=400_000)
     return list(range(first, first + count))
 
 

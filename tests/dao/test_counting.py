@@ -41,7 +41,8 @@ def test_reputation__earned_by_settled_answers_weighs_reputation_proposals(node,
         for asset in {*row.signed.record.sources, row.signed.record.model}
     )
     elapsed = node.conn.w3.eth.block_number - earning["blockNumber"]
-    assert reputation.getVotes(node.address).call() == reputation.decay(earning["args"]["amount"], elapsed).call()
+    earned = reputation.getVotes(node.address).call()
+    assert earned == reputation.decay(earning["args"]["amount"], elapsed).call()
 
     dao = Dao(node)
     dao.stake(10 * TAI)
@@ -69,7 +70,7 @@ def test_reputation__earned_by_settled_answers_weighs_reputation_proposals(node,
     assert str(refused.value) == (
         f"{stranger.node.address} had no voting power at the snapshot of proposal #{proposal.number} (block "
         f"{proposal.snapshot}): it is counted by creators' reputation, what settled answers paid their works "
-        "(recorded when `tantieme claim` credits them)")
+        "(earned when `tantieme claim` credits them)")
     assert node.conn.w3.eth.block_number == block
 
 
