@@ -366,35 +366,7 @@ def credit(
     assert merkle_proof_verification._multi_proof_verify(
         proof, proof_flags, self._pool_root[pool_id], leaves
     ), "router: invalid proof"
-
-    stored: uint256 = self._unassigned[pool_id]
-    counted: bool = stored >= _COUNTED
-    earned_ids: DynArray[uint256, MAX_CREDITS] = []
-    earned: DynArray[uint256, MAX_CREDITS] = []
-    total: uint256 = 0
-    for i: uint256 in range(len(asset_ids), bound=MAX_CREDITS):
-        asset_id: uint256 = asset_ids[i]
-        before: uint256 = self.credited[pool_id][asset_id]
-        if amounts[i] <= before:
-            continue
-        # Cannot underflow: checked just above.
-        amount: uint256 = unsafe_sub(amounts[i], before)
-        self.credited[pool_id][asset_id] = amounts[i]
-        self._add_pending(asset_id, amount)
-        total += amount
-        log Credited(pool_id=pool_id, asset_id=asset_id, amount=amount)
-        if counted:
-            earned_ids.append(asset_id)
-            earned.append(amount)
-
-    if total != 0:
-        assert total <= self._stored(stored & _AMOUNT), "router: credits exceed the pool"
-        # Cannot underflow: checked just above, and the amount bits are non-zero.
-        self._unassigned[pool_id] = unsafe_sub(stored, total)
-        self._total_unassigned = unsafe_sub(self._total_unassigned, total)
-        if counted:
-            extcall ReputationVotes(self.reputation).earn(earned_ids, earned)
-    return total
+    return self._credit_proved(pool_id, asset_ids, amounts)
 
 
 @external
@@ -690,6 +662,51 @@ def _credit(asset_id: uint256, amount: uint256, payer: address):
     self._add_pending(asset_id, amount)
     self._total_paid += amount
     log Paid(asset_id=asset_id, payer=payer, amount=amount)
+
+
+@internal
+def _credit_proved(
+    pool_id: bytes32, asset_ids: DynArray[uint256, MAX_CREDITS], amounts: DynArray[uint256, MAX_CREDITS]
+) -> uint256:
+    """
+    @dev Credits proved leaves: adds to each asset's pending revenue what
+         its cumulative amount exceeds what it was credited before, takes
+         the sum from the pool, and tells a marked pool's credits to the
+         reputation votes. Its own frame keeps the reputation's lists out
+         of `credit`'s, so unmarked pools pay no memory for them.
+    @param pool_id The pool.
+    @param asset_ids The assets.
+    @param amounts Each asset's cumulative amount in token wei.
+    @return uint256 The amount credited in all, in token wei.
+    """
+    stored: uint256 = self._unassigned[pool_id]
+    counted: bool = stored >= _COUNTED
+    earned_ids: DynArray[uint256, MAX_CREDITS] = []
+    earned: DynArray[uint256, MAX_CREDITS] = []
+    total: uint256 = 0
+    for i: uint256 in range(len(asset_ids), bound=MAX_CREDITS):
+        asset_id: uint256 = asset_ids[i]
+        before: uint256 = self.credited[pool_id][asset_id]
+        if amounts[i] <= before:
+            continue
+        # Cannot underflow: checked just above.
+        amount: uint256 = unsafe_sub(amounts[i], before)
+        self.credited[pool_id][asset_id] = amounts[i]
+        self._add_pending(asset_id, amount)
+        total += amount
+        log Credited(pool_id=pool_id, asset_id=asset_id, amount=amount)
+        if counted:
+            earned_ids.append(asset_id)
+            earned.append(amount)
+
+    if total != 0:
+        assert total <= self._stored(stored & _AMOUNT), "router: credits exceed the pool"
+        # Cannot underflow: checked just above, and the amount bits are non-zero.
+        self._unassigned[pool_id] = unsafe_sub(stored, total)
+        self._total_unassigned = unsafe_sub(self._total_unassigned, total)
+        if counted:
+            extcall ReputationVotes(self.reputation).earn(earned_ids, earned)
+    return total
 
 
 @internal
