@@ -85,4 +85,5 @@ def test_reputation_votes__read_by_cast__decaying__not_transferable(initialised_
                   "--private-key", DEV_PRIVATE_KEYS[STRANGER], *rpc, ok=False)
     assert reverted(forged) == "reputation_votes: caller is not the router"
     assert call("getVotes(address)(uint256)", stranger) == [0]
+    cast("rpc", "anvil_mine", "0x1", *rpc)  # the refused `earn` mined nothing: end the block read above
     assert call("getPastVotes(address,uint256)(uint256)", creator, recorded_at + elapsed) == [decayed]
