@@ -26,7 +26,11 @@ every step we check (SPEC.md):
 - I5 every asset's effective AI consent (`aiConsent`) is its own flags and
   all its ancestors' current flags;
 - I6 the router marks exactly the assets an upheld dispute tags (`isTagged`),
-  and no claim of a tagged asset pays its owner.
+  and no claim of a tagged asset pays its owner;
+- I7 the reputation votes wired to the router (persona 0 stands for their
+  ledger) hold, for each persona and in all, exactly what the ledger's pools
+  credited to assets while the persona owned them: other pools, payments,
+  sweeps and repeated or failed credits earn nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from tantieme.addresses import ZERO_ADDRESS
 from tantieme.ledger.records import asset_tree
 
 from .conftest import (
@@ -64,6 +69,7 @@ from .conftest import (
     register_asset,
 )
 from .dispute_fixtures import COPIED, DISPUTES, EVIDENCE
+from .voting_fixtures import REPUTATION
 from .stateful import run_steps
 
 AI_FIELDS = ("ai_training", "ai_fine_tuning", "ai_retrieval", "ai_output_commercial")
@@ -75,6 +81,7 @@ CONSENT_REASONS = (
 )
 
 PERSONAS = 4
+LEDGER = 0  # the persona whose pools earn reputation
 FUNDS = 10**30
 STEPS = 10_000  # at least this many steps in all (SPEC.md)
 _steps = [0]
@@ -124,6 +131,7 @@ class Model:
     total_claimed: int = 0
     surplus: int = 0
     pools: dict[tuple[int, int], Pool] = field(default_factory=dict)  # (funder, key) →
+    reputation: list[int] = field(default_factory=lambda: [0] * PERSONAS)  # no decay: the longest half-life
 
 
 @dataclass
@@ -141,12 +149,12 @@ class RoyaltyMachine(RuleBasedStateMachine):
 
     assets = Bundle("assets")
 
-    def __init__(self, system, disputes, personas: list[str], deployer: str):
+    def __init__(self, system, disputes, reputation, personas: list[str], deployer: str):
         super().__init__()
         self.anchor = boa.env.anchor()
         self.anchor.__enter__()
         self.token, self.registry, self.router = system.token, system.registry, system.router
-        self.disputes, self.deployer = disputes, deployer
+        self.disputes, self.reputation, self.deployer = disputes, reputation, deployer
         self.people = personas
         self.model = Model()
         # Ledger entries, personas and pools the last step may have changed;
@@ -159,6 +167,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
         self.dirty_people: set[int] = set()
         self.dirty_pools: set[tuple[int, int]] = set()
         self.registered = False
+        self.dirty_reputation = False
 
     def teardown(self):
         try:
@@ -167,6 +176,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
             self.dirty_people = set(range(PERSONAS))
             self.dirty_pools = set(self.model.pools)
             self.registered = True
+            self.dirty_reputation = True
             self.conservation()
             self.ledgers_match_the_model()
             for asset_id in self.model.assets:  # I5
@@ -495,6 +505,9 @@ class RoyaltyMachine(RuleBasedStateMachine):
             pool.credited[asset_id] = pool.credited.get(asset_id, 0) + gain
             self.model.assets[asset_id].pending += gain
             self.dirty_assets.add(asset_id)
+            if pool_key[0] == LEDGER:
+                self.model.reputation[self.model.assets[asset_id].owner] += gain
+                self.dirty_reputation = True
         pool.unassigned -= total
         self.dirty_pools.add(pool_key)
 
@@ -656,6 +669,11 @@ class RoyaltyMachine(RuleBasedStateMachine):
         for key in self.dirty_pools:
             pool = self.model.pools[key]
             assert self.router.pools(pool.id)[1] == pool.unassigned
+        if self.dirty_reputation:  # I7
+            for person, earned in enumerate(self.model.reputation):
+                assert self.reputation.getVotes(self.people[person]) == earned
+            assert self.reputation.getVotes(ZERO_ADDRESS) == sum(self.model.reputation)  # the total's key
+            self.dirty_reputation = False
         self.dirty_assets.clear()
         self.dirty_licences.clear()
         self.dirty_people.clear()
@@ -678,4 +696,7 @@ def test_royalty_invariants(system, deployer, creator, operator, asker, stranger
         system.token.mint(person, FUNDS, sender=deployer)
         system.token.approve(system.router.address, MAX_UINT256, sender=person)
         system.token.approve(disputes.address, MAX_UINT256, sender=person)
-    run_steps(lambda: RoyaltyMachine(system, disputes, personas, deployer), _steps, STEPS // 2)
+    with boa.env.prank(deployer):
+        reputation = REPUTATION.deploy(personas[LEDGER], system.router.address, system.registry.address, 2**48)
+        system.router.setReputation(reputation.address)
+    run_steps(lambda: RoyaltyMachine(system, disputes, reputation, personas, deployer), _steps, STEPS // 2)
