@@ -129,3 +129,36 @@ def test_refund_payment_maybe_still_mined__no_plain_transfer_recover_refunds_onc
     assert gate.recover(book) == [done.record.id]  # the call reverts now: a plain transfer, once
     assert gate.recover(book) == []
     assert paid_node.balance(wallet) == held - done.fee
+
+
+@pytest.mark.parametrize("node", ["embedded"], indirect=True)
+def test_refused_refund_call__the_refund_it_carried_cannot_be_taken_after_the_plain_transfer(paid_node, url, delivered):
+    """The reverted `refundPayment` transaction is on chain with the operator's signed
+    `ReceiveWithAuthorization` of the refund to the payer in its calldata: once refunded by plain
+    transfer, the payer must not be able to take that authorization too (a second refund)."""
+    from tantieme.chain.deploy import contract
+
+    wallet, client = _wallet_client(paid_node, REVERTS)
+    held = paid_node.balance(wallet)
+    fee = _ask(url, client)
+    assert delivered.get(timeout=60) is not None
+    assert paid_node.balance(wallet) == held - fee
+    w3 = paid_node.conn.w3
+    refused = next(
+        tx for number in range(w3.eth.block_number, 0, -1) for tx in w3.eth.get_block(number, True)["transactions"]
+        if tx["to"] == wallet and w3.eth.get_transaction_receipt(tx["hash"])["status"] == 0
+    )
+    _, args = contract(paid_node.conn, "agent_treasury", wallet).decode_function_input(refused.get("input", refused.get("data")))
+    take = paid_node.token.functions.receiveWithAuthorization(
+        paid_node.address, wallet, args["refund"], 0, args["refund_valid_before"], args["refund_nonce"],
+        args["v"], args["r"], args["s"],
+    )
+    owner = paid_node.as_account(OWNER)
+    with pytest.raises(ChainError, match="ai_token: authorization is used or canceled"):
+        owner.conn.transact(
+            owner.conn.w3.eth.contract(address=wallet, abi=_artifact()["abi"]).functions.execute(
+                paid_node.deployment.token, take._encode_transaction_data(),
+            ),
+            gas=300_000,
+        )
+    assert paid_node.balance(wallet) == held - fee

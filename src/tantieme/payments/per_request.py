@@ -394,21 +394,44 @@ class PayPerRequest:
     def _refund(self, writer: Node, book: Journal, record_id: int, authorization: Mapping[str, Any], refund: int) -> str | None:
         """Send `refund` back to the payer of `authorization`: through its `refundPayment` if it
         says it takes refunds so (`refund_call`), else, or if that call reverts (a hostile or
-        broken payer: it moved nothing), in a plain transfer, which a payer cannot refuse. Any
-        other failure (the call may still be mined) leaves the refund owed for `recover`."""
+        broken payer: it moved nothing), in a plain transfer, which a payer cannot refuse, once
+        the refund the call carried is cancelled (`_cancel_refund`). Any other failure (the call
+        may still be mined) leaves the refund owed for `recover`."""
         if refund <= 0:
             return None
         call = refund_call(writer, authorization, refund)
         if call is not None:
             try:
-                receipt = writer.conn.transact(call, gas=_REFUND_GAS)
+                tx = writer.conn.transact(call, gas=_REFUND_GAS)["transactionHash"].to_0x_hex()
             except RevertedError:  # the payer's contract refused or ran out of gas: nothing moved, still owed
-                call = None
-        if call is None:
-            receipt = writer.conn.transact(writer.token.functions.transfer(authorization["from"], refund), gas=_REFUND_GAS)
+                tx = self._cancel_refund(writer, call.args[7])
+            if tx is not None:
+                book.refunded(record_id, tx)
+                return tx
+        receipt = writer.conn.transact(writer.token.functions.transfer(authorization["from"], refund), gas=_REFUND_GAS)
         tx = receipt["transactionHash"].to_0x_hex()
         book.refunded(record_id, tx)
         return tx
+
+    @staticmethod
+    def _cancel_refund(writer: Node, nonce: bytes) -> str | None:
+        """Cancel the operator's signed refund `nonce` that a reverted `refundPayment` carried (its
+        calldata is on chain, and the payer may still submit it itself), so that a plain transfer
+        can follow without refunding twice. Returns the transaction in which the payer took it
+        first (the refund is then made), or None once cancelled."""
+        from tantieme.chain.permit import sign_cancel_authorization
+
+        token = writer.token
+        v, r, s = sign_cancel_authorization(writer.account, token.functions.eip712Domain().call(), nonce)
+        try:
+            writer.conn.transact(token.functions.cancelAuthorization(writer.address, nonce, v, r, s), gas=_REFUND_GAS)
+        except RevertedError:
+            if not token.functions.authorizationState(writer.address, nonce).call():
+                raise
+            used = event_logs(token.events.AuthorizationUsed(), writer.deployment.block, authorizer=writer.address,
+                              nonce=nonce)
+            return used[-1]["transactionHash"].to_0x_hex()
+        return None
 
     @staticmethod
     def settled_by(node: Node, authorization: Mapping[str, Any]) -> str | None:
