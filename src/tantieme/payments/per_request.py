@@ -404,7 +404,7 @@ class PayPerRequest:
             try:
                 tx = writer.conn.transact(call, gas=_REFUND_GAS)["transactionHash"].to_0x_hex()
             except RevertedError:  # the payer's contract refused or ran out of gas: nothing moved, still owed
-                tx = self._cancel_refund(writer, call.args[7])
+                tx = self._cancel_refund(writer, call.args[7])  # its refund_nonce
             if tx is not None:
                 book.refunded(record_id, tx)
                 return tx
