@@ -8,8 +8,6 @@ stays owed for `recover` (`PayPerRequest._refund`, `refund_call`; `data/refusing
 
 from __future__ import annotations
 
-import time
-from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -193,11 +191,6 @@ def test_refused_refund_call__taken_by_the_payer_before_the_cancel__no_plain_tra
     assert paid_node.balance(wallet) == held - done.fee  # refunded once
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "recover cannot tell a refund still pending from one never sent: it sends a second one, and both are mined "
-    "(fix: every refund an EIP-3009 authorization of the operator whose nonce is journaled before it is sent; "
-    "recover finds it used, or cancels it, before refunding)"
-))
 @pytest.mark.parametrize("node", ["anvil"], indirect=True)
 def test_refund_still_pending__recover_does_not_refund_twice(paid_node, gate, url, monkeypatch):
     from web3.eth import Eth
@@ -215,12 +208,11 @@ def test_refund_still_pending__recover_does_not_refund_twice(paid_node, gate, ur
             patched.setattr(Eth, "wait_for_transaction_receipt", lambda *_a, **_k: (_ for _ in ()).throw(TimeExhausted()))
             with pytest.raises(ChainError, match="not mined"):
                 gate.refund(payment, done)
-        with ThreadPoolExecutor(1) as pool:  # recover while it is still pending; then a block mines both
-            recovered = pool.submit(lambda: gate.recover(settlement.journal()))
-            while w3.eth.get_block("pending")["transactions"].__len__() < 2 and not recovered.done():
-                time.sleep(0.05)
-            w3.provider.make_request("evm_mine", [])
-            assert recovered.result(timeout=60) == [done.record.id]
+        assert gate.recover(settlement.journal()) == []  # while it is pending: nothing sent, looked at again
     finally:
         w3.provider.make_request("evm_setAutomine", [True])
+    w3.provider.make_request("evm_mine", [])
+    book = settlement.journal()
+    assert gate.recover(book) == [done.record.id]  # mined now: found and journaled
+    assert book.payment(done.record.id)["refund_tx"] is not None
     assert paid_node.balance(ASKER.address) - (held - payment.quote) == payment.quote - done.fee  # refunded once

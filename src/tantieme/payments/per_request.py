@@ -460,6 +460,12 @@ class PayPerRequest:
             return True
         return node.token.functions.authorizationState(authorization["from"], authorization["nonce"]).call()
 
+    @staticmethod
+    def _all_mined(node: Node) -> bool:
+        """Whether every transaction the operator sent is mined (none pending, a refund maybe)."""
+        eth = node.conn.w3.eth
+        return eth.get_transaction_count(node.address, "pending") == eth.get_transaction_count(node.address, "latest")
+
     def recover(self, book: Journal, writer: Node | None = None) -> list[int]:
         """Finish the deliveries a crash interrupted; the records whose payment it touched. Safe
         beside requests under way (the service runs it at start and with each settlement).
@@ -473,7 +479,8 @@ class PayPerRequest:
         yet may still move it) it is left as it is, and settles in no batch. A refund not
         journaled as sent is looked for on chain (a transfer of that amount from the operator
         to the payer since the settlement, not journaled for another record) and sent only if
-        it is not there.
+        it is not there and none of the operator's transactions is still pending (a refund sent
+        before may be among them: the next call looks again).
         """
         from tantieme.interaction import discard_answer
 
@@ -501,6 +508,7 @@ class PayPerRequest:
                     book.payment_settled(record_id, tx)
                 refund = int(paid["refund"])
                 if refund > 0 and paid["refund_tx"] is None:
+                    quiet = self._all_mined(writer)  # before the search: then it sees every refund sent
                     block = writer.conn.w3.eth.get_transaction_receipt(tx)["blockNumber"]
                     known = book.refund_txs()
                     sent = [
@@ -511,6 +519,8 @@ class PayPerRequest:
                     sent = [t for t in sent if t not in known]
                     if sent:
                         book.refunded(record_id, sent[0])
+                    elif not quiet:
+                        continue  # a refund sent before may still be mined: the next call looks again
                     else:
                         self._refund(writer, book, record_id, auth, refund)
                 touched.append(record_id)
