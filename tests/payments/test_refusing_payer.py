@@ -129,3 +129,90 @@ def test_refund_payment_maybe_still_mined__no_plain_transfer_recover_refunds_onc
     assert gate.recover(book) == [done.record.id]  # the call reverts now: a plain transfer, once
     assert gate.recover(book) == []
     assert paid_node.balance(wallet) == held - done.fee
+
+
+def _take_refund(node, wallet: str, refused: Any) -> Any:
+    """The payer (its owner, through the wallet) submits the operator's refund authorization that
+    the refused `refundPayment` transaction `refused` carried; the receipt."""
+    from tantieme.chain.deploy import contract
+
+    _, args = contract(node.conn, "agent_treasury", wallet).decode_function_input(refused.get("input", refused.get("data")))
+    take = node.token.functions.receiveWithAuthorization(
+        node.address, wallet, args["refund"], 0, args["refund_valid_before"], args["refund_nonce"],
+        args["v"], args["r"], args["s"],
+    )
+    owner = node.as_account(OWNER)
+    wallet_contract = owner.conn.w3.eth.contract(address=wallet, abi=_artifact()["abi"])
+    return owner.conn.transact(wallet_contract.functions.execute(node.deployment.token, take._encode_transaction_data()),
+                               gas=300_000)
+
+
+@pytest.mark.parametrize("node", ["embedded"], indirect=True)
+def test_refused_refund_call__the_refund_it_carried_cannot_be_taken_after_the_plain_transfer(paid_node, url, delivered):
+    """The reverted `refundPayment` transaction is on chain with the operator's signed
+    `ReceiveWithAuthorization` of the refund to the payer in its calldata: once refunded by plain
+    transfer, the payer must not be able to take that authorization too (a second refund)."""
+    wallet, client = _wallet_client(paid_node, REVERTS)
+    held = paid_node.balance(wallet)
+    fee = _ask(url, client)
+    assert delivered.get(timeout=60) is not None
+    assert paid_node.balance(wallet) == held - fee
+    w3 = paid_node.conn.w3
+    refused = next(
+        tx for number in range(w3.eth.block_number, 0, -1) for tx in w3.eth.get_block(number, True)["transactions"]
+        if tx["to"] == wallet and w3.eth.get_transaction_receipt(tx["hash"])["status"] == 0
+    )
+    with pytest.raises(ChainError, match="ai_token: authorization is used or canceled"):
+        _take_refund(paid_node, wallet, refused)
+    assert paid_node.balance(wallet) == held - fee
+
+
+@pytest.mark.parametrize("node", ["embedded"], indirect=True)
+def test_refused_refund_call__taken_by_the_payer_before_the_cancel__no_plain_transfer(paid_node, gate, url, monkeypatch):
+    wallet, client = _wallet_client(paid_node, REVERTS)
+    held = paid_node.balance(wallet)
+    payment, done = _verified_and_answered(paid_node, gate, url, client)
+    gate.settle(payment, done)
+    sent, taken = Connection.transact, []
+
+    def front_run(self, fn_or_tx, gas=None):  # the payer takes the refund as soon as the call reverted
+        try:
+            return sent(self, fn_or_tx, gas)
+        except ChainError:
+            if getattr(fn_or_tx, "fn_name", None) == "refundPayment":
+                w3 = paid_node.conn.w3
+                refused = w3.eth.get_transaction(w3.eth.get_block("latest")["transactions"][-1])
+                taken.append(_take_refund(paid_node, wallet, refused)["transactionHash"].to_0x_hex())
+            raise
+
+    monkeypatch.setattr(Connection, "transact", front_run)
+    assert gate.refund(payment, done) == taken[0]
+    assert settlement.journal().payment(done.record.id)["refund_tx"] == taken[0]
+    assert paid_node.balance(wallet) == held - done.fee  # refunded once
+
+
+@pytest.mark.parametrize("node", ["anvil"], indirect=True)
+def test_refund_still_pending__recover_does_not_refund_twice(paid_node, gate, url, monkeypatch):
+    from web3.eth import Eth
+    from web3.exceptions import TimeExhausted
+
+    from .conftest import x402_client
+
+    held = paid_node.balance(ASKER.address)
+    payment, done = _verified_and_answered(paid_node, gate, url, x402_client(ASKER, paid_node))
+    gate.settle(payment, done)
+    w3 = paid_node.conn.w3
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        with monkeypatch.context() as patched:  # the refund's transfer is sent and not mined in time
+            patched.setattr(Eth, "wait_for_transaction_receipt", lambda *_a, **_k: (_ for _ in ()).throw(TimeExhausted()))
+            with pytest.raises(ChainError, match="not mined"):
+                gate.refund(payment, done)
+        assert gate.recover(settlement.journal()) == []  # while it is pending: nothing sent, looked at again
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+    w3.provider.make_request("evm_mine", [])
+    book = settlement.journal()
+    assert gate.recover(book) == [done.record.id]  # mined now: found and journaled
+    assert book.payment(done.record.id)["refund_tx"] is not None
+    assert paid_node.balance(ASKER.address) - (held - payment.quote) == payment.quote - done.fee  # refunded once

@@ -425,21 +425,44 @@ class PayPerRequest:
     def _refund(self, writer: Node, book: Journal, record_id: int, authorization: Mapping[str, Any], refund: int) -> str | None:
         """Send `refund` back to the payer of `authorization`: through its `refundPayment` if it
         says it takes refunds so (`refund_call`), else, or if that call reverts (a hostile or
-        broken payer: it moved nothing), in a plain transfer, which a payer cannot refuse. Any
-        other failure (the call may still be mined) leaves the refund owed for `recover`."""
+        broken payer: it moved nothing), in a plain transfer, which a payer cannot refuse, once
+        the refund the call carried is cancelled (`_cancel_refund`). Any other failure (the call
+        may still be mined) leaves the refund owed for `recover`."""
         if refund <= 0:
             return None
         call = refund_call(writer, authorization, refund)
         if call is not None:
             try:
-                receipt = writer.conn.transact(call, gas=_REFUND_GAS)
+                tx = writer.conn.transact(call, gas=_REFUND_GAS)["transactionHash"].to_0x_hex()
             except RevertedError:  # the payer's contract refused or ran out of gas: nothing moved, still owed
-                call = None
-        if call is None:
-            receipt = writer.conn.transact(writer.token.functions.transfer(authorization["from"], refund), gas=_REFUND_GAS)
+                tx = self._cancel_refund(writer, call.args[7])  # its refund_nonce
+            if tx is not None:
+                book.refunded(record_id, tx)
+                return tx
+        receipt = writer.conn.transact(writer.token.functions.transfer(authorization["from"], refund), gas=_REFUND_GAS)
         tx = receipt["transactionHash"].to_0x_hex()
         book.refunded(record_id, tx)
         return tx
+
+    @staticmethod
+    def _cancel_refund(writer: Node, nonce: bytes) -> str | None:
+        """Cancel the operator's signed refund `nonce` that a reverted `refundPayment` carried (its
+        calldata is on chain, and the payer may still submit it itself), so that a plain transfer
+        can follow without refunding twice. Returns the transaction in which the payer took it
+        first (the refund is then made), or None once cancelled."""
+        from tantieme.chain.permit import sign_cancel_authorization
+
+        token = writer.token
+        v, r, s = sign_cancel_authorization(writer.account, token.functions.eip712Domain().call(), nonce)
+        try:
+            writer.conn.transact(token.functions.cancelAuthorization(writer.address, nonce, v, r, s), gas=_REFUND_GAS)
+        except RevertedError:
+            if not token.functions.authorizationState(writer.address, nonce).call():
+                raise
+            used = event_logs(token.events.AuthorizationUsed(), writer.deployment.block, authorizer=writer.address,
+                              nonce=nonce)
+            return used[-1]["transactionHash"].to_0x_hex()
+        return None
 
     @staticmethod
     def settled_by(node: Node, authorization: Mapping[str, Any]) -> str | None:
@@ -468,6 +491,12 @@ class PayPerRequest:
             return True
         return node.token.functions.authorizationState(authorization["from"], authorization["nonce"]).call()
 
+    @staticmethod
+    def _all_mined(node: Node) -> bool:
+        """Whether every transaction the operator sent is mined (none pending, a refund maybe)."""
+        eth = node.conn.w3.eth
+        return eth.get_transaction_count(node.address, "pending") == eth.get_transaction_count(node.address, "latest")
+
     def recover(self, book: Journal, writer: Node | None = None) -> list[int]:
         """Finish the deliveries a crash interrupted; the records whose payment it touched. Safe
         beside requests under way (the service runs it at start and with each settlement).
@@ -481,7 +510,8 @@ class PayPerRequest:
         yet may still move it) it is left as it is, and settles in no batch. A refund not
         journaled as sent is looked for on chain (a transfer of that amount from the operator
         to the payer since the settlement, not journaled for another record) and sent only if
-        it is not there.
+        it is not there and none of the operator's transactions is still pending (a refund sent
+        before may be among them: the next call looks again).
         """
         from tantieme.interaction import discard_answer
 
@@ -511,6 +541,7 @@ class PayPerRequest:
                     self._unhold(auth)
                 refund = int(paid["refund"])
                 if refund > 0 and paid["refund_tx"] is None:
+                    quiet = self._all_mined(writer)  # before the search: then it sees every refund sent
                     block = writer.conn.w3.eth.get_transaction_receipt(tx)["blockNumber"]
                     known = book.refund_txs()
                     sent = [
@@ -521,6 +552,8 @@ class PayPerRequest:
                     sent = [t for t in sent if t not in known]
                     if sent:
                         book.refunded(record_id, sent[0])
+                    elif not quiet:
+                        continue  # a refund sent before may still be mined: the next call looks again
                     else:
                         self._refund(writer, book, record_id, auth, refund)
                 touched.append(record_id)

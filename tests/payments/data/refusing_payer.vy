@@ -7,6 +7,8 @@
         - `REVERTS`: `refundPayment` reverts with a reason,
         - `BURNS`: `refundPayment` burns all the gas it is given,
         - `BURNS_ERC165`: `supportsInterface` burns all the gas it is given.
+        Its owner makes it call any contract (`execute`), as a smart wallet
+        does: to take a refund the node signed in a call it refused.
 """
 
 
@@ -59,6 +61,12 @@ def supportsInterface(interface_id: bytes4) -> bool:
             h = keccak256(h)
         return h == empty(bytes32)
     return interface_id == 0x01FFC9A7 or interface_id == _REFUND_ID
+
+
+@external
+def execute(target: address, data: Bytes[1_024]):
+    assert msg.sender == self.owner, "payer: not the owner"
+    raw_call(target, data)
 
 
 @external
