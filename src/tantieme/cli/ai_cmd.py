@@ -247,6 +247,9 @@ def ask(
 
     Example: tantieme ask "How many hives can a flat roof hold?"
     """
+    from tantieme.ai.threads import IdleCores
+
+    idle = IdleCores()  # a core left idle while this process starts encodes the prompt too
     from tantieme import interaction
     from tantieme.ledger import settlement
 
@@ -291,8 +294,11 @@ def ask(
                 soft_wrap=True,
             )
         with console.status("starting", spinner="dots") if not as_json else contextlib.nullcontext() as status:
+            priced = interaction.quote(model, max_tokens)
+            if hasattr(priced.model, "use_batch_threads"):
+                priced.model.use_batch_threads(idle.threads())
             result = interaction.ask(
-                node, question, model_id=model, k=k, max_tokens=max_tokens, attribution=attribution,
+                node, question, model_id=model, k=k, max_tokens=max_tokens, attribution=attribution, priced=priced,
                 status=(lambda msg: status.update(msg)) if status else (lambda _m: None),
             )
             settings = node.settings

@@ -46,7 +46,10 @@ Plain chats (:meth:`LlamaCppModel.generate`, :meth:`LlamaCppModel.answer_logprob
 run in sequence 0 and reuse the longest common token prefix with the previous call.
 
 On the 2-core machines this project runs on, ``n_threads=1`` is the default:
-two threads were seen to stall.
+two threads were seen to stall when the other core is busy. A short process that
+found a core idle encodes its batches (the prompt, attribution's scoring) on more
+threads (:meth:`LlamaCppModel.use_batch_threads`); the answer and the scores are the
+same on any number of threads (each thread computes whole rows; a test pins it).
 """
 
 from __future__ import annotations
@@ -205,7 +208,7 @@ class LlamaCppModel:
         self.weights_hash = file_sha256(path)
         self.context_window = n_ctx
         self._cells = llama_cpp.llama_n_ctx(self._ctx)
-        self.n_threads = n_threads
+        self.n_threads = self.batch_threads = n_threads
         self._n_batch = n_batch
         self._n_vocab = self._llama.n_vocab()
         self._vocab = self._llama._model.vocab
@@ -241,6 +244,13 @@ class LlamaCppModel:
 
     def __repr__(self) -> str:
         return f"LlamaCppModel({self.name!r}, n_ctx={self.context_window}, n_threads={self.n_threads})"
+
+    def use_batch_threads(self, n: int) -> None:
+        """Encode batches (prompts, attribution's scoring) on ``n`` threads from now on; generation,
+        one token at a time, stays on ``n_threads``."""
+        with self._lock:
+            self._lib.llama_set_n_threads(self._ctx, self.n_threads, n)
+            self.batch_threads = n
 
     def close(self) -> None:
         if getattr(self, "_batch", None) is not None:
