@@ -264,13 +264,15 @@ def unindexed(node: Node, index: ai.Index) -> Iterator[registry.Asset]:
     from tantieme.ai import documents
 
     consents = consents_to_retrieval(node)
+    kind = node.registry.functions.assetKind
     total = node.registry.functions.totalAssets().call()
     for asset_id in range(1, total + 1):
-        # Indexed already, or refusing retrieval: skip before reading the rest of the asset.
-        if asset_id in index or not consents(asset_id):
+        # Indexed already, of a kind never indexed (a model) or refusing retrieval: skip
+        # before reading the rest of the asset.
+        if asset_id in index or registry.KINDS[kind(asset_id).call()] not in INDEXED_KINDS or not consents(asset_id):
             continue
         asset = registry.get(node, asset_id)
-        if asset.kind not in INDEXED_KINDS or asset.media_type not in documents.MEDIA_TYPES:
+        if asset.media_type not in documents.MEDIA_TYPES:
             continue
         if node.store.has(bytes.fromhex(asset.content_hash)):
             yield asset

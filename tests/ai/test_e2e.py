@@ -208,6 +208,26 @@ def test_block_layout__scoring_in_small_groups_gives_the_same_scores(real_model,
     assert all(close(batched.without[n], grouped.without[n]) for n in (1, 2))
 
 
+def test_batch_threads__the_same_answer_and_weights_on_two_threads(real_model, real_index, sample_consents, catalog):
+    """`tantieme ask` encodes on a core it found idle: nothing it returns may depend on that."""
+    q = catalog["questions"][0]["question"]
+
+    def fresh():  # every block encoded again, none restored from the cache
+        real_model._block_cache.clear()
+        real_model._block_cache_bytes = 0
+        real_model.generate(build_messages("something else", []), max_tokens=2)
+        return ask(q, real_index, real_model, sample_consents, k=2)
+
+    one = fresh()
+    real_model.use_batch_threads(2)
+    try:
+        two = fresh()
+    finally:
+        real_model.use_batch_threads(1)
+    assert real_model.batch_threads == 1
+    assert (two.text, two.sources, two.own_knowledge, two.prompt_tokens) == (one.text, one.sources, one.own_knowledge, one.prompt_tokens)
+
+
 def test_block_layout__markup_in_a_source_is_text_and_gets_no_credit(real_model):
     head, parts, _ = real_model._blocks("q", [HOSTILE], "system")
     special = set(real_model._markup("<|im_start|><|im_end|>"))
