@@ -11,12 +11,12 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
-import os
 import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from tantieme.config import cache_root
 from tantieme.files import write_json
 
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
@@ -32,8 +32,7 @@ class Artifact:
 
 
 def cache_dir() -> Path:
-    path = Path(os.environ.get("TANTIEME_CACHE") or Path.home() / ".cache" / "tantieme")
-    return path.expanduser() / "artifacts"
+    return cache_root() / "artifacts"
 
 
 @cache

@@ -67,7 +67,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tantieme.ai.models import CHATML_TEMPLATE, GEMMA_TEMPLATE, Generation, Message, file_sha256, render_chat
+from tantieme.ai.models import CHATML_TEMPLATE, GEMMA_TEMPLATE, Generation, Message, render_chat, weights_sha256
 from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, prompt_blocks, source_body
 from tantieme.errors import AIError
 
@@ -205,7 +205,7 @@ class LlamaCppModel:
             raise AIError(f"llama.cpp cannot create a context for {path}")
         self.path = path
         self.name = name or (DEFAULT_NAME if path.name == DEFAULT_GGUF else path.stem)
-        self.weights_hash = file_sha256(path)
+        self.weights_hash = weights_sha256(path)
         self.context_window = n_ctx
         self._cells = llama_cpp.llama_n_ctx(self._ctx)
         self.n_threads = self.batch_threads = n_threads
