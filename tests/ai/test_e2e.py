@@ -216,7 +216,7 @@ def test_batch_threads__the_same_answer_and_weights_on_two_threads(real_model, r
         real_model._block_cache.clear()
         real_model._block_cache_bytes = 0
         real_model.generate(build_messages("something else", []), max_tokens=2)
-        return ask(q, real_index, real_model, sample_consents, k=2)
+        return ask(q, real_index, real_model, sample_consents, k=1, max_tokens=24)
 
     one = fresh()
     real_model.use_batch_threads(2)
@@ -226,6 +226,24 @@ def test_batch_threads__the_same_answer_and_weights_on_two_threads(real_model, r
         real_model.use_batch_threads(1)
     assert real_model.batch_threads == 1
     assert (two.text, two.sources, two.own_knowledge, two.prompt_tokens) == (one.text, one.sources, one.own_knowledge, one.prompt_tokens)
+
+
+def test_encode_head__ahead_of_the_question__the_same_answer_and_scores(real_model, real_index, sample_consents, catalog):
+    """`tantieme ask` encodes the prompts' head while it starts: the answer reads it from the cache."""
+    q = catalog["questions"][1]["question"]
+
+    def answer(warm: bool):
+        real_model._block_cache.clear()
+        real_model._block_cache_bytes = 0
+        real_model.generate(build_messages("something else", []), max_tokens=2)  # sequence 0 holds another prompt
+        if warm:
+            real_model.encode_head()
+            head, _, _ = real_model._blocks(q, [], SYSTEM_PROMPT)
+            assert real_model._kv == head
+        return ask(q, real_index, real_model, sample_consents, k=1, max_tokens=24)
+
+    cold, warm = answer(False), answer(True)
+    assert (warm.text, warm.sources, warm.own_knowledge, warm.prompt_tokens) == (cold.text, cold.sources, cold.own_knowledge, cold.prompt_tokens)
 
 
 def test_block_layout__markup_in_a_source_is_text_and_gets_no_credit(real_model):

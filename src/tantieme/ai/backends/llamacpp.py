@@ -478,6 +478,14 @@ class LlamaCppModel:
         head, parts, tail = self._blocks(question, sources, system)
         return len(head) + sum(map(len, parts)) + len(tail)
 
+    def encode_head(self, system: str = SYSTEM_PROMPT) -> None:
+        """Encode the head of grounded prompts (system prompt, sources header) now: it holds no
+        question and no source, and :meth:`generate_grounded` finds it cached, as for a second
+        question. A process can do it while it starts, before it knows the sources."""
+        head, _, _ = self._blocks("", (), system)
+        with self._lock:
+            self._extend_head(head, len(head), last=False)
+
     def _encode_grounded(self, head: list[int], parts: list[list[int]]) -> list[tuple[int, int]]:
         """Fill sequence 1 with the head and the source blocks; returns each block's span.
 
