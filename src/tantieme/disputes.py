@@ -1,7 +1,8 @@
 """Disputes: anyone challenges a registered asset with a bond and evidence; the DAO or its arbiter rules.
 
-Upheld, the asset is tagged: the node no longer reads or cites it (retrieval checks
-`is_tagged` beside consent), `tantieme show` and the report say it is disputed, and
+Upheld, the asset is tagged: the node no longer reads or cites it, nor its derivatives
+for copied content (`exclusion_rule`, beside consent; `tantieme show`, the report and the
+dashboard say why a work is left out by the same rule), it is shown disputed, and
 its royalties go to the rightful party the judgement names. Rejected, the bond goes
 to the asset's owner. Every call is tried first (an `eth_call`), so a refused one
 sends nothing and says why, and how to fix it, in one line; the contract's rules are
@@ -10,8 +11,10 @@ in `contracts/SPEC.md` ("DisputeModule").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +24,7 @@ from web3.logs import DISCARD
 
 from tantieme.addresses import ZERO_ADDRESS
 from tantieme.amounts import format_amount
-from tantieme.chain.deploy import DISPUTE_TAGS, deployed_contract, tag_bytes
+from tantieme.chain.deploy import DISPUTE_TAGS, deployed_contract, router_marks, tag_bytes
 from tantieme.chain.logs import event_logs
 from tantieme.chain.transact import approve_if_short, send_checked
 from tantieme.errors import ChainError, DisputeError, InputError, TantiemeError
@@ -31,13 +34,13 @@ if TYPE_CHECKING:
     from tantieme.dao import Action
 
 __all__ = [
-    "REASONS", "STATUSES", "Dispute", "DisputeError", "Judgement", "Tag", "cancel", "cleared_since", "disputes",
-    "evidence_of", "excluded", "module", "raise_dispute", "redirect", "resolve", "set_arbiter", "tag_of", "tagged",
-    "tags_now",
+    "REASONS", "STATUSES", "Dispute", "DisputeError", "Judgement", "Tag", "Tagging", "cancel", "cleared_since",
+    "clear", "disputes", "evidence_of", "exclusion_rule", "limitation", "module", "raise_dispute", "redirect", "resolve",
+    "retrieval_exclusion", "retrieval_status", "set_arbiter", "tag_of", "tagged", "tags_now",
 ]
 
 _GAS = 400_000
-_COPIED = tag_bytes("COPIED_CONTENT")
+_COPIED_REASON = "copied-content"
 _MAX_URI = 256
 # The contract's statuses, by number.
 STATUSES = {1: "open", 2: "upheld", 3: "rejected", 4: "cancelled"}
@@ -69,6 +72,7 @@ class Judgement:
     redirected: int = 0  # royalties sent to the rightful party (upheld)
     rightful_party: str | None = None
     paid_to_owner: int = 0  # the bond (rejected) or the fee (cancelled) paid to the asset's owner
+    note: str | None = None  # what the judgement could not do on this home (`limitation`)
 
 
 @dataclass(frozen=True)
@@ -131,11 +135,21 @@ def resolve(node: Node, dispute_id: int, *, uphold: bool, to: str | None = None)
         raise InputError("--to names who receives an upheld dispute's royalties: it goes with --uphold only")
     if uphold:
         rightful = to or dispute.raiser
+        router = bound.functions.router().call()
+        if router != ZERO_ADDRESS and not router_marks(node.conn, router):
+            raise DisputeError(
+                f"upholding dispute #{dispute_id} would tag asset #{dispute.asset_id} for good: {_NO_UNTAG}; nothing "
+                "was sent"
+            )
+        if router == ZERO_ADDRESS and to is not None:
+            raise DisputeError(f"--to cannot be honoured: {_NO_HOOK}; uphold without --to to tag the work only; "
+                               "nothing was sent")
         _collect(node, dispute.asset_id)
         receipt = _send(node, bound.functions.uphold(dispute_id, rightful), dispute_id=dispute_id)
         (event,) = bound.events.DisputeUpheld().process_receipt(receipt, errors=DISCARD)
         return Judgement(get(node, dispute_id), receipt["transactionHash"].to_0x_hex(), receipt["gasUsed"],
-                         redirected=event.args.redirected, rightful_party=rightful)
+                         redirected=event.args.redirected, rightful_party=rightful,
+                         note=_NO_HOOK if router == ZERO_ADDRESS else None)
     receipt = _send(node, bound.functions.reject(dispute_id), dispute_id=dispute_id)
     (event,) = bound.events.DisputeRejected().process_receipt(receipt, errors=DISCARD)
     return Judgement(get(node, dispute_id), receipt["transactionHash"].to_0x_hex(), receipt["gasUsed"],
@@ -149,6 +163,8 @@ def redirect(node: Node, asset_id: int) -> int:
     bound = module(node)
     if bound.functions.rightfulParty(asset_id).call() == ZERO_ADDRESS:
         raise DisputeError(f"asset #{asset_id} is not tagged by an upheld dispute: its royalties are its owner's")
+    if bound.functions.router().call() == ZERO_ADDRESS:
+        raise DisputeError(f"asset #{asset_id}'s royalties cannot be redirected: {_NO_HOOK}")
     _collect(node, asset_id)
     receipt = _send(node, bound.functions.redirect(asset_id), asset_id=asset_id)
     (event,) = bound.events.RoyaltiesRedirected().process_receipt(receipt, errors=DISCARD)
@@ -175,6 +191,48 @@ def set_arbiter(node: Node, arbiter: str) -> Action:
     data = bound.setArbiter(arbiter)._encode_transaction_data()
     return Action(node.deployment.disputes, 0, bytes.fromhex(data[2:]),
                   f"appoint {arbiter} to judge disputes (now {current if current != ZERO_ADDRESS else 'nobody'})")
+
+
+def clear(node: Node, asset_id: int) -> Action:
+    """The DAO's action clearing `asset_id`'s tag on appeal (the module's `clearTag`): retrieval
+    reads it, and its copied-content derivatives, again, and its owner claims its royalties
+    again. `Dao.propose` proposes it. Refused here, in one line, where it could only revert."""
+    from tantieme.dao import Action
+
+    bound = module(node).functions
+    tag = tag_of(node, asset_id)
+    if tag is None:
+        raise DisputeError(f"asset #{asset_id} is not tagged by an upheld dispute: there is no tag to clear")
+    router = bound.router().call()
+    if router != ZERO_ADDRESS and not router_marks(node.conn, router):
+        raise DisputeError(f"asset #{asset_id}'s tag cannot be cleared: {_NO_UNTAG}")
+    data = bound.clearTag(asset_id)._encode_transaction_data()
+    return Action(node.deployment.disputes, 0, bytes.fromhex(data[2:]),
+                  f"clear asset #{asset_id}'s {tag.reason} tag (its royalties to its owner again)")
+
+
+def limitation(node: Node) -> str | None:
+    """What this home's dispute module cannot do, by the royalty router it was built for, and the
+    way out; None: it does everything (tag, redirect royalties, stop the owner's claim, clear)."""
+    if node.deployment.disputes is None:
+        return None
+    router = module(node).functions.router().call()
+    if router == ZERO_ADDRESS:
+        return _NO_HOOK
+    return None if router_marks(node.conn, router) else _NO_UNTAG
+
+
+# What a dispute module built for an older home's router cannot do, and the way out: the router
+# is fixed in the registry, so only contracts deployed anew (a new home's `tantieme init`) have it.
+_NEW_HOME = "contracts deployed anew can (`tantieme init` in a new TANTIEME_HOME, works registered there)"
+_NO_HOOK = (
+    "this home's royalty router predates the dispute hook, so an upheld dispute takes the work out of "
+    f"retrieval but cannot move its royalties or stop its owner's claim; {_NEW_HOME}"
+)
+_NO_UNTAG = (
+    "this home's dispute module calls `untag` on a royalty router whose code predates it, so a tag "
+    f"could never be cleared on appeal; {_NEW_HOME}"
+)
 
 
 def cancel(node: Node, dispute_id: int) -> Judgement:
@@ -223,35 +281,83 @@ def tagged(node: Node) -> Callable[[int], bool]:
     return lambda asset_id: bool(is_tagged(asset_id).call())
 
 
-def excluded(node: Node) -> Callable[[int], bool]:
-    """The live answer to "must retrieval leave this asset out?": an upheld dispute tagged it, or
-    tagged one of its ancestors for copied content (a derivative of copied content carries the
-    copy; the chain tags only what a judgement named, so its royalties still flow). Each asset's
-    tag and parents are read once per predicate."""
-    if node.deployment.disputes is None:
-        return lambda asset_id: False
-    tag_of_, parents_of = module(node).functions.tagOf, node.registry.functions.parentShares
-    tags: dict[int, bytes] = {}
-    parents: dict[int, list[int]] = {}
+@dataclass(frozen=True)
+class Tagging:
+    """An upheld dispute's tag on an asset: its reason, and the dispute when it is known."""
 
-    def tag(asset_id: int) -> bytes:
-        if asset_id not in tags:
-            tags[asset_id] = bytes(tag_of_(asset_id).call())
-        return tags[asset_id]
+    reason: str  # copied-content, missing-training-data, contradicting-terms
+    dispute_id: int | None = None
 
-    def ancestors(asset_id: int) -> Iterator[int]:
-        seen, todo = {asset_id}, [asset_id]
+    def spoken(self) -> str:
+        """`copied content (dispute 3)`."""
+        said = self.reason.replace("-", " ")
+        return said if self.dispute_id is None else f"{said} (dispute {self.dispute_id})"
+
+
+def exclusion_rule(
+    consents: Callable[[int], bool],
+    tag: Callable[[int], Tagging | None],
+    parents: Callable[[int], Sequence[int]],
+) -> Callable[[int], str | None]:
+    """The one rule for "why does retrieval leave this asset out?", over the readings given:
+    an upheld dispute tagged it, its terms (narrowed by its ancestors') refuse retrieval, or an
+    ancestor, at any depth, is tagged for copied content (a derivative of copied content
+    carries the copy; the chain tags only what a judgement named, so its royalties still
+    flow). The reason in words, the nearest ancestor first; None: retrieval reads it. The
+    node's filter (`retrieval_exclusion`) and what the report, `tantieme show` and the
+    dashboard say (`retrieval_status`) are this rule over live calls or over the event logs."""
+
+    def why(asset_id: int) -> str | None:
+        own = tag(asset_id)
+        if own is not None:
+            return f"tagged {own.spoken()}"
+        if not consents(asset_id):
+            return "no consent to retrieval (its terms or an ancestor's)"
+        seen, todo = {asset_id}, deque([asset_id])
         while todo:
-            current = todo.pop()
-            if current not in parents:
-                parents[current] = list(parents_of(current).call()[0])
-            for parent in parents[current]:
-                if parent not in seen:
-                    seen.add(parent)
-                    todo.append(parent)
-                    yield parent
+            for parent in parents(todo.popleft()):
+                if parent in seen:
+                    continue
+                seen.add(parent)
+                found = tag(parent)
+                if found is not None and found.reason == _COPIED_REASON:
+                    return f"ancestor {parent} tagged {found.spoken()}"
+                todo.append(parent)
+        return None
 
-    return lambda asset_id: tag(asset_id) != bytes(32) or any(tag(a) == _COPIED for a in ancestors(asset_id))
+    return why
+
+
+def retrieval_exclusion(node: Node, tags: Mapping[int, Tagging] | None = None) -> Callable[[int], str | None]:
+    """`exclusion_rule` over the chain now: consent and parents read live, the tags live (`tags`
+    None: the retrieval filter's reading, without dispute numbers) or as given (`tags_now`).
+    Each asset's consent, tag and parents are read once per predicate."""
+    consent_of, parents_of = node.registry.functions.aiConsent, node.registry.functions.parentShares
+    tag_of_ = None if node.deployment.disputes is None or tags is not None else module(node).functions.tagOf
+
+    def live_tag(asset_id: int) -> Tagging | None:
+        if tags is not None:
+            return tags.get(asset_id)
+        if tag_of_ is None:
+            return None
+        tag = bytes(tag_of_(asset_id).call())
+        return Tagging(reason_of(tag)) if tag != bytes(32) else None
+
+    return exclusion_rule(
+        cache(lambda asset_id: bool(consent_of(asset_id).call()[2])),
+        cache(live_tag),
+        cache(lambda asset_id: tuple(parents_of(asset_id).call()[0])),
+    )
+
+
+def retrieval_status(kind: str, reason: str | None) -> dict:
+    """Whether retrieval reads an asset of `kind`, by the rule's `reason` (None: it may), as the
+    report, `tantieme show` and the dashboard give it; only works and datasets are indexed."""
+    from tantieme.interaction import INDEXED_KINDS
+
+    if kind not in INDEXED_KINDS:
+        reason = f"a {kind} is not a document retrieval reads (works and datasets are)"
+    return {"included": reason is None, "reason": reason}
 
 
 def cleared_since(node: Node, block: int) -> list[int]:
@@ -262,17 +368,18 @@ def cleared_since(node: Node, block: int) -> list[int]:
     return [log.args.asset_id for log in event_logs(module(node).events.TagCleared(), block)]
 
 
-def tags_now(node: Node) -> dict[int, str]:
-    """The assets tagged now, with the upheld dispute's reason: its judgements and appeals replayed in order."""
+def tags_now(node: Node) -> dict[int, Tagging]:
+    """The assets tagged now, with the upheld dispute's reason and number: its judgements and
+    appeals replayed in order."""
     if node.deployment.disputes is None:
         return {}
     events = module(node).events
     logs = [*event_logs(events.DisputeUpheld(), node.deployment.block),
             *event_logs(events.TagCleared(), node.deployment.block)]
-    tagged: dict[int, str] = {}
+    tagged: dict[int, Tagging] = {}
     for log in sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"])):
         if log["event"] == "DisputeUpheld":
-            tagged[log["args"]["asset_id"]] = reason_of(log["args"]["tag"])
+            tagged[log["args"]["asset_id"]] = Tagging(reason_of(log["args"]["tag"]), log["args"]["dispute_id"])
         else:
             tagged.pop(log["args"]["asset_id"], None)
     return tagged

@@ -29,6 +29,11 @@ class ChainLockedError(ChainError):
     """Another process is writing the embedded chain."""
 
 
+class RevertedError(ChainError):
+    """A transaction reverted: refused by its estimate, or mined and failed (out of gas
+    included). Unlike a transaction that may not have been mined, it changed nothing."""
+
+
 class AssetError(TantiemeError):
     """An asset file or its registration is invalid."""
 

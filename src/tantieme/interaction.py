@@ -24,7 +24,7 @@ from tantieme.assets import registry
 from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import LicenseTerms, preset
 from tantieme.config import home
-from tantieme.disputes import excluded
+from tantieme.disputes import retrieval_exclusion
 from tantieme.errors import AIError, AssetError, IndexDamagedError
 from tantieme.ledger import funds, settlement
 from tantieme.ledger.journal import Journal, RecordRow
@@ -130,10 +130,10 @@ def index_path() -> Path:
 def consents_to_retrieval(node: Node) -> Callable[[int], bool]:
     """The live, on-chain answer to "may AI read this work to answer questions?": its terms
     consent to retrieval, no upheld dispute tagged it and none tagged an ancestor for copied
-    content (such a work is never read or cited; `disputes.excluded`)."""
-    consent = node.registry.functions.aiConsent  # one binding for every check
-    is_excluded = excluded(node)
-    return lambda asset_id: bool(consent(asset_id).call()[2]) and not is_excluded(asset_id)
+    content (such a work is never read or cited; `disputes.exclusion_rule`, the rule the report
+    and `tantieme show` explain exclusions by)."""
+    why = retrieval_exclusion(node)
+    return lambda asset_id: why(asset_id) is None
 
 
 def check_readable(path: Path, kind: str, terms: LicenseTerms) -> Document | None:

@@ -270,6 +270,8 @@ class InitResult:
     balance: int
     backup: str | None = None
     """Where `--force` saved the home before deploying anew or switching chains."""
+    disputes: str | None = None
+    """What this home's dispute module cannot do, by its router's age, and the way out (`disputes.limitation`)."""
 
 
 def init(
@@ -341,6 +343,8 @@ def init(
         settings.save()
     finally:
         probe.close()
+    from tantieme.disputes import limitation
+
     with Node.open(passphrase) as node:
         funded = 0
         if node.faucet_open and node.balance() < FAUCET_AMOUNT:
@@ -357,6 +361,7 @@ def init(
             funded=funded,
             balance=node.balance(),
             backup=saved,
+            disputes=limitation(node),
         )
 
 

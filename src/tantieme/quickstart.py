@@ -88,6 +88,8 @@ def register_catalog(node: Node, catalog: Catalog, say: Callable[[str], None] = 
 
 
 def creator_account(catalog: Catalog, name: str) -> LocalAccount:
+    """The dev account of the catalog's creator `name`: 1, 2, … in the catalog's order (the
+    quickstart's and `tantieme demo market`'s creators alike)."""
     return dev_account(_FIRST_CREATOR_ACCOUNT + catalog.creators().index(name))
 
 

@@ -48,6 +48,7 @@ def test_register_show_pay_claim__round_trip(initialised, tmp_path):
     shown = run_json("show", "1")
     assert asset.pop("reused") is False
     assert shown.pop("dispute") == {"disputed": False, "reason": None, "rightful_party": None}
+    assert shown.pop("retrieval") == {"included": True, "reason": None}
     assert shown == asset
     assert [a["id"] for a in run_json("assets")] == [1]
 

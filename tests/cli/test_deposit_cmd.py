@@ -100,7 +100,7 @@ def test_settle__settles_the_deposit_vouchers_too(initialised):
             prompt_tokens=10, completion_tokens=5, fee=10**15,
         )
         terms = desk.terms(account.address)
-        desk.accept(deposit.pay(payer, account, terms, record, question="q", answer="a", max_fee=10**15))
+        desk.accept(deposit.pay(payer, account, terms, record, kept=(), question="q", answer="a", max_fee=10**15))
 
     (done,) = run_json("settle")
     assert (done["payer"], done["records"], done["total"]) == (account.address, 1, str(10**15))

@@ -173,3 +173,17 @@ def test_dispute_arbiter__a_proposal_once_the_dao_owns_the_module(setup, json_ru
         (decoded,) = calls(contracts(node), Dao(node).proposals()[0])
     assert (decoded.contract, decoded.function, decoded.args) == (
         "the dispute module", "setArbiter", (("arbiter_", RIGHTFUL.address),))
+
+
+def test_dispute_clear__a_proposal_for_a_tagged_asset_only(setup, json_rules):
+    assert "asset #1 is not tagged by an upheld dispute: there is no tag to clear" in refused(
+        "dispute", "clear", "1", "-d", "Appeal")
+    run("dispute", "raise", "1", "--reason", "copied-content", "--evidence", str(setup[1]))
+    run("dispute", "resolve", "1", "--uphold")
+    run("dao", "stake", "100")
+    run("dao", "handover")
+    proposed = run_json("dispute", "clear", "1", "-d", "Appeal upheld")
+    json_rules(proposed)
+    with Node.open(readonly=True) as node:
+        (decoded,) = calls(contracts(node), Dao(node).proposals()[0])
+    assert (decoded.contract, decoded.function, decoded.args) == ("the dispute module", "clearTag", (("asset_id", 1),))

@@ -71,6 +71,35 @@ def test_agent_treasury__fund_limits_report_withdraw(initialised, json_rules):
     assert run_json("agent", "spend", "--report")["balance"] == str(4 * ONE)
 
 
+def test_agent_spend_report__shows_what_a_payee_refunded(initialised):
+    """A payment collected, then part of it refunded through the treasury's `refundPayment`:
+    the report's text says so beside the payment, as its JSON does."""
+    from eth_account import Account
+
+    from tantieme.payments.per_request import refund_call
+
+    run_json("agent", "fund", "1")
+    run_json("agent", "limits", "--daily", "1", "--per-payment", "0.5", "--allow", PAYEE, "--agent", AGENT.address)
+    nonce, amount = b"\x02" * 32, ONE // 5
+    with Node.open() as node:
+        address, agent, payee = treasury.load(node), node.as_account(AGENT), node.as_account(dev_account(6))
+        until = node.conn.w3.eth.get_block("latest")["timestamp"] + 600
+        approve = treasury.treasury(agent).functions.approvePayment(PAYEE, amount, 0, until, nonce)
+        signed = Account.unsafe_sign_hash(approve.call({"from": AGENT.address}), AGENT.key)
+        agent.conn.transact(approve, gas=200_000)
+        r, s = (n.to_bytes(32, "big") for n in (signed.r, signed.s))
+        payee.conn.transact(payee.token.functions.transferWithAuthorization(
+            address, PAYEE, amount, 0, until, nonce, signed.v, r, s), gas=200_000)
+        authorization = {"from": address, "to": PAYEE, "value": str(amount), "validAfter": "0",
+                         "validBefore": str(until), "nonce": "0x" + nonce.hex()}
+        payee.conn.transact(refund_call(payee, authorization, ONE // 20), gas=300_000)
+    report = run_json("agent", "spend", "--report")
+    (payment,) = report["payments"]
+    assert (payment["status"], payment["refunded"], report["spent_today"]) == ("collected", str(ONE // 20), str(3 * ONE // 20))
+    out = " ".join(run("agent", "spend", "--report").output.split())
+    assert f"0.2 TAI to {PAYEE} · collected · refunded 0.05 TAI · 0x" in out
+
+
 def test_agent_treasury__refusals_send_nothing(initialised):
     assert run_json("agent", "fund", "0", ok=False)["kind"] == "InputError"
     run_json("agent", "fund", "1")

@@ -663,36 +663,36 @@ def test_transfer_from__by_operator(make_asset, registry, creator, operator, ask
 
 def test_transfer_from__by_stranger__reverts(make_asset, registry, creator, stranger):
     asset_id = make_asset()
-    with boa.reverts("registry: caller is not token owner or approved"):
+    with boa.reverts("erc721: caller is not token owner or approved"):
         registry.transferFrom(creator, stranger, asset_id, sender=stranger)
 
 
 def test_transfer_from__wrong_owner__reverts(make_asset, registry, asker):
     asset_id = make_asset()
-    with boa.reverts("registry: transfer from incorrect owner"):
+    with boa.reverts("erc721: transfer from incorrect owner"):
         registry.transferFrom(asker, asker, asset_id, sender=asker)
 
 
 def test_transfer_from__to_zero__reverts(make_asset, registry, creator):
     asset_id = make_asset()
-    with boa.reverts("registry: transfer to the zero address"):
+    with boa.reverts("erc721: transfer to the zero address"):
         registry.transferFrom(creator, ZERO_ADDRESS, asset_id, sender=creator)
 
 
 def test_approve__by_stranger__reverts(make_asset, registry, stranger):
     asset_id = make_asset()
-    with boa.reverts("registry: caller is not owner nor approved for all"):
+    with boa.reverts("erc721: approve caller is not token owner or approved for all"):
         registry.approve(stranger, asset_id, sender=stranger)
 
 
 def test_approve__to_owner__reverts(make_asset, registry, creator):
     asset_id = make_asset()
-    with boa.reverts("registry: approval to current owner"):
+    with boa.reverts("erc721: approval to current owner"):
         registry.approve(creator, asset_id, sender=creator)
 
 
 def test_set_approval_for_all__self__reverts(registry, creator):
-    with boa.reverts("registry: approve to caller"):
+    with boa.reverts("erc721: approve to caller"):
         registry.setApprovalForAll(creator, True, sender=creator)
 
 
@@ -705,7 +705,7 @@ def test_views__unknown_asset__revert(registry):
 
 
 def test_balance_of__zero_address__reverts(registry):
-    with boa.reverts("registry: zero address is not an owner"):
+    with boa.reverts("erc721: the zero address is not a valid owner"):
         registry.balanceOf(ZERO_ADDRESS)
 
 
@@ -720,7 +720,7 @@ def test_safe_transfer_from__to_receiver(make_asset, registry, creator):
 def test_safe_transfer_from__to_non_receiver__reverts(make_asset, registry, creator):
     refuser = boa.loads(RECEIVER_SOURCE, b"\x00\x00\x00\x00")
     asset_id = make_asset()
-    with boa.reverts("registry: transfer to non-ERC721Receiver"):
+    with boa.reverts("erc721: transfer to non-IERC721Receiver implementer"):
         registry.safeTransferFrom(creator, refuser.address, asset_id, sender=creator)
 
 

@@ -221,6 +221,8 @@ def test_ask_route__rated_once_settled_with_no_extra_input(paid_node, offered, d
 
     asked = as_asker("ask", "--route", "best", QUESTION, "--max-tokens", "32", "--rate", "90")
     delivered.get(timeout=30)
+    assert asked["route"]["why"] == "exploring: no paid ratings yet, and no offer within the cap has positive ones"
+    assert asked["route"]["explored"] is False  # nobody led: no budget spent
     pending = as_asker("agent", "feedback", "--routed")
     assert [p["record"] for p in pending["pending"]] == [asked["record"]] and pending["rated"] == []
     assert "is not settled yet" in pending["pending"][0]["reason"]
@@ -232,6 +234,20 @@ def test_ask_route__rated_once_settled_with_no_extra_input(paid_node, offered, d
     again = as_asker("agent", "feedback", asked["record"], "--value", "10")  # found without --node or --agent
     assert "rated already" in again["error"]
     assert as_asker("agent", "feedback", "--routed") == {"rated": [], "pending": []}
+
+    # A new agent at the same node, untried: explored once ahead of the rated leader, then
+    # the budget (this client's routed.jsonl) keeps the leader first.
+    fresh = faster_hanging_agent(paid_node, offered, offered.endpoint.removesuffix("/v1/chat/completions"))
+    explored = as_asker("ask", "--route", "best", QUESTION, "--max-tokens", "32")
+    delivered.get(timeout=30)
+    assert explored["route"]["answered_by"]["agent_id"] == fresh.agent_id and explored["route"]["explored"] is True
+    assert explored["route"]["why"] == (
+        f"exploring: no paid ratings yet (ahead of agent #{offered.agent_id}, best lower bound 0.21; one route in 10 may explore)"
+    )
+    order = as_asker("offers", "--route", "best", "--max-tokens", "32")["offers"]
+    assert [(o["agent_id"], o["why"]) for o in order] == [
+        (offered.agent_id, "best lower bound 0.21 (1 of 1 paid ratings positive)"), (fresh.agent_id, "no paid ratings yet"),
+    ]
 
 
 @pytest.mark.parametrize("node", ["anvil"], indirect=True)

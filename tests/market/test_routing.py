@@ -13,6 +13,7 @@ from tantieme.ai.metering import fee
 from tantieme.errors import ChargedError, ConfigError, InputError, PaymentError, RemoteNodeError
 from tantieme.market.routing import (
     CONSENT,
+    EXPLORE_EVERY,
     KEEP_SAMPLES,
     Latencies,
     ModelOffer,
@@ -20,6 +21,7 @@ from tantieme.market.routing import (
     Reputation,
     consent_bits,
     first_answer,
+    may_explore,
     route,
     wilson_lower_bound,
 )
@@ -195,7 +197,95 @@ def test_route__property__exactly_the_allowed_offers_in_order(offers, need, stra
         elif strategy == "fastest":
             assert (first.p95_ms, first.quote) <= (second.p95_ms, second.quote)
         else:
-            assert (-first.score, first.quote) <= (-second.score, second.quote)
+            assert (-first.score, first.quote) <= (-second.score, second.quote) or first is order[0]
+    if strategy == "best" and order:
+        head = reputation[order[0].offer.agent_id]
+        if head.positive == 0 < head.total:  # only negative: nobody had a positive rating
+            assert all(reputation[c.offer.agent_id].positive == 0 for c in order)
+        if order[0].why.startswith("exploring"):
+            assert head.total == 0 and order[0].passed is None  # explore=False: only while nobody leads
+
+
+# ---------------------------------------------------------- exploring --
+
+
+LEADER = Reputation(9, 10)  # lower bound 0.60
+
+
+def test_best__an_untried_offer_is_tried_within_the_budget():
+    offers = [offer(1), offer(2, prompt=200 * TAI)]  # 2 is dearer and untried
+    rated = {1: LEADER}
+    explored = route(offers, NEED, "best", reputation=rated, explore=True)
+    assert ids(explored) == [2, 1] and explored[0].passed == 1
+    assert explored[0].why == "exploring: no paid ratings yet (ahead of agent #1, best lower bound 0.60; one route in 10 may explore)"
+    assert explored[1].why == "lower bound 0.60 (9 of 10 paid ratings positive)"
+    kept = route(offers, NEED, "best", reputation=rated, explore=False)
+    assert ids(kept) == [1, 2] and kept[0].passed is None
+    assert kept[0].why == "best lower bound 0.60 (9 of 10 paid ratings positive)" and kept[1].why == "no paid ratings yet"
+
+
+def test_best__no_leader__the_untried_offer_first_without_the_budget():
+    """Nobody has a positive rating: the untried offer is tried ahead of a cheaper one rated
+    only negatively, and no budget is spent."""
+    offers = [offer(1, prompt=1_000 * TAI), offer(2), offer(3, prompt=50 * TAI)]
+    order = route(offers, NEED, "best", reputation={3: Reputation(0, 1)})
+    assert ids(order) == [2, 3, 1] and order[0].passed is None
+    assert order[0].why == "exploring: no paid ratings yet, and no offer within the cap has positive ones"
+    everyone = route(offers, NEED, "best")  # nobody rated: the cheapest untried first
+    assert ids(everyone) == [3, 2, 1] and everyone[0].why.startswith("exploring")
+
+
+def test_best__only_negative_ratings__never_ahead_of_positive_ones():
+    offers = [offer(1, prompt=1_000 * TAI), offer(2, prompt=0, completion=0, latency=1)]  # 2: free and fast, rated 0 of 50
+    for explore in (True, False):
+        order = route(offers, NEED, "best", reputation={1: Reputation(1, 1), 2: Reputation(0, 50)}, explore=explore)
+        assert ids(order) == [1, 2] and order[0].passed is None
+        assert order[0].why == "best lower bound 0.21 (1 of 1 paid ratings positive)"
+
+
+def test_best__one_paid_rating_ends_exploring():
+    """Once rated, the newcomer stands by its lower bound: 1 of 1 positive (0.21) stays behind
+    9 of 10 (0.60), 0 of 1 too, however much the budget allows."""
+    offers = [offer(1), offer(2, prompt=0)]
+    for newcomer in (Reputation(1, 1), Reputation(0, 1)):
+        order = route(offers, NEED, "best", reputation={1: LEADER, 2: newcomer}, explore=True)
+        assert ids(order) == [1, 2] and order[0].passed is None and order[0].why.startswith("best lower bound 0.60")
+
+
+def test_best__exploring_leaves_cheapest_and_fastest_alone():
+    offers = [offer(1, latency=100), offer(2, prompt=50 * TAI, latency=900)]
+    for explore in (True, False):
+        assert ids(route(offers, NEED, "cheapest", reputation={1: LEADER}, explore=explore)) == [2, 1]
+        assert ids(route(offers, NEED, "fastest", reputation={2: LEADER}, explore=explore)) == [1, 2]
+    fast, slow = route(offers, NEED, "fastest", latency={offers[0].endpoint: 120})
+    assert (fast.why, slow.why, fast.passed) == ("fastest p95 120 ms measured", "p95 900 ms advertised", None)
+    cheap, dear = route(offers, NEED, "cheapest")
+    assert (cheap.why, dear.why) == (f"cheapest estimated fee {cheap.quote / TAI:g} TAI", f"estimated fee {dear.quote / TAI:g} TAI")
+
+
+def test_may_explore__one_route_in_explore_every():
+    assert may_explore([]) and may_explore([False] * 30)
+    assert not may_explore([True])
+    assert not may_explore([True] + [False] * (EXPLORE_EVERY - 2))
+    assert may_explore([True] + [False] * (EXPLORE_EVERY - 1))
+
+
+@pytest.mark.parametrize("newcomers", [1, 3])
+def test_best__re_registering_wins_at_most_the_exploration_share(newcomers):
+    """A provider registering again as new agents before every route (cheaper than the honest
+    leader, never rated: each of its ids stays untried) gets one route in EXPLORE_EVERY, never
+    more; the honest provider, rated as it answers, keeps the rest."""
+    routes, honest, explored, won = 200, Reputation(1, 1), [], 0
+    fresh = iter(range(100, 10**6))
+    for _ in range(routes):
+        offers = [offer(1), *(offer(next(fresh), prompt=0, completion=0, latency=1) for _ in range(newcomers))]
+        head = route(offers, NEED, "best", reputation={1: honest}, explore=may_explore(explored))[0]
+        explored.append(head.passed is not None)
+        if head.offer.agent_id == 1:
+            honest = Reputation(honest.positive + 1, honest.total + 1)
+        else:
+            won += 1
+    assert won == sum(explored) == routes // EXPLORE_EVERY
 
 
 # ------------------------------------------------------- first_answer --

@@ -50,12 +50,28 @@ def _answer(desk, i: int, fee: int = FEE):
     return record, question, answer
 
 
+def _kept(books, terms) -> list[SignedRecord]:
+    """The records the payer kept for the open batch of `terms` (in its own journal)."""
+    dom = terms.domain
+    return books[1].kept_records(PAYER.address, terms.operator, dom.chain_id, dom.verifying_contract, terms.batch_nonce)
+
+
+def _keep(books, terms, payment) -> None:
+    dom = terms.domain
+    books[1].keep_records(
+        PAYER.address, terms.operator, dom.chain_id, dom.verifying_contract, terms.batch_nonce, [payment.record]
+    )
+
+
 def _ask(desk, payer, books, i: int, fee: int = FEE):
-    """One answer, paid from the deposit: invoice, the payer's checks and signatures, the node's checks."""
+    """One answer, paid from the deposit: invoice, the payer's checks and signatures (over the
+    records it kept), the node's checks."""
     desk.require_credit(PAYER.address, fee)
     record, question, answer = _answer(desk, i, fee)
     terms = deposit.Terms.from_dict(desk.terms(PAYER.address).to_dict())  # over the wire
-    payment = deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=fee, book=books[1])
+    payment = deposit.pay(payer, PAYER, terms, record, kept=_kept(books, terms), question=question, answer=answer,
+                          max_fee=fee, book=books[1])
+    _keep(books, terms, payment)
     return desk.accept(deposit.Payment.from_dict(payment.to_dict())), payment
 
 
@@ -160,12 +176,13 @@ def test_pay__a_record_the_payer_did_not_sign__refused(node, payer, books, desk)
     """A node that inflates the batch with a record of its own making."""
     deposit.deposit(payer, ONE, node.address)
     _ask(desk, payer, books, 0)
-    terms, record, question, answer = _terms(desk)
+    record, question, answer = _answer(desk, 9)
+    terms = desk.terms(PAYER.address, records=True)
     inflated_record = dataclasses.replace(terms.records[0].record, fee=FEE * 10)
     forged = SignedRecord(inflated_record, terms.records[0].signature, inflated_record.digest(terms.domain))
     inflated = dataclasses.replace(terms, records=(*terms.records, forged))
     with pytest.raises(PaymentError, match="this payer did not sign"):
-        deposit.pay(payer, PAYER, inflated, record, question=question, answer=answer, max_fee=FEE)
+        deposit.pay(payer, PAYER, inflated, record, kept=(), question=question, answer=answer, max_fee=FEE)
 
 
 def test_pay__a_record_of_a_settled_batch__refused(node, payer, books, desk):
@@ -174,9 +191,9 @@ def test_pay__a_record_of_a_settled_batch__refused(node, payer, books, desk):
     _, first = _ask(desk, payer, books, 0)
     desk.settle()
     terms, record, question, answer = _terms(desk)
-    replayed = dataclasses.replace(terms, records=(first.record,))
+    replayed = dataclasses.replace(terms, records=(first.record,), count=1, root=deposit.root_of([first.record]))
     with pytest.raises(PaymentError, match="a record is paid only in the batch it was signed for"):
-        deposit.pay(payer, PAYER, replayed, record, question=question, answer=answer, max_fee=FEE)
+        deposit.pay(payer, PAYER, replayed, record, kept=(), question=question, answer=answer, max_fee=FEE)
 
 
 @pytest.mark.parametrize(
@@ -191,28 +208,29 @@ def test_pay__a_record_of_a_settled_batch__refused(node, payer, books, desk):
 def test_pay__terms_that_do_not_match_the_chain__refused(node, payer, books, desk, changes, reason):
     terms, record, question, answer = _terms(desk, **changes)
     with pytest.raises(PaymentError, match=reason):
-        deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=FEE)
+        deposit.pay(payer, PAYER, terms, record, kept=(), question=question, answer=answer, max_fee=FEE)
 
 
 def test_pay__an_invoice_above_the_accepted_fee__refused(node, payer, books, desk):
     terms, record, question, answer = _terms(desk)
     with pytest.raises(PaymentError, match="more than the 0.000999999999999999 TAI accepted"):
-        deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=FEE - 1)
+        deposit.pay(payer, PAYER, terms, record, kept=(), question=question, answer=answer, max_fee=FEE - 1)
 
 
 def test_pay__an_invoice_for_another_answer__refused(node, payer, books, desk):
     terms, record, question, _ = _terms(desk)
     with pytest.raises(PaymentError, match="not for this question and answer"):
-        deposit.pay(payer, PAYER, terms, record, question=question, answer="what I was shown", max_fee=FEE)
+        deposit.pay(payer, PAYER, terms, record, kept=(), question=question, answer="what I was shown", max_fee=FEE)
 
 
 # -- the node refuses what it was not given -------------------------------------
 
 
-def _signed(desk, payer, i=0):
+def _signed(desk, payer, books, i=0):
     record, question, answer = _answer(desk, i)
     terms = desk.terms(PAYER.address)
-    return terms, deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=FEE)
+    return terms, deposit.pay(payer, PAYER, terms, record, kept=_kept(books, terms), question=question, answer=answer,
+                              max_fee=FEE)
 
 
 def test_accept__replayed__refused(node, payer, books, desk):
@@ -225,14 +243,14 @@ def test_accept__replayed__refused(node, payer, books, desk):
 def test_accept__a_record_not_invoiced__refused(node, payer, books, desk):
     """The payer lowers the metered fee (or changes anything else) before signing."""
     deposit.deposit(payer, ONE, node.address)
-    terms, payment = _signed(desk, payer)
+    terms, payment = _signed(desk, payer, books)
     cheaper = dataclasses.replace(payment.record.record, fee=1).sign(PAYER, terms.domain)
     with pytest.raises(PaymentError, match="this node invoiced no such record"):
         desk.accept(deposit.Payment(cheaper, payment.voucher))
 
 
 def test_accept__a_record_for_another_operator__refused(node, payer, books, desk):
-    terms, payment = _signed(desk, payer)
+    terms, payment = _signed(desk, payer, books)
     other = dataclasses.replace(payment.record.record, operator=dev_account(6).address).sign(PAYER, terms.domain)
     with pytest.raises(PaymentError, match="not this node"):
         desk.accept(deposit.Payment(other, payment.voucher))
@@ -242,8 +260,8 @@ def test_accept__a_voucher_that_leaves_out_records__refused(node, payer, books, 
     """A payer signing two conflicting vouchers: the one without its earlier record is refused."""
     deposit.deposit(payer, ONE, node.address)
     _ask(desk, payer, books, 0)
-    terms, payment = _signed(desk, payer, 1)
-    short, *_ = deposit.voucher_of(dataclasses.replace(terms, records=()), payment.record, payment.voucher.batch.deadline)
+    terms, payment = _signed(desk, payer, books, 1)
+    short, *_ = deposit.voucher_of(terms, (), payment.record, payment.voucher.batch.deadline)
     with pytest.raises(PaymentError, match="its root, count, assets_root, total differ"):
         desk.accept(deposit.Payment(payment.record, short.sign(PAYER, terms.domain)))
     assert desk.standing(PAYER.address).vouchered == FEE
@@ -251,7 +269,7 @@ def test_accept__a_voucher_that_leaves_out_records__refused(node, payer, books, 
 
 def test_accept__a_voucher_signed_by_another__refused(node, payer, books, desk):
     deposit.deposit(payer, ONE, node.address)
-    terms, payment = _signed(desk, payer)
+    terms, payment = _signed(desk, payer, books)
     stranger = payment.voucher.batch.sign(dev_account(6), terms.domain)
     with pytest.raises(PaymentError, match="the voucher is not signed by the record's payer"):
         desk.accept(deposit.Payment(payment.record, stranger))
@@ -259,7 +277,7 @@ def test_accept__a_voucher_signed_by_another__refused(node, payer, books, desk):
 
 def test_accept__a_voucher_expiring_too_soon_or_too_late__refused(node, payer, books, desk):
     deposit.deposit(payer, ONE, node.address)
-    terms, payment = _signed(desk, payer)
+    terms, payment = _signed(desk, payer, books)
     for deadline in (int(time.time()) + 60, int(time.time()) + 3 * 86_400):
         batch = dataclasses.replace(payment.voucher.batch, deadline=deadline)
         with pytest.raises(PaymentError, match="the voucher's deadline must be between"):
@@ -269,14 +287,14 @@ def test_accept__a_voucher_expiring_too_soon_or_too_late__refused(node, payer, b
 def test_accept__beyond_the_deposit__refused(node, payer, books, desk):
     deposit.deposit(payer, FEE, node.address)
     _ask(desk, payer, books, 0)
-    terms, payment = _signed(desk, payer, 1)
+    terms, payment = _signed(desk, payer, books, 1)
     with pytest.raises(PaymentError, match="exceeds the payer's deposit with this node"):
         desk.accept(payment)
 
 
 def test_accept__deposit_with_another_operator_does_not_count(node, payer, books, desk):
     deposit.deposit(payer, ONE, dev_account(6).address)
-    _, payment = _signed(desk, payer)
+    _, payment = _signed(desk, payer, books)
     with pytest.raises(PaymentError, match="exceeds the payer's deposit with this node"):
         desk.accept(payment)
 
@@ -326,8 +344,8 @@ def test_settle__an_unsigned_invoice_moves_to_the_next_batch(node, payer, books,
     assert deposit.batch_nonce_of(record) == 0 and deposit.batch_nonce_of(reissued) == 1
     assert dataclasses.replace(reissued, nonce=record.nonce) == record
     with pytest.raises(PaymentError, match="a record is paid only in the batch it was signed for"):
-        deposit.pay(payer, PAYER, terms, record, question=question, answer=answer, max_fee=FEE)
-    payment = deposit.pay(payer, PAYER, terms, reissued, question=question, answer=answer, max_fee=FEE)
+        deposit.pay(payer, PAYER, terms, record, kept=(), question=question, answer=answer, max_fee=FEE)
+    payment = deposit.pay(payer, PAYER, terms, reissued, kept=(), question=question, answer=answer, max_fee=FEE)
     desk.accept(payment)
     (done,) = desk.settle()
     assert done.records == 1
@@ -357,3 +375,109 @@ def test_desk__a_journal_older_than_the_chain__refused(node, payer, books, desk,
     stale = deposit.Desk(node, Journal(tmp_path / "restored.db"), ttl_s=0)
     with pytest.raises(LedgerError, match="the journal is older than the chain"):
         stale.terms(PAYER.address)
+
+
+# -- the payer keeps its records: the node sends the open batch's count and root --------
+
+
+def test_terms__the_count_and_root_of_the_open_batch__the_same_size_however_many_records(node, payer, books, desk):
+    import json
+
+    deposit.deposit(payer, ONE, node.address)
+    sizes = []
+    for i in range(3):
+        _, payment = _ask(desk, payer, books, i)
+        wire = desk.terms(PAYER.address).to_dict()
+        sizes.append(len(json.dumps(wire)))
+        kept = _kept(books, deposit.Terms.from_dict(wire))
+        assert "records" not in wire and wire["count"] == i + 1 == len(kept) and kept[-1] == payment.record
+        assert wire["root"] == "0x" + deposit.root_of(kept).hex() == "0x" + payment.voucher.batch.root.hex()
+    assert len(set(sizes)) == 1
+    full = desk.terms(PAYER.address, records=True)
+    assert deposit.Terms.from_dict(full.to_dict()) == full and list(full.records) == kept
+    # Settled: the next batch's terms are empty, and the payer's next record drops the settled ones.
+    desk.settle()
+    terms = deposit.Terms.from_dict(desk.terms(PAYER.address).to_dict())
+    assert (terms.batch_nonce, terms.count, terms.root, _kept(books, terms)) == (1, 0, deposit.NO_ROOT, [])
+    _ask(desk, payer, books, 3)
+    dom = terms.domain
+    assert books[1].kept_records(PAYER.address, node.address, dom.chain_id, dom.verifying_contract, 0) == []
+
+
+def test_terms__of_protocol_1__a_clear_error():
+    with pytest.raises(PaymentError, match="terms are of protocol 1, this tantieme speaks protocol 2"):
+        deposit.Terms.from_dict({"payer": PAYER.address, "records": []})
+
+
+def test_pay__the_node_counts_other_records_than_the_payer_kept__nothing_signed(node, payer, books, desk):
+    """The payer lost its records (or the node its): `BatchDiffers` before any signature; with the
+    node's records, checked, the payer signs a voucher the node accepts."""
+    deposit.deposit(payer, ONE, node.address)
+    _ask(desk, payer, books, 0)
+    _ask(desk, payer, books, 1)
+    record, question, answer = _answer(desk, 2)
+    terms = desk.terms(PAYER.address)
+    for kept in ([], _kept(books, terms)[:1]):
+        with pytest.raises(deposit.BatchDiffers, match=f"not the {len(kept)} records this payer kept"):
+            deposit.pay(payer, PAYER, terms, record, kept=kept, question=question, answer=answer, max_fee=FEE)
+    reordered = list(reversed(_kept(books, terms)))  # the same records: the same root (a sorted tree)
+    assert deposit.pay(payer, PAYER, terms, record, kept=reordered, question=question, answer=answer, max_fee=FEE)
+    full = deposit.Terms.from_dict(desk.terms(PAYER.address, records=True).to_dict())
+    assert deposit.recover(full, []) == full.records  # a payer that kept nothing checks each record's signature
+    payment = deposit.pay(payer, PAYER, full, record, kept=full.records, question=question, answer=answer, max_fee=FEE)
+    assert desk.accept(payment) and payment.voucher.batch.count == 3
+
+
+def test_recover__a_record_the_payer_never_accepted__refused(node, payer, books, desk):
+    """The node's list holds a record signed by this payer (say, from another home) that this
+    payer never kept: refused, whatever else matches."""
+    deposit.deposit(payer, ONE, node.address)
+    _ask(desk, payer, books, 0)
+    kept = _kept(books, desk.terms(PAYER.address))
+    record, question, answer = _answer(desk, 1)
+    elsewhere = deposit.pay(payer, PAYER, desk.terms(PAYER.address), record, kept=kept, question=question,
+                            answer=answer, max_fee=FEE)  # signed, never kept here
+    desk.accept(elsewhere)
+    full = desk.terms(PAYER.address, records=True)
+    deposit.check_terms(payer, PAYER.address, full)  # every record signed by the payer
+    with pytest.raises(PaymentError, match="holds 1 record\\(s\\) this payer never accepted"):
+        deposit.recover(full, kept)
+
+
+def test_recover__the_node_lost_records__the_payer_signs_on_from_the_node_s(node, payer, books, desk, tmp_path):
+    """A node restored from an older journal holds fewer records than the payer kept: the payer
+    takes the node's list (the node's loss) and its voucher covers that list and the new record."""
+    import sqlite3
+
+    deposit.deposit(payer, ONE, node.address)
+    _ask(desk, payer, books, 0)
+    backup = sqlite3.connect(tmp_path / "backup.db")
+    books[0].db.backup(backup)
+    backup.close()
+    _ask(desk, payer, books, 1)
+    restored = deposit.Desk(node, Journal(tmp_path / "backup.db"), ttl_s=0)
+    record, question, answer = _answer(restored, 2)
+    kept = _kept(books, restored.terms(PAYER.address))
+    assert len(kept) == 2 and restored.terms(PAYER.address).count == 1
+    full = restored.terms(PAYER.address, records=True)
+    assert deposit.recover(full, kept) == (kept[0],)
+    payment = deposit.pay(payer, PAYER, full, record, kept=[kept[0]], question=question, answer=answer, max_fee=FEE)
+    assert restored.accept(payment) and payment.voucher.batch.count == 2
+
+
+def test_check_terms__records_that_do_not_make_the_count_or_root__refused(node, payer, books, desk):
+    """The node's root must be the sorted tree of its records (their order carries no meaning);
+    a root over them in another order, or a count they do not make, is refused."""
+    from tantieme.ledger.merkle import _root_of_sorted
+    from tantieme.ledger.records import record_leaf_hash
+
+    deposit.deposit(payer, ONE, node.address)
+    for i in range(3):
+        _ask(desk, payer, books, i)
+    full = desk.terms(PAYER.address, records=True)
+    deposit.check_terms(payer, PAYER.address, dataclasses.replace(full, records=tuple(reversed(full.records))))
+    leaves = [bytes.fromhex(record_leaf_hash(r)[2:]) for r in full.records]
+    unsorted = sorted(leaves, reverse=True)  # OpenZeppelin's layout over the leaves in another order
+    for forged in ({"root": _root_of_sorted(unsorted)}, {"count": 2}):
+        with pytest.raises(PaymentError, match="the node's open batch is not its 3 records"):
+            deposit.check_terms(payer, PAYER.address, dataclasses.replace(full, **forged))

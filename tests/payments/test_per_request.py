@@ -228,14 +228,15 @@ def test_same_authorization_in_concurrent_requests__paid_once(paid_node, url, de
     assert int(book.payment(row.id)["refund"]) == int(payload.accepted.amount) - row.signed.record.fee
 
 
-def _verified_and_answered(paid_node, gate, url):
-    """A payment verified by `gate` outside HTTP, and its answer journaled, ready to deliver."""
+def _verified_and_answered(paid_node, gate, url, client=None):
+    """A payment verified by `gate` outside HTTP (paid by `client`, default the asker's), and its
+    answer journaled, ready to deliver."""
     from starlette.requests import Request
     from x402.http import encode_payment_signature_header
 
     from tantieme import interaction
 
-    payload = x402_client(node=paid_node).create_payment_payload(payment_required(url, chat_body()))
+    payload = (client or x402_client(node=paid_node)).create_payment_payload(payment_required(url, chat_body()))
     request = Request({
         "type": "http", "method": "POST", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
         "query_string": b"", "scheme": "http", "server": ("127.0.0.1", 80),

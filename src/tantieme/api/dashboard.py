@@ -144,6 +144,7 @@ def operator_view(request: Request, service: ServiceDep) -> Response:
 @router.get("/dashboard/creators/{address}", response_class=HTMLResponse)
 def creator_view(address: str, request: Request, service: ServiceDep) -> Response:
     """A creator's works, read-only."""
+    from tantieme.disputes import retrieval_status
     from tantieme.node import parse_address
     from tantieme.report import fairness
 
@@ -157,6 +158,7 @@ def creator_view(address: str, request: Request, service: ServiceDep) -> Respons
         periods = list(fairness.PERIODS)
         by_period = {p: fairness.flows(snap, snap.since(p)) for p in periods}
         stats = {w.asset: w for w in fairness.works(snap, by_period["all"])}
+        left_out = fairness.exclusions(snap)
     forwarded = at_head(
         node, "dashboard: forwarded", lambda: event_logs(node.router.events.RoyaltyForwarded(), node.deployment.block)
     )
@@ -171,7 +173,8 @@ def creator_view(address: str, request: Request, service: ServiceDep) -> Respons
             "parents": [{"id": p, "title": by_id[p].title, "owner": by_id[p].owner} for p in asset.parents],
             "royalty_bps": asset.terms.royalty_bps,
             "tighten": _tightenings(node, asset),
-            "disputed": snap.disputed.get(asset.id),
+            "disputed": tag.reason if (tag := snap.disputed.get(asset.id)) else None,
+            "retrieval": retrieval_status(asset.kind, left_out(asset.id)),
         })
     totals = {p: sum(w["earned"][p] for w in works) for p in periods}
     context = {"address": who, "works": works, "periods": periods, "totals": totals,

@@ -1,6 +1,7 @@
 """Deposit mode over HTTP: a payer's terms, its signed payments and its deposits by authorization.
 
-    GET  /v1/deposit/terms            the payer's terms (`Desk.terms`), authenticated by X-Tantieme-Payer
+    GET  /v1/deposit/terms?protocol=2[&records=all]
+                                      the payer's terms (`Desk.terms`), authenticated by X-Tantieme-Payer
     POST /v1/deposit/payments         a signed invoice and voucher (`Desk.accept`): the record is paid
     POST /v1/deposit/authorizations   an EIP-3009 deposit the node submits (the payer needs no gas)
 
@@ -49,12 +50,25 @@ async def _json(request: Request) -> Any:
 
 
 @router.get(DEPOSIT_TERMS_PATH)
-async def terms(request: Request, service: ServiceDep) -> dict:
+async def terms(request: Request, service: ServiceDep, protocol: int | None = None, records: str | None = None) -> dict:
     """The requesting payer's terms with this node: what it checks (`deposit.check_terms`) and
-    signs its next record and voucher against, and the invoices it has to sign."""
+    signs its next record and voucher against (the open batch's count and root; its records
+    with `records=all`), and the invoices it has to sign. `protocol` must be
+    `deposit.PROTOCOL`: a client of protocol 1 expected the records with every answer."""
+    from tantieme.payments.deposit import PROTOCOL
+
     gate = _gate(service)
+    if protocol != PROTOCOL:
+        raise ApiError(
+            400, f"this node speaks deposit protocol {PROTOCOL} (the terms carry the open batch's count and root; the "
+            f"payer keeps the records it signed) and this client {protocol or 1}: upgrade tantieme to pay from a "
+            f"deposit (GET {DEPOSIT_TERMS_PATH}?protocol={PROTOCOL})", code="deposit_protocol",
+        )
+    if records not in (None, "all"):
+        raise ApiError(400, f"records={records!r}: give records=all for the open batch's records, or leave it out",
+                       code="invalid_request")
     payer = gate.authenticate(request, await request.body())
-    return await gate.on_desk(gate.terms, payer)
+    return await gate.on_desk(gate.terms, payer, records == "all")
 
 
 @router.post("/v1/deposit/payments")

@@ -55,6 +55,7 @@ from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI, Request
 
 from tantieme.api.errors import ApiError
+from tantieme.payments.client import DEPOSIT_TERMS_PATH
 
 if TYPE_CHECKING:
     from tantieme.interaction import Interaction, Quote
@@ -316,9 +317,6 @@ _UNCONFIRMED_RETRY_S = 30
 """`Retry-After` of an answer held for its unconfirmed payment: the node's next settlement looks again."""
 
 
-DEPOSIT_TERMS_PATH = "/v1/deposit/terms"
-
-
 class DepositGate:
     """Deposit mode (`tantieme.payments.deposit`) for requests that carry `X-Tantieme-Payer`
     (`tantieme.payments.payer_auth`); every other request goes to `fallback` (x402), whose
@@ -497,11 +495,12 @@ class DepositGate:
 
     # -- the deposit routes (`tantieme.api.deposit`)
 
-    def terms(self, desk, payer: str) -> dict:
-        """`payer`'s terms (`Desk.terms`), and the question and answer of each invoice it has to sign."""
+    def terms(self, desk, payer: str, records: bool = False) -> dict:
+        """`payer`'s terms (`Desk.terms`, the open batch's records with `records`), and the
+        question and answer of each invoice it has to sign."""
         desk.reissue_invoices(payer)
         waiting = desk.waiting(payer)
-        return desk.terms(payer).to_dict() | {
+        return desk.terms(payer, records=records).to_dict() | {
             "answers": {digest: {"question": row.question, "answer": row.answer} for digest, row in waiting.items()}
         }
 

@@ -226,11 +226,14 @@ class Service:
     def _sync(self, index: ai.Index) -> None:
         """Index the works registered since the last question, and the works an appeal cleared
         (`clearTag`) since then. Consent only narrows (and `ai.ask` checks it live), so a work
-        skipped once stays skipped, unless a dispute's tag kept it out and was lifted."""
+        skipped once stays skipped, unless a dispute's tag kept it out and was lifted. Without a
+        block since the last check nothing can have changed: one call (`python bench/resync.py`)."""
         from tantieme import disputes, interaction
 
+        head = self.node.conn.w3.eth.block_number  # before the reads below: they see at least this block
+        if head < self._cleared_from:
+            return
         total = self.node.registry.functions.totalAssets().call()
-        head = self.node.conn.w3.eth.block_number
         if total != self._indexed_through or disputes.cleared_since(self.node, self._cleared_from):
             interaction.sync_index(self.node, index, lambda msg: log.warning("%s", msg))
             self._indexed_through = total

@@ -473,12 +473,25 @@ def deploy_disputes(conn: Connection, token: str, registry: str, router: str, pa
 
 def add_disputes(conn: Connection, deployment: Deployment, parameters: DisputesParameters) -> Deployment:
     """`deployment` with its dispute module: the one its router names (a record recovered from the
-    chain), else one deployed now; a router from before disputes has no hook, so that module only tags."""
+    chain), else one deployed now. A router from before disputes has no hook, and one from before
+    `untag` could never lift a tag the module set (an appeal would revert for good): for either the
+    module is built with the zero router, so its judgements tag and clear without moving royalties
+    (`disputes.limitation` says so, and `tantieme init` warns)."""
     wired = router_disputes(conn, deployment.router)
     if wired not in (None, ZERO_ADDRESS):
         return replace(deployment, disputes=wired)
-    router = deployment.router if wired is not None else ZERO_ADDRESS
+    router = deployment.router if wired is not None and router_marks(conn, deployment.router) else ZERO_ADDRESS
     return replace(deployment, disputes=deploy_disputes(conn, deployment.token, deployment.registry, router, parameters))
+
+
+def router_marks(conn: Connection, router: str) -> bool:
+    """Whether `router` marks the assets a dispute tags (`isTagged`, and `untag`, which the module
+    calls when a tag is cleared): a router from after the dispute claim gap closed."""
+    try:
+        contract(conn, "royalty_router", router).functions.isTagged(0).call()
+    except Exception:  # noqa: BLE001  (a router without it: web3 raises several kinds)
+        return False
+    return True
 
 
 def router_disputes(conn: Connection, router: str) -> str | None:

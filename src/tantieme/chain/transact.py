@@ -19,7 +19,7 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception, Web3RPCError
 from web3.types import TxParams, TxReceipt
 
-from tantieme.errors import ChainError
+from tantieme.errors import ChainError, RevertedError
 
 __all__ = ["approve_if_short", "revert_reason", "send_checked", "transact"]
 
@@ -84,8 +84,9 @@ def transact(
     `value`, `data`; no `to` deploys `data`). Fees follow web3's EIP-1559
     defaults; the nonce is the account's pending nonce. Pass `gas` to skip the
     estimate (~19 ms on the embedded chain). A revert, whether found by the
-    estimate or in the receipt, raises `ChainError(reason)` with the contract's
-    revert string; a rejected or unmined transaction raises `ChainError` too.
+    estimate or in the receipt, raises `RevertedError(reason)` (a `ChainError`) with
+    the contract's revert string; a rejected or unmined transaction raises
+    `ChainError`: it may still be mined.
     """
     try:
         with _signer_lock(account.address):  # pending nonce: one send at a time per signer
@@ -94,7 +95,7 @@ def transact(
             tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.1)
     except ContractLogicError as e:
-        raise ChainError(revert_reason(e)) from None
+        raise RevertedError(revert_reason(e)) from None
     except Web3RPCError as e:
         raise ChainError(f"the node rejected the transaction: {e.message}") from None
     except TimeExhausted:
@@ -102,7 +103,7 @@ def transact(
     except (RequestException, OSError) as e:
         raise ChainError(f"cannot reach the chain: {e}") from None
     if receipt["status"] != 1:
-        raise ChainError(_failure_reason(w3, tx, receipt))
+        raise RevertedError(_failure_reason(w3, tx, receipt))
     return receipt
 
 

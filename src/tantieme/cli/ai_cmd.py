@@ -413,22 +413,18 @@ def _ask_deposit(url: str, question: str, *, max_tokens: int, model: int | None,
 @contextlib.contextmanager
 def deposit_client(url: str):
     """A `DepositClient` of the node at `url` for the payer (`remote_payer`), reading the chain
-    through this home; the vouchers kept in this home's journal, unless it is the node's own."""
+    through this home; the records it signs kept in this home's journal, and its vouchers too
+    unless it is the node's own."""
     from tantieme.ledger.settlement import journal
     from tantieme.payments.client import DepositClient
 
     if not url.startswith(("http://", "https://")):
         raise typer.BadParameter(f"{url!r} is not a node URL: give http://HOST:PORT", param_hint="'--node'")
     account = remote_payer()[0]
-    with open_node(readonly=True) as local:
-        client = DepositClient(url, local.as_account(account))
-        book = None if client.operator == local.address else journal()
-        client.book = book
-        try:
-            yield client
-        finally:
-            if book is not None:
-                book.close()
+    with open_node(readonly=True) as local, contextlib.closing(journal()) as book:
+        client = DepositClient(url, local.as_account(account), kept=book)
+        client.book = None if client.operator == local.address else book
+        yield client
 
 
 def remote_payer():
@@ -489,6 +485,8 @@ def routed_json(routed) -> dict:
         **remote_json(routed.answer),
         "route": {
             "answered_by": {"agent_id": offer.agent_id, "endpoint": offer.endpoint, "model": offer.model},
+            "why": routed.choice.why,
+            "explored": routed.choice.passed is not None,
             "paid": str(routed.answer.fee),
             "latency_ms": routed.latency_ms,
             "tried": [
@@ -506,7 +504,8 @@ def render_routed(routed) -> None:
     for s in routed.skipped:
         err_console.print(f"[dim]not asked[/] agent #{s.agent_id}: {s.reason}", soft_wrap=True)
     console.print(
-        f"answered by agent #{routed.choice.offer.agent_id} in {routed.latency_ms:,} ms, paid {format_amount(routed.answer.fee)} TAI",
+        f"answered by agent #{routed.choice.offer.agent_id} in {routed.latency_ms:,} ms, "
+        f"paid {format_amount(routed.answer.fee)} TAI (route: {routed.choice.why})",
         soft_wrap=True,
     )
 

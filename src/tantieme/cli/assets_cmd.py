@@ -99,6 +99,10 @@ def _render_asset(a: dict) -> None:
     if dispute and dispute["disputed"]:
         table.add_row("[bold red]DISPUTED[/]", f"upheld: {dispute['reason']}; never read or cited by AI, "
                       f"its royalties go to {dispute['rightful_party']}")
+    retrieval = a.get("retrieval")
+    if retrieval:
+        table.add_row("retrieval", "read and cited by AI" if retrieval["included"]
+                      else f"[bold]left out[/]: {retrieval['reason']}")
     console.print(table)
 
 
@@ -155,12 +159,14 @@ def _assets(node: Node, mine: bool) -> list[dict]:
 @view.query("show")
 def _show(node: Node, asset_id: int) -> dict:
     from tantieme.assets import registry
-    from tantieme.disputes import tag_of
+    from tantieme.disputes import retrieval_exclusion, retrieval_status, tag_of, tags_now
 
+    asset = asset_json(registry.get(node, asset_id))
     tag = tag_of(node, asset_id)
     dispute = {"disputed": tag is not None, "reason": tag.reason if tag else None,
                "rightful_party": tag.rightful_party if tag else None}
-    return {**asset_json(registry.get(node, asset_id)), "dispute": dispute}
+    retrieval = retrieval_status(asset["kind"], retrieval_exclusion(node, tags_now(node))(asset_id))
+    return {**asset, "dispute": dispute, "retrieval": retrieval}
 
 
 @app.command("assets")

@@ -20,7 +20,7 @@ app.add_typer(demo, name="demo")
 
 @demo.command()
 def market(
-    questions: int = typer.Option(6, "--questions", min=1, max=100, help="Questions routed with `best`, after one to each node."),
+    questions: int = typer.Option(6, "--questions", min=1, max=100, help="Questions the agent routes with `best`."),
     home_dir: Path = typer.Option(
         None, "--home", metavar="DIR", file_okay=False,
         help="Keep the nodes' and the agent's homes in DIR (default: a temporary folder, removed after).",
@@ -30,33 +30,33 @@ def market(
     """A market on one machine: three nodes on one anvil with their own corpora and prices,
     one of them (the cheapest) answering from the model alone, without its sources.
 
-    An agent asks each node once, then routes --questions more with `best` (the Wilson
-    lower bound of paid feedback); it pays each answer over x402 and, once the node has
+    An agent routes --questions questions with `best` (the Wilson lower bound of paid
+    feedback; a node nobody has rated is tried while nobody is rated positively, or within
+    an exploration budget); it pays each answer over x402 and, once the node has
     settled it, rates it from the anchored record: 90 if it cites sources, 10 if not.
     Prints each node's traffic, what it and the creators behind it earned (read from the
     chain), and the sourceless node's share of the answers as the run goes on.
 
-    Example: tantieme demo market --questions 3
+    Example: tantieme demo market --questions 6
     """
-    from tantieme.market.demo import NODES, run
+    from tantieme.market.demo import run
 
     if home_dir is not None and home_dir.exists() and any(home_dir.iterdir()):
         raise typer.BadParameter(f"{home_dir} is not empty: give a new or empty folder", param_hint="'--home'")
     with contextlib.ExitStack() as stack:
         root = home_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tantieme-market-")))
         root.mkdir(parents=True, exist_ok=True)
-        total = len(NODES) + questions
         bar = None
         if not as_json:
             bar = stack.enter_context(Progress(
                 TextColumn("questions"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                 console=err_console, transient=True,
             ))
-            task = bar.add_task("", total=total)
+            task = bar.add_task("", total=questions)
 
         def advance(asked) -> None:
             if bar is not None:
-                bar.update(task, advance=1, description=f"#{asked.n} → {asked.node} ({asked.how}), rated {asked.rating}")
+                bar.update(task, advance=1, description=f"#{asked.n} → {asked.node} ({asked.why}), rated {asked.rating}")
 
         result = run(root, questions, progress=advance)
     emit(_data(result) if as_json else result, as_json, render)
@@ -73,7 +73,7 @@ def _data(result) -> dict:
             "answers": n.answers, "earned": str(n.earned), "creators": {c: str(v) for c, v in n.creators.items()},
         } for n in result.nodes],
         "asked": [{
-            "n": a.n, "question": a.question, "how": a.how, "agent_id": a.agent_id, "node": a.node,
+            "n": a.n, "question": a.question, "why": a.why, "agent_id": a.agent_id, "node": a.node,
             "sources": a.sources, "rating": a.rating, "fee": str(a.fee),
         } for a in result.asked],
         "sourceless_share": [round(s, 4) for s in result.share(SOURCELESS)],
@@ -91,6 +91,8 @@ def render(result) -> None:
             str(n.answers), format_amount(n.earned), creators,
         )
     console.print(table)
+    for a in result.asked:
+        console.print(f"#{a.n} {a.node}: {a.why}", soft_wrap=True)
     route = ", ".join(f"{a.node}{'' if a.sources else ' (no sources)'}" for a in result.asked)
     console.print(f"answered, in order: {route}", soft_wrap=True)
     shares = result.share(SOURCELESS)

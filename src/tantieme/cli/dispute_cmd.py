@@ -31,7 +31,7 @@ def dispute_json(d: Dispute) -> dict:
 
 def judgement_json(j: Judgement) -> dict:
     return {"dispute": dispute_json(j.dispute), "tx": j.tx, "gas": str(j.gas), "redirected": str(j.redirected),
-            "rightful_party": j.rightful_party, "paid_to_owner": str(j.paid_to_owner)}
+            "rightful_party": j.rightful_party, "paid_to_owner": str(j.paid_to_owner), "note": j.note}
 
 
 @dispute_app.command("raise")
@@ -87,7 +87,11 @@ def resolve(
 
     def render(d: dict) -> None:
         dispute = d["dispute"]
-        if dispute["status"] == "upheld":
+        if dispute["status"] == "upheld" and d["note"]:
+            console.print(f"dispute #{dispute['id']} upheld: asset #{dispute['asset_id']} is tagged "
+                          f"{dispute['reason']}; the bond went back to {dispute['raiser']}; but {d['note']}",
+                          soft_wrap=True)
+        elif dispute["status"] == "upheld":
             console.print(f"dispute #{dispute['id']} upheld: asset #{dispute['asset_id']} is tagged "
                           f"{dispute['reason']}; {format_amount(int(d['redirected']))} TAI of its royalties went to "
                           f"{d['rightful_party']}; the bond went back to {dispute['raiser']}")
@@ -130,6 +134,23 @@ def arbiter(
 
     who = parse_address(address)
     _propose(lambda node: disputes.set_arbiter(node, who), description, as_json)
+
+
+@dispute_app.command()
+def clear(
+    asset_id: int = IdArgument(help="The tagged asset."),
+    description: str = DescriptionOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Propose that the DAO clear an asset's tag on appeal (the module's `clearTag`): AI reads and
+    cites it, and its copied-content derivatives, again; its owner claims its royalties again.
+    Then vote, queue and execute it as any proposal (`tantieme dao ...`).
+
+    Example: tantieme dispute clear 3 -d "Appeal upheld: the bees notes are the owner's own"
+    """
+    from tantieme import disputes
+
+    _propose(lambda node: disputes.clear(node, asset_id), description, as_json)
 
 
 @dispute_app.command()

@@ -55,6 +55,8 @@ def init(
         if r.backup:
             console.print(f"backup    of the home before --force: {r.backup}")
         console.print(f"balance   {format_amount(r.balance)} TAI")
+        if r.disputes:
+            console.print(f"[yellow]warning[/]   disputes: {r.disputes}", soft_wrap=True)
         if handed is not None:
             from tantieme.cli.dao_cmd import render_handed
 

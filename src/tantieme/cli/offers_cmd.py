@@ -22,7 +22,8 @@ def offers_list(
     route: str = typer.Option(
         None, "--route", metavar="|".join(STRATEGIES), autocompletion=completes(*STRATEGIES),
         help="Order the offers as a router tries them: cheapest (estimated fee), fastest (p95 latency, "
-        "measured by this client, else advertised) or best (Wilson lower bound of positive paid feedback).",
+        "measured by this client, else advertised) or best (Wilson lower bound of positive paid feedback; an offer "
+        "nobody has rated is explored while none is rated positively, else in at most one route in ten).",
         show_default=False,
     ),
     cap: str = typer.Option(None, "--cap", metavar="AMOUNT", help="With --route: the most an answer may cost, in TAI.", show_default=False),
@@ -47,6 +48,7 @@ def offers_list(
         return
     from tantieme.amounts import MAX_UINT256, parse_amount
     from tantieme.market import offers as market
+    from tantieme.market.asking import may_explore_now
     from tantieme.market.routing import Latencies, Need, consent_bits
     from tantieme.market.routing import route as order
 
@@ -58,14 +60,14 @@ def offers_list(
         else:
             need = Need(prompt_tokens, max_tokens, parse_amount(cap) if cap else MAX_UINT256, consent_bits(["retrieval", *consent]))
             scores = market.reputations(node, [o.agent_id for o in offers]) if route == "best" else {}
-            chosen = order(offers, need, route, reputation=scores, latency=measured)
+            chosen = order(offers, need, route, reputation=scores, latency=measured, explore=may_explore_now())
             data = {
                 "route": route,
                 "need": {"prompt_tokens": need.prompt_tokens, "completion_tokens": need.completion_tokens,
                          "cap": need.cap, "consent": _names(need.consent)},
                 "offers": [
                     _row(c.offer, measured) | {
-                        "quote": c.quote, "score": c.score,
+                        "quote": c.quote, "score": c.score, "why": c.why,
                         **({"feedback": {"positive": scores[c.offer.agent_id].positive,
                                          "count": scores[c.offer.agent_id].total}} if c.offer.agent_id in scores else {}),
                     }
@@ -184,9 +186,9 @@ def _render(data: dict) -> None:
         console.print("no offer fits" if data["route"] else "no model offers on chain yet: `tantieme offers set` offers this node's")
         return
     table = Table("agent", "model", "TAI per 1M prompt / completion", "endpoint", "p95 ms", "consent",
-                  *(("quote TAI", "score") if data["route"] else ()))
+                  *(("quote TAI", "score", "why") if data["route"] else ()))
     for o in data["offers"]:
         p95 = f"{o['measured_p95_ms']:,} measured" if o["measured_p95_ms"] is not None else f"{o['p95_latency_ms']:,}"
-        extra = (format_amount(int(o["quote"])), f"{o['score']:.3f}") if data["route"] else ()
+        extra = (format_amount(int(o["quote"])), f"{o['score']:.3f}", o["why"]) if data["route"] else ()
         table.add_row(f"#{o['agent_id']}", f"#{o['model']}", _prices(o), o["endpoint"], p95, ", ".join(o["consent"]), *extra)
     console.print(table)

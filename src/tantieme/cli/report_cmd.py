@@ -86,6 +86,9 @@ def _render(data: dict) -> None:
             format_amount(int(w["claimable"])), format_amount(int(w["claimed"])),
         )
     console.print(works)
+    for w in data["works"]:
+        if not w["retrieval"]["included"]:
+            console.print(f"#{w['asset']} is left out of retrieval: {w['retrieval']['reason']}", soft_wrap=True)
     pool = data["commons_pool"]
     if pool is not None:
         figures = Table("balance (TAI)", "of which bonds", "members", "dividend per member today", "paid out (claims)",

@@ -97,14 +97,14 @@ def agent_limits(
 
 @agent_app.command("spend")
 def agent_spend(
-    show: bool = typer.Option(False, "--report", help="Spent today, what is left, and the treasury's payments."),
+    show: bool = typer.Option(False, "--report", help="Spent today, what is left, and the treasury's payments and refunds."),
     release: bool = typer.Option(
         False, "--release", help="Release payments never collected that can no longer be (their allowance comes back today).",
     ),
     as_json: bool = JsonOption,
 ) -> None:
-    """The treasury's spending: spent today, what is left, its payments (--report); or
-    release approved payments never collected (--release).
+    """The treasury's spending: spent today, what is left, its payments and what their
+    payees refunded (--report); or release approved payments never collected (--release).
 
     Example: tantieme agent spend --report
     """
@@ -130,7 +130,11 @@ def agent_spend(
             f"spent today {format_amount(int(d['spent_today']))} of {daily} TAI, {left} TAI left until {_when(d['day_ends_at'])}"
         )
         for p in d["payments"]:
-            console.print(f"  {format_amount(int(p['amount']))} TAI to {p['payee']} · {p['status']} · {p['tx'][:18]}…", soft_wrap=True)
+            refunded = f" · refunded {format_amount(int(p['refunded']))} TAI" if int(p["refunded"]) else ""
+            console.print(
+                f"  {format_amount(int(p['amount']))} TAI to {p['payee']} · {p['status']}{refunded} · {p['tx'][:18]}…",
+                soft_wrap=True,
+            )
         if not d["payments"]:
             console.print("  no payments yet")
 

@@ -23,10 +23,13 @@
           reference implementation uses, cleared by `unsetAgentWallet`
           and on every transfer.
         The owner, an account approved for the agent or an operator of the
-        owner manages it. The ERC-721 core is snekmate's `erc721`
-        (enumerable); agent URIs are stored here, up to `MAX_URI`
-        characters, so a registration file fits on chain as a base64
-        `data:` URI. Rules: `SPEC.md`.
+        owner manages it. The ERC-721 core is `erc721_core`, minimal and
+        not enumerable, shared with the IP asset registry (snekmate's
+        enumerable `erc721` writes four more slots per agent); agents are
+        numbered from 1 and never burnt, so `totalSupply` is the last id.
+        Agent URIs are stored here, up to `MAX_URI` characters, so a
+        registration file fits on chain as a base64 `data:` URI. Rules:
+        `SPEC.md`.
 @custom:security `register` and `safeTransferFrom` call a contract
                  receiver's `onERC721Received` after every effect;
                  `setAgentWallet` calls a contract wallet's
@@ -51,41 +54,34 @@ from snekmate.utils.interfaces import IERC5267
 implements: IERC5267
 
 
-# @dev `erc721` needs an owner; the registry has no owner functions.
+# @dev Only for the `OwnershipTransferred` its constructor logs, by which
+# `deploy.find_agents` finds the registry; there are no owner functions.
 from snekmate.auth import ownable
 initializes: ownable
 
 
-# @dev The audited ERC-721 of the agents; it also initializes the EIP-712
-# domain separator `setAgentWallet` checks signatures in.
-from snekmate.tokens import erc721
-initializes: erc721[ownable := ownable]
+# @dev The minimal ERC-721 core shared with the IP asset registry:
+# balances, approvals, operators, moves and the receiver check.
+from . import erc721_core
+initializes: erc721_core
+
+
+# @dev The EIP-712 domain `setAgentWallet` checks signatures in.
+from snekmate.utils import eip712_domain_separator
+initializes: eip712_domain_separator
 
 
 # @dev Stateless secp256k1 recovery that rejects high-s signatures.
 from snekmate.utils import ecdsa
 
 
-# @dev The ERC-721 surface of `erc721`. Left out: `transferFrom` and
-# `safeTransferFrom` (ours clear the agent wallet, as ERC-8004 asks, and are
-# nonpayable), `approve` (payable there: ether sent with it would be stuck
-# here, which has no way to return it; ours is the same, nonpayable), `tokenURI` (ours returns the stored agent URI, longer than
-# `erc721` stores), `supportsInterface` (ours, below), `safe_mint`,
-# `set_minter`, `is_minter` (agents are minted by `register` only), `burn`,
-# `permit`, `nonces` and the ownership functions.
+# @dev The owner-independent ERC-721 functions and ERC-5267's
+# `eip712Domain`; the rest of ERC-721 is below (owners are stored here).
 exports: (
-    erc721.balanceOf,
-    erc721.ownerOf,
-    erc721.getApproved,
-    erc721.setApprovalForAll,
-    erc721.isApprovedForAll,
-    erc721.name,
-    erc721.symbol,
-    erc721.totalSupply,
-    erc721.tokenByIndex,
-    erc721.tokenOfOwnerByIndex,
-    erc721.DOMAIN_SEPARATOR,
-    erc721.eip712Domain,
+    erc721_core.balanceOf,
+    erc721_core.setApprovalForAll,
+    erc721_core.isApprovedForAll,
+    eip712_domain_separator.eip712Domain,
 )
 
 
@@ -135,8 +131,8 @@ AGENT_WALLET_KEY: public(constant(String[11])) = "agentWallet"
 _ERC1271_MAGIC_VALUE: constant(bytes4) = 0x1626BA7E
 
 
-# @dev ERC-165, ERC-721, ERC-721 metadata and enumeration, ERC-4906.
-_SUPPORTED_INTERFACES: constant(bytes4[5]) = [0x01FFC9A7, 0x80AC58CD, 0x5B5E139F, 0x780E9D63, 0x49064906]
+# @dev ERC-165, ERC-721, ERC-721 metadata, ERC-4906.
+_SUPPORTED_INTERFACES: constant(bytes4[4]) = [0x01FFC9A7, 0x80AC58CD, 0x5B5E139F, 0x49064906]
 
 
 # @dev The collection's name and symbol, and the EIP-712 domain.
@@ -147,6 +143,15 @@ _EIP712_VERSION: constant(String[1]) = "1"
 
 
 # STORAGE #
+
+
+# @dev Each agent's owner (zero: no such agent).
+_owners: HashMap[uint256, address]
+
+
+# @dev The id the next agent gets (ids run from 1; set at deployment, so
+# that no registration pays for a fresh counter slot).
+_next_agent_id: uint256
 
 
 # @dev Each agent's URI (its registration file).
@@ -189,10 +194,11 @@ event URIUpdated:
 @deploy
 def __init__():
     """
-    @dev Sets the collection's name and symbol and the EIP-712 domain.
+    @dev Sets the EIP-712 domain; the first agent gets id 1.
     """
     ownable.__init__()
-    erc721.__init__(_NAME, _SYMBOL, "", _EIP712_NAME, _EIP712_VERSION)
+    eip712_domain_separator.__init__(_EIP712_NAME, _EIP712_VERSION)
+    self._next_agent_id = 1
 
 
 # REGISTRATION #
@@ -211,9 +217,13 @@ def register(
     @param metadata Metadata entries; the key `agentWallet` is reserved.
     @return uint256 The agent id.
     """
-    agent_id: uint256 = erc721._total_supply() + 1
-    erc721._mint(msg.sender, agent_id)
-    self._agent_uris[agent_id] = agentURI
+    agent_id: uint256 = self._next_agent_id
+    # Cannot overflow: one id per transaction.
+    self._next_agent_id = unsafe_add(agent_id, 1)
+    self._owners[agent_id] = msg.sender
+    erc721_core._mint(msg.sender, agent_id)
+    if len(agentURI) != 0:  # an empty URI is what the slot holds already
+        self._agent_uris[agent_id] = agentURI
     self._agent_wallets[agent_id] = msg.sender
     log Registered(agentId=agent_id, agentURI=agentURI, owner=msg.sender)
     log MetadataSet(
@@ -225,9 +235,7 @@ def register(
     for entry: MetadataEntry in metadata:
         self._set_metadata(agent_id, entry.metadataKey, entry.metadataValue)
     log IERC4906.MetadataUpdate(_tokenId=agent_id)
-    assert erc721._check_on_erc721_received(
-        empty(address), msg.sender, agent_id, b""
-    ), "erc721: transfer to non-IERC721Receiver implementer"
+    erc721_core._check_received(empty(address), msg.sender, agent_id, b"")
     return agent_id
 
 
@@ -278,9 +286,9 @@ def setAgentWallet(agentId: uint256, newWallet: address, deadline: uint256, sign
     assert block.timestamp <= deadline, "identity: signature expired"
     assert deadline <= block.timestamp + MAX_DEADLINE_DELAY, "identity: deadline too far"
     struct_hash: bytes32 = keccak256(
-        abi_encode(AGENT_WALLET_SET_TYPEHASH, agentId, newWallet, erc721._owner_of(agentId), deadline)
+        abi_encode(AGENT_WALLET_SET_TYPEHASH, agentId, newWallet, self._owner_of(agentId), deadline)
     )
-    self._check_signature(newWallet, erc721.eip712_domain_separator._hash_typed_data_v4(struct_hash), signature)
+    self._check_signature(newWallet, eip712_domain_separator._hash_typed_data_v4(struct_hash), signature)
     self._set_wallet(agentId, newWallet)
 
 
@@ -300,17 +308,12 @@ def unsetAgentWallet(agentId: uint256):
 @external
 def approve(to: address, token_id: uint256):
     """
-    @dev ERC-721 approval, as `erc721`'s but nonpayable: the owner or an
-         operator of the owner approves `to` for the agent.
+    @dev ERC-721 approval (nonpayable): the owner or an operator of the
+         owner approves `to` for the agent.
     @param to The account approved (zero: none).
     @param token_id The agent id.
     """
-    owner: address = erc721._owner_of(token_id)
-    assert to != owner, "erc721: approval to current owner"
-    assert (
-        msg.sender == owner or erc721.isApprovedForAll[owner][msg.sender]
-    ), "erc721: approve caller is not token owner or approved for all"
-    erc721._approve(to, token_id)
+    erc721_core._approve(self._owner_of(token_id), to, token_id)
 
 
 @external
@@ -322,9 +325,7 @@ def transferFrom(owner: address, to: address, token_id: uint256):
     @param to The receiver.
     @param token_id The agent id.
     """
-    assert erc721._is_approved_or_owner(msg.sender, token_id), "erc721: caller is not token owner or approved"
-    self._set_wallet(token_id, empty(address))
-    erc721._transfer(owner, to, token_id)
+    self._transfer(owner, to, token_id)
 
 
 @external
@@ -337,12 +338,76 @@ def safeTransferFrom(owner: address, to: address, token_id: uint256, data: Bytes
     @param token_id The agent id.
     @param data Data handed to the receiver.
     """
-    assert erc721._is_approved_or_owner(msg.sender, token_id), "erc721: caller is not token owner or approved"
-    self._set_wallet(token_id, empty(address))
-    erc721._safe_transfer(owner, to, token_id, data)
+    self._transfer(owner, to, token_id)
+    erc721_core._check_received(owner, to, token_id, data)
 
 
 # VIEWS #
+
+
+@external
+@view
+def ownerOf(token_id: uint256) -> address:
+    """
+    @dev ERC-721: the agent's owner.
+    @param token_id The agent id (must exist: `erc721: invalid token ID`).
+    @return address The owner.
+    """
+    return self._owner_of(token_id)
+
+
+@external
+@view
+def getApproved(token_id: uint256) -> address:
+    """
+    @dev ERC-721: the account approved for the agent.
+    @param token_id The agent id (must exist: `erc721: invalid token ID`).
+    @return address The account (zero: none).
+    """
+    self._owner_of(token_id)
+    return erc721_core._token_approvals[token_id]
+
+
+@external
+@view
+def totalSupply() -> uint256:
+    """
+    @dev The number of agents, also the last agent id (agents are never
+         burnt).
+    @return uint256 The number of agents.
+    """
+    # Cannot underflow: the next id is at least 1.
+    return unsafe_sub(self._next_agent_id, 1)
+
+
+@external
+@view
+def name() -> String[25]:
+    """
+    @dev ERC-721 metadata: the collection name.
+    @return String "tantieme Agent Identity".
+    """
+    return _NAME
+
+
+@external
+@view
+def symbol() -> String[5]:
+    """
+    @dev ERC-721 metadata: the collection symbol.
+    @return String "AGENT".
+    """
+    return _SYMBOL
+
+
+@external
+@view
+def DOMAIN_SEPARATOR() -> bytes32:
+    """
+    @dev The EIP-712 domain separator `AgentWalletSet` is signed in.
+    @return bytes32 The domain separator.
+    """
+    return eip712_domain_separator._domain_separator_v4()
 
 
 @external
@@ -392,7 +457,7 @@ def tokenURI(token_id: uint256) -> String[MAX_URI]:
     @param token_id The agent id (must exist: `erc721: invalid token ID`).
     @return String The URI (empty until set).
     """
-    erc721._require_minted(token_id)
+    self._owner_of(token_id)
     return self._agent_uris[token_id]
 
 
@@ -402,8 +467,7 @@ def supportsInterface(interface_id: bytes4) -> bool:
     """
     @dev ERC-165: whether the registry serves `interface_id`.
     @param interface_id The 4-byte interface identifier.
-    @return bool True for ERC-165, ERC-721 (with metadata and enumeration)
-            and ERC-4906.
+    @return bool True for ERC-165, ERC-721 (with metadata) and ERC-4906.
     """
     return interface_id in _SUPPORTED_INTERFACES
 
@@ -432,8 +496,34 @@ def _is_manager(spender: address, agent_id: uint256) -> bool:
     @param agent_id The agent id.
     @return bool True if it manages the agent.
     """
-    owner: address = erc721._owner_of(agent_id)
-    return spender == owner or erc721.isApprovedForAll[owner][spender] or erc721._get_approved(agent_id) == spender
+    return erc721_core._is_authorized(spender, self._owner_of(agent_id), agent_id)
+
+
+@internal
+@view
+def _owner_of(agent_id: uint256) -> address:
+    """
+    @dev The agent's owner; reverts if there is no such agent.
+    @param agent_id The agent id.
+    @return address The owner.
+    """
+    owner: address = self._owners[agent_id]
+    assert owner != empty(address), "erc721: invalid token ID"
+    return owner
+
+
+@internal
+def _transfer(owner: address, to: address, agent_id: uint256):
+    """
+    @dev ERC-721 transfer by an authorized caller; clears the agent's
+         wallet (ERC-8004).
+    @param owner The owner the transfer names.
+    @param to The receiver.
+    @param agent_id The agent id.
+    """
+    self._set_wallet(agent_id, empty(address))
+    erc721_core._move(owner, self._owner_of(agent_id), to, agent_id)
+    self._owners[agent_id] = to
 
 
 @internal

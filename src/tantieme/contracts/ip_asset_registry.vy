@@ -54,12 +54,6 @@ from ethereum.ercs import IERC165
 implements: IERC165
 
 
-# @dev The ERC-721 events (`Transfer`, `Approval`, `ApprovalForAll`); the
-# functions are implemented below as `nonpayable`, as OpenZeppelin's are,
-# so we do not declare `implements: IERC721` (it demands `payable`).
-from ethereum.ercs import IERC721
-
-
 # @dev ERC-721 metadata (`name`, `symbol`, `tokenURI`); not declared with
 # `implements`, whose `tokenURI` returns at most 512 bytes (the ABI type,
 # `string`, is the same).
@@ -76,8 +70,22 @@ from snekmate.extensions.interfaces import IERC2981
 implements: IERC2981
 
 
-# @dev The callback `safeTransferFrom` makes on contract receivers.
-from snekmate.tokens.interfaces import IERC721Receiver
+# @dev The ERC-721 `Transfer` event, logged by `register`.
+from ethereum.ercs import IERC721
+
+
+# @dev The minimal ERC-721 core shared with the agent identity registry:
+# balances, approvals, operators, moves and the receiver check. Owners are
+# packed into `_core` here. Its functions are `nonpayable`, as
+# OpenZeppelin's are, so we do not declare `implements: IERC721` (it
+# demands `payable`).
+from . import erc721_core
+initializes: erc721_core
+
+
+# @dev The owner-independent ERC-721 functions of `erc721_core`; the rest
+# of ERC-721 is below.
+exports: (erc721_core.balanceOf, erc721_core.setApprovalForAll, erc721_core.isApprovedForAll)
 
 
 # @dev The bound of `tokenURI`'s data URI.
@@ -279,10 +287,6 @@ _derivative_approvals: HashMap[uint256, HashMap[address, uint256]]
 _owner_epochs: HashMap[uint256, uint256]
 
 
-# @dev ERC-721 operator approvals per owner.
-isApprovedForAll: public(HashMap[address, HashMap[address, bool]])
-
-
 # @dev Packed core of each asset, see the layout above; zero when the
 # asset does not exist (an owner is never the zero address).
 _core: HashMap[uint256, uint256]
@@ -317,14 +321,6 @@ _terms_uris: HashMap[uint256, String[MAX_URI]]
 # @dev Reference the next new terms URI gets (starts at 1, set at
 # deployment so that no registration pays for a fresh counter slot).
 _next_terms_ref: uint256
-
-
-# @dev ERC-721 balances.
-_balances: HashMap[address, uint256]
-
-
-# @dev ERC-721 single-token approvals.
-_token_approvals: HashMap[uint256, address]
 
 
 # @dev Emitted when an asset is registered (its terms: `licenseTerms`).
@@ -486,9 +482,9 @@ def register(
     self._store_more_parents(asset_id, parents)
     # Cannot overflow: asset ids are below 2**53.
     self._next_asset_id = unsafe_add(asset_id, 1)
+    # `erc721_core._mint` inline: the internal call would cost 56 gas more.
     # Cannot overflow: there are fewer than 2**53 tokens.
-    self._balances[msg.sender] = unsafe_add(self._balances[msg.sender], 1)
-
+    erc721_core._balances[msg.sender] = unsafe_add(erc721_core._balances[msg.sender], 1)
     log IERC721.Transfer(sender=empty(address), receiver=msg.sender, token_id=asset_id)
     log AssetRegistered(
         asset_id=asset_id, owner=msg.sender, kind=kind, content_hash=content_hash, uri=uri, parents=parents
@@ -901,18 +897,6 @@ def metadataURI(asset_id: uint256) -> String[MAX_URI]:
 
 @external
 @view
-def balanceOf(_owner: address) -> uint256:
-    """
-    @dev Number of assets `_owner` holds.
-    @param _owner The account, not the zero address.
-    @return uint256 The balance.
-    """
-    assert _owner != empty(address), "registry: zero address is not an owner"
-    return self._balances[_owner]
-
-
-@external
-@view
 def ownerOf(_tokenId: uint256) -> address:
     """
     @dev The asset's owner, who claims its royalties.
@@ -931,7 +915,7 @@ def getApproved(_tokenId: uint256) -> address:
     @return address The approved account, or the zero address.
     """
     self._existing_core(_tokenId)
-    return self._token_approvals[_tokenId]
+    return erc721_core._token_approvals[_tokenId]
 
 
 @external
@@ -942,25 +926,7 @@ def approve(_approved: address, _tokenId: uint256):
     @param _approved The account, or the zero address to clear.
     @param _tokenId The asset id.
     """
-    owner: address = self._owner_of(self._existing_core(_tokenId))
-    assert _approved != owner, "registry: approval to current owner"
-    assert (
-        msg.sender == owner or self.isApprovedForAll[owner][msg.sender]
-    ), "registry: caller is not owner nor approved for all"
-    self._token_approvals[_tokenId] = _approved
-    log IERC721.Approval(owner=owner, approved=_approved, token_id=_tokenId)
-
-
-@external
-def setApprovalForAll(_operator: address, _approved: bool):
-    """
-    @dev Lets `_operator` transfer all of the caller's assets.
-    @param _operator The operator.
-    @param _approved True to approve, False to revoke.
-    """
-    assert _operator != msg.sender, "registry: approve to caller"
-    self.isApprovedForAll[msg.sender][_operator] = _approved
-    log IERC721.ApprovalForAll(owner=msg.sender, operator=_operator, approved=_approved)
+    erc721_core._approve(self._owner_of(self._existing_core(_tokenId)), _approved, _tokenId)
 
 
 @external
@@ -985,11 +951,7 @@ def safeTransferFrom(_from: address, _to: address, _tokenId: uint256, _data: Byt
     @param _data Data passed to the receiver.
     """
     self._transfer(_from, _to, _tokenId)
-    if _to.is_contract:
-        answer: bytes4 = extcall IERC721Receiver(_to).onERC721Received(msg.sender, _from, _tokenId, _data)
-        assert answer == method_id(
-            "onERC721Received(address,address,uint256,bytes)", output_type=bytes4
-        ), "registry: transfer to non-ERC721Receiver"
+    erc721_core._check_received(_from, _to, _tokenId, _data)
 
 
 # INTERNAL: REGISTRATION #
@@ -1419,23 +1381,8 @@ def _transfer(owner: address, to: address, token_id: uint256):
     @param token_id The asset id.
     """
     core: uint256 = self._existing_core(token_id)
-    current: address = self._owner_of(core)
-    assert current == owner, "registry: transfer from incorrect owner"
-    assert to != empty(address), "registry: transfer to the zero address"
-    assert (
-        msg.sender == owner
-        or self.isApprovedForAll[owner][msg.sender]
-        or self._token_approvals[token_id] == msg.sender
-    ), "registry: caller is not token owner or approved"
-
-    if self._token_approvals[token_id] != empty(address):
-        self._token_approvals[token_id] = empty(address)
-    # Cannot underflow: `owner` holds `token_id`; cannot overflow: fewer
-    # than 2**53 tokens exist.
-    self._balances[owner] = unsafe_sub(self._balances[owner], 1)
-    self._balances[to] = unsafe_add(self._balances[to], 1)
+    erc721_core._move(owner, self._owner_of(core), to, token_id)
     self._core[token_id] = (core & ~_ADDRESS_MASK) | convert(to, uint256)
     # Derivative approvals of the previous owner end here. Cannot
     # overflow: an epoch grows by one per transfer.
     self._owner_epochs[token_id] = unsafe_add(self._owner_epochs[token_id], 1)
-    log IERC721.Transfer(sender=owner, receiver=to, token_id=token_id)

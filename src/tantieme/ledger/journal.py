@@ -143,8 +143,31 @@ def _m004_x402_payments(db: sqlite3.Connection) -> None:
     )
 
 
+def _m005_kept_records(db: sqlite3.Connection) -> None:
+    # Deposit mode, on the payer's machine: the records it signed for its open batch
+    # with each operator (`tantieme.payments.deposit.pay`), so the node need send only
+    # the batch's count and root; dropped once a later batch is open (the batch settled).
+    # Ids are never reused, so (count, last id) tells a reader whether they changed.
+    _script(
+        db,
+        """
+        CREATE TABLE kept_records (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            digest TEXT NOT NULL UNIQUE,
+            payer TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            chain_id INTEGER NOT NULL,
+            ledger TEXT NOT NULL,
+            batch_nonce TEXT NOT NULL,
+            signed TEXT NOT NULL
+        );
+        CREATE INDEX kept_records_batch ON kept_records(payer, operator, chain_id, ledger)
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _m001_initial, _m002_asset_trees, _m003_deposit_mode, _m004_x402_payments,
+    _m001_initial, _m002_asset_trees, _m003_deposit_mode, _m004_x402_payments, _m005_kept_records,
 ]
 
 
@@ -519,6 +542,45 @@ class Journal:
             (payer, chain_id, ledger),
         )
         return [_record_row(r) for r in rows]
+
+    # -- the payer's side of deposit mode --
+
+    def kept_records(self, payer: str, operator: str, chain_id: int, ledger: str, batch_nonce: int) -> list[SignedRecord]:
+        """The records `payer` signed for its batch `batch_nonce` with `operator`, in the order kept."""
+        rows = self.db.execute(
+            "SELECT signed FROM kept_records WHERE payer = ? AND operator = ? AND chain_id = ? AND ledger = ? "
+            "AND batch_nonce = ? ORDER BY id",
+            (payer, operator, chain_id, ledger, str(batch_nonce)),
+        )
+        return [SignedRecord.from_json(row[0]) for row in rows]
+
+    def kept_mark(self, payer: str, operator: str, chain_id: int, ledger: str, batch_nonce: int) -> tuple[int, int]:
+        """(how many, the last id) of the records `kept_records` gives: they changed if it did."""
+        return tuple(self.db.execute(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM kept_records WHERE payer = ? AND operator = ? "
+            "AND chain_id = ? AND ledger = ? AND batch_nonce = ?",
+            (payer, operator, chain_id, ledger, str(batch_nonce)),
+        ).fetchone())
+
+    def keep_records(
+        self, payer: str, operator: str, chain_id: int, ledger: str, batch_nonce: int, records: list[SignedRecord],
+        *, replace: bool = False,
+    ) -> tuple[int, int]:
+        """Keep `records` signed by `payer` for its batch `batch_nonce` with `operator`, atomically;
+        those of any other batch are dropped (settled), and with `replace` this batch's too.
+        Returns the batch's `kept_mark` after."""
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM kept_records WHERE payer = ? AND operator = ? AND chain_id = ? AND ledger = ? "
+                + ("" if replace else "AND batch_nonce != ?"),
+                (payer, operator, chain_id, ledger, *(() if replace else (str(batch_nonce),))),
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO kept_records (digest, payer, operator, chain_id, ledger, batch_nonce, signed) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [("0x" + r.digest.hex(), payer, operator, chain_id, ledger, str(batch_nonce), r.to_json()) for r in records],
+            )
+            return self.kept_mark(payer, operator, chain_id, ledger, batch_nonce)
 
     def close_voucher(self, voucher: VoucherRow, tree: dict, record_ids: list[int]) -> BatchRow:
         """Turn a voucher into a journaled batch of its records (to be settled), atomically."""

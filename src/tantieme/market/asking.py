@@ -9,7 +9,9 @@ against its offer before anything is paid, the next provider asked when one fail
 The offers are the chain's (`offers.list_offers`), ordered by `routing.route` within the
 cap and the consent required; `routing.first_answer` asks them in turn through
 `payments.client.ask_node`, each with `timeout` seconds, and keeps each attempt's time in
-this client's `Latencies`. Before signing a payment, the provider's 402 must ask for
+this client's `Latencies`; `best` explores an untried offer within the budget its
+`routed.jsonl` keeps (`may_explore_now`: at most one route in `routing.EXPLORE_EVERY`).
+Before signing a payment, the provider's 402 must ask for
 this home's chain and AI token, be payable to the agent's wallet as the identity
 registry has it now (ERC-8004 `getAgentWallet`), and quote at most the cap and at most
 what the chosen offer's prices allow for the question (`need`'s prompt and completion
@@ -44,7 +46,7 @@ from tantieme.addresses import ZERO_ADDRESS
 from tantieme.amounts import format_amount
 from tantieme.config import home
 from tantieme.errors import PaymentError, RemoteNodeError
-from tantieme.market.routing import CONSENT, Attempt, Choice, Latencies, ModelOffer, Need, first_answer, route
+from tantieme.market.routing import CONSENT, Attempt, Choice, Latencies, ModelOffer, Need, first_answer, may_explore, route
 from tantieme.payments.client import CHAT_PATH
 
 if TYPE_CHECKING:
@@ -61,6 +63,7 @@ __all__ = [
     "RoutedAnswer",
     "Skipped",
     "ask_market",
+    "may_explore_now",
     "prompt_bound",
     "routed_answers",
 ]
@@ -107,6 +110,10 @@ class Routed:
     fee: str
     rate: str | None = None
     """The rating to give once the record is settled (`ask --route --rate`), if any."""
+    strategy: str | None = None
+    explored: bool = False
+    """Whether the route passed a positively rated leader to explore (`routing.may_explore`),
+    whoever answered in the end."""
 
 
 def prompt_bound(max_tokens: int, context: int = CONTEXT_TOKENS) -> int:
@@ -138,7 +145,8 @@ def ask_market(
         )
     book = latencies or Latencies()
     scores = reputations(node, [o.agent_id for o in offers]) if strategy == "best" else {}
-    routed = [c for c in route(offers, need, strategy, reputation=scores, latency=book.p95s()) if _base(c.offer)]
+    ordered = route(offers, need, strategy, reputation=scores, latency=book.p95s(), explore=may_explore_now())
+    routed = [c for c in ordered if _base(c.offer)]
     chosen = {c.offer.agent_id for c in routed}
     skipped = [Skipped(o.agent_id, o.endpoint, _why(o, need)) for o in offers if o.agent_id not in chosen]
     pay = _payment(node, question, payer, need)
@@ -158,6 +166,7 @@ def ask_market(
     choice, answer, attempts = first_answer(order, pay.ask, timeout=timeout, book=book)
     _keep(Routed(
         answer.record, choice.offer.agent_id, _base(choice.offer), node.conn.chain_id, payer.address, str(answer.fee), rate,
+        strategy, explored=order[0].passed is not None,
     ))
     return RoutedAnswer(answer, choice, attempts, skipped)
 
@@ -278,6 +287,12 @@ def _path() -> Path:
 def _keep(routed: Routed) -> None:
     with _path().open("a") as handle:
         handle.write(json.dumps(asdict(routed)) + "\n")
+
+
+def may_explore_now() -> bool:
+    """Whether this client's next `best` route may explore (`routing.may_explore` over the
+    `best` routes it kept)."""
+    return may_explore([r.explored for r in routed_answers() if r.strategy == "best"])
 
 
 def routed_answers() -> Iterator[Routed]:

@@ -8,11 +8,14 @@ Three `tantieme serve` processes, each with its own home, operator key, corpus a
 prices, offer the same registered model on one anvil (the embedded chain is one
 process's: a second `serve` cannot open it). Two are honest: their answers cite the
 works they read. The third, the cheapest, answers from the model alone: its records
-cite no source, so no creator is paid. The agent (dev account 7, its own home) pays
+cite no source, so no creator is paid. The creators are the quickstart's dev accounts
+(`quickstart.creator_account`: 1 to 4), the operators the next three (5 to 7). The agent
+(dev account 8, its own home) pays
 from an agent treasury (`agents.treasury`: owned by its home's account, the three
-nodes allowed, 1 TAI a payment) and first asks each offer once, as a newcomer does,
-then routes every further question with `best` (`market.asking.ask_market`): the
-Wilson lower bound of each agent's paid feedback. After each answer settles, the
+nodes allowed, 1 TAI a payment) and routes every question with `best`
+(`market.asking.ask_market`): the Wilson lower bound of each agent's paid feedback,
+an offer nobody has rated tried first while nobody is rated positively, or within the
+exploration budget (`market.routing`'s module doc). After each answer settles, the
 agent reads the anchored record's sources from the node's bundle and rates it as the
 treasury (`agents.reputation.give_feedback`, which the registry takes only for a
 paid, settled record): 90 with sources, 10 without. The
@@ -42,13 +45,12 @@ from tantieme.chain.accounts import DEV_PRIVATE_KEYS, dev_account
 from tantieme.config import ENV_HOME
 from tantieme.errors import ConfigError, TantiemeError
 from tantieme.processes import stop
-from tantieme.quickstart import SAMPLES_DIR, Catalog
+from tantieme.quickstart import SAMPLES_DIR, Catalog, creator_account
 
 __all__ = ["AGENT", "NODES", "SOURCELESS", "Asked", "MarketRun", "NodeResult", "NodeSpec", "run"]
 
 M = 10**18  # one TAI
-AGENT = dev_account(7)
-CREATORS = {"ada": 4, "bruno": 5, "chen": 6}
+AGENT = dev_account(8)
 MAX_TOKENS = 24
 RATING = {True: "90", False: "10"}  # with sources, without
 SETTLE_S = 120  # the most a rating waits for its answer's batch
@@ -67,9 +69,9 @@ class NodeSpec:
 
 
 NODES = (
-    NodeSpec("bees-and-bikes", 1, ("ada-rooftop-bees.md", "chen-bicycle-mending.md"), 100 * M, 400 * M),
-    NodeSpec("bakery", 2, ("bruno-night-bakery.md",), 150 * M, 600 * M),
-    NodeSpec(SOURCELESS := "sourceless", 3, (), 50 * M, 200 * M),
+    NodeSpec("bees-and-bikes", 5, ("ada-rooftop-bees.md", "chen-bicycle-mending.md"), 100 * M, 400 * M),
+    NodeSpec("bakery", 6, ("bruno-night-bakery.md",), 150 * M, 600 * M),
+    NodeSpec(SOURCELESS := "sourceless", 7, (), 50 * M, 200 * M),
 )
 
 
@@ -77,8 +79,8 @@ NODES = (
 class Asked:
     n: int
     question: str
-    how: str
-    """`first try` (each offer once) or `best` (routed)."""
+    why: str
+    """Why `best` picked the node (`routing.Choice.why`)."""
     agent_id: int
     node: str
     sources: int
@@ -122,12 +124,12 @@ def run(
     root: Path, questions: int = 6, progress: Callable[[Asked], None] = lambda _a: None,
     say: Callable[[str], None] = lambda _m: None,
 ) -> MarketRun:
-    """Start anvil and the three nodes under `root` (a home each), ask `len(NODES)` first
-    questions (one per offer) and `questions` routed ones, and read the figures back."""
+    """Start anvil and the three nodes under `root` (a home each), route `questions`
+    questions with `best`, and read the figures back."""
     catalog = Catalog.load()
     with anvil.running() as url:
         say(f"anvil at {url}")
-        model, chain_id = _deploy(root / "agent", url)
+        model, chain_id = _deploy(root / "agent", url, catalog)
         nodes = [_node_home(root, spec, model) for spec in NODES]
         _fund_treasury(root / "agent", nodes)
         say(f"model #{model.asset_id} offered by {len(nodes)} nodes")
@@ -158,7 +160,7 @@ def _home(path: Path) -> Iterator[Path]:
             os.environ[ENV_HOME] = previous
 
 
-def _deploy(agent_home: Path, url: str):
+def _deploy(agent_home: Path, url: str, catalog: Catalog):
     """The agent's home: the contracts deployed by dev key 0, the model registered (dev key 0
     owns it), tokens for every operator, creator and the agent."""
     from tantieme import interaction
@@ -170,8 +172,9 @@ def _deploy(agent_home: Path, url: str):
         node_mod.init("rpc", url)
         with Node.open() as node:
             model = interaction.register_model(node)
-            for key in (*(s.key for s in NODES), *CREATORS.values(), 7):
-                node.faucet(dev_account(key).address)
+            creators = [creator_account(catalog, name) for name in catalog.creators()]
+            for account in (*(dev_account(s.key) for s in NODES), *creators, AGENT):
+                node.faucet(account.address)
             return model, node.conn.chain_id
 
 
@@ -203,7 +206,7 @@ def _node_home(root: Path, spec: NodeSpec, model) -> NodeResult:
         assets = {}
         for file in spec.works:
             work = works[file]
-            creator = node.as_account(dev_account(CREATORS[work["creator"]]))
+            creator = node.as_account(creator_account(catalog, work["creator"]))
             asset = registry.register(creator, SAMPLES_DIR / file, terms=preset("open"), title=work["title"])
             assets[asset.id] = work["creator"]
         profile, _ = identity.register(node, name=f"{spec.name} node", url=url)
@@ -252,13 +255,11 @@ def _wait_healthy(home: Path, result: NodeResult, process: subprocess.Popen) -> 
 
 
 def _ask(agent_home: Path, nodes: list[NodeResult], catalog: Catalog, questions: int, progress) -> list[Asked]:
-    """Each offer once (cheapest first), then `questions` routed with `best`; each answer
-    rated once it is settled."""
+    """`questions` questions routed with `best`, each answer rated once it is settled."""
     from tantieme.agents.treasury import TreasuryPayer
     from tantieme.market.asking import ask_market, prompt_bound
     from tantieme.market.routing import Need
     from tantieme.node import Node
-    from tantieme.payments.client import ask_node_from_treasury
 
     by_agent = {n.agent_id: n for n in nodes}
     texts = [q["question"] for q in catalog.questions]
@@ -266,19 +267,13 @@ def _ask(agent_home: Path, nodes: list[NodeResult], catalog: Catalog, questions:
     asked: list[Asked] = []
     with _home(agent_home), Node.open(account=AGENT) as agent:
         payer = TreasuryPayer(agent)
-        first = sorted(nodes, key=lambda n: (n.spec.prompt_price, n.agent_id))
-        for n in range(1, len(first) + questions + 1):
+        for n in range(1, questions + 1):
             question = texts[(n - 1) % len(texts)]
-            if n <= len(first):
-                node = first[n - 1]
-                answer = ask_node_from_treasury(node.url, question, payer, max_tokens=MAX_TOKENS)
-                agent_id, how = node.agent_id, "first try"
-            else:
-                routed = ask_market(agent, question, payer, "best", need, timeout=300)
-                answer, agent_id, how = routed.answer, routed.choice.offer.agent_id, "best"
-            node = by_agent[agent_id]
-            sources = _rate(agent, node, answer.record)
-            asked.append(Asked(n, question, how, agent_id, node.spec.name, sources, RATING[sources > 0], answer.fee))
+            routed = ask_market(agent, question, payer, "best", need, timeout=300)
+            node = by_agent[routed.choice.offer.agent_id]
+            sources = _rate(agent, node, routed.answer.record)
+            asked.append(Asked(n, question, routed.choice.why, node.agent_id, node.spec.name, sources,
+                               RATING[sources > 0], routed.answer.fee))
             progress(asked[-1])
     return asked
 

@@ -13,9 +13,30 @@ orders them:
   the offer's advertised figure until measured — then the fee;
 - `best`: the lower bound of the Wilson score interval (95 %) of the agent's positive
   paid feedback (`Reputation`: on chain every feedback spends a paid, settled record,
-  so all of it is over paid interactions), then the fee, then latency.
+  so all of it is over paid interactions), then the fee, then latency, with one
+  exploration rule below.
 
 Ties go to the lower agent id, so the order is total and the same on every machine.
+
+Exploring. The Wilson lower bound is 0 both for "no evidence" and for "only negative
+evidence", so by it alone an offer nobody has rated yet could never win. `best` tries
+an untried offer (no paid ratings) first — the first untried one in the order, so the
+cheapest, then the fastest:
+
+- always, while no offer within the cap has a positive lower bound (there is no leader
+  to pass: among offers without positive ratings, evidence speaks for none);
+- else only when `explore` says this route may pass the leader, and the caller keeps
+  that to at most one route in `EXPLORE_EVERY` (`may_explore`: `ask --route` and
+  `offers --route` count this home's routes in `routed.jsonl`).
+
+One paid rating is the evidence that ends it: from there the offer stands by its lower
+bound, so an offer with only negative ratings is never put ahead of one with positive
+ones. A provider that registers again as a new agent is untried again, so it can win
+at most the exploration share of a client's `best` routes (1 in `EXPLORE_EVERY`) from a
+provider with positive ratings, however often it does. Each `Choice` says why it stands
+where it does (`why`), the first by what put it first: "exploring: no paid ratings yet …",
+"best lower bound 0.62 (9 of 10 paid ratings positive)", "cheapest estimated fee 0.05 TAI",
+"fastest p95 1,200 ms measured".
 
 The order is the fallback list, as Olas' mech marketplace treats a request's priority
 mech: the first provider has `timeout` seconds to answer; then the next one is asked,
@@ -40,10 +61,11 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from tantieme.amounts import format_amount
 from tantieme.config import home
 from tantieme.errors import ChargedError, ConfigError, InputError, RemoteNodeError, TantiemeError
 from tantieme.files import write_json
@@ -59,6 +81,7 @@ __all__ = [
     "Reputation",
     "consent_bits",
     "first_answer",
+    "may_explore",
     "route",
     "wilson_lower_bound",
 ]
@@ -68,6 +91,8 @@ CONSENT = {"training": 1, "fine_tuning": 2, "retrieval": 4, "output_commercial":
 STRATEGIES = ("cheapest", "fastest", "best")
 # z of a two-sided 95 % interval.
 Z_95 = 1.959963984540054
+# At most one `best` route in this many may pass a positively rated leader to try an untried offer.
+EXPLORE_EVERY = 10
 # Measured latencies kept per endpoint (the newest).
 KEEP_SAMPLES = 64
 
@@ -131,6 +156,9 @@ class Reputation:
         return wilson_lower_bound(self.positive, self.total)
 
 
+UNRATED = Reputation(0, 0)
+
+
 @dataclass(frozen=True)
 class Choice:
     """An offer the asker may take, with what the router judged it by."""
@@ -143,6 +171,11 @@ class Choice:
     """Whether `p95_ms` is this client's measurement (else the offer's advertised figure)."""
     score: float
     """The Wilson lower bound of the agent's positive paid feedback (0 without any)."""
+    why: str
+    """Why it stands where it does, by the strategy's measure."""
+    passed: int | None = None
+    """`best` exploring: the positively rated leader's agent id this untried offer was put
+    ahead of (such a route spends the exploration budget, `may_explore`)."""
 
 
 @dataclass(frozen=True)
@@ -189,11 +222,14 @@ def route(
     *,
     reputation: Mapping[int, Reputation] | None = None,
     latency: Mapping[str, int] | None = None,
+    explore: bool = False,
 ) -> list[Choice]:
     """The offers `need` allows, best first by `strategy`: the fallback order.
 
     `reputation` maps agent ids to their paid feedback (none: no evidence);
-    `latency` maps endpoints to this client's measured p95 in ms (`Latencies.p95s`).
+    `latency` maps endpoints to this client's measured p95 in ms (`Latencies.p95s`);
+    `explore`: whether `best` may pass a positively rated leader to try an untried offer
+    (`may_explore`; see the module's doc).
     """
     if strategy not in STRATEGIES:
         raise InputError(f"{strategy!r} is not a routing strategy: use {', '.join(STRATEGIES)}")
@@ -208,15 +244,50 @@ def route(
         if quote > need.cap:
             continue
         measured = offer.endpoint in latency
-        score = reputation[offer.agent_id].lower_bound if offer.agent_id in reputation else 0.0
+        rated = reputation.get(offer.agent_id, UNRATED)
         p95 = latency[offer.endpoint] if measured else offer.p95_latency_ms
-        choices.append(Choice(offer, quote, p95, measured, score))
+        why = {
+            "cheapest": f"estimated fee {format_amount(quote)} TAI",
+            "fastest": f"p95 {p95:,} ms{' measured' if measured else ' advertised'}",
+            "best": (
+                f"lower bound {rated.lower_bound:.2f} ({rated.positive} of {rated.total} paid ratings positive)"
+                if rated.total else "no paid ratings yet"
+            ),
+        }[strategy]
+        choices.append(Choice(offer, quote, p95, measured, rated.lower_bound, why))
     keys: dict[str, Callable[[Choice], tuple]] = {
         "cheapest": lambda c: (c.quote, c.p95_ms, c.offer.agent_id),
         "fastest": lambda c: (c.p95_ms, c.quote, c.offer.agent_id),
         "best": lambda c: (-c.score, c.quote, c.p95_ms, c.offer.agent_id),
     }
-    return sorted(choices, key=keys[strategy])
+    order = sorted(choices, key=keys[strategy])
+    if strategy == "best" and order:
+        return _exploring(order, reputation, explore)
+    return [replace(order[0], why=f"{strategy} {order[0].why}"), *order[1:]] if order else order
+
+
+def _exploring(order: list[Choice], reputation: Mapping[int, Reputation], explore: bool) -> list[Choice]:
+    """`best`'s order, its first untried offer put first where the rule allows it (the module's doc)."""
+    untried = next((c for c in order if reputation.get(c.offer.agent_id, UNRATED).total == 0), None)
+    leader = order[0]
+    if untried is not None and leader.score == 0:
+        first = replace(untried, why="exploring: no paid ratings yet, and no offer within the cap has positive ones")
+    elif untried is not None and explore:
+        first = replace(
+            untried, passed=leader.offer.agent_id,
+            why=f"exploring: no paid ratings yet (ahead of agent #{leader.offer.agent_id}, best lower bound "
+            f"{leader.score:.2f}; one route in {EXPLORE_EVERY} may explore)",
+        )
+    else:
+        return [replace(leader, why=f"best {leader.why}"), *order[1:]]
+    return [first, *(c for c in order if c is not untried)]
+
+
+def may_explore(explored: Sequence[bool]) -> bool:
+    """Whether a `best` route may pass a positively rated leader to explore, given whether
+    each of this client's earlier `best` routes did, oldest first: not if one of the last
+    `EXPLORE_EVERY - 1` did, so at most one route in `EXPLORE_EVERY` explores."""
+    return not any(explored[max(0, len(explored) - (EXPLORE_EVERY - 1)):])
 
 
 def first_answer(

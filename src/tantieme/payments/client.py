@@ -21,6 +21,7 @@ not fall back from (the next node would be paid too).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,12 +36,15 @@ if TYPE_CHECKING:
 
     from tantieme.agents.treasury import TreasuryPayer
     from tantieme.ledger.journal import Journal
+    from tantieme.ledger.records import InteractionRecord
     from tantieme.node import Node
+    from tantieme.payments.deposit import Payment, Terms
 
 __all__ = ["Authorization", "DepositClient", "RemoteAnswer", "ask_node", "ask_node_from_treasury", "cancel_authorization"]
 
 # The path of a node's answers (`tantieme serve`), OpenAI-compatible and paid per request.
 CHAT_PATH = "/v1/chat/completions"
+DEPOSIT_TERMS_PATH = "/v1/deposit/terms"
 TIMEOUT_S = 300
 # What a refused payment's reason means for the payer.
 _INSUFFICIENT = "invalid_exact_evm_insufficient_balance"
@@ -430,15 +434,20 @@ class DepositClient:
     Each request carries a fresh `X-Tantieme-Payer` header; `ask` posts the question,
     checks the invoice sent with the answer (this question and answer, at most `max_fee`)
     and the terms, signs the invoice and the voucher (`deposit.pay`) and posts them.
-    `book` keeps the payer's vouchers (`tantieme deposit --status` reads them).
+    `kept` (default: this home's journal, opened for each payment) keeps the records the
+    payer signed for its open batch, so the terms carry only the batch's count and root:
+    when they differ from the records kept, the client asks for the node's records once and
+    checks them (`deposit.pay_kept`). `book` keeps the payer's vouchers (`tantieme deposit
+    --status` reads them).
     """
 
-    def __init__(self, url: str, payer: Node, *, book: Journal | None = None) -> None:
+    def __init__(self, url: str, payer: Node, *, book: Journal | None = None, kept: Journal | None = None) -> None:
         import requests
 
         self.url = url.rstrip("/")
         self.payer = payer
         self.book = book
+        self.kept = kept
         self.session = requests.Session()
         self._operator: str | None = None
         self._signed_at = 0
@@ -460,7 +469,6 @@ class DepositClient:
         """Ask, and pay the answer's invoice from the deposit (at most `max_fee` token wei,
         default: the node's quote)."""
         from tantieme.ledger.records import InteractionRecord
-        from tantieme.payments import deposit
 
         body = {"model": model, "messages": [{"role": "user", "content": question}], "max_tokens": max_tokens}
         data = self._send("POST", CHAT_PATH, body, signed=True)
@@ -471,11 +479,7 @@ class DepositClient:
             quote = int(extension["quote"])
         except (KeyError, TypeError, IndexError, ValueError, TantiemeError) as exc:
             raise RemoteNodeError(f"the node at {self.url} sent no invoice tantieme can read ({exc!r})") from None
-        terms = deposit.Terms.from_dict(self._send("GET", "/v1/deposit/terms", None, signed=True))
-        payment = deposit.pay(
-            self.payer, self.payer.account, terms, invoice, question=question.strip(), answer=text,
-            max_fee=quote if max_fee is None else max_fee, book=self.book,
-        )
+        payment = self._pay(invoice, question.strip(), text, quote if max_fee is None else max_fee)
         paid = self._send("POST", "/v1/deposit/payments", payment.to_dict())
         usage = data.get("usage") or {}
         return RemoteAnswer(
@@ -485,6 +489,22 @@ class DepositClient:
             prompt_tokens=int(usage.get("prompt_tokens", 0)), completion_tokens=int(usage.get("completion_tokens", 0)),
             settlement=None, extension=extension,
         )
+
+    def _pay(self, invoice: InteractionRecord, question: str, answer: str, max_fee: int) -> Payment:
+        from tantieme.ledger.journal import journal
+        from tantieme.payments import deposit
+
+        with contextlib.nullcontext(self.kept) if self.kept is not None else contextlib.closing(journal()) as store:
+            return deposit.pay_kept(
+                self.payer, self.payer.account, store, self._terms, invoice, question=question, answer=answer,
+                max_fee=max_fee, book=self.book,
+            )
+
+    def _terms(self, *, records: bool) -> Terms:
+        from tantieme.payments import deposit
+
+        query = f"?protocol={deposit.PROTOCOL}" + ("&records=all" if records else "")
+        return deposit.Terms.from_dict(self._send("GET", DEPOSIT_TERMS_PATH, None, signed=True, query=query))
 
     def deposit(self, amount: int, valid_s: int = 3_600) -> dict[str, Any]:
         """Deposit `amount` token wei with the node: the payer signs an EIP-3009 authorization,
@@ -496,8 +516,11 @@ class DepositClient:
         authorization = deposit.authorize_deposit(self.payer, amount, self.operator, valid_s)
         return self._send("POST", "/v1/deposit/authorizations", authorization.to_dict())
 
-    def _send(self, method: str, path: str, body: dict[str, Any] | None, *, signed: bool = False) -> Any:
-        """The JSON of a 200 answer to `method path` with `body`, or the node's error, said plainly."""
+    def _send(
+        self, method: str, path: str, body: dict[str, Any] | None, *, signed: bool = False, query: str = "",
+    ) -> Any:
+        """The JSON of a 200 answer to `method path` (and `query`, not signed) with `body`, or the
+        node's error, said plainly."""
         import json
 
         import requests
@@ -512,7 +535,9 @@ class DepositClient:
                 self.payer.account, method, path, raw, self.operator, self.payer.conn.chain_id, self._signed_at
             )
         try:
-            response = self.session.request(method, self.url + path, data=raw or None, headers=headers, timeout=TIMEOUT_S)
+            response = self.session.request(
+                method, self.url + path + query, data=raw or None, headers=headers, timeout=TIMEOUT_S
+            )
         except requests.ConnectionError:
             raise RemoteNodeError(
                 f"cannot reach the node at {self.url}: is `tantieme serve` running there, and is the URL right?"

@@ -14,13 +14,17 @@ transaction per voucher.
 
 Neither side trusts the other:
 
-- the payer (`pay`) signs only a voucher it rebuilt itself from records it
-  signed (`check_terms`: every record is signed by it, for this operator, under
-  the current batch nonce; the previous cumulative asset amounts are the
-  router's current root for its pool; the split and commons pool are the
-  ledger's current ones), with the total their fees' sum and the asset amounts
-  their netting (`tantieme.ledger.netting`), and only an invoice for its own
-  question and the answer it received, at most the fee it accepts;
+- the payer (`pay`) signs only a voucher it rebuilt itself from the records it
+  signed and kept for the open batch (`pay_kept`: in its journal), and only
+  when the node's terms give their count and root (deposit protocol 2: the
+  terms carry no records, so they do not grow with the batch); `check_terms`:
+  the previous cumulative asset amounts are the router's current root for its
+  pool, the split and commons pool are the ledger's current ones, and records
+  the node sends (`records=all`, when the count or root differ) are signed by
+  it, for this operator, under the current batch nonce, and ones it kept
+  (`recover`); the voucher's total is their fees' sum and the asset amounts
+  their netting (`tantieme.ledger.netting`), and it signs only an invoice for
+  its own question and the answer it received, at most the fee it accepts;
 - the node (`accept`) takes a record only if it is the invoice it issued (so
   the fee is the metered one, the operator this node, the nonce unused), signed
   by its payer, with a voucher that is exactly the open batch plus this record,
@@ -42,7 +46,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,14 +120,25 @@ def batch_nonce_of(record: InteractionRecord) -> int:
 # -- what both sides agree on ---------------------------------------------------
 
 
+PROTOCOL = 2
+"""The deposit protocol of the terms: 2 sends the open batch's count and root, not its
+records (the payer keeps those it signed); 1, before, sent them all with every answer."""
+
+NO_ROOT = bytes(32)
+"""The root of an empty open batch, as the terms give it."""
+
+
 @dataclass(frozen=True)
 class Terms:
     """What a payer needs to sign its next record and voucher with a node.
 
-    `rules` is the split (commons pool, commons bps, operator bps); `records`
-    the open batch so far (signed by the payer, oldest first); `previous` the
-    pool's cumulative amount per asset before it (its last settled batch's);
-    `invoices` the answers waiting for the payer's signature.
+    `rules` is the split (commons pool, commons bps, operator bps); `count` and
+    `root` the open batch so far (`NO_ROOT` when empty), which the payer compares
+    with the records it kept; `previous` the pool's cumulative amount per asset
+    before it (its last settled batch's); `invoices` the answers waiting for the
+    payer's signature. `records`, the open batch's signed records, only when asked
+    for (`Desk.terms(payer, records=True)`): a payer that lost them, or whose
+    records the node's count or root no longer match, checks them all (`recover`).
     """
 
     domain: Domain
@@ -131,13 +146,16 @@ class Terms:
     operator: str
     rules: tuple[str, int, int]
     batch_nonce: int
-    records: tuple[SignedRecord, ...]
+    count: int
+    root: bytes
     previous: dict[int, int]
     invoices: tuple[InteractionRecord, ...]
+    records: tuple[SignedRecord, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         commons, commons_bps, operator_bps = self.rules
         return {
+            "protocol": PROTOCOL,
             "domain": self.domain.as_dict() | {"chainId": str(self.domain.chain_id)},
             "payer": self.payer,
             "operator": self.operator,
@@ -145,26 +163,51 @@ class Terms:
             "commonsBps": commons_bps,
             "operatorBps": operator_bps,
             "batchNonce": str(self.batch_nonce),
-            "records": [r.to_dict() for r in self.records],
+            "count": self.count,
+            "root": "0x" + self.root.hex(),
             "previous": {str(a): str(v) for a, v in sorted(self.previous.items())},
             "invoices": [r.to_dict() for r in self.invoices],
+            **({} if self.records is None else {"records": [r.to_dict() for r in self.records]}),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Terms:
+        if isinstance(data, Mapping) and data.get("protocol") != PROTOCOL:
+            raise PaymentError(
+                f"the node's deposit terms are of protocol {data.get('protocol', 1)}, this tantieme speaks "
+                f"protocol {PROTOCOL} (the node sends the open batch's count and root, the payer keeps its "
+                "records): the node's operator must upgrade tantieme, or pay this node per request (x402)"
+            )
         try:
+            root = bytes.fromhex(data["root"].removeprefix("0x"))
+            if len(root) != 32:
+                raise ValueError(f"a root of {len(root)} bytes")
             return cls(
                 domain=Domain.from_dict(data["domain"]),
                 payer=data["payer"],
                 operator=data["operator"],
                 rules=(data["commons"], int(data["commonsBps"]), int(data["operatorBps"])),
                 batch_nonce=int(data["batchNonce"]),
-                records=tuple(SignedRecord.from_dict(r) for r in data["records"]),
+                count=int(data["count"]),
+                root=root,
                 previous={int(a): int(v) for a, v in data["previous"].items()},
                 invoices=tuple(InteractionRecord.from_dict(r) for r in data["invoices"]),
+                records=None if "records" not in data else tuple(SignedRecord.from_dict(r) for r in data["records"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise PaymentError(f"the node's deposit terms are malformed ({exc!r})") from None
+
+
+class BatchDiffers(PaymentError):
+    """The node's open batch (count, root) is not the records the payer kept: nothing was
+    signed; ask the node for the batch's records and check them (`recover`)."""
+
+
+def root_of(records: Sequence[SignedRecord]) -> bytes:
+    """The Merkle root of an open batch of `records` (`NO_ROOT` when there are none)."""
+    if not records:
+        return NO_ROOT
+    return bytes.fromhex(root_of_leaf_hashes([bytes.fromhex(record_leaf_hash(r)[2:]) for r in records])[2:])
 
 
 @dataclass(frozen=True)
@@ -184,25 +227,28 @@ class Payment:
         return cls(SignedRecord.from_dict(data["record"]), SignedBatch.from_dict(data["voucher"]))
 
 
-def voucher_of(terms: Terms, signed: SignedRecord, deadline: int) -> tuple[Batch, dict[int, int], dict[int, int]]:
-    """The voucher covering the open batch of `terms` and the new record `signed`:
-    (batch, what it owes each asset, the pool's cumulative amounts after it)."""
-    records = [*terms.records, signed]
+def voucher_of(
+    terms: Terms, kept: Sequence[SignedRecord], signed: SignedRecord, deadline: int,
+) -> tuple[Batch, dict[int, int], dict[int, int]]:
+    """The voucher covering the records `kept` of the open batch of `terms` and the new record
+    `signed`: (batch, what it owes each asset, the pool's cumulative amounts after it)."""
+    kept = tuple(kept)
+    records = [*kept, signed]
     if len({r.digest for r in records}) != len(records):
         raise PaymentError("the open batch holds a record twice (same digest)")
-    netting = _netting(terms.rules, terms.records).copy().add(signed.record)
+    netting = _netting(terms.rules, kept).copy().add(signed.record)
     _NETTINGS[(terms.rules, tuple(r.digest for r in records))] = netting
     while len(_NETTINGS) > _KEPT:
         _NETTINGS.popitem(last=False)
-    root = root_of_leaf_hashes([bytes.fromhex(record_leaf_hash(r)[2:]) for r in records])
     return batch_of(
-        netting.netted(), root, len(records), terms.batch_nonce, terms.operator, terms.previous, terms.rules, deadline
+        netting.netted(), root_of(records), len(records), terms.batch_nonce, terms.operator, terms.previous,
+        terms.rules, deadline,
     )
 
 
 #: The nettings of the last open batches this process signed vouchers for, by split and
-#: records: the next voucher adds one record to one of them (a batch comes back whole
-#: with every invoice; netting it again would make each answer cost more than the last).
+#: records: the next voucher adds one record to one of them (netting the kept batch again
+#: would make each answer cost more than the last).
 _NETTINGS: OrderedDict[tuple, Netting] = OrderedDict()
 _KEPT = 64
 
@@ -220,7 +266,7 @@ def _netting(rules: tuple[str, int, int], records: tuple[SignedRecord, ...]) -> 
 @functools.lru_cache(maxsize=2 * settlement.MAX_BATCH_RECORDS)
 def _signed(signed: SignedRecord, dom: Domain) -> bool:
     """`signed.verify(dom)`, cached (for two full batches: a few tens of MB at most): a payer
-    checks its open batch's records with every invoice."""
+    recovering its open batch checks the node's records."""
     return signed.verify(dom)
 
 
@@ -250,10 +296,38 @@ def check_terms(node: Node, payer: str, terms: Terms) -> None:
         raise PaymentError(
             "the node's cumulative asset amounts are not the ones this payer last paid (the router's root differs)"
         )
+    if terms.records is None:
+        return
     for signed in terms.records:
         _check_own(signed.record, terms, "the open batch holds a record")
         if not _signed(signed, terms.domain):
             raise PaymentError(f"the open batch holds a record 0x{signed.digest.hex()} this payer did not sign")
+    if len(terms.records) != terms.count or root_of(terms.records) != terms.root:
+        raise PaymentError(
+            f"the node's open batch is not its {len(terms.records)} records: it claims {terms.count} records under "
+            f"root 0x{terms.root.hex()}, they make {len(terms.records)} under 0x{root_of(terms.records).hex()}"
+        )
+
+
+def recover(terms: Terms, kept: Sequence[SignedRecord]) -> tuple[SignedRecord, ...]:
+    """The payer's records of the open batch from the node's list of them (`terms` with its
+    `records`, checked by `check_terms`): the node's list, if every record in it is one this
+    payer kept (`kept`: it signed a voucher over it, so the node may hold it; the node may also
+    have lost some, its loss). A payer that kept none (a new home, lost state) takes every record
+    signed by it for this node and batch, as `check_terms` checked."""
+    if terms.records is None:
+        raise PaymentError("the node's terms hold no records to recover the open batch from")
+    mine = {r.digest for r in kept}
+    foreign = [r for r in terms.records if r.digest not in mine]
+    if kept and foreign:
+        raise PaymentError(
+            f"the node's open batch holds {len(foreign)} record(s) this payer never accepted (0x{foreign[0].digest.hex()}"
+            f"{', …' if len(foreign) > 1 else ''}): nothing signed. The node cannot charge them (no voucher of this "
+            "payer covers them); if this account also paid this node from another home, pay from that home until "
+            "the batch settles, else stop paying this node (`tantieme withdraw --request AMOUNT --operator "
+            f"{terms.operator}`)"
+        )
+    return terms.records
 
 
 def _check_own(record: InteractionRecord, terms: Terms, what: str) -> None:
@@ -272,6 +346,7 @@ def pay(
     terms: Terms,
     invoice: InteractionRecord,
     *,
+    kept: Sequence[SignedRecord],
     question: str,
     answer: str,
     max_fee: int,
@@ -279,9 +354,12 @@ def pay(
 ) -> Payment:
     """Sign `invoice` (the answer to `question`) and the voucher of the open batch with it.
 
-    Checks everything first (`check_terms`, and that the invoice is this payer's
-    record of this question and answer, for at most `max_fee` token wei); keeps
-    the voucher in the payer's journal (`status` reads it).
+    `kept` are the records this payer signed for the open batch so far. Checks
+    everything first (`check_terms`; that the node's open batch is `kept`, by
+    count and root, else `BatchDiffers`; that the invoice is this payer's record
+    of this question and answer, for at most `max_fee` token wei); the voucher
+    covers `kept` and the invoice, nothing else. Keeps the voucher in the payer's
+    journal (`status` reads it).
     """
     check_terms(node, payer.address, terms)
     _check_own(invoice, terms, "the invoice is a record")
@@ -291,12 +369,74 @@ def pay(
         raise PaymentError(
             f"the invoice asks {format_amount(invoice.fee)} TAI, more than the {format_amount(max_fee)} TAI accepted"
         )
+    if terms.count != len(kept) or terms.root != root_of(kept):
+        raise BatchDiffers(
+            f"the node's open batch ({terms.count} records, root 0x{terms.root.hex()}) is not the {len(kept)} "
+            "records this payer kept: ask the node for them and check them (`recover`)"
+        )
     signed = invoice.sign(payer, terms.domain)
-    batch, owed, cumulative = voucher_of(terms, signed, int(time.time()) + BATCH_DEADLINE_S)
+    batch, owed, cumulative = voucher_of(terms, kept, signed, int(time.time()) + BATCH_DEADLINE_S)
     voucher = batch.sign(payer, terms.domain)
     if book is not None:
         book.put_voucher(_voucher_row(terms, voucher, owed, cumulative))
     return Payment(signed, voucher)
+
+
+def pay_kept(
+    node: Node,
+    payer: LocalAccount,
+    store: Journal,
+    fetch: Callable[..., Terms],
+    invoice: InteractionRecord,
+    *,
+    question: str,
+    answer: str,
+    max_fee: int,
+    book: Journal | None = None,
+) -> Payment:
+    """`pay` over the records `payer` kept in `store` (its journal), with the node's terms
+    (`fetch(records=False)`); when they differ from the records kept, once more with the
+    node's records (`fetch(records=True)`), taken if `recover` allows. The new record is kept
+    before the payment leaves (once a voucher covers it the node may hold it; if the node
+    refuses it, the next terms differ and the node's list settles it)."""
+    terms = fetch(records=False)
+    key = (terms.payer, terms.operator, terms.domain.chain_id, terms.domain.verifying_contract)
+    signing = {"question": question, "answer": answer, "max_fee": max_fee, "book": book}
+    kept = _kept(store, key, terms.batch_nonce)
+    try:
+        payment = pay(node, payer, terms, invoice, kept=kept, **signing)
+    except BatchDiffers:  # this payer's state lost, or the node's: check the node's records
+        terms = fetch(records=True)
+        check_terms(node, payer.address, terms)
+        kept = list(recover(terms, _kept(store, key, terms.batch_nonce)))
+        _remember(store, key, terms.batch_nonce, store.keep_records(*key, terms.batch_nonce, kept, replace=True), kept)
+        payment = pay(node, payer, terms, invoice, kept=kept, **signing)
+    mark = store.keep_records(*key, terms.batch_nonce, [payment.record])
+    _remember(store, key, terms.batch_nonce, mark, [*kept, payment.record])
+    return payment
+
+
+#: The records payers kept, as this process last read or wrote them, by journal, payer,
+#: operator, chain, ledger and batch: (their `kept_mark`, the records). A payer's next answer
+#: reads its journal again only if the mark moved (another process kept or dropped records).
+_KEPT_READ: OrderedDict[tuple, tuple[tuple[int, int], list[SignedRecord]]] = OrderedDict()
+
+
+def _kept(store: Journal, key: tuple[str, str, int, str], batch_nonce: int) -> list[SignedRecord]:
+    mark = store.kept_mark(*key, batch_nonce)
+    known = _KEPT_READ.get((store.path, *key, batch_nonce))
+    if known is not None and known[0] == mark:
+        return list(known[1])
+    records = store.kept_records(*key, batch_nonce)
+    _remember(store, key, batch_nonce, mark, records)
+    return records
+
+
+def _remember(store: Journal, key: tuple, batch_nonce: int, mark: tuple[int, int], records: list[SignedRecord]) -> None:
+    _KEPT_READ[(store.path, *key, batch_nonce)] = (mark, list(records))
+    _KEPT_READ.move_to_end((store.path, *key, batch_nonce))
+    while len(_KEPT_READ) > _KEPT:
+        _KEPT_READ.popitem(last=False)
 
 
 def _voucher_row(terms: Terms, voucher: SignedBatch, owed: dict[int, int], cumulative: dict[int, int]) -> VoucherRow:
@@ -466,8 +606,9 @@ class Desk:
 
     # -- an answer: the invoice, then the payer's signatures
 
-    def terms(self, payer: str) -> Terms:
-        """The terms this node offers `payer` now: its open batch and waiting invoices."""
+    def terms(self, payer: str, *, records: bool = False) -> Terms:
+        """The terms this node offers `payer` now: its open batch (count and root; its signed
+        records too with `records`) and waiting invoices."""
         state = self._open_batch(payer)
         dom = self.domain
         return Terms(
@@ -476,9 +617,11 @@ class Desk:
             operator=self.node.address,
             rules=self.rules(),
             batch_nonce=state.batch_nonce,
-            records=tuple(r.signed for r in state.records),
+            count=len(state.records),
+            root=bytes.fromhex(state.leaves.root[2:]) if state.records else NO_ROOT,
             previous=dict(state.previous),
             invoices=tuple(i.record for i in self.waiting(payer).values()),
+            records=tuple(r.signed for r in state.records) if records else None,
         )
 
     def waiting(self, payer: str, *, now: int | None = None) -> dict[str, InvoiceRow]:

@@ -42,7 +42,7 @@ from eth_utils import keccak
 from web3.logs import DISCARD
 
 from tantieme.chain.logs import event_logs
-from tantieme.errors import ChainError, PaymentError
+from tantieme.errors import PaymentError, RevertedError
 from tantieme.payments.client import CHAT_PATH
 from tantieme.payments.facilitator import ConnectionSigner, facilitator, network, signer
 
@@ -68,6 +68,8 @@ _ERC165_ABI = [{
     "inputs": [{"name": "interface_id", "type": "bytes4"}], "outputs": [{"name": "", "type": "bool"}],
 }]
 _REFUND_VALIDITY_S = 3_600
+# The most gas ERC-165 lets `supportsInterface` use: a payer's answer costs the node no more.
+_ERC165_GAS = 30_000
 # How often a settlement sent and not confirmed is looked for on chain.
 _POLL_S = 0.25
 # An authorization counts as expired this long after its validBefore (a chain's clock may lag).
@@ -391,14 +393,16 @@ class PayPerRequest:
 
     def _refund(self, writer: Node, book: Journal, record_id: int, authorization: Mapping[str, Any], refund: int) -> str | None:
         """Send `refund` back to the payer of `authorization`: through its `refundPayment` if it
-        says it takes refunds so (`refund_call`), else in a plain transfer."""
+        says it takes refunds so (`refund_call`), else, or if that call reverts (a hostile or
+        broken payer: it moved nothing), in a plain transfer, which a payer cannot refuse. Any
+        other failure (the call may still be mined) leaves the refund owed for `recover`."""
         if refund <= 0:
             return None
         call = refund_call(writer, authorization, refund)
         if call is not None:
             try:
                 receipt = writer.conn.transact(call, gas=_REFUND_GAS)
-            except ChainError:  # the payer's contract refused: the refund is owed all the same
+            except RevertedError:  # the payer's contract refused or ran out of gas: nothing moved, still owed
                 call = None
         if call is None:
             receipt = writer.conn.transact(writer.token.functions.transfer(authorization["from"], refund), gas=_REFUND_GAS)
@@ -511,7 +515,7 @@ def refund_call(writer: Node, authorization: Mapping[str, Any], refund: int) -> 
     try:
         says = w3.eth.contract(address=payer, abi=_ERC165_ABI).functions.supportsInterface(
             function_signature_to_4byte_selector(REFUND_SIGNATURE),
-        ).call()
+        ).call({"gas": _ERC165_GAS})
     except (Web3Exception, ValueError):
         return None
     if says is not True:

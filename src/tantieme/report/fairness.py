@@ -32,19 +32,20 @@ differently from this per-payment division; the class totals add up either way.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from tantieme.assets.registry import Asset
 from tantieme.assets.royalties import simulate
+from tantieme.disputes import Tagging, exclusion_rule, retrieval_status
 from tantieme.errors import InputError
 from tantieme.ledger.netting import BPS, net
 from tantieme.ledger.records import InteractionRecord
 
 __all__ = [
     "CLASSES", "PEOPLE", "PERIODS", "Answer", "Batch", "Commons", "Flows", "Snapshot", "WorkStats",
-    "flows", "gini", "parse_period", "top_share", "works",
+    "exclusions", "flows", "gini", "parse_period", "top_share", "works",
 ]
 
 CLASSES = ("creators", "upstream", "training_data", "model_owner", "operator", "commons")
@@ -111,7 +112,7 @@ class Commons:
 class Snapshot:
     """What the analytics read: answers, their batches, the asset graph, and per asset what
     the router holds claimable and has paid out (token wei), at time `now` (unix seconds);
-    the commons pool, if the deployment has one; the assets an upheld dispute tagged (id → reason)."""
+    the commons pool, if the deployment has one; the assets an upheld dispute tagged (id → its tag)."""
 
     now: int
     answers: Sequence[Answer]
@@ -120,7 +121,7 @@ class Snapshot:
     claimable: Mapping[int, int] = field(default_factory=dict)
     claimed: Mapping[int, int] = field(default_factory=dict)
     commons: Commons | None = None
-    disputed: Mapping[int, str] = field(default_factory=dict)
+    disputed: Mapping[int, Tagging] = field(default_factory=dict)
 
     def since(self, period: str) -> int:
         span = PERIODS[period]
@@ -271,6 +272,14 @@ def works(snapshot: Snapshot, result: Flows, since: int = 0) -> list[WorkStats]:
     ]
 
 
+def exclusions(snapshot: Snapshot) -> Callable[[int], str | None]:
+    """Why retrieval leaves each asset out (None: it reads it), by `disputes.exclusion_rule` over
+    the snapshot's assets (their effective consent and parents) and tags."""
+    by_id = {a.id: a for a in snapshot.assets}
+    return exclusion_rule(lambda asset_id: by_id[asset_id].consent.get("retrieval", False),
+                          snapshot.disputed.get, lambda asset_id: by_id[asset_id].parents)
+
+
 def _commons(pool: Commons | None) -> dict | None:
     if pool is None:
         return None
@@ -317,6 +326,7 @@ def summary(snapshot: Snapshot, periods: Sequence[str] = tuple(PERIODS), works_p
         })
     since = snapshot.since(works_period)
     by_id = {a.id: a for a in snapshot.assets}
+    left_out = exclusions(snapshot)
     for stats in works(snapshot, flows(snapshot, since), since):
         asset = by_id[stats.asset]
         out["works"].append({
@@ -326,7 +336,8 @@ def summary(snapshot: Snapshot, periods: Sequence[str] = tuple(PERIODS), works_p
             "earned": str(sum(stats.earned.values())),
             "by_class": {cls: str(v) for cls, v in stats.earned.items() if v},
             "claimable": str(stats.claimable), "claimed": str(stats.claimed),
-            "disputed": snapshot.disputed.get(stats.asset),
+            "disputed": tag.reason if (tag := snapshot.disputed.get(stats.asset)) else None,
+            "retrieval": retrieval_status(asset.kind, left_out(stats.asset)),
         })
     counts: dict[str, tuple[int, int]] = {}
     for answer in snapshot.answers:
