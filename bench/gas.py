@@ -20,8 +20,9 @@ transfer signed by an externally owned account.
 Then the DAO: staking, a proposal's life, `castVote` beside an
 OpenZeppelin-based governor's (~107k) for each way to count (tokens,
 quadratic for commons-pool members, creators' reputation), and what
-reputation adds to settlement: nothing to `settle` and `credit` (the ledger
-and router are unchanged), one `record` transaction after crediting. Last, the commons pool: joining by a
+reputation adds to settlement: `settle` reads the router's reputation wiring
+once, and the `credit` of a ledger pool tells the reputation votes in the
+same transaction (the owners' checkpoints; no transaction of its own). Last, the commons pool: joining by a
 work, inviting with a bond, the dividend claim (the day's first, which sets
 the day's amount, and a later one). GoodDollar publishes no gas figure for
 its UBI claim (none in its docs, whitepaper or repositories' issues that we
@@ -577,9 +578,9 @@ def _dao_gas(node) -> dict[str, int]:
 def _counting_gas(node, dao, people) -> dict[str, int]:
     """Quadratic and reputation votes on the DAO `dao`: the four people join the
     node's commons pool (invited by the node, a member by its own work); answers
-    citing works of alice and bob settle, are credited and recorded as their
-    reputation (the settlement's gas is the same with or without it: only the
-    `record` is new); a passed proposal makes the pool's `setBond` quadratic and
+    citing works of alice and bob settle and are credited, which earns their
+    reputation in the same transaction (the DAO deployed here reads the
+    reputation votes the router is wired to); a passed proposal makes the pool's `setBond` quadratic and
     `setDividendRules` reputation-counted; then a proposal of each kind is
     voted on."""
     import os
@@ -591,6 +592,8 @@ def _counting_gas(node, dao, people) -> dict[str, int]:
     from tantieme.chain.accounts import dev_account
     from tantieme.chain.deploy import contract
     from tantieme.ledger import settlement
+
+    assert dao.reputation_votes == node.deployment.reputation_votes  # one per router
 
     ops: dict[str, int] = {}
 
@@ -647,20 +650,16 @@ def _counting_gas(node, dao, people) -> dict[str, int]:
         prompt_tokens=600, completion_tokens=40, fee=10**18, details={}, book=book,
     )
     (settled,) = settlement.settle(node, {payer.address: payer}, book=book)
-    ops["settle, 1 record (unchanged by reputation)"] = settled.gas
-    pool_id = node.ledger.functions.assetPool(payer.address, node.address).call()
-    # `claim`'s crediting records the reputation in the node's own DAO...
+    ops["settle, 1 record"] = settled.gas
+    # `claim`'s crediting earns the owners' reputation in the same transaction.
     mine_from = node.conn.w3.eth.block_number
     royalties.credit(node, works, book=book)
-    own = contract(node.conn, "reputation_votes", node.deployment.reputation_votes)
-    [log, *_] = own.events.ReputationEarned.get_logs(from_block=mine_from)
-    ops["record reputation, 2 assets' first (after credit)"] = (
-        node.conn.w3.eth.get_transaction_receipt(log["transactionHash"])["gasUsed"]
+    reputation = contract(node.conn, "reputation_votes", dao.reputation_votes)
+    logs = reputation.events.ReputationEarned.get_logs(from_block=mine_from)
+    assert sorted(log["args"]["account"] for log in logs) == sorted((alice.address, bob.address))
+    ops["credit 2 assets of a settled batch, their owners' first reputation"] = (
+        node.conn.w3.eth.get_transaction_receipt(logs[0]["transactionHash"])["gasUsed"]
     )
-    # ...and the same credits count once more in this DAO's, recorded by hand.
-    reputation = contract(node.conn, "reputation_votes", dao.reputation_votes).functions
-    gas(node, reputation.record(payer.address, node.address, works))
-    assert reputation.recorded(pool_id, works[0]).call() == node.router.functions.credited(pool_id, works[0]).call() > 0
 
     bond, rules = pool.functions.setBond(10**18), pool.functions.setDividendRules(30, 1_000, 14)
     table = [

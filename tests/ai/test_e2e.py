@@ -6,7 +6,6 @@ Marked ``slow`` (not skipped): they run in CI.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from tantieme.ai.backends.openai import OpenAICompatibleModel
 from tantieme.ai.documents import read_document
 from tantieme.ai.attribution import ablation_subsets, attribute, scores_of
 from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, build_messages
+from tantieme.chain.anvil import free_port
 from tantieme.processes import stop
 
 pytestmark = pytest.mark.slow
@@ -266,12 +266,6 @@ def test_block_layout__too_many_sources__clear_error(real_model):
     many = [PromptSource(i, f"t{i}", "x") for i in range(1, 70)]
     with pytest.raises(Exception, match="sources fit in one prompt"):
         real_model.generate_grounded("q", many, max_tokens=4)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

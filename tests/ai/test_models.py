@@ -1,11 +1,11 @@
 import os
-import socket
 
 import pytest
 
-from tantieme.ai.backends.openai import OpenAICompatibleModel
 from tantieme.ai import models
+from tantieme.ai.backends.openai import OpenAICompatibleModel
 from tantieme.ai.models import CHATML_TEMPLATE, file_sha256, load_model, register_backend, render_chat, weights_sha256
+from tantieme.chain.anvil import free_port
 from tantieme.errors import AIError
 
 
@@ -69,9 +69,7 @@ def test_local_model__missing_weights__raises(monkeypatch, tmp_path):
 
 
 def test_openai_backend__unreachable_server__clean_error():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     model = OpenAICompatibleModel(f"http://127.0.0.1:{port}/v1", "m", timeout=2)
     with pytest.raises(AIError, match="cannot reach"):
         model.generate([{"role": "user", "content": "hi"}], max_tokens=4)

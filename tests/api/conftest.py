@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -73,6 +75,59 @@ def records() -> int:
         return len(book.records())
     finally:
         book.close()
+
+
+class HeldModel:
+    """The stub model made to wait: each answer starts (`entered` is released, `asked` gets its
+    messages) and waits until `let` lets it through; so questions stay in the lobby meanwhile."""
+
+    def __init__(self, stub_model, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.entered = threading.Semaphore(0)
+        self.asked: list[str] = []
+        self._go = threading.Semaphore(0)
+        generate = stub_model.generate
+
+        def waiting(model, messages, *args, **kwargs):
+            self.asked.append(str(messages))
+            self.entered.release()
+            assert self._go.acquire(timeout=30)
+            return generate(model, messages, *args, **kwargs)
+
+        monkeypatch.setattr(stub_model, "generate", waiting)
+
+    def let(self, answers: int = 1) -> None:
+        for _ in range(answers):
+            self._go.release()
+
+
+@pytest.fixture
+def held_model(stub_model, monkeypatch) -> HeldModel:
+    return HeldModel(stub_model, monkeypatch)
+
+
+@pytest.fixture
+def verified(monkeypatch) -> list[str]:
+    """The payer named by each x402 payment a node of this process verified, in order."""
+    from tantieme.payments.per_request import PayPerRequest, named_payer
+
+    payers: list[str] = []
+    verify = PayPerRequest.verify
+
+    def counting(self, request, quote):
+        if header := request.headers.get("payment-signature"):
+            payers.append(named_payer(header))
+        return verify(self, request, quote)
+
+    monkeypatch.setattr(PayPerRequest, "verify", counting)
+    return payers
+
+
+def until_queued(service: Service, n: int) -> None:
+    """Wait until `n` questions wait in `service`'s lobby."""
+    deadline = time.monotonic() + 10
+    while service.queued != n:
+        assert time.monotonic() < deadline, f"{service.queued} questions queued, not {n}"
+        time.sleep(0.01)
 
 
 @pytest.fixture

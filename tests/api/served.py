@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +13,10 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from tantieme.chain.anvil import free_port
 from tantieme.processes import stop
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def env(home: Path, **extra: str) -> dict[str, str]:

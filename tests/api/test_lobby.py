@@ -10,7 +10,7 @@ import pytest
 from tantieme.api import SelfPay
 from tantieme.api.lobby import Lobby, LobbyFull, PayerFull
 from tantieme.chain.accounts import dev_account
-from .conftest import QUESTION, chat, records
+from .conftest import QUESTION, chat, records, until_queued
 
 
 def test_lobby__payers_in_turn__each_in_arrival_order():
@@ -41,6 +41,18 @@ def test_lobby__bounds__per_payer_then_in_all():
     assert [lobby.get() for _ in range(4)] == ["b1", "a2", "c1", "b2"]
 
 
+def test_lobby__check__refuses_a_full_line_and_queues_nothing():
+    lobby: Lobby[str] = Lobby(size=4, per_payer=1)
+    lobby.check("a")  # no line yet: room
+    lobby.put("a", "a1")
+    with pytest.raises(PayerFull) as full:
+        lobby.check("a")
+    assert full.value.ahead == 1 and len(lobby) == 1
+    lobby.check("b")
+    assert len(lobby) == 1 and lobby.get() == "a1"
+    lobby.check("a")
+
+
 def test_lobby__closed__hands_out_what_waits_then_none():
     lobby: Lobby[str] = Lobby(size=2, per_payer=2)
     lobby.put("a", "a1")
@@ -58,34 +70,26 @@ class NamedPayers(SelfPay):
 
     def __init__(self) -> None:
         super().__init__(dev_account(0), "127.0.0.1")
+        self.admitted = 0
         self.released = 0
+
+    def named_payer(self, request):
+        return request.headers["x-test-payer"]
 
     async def admit(self, request, quote):
         from dataclasses import replace
 
+        self.admitted += 1
         return replace(await super().admit(request, quote), payer=request.headers["x-test-payer"])
 
     async def cancelled(self, payment):
         self.released += 1
 
 
-def test_burst_of_one_payer__another_payer_answered_next_not_after_the_burst(make_client, stub_model, monkeypatch):
+def test_burst_of_one_payer__another_payer_answered_next_not_after_the_burst(make_client, held_model):
     gate = NamedPayers()
     client = make_client(gate=gate, queue=8, per_payer=3)
     service = client.app.state.service
-    gates = [threading.Semaphore(0)]
-    entered = threading.Semaphore(0)
-    answered: list[str] = []
-    generate = stub_model.generate
-
-    def one_at_a_time(self, messages, *args, **kwargs):
-        entered.release()
-        assert gates[0].acquire(timeout=30)
-        asked = str(messages)
-        answered.append(next(who for who in ("greedy", "polite") if f"({who} " in asked))
-        return generate(self, messages, *args, **kwargs)
-
-    monkeypatch.setattr(stub_model, "generate", one_at_a_time)
 
     def ask(who: str, n: int, statuses: list) -> threading.Thread:
         question = f"{QUESTION} ({who} {n})"
@@ -95,30 +99,24 @@ def test_burst_of_one_payer__another_payer_answered_next_not_after_the_burst(mak
         thread.start()
         return thread
 
-    def until_queued(n: int) -> None:
-        for _ in range(500):
-            if service.queued == n:
-                return
-            threading.Event().wait(0.01)
-        raise AssertionError(f"{service.queued} questions queued, not {n}")
-
     greedy: list = []
     threads = [ask("greedy", 0, greedy)]
-    assert entered.acquire(timeout=30)  # the model answers the greedy payer's first question
+    assert held_model.entered.acquire(timeout=30)  # the model answers the greedy payer's first question
     for n in range(1, 4):
         threads.append(ask("greedy", n, greedy))
-        until_queued(n)
+        until_queued(service, n)
     refused = client.post("/v1/chat/completions", json=chat(), headers={"X-Test-Payer": "greedy"})
     assert refused.status_code == 429, refused.text
     error = refused.json()["error"]
     assert error["code"] == "payer_queue_full" and "3 questions waiting" in error["message"]
-    assert int(refused.headers["Retry-After"]) >= 1 and gate.released == 1  # its payment released
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert (gate.admitted, gate.released) == (4, 0)  # refused before its payment was asked for
     polite: list = []
     threads.append(ask("polite", 0, polite))
-    until_queued(4)
-    for _ in range(5):
-        gates[0].release()
+    until_queued(service, 4)
+    held_model.let(5)
     for thread in threads:
         thread.join(30)
+    answered = [next(who for who in ("greedy", "polite") if f"({who} " in asked) for asked in held_model.asked]
     assert answered == ["greedy", "greedy", "polite", "greedy", "greedy"]  # one greedy question, then the polite one
     assert [r.status_code for r in greedy + polite] == [200] * 5 and records() == 5

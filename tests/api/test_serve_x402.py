@@ -22,8 +22,9 @@ pytestmark = pytest.mark.slow
 ASKER = dev_account(6)
 
 
-def _paid_answer(url: str, chain_id: int, token: str):
-    """The official openai client (async), its HTTP client the official x402 one paying from ASKER."""
+def _paid_answer(url: str, chain_id: int, token: str, max_retries: int = 0, **request: object):
+    """The official openai client (async, retrying `max_retries` times), its HTTP client the
+    official x402 one paying from ASKER: its answer to QUESTION (`request`: more fields)."""
     from openai import AsyncOpenAI
     from x402 import x402Client
     from x402.http.clients import x402HttpxClient
@@ -35,8 +36,10 @@ def _paid_answer(url: str, chain_id: int, token: str):
 
     async def ask():
         async with x402HttpxClient(payer, timeout=300) as http:
-            client = AsyncOpenAI(base_url=f"{url}/v1", api_key="unused", http_client=http, max_retries=0)
-            return await client.chat.completions.create(model="default", messages=[{"role": "user", "content": QUESTION}])
+            client = AsyncOpenAI(base_url=f"{url}/v1", api_key="unused", http_client=http, max_retries=max_retries)
+            return await client.chat.completions.create(
+                model="default", messages=[{"role": "user", "content": QUESTION}], **request,
+            )
 
     return asyncio.run(ask())
 

@@ -31,15 +31,15 @@ def paid(served_home, make_client):
     reader.close()
 
 
-def _payment_header(client, reader, body: dict) -> tuple[str, dict]:
-    """The official x402 client's payment of `body`'s quote, and its EIP-3009 authorization."""
+def _payment_header(client, reader, body: dict, account=ASKER) -> tuple[str, dict]:
+    """The official x402 client's payment of `body`'s quote by `account`, and its EIP-3009 authorization."""
     from x402 import x402ClientSync
     from x402.mechanisms.evm import EthAccountSigner
     from x402.mechanisms.evm.exact import register_exact_evm_client
 
     unpaid = client.post("/v1/chat/completions", json=body)
     assert unpaid.status_code == 402
-    payer = register_exact_evm_client(x402ClientSync(), EthAccountSigner(ASKER))
+    payer = register_exact_evm_client(x402ClientSync(), EthAccountSigner(account))
     payer.set_spend_controls({"allowed_assets": [{"network": f"eip155:{reader.conn.chain_id}", "asset": reader.deployment.token}]})
     payload = payer.create_payment_payload(decode_payment_required_header(unpaid.headers["PAYMENT-REQUIRED"]))
     return encode_payment_signature_header(payload), dict(payload.payload["authorization"])
@@ -287,3 +287,31 @@ def test_receipt_late__never_mined__record_gone_nothing_charged(held):
     client.app.state.service.settle()
     assert client.get(response.json()["error"]["links"]["answer"]).status_code == 404
     assert records() == 0 and reader.balance(dev_account(0).address) == operator
+
+
+@pytest.mark.parametrize("resolved", ["seen mined", "expired"])
+def test_settlement_pending__still_holds_the_payers_balance__until_resolved(held, monkeypatch, resolved):
+    """A settlement sent and not seen mined may still move its quote: until the node sees it mined
+    (its next settlement's recovery) or its authorization expires, the quote still holds the
+    payer's balance, so a second payment the balance covers only without it is refused (402)."""
+    from tantieme.payments import per_request
+
+    client, reader, chain = held(land_on_wait=None)
+    body = chat(max_tokens=16)
+    first, authorization = _payment_header(client, reader, body)
+    quote = int(authorization["value"])
+    with Node.open(account=ASKER) as asker:  # the asker keeps one and a half quotes
+        asker.conn.transact(asker.token.functions.transfer(ELSEWHERE.address, asker.balance() - quote * 3 // 2), gas=100_000)
+    pending = client.post("/v1/chat/completions", json=body, headers={"PAYMENT-SIGNATURE": first})
+    assert pending.status_code == 503 and pending.json()["error"]["code"] == "settlement_pending", pending.text
+    second, _ = _payment_header(client, reader, body)
+    refused = client.post("/v1/chat/completions", json=body, headers={"PAYMENT-SIGNATURE": second})
+    assert refused.status_code == 402 and refused.json()["error"]["code"] == "insufficient_balance_under_way", refused.text
+
+    if resolved == "seen mined":
+        chain.land()
+        client.app.state.service.settle()  # its recovery sees the payment mined and refunds quote − fee
+    else:  # the first authorization counts as expired: it can move nothing any more
+        monkeypatch.setattr(per_request, "_EXPIRY_MARGIN_S", -per_request.MAX_TIMEOUT_S - 60)
+    admitted = client.post("/v1/chat/completions", json=body, headers={"PAYMENT-SIGNATURE": second})
+    assert admitted.status_code == 503 and admitted.json()["error"]["code"] == "settlement_pending", admitted.text  # answered

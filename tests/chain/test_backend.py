@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from tantieme.chain import EMBEDDED_CHAIN_ID, connect, create_keystore, dev_account
+from tantieme.chain.anvil import free_port
 from tantieme.errors import ChainError, ConfigError
-
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_connect__embedded__default(tantieme_home: Path) -> None:
@@ -55,7 +48,7 @@ def test_connect__rpc__keystore_with_prompt(anvil: str) -> None:
 
 
 def test_connect__rpc__unreachable__chain_error() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ChainError) as raised:
         connect("rpc", rpc_url=url, account=dev_account())
     assert str(raised.value) == (

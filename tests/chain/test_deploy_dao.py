@@ -33,6 +33,8 @@ def test_init__deploys_and_wires_the_dao(node):
     governor = contract(node.conn, "governor", deployment.governor).functions
     assert votes.asset().call() == deployment.token
     assert (governor.token().call(), governor.timelock().call()) == (deployment.votes, deployment.timelock)
+    assert governor.reputation().call() == deployment.reputation_votes
+    assert node.router.functions.reputation().call() == deployment.reputation_votes  # the router tells them credits
     assert (governor.votingDelay().call(), governor.votingPeriod().call()) == (
         LOCAL_DAO.voting_delay, LOCAL_DAO.voting_period)
     assert timelock.get_minimum_delay().call() == LOCAL_DAO.timelock_delay
@@ -51,6 +53,8 @@ def test_record_without_the_dao__gains_it_once(node):
     assert deployed
     assert {k: getattr(upgraded, k) for k in old} == old
     assert upgraded.governor not in (None, node.deployment.governor)
+    # The router is wired once: the new governor reads the reputation votes it tells.
+    assert upgraded.reputation_votes == node.deployment.reputation_votes
     assert load_deployment(node.conn) == upgraded
     assert ensure_deployed(node.conn, local=True) == (upgraded, False)
 

@@ -21,10 +21,10 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, settings
 
 from tantieme.addresses import ZERO_ADDRESS
+from tantieme.amounts import MAX_UINT256
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "src" / "tantieme" / "contracts"
 
-MAX_UINT256 = 2**256 - 1
 ONE_TOKEN = 10**18
 BPS = 10_000
 

@@ -10,12 +10,16 @@ a millisecond for the cheapest view):
 - One anchored deployment per run: deploy once per session or module, open
   `boa.env.anchor()` in the machine's `__init__` and close it in
   `teardown`, instead of deploying per example.
-- After every step, read the global totals (a contract's balance, its
-  totals) and only the entries the step may have touched: rules add what
-  they change to "dirty" sets (accounts, assets, pools, proposals) that the
-  invariant reads and clears. `teardown` marks everything dirty and runs
-  the same check, so what a step could not have touched is still proven
-  unmoved at the end of each run.
+- After every step, read only what the step may have touched: rules add
+  what they change to "dirty" sets (accounts, assets, pools, proposals)
+  that the invariant reads and clears, and the global totals (a contract's
+  balance, its totals) only when the step moved tokens or entries; the
+  model's own equations (conservation in the model) hold after every step.
+  `teardown` marks everything dirty and runs the same check, so what a
+  step could not have touched is still proven unmoved at the end of each
+  run.
+- What every run starts from (the anchored state: balances, domains, pool
+  ids) is the same in every run: read it once, not in each `__init__`.
 - Expected reverts are cheap because conftest's `_no_storage_dumps` keeps
   titanoboa from writing the contract's storage into each revert message.
 """

@@ -2,10 +2,13 @@
 
 Two paying clients (one also paying over x402), a Sybil that never paid and
 the agent's own node prove records, rate them, revoke and respond, in any
-order, for two agents. After every step that changed an agent, and for
-both agents at the end of each run, the registry's summaries, clients,
-indexes and response counts equal the model's; every call the model
-refuses reverts with the reason it names (`SPEC.md` "AgentReputation").
+order, for two agents. After every step, what it changed (the agent's
+summaries over every client for the tags its feedback carries, its new
+client, the rater's last index, the response count), and for both agents
+at the end of each run everything (every tag's summary, the clients, every
+caller's last index, the response count), equal the model's; every call
+the model refuses reverts with the reason it names (`SPEC.md`
+"AgentReputation").
 """
 
 from __future__ import annotations
@@ -55,12 +58,15 @@ class ReputationMachine(RuleBasedStateMachine):
         # agent → caller → [[value, decimals, tag, revoked, responses]]
         self.feedback = defaultdict(lambda: defaultdict(list))
         self.clients = defaultdict(list)
-        self.dirty: set[int] = set()  # the agents changed since the last check
+        # What the last step changed, per agent: "clients", "responses",
+        # ("tag", tag) summaries and ("index", caller) last indexes.
+        self.dirty: dict[int, set] = defaultdict(set)
 
     def teardown(self):
         try:
+            everything = {"clients", "responses", *(("tag", tag) for tag in TAGS), *(("index", c) for c in range(4))}
             for agent in (0, 1):
-                self.check(agent)
+                self.check(agent, everything)
         finally:
             self.anchor.__exit__(None, None, None)
 
@@ -68,9 +74,15 @@ class ReputationMachine(RuleBasedStateMachine):
         """Why the registry refuses this caller anything on this agent, if it does."""
         return "reputation: self-feedback not allowed" if caller == 3 and agent == 0 else None
 
-    @rule(caller=st.integers(0, 3), which=st.integers(0, 27), agent=st.integers(0, 1))
-    def prove(self, caller, which, agent):
+    @rule(caller=st.integers(0, 3), which=st.integers(0, 27), agent=st.integers(0, 1), by_payer=st.booleans())
+    def prove(self, caller, which, agent, by_payer):
+        """Anyone proves a record for either agent; half the time its payer
+        for the node's agent (random picks rarely line up). One rule for
+        both: a proof costs the registry its record digest and proof check
+        whatever the outcome, the machine's dearest step."""
         client, paid = self.stock[which]
+        if by_payer:
+            caller, agent = client, 0
         reason = self.refused(caller, agent)
         if reason is None and agent == 1:
             reason = "reputation: record of another agent"
@@ -83,13 +95,7 @@ class ReputationMachine(RuleBasedStateMachine):
                 paid.prove(self.m, self.callers[caller], agent=self.agents[agent])
             return
         assert paid.prove(self.m, self.callers[caller], agent=self.agents[agent]) == paid.digest
-        self.proven[paid.digest] = (caller, agent)
-        self.dirty.add(agent)
-
-    @rule(which=st.integers(0, 27))
-    def prove_paid(self, which):
-        """The payer of a record proves it for its agent (random picks rarely line up)."""
-        self.prove(self.stock[which][0], which, 0)
+        self.proven[paid.digest] = (caller, agent)  # read back by `rate`, which accepts exactly these
 
     @rule(caller=st.integers(0, 3), which=st.integers(0, 28), agent=st.integers(0, 1),
           value=st.integers(-(10**38), 10**38) | st.integers(-100, 100), decimals=st.integers(0, 18),
@@ -124,8 +130,9 @@ class ReputationMachine(RuleBasedStateMachine):
         _rated[0] += 1
         if caller not in self.clients[agent]:
             self.clients[agent].append(caller)
+            self.dirty[agent].add("clients")
         self.feedback[agent][caller].append([value, decimals, tag, False, 0])
-        self.dirty.add(agent)
+        self.dirty[agent] |= {("tag", ""), ("tag", tag), ("index", caller)}
 
     @rule(caller=st.integers(0, 3), agent=st.integers(0, 1), index=st.integers(0, 4))
     def revoke(self, caller, agent, index):
@@ -141,7 +148,7 @@ class ReputationMachine(RuleBasedStateMachine):
             return
         self.m.reputation.revokeFeedback(self.agents[agent], index, sender=self.callers[caller])
         rows[index - 1][3] = True
-        self.dirty.add(agent)
+        self.dirty[agent] |= {("tag", ""), ("tag", rows[index - 1][2])}
 
     @rule(responder=st.integers(0, 3), client=st.integers(0, 3), agent=st.integers(0, 1), index=st.integers(0, 3))
     def respond(self, responder, client, agent, index):
@@ -153,31 +160,35 @@ class ReputationMachine(RuleBasedStateMachine):
             return
         self.m.reputation.appendResponse(*args, sender=self.callers[responder])
         rows[index - 1][4] += 1
-        self.dirty.add(agent)
+        self.dirty[agent].add("responses")
 
     @invariant()
     def registry_matches_the_model(self):
-        """The agents a step changed (a refused call changes nothing:
-        `teardown` checks both agents at the end of each run)."""
+        """What a step changed (a refused call changes nothing: `teardown`
+        checks everything of both agents at the end of each run)."""
         _steps[0] += 1
-        for agent in sorted(self.dirty):
-            self.check(agent)
+        for agent, parts in sorted(self.dirty.items()):
+            self.check(agent, parts)
         self.dirty.clear()
 
-    def check(self, agent: int) -> None:
+    def check(self, agent: int, parts: set) -> None:
         reputation, agent_id = self.m.reputation, self.agents[agent]
-        assert list(reputation.getClients(agent_id)) == [self.callers[c] for c in self.clients[agent]]
+        if "clients" in parts:
+            assert list(reputation.getClients(agent_id)) == [self.callers[c] for c in self.clients[agent]]
         rows = [
             (self.callers[c], value, decimals, tag, "", revoked)
             for c in range(4) for value, decimals, tag, revoked, _ in self.feedback[agent][c]
         ]
         for tag in TAGS:
-            assert reputation.getSummary(agent_id, self.callers, tag, "") == model_summary(rows, self.callers, tag, "")
-        assert reputation.getResponseCount(agent_id, ZERO_ADDRESS, 0, []) == sum(
-            row[4] for c in range(4) for row in self.feedback[agent][c]
-        )
+            if ("tag", tag) in parts:
+                assert reputation.getSummary(agent_id, self.callers, tag, "") == model_summary(rows, self.callers, tag, "")
+        if "responses" in parts:
+            assert reputation.getResponseCount(agent_id, ZERO_ADDRESS, 0, []) == sum(
+                row[4] for c in range(4) for row in self.feedback[agent][c]
+            )
         for c, caller in enumerate(self.callers):  # the Sybil (2) never paid: its index stays 0
-            assert reputation.getLastIndex(agent_id, caller) == len(self.feedback[agent][c])
+            if ("index", c) in parts:
+                assert reputation.getLastIndex(agent_id, caller) == len(self.feedback[agent][c])
 
 
 def test_reputation_invariants(market, stock, payer, payer_b):

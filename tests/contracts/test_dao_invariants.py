@@ -1,8 +1,9 @@
 """The DAO as a hypothesis state machine: stakes, withdrawals, delegations,
 proposals counted by tokens, quadratically or by reputation (the counting
 table changes between proposals), votes, commons-pool members joining,
-being invited, leaving and removed, works sold, earnings settled, credited
-and recorded as reputation that decays, blocks and time, queueing and
+being invited, leaving and removed, works sold, earnings settled and
+credited (the router tells the reputation votes: reputation that decays),
+blocks and time, queueing and
 execution, against a model; after every step (SPEC.md "DAO invariants"):
 
 - D1 the votes of all delegates add up to the staked supply, and the
@@ -82,7 +83,7 @@ person = st.integers(0, PEOPLE - 1)
 # The model's fields (`DaoMachine.model`).
 MODEL = (
     "units", "delegate_of", "pending", "wallet", "paid", "history", "joined", "ended", "removed", "joined_by",
-    "invited_by", "work_member", "slashed", "owner", "batches", "credited", "recorded", "checkpoints", "counting",
+    "invited_by", "work_member", "slashed", "owner", "batches", "credited", "checkpoints", "counting",
 )
 _steps = [0]
 _descriptions = itertools.count()
@@ -142,7 +143,6 @@ class DaoMachine(RuleBasedStateMachine):
         self.owner = [0, 1]  # of each work
         self.batches = 0  # settled
         self.credited = [0, 0]  # of each work, by the router
-        self.recorded = [0, 0]
         self.checkpoints: list[list[tuple[int, int]]] = [[] for _ in range(PEOPLE + 1)]  # (block, value)
         self.counting = TOKEN  # of the treasury's `transfer`
         self.proposals: list[Prop] = []
@@ -151,7 +151,7 @@ class DaoMachine(RuleBasedStateMachine):
         self.touched_proposals: set[int] = set()
         self.clock_moved = False  # blocks or time passed: open proposals may have changed state
         self.pool_touched = False
-        self.earned: set[int] = set()  # whose reputation the step recorded
+        self.earned: set[int] = set()  # whose reputation the step changed
         self.record()
         if start:
             self.__dict__.update(copy.deepcopy(start))
@@ -538,16 +538,19 @@ class DaoMachine(RuleBasedStateMachine):
 
     # ---------------------------------------------------------- reputation --
 
-    @rule(settle_next=st.booleans(), credit=st.sampled_from([[0], [1], [0, 1]]),
-          record=st.sampled_from([[], [0], [1], [0, 1], [1, 0, 1]]))
-    def earn_reputation(self, settle_next, credit, record):
-        """The works earn (and are credited), and someone records it."""
+    @rule(settle_next=st.booleans(), credit=st.sampled_from([[0], [1], [0, 1]]), forger=person)
+    def earn_reputation(self, settle_next, credit, forger):
+        """The works earn and anyone credits them: the router tells the
+        reputation votes, and the owners now earn what was credited. Nobody
+        else can tell them anything."""
         self.earn(settle_next, credit)
-        self.record_reputation(record)
+        with boa.reverts("reputation_votes: caller is not the router"):
+            self.reputation.earn(self.works, [ONE_TOKEN, ONE_TOKEN], sender=self.people[forger])
 
     def earn(self, settle_next, credit):
         """Settle the payer's next batch (its works earn `EARNED` more) and
-        credit some works from the ledger's pool, by proof."""
+        credit some works from the ledger's pool, by proof: each credited
+        increase is its owner's reputation now, and the total's."""
         world = self.v.world
         if settle_next or not self.batches:
             batch = earning(self.v, self.batches, dict(zip(self.works, EARNED, strict=True)))
@@ -555,24 +558,16 @@ class DaoMachine(RuleBasedStateMachine):
             self.batches += 1
         tree = earning(self.v, self.batches - 1, dict(zip(self.works, EARNED, strict=True))).tree
         world.router.credit(world.ledger.assetPool(self.v.payer.address, world.operator), *credit_args(tree, credit))
-        for which in credit:
-            self.credited[which] = self.batches * EARNED[which]
-
-    def record_reputation(self, works):
-        """Anyone records what was credited: the owners now earn it."""
         total = 0
-        for which in works:
-            amount = self.credited[which] - self.recorded[which]
+        for which in credit:
+            amount = self.batches * EARNED[which] - self.credited[which]
             if amount:
                 self.add_reputation(self.owner[which], amount)
-                self.recorded[which] = self.credited[which]
                 self.earned.add(self.owner[which])
                 total += amount
+            self.credited[which] = self.batches * EARNED[which]
         if total:
             self.add_reputation(TOTAL, total)
-        assert self.reputation.record(
-            self.v.payer.address, self.v.world.operator, [self.works[w] for w in works]
-        ) == total
 
     # --------------------------------------------------- blocks and time --
 
@@ -661,7 +656,7 @@ class DaoMachine(RuleBasedStateMachine):
 def prepared(v: Voting, people: list[str]) -> dict:
     """Every run starts where each way to count has voters: the treasury
     funded, everyone staked, persons 0 and 1 members by their works, person 2 invited,
-    both works' earnings recorded as reputation, a block later."""
+    both works' earnings credited (reputation), a block later."""
     v.world.token.mint(v.dao.timelock.address, TREASURY, sender=v.deployer)
     for account in people:
         v.world.token.approve(v.pool.address, MAX_UINT256, sender=account)
@@ -673,7 +668,6 @@ def prepared(v: Voting, people: list[str]) -> dict:
     machine.join(1, 1)
     machine.invite(0, 2)
     machine.earn(True, [0, 1])
-    machine.record_reputation([0, 1])
     machine.mine(1)
     return machine.model()
 

@@ -1,5 +1,5 @@
 """Reputation votes: earned only from what the ledger's settlements
-attributed to a creator's works (recorded from the router's credits),
+attributed to a creator's works (told by the router as it credits them),
 never bought or moved, decaying with a half-life, read at past blocks."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tantieme.addresses import ZERO_ADDRESS
+
 from .conftest import ONE_TOKEN, events
 from .dao_fixtures import mine
 from .ledger_fixtures import credit_args, ledger_deployer, make_batch, settle, shares_tree  # noqa: F401 (fixture)
-from .voting_fixtures import HALF_LIFE, REPUTATION, settle_and_credit, voting  # noqa: F401 (fixtures)
+from .voting_fixtures import HALF_LIFE, REPUTATION, deploy_voting, settle_and_credit, voting  # noqa: F401 (fixtures)
 
 MAX_REPUTATION = 2**192 - 1
 
@@ -22,38 +24,49 @@ def works(voting):
     return list(voting.world.assets[4:])
 
 
-def record(v, works) -> int:
-    return v.reputation.record(v.payer.address, v.world.operator, works)
+def earned(v) -> list[tuple[str, int]]:
+    """(account, amount) of each `ReputationEarned` of the router's last call."""
+    return [(e.account, e.amount) for e in events(v.world.router, "ReputationEarned")]
 
 
 # ------------------------------------------------------------- earning --
 
 
-def test_record__credits_each_owner_once(voting, works):
+def test_credit__earns_each_owner_once(voting, works):
     v = voting
-    settle_and_credit(v, {works[0]: 30 * ONE_TOKEN, works[1]: 10 * ONE_TOKEN})
-    assert record(v, works + works) == 40 * ONE_TOKEN
-    logged = [(e.account, e.asset_id, e.amount) for e in events(v.reputation, "ReputationEarned")]
-    assert logged == [(v.people[0], works[0], 30 * ONE_TOKEN), (v.people[1], works[1], 10 * ONE_TOKEN)]
+    pool_id = settle_and_credit(v, {works[0]: 30 * ONE_TOKEN, works[1]: 10 * ONE_TOKEN})
+    assert sorted(earned(v)) == sorted([(v.people[0], 30 * ONE_TOKEN), (v.people[1], 10 * ONE_TOKEN)])
     assert v.reputation.getVotes(v.people[0]) == 30 * ONE_TOKEN
-    assert record(v, works) == 0
+    assert v.reputation.getVotes(v.people[1]) == 10 * ONE_TOKEN
+    # The same proof again credits nothing, and earns nothing.
+    tree = shares_tree({works[0]: 30 * ONE_TOKEN, works[1]: 10 * ONE_TOKEN})
+    assert v.world.router.credit(pool_id, *credit_args(tree, [0, 1])) == 0
+    assert earned(v) == []
     # The next batch's cumulative amounts: only the increase counts.
     settle_and_credit(v, {works[0]: 35 * ONE_TOKEN, works[1]: 10 * ONE_TOKEN})
-    assert record(v, works) == 5 * ONE_TOKEN
+    assert earned(v) == [(v.people[0], 5 * ONE_TOKEN)]
     assert v.reputation.getVotes(v.people[0]) == 35 * ONE_TOKEN
-    assert v.reputation.recorded(v.world.ledger.assetPool(v.payer.address, v.world.operator), works[0]) == (
-        35 * ONE_TOKEN
-    )
+    mine(1)
+    assert v.reputation.getPastTotalSupply(boa.env.evm.patch.block_number - 1) == 45 * ONE_TOKEN
 
 
-def test_record__uncredited_earnings__count_only_once_credited(voting, works):
+def test_credit__one_owner_s_works__one_earning(voting, works):
+    """Works of one owner credited together earn in one checkpoint."""
+    v = voting
+    v.world.registry.transferFrom(v.people[1], v.people[0], works[1], sender=v.people[1])
+    settle_and_credit(v, {works[0]: 30 * ONE_TOKEN, works[1]: 10 * ONE_TOKEN})
+    assert earned(v) == [(v.people[0], 40 * ONE_TOKEN)]
+    assert v.reputation.getVotes(v.people[0]) == 40 * ONE_TOKEN
+
+
+def test_credit__uncredited_earnings__count_only_once_credited(voting, works):
     v = voting
     tree = shares_tree({works[0]: 7 * ONE_TOKEN})
     settle(v.world, v.payer, make_batch(v.world, v.payer, 10 * ONE_TOKEN, tree=tree))
-    assert record(v, works) == 0
+    assert v.reputation.getVotes(v.people[0]) == 0
     pool_id = v.world.ledger.assetPool(v.payer.address, v.world.operator)
     v.world.router.credit(pool_id, *credit_args(tree, [0]))
-    assert record(v, works) == 7 * ONE_TOKEN
+    assert v.reputation.getVotes(v.people[0]) == 7 * ONE_TOKEN
 
 
 def test_reputation__cannot_be_bought(voting, works):
@@ -67,10 +80,45 @@ def test_reputation__cannot_be_bought(voting, works):
     tree = shares_tree({works[0]: 50 * ONE_TOKEN})
     own_pool = v.world.router.fund(b"\x01" * 32, bytes.fromhex(tree.root[2:]), 50 * ONE_TOKEN, sender=buyer)
     v.world.router.credit(own_pool, *credit_args(tree, [0]))
+    assert earned(v) == []
     assert v.world.router.pending(works[0]) == 100 * ONE_TOKEN
-    for payer, operator in ((buyer, v.world.operator), (buyer, buyer), (v.payer.address, v.world.operator)):
-        assert v.reputation.record(payer, operator, works) == 0
     assert v.reputation.getVotes(buyer) == 0
+
+
+def test_set_reputation__only_the_router_s_deployer__once__for_this_router(
+    voting, token_deployer, registry_deployer, router_deployer, ledger_deployer
+):
+    """Before the wiring the ledger's credits earn nothing; after it, a ledger
+    pool earns from its next batch on (`fund` marks it)."""
+    fresh = deploy_voting(token_deployer, registry_deployer, router_deployer, ledger_deployer, wire=False)
+    router, work = fresh.world.router, fresh.world.assets[4]
+    assert router.reputation() == ZERO_ADDRESS
+    settle_and_credit(fresh, {work: 30 * ONE_TOKEN})
+    assert earned(fresh) == []
+    with boa.reverts("router: caller is not the deployer"):
+        router.setReputation(fresh.reputation.address, sender=fresh.people[0])
+    with boa.reverts("router: reputation is for another router"):
+        router.setReputation(voting.reputation.address, sender=fresh.deployer)
+    with boa.reverts("router: reputation is the zero address"):
+        router.setReputation(ZERO_ADDRESS, sender=fresh.deployer)
+    router.setReputation(fresh.reputation.address, sender=fresh.deployer)
+    assert [(e.reputation, e.ledger) for e in events(router, "ReputationSet")] == [
+        (fresh.reputation.address, fresh.world.ledger.address)
+    ]
+    with boa.reverts("router: reputation already set"):
+        router.setReputation(fresh.reputation.address, sender=fresh.deployer)
+    settle_and_credit(fresh, {work: 50 * ONE_TOKEN})
+    assert earned(fresh) == [(fresh.people[0], 20 * ONE_TOKEN)]
+    assert fresh.reputation.getVotes(fresh.people[0]) == 20 * ONE_TOKEN
+
+
+@pytest.mark.parametrize("caller", ["person", "router deployer", "ledger"])
+def test_earn__anyone_but_the_router__reverts(voting, works, caller):
+    v = voting
+    sender = {"person": v.people[0], "router deployer": v.deployer, "ledger": v.world.ledger.address}[caller]
+    with boa.reverts("reputation_votes: caller is not the router"):
+        v.reputation.earn(works, [ONE_TOKEN, ONE_TOKEN], sender=sender)
+    assert v.reputation.getVotes(v.people[0]) == 0
 
 
 def test_reputation__cannot_be_transferred(voting, works):
@@ -78,14 +126,12 @@ def test_reputation__cannot_be_transferred(voting, works):
     names = {e["name"] for e in v.reputation.abi if e.get("type") == "function"}
     assert not names & {"transfer", "transferFrom", "approve", "delegate", "delegateBySig"}
     settle_and_credit(v, {works[0]: 30 * ONE_TOKEN})
-    record(v, works)
     buyer = boa.env.generate_address("work buyer")
     v.world.registry.transferFrom(v.people[0], buyer, works[0], sender=v.people[0])
     assert v.reputation.getVotes(buyer) == 0
     assert v.reputation.getVotes(v.people[0]) == 30 * ONE_TOKEN
     # What the work earns after the sale is its new owner's.
     settle_and_credit(v, {works[0]: 40 * ONE_TOKEN})
-    record(v, works)
     assert v.reputation.getVotes(buyer) == 10 * ONE_TOKEN
     assert v.reputation.getVotes(v.people[0]) == 30 * ONE_TOKEN
 
@@ -93,7 +139,6 @@ def test_reputation__cannot_be_transferred(voting, works):
 def test_past_votes__read_at_past_blocks_and_decay(voting, works):
     v = voting
     settle_and_credit(v, {works[0]: 64 * ONE_TOKEN})
-    record(v, works)
     earned_at = boa.env.evm.patch.block_number
     mine(2 * HALF_LIFE + 1)
     assert v.reputation.getPastVotes(v.people[0], earned_at - 1) == 0
@@ -108,7 +153,6 @@ def test_past_votes__read_at_past_blocks_and_decay(voting, works):
         v.reputation.getPastTotalSupply(now)
     # A later earning adds to what is left, and decays from then on.
     settle_and_credit(v, {works[0]: 80 * ONE_TOKEN})
-    record(v, works)
     left = v.reputation.decay(64 * ONE_TOKEN, now - earned_at)
     assert v.reputation.getVotes(v.people[0]) == left + 16 * ONE_TOKEN
     assert v.reputation.clock() == now

@@ -26,7 +26,11 @@ every step we check (SPEC.md):
 - I5 every asset's effective AI consent (`aiConsent`) is its own flags and
   all its ancestors' current flags;
 - I6 the router marks exactly the assets an upheld dispute tags (`isTagged`),
-  and no claim of a tagged asset pays its owner.
+  and no claim of a tagged asset pays its owner;
+- I7 the reputation votes wired to the router (persona 0 stands for their
+  ledger) hold, for each persona and in all, exactly what the ledger's pools
+  credited to assets while the persona owned them: other pools, payments,
+  sweeps and repeated or failed credits earn nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from tantieme.addresses import ZERO_ADDRESS
 from tantieme.ledger.records import asset_tree
 
 from .conftest import (
@@ -64,6 +69,7 @@ from .conftest import (
     register_asset,
 )
 from .dispute_fixtures import COPIED, DISPUTES, EVIDENCE
+from .voting_fixtures import REPUTATION
 from .stateful import run_steps
 
 AI_FIELDS = ("ai_training", "ai_fine_tuning", "ai_retrieval", "ai_output_commercial")
@@ -75,6 +81,7 @@ CONSENT_REASONS = (
 )
 
 PERSONAS = 4
+LEDGER = 0  # the persona whose pools earn reputation
 FUNDS = 10**30
 STEPS = 10_000  # at least this many steps in all (SPEC.md)
 _steps = [0]
@@ -124,6 +131,7 @@ class Model:
     total_claimed: int = 0
     surplus: int = 0
     pools: dict[tuple[int, int], Pool] = field(default_factory=dict)  # (funder, key) →
+    reputation: list[int] = field(default_factory=lambda: [0] * PERSONAS)  # no decay: the longest half-life
 
 
 @dataclass
@@ -137,29 +145,29 @@ class Pool:
 
 
 class RoyaltyMachine(RuleBasedStateMachine):
-    """Registry + router against `Model`; one fresh deployment per run."""
+    """Registry + router against `Model`; one anchored state per run."""
 
     assets = Bundle("assets")
 
-    def __init__(self, system, disputes, personas: list[str], deployer: str):
+    def __init__(self, system, disputes, reputation, personas: list[str], deployer: str):
         super().__init__()
         self.anchor = boa.env.anchor()
         self.anchor.__enter__()
         self.token, self.registry, self.router = system.token, system.registry, system.router
-        self.disputes, self.deployer = disputes, deployer
+        self.disputes, self.reputation, self.deployer = disputes, reputation, deployer
         self.people = personas
         self.model = Model()
         # Ledger entries, personas and pools the last step may have changed;
         # the rest cannot have moved, and `teardown` re-reads everything to
-        # prove it (the global totals of I1 and I2 are read after every step).
+        # prove it. The router's totals (I1, I2) are read after every step
+        # that moved tokens or entries, the asset count (I4) after every
+        # registration attempt.
         self.dirty_assets: set[int] = set()
         self.dirty_licences: set[tuple[int, int]] = set()
         self.dirty_people: set[int] = set()
         self.dirty_pools: set[tuple[int, int]] = set()
-        for person in personas:
-            self.token.mint(person, FUNDS, sender=deployer)
-            self.token.approve(self.router.address, MAX_UINT256, sender=person)
-            self.token.approve(self.disputes.address, MAX_UINT256, sender=person)
+        self.registered = False
+        self.dirty_reputation = False
 
     def teardown(self):
         try:
@@ -167,6 +175,9 @@ class RoyaltyMachine(RuleBasedStateMachine):
             self.dirty_licences = set(self.model.licences)
             self.dirty_people = set(range(PERSONAS))
             self.dirty_pools = set(self.model.pools)
+            self.registered = True
+            self.dirty_reputation = True
+            self.conservation()
             self.ledgers_match_the_model()
             for asset_id in self.model.assets:  # I5
                 assert self.registry.aiConsent(asset_id) == self.effective_ai(asset_id)
@@ -274,6 +285,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
 
     def register(self, owner: int, kind: int, parents: list[int], terms: Terms, uri: str) -> int:
         """Commit, then register in the next block."""
+        self.registered = True
         return register_asset(self.registry, self.people[owner], kind, new_content_hash(), uri, parents, terms)
 
     def split(self, asset_id: int) -> int:
@@ -318,6 +330,7 @@ class RoyaltyMachine(RuleBasedStateMachine):
             self.registry.commitRegistration(commitment(self.people[owner], content), sender=self.people[owner])
             next_block()
             args = (kind, content, "ipfs://m", [], terms.abi(), SALT)
+            self.registered = True
             with boa.reverts("registry: no commitment"):
                 self.registry.register(*args, sender=self.people[thief])
             asset_id = self.registry.register(*args, sender=self.people[owner])
@@ -492,6 +505,9 @@ class RoyaltyMachine(RuleBasedStateMachine):
             pool.credited[asset_id] = pool.credited.get(asset_id, 0) + gain
             self.model.assets[asset_id].pending += gain
             self.dirty_assets.add(asset_id)
+            if pool_key[0] == LEDGER:
+                self.model.reputation[self.model.assets[asset_id].owner] += gain
+                self.dirty_reputation = True
         pool.unassigned -= total
         self.dirty_pools.add(pool_key)
 
@@ -617,22 +633,26 @@ class RoyaltyMachine(RuleBasedStateMachine):
     # ---------------------------------------------------------- invariants --
 
     @invariant()
-    def conservation(self):
+    def router_matches_the_model(self):
         _steps[0] += 1
+        self.conservation()
+        self.ledgers_match_the_model()
+
+    def conservation(self):
         assets = self.model.assets.values()
         unassigned = sum(p.unassigned for p in self.model.pools.values())
         owed = sum(a.pending + a.claimable for a in assets) + unassigned
-        assert self.token.balanceOf(self.router.address) == owed + self.model.surplus  # I1
         in_vaults = sum(a.vault for a in assets)
         assert sum(self.model.balances) + owed + self.model.surplus + in_vaults == FUNDS * PERSONAS
-        assert self.router.totalUnassigned() == unassigned
         assert all(pool.unassigned >= 0 for pool in self.model.pools.values())
-        assert self.router.totalPaid() == self.model.total_paid  # I2 (with the next line)
-        assert self.router.totalClaimed() == self.model.total_claimed
         assert self.model.total_paid == owed + self.model.total_claimed
-        assert self.router.surplus() == self.model.surplus
+        if self.dirty_assets or self.dirty_people or self.dirty_pools:  # tokens or entries moved
+            assert self.token.balanceOf(self.router.address) == owed + self.model.surplus  # I1
+            assert self.router.totalUnassigned() == unassigned
+            assert self.router.totalPaid() == self.model.total_paid  # I2 (with the model's equation above)
+            assert self.router.totalClaimed() == self.model.total_claimed
+            assert self.router.surplus() == self.model.surplus
 
-    @invariant()
     def ledgers_match_the_model(self):
         for asset_id in self.dirty_assets:  # I3
             asset = self.model.assets[asset_id]
@@ -649,11 +669,18 @@ class RoyaltyMachine(RuleBasedStateMachine):
         for key in self.dirty_pools:
             pool = self.model.pools[key]
             assert self.router.pools(pool.id)[1] == pool.unassigned
+        if self.dirty_reputation:  # I7
+            for person, earned in enumerate(self.model.reputation):
+                assert self.reputation.getVotes(self.people[person]) == earned
+            assert self.reputation.getVotes(ZERO_ADDRESS) == sum(self.model.reputation)  # the total's key
+            self.dirty_reputation = False
         self.dirty_assets.clear()
         self.dirty_licences.clear()
         self.dirty_people.clear()
         self.dirty_pools.clear()
-        assert self.registry.totalAssets() == len(self.model.assets)  # I4: no stray registration
+        if self.registered:
+            assert self.registry.totalAssets() == len(self.model.assets)  # I4: no stray registration
+            self.registered = False
 
 
 @pytest.mark.parametrize("half", [1, 2])
@@ -665,4 +692,11 @@ def test_royalty_invariants(system, deployer, creator, operator, asker, stranger
                                    ONE_TOKEN, 0, [COPIED])
         system.router.setDisputeModule(disputes.address)  # undone by the test's anchor
     personas = [creator, operator, asker, stranger]
-    run_steps(lambda: RoyaltyMachine(system, disputes, personas, deployer), _steps, STEPS // 2)
+    for person in personas:  # funded once: every run starts from this state
+        system.token.mint(person, FUNDS, sender=deployer)
+        system.token.approve(system.router.address, MAX_UINT256, sender=person)
+        system.token.approve(disputes.address, MAX_UINT256, sender=person)
+    with boa.env.prank(deployer):
+        reputation = REPUTATION.deploy(personas[LEDGER], system.router.address, system.registry.address, 2**48)
+        system.router.setReputation(reputation.address)
+    run_steps(lambda: RoyaltyMachine(system, disputes, reputation, personas, deployer), _steps, STEPS // 2)

@@ -320,12 +320,12 @@ def test_quadratic__tally_is_the_sum_of_roots(voting, stakes):
 @pytest.fixture
 def reputable(voting):
     """`setBond` counts by reputation; person 0's work earned 30 TAI and
-    person 1's 10 TAI from settled answers, recorded."""
+    person 1's 10 TAI from settled answers, credited."""
     v = voting
     set_counting_directly(v, v.pool.address, selector_of(v.pool.setBond, 0), REPUTATION_COUNTING)
     works = v.world.assets[4:]
     settle_and_credit(v, {works[0]: 30 * ONE_TOKEN, works[1]: 10 * ONE_TOKEN})
-    assert v.reputation.record(v.payer.address, v.world.operator, list(works)) == 40 * ONE_TOKEN
+    assert v.reputation.getVotes(v.people[0]) + v.reputation.getVotes(v.people[1]) == 40 * ONE_TOKEN
     stake(v, v.people[0], ONE_TOKEN)
     mine()
     return v

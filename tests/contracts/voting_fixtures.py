@@ -41,7 +41,9 @@ class Voting:
         return self.dao.governor
 
 
-def deploy_voting(token_deployer, registry_deployer, router_deployer, ledger_deployer) -> Voting:
+def deploy_voting(token_deployer, registry_deployer, router_deployer, ledger_deployer, wire: bool = True) -> Voting:
+    """A ledger world, its commons pool, reputation votes over its ledger (wired to its
+    router unless not `wire`) and a DAO reading both."""
     deployer = boa.env.generate_address("voting deployer")
     creator = boa.env.generate_address("voting creator")
     operator = boa.env.generate_address("voting operator")
@@ -54,6 +56,8 @@ def deploy_voting(token_deployer, registry_deployer, router_deployer, ledger_dep
     with boa.env.prank(pool_owner):
         pool = POOL.deploy(world.token.address, world.registry.address, BOND, 30, 1_000, 14)
     reputation = REPUTATION.deploy(world.ledger.address, world.router.address, world.registry.address, HALF_LIFE)
+    if wire:
+        world.router.setReputation(reputation.address, sender=deployer)
     dao = deploy_dao(world.token, deployer, pool.address, reputation.address)
     people = [boa.env.generate_address(f"voting person {i}") for i in range(2)]
     for person, work in zip(people, world.assets[4:], strict=True):

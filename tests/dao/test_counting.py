@@ -1,5 +1,5 @@
 """Reputation counting through the SDK, on both chains: an answer citing the node's work settles,
-`claim` credits it and records the reputation; the DAO makes the commons pool's dividend rules
+`claim` credits it, which earns the reputation; the DAO makes the commons pool's dividend rules
 reputation-counted by a proposal; a proposal changing them is weighed by reputation at its
 snapshot, and a staker without reputation is refused before anything is sent."""
 
@@ -26,16 +26,23 @@ def test_reputation__earned_by_settled_answers_weighs_reputation_proposals(node,
     stranger = Dao(node.as_account(dev_account(7)))
     node.faucet(stranger.node.address, 5 * TAI)  # before the handover closes the faucet
     handover(node)
-    reputation = contract(node.conn, "reputation_votes", node.deployment.reputation_votes).functions
+    votes = contract(node.conn, "reputation_votes", node.deployment.reputation_votes)
+    reputation = votes.functions
     assert reputation.getVotes(node.address).call() == 0
     work = row.signed.record.sources[0]
-    royalties.claim(node)  # credits the node's works, and records their reputation
+    royalties.claim(node)  # credits the node's works, which earns their reputation
     pool_id = node.ledger.functions.assetPool(payer.address, node.address).call()
-    credited = node.router.functions.credited(pool_id, work).call()
-    assert credited > 0
-    assert reputation.recorded(pool_id, work).call() == credited
+    credited = [node.router.functions.credited(pool_id, asset).call() for asset in (work, row.signed.record.model)]
+    assert all(credited)  # the work, and the model the node owns
+    [earning] = votes.events.ReputationEarned.get_logs(from_block=0)  # one owner: one earning
+    assert earning["args"]["account"] == node.address
+    assert earning["args"]["amount"] == sum(
+        node.router.functions.credited(pool_id, asset).call()
+        for asset in {*row.signed.record.sources, row.signed.record.model}
+    )
+    elapsed = node.conn.w3.eth.block_number - earning["blockNumber"]
     earned = reputation.getVotes(node.address).call()
-    assert credited <= earned  # the model the node owns earned too
+    assert earned == reputation.decay(earning["args"]["amount"], elapsed).call()
 
     dao = Dao(node)
     dao.stake(10 * TAI)
@@ -63,7 +70,7 @@ def test_reputation__earned_by_settled_answers_weighs_reputation_proposals(node,
     assert str(refused.value) == (
         f"{stranger.node.address} had no voting power at the snapshot of proposal #{proposal.number} (block "
         f"{proposal.snapshot}): it is counted by creators' reputation, what settled answers paid their works "
-        "(recorded when `tantieme claim` credits them)")
+        "(earned when `tantieme claim` credits them)")
     assert node.conn.w3.eth.block_number == block
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 from dataclasses import replace
 
@@ -16,6 +15,7 @@ from tantieme import interaction
 from tantieme.agents import identity, treasury
 from tantieme.ai.metering import fee
 from tantieme.chain.accounts import ENV_PRIVATE_KEY, dev_account
+from tantieme.chain.anvil import free_port
 from tantieme.ledger import settlement
 from tantieme.market import offers as market
 from tantieme.errors import ChargedError, RemoteNodeError
@@ -55,12 +55,6 @@ def other_agent(node: Node, n: int, offer, **changes):
     return mine
 
 
-def unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_ask_route__pays_the_chosen_offer_and_says_who_answered(paid_node, offered, delivered, asker, json_rules):
     before = paid_node.balance(ASKER.address)
     data = run_json("ask", "--route", "cheapest", QUESTION, "--max-tokens", "32", "--rate", "90")
@@ -93,7 +87,7 @@ def test_ask_route__prices_raised_after_the_offer__refused_before_paying(paid_no
 
 
 def test_ask_route__a_provider_that_fails_falls_to_the_next(paid_node, offered, delivered, asker):
-    dead = f"http://127.0.0.1:{unused_port()}/v1/chat/completions"
+    dead = f"http://127.0.0.1:{free_port()}/v1/chat/completions"
     cheaper = other_agent(paid_node, 1, offered, endpoint=dead, price_prompt_per_million=1)
     data = run_json("ask", "--route", "cheapest", QUESTION, "--max-tokens", "32")
     first, second = data["route"]["tried"]
@@ -165,7 +159,7 @@ def test_ask_market_from_treasury__above_its_cap_or_the_day_or_paused__not_asked
     """A faster, dearer agent (at a dead endpoint: asked, it would fail) the treasury allows,
     but whose estimated fee is above the per-payment cap, then above what is left today."""
     need = Need(prompt_bound(32), 32, cap=TAI)
-    dead = f"http://127.0.0.1:{unused_port()}/v1/chat/completions"
+    dead = f"http://127.0.0.1:{free_port()}/v1/chat/completions"
     dearer = other_agent(paid_node, 1, offered, endpoint=dead, p95_latency_ms=1,
                          price_prompt_per_million=offered.price_prompt_per_million * 2)
     dear = fee(dearer.prices, need.prompt_tokens, need.completion_tokens)

@@ -6,6 +6,7 @@ import pytest
 
 from tantieme.amounts import format_amount
 from tantieme.chain.accounts import ENV_PRIVATE_KEY, dev_account
+from tantieme.chain.anvil import free_port
 from tantieme.ledger import settlement
 
 from cli.conftest import run, run_json
@@ -50,11 +51,7 @@ def test_ask_node__quote_above_cap__refused_before_paying(paid_node, url, asker)
 
 
 def test_ask_node__unreachable(paid_node, asker):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     data = run_json("ask", "--node", f"http://127.0.0.1:{port}", QUESTION, ok=False)
     assert data["kind"] == "RemoteNodeError"
     assert data["error"].startswith(f"cannot reach the node at http://127.0.0.1:{port}")

@@ -198,6 +198,8 @@ async def chat_completions(request: Request, service: ServiceDep) -> Any:
     priced: Priced = request.state.priced
     gate = service.gate
     service.check_room()  # a full queue turns the question away before any payment is asked for
+    if (named := gate.named_payer(request)) is not None:
+        service.check_line(named)  # and a full line before its payment is verified (refusing only)
     payment = await gate.admit(request, priced.quote)
     service.metrics.payments.labels(payment.method, "admitted").inc()
     try:
@@ -209,8 +211,10 @@ async def chat_completions(request: Request, service: ServiceDep) -> Any:
         raise
     try:
         headers = await gate.charge(payment, answered)  # before any of the answer is sent
-    except ApiError:
+    except ApiError as exc:
         service.metrics.payments.labels(payment.method, "refused").inc()
+        if exc.code == "settlement_pending":  # the answer is at its links once the node sees the payment
+            exc.headers["Retry-After"] = str(service.unconfirmed_retry_s())
         raise
 
     async def delivered() -> None:

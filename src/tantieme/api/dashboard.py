@@ -327,11 +327,11 @@ def answer_page(name: str, request: Request, service: ServiceDep) -> Response:
     """The public page of an answer when a browser asks for it; otherwise the answer's files
     (`routes.get_answer`)."""
     if not _wants_html(request) or not routes._RECORD_ID.match(name):
-        return routes.get_answer(name)
+        return routes.get_answer(name, service)
     from tantieme.ledger.bundle import export
     from tantieme.ledger.verify import verify
 
-    book, row = routes._record(name)
+    book, row = routes._record(name, service)
     try:
         bundle = export(service.node, book, row.digest)
     finally:

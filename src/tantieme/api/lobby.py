@@ -7,6 +7,7 @@ others, not before them. The lobby holds at most `size` questions in all.
 
     lobby = Lobby(size=8, per_payer=2)
     lobby.put(payer, job)      # or LobbyFull / PayerFull
+    lobby.check(payer)         # PayerFull if `payer`'s line is full; queues nothing
     job = lobby.get()          # blocks; None once closed and empty
     lobby.close()              # takes nothing more; what waits is still handed out
 """
@@ -61,15 +62,24 @@ class Lobby(Generic[T]):
         with self._changed:
             if self.full():
                 raise LobbyFull
+            self._check(payer)
             line = self._lines.get(payer)
             if line is None:
                 line = self._lines[payer] = deque()
                 self._turns.append(payer)
-            elif len(line) >= self.per_payer:
-                raise PayerFull(self._turns.index(payer) + 1)
             line.append(item)
             self._count += 1
             self._changed.notify()
+
+    def check(self, payer: str) -> None:
+        """`PayerFull` when `payer`'s line is full now; queues nothing."""
+        with self._changed:
+            self._check(payer)
+
+    def _check(self, payer: str) -> None:
+        line = self._lines.get(payer)
+        if line is not None and len(line) >= self.per_payer:
+            raise PayerFull(self._turns.index(payer) + 1)
 
     def get(self) -> T | None:
         """The next question, by turns between payers (waits for one); None once closed and empty."""

@@ -10,7 +10,9 @@ A request to `POST /v1/chat/completions` goes through these steps, in order:
    limit ends here, with no charge.
 2. **admitted** (`Gate.admit`): the gate checks that the request is paid for up to
    its quote and says who pays (`Payment`), or answers 402 with a JSON error. This
-   happens before the request is queued.
+   happens before the request is queued. Before it, a full queue is answered 503, and
+   a request whose payment names a payer with a full line (`Gate.named_payer`, read
+   without checking anything) 429: neither costs the node a verification.
 3. **answered** by the model worker: the record is signed by `Payment.account`
    (the operator's account: it pays the split at settlement) with
    `Payment.record_nonce`, credentialed, and journaled (with `Payment.journal`,
@@ -101,6 +103,13 @@ class Gate(Protocol):
         """Add what the gate needs to `app` (its middleware), once, when the app is made."""
         ...
 
+    def named_payer(self, request: Request) -> str | None:
+        """The payer the request's payment names, read without checking it (no signature, no
+        chain), or None. Anyone can name anyone: it may only turn the request away early (that
+        payer's line is full, so the request would be refused even if it were that payer's),
+        never admit or charge it, nor take a place in a line."""
+        ...
+
     async def admit(self, request: Request, quote: Quote) -> Payment:
         """The request's payment, checked for `quote.amount`, or `ApiError(402)`."""
         ...
@@ -147,6 +156,9 @@ class Unpaid:
     def install(self, app: FastAPI) -> None:
         pass
 
+    def named_payer(self, request: Request) -> str | None:
+        return None
+
     async def admit(self, request: Request, quote: Quote) -> Payment:
         raise ApiError(
             402,
@@ -190,6 +202,9 @@ class SelfPay:
 
     def install(self, app: FastAPI) -> None:
         pass
+
+    def named_payer(self, request: Request) -> str | None:
+        return self.account.address
 
     async def admit(self, request: Request, quote: Quote) -> Payment:
         return Payment(payer=self.account.address, account=self.account, quote=quote.amount)
@@ -241,6 +256,11 @@ class X402:
 
     def install(self, app: FastAPI) -> None:
         pass
+
+    def named_payer(self, request: Request) -> str | None:
+        from tantieme.payments.per_request import named_payer
+
+        return named_payer(request.headers.get("payment-signature"))
 
     async def admit(self, request: Request, quote: Quote) -> Payment:
         from starlette.concurrency import run_in_threadpool
@@ -302,19 +322,18 @@ class X402:
 
 
 def _unconfirmed(digest: str, why: Exception) -> ApiError:
-    """The 503 of an answer whose x402 settlement may still be mined: where the answer is, if it is."""
+    """The 503 of an answer whose x402 settlement may still be mined: where the answer is, if it is.
+    Asking again would pay again (a new payment for a new answer): `X-Should-Retry: false` tells
+    OpenAI's clients not to; the service adds `Retry-After`, when the node will have looked
+    for the payment again (`Service.unconfirmed_retry_s`)."""
     links = {"bundle": f"/records/{digest}", "answer": f"/answers/{digest}"}
     return ApiError(
         503, f"the payment is not confirmed yet ({why}). If it is mined, you are charged this answer's fee (the "
         f"rest of the quote refunded) and the answer is at {links['answer']} (its bundle at {links['bundle']}); "
         "if it is not, before your authorization expires, you are charged nothing and those links answer 404",
-        type="server_error", code="settlement_pending", headers={"Retry-After": str(_UNCONFIRMED_RETRY_S)},
+        type="server_error", code="settlement_pending", headers={"X-Should-Retry": "false"},
         extra={"record": digest, "links": links},
     )
-
-
-_UNCONFIRMED_RETRY_S = 30
-"""`Retry-After` of an answer held for its unconfirmed payment: the node's next settlement looks again."""
 
 
 class DepositGate:
@@ -390,6 +409,13 @@ class DepositGate:
 
     def install(self, app: FastAPI) -> None:
         self.fallback.install(app)
+
+    def named_payer(self, request: Request) -> str | None:
+        from tantieme.payments.payer_auth import HEADER, named_payer
+
+        if HEADER not in request.headers:
+            return self.fallback.named_payer(request)
+        return named_payer(request.headers[HEADER])
 
     async def admit(self, request: Request, quote: Quote) -> Payment:
         from tantieme.payments.payer_auth import HEADER

@@ -82,7 +82,7 @@ def show_asset(asset_id: int, service: ServiceDep) -> dict:
     return _json({**asset.to_json(), "earnings": earnings})
 
 
-def _record(key: str):
+def _record(key: str, service):
     from tantieme.ledger.settlement import journal
 
     if not _RECORD_ID.match(key):
@@ -99,7 +99,7 @@ def _record(key: str):
         raise ApiError(
             409, f"the x402 payment of record {row.digest} is not confirmed on chain yet: its answer is here once it "
             "is (the node's next settlement looks); if it never is, the record goes and nothing is charged",
-            code="payment_unconfirmed", headers={"Retry-After": "30"},
+            code="payment_unconfirmed", headers={"Retry-After": str(service.unconfirmed_retry_s())},
         )
     return book, row
 
@@ -109,7 +109,7 @@ def get_record(record_id: str, service: ServiceDep) -> dict:
     """The record's verification bundle: the same JSON as `tantieme export`."""
     from tantieme.ledger.bundle import export
 
-    book, row = _record(record_id)
+    book, row = _record(record_id, service)
     try:
         return export(service.node, book, row.digest)
     finally:
@@ -121,7 +121,7 @@ _FORMS = {None: "application/json", ".json": "application/json", ".txt": "text/p
 
 
 @router.get("/answers/{name}")
-def get_answer(name: str) -> Response:
+def get_answer(name: str, service: ServiceDep) -> Response:
     """The answer as JSON (`ID`, `ID.json`) or text (`ID.txt`), or their C2PA credentials (`.c2pa`)."""
     from tantieme.interaction import answer_document, answer_file
     from tantieme.provenance.credentials import sidecar_path
@@ -129,7 +129,7 @@ def get_answer(name: str) -> Response:
     found = _ANSWER.match(name)
     if not found:
         raise ApiError(404, f"no answer {name!r}: ask for ID, ID.txt, ID.json, ID.txt.c2pa or ID.json.c2pa", code="answer_not_found")
-    book, row = _record(found["id"])
+    book, row = _record(found["id"], service)
     book.close()
     form = found["form"]
     path: Path = answer_file(row) if form in (".txt", ".txt.c2pa") else answer_document(row)

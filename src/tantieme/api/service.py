@@ -33,9 +33,13 @@ if TYPE_CHECKING:
     from tantieme.ledger.settlement import Settled
     from tantieme.node import Node
 
-__all__ = ["Limits", "RateLimiter", "Service"]
+__all__ = ["UNCONFIRMED_RETRY_S", "Limits", "RateLimiter", "Service"]
 
 log = logging.getLogger("tantieme.api")
+
+UNCONFIRMED_RETRY_S = 30
+"""`Retry-After` of an answer withheld for its unconfirmed payment when the node settles only when
+its operator says so."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,8 @@ class Service:
         self._cleared_from = self.node.deployment.block  # appeals looked at up to here
         self.answer_s = 0.0
         """Seconds the model worker takes per answer: a moving average, the recent answers weighted most."""
+        self._next_settlement: float | None = None  # when the periodic settlement runs next (monotonic)
+        self._settle_s = 0.0  # how long the last one took
 
     # ------------------------------------------------------------ lifecycle --
 
@@ -168,6 +174,16 @@ class Service:
         if self._lobby.full():
             raise self._full()
 
+    def check_line(self, payer: str) -> None:
+        """`ApiError(429)` when `payer` has `Limits.per_payer` questions waiting: asked before a
+        payment naming `payer` is verified (`Gate.named_payer`), so a full line costs no
+        verification. It only refuses: a request naming someone else's address is turned away
+        only when that payer's own line is full, and takes no place in it."""
+        try:
+            self._lobby.check(payer.lower())
+        except PayerFull as full:
+            raise self._payer_full(payer, full.ahead) from None
+
     def submit(self, question: str, quote: Quote, payment: Payment) -> Future:
         """Queue a paid question for the model worker, in its payer's line; `ApiError(503)` when
         the lobby is full, `ApiError(429)` when the payer has `Limits.per_payer` questions waiting."""
@@ -178,13 +194,18 @@ class Service:
         except LobbyFull:
             raise self._full() from None
         except PayerFull as full:
-            wait = max(1, math.ceil(full.ahead * self.answer_s))
-            raise ApiError(
-                429, f"{payment.payer} has {self.limits.per_payer} questions waiting for this node's model already: "
-                f"send the next one after an answer (retry in {wait} s)",
-                type="rate_limit_error", code="payer_queue_full", headers={"Retry-After": str(wait)},
-            ) from None
+            raise self._payer_full(payment.payer, full.ahead) from None
         return job.future
+
+    def _payer_full(self, payer: str, ahead: int) -> ApiError:
+        """A full line's 429. `Retry-After`: until this payer's next question leaves the lobby
+        (`ahead` questions), at the pace of the recent answers."""
+        wait = max(1, math.ceil(ahead * self.answer_s))
+        return ApiError(
+            429, f"{payer} has {self.limits.per_payer} questions waiting for this node's model already: "
+            f"send the next one after an answer (retry in {wait} s)",
+            type="rate_limit_error", code="payer_queue_full", headers={"Retry-After": str(wait)},
+        )
 
     def _full(self) -> ApiError:
         """A full queue's 503. `Retry-After`: until half the queue is answered, at the pace of
@@ -287,10 +308,25 @@ class Service:
         with Node.open(account=self.node.account, on_wait=log.info) as writer:
             yield writer
 
+    def unconfirmed_retry_s(self) -> int:
+        """`Retry-After` of an answer withheld for its unconfirmed x402 payment (503
+        `settlement_pending`, 409 `payment_unconfirmed`): until the node's next periodic
+        settlement, whose recovery looks for the payment on chain, has run (as long as the
+        last one took); `UNCONFIRMED_RETRY_S` without periodic settlement (the operator's
+        next `tantieme settle` or `POST /admin/settle` looks)."""
+        if self._next_settlement is None:
+            return UNCONFIRMED_RETRY_S
+        return max(1, math.ceil(self._next_settlement - time.monotonic() + self._settle_s))
+
     def _settle_loop(self) -> None:
-        while not self._stopping.wait(self.settle_every):
+        while True:
+            self._next_settlement = time.monotonic() + self.settle_every
+            if self._stopping.wait(self.settle_every):
+                return
+            started = time.monotonic()
             try:
                 for batch in self.settle(everything=False):
                     log.info("settled batch %s: %s records, %s token wei", batch.chain_batch_id, batch.records, batch.total)
             except TantiemeError as exc:
                 log.warning("periodic settlement failed (it is tried again): %s", exc)
+            self._settle_s = time.monotonic() - started

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tantieme.amounts import format_amount
-from tantieme.chain.deploy import contract
 from tantieme.assets.registry import Asset, all_assets, get
 from tantieme.disputes import tagged as tagged_check
 from tantieme.errors import AssetError
@@ -28,11 +27,11 @@ from tantieme.node import Node
 MAX_MANY = 64
 MAX_CREDIT_LEAVES = 128  # RoyaltyRouter.MAX_CREDITS
 MAX_CREDIT_NODES = 256  # leaves + proof nodes of one multiproof (at most 255 flags)
-_CREDIT_BASE_GAS = 100_000
-_RECORD_BASE_GAS = 100_000  # reputation: the pool, the total's checkpoint
-_PER_RECORD_GAS = 90_000  # an asset's first record: its slot, its owner's first checkpoint
-_MAX_RECORDS = 64  # assets in one `record` (the contract's bound)
-_PER_CREDIT_GAS = 60_000
+# A credit's gas limit: the proof, each asset's slots, and the reputation a ledger pool's
+# credit earns (the call to the reputation votes, the total's checkpoint, and at most an
+# owner's first checkpoint per asset).
+_CREDIT_BASE_GAS = 160_000
+_PER_CREDIT_GAS = 120_000
 _PAY_GAS = 200_000
 _LICENSE_GAS = 400_000
 _TRANSFER_GAS = 100_000
@@ -156,8 +155,8 @@ def credit(
 ) -> int:
     """Credit `asset_ids` from every payer pool in the journal (or `payers`' only), by proof:
     each gets what its cumulative amount gained since its last credit, and its owner as much
-    reputation (`record_reputation`). Permissionless (any account may credit any asset).
-    Returns the amount credited, in token wei."""
+    reputation (the router tells the DAO's reputation votes in the same transaction).
+    Permissionless (any account may credit any asset). Returns the amount credited, in token wei."""
     book = book or journal()
     router = node.router.functions
     wanted = set(asset_ids)
@@ -188,24 +187,7 @@ def credit(
                 list(multi.proof_flags),
             )
             node.conn.transact(call, gas=_CREDIT_BASE_GAS + _PER_CREDIT_GAS * len(multi.leaves))
-        if indices:
-            entries = dict(tree.entries())
-            record_reputation(node, row.payer, row.operator, [entries[i][0] for i in indices])
     return total
-
-
-def record_reputation(node: Node, payer: str, operator: str, asset_ids: list[int]) -> None:
-    """Add what the router credited `asset_ids` from the ledger's pool of `payer` and `operator`
-    to their owners' reputation (the DAO's reputation votes; nothing on a deployment without
-    them). Permissionless; what was recorded already counts once."""
-    if node.deployment.reputation_votes is None:
-        return
-    reputation = contract(node.conn, "reputation_votes", node.deployment.reputation_votes).functions
-    for start in range(0, len(asset_ids), _MAX_RECORDS):
-        batch = asset_ids[start : start + _MAX_RECORDS]
-        node.conn.transact(
-            reputation.record(payer, operator, batch), gas=_RECORD_BASE_GAS + _PER_RECORD_GAS * len(batch)
-        )
 
 
 def simulate(

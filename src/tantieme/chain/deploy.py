@@ -248,9 +248,9 @@ class DaoDeployment:
 
 
 def deploy_dao(conn: Connection, core: Deployment, parameters: DaoParameters = PUBLIC_DAO) -> DaoDeployment:
-    """Deploy staked votes over `core`'s token, reputation votes over its ledger,
-    a timelock and a governor whose quadratic voters are its commons pool's
-    members, and wire them.
+    """Deploy staked votes over `core`'s token, reputation votes over its ledger
+    (`router_reputation`), a timelock and a governor whose quadratic voters are its
+    commons pool's members, and wire them.
 
     The governor becomes the timelock's only proposer, canceller and executor;
     the deploying account, the timelock's admin while it grants those roles,
@@ -258,10 +258,10 @@ def deploy_dao(conn: Connection, core: Deployment, parameters: DaoParameters = P
     """
     p = parameters
     votes = _deploy(conn, "staked_votes", core.token, p.withdrawal_delay)
-    reputation = _deploy(conn, "reputation_votes", core.ledger, core.router, core.registry, p.reputation_half_life)
+    reputation = router_reputation(conn, core, p.reputation_half_life)
     timelock = _deploy(conn, "timelock", p.timelock_delay, [], [], conn.account.address)
     governor = _deploy(
-        conn, "governor", DAO_NAME, votes.address, timelock.address, core.commons_pool, reputation.address,
+        conn, "governor", DAO_NAME, votes.address, timelock.address, core.commons_pool, reputation or ZERO_ADDRESS,
         p.voting_delay, p.voting_period, p.proposal_threshold, p.quorum_percent,
     )
     for role in _TIMELOCK_ROLES:
@@ -269,8 +269,24 @@ def deploy_dao(conn: Connection, core: Deployment, parameters: DaoParameters = P
     conn.transact(timelock.functions.renounceRole(_ADMIN_ROLE, conn.account.address), gas=_CALL_GAS)
     return DaoDeployment(
         votes=votes.address, timelock=timelock.address, governor=governor.address,
-        reputation_votes=reputation.address,
+        reputation_votes=reputation,
     )
+
+
+def router_reputation(conn: Connection, core: Deployment, half_life: int) -> str | None:
+    """The reputation votes `core`'s router tells its ledger pools' credits: the ones it is
+    wired to, else new ones over `core`'s ledger, wired now (by the router's deployer); None
+    for a router from before the wiring (its credits earn no reputation)."""
+    router = contract(conn, "royalty_router", core.router).functions
+    try:
+        wired = router.reputation().call()
+    except Exception:  # noqa: BLE001  (a router from before reputation: web3 raises several kinds)
+        return None
+    if wired != ZERO_ADDRESS:
+        return wired
+    reputation = _deploy(conn, "reputation_votes", core.ledger, core.router, core.registry, half_life)
+    conn.transact(router.setReputation(reputation.address), gas=_CALL_GAS)
+    return reputation.address
 
 
 def find_dao(conn: Connection, token: str, from_block: int) -> DaoDeployment | None:
@@ -295,11 +311,12 @@ def find_dao(conn: Connection, token: str, from_block: int) -> DaoDeployment | N
 
 
 def _reputation_of(governor) -> str | None:
-    """The reputation votes a governor reads; None for one that predates them."""
+    """The reputation votes a governor reads; None for one that predates them or reads none."""
     try:
-        return governor.reputation().call()
+        reputation = governor.reputation().call()
     except Exception:  # noqa: BLE001  (an older governor: web3 raises several kinds)
         return None
+    return None if reputation == ZERO_ADDRESS else reputation
 
 
 @dataclass(frozen=True)

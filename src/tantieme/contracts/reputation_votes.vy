@@ -7,12 +7,13 @@
 @notice The voting power of the DAO's REPUTATION proposals: a creator's
         reputation is what the interaction ledger's settlements
         attributed to the works it owns, decaying with a half-life:
-        - `record(payer, operator, asset_ids)` (anyone, for anyone) reads
-          what the royalty router has credited each asset from the
-          ledger's pool of that payer and operator (`router.credited`,
-          proved against the settled batch's Merkle root) and adds what
-          is new since the last record to the reputation of the asset's
-          owner now, and to the total;
+        - `earn(asset_ids, amounts)` (the royalty router only, wired to
+          these votes once by its deployer) adds what the router has
+          just credited each asset from a pool of the ledger (proved
+          against a settled batch's Merkle root; each increase once, as
+          the router credits it) to the reputation of the asset's owner
+          now, one checkpoint per run of assets of one owner, and to the
+          total;
         - reputation halves every `halfLife` blocks, continuously
           (2^(-elapsed / halfLife), exact to about 1 part in 10^5
           within a half-life, exact halvings between them);
@@ -22,26 +23,16 @@
         Reputation cannot be bought or moved: only the ledger's pools
         count (a `pay` to the router, licence fees or a pool funded by
         anyone else earn nothing), and it stays with the account that
-        owned the work when it was recorded. It costs nothing to
-        settlement: the router and the ledger are unchanged.
-@custom:security Reads the ledger, router and registry (tantieme's own,
-                 fixed at deployment) and calls nothing else. Recording
-                 late gives an earning a fresher start; anyone may record
-                 any asset, and the node records what it credits. Paying
-                 for answers that cite one's own work through one's own
-                 node earns reputation at the cost of the machine tax
-                 and the other shares (see `SPEC.md`).
+        owned the work when it was credited.
+@custom:security Trusts the router (tantieme's own, fixed at deployment)
+                 for what was credited and reads the registry's owners;
+                 calls nothing else. An earning credited late starts
+                 decaying late (anyone may credit any asset, and `claim`
+                 credits what it collects). Paying for answers that cite
+                 one's own work through one's own node earns reputation
+                 at the cost of the machine tax and the other shares
+                 (see `SPEC.md`).
 """
-
-
-# @dev The ledger's pool of a payer and an operator at the router.
-interface ILedger:
-    def assetPool(payer: address, operator: address) -> bytes32: view
-
-
-# @dev The cumulative amount the router credited an asset from a pool.
-interface IRouter:
-    def credited(pool_id: bytes32, asset_id: uint256) -> uint256: view
 
 
 # @dev The owner of a work now.
@@ -55,8 +46,8 @@ from . import checkpoints
 initializes: checkpoints
 
 
-# @dev Most assets in one `record`.
-MAX_RECORDS: public(constant(uint256)) = 64
+# @dev Most assets in one `earn` (the router's most credits in one call).
+MAX_EARNED: public(constant(uint256)) = 128
 
 
 # @dev The checkpoint key of the total: address 0 owns no work.
@@ -101,12 +92,13 @@ _MAX_HALF_LIFE: constant(uint256) = 2**48
 _ONE: constant(uint256) = 2**64
 
 
-# @dev The interaction ledger whose pools count.
-ledger: public(immutable(ILedger))
+# @dev The interaction ledger whose pools count (the router marks them).
+ledger: public(immutable(address))
 
 
-# @dev The royalty router that credits assets from those pools.
-router: public(immutable(IRouter))
+# @dev The royalty router that credits assets from those pools, the only
+# caller of `earn`.
+router: public(immutable(address))
 
 
 # @dev The IP asset registry whose owners earn.
@@ -117,17 +109,11 @@ registry: public(immutable(IRegistry))
 halfLife: public(immutable(uint256))
 
 
-# @dev What has been recorded of each pool's credits to each asset, in
-# token wei (cumulative, as `router.credited`).
-recorded: public(HashMap[bytes32, HashMap[uint256, uint256]])
-
-
-# @dev `account` earned `amount` reputation (token wei attributed to
-# `asset_id` from `pool_id`).
+# @dev `account` earned `amount` reputation: token wei the router
+# credited to its works in this transaction (its `Credited` events name
+# the pool and the assets).
 event ReputationEarned:
     account: indexed(address)
-    asset_id: indexed(uint256)
-    pool_id: bytes32
     amount: uint256
 
 
@@ -135,7 +121,8 @@ event ReputationEarned:
 def __init__(ledger_: address, router_: address, registry_: address, half_life_: uint256):
     """
     @dev Fixes the ledger, router and registry (the ledger's own) and the
-         half-life.
+         half-life. The router's deployer then wires these votes to it
+         (`setReputation`).
     @param ledger_ The interaction ledger.
     @param router_ The royalty router the ledger funds.
     @param registry_ The IP asset registry.
@@ -144,8 +131,8 @@ def __init__(ledger_: address, router_: address, registry_: address, half_life_:
     assert half_life_ != 0, "reputation_votes: half-life is zero"
     assert half_life_ <= _MAX_HALF_LIFE, "reputation_votes: half-life too long"
     checkpoints.__init__()
-    ledger = ILedger(ledger_)
-    router = IRouter(router_)
+    ledger = ledger_
+    router = router_
     registry = IRegistry(registry_)
     halfLife = half_life_
 
@@ -154,33 +141,29 @@ def __init__(ledger_: address, router_: address, registry_: address, half_life_:
 
 
 @external
-def record(payer: address, operator: address, asset_ids: DynArray[uint256, MAX_RECORDS]) -> uint256:
+def earn(asset_ids: DynArray[uint256, MAX_EARNED], amounts: DynArray[uint256, MAX_EARNED]):
     """
-    @dev Adds to each asset's owner the reputation of what the router
-         credited the asset from the ledger's pool of `payer` and
-         `operator` since the last record. Anyone may call it.
-    @param payer The payer of the settled batches.
-    @param operator Their operator.
-    @param asset_ids The assets (repeats record nothing more).
-    @return uint256 The reputation added in all, in token wei.
+    @dev Adds what the router just credited each asset from a pool of
+         the ledger to the reputation of the asset's owner now (one
+         checkpoint per run of assets of one owner), and to the total.
+         Only the router, from `credit`.
+    @param asset_ids The assets credited.
+    @param amounts What each was credited, in token wei.
     """
-    pool_id: bytes32 = staticcall ledger.assetPool(payer, operator)
+    assert msg.sender == router, "reputation_votes: caller is not the router"
+    owner: address = empty(address)
+    earned: uint256 = 0
     total: uint256 = 0
-    for asset_id: uint256 in asset_ids:
-        credited: uint256 = staticcall router.credited(pool_id, asset_id)
-        before: uint256 = self.recorded[pool_id][asset_id]
-        if credited <= before:
-            continue
-        # Cannot underflow: checked just above.
-        amount: uint256 = unsafe_sub(credited, before)
-        self.recorded[pool_id][asset_id] = credited
-        owner: address = staticcall registry.ownerOf(asset_id)
-        self._add(owner, amount)
-        total += amount
-        log ReputationEarned(account=owner, asset_id=asset_id, pool_id=pool_id, amount=amount)
-    if total != 0:
-        self._add(_TOTAL, total)
-    return total
+    for i: uint256 in range(len(asset_ids), bound=MAX_EARNED):
+        next_owner: address = staticcall registry.ownerOf(asset_ids[i])
+        if next_owner != owner:
+            self._earn(owner, earned)
+            owner = next_owner
+            earned = 0
+        earned += amounts[i]
+        total += amounts[i]
+    self._earn(owner, earned)
+    self._add(_TOTAL, total)
 
 
 # VOTES #
@@ -275,6 +258,19 @@ def _value_at(key: address, timepoint: uint256) -> uint256:
 
 
 @internal
+def _earn(account: address, amount: uint256):
+    """
+    @dev Adds `amount` to `account`'s reputation now, if any.
+    @param account An owner (zero before the first run: nothing earned).
+    @param amount Reputation in token wei.
+    """
+    if amount == 0:
+        return
+    self._add(account, amount)
+    log ReputationEarned(account=account, amount=amount)
+
+
+@internal
 def _add(key: address, amount: uint256):
     """
     @dev Adds `amount` to `key`'s reputation now.
@@ -298,6 +294,8 @@ def _decay(amount: uint256, elapsed: uint256) -> uint256:
     @param elapsed Blocks.
     @return uint256 The decayed reputation.
     """
+    if elapsed == 0:
+        return amount
     halvings: uint256 = elapsed // halfLife
     if halvings >= 192:
         return 0

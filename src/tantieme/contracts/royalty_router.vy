@@ -32,7 +32,12 @@
           its claimable revenue to the rightful party a judgement named
           and marks the asset tagged: its owner's `claim` reverts until
           the module's `untag` (an appeal upheld), so revenue credited
-          later waits for the next `redirect`.
+          later waits for the next `redirect`;
+        - credits from the pools of the reputation votes' ledger (wired
+          once by the deployer) are told to the reputation votes in the
+          same transaction (`earn`): each asset's increase, once, as the
+          router credits it, so creators' reputation needs no recording
+          of its own.
         Invariants (`SPEC.md`): the router's token balance equals the sum
         of all pending, claimable and unassigned amounts plus `surplus()`,
         and `totalPaid == Σ pending + Σ claimable + totalUnassigned +
@@ -68,6 +73,13 @@ interface DisputeModule:
     def router() -> address: view
 
 
+# @dev The reputation votes the router tells its ledger pools' credits.
+interface ReputationVotes:
+    def router() -> address: view
+    def ledger() -> address: view
+    def earn(asset_ids: DynArray[uint256, MAX_CREDITS], amounts: DynArray[uint256, MAX_CREDITS]): nonpayable
+
+
 # @dev Most leaves in one `credit`; with its proof, at most 256 nodes
 # (snekmate's multiproof bound).
 MAX_CREDITS: public(constant(uint256)) = 128
@@ -93,6 +105,13 @@ _TAGGED: constant(uint256) = 1 << 255
 
 # @dev The amount bits of a `_claimable` slot.
 _AMOUNT: constant(uint256) = _TAGGED - 1
+
+
+# @dev The top bit of an `_unassigned` slot: set, the pool is the
+# reputation votes' ledger's and its credits earn reputation (kept in the
+# slot `fund` and `credit` read anyway). The amounts below it stay far
+# under 2^255 (they are bounded by the token's supply).
+_COUNTED: constant(uint256) = 1 << 255
 
 
 # @dev The AI token.
@@ -134,7 +153,7 @@ _pool_root: HashMap[bytes32, bytes32]
 
 
 # @dev Each pool's unassigned tokens (funded, not yet credited) plus
-# one once funded.
+# one once funded; the top bit is the reputation mark (`_COUNTED`).
 _unassigned: HashMap[bytes32, uint256]
 
 
@@ -148,6 +167,16 @@ _total_unassigned: uint256
 
 # @dev The dispute module, the only caller of `redirect` (zero: not wired).
 disputeModule: public(address)
+
+
+# @dev The reputation votes told of the credits from their ledger's
+# pools (zero: not wired).
+reputation: public(address)
+
+
+# @dev The funder whose pools earn reputation: the reputation votes'
+# ledger (zero: not wired).
+_reputation_funder: address
 
 
 # @dev Emitted when revenue is credited to an asset.
@@ -212,6 +241,12 @@ event DisputeModuleSet:
     module: indexed(address)
 
 
+# @dev Emitted once, when the reputation votes are wired.
+event ReputationSet:
+    reputation: indexed(address)
+    ledger: indexed(address)
+
+
 @deploy
 def __init__(token_: address, registry_: address):
     """
@@ -273,7 +308,8 @@ def fund(key: bytes32, root: bytes32, amount: uint256) -> bytes32:
          "standard-v1"). O(1) gas however many assets the tree names.
          Assets take their part with `credit`. The root replaces the
          previous one: each asset's amount in it must be at least what
-         the previous root gave it.
+         the previous root gave it. A pool of the reputation votes'
+         ledger is marked: its credits earn reputation.
     @param key The caller's name for the pool (the ledger's: its payer
            and operator).
     @param root The new Merkle root, non-zero.
@@ -284,7 +320,11 @@ def fund(key: bytes32, root: bytes32, amount: uint256) -> bytes32:
     assert amount != 0, "router: zero amount"
     pool_id: bytes32 = self._pool_id(msg.sender, key)
     self._pool_root[pool_id] = root
-    self._unassigned[pool_id] = max(self._unassigned[pool_id], 1) + amount
+    stored: uint256 = self._unassigned[pool_id]
+    mark: uint256 = stored & _COUNTED
+    if msg.sender == self._reputation_funder:
+        mark = _COUNTED
+    self._unassigned[pool_id] = mark | (max(stored & _AMOUNT, 1) + amount)
     self._total_unassigned += amount
     self._total_paid += amount
     log PoolFunded(pool_id=pool_id, funder=msg.sender, key=key, root=root, amount=amount)
@@ -309,7 +349,8 @@ def credit(
          flags false) and adds to each asset's pending revenue what its
          cumulative amount exceeds what it was credited before. Anyone
          may call it, for any asset. Reverts if the pool has not that
-         much unassigned.
+         much unassigned. A marked pool's credits are told to the
+         reputation votes (`earn`), each asset's increase once.
     @param pool_id The pool (see `fund` and `poolId`).
     @param asset_ids The assets, as the multiproof orders the leaves.
     @param amounts Each asset's cumulative amount in token wei.
@@ -325,27 +366,7 @@ def credit(
     assert merkle_proof_verification._multi_proof_verify(
         proof, proof_flags, self._pool_root[pool_id], leaves
     ), "router: invalid proof"
-
-    total: uint256 = 0
-    for i: uint256 in range(len(asset_ids), bound=MAX_CREDITS):
-        asset_id: uint256 = asset_ids[i]
-        before: uint256 = self.credited[pool_id][asset_id]
-        if amounts[i] <= before:
-            continue
-        # Cannot underflow: checked just above.
-        amount: uint256 = unsafe_sub(amounts[i], before)
-        self.credited[pool_id][asset_id] = amounts[i]
-        self._add_pending(asset_id, amount)
-        total += amount
-        log Credited(pool_id=pool_id, asset_id=asset_id, amount=amount)
-
-    if total != 0:
-        unassigned: uint256 = self._stored(self._unassigned[pool_id])
-        assert total <= unassigned, "router: credits exceed the pool"
-        # Cannot underflow: checked just above, and the slot is non-zero.
-        self._unassigned[pool_id] = unsafe_sub(self._unassigned[pool_id], total)
-        self._total_unassigned = unsafe_sub(self._total_unassigned, total)
-    return total
+    return self._credit_proved(pool_id, asset_ids, amounts)
 
 
 @external
@@ -454,6 +475,24 @@ def setDisputeModule(module: address):
 
 
 @external
+def setReputation(reputation_: address):
+    """
+    @dev Wires the reputation votes, once; only the deployer. They must
+         be built for this router: from then on, the pools their ledger
+         funds are marked and their credits earn reputation.
+    @param reputation_ The `ReputationVotes`.
+    """
+    assert msg.sender == _DEPLOYER, "router: caller is not the deployer"
+    assert self.reputation == empty(address), "router: reputation already set"
+    assert reputation_ != empty(address), "router: reputation is the zero address"
+    assert staticcall ReputationVotes(reputation_).router() == self, "router: reputation is for another router"
+    ledger: address = staticcall ReputationVotes(reputation_).ledger()
+    self.reputation = reputation_
+    self._reputation_funder = ledger
+    log ReputationSet(reputation=reputation_, ledger=ledger)
+
+
+@external
 @nonreentrant
 def redirect(asset_id: uint256, to: address) -> uint256:
     """
@@ -558,7 +597,7 @@ def pools(pool_id: bytes32) -> (bytes32, uint256):
     @return bytes32 The Merkle root of cumulative per-asset amounts.
     @return uint256 The unassigned amount in token wei.
     """
-    return self._pool_root[pool_id], self._stored(self._unassigned[pool_id])
+    return self._pool_root[pool_id], self._stored(self._unassigned[pool_id] & _AMOUNT)
 
 
 @external
@@ -623,6 +662,51 @@ def _credit(asset_id: uint256, amount: uint256, payer: address):
     self._add_pending(asset_id, amount)
     self._total_paid += amount
     log Paid(asset_id=asset_id, payer=payer, amount=amount)
+
+
+@internal
+def _credit_proved(
+    pool_id: bytes32, asset_ids: DynArray[uint256, MAX_CREDITS], amounts: DynArray[uint256, MAX_CREDITS]
+) -> uint256:
+    """
+    @dev Credits proved leaves: adds to each asset's pending revenue what
+         its cumulative amount exceeds what it was credited before, takes
+         the sum from the pool, and tells a marked pool's credits to the
+         reputation votes. Its own frame keeps the reputation's lists out
+         of `credit`'s, so unmarked pools pay no memory for them.
+    @param pool_id The pool.
+    @param asset_ids The assets.
+    @param amounts Each asset's cumulative amount in token wei.
+    @return uint256 The amount credited in all, in token wei.
+    """
+    stored: uint256 = self._unassigned[pool_id]
+    counted: bool = stored >= _COUNTED
+    earned_ids: DynArray[uint256, MAX_CREDITS] = []
+    earned: DynArray[uint256, MAX_CREDITS] = []
+    total: uint256 = 0
+    for i: uint256 in range(len(asset_ids), bound=MAX_CREDITS):
+        asset_id: uint256 = asset_ids[i]
+        before: uint256 = self.credited[pool_id][asset_id]
+        if amounts[i] <= before:
+            continue
+        # Cannot underflow: checked just above.
+        amount: uint256 = unsafe_sub(amounts[i], before)
+        self.credited[pool_id][asset_id] = amounts[i]
+        self._add_pending(asset_id, amount)
+        total += amount
+        log Credited(pool_id=pool_id, asset_id=asset_id, amount=amount)
+        if counted:
+            earned_ids.append(asset_id)
+            earned.append(amount)
+
+    if total != 0:
+        assert total <= self._stored(stored & _AMOUNT), "router: credits exceed the pool"
+        # Cannot underflow: checked just above, and the amount bits are non-zero.
+        self._unassigned[pool_id] = unsafe_sub(stored, total)
+        self._total_unassigned = unsafe_sub(self._total_unassigned, total)
+        if counted:
+            extcall ReputationVotes(self.reputation).earn(earned_ids, earned)
+    return total
 
 
 @internal

@@ -462,7 +462,7 @@ class Dao:
             raise InputError(f"{voter} already voted on proposal #{proposal.number}: one vote per account")
         if self.voting_power(proposal, voter) == 0:
             how = (
-                "it is counted by creators' reputation, what settled answers paid their works (recorded when "
+                "it is counted by creators' reputation, what settled answers paid their works (earned when "
                 "`tantieme claim` credits them)"
                 if status.counting == "reputation"
                 else "votes count as staked and delegated before it; stake (`tantieme dao stake AMOUNT`) and "

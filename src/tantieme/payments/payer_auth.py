@@ -36,7 +36,7 @@ from eth_utils import is_address, to_checksum_address
 
 from tantieme.errors import PaymentError
 
-__all__ = ["HEADER", "SKEW_S", "VALID_S", "AuthRefused", "Authenticator", "message", "sign"]
+__all__ = ["HEADER", "SKEW_S", "VALID_S", "AuthRefused", "Authenticator", "message", "named_payer", "sign"]
 
 HEADER = "X-Tantieme-Payer"
 VALID_S = 300
@@ -55,6 +55,12 @@ class AuthRefused(PaymentError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+def named_payer(value: str) -> str | None:
+    """The payer a header names (its first part), its signature not checked; None if it names no address."""
+    payer = value.strip().split(":", 1)[0]
+    return to_checksum_address(payer) if is_address(payer) else None
 
 
 def message(method: str, path: str, body: bytes, at: int, operator: str, chain_id: int) -> str:

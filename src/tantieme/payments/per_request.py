@@ -54,7 +54,8 @@ if TYPE_CHECKING:
     from tantieme.node import Node
 
 __all__ = [
-    "ROUTE", "Payment", "PaymentRefused", "PayPerRequest", "Settlement", "SettlementPending", "record_nonce", "refund_call",
+    "ROUTE", "Payment", "PaymentRefused", "PayPerRequest", "Settlement", "SettlementPending", "named_payer", "record_nonce",
+    "refund_call",
 ]
 
 ROUTE = f"POST {CHAT_PATH}"
@@ -98,6 +99,21 @@ def record_nonce(payer: str, authorization_nonce: str | bytes) -> int:
     uint256(keccak256(abi.encode(payer, authorization nonce)))."""
     nonce = bytes.fromhex(authorization_nonce[2:]) if isinstance(authorization_nonce, str) else authorization_nonce
     return int.from_bytes(keccak(encode(["address", "bytes32"], [payer, nonce])), "big")
+
+
+def named_payer(header: str | None) -> str | None:
+    """The payer (the authorization's `from`) a `PAYMENT-SIGNATURE` header names, decoded and not
+    checked (no signature, no chain); None if it names none."""
+    from eth_utils import is_address, to_checksum_address
+    from x402.http import decode_payment_signature_header
+
+    if not header:
+        return None
+    try:
+        payer = decode_payment_signature_header(header).payload["authorization"]["from"]
+    except (ValueError, KeyError, TypeError, AttributeError):  # not base64, not JSON, not a payment
+        return None
+    return to_checksum_address(payer) if isinstance(payer, str) and is_address(payer) else None
 
 
 class SettlementPending(PaymentError):
@@ -155,7 +171,17 @@ class Payment:
 
     @property
     def key(self) -> tuple[str, str]:
-        return self.payer.lower(), self.authorization["nonce"].lower()
+        return _key(self.authorization)
+
+
+def _key(authorization: Mapping[str, Any]) -> tuple[str, str]:
+    """An authorization's payer and nonce, lowercase: what makes it one payment."""
+    return authorization["from"].lower(), authorization["nonce"].lower()
+
+
+def _expired(authorization: Mapping[str, Any], now: float) -> bool:
+    """Whether `authorization` can move nothing any more by its time (`validBefore`, with the margin)."""
+    return int(authorization["validBefore"]) + _EXPIRY_MARGIN_S < now
 
 
 @dataclass(frozen=True)
@@ -206,13 +232,15 @@ class PayPerRequest:
         )})
         self._http.initialize()
         # Authorizations taken by a request (→ their validBefore): held until they expire, so a
-        # copy verified before the first one settled is refused too. What each payer owes for
-        # the payments verified and not settled yet: its balance must cover all of them, or
-        # the later ones would not settle once answered. And one writer of the operator's
-        # transactions (settlements, refunds: the facilitator keeps its own nonces).
+        # copy verified before the first one settled is refused too. The payments that hold
+        # their quote of the payer's balance: verified and not settled yet, or sent and not
+        # seen mined (until `recover` sees them mined or void, or they expire); a payer's
+        # balance must cover all of them, or the later ones would not settle once answered.
+        # And one writer of the operator's transactions (settlements, refunds: the facilitator
+        # keeps its own nonces).
         self._held = threading.Lock()
         self._taken: dict[tuple[str, str], int] = {}
-        self._owing: dict[str, int] = {}
+        self._holding: dict[tuple[str, str], Payment] = {}
         self._lock_sending = threading.Lock()
 
     def _asset_amount(self, context: Any) -> dict[str, Any]:
@@ -226,8 +254,10 @@ class PayPerRequest:
         `PAYMENT-REQUIRED` header) and why. A payment verified here is taken by
         this request: the same authorization in another request is refused (409)
         unless this one fails first (`release`); and it holds its quote of the payer's
-        balance until it settles: a payment the balance cannot cover beside the payer's
-        others under way is refused (402), as each must settle once answered.
+        balance until it is seen settled (a settlement sent and not seen mined holds it
+        until `recover` sees it mined or void, or the authorization expires): a payment
+        the balance cannot cover beside the payer's others under way is refused (402), as
+        each must settle once answered.
         """
         from x402.http import HTTPRequestContext, decode_payment_required_header
         from x402.http.middleware.fastapi import FastAPIAdapter
@@ -244,19 +274,21 @@ class PayPerRequest:
             now = time.time()
             with self._held:
                 self._taken = {k: until for k, until in self._taken.items() if until > now}
+                self._holding = {k: held for k, held in self._holding.items() if not _expired(held.authorization, now)}
                 if payment.key in self._taken:
                     raise PaymentRefused(
                         "this payment authorization is taken by another request: sign a new one",
                         409, reason="authorization_in_use",
                     )
-                owing = self._owing.get(payment.payer.lower(), 0) + payment.quote
+                payer = payment.key[0]
+                owing = payment.quote + sum(held.quote for (of, _), held in self._holding.items() if of == payer)
                 if owing > self.node.balance(payment.payer):
                     raise PaymentRefused(
                         "the payer's balance is below the quotes of its payments under way with this node: "
                         "wait for their answers, or top up", 402, reason="insufficient_balance_under_way",
                     )
                 self._taken[payment.key] = int(payment.authorization["validBefore"])
-                self._owing[payment.payer.lower()] = owing
+                self._holding[payment.key] = payment
             return payment
         response = result.response
         if response is None:  # the route is not priced: a configuration error of the server
@@ -273,14 +305,13 @@ class PayPerRequest:
         the authorization may pay another request."""
         with self._held:
             self._taken.pop(payment.key, None)
-            self._settled(payment)
+            self._holding.pop(payment.key, None)
 
-    def _settled(self, payment: Payment) -> None:
-        """`payment` no longer holds its payer's balance (settled, or released); under `_held`."""
-        payer = payment.payer.lower()
-        left = self._owing.pop(payer, 0) - payment.quote
-        if left > 0:
-            self._owing[payer] = left
+    def _unhold(self, authorization: Mapping[str, Any]) -> None:
+        """The payment of `authorization` no longer holds its payer's balance: seen settled (the
+        balance shows it), or refused or void (it moves nothing)."""
+        with self._held:
+            self._holding.pop(_key(authorization), None)
 
     def entry(self, payment: Payment, fee: int) -> dict[str, Any]:
         """The payment as the journal and the bundle keep it with its record (amounts as decimal
@@ -317,12 +348,11 @@ class PayPerRequest:
         record_id = done.record.id
         try:
             with self._sending():
-                try:
-                    result = self._http.process_settlement(payment.payload, payment.requirements)
-                finally:  # mined (or failed): the payer's balance says what it still holds
-                    with self._held:
-                        self._settled(payment)
+                # If this raises, the chain failed midway: the payment may still be mined, and
+                # holds the payer's balance until `recover` knows (as a settlement pending).
+                result = self._http.process_settlement(payment.payload, payment.requirements)
                 if result.success:
+                    self._unhold(payment.authorization)
                     book.payment_settled(record_id, result.transaction)
                     return Settlement(result.transaction, dict(result.headers))
                 moved = self.settled_by(self.node, payment.authorization)  # by the payer itself, say
@@ -330,6 +360,7 @@ class PayPerRequest:
                 moved = self._await_settled(payment.authorization)  # not under the sender's lock
                 if moved is None:
                     raise SettlementPending(done.record.digest, result.transaction, self.pending_wait_s)
+            self._unhold(payment.authorization)  # mined, or refused: the balance says the rest
             if moved is not None:
                 book.payment_settled(record_id, moved)
                 return Settlement(moved, self._response(payment, moved))
@@ -433,7 +464,7 @@ class PayPerRequest:
     def _spent(node: Node, authorization: Mapping[str, Any]) -> bool:
         """Whether `authorization` (found not settled) can no longer move anything: expired, or its
         nonce used (for another transfer) or cancelled."""
-        if int(authorization["validBefore"]) + _EXPIRY_MARGIN_S < time.time():
+        if _expired(authorization, time.time()):
             return True
         return node.token.functions.authorizationState(authorization["from"], authorization["nonce"]).call()
 
@@ -473,9 +504,11 @@ class PayPerRequest:
                             voided = book.void_record(record_id)
                             if voided is not None:
                                 discard_answer(voided)
+                            self._unhold(auth)
                             touched.append(record_id)
                         continue
                     book.payment_settled(record_id, tx)
+                    self._unhold(auth)
                 refund = int(paid["refund"])
                 if refund > 0 and paid["refund_tx"] is None:
                     block = writer.conn.w3.eth.get_transaction_receipt(tx)["blockNumber"]
