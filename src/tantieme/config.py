@@ -1,4 +1,5 @@
-"""Where the node keeps its state: `TANTIEME_HOME` (default `~/.tantieme`)."""
+"""Where the node keeps its state: `TANTIEME_HOME` (default `~/.tantieme`); and what every node
+on the machine shares: `TANTIEME_CACHE` (default `~/.cache/tantieme`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 
 ENV_HOME = "TANTIEME_HOME"
+ENV_CACHE = "TANTIEME_CACHE"
 
 
 def home() -> Path:
@@ -14,3 +16,8 @@ def home() -> Path:
     path = Path(os.environ.get(ENV_HOME) or Path.home() / ".tantieme").expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def cache_root() -> Path:
+    """The machine's cache of what can always be computed again (compiled contracts, weights' hashes)."""
+    return Path(os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "tantieme").expanduser()

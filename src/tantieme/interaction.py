@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,12 +25,12 @@ from tantieme.assets.royalties import mint_license
 from tantieme.assets.terms import LicenseTerms, preset
 from tantieme.config import home
 from tantieme.disputes import retrieval_exclusion
-from tantieme.errors import AIError, AssetError, ConfigError, IndexDamagedError, UnknownModelError
-from tantieme.files import write_json
+from tantieme.errors import AIError, AssetError, IndexDamagedError
 from tantieme.ledger import funds, settlement
 from tantieme.ledger.journal import Journal, RecordRow
 from tantieme.node import Node
 from tantieme.provenance import CA, Consent, ModelRef, Source, ensure_ca, sign_answer
+from tantieme.served_models import ModelEntry, Models
 
 if TYPE_CHECKING:
     from tantieme import ai
@@ -45,80 +45,6 @@ INDEXED_KINDS = ("work", "dataset")
 # Larger documents are refused for retrieval before they are read (the text's own
 # limit is the index's `MAX_WORK_CHARS`).
 MAX_DOCUMENT_BYTES = 20_000_000
-
-
-@dataclass
-class ModelEntry:
-    """A model this node serves: its asset, backend and offer."""
-
-    asset_id: int
-    name: str
-    backend: str
-    options: dict
-    weights_hash: str
-    price_prompt_per_million: int
-    price_completion_per_million: int
-
-    @property
-    def offer(self) -> ai.Offer:
-        from tantieme import ai
-
-        return ai.Offer(self.price_prompt_per_million, self.price_completion_per_million)
-
-
-@dataclass
-class Models:
-    """`TANTIEME_HOME/models.json`: the node's models and its default one."""
-
-    default: int | None = None
-    models: dict[str, ModelEntry] = field(default_factory=dict)
-
-    @staticmethod
-    def path() -> Path:
-        return home() / "models.json"
-
-    @classmethod
-    def load(cls) -> Models:
-        path = cls.path()
-        if not path.is_file():
-            return cls()
-        try:
-            data = json.loads(path.read_text())
-            return cls(default=data["default"], models={k: ModelEntry(**v) for k, v in data["models"].items()})
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ConfigError(
-                f"{path} is damaged ({type(exc).__name__}: {exc}); run `tantieme doctor --repair` "
-                "to rebuild it from the chain, or move it away and `tantieme model register` again"
-            ) from None
-
-    def save(self) -> None:
-        write_json(self.path(), {"default": self.default, "models": {k: asdict(v) for k, v in self.models.items()}})
-
-    def get(self, asset_id: int | None = None) -> ModelEntry:
-        key = asset_id if asset_id is not None else self.default
-        if key is None:
-            raise UnknownModelError("no model is registered on this node: run `tantieme model register` first")
-        if str(key) not in self.models:
-            served = ", ".join(f"#{k}" for k in self.models) or "none"
-            raise UnknownModelError(f"this node does not serve model {key} (it serves: {served}; see `tantieme model list`)")
-        return self.models[str(key)]
-
-    def set_default(self, asset_id: int) -> ModelEntry:
-        """Make a served model the one `ask` uses."""
-        entry = self.get(asset_id)
-        self.default = asset_id
-        self.save()
-        return entry
-
-    def set_price(self, asset_id: int, prompt: int | None = None, completion: int | None = None) -> ModelEntry:
-        """Change a served model's offer (token wei per million tokens) for future answers."""
-        entry = self.get(asset_id)
-        if prompt is not None:
-            entry.price_prompt_per_million = prompt
-        if completion is not None:
-            entry.price_completion_per_million = completion
-        self.save()
-        return entry
 
 
 def register_model(
@@ -264,13 +190,15 @@ def unindexed(node: Node, index: ai.Index) -> Iterator[registry.Asset]:
     from tantieme.ai import documents
 
     consents = consents_to_retrieval(node)
+    kind = node.registry.functions.assetKind
     total = node.registry.functions.totalAssets().call()
     for asset_id in range(1, total + 1):
-        # Indexed already, or refusing retrieval: skip before reading the rest of the asset.
-        if asset_id in index or not consents(asset_id):
+        # Indexed already, of a kind never indexed (a model) or refusing retrieval: skip
+        # before reading the rest of the asset.
+        if asset_id in index or registry.KINDS[kind(asset_id).call()] not in INDEXED_KINDS or not consents(asset_id):
             continue
         asset = registry.get(node, asset_id)
-        if asset.kind not in INDEXED_KINDS or asset.media_type not in documents.MEDIA_TYPES:
+        if asset.media_type not in documents.MEDIA_TYPES:
             continue
         if node.store.has(bytes.fromhex(asset.content_hash)):
             yield asset

@@ -208,6 +208,48 @@ def test_block_layout__scoring_in_small_groups_gives_the_same_scores(real_model,
     assert all(close(batched.without[n], grouped.without[n]) for n in (1, 2))
 
 
+def test_batch_threads__the_same_answer_and_scores_on_two_threads(real_model):
+    """`tantieme ask` encodes on a core other processes left idle: nothing it returns may depend on that."""
+    q = "How many quince trees are in the Velmora orchard?"
+    sources = [ORCHARD, COMET]
+    subsets = ablation_subsets([1, 2])
+
+    def fresh():  # the head and every block encoded again, none restored from the cache
+        real_model._block_cache.clear()
+        real_model._block_cache_bytes = 0
+        real_model.generate(build_messages("something else", []), max_tokens=2)
+        gen = real_model.generate_grounded(q, sources, max_tokens=24, stop=STOP)
+        return gen.text, gen.token_ids, real_model.subset_logprobs(q, sources, gen.text, subsets)
+
+    one = fresh()
+    real_model.use_batch_threads(2)
+    try:
+        two = fresh()
+    finally:
+        real_model.use_batch_threads(1)
+    assert real_model.batch_threads == 1
+    assert "1,412" in one[0]
+    assert two == one  # bit for bit: each thread computes whole rows
+
+
+def test_encode_head__ahead_of_the_question__the_same_answer_and_scores(real_model, real_index, sample_consents, catalog):
+    """`tantieme ask` encodes the prompts' head while it starts: the answer reads it from the cache."""
+    q = catalog["questions"][1]["question"]
+
+    def answer(warm: bool):
+        real_model._block_cache.clear()
+        real_model._block_cache_bytes = 0
+        real_model.generate(build_messages("something else", []), max_tokens=2)  # sequence 0 holds another prompt
+        if warm:
+            real_model.encode_head()
+            head, _, _ = real_model._blocks(q, [], SYSTEM_PROMPT)
+            assert real_model._kv == head
+        return ask(q, real_index, real_model, sample_consents, k=1, max_tokens=24)
+
+    cold, warm = answer(False), answer(True)
+    assert (warm.text, warm.sources, warm.own_knowledge, warm.prompt_tokens) == (cold.text, cold.sources, cold.own_knowledge, cold.prompt_tokens)
+
+
 def test_block_layout__markup_in_a_source_is_text_and_gets_no_credit(real_model):
     head, parts, _ = real_model._blocks("q", [HOSTILE], "system")
     special = set(real_model._markup("<|im_start|><|im_end|>"))

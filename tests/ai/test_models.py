@@ -1,7 +1,10 @@
+import os
+
 import pytest
 
+from tantieme.ai import models
 from tantieme.ai.backends.openai import OpenAICompatibleModel
-from tantieme.ai.models import CHATML_TEMPLATE, file_sha256, load_model, register_backend, render_chat
+from tantieme.ai.models import CHATML_TEMPLATE, file_sha256, load_model, register_backend, render_chat, weights_sha256
 from tantieme.chain.anvil import free_port
 from tantieme.errors import AIError
 
@@ -30,6 +33,33 @@ def test_register_backend__plugin_is_built(make_fake_model):
 def test_file_sha256(tmp_path):
     (tmp_path / "w").write_bytes(b"abc")
     assert file_sha256(tmp_path / "w") == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_weights_sha256__kept_for_the_file_as_it_stands(tmp_path, monkeypatch):
+    monkeypatch.setenv("TANTIEME_CACHE", str(tmp_path / "cache"))
+    weights = tmp_path / "w.gguf"
+    weights.write_bytes(b"abc")
+    hashed = []
+    monkeypatch.setattr(models, "file_sha256", lambda p: hashed.append(p) or file_sha256(p))
+    assert weights_sha256(weights) == weights_sha256(weights) == file_sha256(weights)
+    assert len(hashed) == 1  # the second load read the cache
+    weights.write_bytes(b"abd")  # new weights: size or time moved, hashed afresh
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 1_000))
+    assert weights_sha256(weights) == file_sha256(weights) != "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert len(hashed) == 2
+
+
+def test_weights_sha256__damaged_or_unwritable_cache__hashes_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("TANTIEME_CACHE", str(tmp_path / "cache"))
+    weights = tmp_path / "w.gguf"
+    weights.write_bytes(b"abc")
+    weights_sha256(weights)
+    for kept in (tmp_path / "cache" / "weights").iterdir():
+        kept.write_text("{trunc")
+    assert weights_sha256(weights) == file_sha256(weights)
+    (tmp_path / "not-a-dir").write_text("")
+    monkeypatch.setenv("TANTIEME_CACHE", str(tmp_path / "not-a-dir"))  # nothing can be written under it
+    assert weights_sha256(weights) == file_sha256(weights)
 
 
 def test_local_model__missing_weights__raises(monkeypatch, tmp_path):

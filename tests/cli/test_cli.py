@@ -280,3 +280,22 @@ def test_json__every_chain_command_follows_the_rules(tmp_path, json_rules):
         ["chain", "status"], ["consent", "1", "--revoke", "training"], ["history"], ["settle"], ["model", "list"],
     ):
         json_rules(run_json(*args))
+
+
+def test_executable__output_whole_and_the_command_exit_code(tmp_path):
+    """The `tantieme` executable ends its process without tearing the interpreter down: what the
+    command printed still arrives whole, and the exit code is the command's."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).parent / "tantieme")
+    env = {**os.environ, "TANTIEME_HOME": str(tmp_path / "home"), "COLUMNS": "100"}
+    shown = subprocess.run([exe, "--help"], capture_output=True, text=True, env=env)
+    assert shown.returncode == 0
+    assert shown.stdout.rstrip().endswith("╯") and "quickstart" in shown.stdout
+    failed = subprocess.run([exe, "nosuch", "--json"], capture_output=True, text=True, env=env)
+    assert failed.returncode == 2 and json.loads(failed.stdout)["kind"] == "UsageError"
+    unset = subprocess.run([exe, "balance", "--json"], capture_output=True, text=True, env=env)
+    assert unset.returncode == 1 and "tantieme init" in json.loads(unset.stdout)["error"]

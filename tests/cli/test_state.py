@@ -158,7 +158,9 @@ def test_reads_beside_a_writer__writers_wait_and_say_so(used):
 def test_reads_while_a_real_ask_runs(used):
     """`ask` on the real model in one process; `assets`, `history`, `verify` in others meanwhile."""
     assert tantieme("model", "register").returncode == 0
-    ask = subprocess.Popen([str(TANTIEME), "ask", "How many hives fit on a roof?", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a long question (about 500 tokens) keeps the ask encoding for a while after it opened the chain
+    question = " ".join(["How many hives fit on a roof?"] * 60)
+    ask = subprocess.Popen([str(TANTIEME), "ask", question, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lock = used / "chain" / "LOCK"
         deadline = time.monotonic() + 120

@@ -71,6 +71,20 @@ def test_read_commands__start_without_web3(args, tmp_path, init_embedded):
     assert out.splitlines()[-1] == "HEAVY []"
 
 
+def test_cold_read__loads_the_chain_but_not_the_compiler(init_embedded):
+    """A read the view cannot answer opens the chain (web3), never vyper: the artifacts are cached."""
+    init_embedded()
+    runner.invoke(app, ["init"], catch_exceptions=False)
+    script = (
+        "import sys\n"
+        "from tantieme.cli import app\n"
+        "app(['assets'], prog_name='tantieme', standalone_mode=False)\n"
+        "print('LOADED', sorted(m for m in ('web3', 'vyper') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "LOADED ['web3']"
+
+
 def test_own_writes__refresh_recent_reads_so_they_stay_fast(node, monkeypatch, tmp_path):
     node.close()
     monkeypatch.setattr(view, "REFRESH_BUDGET_S", 60.0)  # a loaded machine must not skip the refresh

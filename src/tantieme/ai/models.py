@@ -17,12 +17,17 @@ question over the same sources gives the same answer and the same fee.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal, Protocol, Sequence, TypedDict, runtime_checkable
 
 from tantieme.assets.store import sha256_file
+from tantieme.config import cache_root
 from tantieme.errors import AIError
+from tantieme.files import write_json
 
 __all__ = [
     "CHATML_TEMPLATE",
@@ -35,6 +40,7 @@ __all__ = [
     "load_model",
     "register_backend",
     "render_chat",
+    "weights_sha256",
 ]
 
 
@@ -177,6 +183,21 @@ def render_chat(
 def file_sha256(path: str | Path) -> str:
     """``"sha256:<hex>"`` of a file (the content hash the registry records for the weights)."""
     return "sha256:" + sha256_file(Path(path)).hex()
+
+
+def weights_sha256(path: str | Path) -> str:
+    """:func:`file_sha256` of a model's weights, kept in the machine's cache for the file as it
+    stands (its inode, size and modification time): a process that loads the model reads the
+    weights once, not a second time to hash them. `tantieme doctor` hashes them afresh."""
+    stat = Path(path).stat()
+    key = f"{Path(path).resolve()}\0{stat.st_dev}\0{stat.st_ino}\0{stat.st_size}\0{stat.st_mtime_ns}"
+    kept = cache_root() / "weights" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        return str(json.loads(kept.read_text())["sha256"])
+    digest = file_sha256(path)
+    with contextlib.suppress(OSError):  # a cache that cannot be written is simply not kept
+        write_json(kept, {"path": str(path), "sha256": digest}, durable=False)
+    return digest
 
 
 # --------------------------------------------------------------------------- #

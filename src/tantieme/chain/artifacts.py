@@ -8,13 +8,15 @@ start-up never recompiles and all nodes on a machine share the cache.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
+import importlib.util
 import json
-import os
 import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from tantieme.config import cache_root
 from tantieme.files import write_json
 
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
@@ -30,19 +32,18 @@ class Artifact:
 
 
 def cache_dir() -> Path:
-    path = Path(os.environ.get("TANTIEME_CACHE") or Path.home() / ".cache" / "tantieme")
-    return path.expanduser() / "artifacts"
+    return cache_root() / "artifacts"
 
 
 @cache
 def _sources_digest() -> str:
-    import snekmate  # noqa: F401  (its version is part of the key through its files)
-    import vyper
-
-    digest = hashlib.sha256(vyper.__version__.encode())
+    # Neither compiler nor library is imported: vyper takes ~0.1 s to import, and a node that
+    # finds its artifacts cached never compiles (vyper's `__version__` is this same metadata).
+    digest = hashlib.sha256(importlib.metadata.version("vyper").encode())
     for path in sorted(CONTRACTS_DIR.glob("*.vy*")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    snekmate_dir = Path(sys.modules["snekmate"].__path__[0])
+    # snekmate's version is part of the key through its files
+    snekmate_dir = Path(importlib.util.find_spec("snekmate").submodule_search_locations[0])
     for path in sorted(snekmate_dir.rglob("*.vy*")):
         digest.update(str(path.relative_to(snekmate_dir)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()

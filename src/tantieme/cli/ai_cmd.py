@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import TYPE_CHECKING
 
 import typer
@@ -12,6 +13,7 @@ from tantieme.amounts import format_amount, parse_amount
 from tantieme.cli import app
 from tantieme.cli.common import AI_USES, IdArgument, IdOption, completes, open_node
 from tantieme.cli.output import JsonOption, console, emit, err_console
+from tantieme.errors import TantiemeError
 from tantieme.market.asking import CONTEXT_TOKENS
 from tantieme.market.routing import STRATEGIES
 
@@ -77,7 +79,7 @@ def model_list(as_json: bool = JsonOption) -> None:
 
     Example: tantieme model list
     """
-    from tantieme.interaction import Models
+    from tantieme.served_models import Models
 
     models = Models.load()
     data = {"default": models.default, "models": list(models.models.values())}
@@ -97,7 +99,7 @@ def model_default(asset_id: int = IdArgument(help="A model this node serves."), 
 
     Example: tantieme model default 7
     """
-    from tantieme.interaction import Models
+    from tantieme.served_models import Models
 
     entry = Models.load().set_default(asset_id)
     emit(entry, as_json, lambda e: _render_model(e.__dict__, default=True))
@@ -115,7 +117,7 @@ def model_price(
 
     Example: tantieme model price 7 --prompt 50 --completion 200
     """
-    from tantieme.interaction import Models
+    from tantieme.served_models import Models
 
     if prompt is None and completion is None:
         raise typer.BadParameter("give --prompt, --completion or both", param_hint="'--prompt'")
@@ -247,6 +249,10 @@ def ask(
 
     Example: tantieme ask "How many hives can a flat roof hold?"
     """
+    from tantieme.ai.threads import IdleCores
+
+    idle = IdleCores()  # a core other processes leave idle while this one starts encodes the prompt too
+    warming = _warm_up(model) if route is None and node_url is None and question.strip() else None
     from tantieme import interaction
     from tantieme.ledger import settlement
 
@@ -291,8 +297,13 @@ def ask(
                 soft_wrap=True,
             )
         with console.status("starting", spinner="dots") if not as_json else contextlib.nullcontext() as status:
+            if warming is not None:
+                warming.join()
+            priced = interaction.quote(model, max_tokens)
+            if hasattr(priced.model, "use_batch_threads"):
+                priced.model.use_batch_threads(idle.threads())
             result = interaction.ask(
-                node, question, model_id=model, k=k, max_tokens=max_tokens, attribution=attribution,
+                node, question, model_id=model, k=k, max_tokens=max_tokens, attribution=attribution, priced=priced,
                 status=(lambda msg: status.update(msg)) if status else (lambda _m: None),
             )
             settings = node.settings
@@ -301,6 +312,35 @@ def ask(
     data = {**answer_json(result), "registered_model": registered.asset_id if registered else None}
     emit(data if as_json else result, as_json, render_answer)
 
+
+
+def _warm_up(model_id: int | None) -> threading.Thread | None:
+    """Load the local model `ask` will run and encode its prompts' head (`encode_head`) in a
+    thread, while this process loads web3 and opens the chain: llama.cpp works outside the GIL,
+    on the other core. Nothing is decided here: an error comes again where the answer is made,
+    which finds the model loaded (`load` keeps it per process) and the head in its cache."""
+    import llama_cpp  # noqa: F401  (imported here, not alongside web3 in the thread)
+
+    from tantieme.ai.models import backends, load_model
+    from tantieme.served_models import Models
+
+    backends()  # the backends' modules, imported here too
+    try:
+        models = Models.load()
+        entry = models.get(model_id) if model_id is not None or models.default is not None else None
+    except TantiemeError:
+        return None
+    if entry is not None and entry.backend != "local":
+        return None
+    options = entry.options if entry is not None else {}  # none yet: `ask` registers the local one
+
+    def warm() -> None:
+        with contextlib.suppress(Exception):
+            load_model("local", **options).encode_head()
+
+    thread = threading.Thread(target=warm, name="tantieme-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _ask_remote(url: str, question: str, *, max_tokens: int, model: int | None, max_fee: int | None):

@@ -46,7 +46,10 @@ Plain chats (:meth:`LlamaCppModel.generate`, :meth:`LlamaCppModel.answer_logprob
 run in sequence 0 and reuse the longest common token prefix with the previous call.
 
 On the 2-core machines this project runs on, ``n_threads=1`` is the default:
-two threads were seen to stall.
+two threads were seen to stall when the other core is busy. A short process that
+found a core idle encodes its batches (the prompt, attribution's scoring) on more
+threads (:meth:`LlamaCppModel.use_batch_threads`); the answer and the scores are the
+same on any number of threads (each thread computes whole rows; a test pins it).
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tantieme.ai.models import CHATML_TEMPLATE, GEMMA_TEMPLATE, Generation, Message, file_sha256, render_chat
+from tantieme.ai.models import CHATML_TEMPLATE, GEMMA_TEMPLATE, Generation, Message, render_chat, weights_sha256
 from tantieme.ai.prompt import SYSTEM_PROMPT, PromptSource, prompt_blocks, source_body
 from tantieme.errors import AIError
 
@@ -202,10 +205,10 @@ class LlamaCppModel:
             raise AIError(f"llama.cpp cannot create a context for {path}")
         self.path = path
         self.name = name or (DEFAULT_NAME if path.name == DEFAULT_GGUF else path.stem)
-        self.weights_hash = file_sha256(path)
+        self.weights_hash = weights_sha256(path)
         self.context_window = n_ctx
         self._cells = llama_cpp.llama_n_ctx(self._ctx)
-        self.n_threads = n_threads
+        self.n_threads = self.batch_threads = n_threads
         self._n_batch = n_batch
         self._n_vocab = self._llama.n_vocab()
         self._vocab = self._llama._model.vocab
@@ -241,6 +244,13 @@ class LlamaCppModel:
 
     def __repr__(self) -> str:
         return f"LlamaCppModel({self.name!r}, n_ctx={self.context_window}, n_threads={self.n_threads})"
+
+    def use_batch_threads(self, n: int) -> None:
+        """Encode batches (prompts, attribution's scoring) on ``n`` threads from now on; generation,
+        one token at a time, stays on ``n_threads``."""
+        with self._lock:
+            self._lib.llama_set_n_threads(self._ctx, self.n_threads, n)
+            self.batch_threads = n
 
     def close(self) -> None:
         if getattr(self, "_batch", None) is not None:
@@ -467,6 +477,14 @@ class LlamaCppModel:
         """Tokens of the prompt :meth:`generate_grounded` reads (and meters) for ``question`` over ``sources``."""
         head, parts, tail = self._blocks(question, sources, system)
         return len(head) + sum(map(len, parts)) + len(tail)
+
+    def encode_head(self, system: str = SYSTEM_PROMPT) -> None:
+        """Encode the head of grounded prompts (system prompt, sources header) now: it holds no
+        question and no source, and :meth:`generate_grounded` finds it cached, as for a second
+        question. A process can do it while it starts, before it knows the sources."""
+        head, _, _ = self._blocks("", (), system)
+        with self._lock:
+            self._extend_head(head, len(head), last=False)
 
     def _encode_grounded(self, head: list[int], parts: list[list[int]]) -> list[tuple[int, int]]:
         """Fill sequence 1 with the head and the source blocks; returns each block's span.
