@@ -15,7 +15,7 @@ import hashlib
 import json
 import mimetypes
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -270,6 +270,23 @@ def all_assets(node: Node) -> list[Asset]:
     """Every asset on the registry, oldest first."""
     total = node.registry.functions.totalAssets().call()
     return [get(node, asset_id) for asset_id in range(1, total + 1)]
+
+
+def with_ancestors(node: Node, asset_ids: Iterable[int]) -> list[Asset]:
+    """The assets of `asset_ids` that exist and every ancestor of theirs, oldest first: all that
+    royalties paid to them can flow through."""
+    found: dict[int, Asset] = {}
+    todo = list(asset_ids)
+    while todo:
+        asset_id = todo.pop()
+        if asset_id in found:
+            continue
+        try:
+            found[asset_id] = get(node, asset_id)
+        except AssetError:  # named by a record, never registered here: nothing flows through it
+            continue
+        todo.extend(found[asset_id].parents)
+    return sorted(found.values(), key=lambda asset: asset.id)
 
 
 def tighten_consent(

@@ -384,7 +384,7 @@ def _provenance(node: Node, report: Report, rec: InteractionRecord, split: tuple
     commons_bps, operator_bps = split or (ledger.commons_bps().call(), ledger.operator_bps().call())
     netted = net([rec], commons_bps, operator_bps)
     report.commons, report.operator = netted.split.commons, netted.split.operator
-    assets = registry.all_assets(node)
+    assets = registry.with_ancestors(node, [rec.model, *rec.sources])
     by_id = {a.id: a for a in assets}
     _, final = simulate(assets, netted.owed(), {})
     seen: set[int] = set()
